@@ -1,0 +1,83 @@
+"""Who performs a ledger change: a signed-in user, an API key, or the system.
+
+Services take an ``Actor`` rather than a request, so that the UI, admin, API and
+management commands all go through the same permission check and all leave the
+same trace in history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from billing.models import ApiKey
+
+# API key roles map onto the same permissions as the staff groups.
+API_ROLE_PERMISSIONS = {
+    "clerk": {
+        "billing.add_payment",
+        "writeoffs.add_writeoff",
+        "writeoffs.add_disputehold",
+    },
+    "supervisor": {
+        "billing.add_payment",
+        "billing.remove_payment",
+        "writeoffs.add_writeoff",
+        "writeoffs.add_disputehold",
+        "writeoffs.reverse_writeoff",
+        "writeoffs.settle_disputehold",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: AbstractBaseUser | None = None
+    api_key: ApiKey | None = None
+    system: bool = False
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> Actor:
+        return cls(user=user)
+
+    @classmethod
+    def for_api_key(cls, api_key: ApiKey) -> Actor:
+        return cls(api_key=api_key)
+
+    @classmethod
+    def for_system(cls) -> Actor:
+        return cls(system=True)
+
+    @property
+    def label(self) -> str:
+        if self.system:
+            return "system"
+        if self.api_key is not None:
+            return f"API key {self.api_key.name}"
+        if self.user is not None:
+            return self.user.get_username()
+        return "unknown"
+
+    @property
+    def idempotency_scope(self) -> str:
+        if self.system:
+            return "system"
+        if self.api_key is not None:
+            return f"key:{self.api_key.pk}"
+        if self.user is not None:
+            return f"user:{self.user.pk}"
+        return "anonymous"
+
+    def has_perm(self, perm: str) -> bool:
+        if self.system:
+            return True
+        if self.api_key is not None:
+            return not self.api_key.revoked and perm in API_ROLE_PERMISSIONS.get(
+                self.api_key.role, set()
+            )
+        if self.user is not None:
+            return self.user.is_active and self.user.has_perm(perm)
+        return False

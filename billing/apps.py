@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from billing import checks, roles  # noqa: F401  (registers the system checks)
+        from billing.history import connect_history_actor
+
+        post_migrate.connect(roles.ensure_billing_groups, dispatch_uid="billing_groups")
+        connect_history_actor()

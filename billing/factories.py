@@ -1,0 +1,80 @@
+"""factory-boy factories, shared by the tests and by ``seed_billing``."""
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from billing.models import Account, AccountingCode, Invoice, InvoiceLine
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        """``UserFactory(groups=["Billing clerk"])`` adds the user to those groups."""
+        if create and extracted:
+            self.groups.add(*(Group.objects.get(name=name) for name in extracted))
+
+
+class AccountingCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountingCode
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"4{n:03d}")
+    name = factory.Sequence(lambda n: f"Subscription revenue {n}")
+    kind = AccountingCode.Kind.REVENUE
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    acct_no = factory.Sequence(lambda n: 100000 + n)
+    client_acct_id = factory.LazyAttribute(lambda a: f"CL-{a.acct_no}")
+    userid = factory.LazyAttribute(lambda a: f"u{a.acct_no}")
+    name = factory.Faker("company")
+    email = factory.Faker("company_email")
+    currency = "USD"
+    status = Account.Status.ACTIVE
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """A sent invoice with one line; ``total_minor`` is the line's amount."""
+
+    class Meta:
+        model = Invoice
+        skip_postgeneration_save = True
+
+    invoice_no = factory.Sequence(lambda n: 10000 + n)
+    account = factory.SubFactory(AccountFactory)
+    currency = factory.LazyAttribute(lambda i: i.account.currency)
+    bill_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=40))
+    due_date = factory.LazyAttribute(lambda i: i.bill_date + datetime.timedelta(days=30))
+    aging_date = factory.LazyAttribute(lambda i: i.due_date)
+    status = Invoice.Status.SENT
+    revenue_code = factory.SubFactory(
+        AccountingCodeFactory, code="4000", name="Subscription revenue"
+    )
+    total_minor = 12000
+
+    @factory.post_generation
+    def lines(self, create, extracted, **kwargs):
+        if create and self.total_minor > 0:
+            InvoiceLine.objects.create(
+                invoice=self,
+                description="Subscription",
+                service_start=self.bill_date,
+                service_end=self.due_date,
+                amount_minor=self.total_minor,
+            )

@@ -1,0 +1,57 @@
+"""The actor behind every historical row.
+
+django-simple-history records ``history_user`` from the request. Changes made by
+an API key or by the system have no user, so each historical model also carries
+``history_actor``: a readable label filled from the actor the service is acting
+for (or, for an admin edit, the signed-in user).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import models
+
+from billing.actors import Actor
+
+_current_actor: ContextVar[Actor | None] = ContextVar("current_actor", default=None)
+
+
+class ActorHistoryModel(models.Model):
+    """Base for historical models: adds who made the change, in words."""
+
+    history_actor = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    token = _current_actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _current_actor.reset(token)
+
+
+def current_actor() -> Actor | None:
+    return _current_actor.get()
+
+
+def _fill_history_actor(sender, history_instance, **kwargs) -> None:
+    actor = current_actor()
+    if actor is not None:
+        history_instance.history_actor = actor.label
+        if actor.user is not None:
+            history_instance.history_user = actor.user
+    elif getattr(history_instance, "history_user", None) is not None:
+        history_instance.history_actor = history_instance.history_user.get_username()
+
+
+def connect_history_actor() -> None:
+    from simple_history.signals import pre_create_historical_record
+
+    pre_create_historical_record.connect(_fill_history_actor, dispatch_uid="history_actor")

@@ -1,0 +1,283 @@
+"""Accounts, invoices, payments, accounting codes and API keys.
+
+Amounts are stored as integer minor units (``*_minor``) and read through
+``Decimal`` properties; see ``billing.money`` for why.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from billing.history import ActorHistoryModel
+from billing.money import from_minor
+
+
+class IdempotentEntry(models.Model):
+    """A ledger row that a retried request must not create twice.
+
+    The key is scoped to whoever sent it (a user, an API key), and the
+    fingerprint of the request's content tells a true replay from a clash.
+    """
+
+    idempotency_scope = models.CharField(max_length=40, blank=True, default="")
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class Account(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+
+    acct_no = models.PositiveBigIntegerField("Account No.", unique=True)
+    client_acct_id = models.CharField(
+        "Client account ID", max_length=50, unique=True, null=True, blank=True
+    )
+    userid = models.CharField("User ID", max_length=50, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        ordering = ["acct_no"]
+        indexes = [models.Index(fields=["name"], name="account_name_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(acct_no__gt=0), name="account_acct_no_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.acct_no} · {self.name}"
+
+
+class AccountingCode(models.Model):
+    class Kind(models.TextChoices):
+        REVENUE = "revenue", "Revenue"
+        EXPENSE = "expense", "Expense"
+
+    code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Invoice(models.Model):
+    """An invoice and its running totals.
+
+    ``paid_minor``, ``written_off_minor`` and ``held_minor`` are kept up to date
+    by the services in the same transaction as the row that changes them. The
+    CHECK constraints below are the last guard against a race: whatever slips
+    past the service's lock cannot commit a negative balance.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        VOID = "void", "Void"
+
+    invoice_no = models.PositiveBigIntegerField("Invoice No.", unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    # Copied from the account when the invoice is issued; an invoice never changes currency.
+    currency = models.CharField(max_length=3, default="USD")
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    aging_date = models.DateField(help_text="Starts as the due date; re-aging moves it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    revenue_code = models.ForeignKey(
+        AccountingCode, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    total_minor = models.BigIntegerField(default=0)
+    paid_minor = models.BigIntegerField(default=0)
+    written_off_minor = models.BigIntegerField(default=0)
+    held_minor = models.BigIntegerField(default=0)
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        ordering = ["-bill_date", "-invoice_no"]
+        indexes = [
+            models.Index(
+                fields=["account", "-bill_date", "-invoice_no"], name="invoice_account_date_idx"
+            ),
+            models.Index(
+                fields=["account", "status", "invoice_no"], name="invoice_acct_status_idx"
+            ),
+            models.Index(fields=["account", "aging_date"], name="invoice_account_aging_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(invoice_no__gt=0), name="invoice_no_positive"),
+            models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_gte_0"),
+            models.CheckConstraint(condition=Q(paid_minor__gte=0), name="invoice_paid_gte_0"),
+            models.CheckConstraint(
+                condition=Q(written_off_minor__gte=0), name="invoice_written_off_gte_0"
+            ),
+            models.CheckConstraint(condition=Q(held_minor__gte=0), name="invoice_held_gte_0"),
+            # 0 <= held <= total - paid - written off, which also keeps balance_due >= 0.
+            models.CheckConstraint(
+                condition=Q(
+                    held_minor__lte=F("total_minor") - F("paid_minor") - F("written_off_minor")
+                ),
+                name="invoice_held_within_balance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_no}"
+
+    def _money(self, minor: int) -> Decimal:
+        return from_minor(minor, self.currency)
+
+    @property
+    def total(self) -> Decimal:
+        return self._money(self.total_minor)
+
+    @property
+    def paid(self) -> Decimal:
+        return self._money(self.paid_minor)
+
+    @property
+    def written_off(self) -> Decimal:
+        return self._money(self.written_off_minor)
+
+    @property
+    def held(self) -> Decimal:
+        return self._money(self.held_minor)
+
+    @property
+    def balance_due_minor(self) -> int:
+        return self.total_minor - self.paid_minor - self.written_off_minor
+
+    @property
+    def available_minor(self) -> int:
+        return self.balance_due_minor - self.held_minor
+
+    @property
+    def balance_due(self) -> Decimal:
+        return self._money(self.balance_due_minor)
+
+    @property
+    def available(self) -> Decimal:
+        return self._money(self.available_minor)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=300)
+    service_start = models.DateField(null=True, blank=True)
+    service_end = models.DateField(null=True, blank=True)
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0), name="invoice_line_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+
+class Payment(IdempotentEntry):
+    class Method(models.TextChoices):
+        CHECK = "check", "Check"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Card"
+        CASH = "cash", "Cash"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REMOVED = "removed", "Removed"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
+    amount_minor = models.BigIntegerField()
+    paid_on = models.DateField()
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.CHECK)
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    removed_by_label = models.CharField(max_length=150, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        permissions = [("remove_payment", "Can remove a payment")]
+        indexes = [
+            models.Index(fields=["account", "-paid_on", "-id"], name="payment_account_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(status="active") | Q(removed_at__isnull=False),
+                name="payment_removed_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_scope", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="payment_idempotency_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+
+class ApiKey(models.Model):
+    """A key an integration authenticates with. Only a hash is stored."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", "Clerk"
+        SUPERVISOR = "supervisor", "Supervisor"
+
+    name = models.CharField(max_length=100, unique=True)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.CLERK)
+    # The first characters of the key, to find the row without scanning every hash.
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

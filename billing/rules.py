@@ -1,0 +1,233 @@
+"""Rules shared by the billing and write-off services.
+
+Only services call these. Forms and the API translate the ``BillingError`` they
+raise; they never repeat the checks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import unicodedata
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from billing.actors import Actor
+from billing.errors import (
+    IDEMPOTENCY_CLASH,
+    ILLEGAL_CHARACTERS,
+    INVALID_COMMENTS,
+    INVALID_INPUT,
+    INVOICE_NOT_FOUND,
+    INVOICE_NOT_OPEN,
+    OVER_AVAILABLE,
+    PERMISSION_DENIED,
+    BillingError,
+)
+from billing.models import Invoice
+from billing.money import format_money, from_minor, parse_amount, to_minor
+
+COMMENTS_MAX_LENGTH = 3000
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
+
+# Invisible characters that reorder how text is displayed ("Trojan Source").
+_BIDI_OVERRIDES = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def today() -> datetime.date:
+    """ "Today" in the deployment's TIME_ZONE, not the server's or UTC's."""
+    return timezone.localdate()
+
+
+def require_perm(actor: Actor, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise BillingError(PERMISSION_DENIED, f"{actor.label} is not allowed to do this ({perm}).")
+
+
+def check_text(value: str, *, field: str) -> str:
+    """Normalise line endings and refuse control and bidi-override characters (25020)."""
+    text = value.replace("\r\n", "\n")
+    for char in text:
+        if char in "\t\n":
+            continue
+        if unicodedata.category(char) == "Cc" or char in _BIDI_OVERRIDES:
+            raise BillingError(
+                ILLEGAL_CHARACTERS,
+                f"Illegal characters entered: remove the invisible character U+{ord(char):04X}.",
+                field=field,
+            )
+    return text
+
+
+def clean_comments(value: str | None, *, field: str = "comments", label: str = "Comments") -> str:
+    """Required free text, 1 to 3000 characters after CRLF becomes LF."""
+    text = check_text(value or "", field=field)
+    if not text.strip():
+        raise BillingError(INVALID_COMMENTS, f"{label} are required.", field=field)
+    if len(text) > COMMENTS_MAX_LENGTH:
+        raise BillingError(
+            INVALID_COMMENTS,
+            f"{label} must be at most {COMMENTS_MAX_LENGTH} characters (they are {len(text)}).",
+            field=field,
+        )
+    return text
+
+
+def clean_optional_text(value: str | None, *, field: str, max_length: int) -> str:
+    text = check_text(value or "", field=field)
+    if len(text) > max_length:
+        raise BillingError(INVALID_INPUT, f"Use at most {max_length} characters.", field=field)
+    return text
+
+
+def lock_invoice(invoice_id: int) -> Invoice:
+    """Re-read the invoice under a row lock.
+
+    The balance must be read after the lock is held: a balance read before it
+    may already be stale when the row is written. (On SQLite the IMMEDIATE
+    transaction already holds the database's write lock.)
+    """
+    try:
+        return Invoice.objects.select_for_update().get(pk=invoice_id)
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise BillingError(INVOICE_NOT_FOUND, "Invoice does not exist.", field="invoice") from None
+
+
+def require_sent(invoice: Invoice, what: str) -> None:
+    if invoice.status != Invoice.Status.SENT:
+        raise BillingError(
+            INVOICE_NOT_OPEN,
+            f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
+            f"only sent invoices can have {what}.",
+            field="invoice",
+        )
+
+
+def resolve_amount(invoice: Invoice, raw: object | None, *, kind: str) -> int:
+    """The amount in minor units; empty means the whole available amount.
+
+    ``kind`` is how the message names the amount ("Write-off", "Dispute",
+    "Payment"). A refusal names the invoice's balance due and, when part of it
+    is held, the held and available parts, as seed 000 asks.
+    """
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        amount_minor = invoice.available_minor
+        if amount_minor <= 0:
+            raise BillingError(
+                OVER_AVAILABLE,
+                f"Invoice {invoice.invoice_no} has nothing available: {_balance_phrase(invoice)}.",
+                field="amount",
+            )
+        return amount_minor
+    amount = parse_amount(raw, invoice.currency)
+    amount_minor = to_minor(amount, invoice.currency)
+    if amount_minor > invoice.available_minor:
+        message = (
+            f"{kind} amount {format_money(amount, invoice.currency)} is more than "
+            f"{_balance_phrase(invoice)}."
+        )
+        if kind == "Payment" and invoice.held_minor:
+            message += " Release the disputed part before recording a payment against it."
+        raise BillingError(OVER_AVAILABLE, message, field="amount")
+    return amount_minor
+
+
+def _balance_phrase(invoice: Invoice) -> str:
+    money = lambda minor: format_money(from_minor(minor, invoice.currency), invoice.currency)  # noqa: E731
+    phrase = (
+        f"the balance due of {money(invoice.balance_due_minor)} on invoice {invoice.invoice_no}"
+    )
+    if invoice.held_minor:
+        phrase += (
+            f", of which {money(invoice.held_minor)} is on dispute hold "
+            f"({money(invoice.available_minor)} available)"
+        )
+    return phrase
+
+
+def fingerprint(**content: object) -> str:
+    """A stable hash of a request's content, to tell a replay from a clash."""
+
+    def normalise(value: object) -> object:
+        if isinstance(value, Decimal | datetime.date):
+            return str(value)
+        return value
+
+    payload = json.dumps({k: normalise(v) for k, v in sorted(content.items())}, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def find_replay(
+    model: type[models.Model], actor: Actor, key: str | None, content_fingerprint: str
+) -> models.Model | None:
+    """The entry an earlier request with this idempotency key created, if any.
+
+    The same key with other content is refused: the caller reused a key for a
+    different operation, and guessing which one they meant would be wrong.
+    """
+    if not key:
+        return None
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise BillingError(
+            INVALID_INPUT, "The idempotency key is too long.", field="idempotency_key"
+        )
+    existing = model.objects.filter(
+        idempotency_scope=actor.idempotency_scope, idempotency_key=key
+    ).first()
+    if existing is None:
+        return None
+    if existing.idempotency_fingerprint != content_fingerprint:
+        raise BillingError(
+            IDEMPOTENCY_CLASH,
+            "This request's idempotency key was already used for a different request.",
+        )
+    return existing
+
+
+def create_once(
+    model: type[models.Model],
+    actor: Actor,
+    key: str | None,
+    content_fingerprint: str,
+    create,
+):
+    """Run ``create`` in its own transaction, turning a lost race into a clean answer.
+
+    ``create`` takes the invoice lock and looks for a replay itself, so two
+    requests with one key normally serialise. The unique constraint and the
+    invoice CHECK constraints catch what a lock cannot (the same key on two
+    invoices at once): the loser gets the first record, or a refusal, never a
+    half-written row or an IntegrityError.
+    """
+    from django.db import IntegrityError, transaction
+
+    try:
+        with transaction.atomic():
+            return create()
+    except IntegrityError:
+        existing = find_replay(model, actor, key, content_fingerprint) if key else None
+        if existing is not None:
+            return existing
+        raise BillingError(
+            OVER_AVAILABLE,
+            "The invoice's balance changed while this was being saved. Nothing was written; "
+            "check the balance and try again.",
+            field="amount",
+        ) from None
+
+
+def invoice_id_of(
+    model: type[models.Model], pk: object, *, not_found_code: int = INVALID_INPUT
+) -> int:
+    """The invoice an entry belongs to. An entry never moves to another invoice,
+    so this is safe to read before taking the invoice lock."""
+    invoice_id = None
+    if isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit()):
+        invoice_id = model.objects.filter(pk=pk).values_list("invoice_id", flat=True).first()
+    if invoice_id is None:
+        name = model._meta.verbose_name.capitalize()
+        raise BillingError(not_found_code, f"{name} {pk} does not exist.")
+    return invoice_id

@@ -1,0 +1,107 @@
+"""Every write to payments. Each function is one transaction under the invoice lock."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.actors import Actor
+from billing.errors import INVALID_INPUT, INVALID_STATE, BillingError
+from billing.history import acting_as
+from billing.models import Payment
+from billing.rules import (
+    clean_comments,
+    clean_optional_text,
+    create_once,
+    find_replay,
+    fingerprint,
+    invoice_id_of,
+    lock_invoice,
+    require_perm,
+    require_sent,
+    resolve_amount,
+    today,
+)
+
+
+def payment_record(
+    *,
+    invoice_id: int,
+    amount: object,
+    actor: Actor,
+    paid_on: datetime.date | None = None,
+    method: str = Payment.Method.CHECK,
+    reference: str = "",
+    idempotency_key: str | None = None,
+) -> Payment:
+    """Record a (possibly partial) payment. It may not exceed the available amount:
+    a disputed part must be released first."""
+    require_perm(actor, "billing.add_payment")
+    content = fingerprint(
+        invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=method, reference=reference
+    )
+
+    def create() -> Payment:
+        invoice = lock_invoice(invoice_id)
+        replay = find_replay(Payment, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
+        require_sent(invoice, "payments recorded")
+        amount_minor = resolve_amount(invoice, amount, kind="Payment")
+        date = paid_on or today()
+        if date > today():
+            raise BillingError(
+                INVALID_INPUT, "The payment date cannot be in the future.", field="paid_on"
+            )
+        if method not in Payment.Method.values:
+            raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+        with acting_as(actor):
+            payment = Payment.objects.create(
+                invoice=invoice,
+                account_id=invoice.account_id,
+                amount_minor=amount_minor,
+                paid_on=date,
+                method=method,
+                reference=clean_optional_text(reference, field="reference", max_length=100),
+                recorded_by=actor.user,
+                recorded_by_label=actor.label,
+                idempotency_scope=actor.idempotency_scope,
+                idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=content,
+            )
+            invoice.paid_minor += amount_minor
+            invoice.save(update_fields=["paid_minor"])
+        return payment
+
+    return create_once(Payment, actor, idempotency_key, content, create)
+
+
+def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
+    """Void a payment recorded by mistake. The row stays; the balance comes back."""
+    require_perm(actor, "billing.remove_payment")
+    reason = clean_comments(reason, field="reason", label="A reason")
+    invoice_id = invoice_id_of(Payment, payment_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status != Payment.Status.ACTIVE:
+            raise BillingError(INVALID_STATE, f"Payment {payment.pk} was already removed.")
+        payment.status = Payment.Status.REMOVED
+        payment.removed_by = actor.user
+        payment.removed_by_label = actor.label
+        payment.removed_at = timezone.now()
+        payment.removal_reason = reason
+        payment.save(
+            update_fields=[
+                "status",
+                "removed_by",
+                "removed_by_label",
+                "removed_at",
+                "removal_reason",
+            ]
+        )
+        invoice.paid_minor -= payment.amount_minor
+        invoice.save(update_fields=["paid_minor"])
+    return payment

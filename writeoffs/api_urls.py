@@ -1,0 +1,3 @@
+"""The JSON API (seed 001)."""
+
+urlpatterns: list = []

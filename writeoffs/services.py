@@ -1,0 +1,463 @@
+"""Every write to write-offs and dispute holds.
+
+Each function re-reads the invoice under its row lock before checking anything,
+checks every rule, writes the entry and the invoice's running totals in the same
+transaction, and raises ``BillingError`` on any refusal (nothing is written).
+Views, admin, the API and management commands all call these.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.actors import Actor
+from billing.checks import dispute_settings_problems
+from billing.errors import (
+    DISPUTE_NOT_FOUND,
+    INVALID_ACCOUNTING_CODE,
+    INVALID_DISPUTE_SETTINGS,
+    INVALID_EXPIRE_HOLD_DAYS,
+    INVALID_REASON_CODE,
+    INVALID_SETTLEMENT_ACTION,
+    INVALID_STATE,
+    INVALID_WRITEOFF_DATE,
+    BillingError,
+)
+from billing.history import acting_as
+from billing.models import AccountingCode, Invoice
+from billing.rules import (
+    COMMENTS_MAX_LENGTH,
+    clean_comments,
+    clean_optional_text,
+    create_once,
+    find_replay,
+    fingerprint,
+    invoice_id_of,
+    lock_invoice,
+    require_perm,
+    require_sent,
+    resolve_amount,
+    today,
+)
+from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, ReasonCode, Source, WriteOff
+
+SETTLEMENT_ACTIONS = ("convert", "release", "release_reage")
+EXPIRE_HOLD_DAYS_MIN = 2
+
+
+def writeoff_create(
+    *,
+    invoice_id: int,
+    amount: object,
+    reason_code: object,
+    comments: str,
+    actor: Actor,
+    writeoff_date: datetime.date | None = None,
+    revenue_impacting: bool = True,
+    accounting_code_id: int | None = None,
+    source: str = Source.UI,
+    idempotency_key: str | None = None,
+) -> WriteOff:
+    """Write off all (``amount`` empty) or part of an invoice's available balance."""
+    require_perm(actor, "writeoffs.add_writeoff")
+    content = fingerprint(
+        invoice_id=invoice_id,
+        amount=amount,
+        reason_code=reason_code,
+        comments=comments,
+        writeoff_date=writeoff_date,
+        revenue_impacting=revenue_impacting,
+        accounting_code_id=accounting_code_id,
+    )
+
+    def create() -> WriteOff:
+        invoice = lock_invoice(invoice_id)
+        replay = find_replay(WriteOff, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
+        require_sent(invoice, "write-offs")
+        code = _writeoff_reason(reason_code, actor)
+        text = clean_comments(comments)
+        amount_minor = resolve_amount(invoice, amount, kind="Write-off")
+        date = _writeoff_date(invoice, writeoff_date)
+        posting_code = _posting_code(invoice, revenue_impacting, accounting_code_id)
+        with acting_as(actor):
+            writeoff = _insert_writeoff(
+                invoice,
+                actor,
+                amount_minor=amount_minor,
+                reason_code=code,
+                comments=text,
+                writeoff_date=date,
+                revenue_impacting=revenue_impacting,
+                accounting_code=posting_code,
+                source=source,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=content,
+            )
+            invoice.written_off_minor += amount_minor
+            invoice.save(update_fields=["written_off_minor"])
+        return writeoff
+
+    return create_once(WriteOff, actor, idempotency_key, content, create)
+
+
+def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff:
+    """Correct a write-off by reversing it: the row stays, the balance comes back.
+
+    Reversing a write-off that came from a dispute does not reopen the dispute.
+    """
+    require_perm(actor, "writeoffs.reverse_writeoff")
+    reason = clean_comments(reason, field="reason", label="A reason")
+    invoice_id = invoice_id_of(WriteOff, writeoff_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+        if writeoff.status != WriteOff.Status.ACTIVE:
+            raise BillingError(INVALID_STATE, f"Write-off {writeoff.pk} was already reversed.")
+        writeoff.status = WriteOff.Status.REVERSED
+        writeoff.reversed_by = actor.user
+        writeoff.reversed_by_label = actor.label
+        writeoff.reversed_at = timezone.now()
+        writeoff.reversal_reason = reason
+        writeoff.save(
+            update_fields=[
+                "status",
+                "reversed_by",
+                "reversed_by_label",
+                "reversed_at",
+                "reversal_reason",
+            ]
+        )
+        invoice.written_off_minor -= writeoff.amount_minor
+        invoice.save(update_fields=["written_off_minor"])
+    return writeoff
+
+
+def dispute_hold_create(
+    *,
+    invoice_id: int,
+    amount: object,
+    comments: str,
+    actor: Actor,
+    expire_hold_days: object = None,
+    reason_code: object = ReasonCode.CHARGE_DISPUTE_HOLD,
+    source: str = Source.UI,
+    idempotency_key: str | None = None,
+) -> DisputeHold:
+    """Put all (``amount`` empty) or part of an invoice's available balance on hold."""
+    require_perm(actor, "writeoffs.add_disputehold")
+    content = fingerprint(
+        invoice_id=invoice_id,
+        amount=amount,
+        comments=comments,
+        expire_hold_days=expire_hold_days,
+        reason_code=reason_code,
+    )
+
+    def create() -> DisputeHold:
+        invoice = lock_invoice(invoice_id)
+        replay = find_replay(DisputeHold, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
+        if dispute_settings_problems():
+            raise BillingError(
+                INVALID_DISPUTE_SETTINGS,
+                "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid. "
+                "Ask an administrator to correct the dispute-hold settings.",
+            )
+        require_sent(invoice, "dispute holds")
+        if _as_int(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
+            raise BillingError(
+                INVALID_REASON_CODE,
+                "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
+                field="reason_code",
+            )
+        text = clean_comments(comments)
+        days = resolve_expire_hold_days(expire_hold_days)
+        amount_minor = resolve_amount(invoice, amount, kind="Dispute")
+        with acting_as(actor):
+            hold = DisputeHold.objects.create(
+                account_id=invoice.account_id,
+                invoice=invoice,
+                amount_minor=amount_minor,
+                comments=text,
+                expire_hold_days=days,
+                expires_on=today() + datetime.timedelta(days=days),
+                source=source,
+                created_by=actor.user,
+                api_key=actor.api_key,
+                created_by_label=actor.label,
+                idempotency_scope=actor.idempotency_scope,
+                idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=content,
+            )
+            invoice.held_minor += amount_minor
+            invoice.save(update_fields=["held_minor"])
+        return hold
+
+    return create_once(DisputeHold, actor, idempotency_key, content, create)
+
+
+def dispute_hold_settle(
+    *,
+    dispute_hold_id: int,
+    action: str,
+    actor: Actor,
+    comments: str = "",
+    reason_code: object = ReasonCode.BAD_DEBT,
+    accounting_code_id: int | None = None,
+    source: str = Source.UI,
+) -> DisputeHold:
+    """Settle an open dispute hold.
+
+    - ``convert``: the held amount becomes a permanent write-off with ``reason_code``
+      (no availability check: the amount was already held);
+    - ``release``: the hold is removed and the balance stays due;
+    - ``release_reage``: also moves the invoice's aging date to today.
+    """
+    require_perm(actor, "writeoffs.settle_disputehold")
+    return _settle(
+        dispute_hold_id=dispute_hold_id,
+        action=action,
+        actor=actor,
+        comments=comments,
+        reason_code=reason_code,
+        accounting_code_id=accounting_code_id,
+        source=source,
+        on_date=today(),
+    )
+
+
+@dataclass
+class ExpiryResult:
+    run_date: datetime.date
+    action: str
+    settled: list[int] = field(default_factory=list)
+    left_open: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.action == "none":
+            return (
+                f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
+                f"(DISPUTE_HOLD_EXPIRATION_ACTION is none)."
+            )
+        return f"{len(self.settled)} dispute hold(s) expired on {self.run_date}: {self.action}."
+
+
+def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResult:
+    """Apply DISPUTE_HOLD_EXPIRATION_ACTION to every open hold past its expiry date.
+
+    Each hold is settled in its own transaction, as the system. Running it again
+    changes nothing: settled holds are no longer open.
+    """
+    run_date = run_date or today()
+    action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
+    result = ExpiryResult(run_date=run_date, action=action)
+    due = list(
+        DisputeHold.objects.filter(status=DisputeHold.Status.OPEN, expires_on__lt=run_date)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if action == "none":
+        result.left_open = due
+        return result
+    if action not in SETTLEMENT_ACTIONS:
+        raise BillingError(
+            INVALID_DISPUTE_SETTINGS, f"DISPUTE_HOLD_EXPIRATION_ACTION {action!r} is not valid."
+        )
+    system = Actor.for_system()
+    for hold_id in due:
+        try:
+            _settle(
+                dispute_hold_id=hold_id,
+                action=action,
+                actor=system,
+                comments=f"Dispute hold expired on {run_date}.",
+                reason_code=ReasonCode.SYSTEM_CONVERSION,
+                accounting_code_id=None,
+                source=Source.SYSTEM,
+                on_date=run_date,
+            )
+        except BillingError as error:
+            # Settled by a person between the listing and the lock: nothing to do.
+            if error.code != INVALID_STATE:
+                raise
+            continue
+        result.settled.append(hold_id)
+    return result
+
+
+def resolve_expire_hold_days(raw: object) -> int:
+    """The days a new hold lasts: the deployment default, or an override within range."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return settings.DISPUTE_HOLD_EXPIRATION_DAYS
+    days = _as_int(raw)
+    maximum = settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS
+    if days is None or not EXPIRE_HOLD_DAYS_MIN <= days <= maximum:
+        raise BillingError(
+            INVALID_EXPIRE_HOLD_DAYS,
+            f"The value of Dispute hold override (Expire_Hold_Days) is invalid: enter a whole "
+            f"number of days from {EXPIRE_HOLD_DAYS_MIN} to {maximum}.",
+            field="expire_hold_days",
+        )
+    return days
+
+
+# --- internals -------------------------------------------------------------
+
+
+def _settle(
+    *,
+    dispute_hold_id: int,
+    action: str,
+    actor: Actor,
+    comments: str,
+    reason_code: object,
+    accounting_code_id: int | None,
+    source: str,
+    on_date: datetime.date,
+) -> DisputeHold:
+    if action not in SETTLEMENT_ACTIONS:
+        raise BillingError(
+            INVALID_SETTLEMENT_ACTION,
+            "Choose convert, release, or release and re-age.",
+            field="action",
+        )
+    text = clean_optional_text(comments, field="comments", max_length=COMMENTS_MAX_LENGTH)
+    code = _writeoff_reason(reason_code, actor) if action == "convert" else None
+    invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        hold = DisputeHold.objects.select_for_update().get(pk=dispute_hold_id)
+        if not hold.is_open:
+            raise BillingError(
+                INVALID_STATE,
+                f"Dispute hold {hold.pk} is already settled ({hold.get_status_display().lower()}).",
+            )
+        invoice.held_minor -= hold.amount_minor
+        changed = ["held_minor"]
+        if action == "convert":
+            _insert_writeoff(
+                invoice,
+                actor,
+                amount_minor=hold.amount_minor,
+                reason_code=code,
+                comments=text or f"Converted from dispute hold {hold.pk}.",
+                writeoff_date=max(on_date, invoice.bill_date),
+                revenue_impacting=accounting_code_id is None,
+                accounting_code=_posting_code(
+                    invoice, accounting_code_id is None, accounting_code_id
+                ),
+                source=source,
+                origin_dispute=hold,
+            )
+            invoice.written_off_minor += hold.amount_minor
+            changed.append("written_off_minor")
+            hold.status = DisputeHold.Status.WRITTEN_OFF
+        elif action == "release":
+            hold.status = DisputeHold.Status.RELEASED
+        else:
+            hold.status = DisputeHold.Status.RELEASED_REAGED
+            invoice.aging_date = on_date
+            changed.append("aging_date")
+        invoice.save(update_fields=changed)
+        hold.settled_by = actor.user
+        hold.settled_by_label = actor.label
+        hold.settled_at = timezone.now()
+        hold.settlement_comments = text
+        hold.save(
+            update_fields=[
+                "status",
+                "settled_by",
+                "settled_by_label",
+                "settled_at",
+                "settlement_comments",
+            ]
+        )
+    return hold
+
+
+def _insert_writeoff(invoice: Invoice, actor: Actor, **fields) -> WriteOff:
+    key = fields.pop("idempotency_key", None)
+    return WriteOff.objects.create(
+        account_id=invoice.account_id,
+        invoice=invoice,
+        created_by=actor.user,
+        api_key=actor.api_key,
+        created_by_label=actor.label,
+        idempotency_scope=actor.idempotency_scope,
+        idempotency_key=key or None,
+        **fields,
+    )
+
+
+def _as_int(raw: object) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw.strip()) < 10:
+        return int(raw.strip())
+    return None
+
+
+def _writeoff_reason(raw: object, actor: Actor) -> int:
+    code = _as_int(raw)
+    allowed = (
+        (*WRITEOFF_REASON_CODES, ReasonCode.SYSTEM_CONVERSION)
+        if actor.system
+        else (WRITEOFF_REASON_CODES)
+    )
+    if code not in allowed:
+        raise BillingError(
+            INVALID_REASON_CODE,
+            "Invalid reason code: choose Bad Debt, Good Will, Billing Error, Sales Return, "
+            "Promotional Discount or Other.",
+            field="reason_code",
+        )
+    return code
+
+
+def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.date:
+    date = date or today()
+    if date > today():
+        raise BillingError(
+            INVALID_WRITEOFF_DATE,
+            "The write-off date cannot be in the future.",
+            field="writeoff_date",
+        )
+    if date < invoice.bill_date:
+        raise BillingError(
+            INVALID_WRITEOFF_DATE,
+            f"The write-off date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            field="writeoff_date",
+        )
+    return date
+
+
+def _posting_code(
+    invoice: Invoice, revenue_impacting: bool, accounting_code_id: int | None
+) -> AccountingCode | None:
+    """Revenue-impacting write-offs post to the invoice's revenue code; any other
+    write-off posts to the active expense code the user picked."""
+    if revenue_impacting:
+        return invoice.revenue_code
+    code = None
+    if accounting_code_id is not None and str(accounting_code_id).isdigit():
+        code = AccountingCode.objects.filter(
+            pk=accounting_code_id, kind=AccountingCode.Kind.EXPENSE, active=True
+        ).first()
+    if code is None:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            "Choose an active expense accounting code for a write-off that is not "
+            "revenue-impacting.",
+            field="accounting_code",
+        )
+    return code

@@ -1,0 +1,3 @@
+"""The Transactions > Write-Offs pages."""
+
+urlpatterns: list = []
