@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +12,8 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.errors import INVALID_INPUT, INVALID_STATE, BillingError
 from billing.history import acting_as
-from billing.models import Payment
+from billing.models import Invoice, Payment
+from billing.money import from_minor
 from billing.rules import (
     clean_comments,
     clean_optional_text,
@@ -26,6 +29,50 @@ from billing.rules import (
 )
 
 
+@dataclass(frozen=True)
+class PaymentPlan:
+    """A payment that passed every rule against the invoice as it was read."""
+
+    invoice: Invoice
+    amount_minor: int
+    paid_on: datetime.date
+    method: str
+    reference: str
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+
+def payment_plan(
+    *,
+    invoice: Invoice,
+    amount: object,
+    actor: Actor,
+    paid_on: datetime.date | None = None,
+    method: str = Payment.Method.CHECK,
+    reference: str = "",
+) -> PaymentPlan:
+    """Check a payment against ``invoice``; write nothing. It may not exceed the
+    available amount: a disputed part must be released first."""
+    require_perm(actor, "billing.add_payment")
+    require_sent(invoice, "payments recorded")
+    date = paid_on or today()
+    if date > today():
+        raise BillingError(
+            INVALID_INPUT, "The payment date cannot be in the future.", field="paid_on"
+        )
+    if method not in Payment.Method.values:
+        raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+    return PaymentPlan(
+        invoice=invoice,
+        amount_minor=resolve_amount(invoice, amount, kind="Payment"),
+        paid_on=date,
+        method=method,
+        reference=clean_optional_text(reference, field="reference", max_length=100),
+    )
+
+
 def payment_record(
     *,
     invoice_id: int,
@@ -36,8 +83,7 @@ def payment_record(
     reference: str = "",
     idempotency_key: str | None = None,
 ) -> Payment:
-    """Record a (possibly partial) payment. It may not exceed the available amount:
-    a disputed part must be released first."""
+    """Record a (possibly partial) payment; empty ``amount`` pays the available amount."""
     require_perm(actor, "billing.add_payment")
     content = fingerprint(
         invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=method, reference=reference
@@ -48,30 +94,29 @@ def payment_record(
         replay = find_replay(Payment, actor, idempotency_key, content)
         if replay is not None:
             return replay
-        require_sent(invoice, "payments recorded")
-        amount_minor = resolve_amount(invoice, amount, kind="Payment")
-        date = paid_on or today()
-        if date > today():
-            raise BillingError(
-                INVALID_INPUT, "The payment date cannot be in the future.", field="paid_on"
-            )
-        if method not in Payment.Method.values:
-            raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+        plan = payment_plan(
+            invoice=invoice,
+            amount=amount,
+            actor=actor,
+            paid_on=paid_on,
+            method=method,
+            reference=reference,
+        )
         with acting_as(actor):
             payment = Payment.objects.create(
                 invoice=invoice,
                 account_id=invoice.account_id,
-                amount_minor=amount_minor,
-                paid_on=date,
-                method=method,
-                reference=clean_optional_text(reference, field="reference", max_length=100),
+                amount_minor=plan.amount_minor,
+                paid_on=plan.paid_on,
+                method=plan.method,
+                reference=plan.reference,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
                 idempotency_scope=actor.idempotency_scope,
                 idempotency_key=idempotency_key or None,
                 idempotency_fingerprint=content,
             )
-            invoice.paid_minor += amount_minor
+            invoice.paid_minor += plan.amount_minor
             invoice.save(update_fields=["paid_minor"])
         return payment
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.models import AccountingCode, Invoice
+from billing.money import from_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
@@ -48,6 +50,52 @@ from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, ReasonCode, Sou
 
 SETTLEMENT_ACTIONS = ("convert", "release", "release_reage")
 EXPIRE_HOLD_DAYS_MIN = 2
+
+
+@dataclass(frozen=True)
+class WriteOffPlan:
+    """A write-off that passed every rule against the invoice as it was read."""
+
+    invoice: Invoice
+    amount_minor: int
+    reason_code: int
+    comments: str
+    writeoff_date: datetime.date
+    revenue_impacting: bool
+    accounting_code: AccountingCode | None
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+
+def writeoff_plan(
+    *,
+    invoice: Invoice,
+    amount: object,
+    reason_code: object,
+    comments: str,
+    actor: Actor,
+    writeoff_date: datetime.date | None = None,
+    revenue_impacting: bool = True,
+    accounting_code_id: int | None = None,
+) -> WriteOffPlan:
+    """Check a write-off against ``invoice`` and resolve its concrete values; write nothing.
+
+    The entry drawer calls this to show errors and to freeze the amount on the
+    confirm step; ``writeoff_create`` calls it again on the locked invoice.
+    """
+    require_perm(actor, "writeoffs.add_writeoff")
+    require_sent(invoice, "write-offs")
+    return WriteOffPlan(
+        invoice=invoice,
+        reason_code=_writeoff_reason(reason_code, actor),
+        comments=clean_comments(comments),
+        amount_minor=resolve_amount(invoice, amount, kind="Write-off"),
+        writeoff_date=_writeoff_date(invoice, writeoff_date),
+        revenue_impacting=revenue_impacting,
+        accounting_code=_posting_code(invoice, revenue_impacting, accounting_code_id),
+    )
 
 
 def writeoff_create(
@@ -80,27 +128,31 @@ def writeoff_create(
         replay = find_replay(WriteOff, actor, idempotency_key, content)
         if replay is not None:
             return replay
-        require_sent(invoice, "write-offs")
-        code = _writeoff_reason(reason_code, actor)
-        text = clean_comments(comments)
-        amount_minor = resolve_amount(invoice, amount, kind="Write-off")
-        date = _writeoff_date(invoice, writeoff_date)
-        posting_code = _posting_code(invoice, revenue_impacting, accounting_code_id)
+        plan = writeoff_plan(
+            invoice=invoice,
+            amount=amount,
+            reason_code=reason_code,
+            comments=comments,
+            actor=actor,
+            writeoff_date=writeoff_date,
+            revenue_impacting=revenue_impacting,
+            accounting_code_id=accounting_code_id,
+        )
         with acting_as(actor):
             writeoff = _insert_writeoff(
                 invoice,
                 actor,
-                amount_minor=amount_minor,
-                reason_code=code,
-                comments=text,
-                writeoff_date=date,
-                revenue_impacting=revenue_impacting,
-                accounting_code=posting_code,
+                amount_minor=plan.amount_minor,
+                reason_code=plan.reason_code,
+                comments=plan.comments,
+                writeoff_date=plan.writeoff_date,
+                revenue_impacting=plan.revenue_impacting,
+                accounting_code=plan.accounting_code,
                 source=source,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
             )
-            invoice.written_off_minor += amount_minor
+            invoice.written_off_minor += plan.amount_minor
             invoice.save(update_fields=["written_off_minor"])
         return writeoff
 
@@ -139,6 +191,56 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
     return writeoff
 
 
+@dataclass(frozen=True)
+class DisputeHoldPlan:
+    """A dispute hold that passed every rule against the invoice as it was read."""
+
+    invoice: Invoice
+    amount_minor: int
+    comments: str
+    expire_hold_days: int
+    expires_on: datetime.date
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+
+def dispute_hold_plan(
+    *,
+    invoice: Invoice,
+    amount: object,
+    comments: str,
+    actor: Actor,
+    expire_hold_days: object = None,
+    reason_code: object = ReasonCode.CHARGE_DISPUTE_HOLD,
+) -> DisputeHoldPlan:
+    """Check a dispute hold against ``invoice`` and resolve its concrete values; write nothing."""
+    require_perm(actor, "writeoffs.add_disputehold")
+    if dispute_settings_problems():
+        raise BillingError(
+            INVALID_DISPUTE_SETTINGS,
+            "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid. "
+            "Ask an administrator to correct the dispute-hold settings.",
+        )
+    require_sent(invoice, "dispute holds")
+    if _as_int(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
+        raise BillingError(
+            INVALID_REASON_CODE,
+            "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
+            field="reason_code",
+        )
+    text = clean_comments(comments)
+    days = resolve_expire_hold_days(expire_hold_days)
+    return DisputeHoldPlan(
+        invoice=invoice,
+        comments=text,
+        expire_hold_days=days,
+        expires_on=today() + datetime.timedelta(days=days),
+        amount_minor=resolve_amount(invoice, amount, kind="Dispute"),
+    )
+
+
 def dispute_hold_create(
     *,
     invoice_id: int,
@@ -165,30 +267,22 @@ def dispute_hold_create(
         replay = find_replay(DisputeHold, actor, idempotency_key, content)
         if replay is not None:
             return replay
-        if dispute_settings_problems():
-            raise BillingError(
-                INVALID_DISPUTE_SETTINGS,
-                "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid. "
-                "Ask an administrator to correct the dispute-hold settings.",
-            )
-        require_sent(invoice, "dispute holds")
-        if _as_int(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
-            raise BillingError(
-                INVALID_REASON_CODE,
-                "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
-                field="reason_code",
-            )
-        text = clean_comments(comments)
-        days = resolve_expire_hold_days(expire_hold_days)
-        amount_minor = resolve_amount(invoice, amount, kind="Dispute")
+        plan = dispute_hold_plan(
+            invoice=invoice,
+            amount=amount,
+            comments=comments,
+            actor=actor,
+            expire_hold_days=expire_hold_days,
+            reason_code=reason_code,
+        )
         with acting_as(actor):
             hold = DisputeHold.objects.create(
                 account_id=invoice.account_id,
                 invoice=invoice,
-                amount_minor=amount_minor,
-                comments=text,
-                expire_hold_days=days,
-                expires_on=today() + datetime.timedelta(days=days),
+                amount_minor=plan.amount_minor,
+                comments=plan.comments,
+                expire_hold_days=plan.expire_hold_days,
+                expires_on=plan.expires_on,
                 source=source,
                 created_by=actor.user,
                 api_key=actor.api_key,
@@ -197,7 +291,7 @@ def dispute_hold_create(
                 idempotency_key=idempotency_key or None,
                 idempotency_fingerprint=content,
             )
-            invoice.held_minor += amount_minor
+            invoice.held_minor += plan.amount_minor
             invoice.save(update_fields=["held_minor"])
         return hold
 
