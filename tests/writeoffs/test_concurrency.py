@@ -1,0 +1,242 @@
+"""Races on one invoice, each thread on its own database connection.
+
+These run in real transactions (``transaction=True``): on PostgreSQL the
+invoice row lock serialises the writers, on SQLite the IMMEDIATE transaction on
+a file-backed database does. Either way exactly the writers that fit succeed,
+the rest are refused with 3119, and nothing surfaces as "database is locked".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+
+from billing.actors import Actor
+from billing.errors import OVER_AVAILABLE, BillingError
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.models import Invoice, Payment
+from billing.roles import CLERK
+from billing.services import payment_record
+from tests.ledger import assert_ledger_consistent
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_create, writeoff_create
+
+THREADS = 20
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@dataclass
+class Outcome:
+    value: object = None
+    error: BaseException | None = None
+
+
+def run_at_once(count: int, work: Callable[[int, Actor], object], user_id: int) -> list[Outcome]:
+    """Run ``work(i, actor)`` in ``count`` threads released by one barrier.
+
+    Each thread loads its own user (as a request would) and closes its own
+    connection at the end, so no connection is shared between threads.
+    """
+    barrier = threading.Barrier(count)
+    outcomes = [Outcome() for _ in range(count)]
+
+    def run(i: int) -> None:
+        try:
+            actor = Actor.for_user(get_user_model().objects.get(pk=user_id))
+            actor.has_perm("writeoffs.add_writeoff")  # warm the permission cache before the race
+            barrier.wait(timeout=30)
+            outcomes[i].value = work(i, actor)
+        except BaseException as error:  # every outcome is asserted on by the test
+            outcomes[i].error = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
+    connections.close_all()
+    return outcomes
+
+
+def refusals(outcomes: list[Outcome]) -> list[BillingError]:
+    unexpected = [
+        o.error for o in outcomes if o.error is not None and not isinstance(o.error, BillingError)
+    ]
+    assert unexpected == [], f"unexpected errors: {unexpected!r}"
+    return [o.error for o in outcomes if isinstance(o.error, BillingError)]
+
+
+@pytest.fixture
+def clerk_id(db):
+    return UserFactory(username="racing-clerk", groups=[CLERK]).pk
+
+
+@pytest.fixture
+def race_invoice(db):
+    account = AccountFactory(acct_no=7001)
+    return InvoiceFactory(account=account, invoice_no=70001, total_minor=100000)
+
+
+def test_test_database_is_a_file_with_immediate_transactions_on_sqlite():
+    """The races below prove nothing on SQLite's in-memory shared-cache database,
+    which fails a second BEGIN IMMEDIATE at once instead of waiting."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    name = connection.settings_dict["NAME"]
+    assert not connection.is_in_memory_db()
+    assert name.startswith("/tmp/billing-test-")
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] >= 20000
+
+
+def test_twenty_simultaneous_writeoffs_of_60_percent_let_exactly_one_through(
+    clerk_id, race_invoice
+):
+    amount = "600.00"  # 60% of the 1000.00 available
+
+    def write_off(i: int, actor: Actor) -> WriteOff:
+        return writeoff_create(
+            invoice_id=race_invoice.pk,
+            amount=amount,
+            reason_code=0,
+            comments=f"Race {i}",
+            actor=actor,
+        )
+
+    outcomes = run_at_once(THREADS, write_off, clerk_id)
+
+    refused = refusals(outcomes)
+    assert sum(isinstance(o.value, WriteOff) for o in outcomes) == 1
+    assert len(refused) == THREADS - 1
+    assert {error.code for error in refused} == {OVER_AVAILABLE}
+    assert WriteOff.objects.filter(invoice=race_invoice).count() == 1
+    invoice = Invoice.objects.get(pk=race_invoice.pk)
+    assert invoice.written_off_minor == 60000
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_twenty_simultaneous_dispute_holds_of_60_percent_let_exactly_one_through(
+    clerk_id, race_invoice
+):
+    def hold(i: int, actor: Actor) -> DisputeHold:
+        return dispute_hold_create(
+            invoice_id=race_invoice.pk, amount="600.00", comments=f"Race {i}", actor=actor
+        )
+
+    outcomes = run_at_once(THREADS, hold, clerk_id)
+
+    refused = refusals(outcomes)
+    assert sum(isinstance(o.value, DisputeHold) for o in outcomes) == 1
+    assert {error.code for error in refused} == {OVER_AVAILABLE}
+    assert len(refused) == THREADS - 1
+    assert Invoice.objects.get(pk=race_invoice.pk).held_minor == 60000
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_mixed_payments_writeoffs_and_holds_at_once_never_overspend_the_balance(
+    clerk_id, race_invoice
+):
+    """Each of 20 writers asks for 150.00 of 1000.00: at most six fit, and
+    whichever mix wins, the totals match the rows and held stays within balance."""
+
+    def mixed(i: int, actor: Actor) -> object:
+        kind = i % 3
+        if kind == 0:
+            return payment_record(invoice_id=race_invoice.pk, amount="150.00", actor=actor)
+        if kind == 1:
+            return writeoff_create(
+                invoice_id=race_invoice.pk,
+                amount="150.00",
+                reason_code=1,
+                comments=f"Mixed {i}",
+                actor=actor,
+            )
+        return dispute_hold_create(
+            invoice_id=race_invoice.pk, amount="150.00", comments=f"Mixed {i}", actor=actor
+        )
+
+    outcomes = run_at_once(THREADS, mixed, clerk_id)
+
+    refused = refusals(outcomes)
+    succeeded = [o.value for o in outcomes if o.error is None]
+    assert len(succeeded) == 6
+    assert {error.code for error in refused} == {OVER_AVAILABLE}
+    rows = (
+        Payment.objects.filter(invoice=race_invoice).count()
+        + WriteOff.objects.filter(invoice=race_invoice).count()
+        + DisputeHold.objects.filter(invoice=race_invoice).count()
+    )
+    assert rows == 6
+    invoice = Invoice.objects.get(pk=race_invoice.pk)
+    assert invoice.available_minor == 100000 - 6 * 15000
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_one_idempotency_token_replayed_from_ten_threads_creates_one_writeoff(
+    clerk_id, race_invoice
+):
+    def replay(i: int, actor: Actor) -> WriteOff:
+        return writeoff_create(
+            invoice_id=race_invoice.pk,
+            amount="10.00",
+            reason_code=0,
+            comments="Double click",
+            actor=actor,
+            idempotency_key="token-1",
+        )
+
+    outcomes = run_at_once(10, replay, clerk_id)
+
+    assert refusals(outcomes) == []
+    assert {o.value.pk for o in outcomes} == {WriteOff.objects.get(invoice=race_invoice).pk}
+    assert Invoice.objects.get(pk=race_invoice.pk).written_off_minor == 1000
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_one_idempotency_token_replayed_from_ten_threads_creates_one_dispute_hold(
+    clerk_id, race_invoice
+):
+    def replay(i: int, actor: Actor) -> DisputeHold:
+        return dispute_hold_create(
+            invoice_id=race_invoice.pk,
+            amount="10.00",
+            comments="Retry",
+            actor=actor,
+            idempotency_key="token-2",
+        )
+
+    outcomes = run_at_once(10, replay, clerk_id)
+
+    assert refusals(outcomes) == []
+    assert len({o.value.pk for o in outcomes}) == 1
+    assert DisputeHold.objects.filter(invoice=race_invoice).count() == 1
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_one_idempotency_token_replayed_from_ten_threads_records_one_payment(
+    clerk_id, race_invoice
+):
+    def replay(i: int, actor: Actor) -> Payment:
+        return payment_record(
+            invoice_id=race_invoice.pk, amount="10.00", actor=actor, idempotency_key="token-3"
+        )
+
+    outcomes = run_at_once(10, replay, clerk_id)
+
+    assert refusals(outcomes) == []
+    assert len({o.value.pk for o in outcomes}) == 1
+    assert Payment.objects.filter(invoice=race_invoice).count() == 1
+    assert_ledger_consistent(race_invoice.pk)
