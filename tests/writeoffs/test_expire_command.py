@@ -1,0 +1,157 @@
+"""The daily ``expire_dispute_holds`` command: what it settles, what it prints, and
+that a second run changes nothing."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import Invoice
+from tests.ledger import assert_ledger_consistent
+from writeoffs.models import DisputeHold, ReasonCode, WriteOff
+from writeoffs.services import dispute_hold_create
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("expire_dispute_holds", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def hold(invoice, clerk_actor):
+    return dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Customer disputes", actor=clerk_actor
+    )
+
+
+def day_after(hold: DisputeHold) -> str:
+    return (hold.expires_on + datetime.timedelta(days=1)).isoformat()
+
+
+def snapshot() -> tuple:
+    """Everything an expiry run could change."""
+    return (
+        list(Invoice.objects.values_list("pk", "held_minor", "written_off_minor", "aging_date")),
+        list(DisputeHold.objects.values_list("pk", "status", "settled_at")),
+        list(WriteOff.objects.values_list("pk", "amount_minor", "status")),
+        DisputeHold.history.count() + WriteOff.history.count() + Invoice.history.count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [
+        ("convert", DisputeHold.Status.WRITTEN_OFF),
+        ("release", DisputeHold.Status.RELEASED),
+        ("release_reage", DisputeHold.Status.RELEASED_REAGED),
+    ],
+)
+def test_second_run_changes_nothing(settings, hold, action, status):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = action
+    first = run("--date", day_after(hold))
+    after_first = snapshot()
+
+    second = run("--date", day_after(hold))
+
+    assert snapshot() == after_first
+    hold.refresh_from_db()
+    assert hold.status == status
+    assert f"Dispute hold {hold.pk} on invoice 10023" in first
+    assert "1 dispute hold(s) expired" in first
+    assert "0 dispute hold(s) expired" in second
+    assert f"Dispute hold {hold.pk}" not in second
+    assert_ledger_consistent(hold.invoice_id)
+
+
+def test_convert_makes_a_system_writeoff_with_reason_9999(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
+
+    output = run("--date", day_after(hold))
+
+    writeoff = WriteOff.objects.get(origin_dispute=hold)
+    assert writeoff.reason_code == ReasonCode.SYSTEM_CONVERSION
+    assert writeoff.amount_minor == 5000
+    assert writeoff.created_by_label == "system"
+    invoice = Invoice.objects.get(pk=hold.invoice_id)
+    assert (invoice.held_minor, invoice.written_off_minor) == (0, 5000)
+    assert "converted to a permanent write-off (reason 9999)" in output
+    hold.refresh_from_db()
+    assert hold.settled_by_label == "system"
+    assert hold.history.latest().history_actor == "system"
+
+
+def test_release_reage_moves_aging_date_to_the_run_date(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
+    run_date = hold.expires_on + datetime.timedelta(days=1)
+
+    output = run("--date", run_date.isoformat())
+
+    invoice = Invoice.objects.get(pk=hold.invoice_id)
+    assert invoice.aging_date == run_date
+    assert invoice.held_minor == 0
+    assert f"released and re-aged to {run_date}" in output
+
+
+def test_release_keeps_the_balance_due_and_the_aging_date(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
+    aging_before = hold.invoice.aging_date
+
+    run("--date", day_after(hold))
+
+    invoice = Invoice.objects.get(pk=hold.invoice_id)
+    assert (invoice.held_minor, invoice.balance_due_minor) == (0, 12000)
+    assert invoice.aging_date == aging_before
+
+
+def test_hold_is_not_expired_on_its_expiry_date(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
+
+    output = run("--date", hold.expires_on.isoformat())
+
+    hold.refresh_from_db()
+    assert hold.is_open
+    assert "0 dispute hold(s) expired" in output
+
+
+def test_action_none_leaves_holds_open_and_lists_them_as_expired(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "none"
+    before = snapshot()
+
+    output = run("--date", day_after(hold))
+
+    assert snapshot() == before
+    assert f"Dispute hold {hold.pk} on invoice 10023" in output
+    assert "left open, shown as expired" in output
+    assert "1 dispute hold(s) past expiry" in output
+
+
+def test_settled_holds_are_not_touched(settings, hold, supervisor_actor):
+    from writeoffs.services import dispute_hold_settle
+
+    dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=supervisor_actor)
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
+
+    output = run("--date", day_after(hold))
+
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED
+    assert hold.settled_by_label == "supervisor"
+    assert not WriteOff.objects.exists()
+    assert "0 dispute hold(s) expired" in output
+
+
+def test_a_malformed_date_is_refused():
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        run("--date", "21/11/2026")
+
+
+def test_an_unknown_action_is_refused(settings, hold):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "delete"
+
+    with pytest.raises(CommandError, match="not valid"):
+        run("--date", day_after(hold))
+
+    hold.refresh_from_db()
+    assert hold.is_open
