@@ -16,9 +16,11 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     1005: ("Idempotency key reused with different content", HTTPStatus.CONFLICT),
     1006: ("Request body too large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     1007: ("Malformed request body", HTTPStatus.BAD_REQUEST),
+    1008: ("HTTP method not allowed for this API call", HTTPStatus.METHOD_NOT_ALLOWED),
     1009: ("Account does not exist", HTTPStatus.NOT_FOUND),
     1010: ("Missing required input", HTTPStatus.BAD_REQUEST),
     1011: ("Invalid input value", HTTPStatus.BAD_REQUEST),
+    1012: ("No such API call", HTTPStatus.NOT_FOUND),
     1024: ("Invalid date format (use yyyy-mm-dd)", HTTPStatus.BAD_REQUEST),
     3004: ("Invoice does not exist", HTTPStatus.NOT_FOUND),
     3024: ("Invalid reason code", HTTPStatus.BAD_REQUEST),
@@ -43,10 +45,16 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
 }
 
 # Stable names for the codes the services raise, so call sites read as words.
+UNEXPECTED_ERROR = 1001
 PERMISSION_DENIED = 1003
+AUTHENTICATION_FAILED = 1004
 IDEMPOTENCY_CLASH = 1005
+BODY_TOO_LARGE = 1006
+MALFORMED_BODY = 1007
+METHOD_NOT_ALLOWED = 1008
 MISSING_INPUT = 1010
 INVALID_INPUT = 1011
+UNKNOWN_API_CALL = 1012
 INVALID_DATE_FORMAT = 1024
 ACCOUNT_NOT_FOUND = 1009
 INVOICE_NOT_FOUND = 3004
