@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from billing.history import ActorHistoryModel
@@ -281,3 +282,28 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiIdempotencyRecord(models.Model):
+    """The first response to an API request sent with an ``Idempotency-Key`` header.
+
+    A retry with the same key and the same request gets this response back and
+    changes nothing; the same key with another request is a clash (409). Keys
+    are scoped to the API key that sent them, and honoured for 24 hours.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    request_sha256 = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "API idempotency record"
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="api_idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key} · {self.key}"

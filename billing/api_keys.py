@@ -1,0 +1,88 @@
+"""API keys: creating, revoking and authenticating them.
+
+A key is 43 URL-safe characters from ``secrets`` (256 bits). Only its SHA-256
+is stored: a key that random needs no slow password hash, and a leaked table
+gives nobody a usable key. The first characters are kept in clear to find the
+row without comparing every hash, and the hash is then compared in constant
+time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.errors import AUTHENTICATION_FAILED, INVALID_INPUT, BillingError
+from billing.models import ApiKey
+from billing.rules import check_text
+
+PREFIX_LENGTH = 8
+NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+# token_urlsafe(32) gives 43 characters; anything outside this shape cannot be a key
+# and is refused before it reaches the database.
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}", re.ASCII)
+
+
+def _hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(name: str, role: str = ApiKey.Role.CLERK) -> tuple[ApiKey, str]:
+    """Create a key and return it with the raw key, which is never shown again."""
+    name = check_text(name or "", field="name").strip()
+    if not name or len(name) > NAME_MAX_LENGTH:
+        raise BillingError(
+            INVALID_INPUT,
+            f"Give the key a name of 1 to {NAME_MAX_LENGTH} characters.",
+            field="name",
+        )
+    if role not in ApiKey.Role.values:
+        raise BillingError(
+            INVALID_INPUT, f"Role must be one of {', '.join(ApiKey.Role.values)}.", field="role"
+        )
+    raw_key = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            api_key = ApiKey.objects.create(
+                name=name, role=role, prefix=raw_key[:PREFIX_LENGTH], key_hash=_hash(raw_key)
+            )
+    except IntegrityError:
+        raise BillingError(
+            INVALID_INPUT, f"An API key named {name!r} already exists.", field="name"
+        ) from None
+    return api_key, raw_key
+
+
+def api_key_revoke(name: str) -> ApiKey:
+    """Revoke a key by name. Revoking a revoked key keeps its first revocation time."""
+    with transaction.atomic():
+        api_key = ApiKey.objects.select_for_update().filter(name=name).first()
+        if api_key is None:
+            raise BillingError(INVALID_INPUT, f"No API key is named {name!r}.", field="name")
+        if not api_key.revoked:
+            api_key.revoked = True
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked", "revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(raw_key: object) -> ApiKey:
+    """The active key ``raw_key`` belongs to, or ``BillingError`` 1004.
+
+    Every failure (malformed, unknown, revoked) gets the same answer, so a caller
+    learns nothing about which keys exist.
+    """
+    if isinstance(raw_key, str) and _KEY_SHAPE.fullmatch(raw_key):
+        digest = _hash(raw_key)
+        for candidate in ApiKey.objects.filter(prefix=raw_key[:PREFIX_LENGTH]):
+            if hmac.compare_digest(candidate.key_hash, digest) and not candidate.revoked:
+                now = timezone.now()
+                ApiKey.objects.filter(pk=candidate.pk).update(last_used_at=now)
+                candidate.last_used_at = now
+                return candidate
+    raise BillingError(AUTHENTICATION_FAILED, "Authentication error: check client_no and auth_key.")
