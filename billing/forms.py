@@ -1,0 +1,75 @@
+"""Forms for the invoice and payment pages.
+
+Forms collect input and show errors; the money rules are the services'. A view
+calls the service and attaches the ``BillingError`` it raises to the field it
+names (``attach_billing_error``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+
+from billing.errors import BillingError
+from billing.models import Invoice, Payment
+from billing.rules import today
+
+
+def attach_billing_error(form: forms.Form, error: BillingError) -> None:
+    """Show a service's refusal next to the field it is about (or above the form)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class InvoiceFilterForm(forms.Form):
+    """The Invoices list's filters. Every field is optional; an invalid value is ignored."""
+
+    q = forms.IntegerField(label="Invoice No.", required=False, min_value=1)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Invoice.Status.choices]
+    )
+    written_off = forms.BooleanField(label="Written off", required=False)
+    disputed = forms.BooleanField(label="Disputed", required=False)
+    overdue = forms.BooleanField(label="Overdue", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": "Search by invoice number", "inputmode": "numeric"}
+        )
+
+
+class PaymentForm(forms.Form):
+    """Record Payment (seed 003): a partial amount is fine; the remaining balance is shown."""
+
+    paid_on = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.CharField(
+        label="Amount",
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
+    reference = forms.CharField(label="Reference", required=False, max_length=100)
+    # One token per opened drawer: a double submit or a retry records one payment.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, invoice: Invoice, **kwargs) -> None:
+        kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+        self.fields["amount"].widget.attrs.update(
+            {
+                "data-remaining-from": str(invoice.available),
+                "data-remaining-output": "payment-remaining",
+                "aria-describedby": "payment-remaining",
+            }
+        )
+
+
+class ReasonForm(forms.Form):
+    """The reason a supervisor gives to remove a payment or reverse a write-off."""
+
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=3000
+    )
