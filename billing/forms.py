@@ -60,7 +60,8 @@ class PaymentForm(forms.Form):
         self.invoice = invoice
         self.fields["amount"].widget.attrs.update(
             {
-                "data-remaining-from": str(invoice.available),
+                "data-remaining-from": str(invoice.balance_due),
+                "data-remaining-limit": str(invoice.available),
                 "data-remaining-output": "payment-remaining",
                 "aria-describedby": "payment-remaining",
             }
@@ -70,6 +71,5 @@ class PaymentForm(forms.Form):
 class ReasonForm(forms.Form):
     """The reason a supervisor gives to remove a payment or reverse a write-off."""
 
-    reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=3000
-    )
+    # Length and illegal characters are the service's checks (clean_comments).
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
