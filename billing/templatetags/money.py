@@ -1,0 +1,16 @@
+"""``{{ invoice.total|money:invoice.currency }}`` -> ``1,234.50``, through billing.money."""
+
+from decimal import Decimal
+
+from django import template
+
+from billing.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Decimal | None, currency: str = "USD") -> str:
+    if amount is None:
+        return ""
+    return format_money(amount, currency)
