@@ -10,3 +10,7 @@ urlpatterns = [
     path("", include("writeoffs.urls")),
     path("api/", include("writeoffs.api_urls")),
 ]
+
+# Readable 403/404 pages, and for htmx a message fragment that lands in the drawer.
+handler403 = "billing.views.permission_denied"
+handler404 = "billing.views.page_not_found"

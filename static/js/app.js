@@ -1,0 +1,215 @@
+/*
+ * The app's small behaviours, hooked to data-* attributes and htmx events.
+ * No inline scripts and no hx-on: the Content-Security-Policy allows only
+ * static files.
+ *
+ * - #drawer (Bootstrap offcanvas) and #popout (Bootstrap modal) open when htmx
+ *   swaps a fragment into #drawer-content / #popout-content, and focus returns
+ *   to the control that opened them when they close (Escape included).
+ * - HX-Trigger events from the server: closeOverlays, closePopout, showMessage,
+ *   and any "...Created" event carrying {id}, whose row is highlighted when the
+ *   table refreshes.
+ * - [data-js-only] controls stay hidden without JavaScript.
+ * - [data-fill-target] buttons copy data-fill-value into a field ("full balance").
+ * - [data-expiry-preview] shows the date a dispute hold will expire.
+ * - [data-hides] checkboxes hide another element while checked.
+ */
+(function () {
+  "use strict";
+
+  const openers = new WeakMap();
+  let pendingFocusId = null;
+  let pendingHighlight = null;
+
+  function drawer() { return document.getElementById("drawer"); }
+  function popout() { return document.getElementById("popout"); }
+  function isShown(el) { return el && el.classList.contains("show"); }
+
+  function focusFirstIn(container) {
+    const target = container.querySelector(
+      "[autofocus], .is-invalid, input:not([type=hidden]):not([disabled]), select, textarea, " +
+      "button:not([data-bs-dismiss]), a[href]"
+    ) || container.querySelector("h2, h1");
+    if (target) {
+      if (!target.hasAttribute("tabindex") && /^H[1-6]$/.test(target.tagName)) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus();
+    }
+  }
+
+  function returnFocus(opener) {
+    if (!opener) { return; }
+    if (opener.isConnected) {
+      opener.focus();
+      return;
+    }
+    // The opener was inside content that has since been refreshed: focus its
+    // successor (same id) now, or as soon as the refresh lands.
+    if (opener.id) {
+      const again = document.getElementById(opener.id);
+      if (again) { again.focus(); } else { pendingFocusId = opener.id; }
+    }
+  }
+
+  function overlayFor(target) {
+    if (!target) { return null; }
+    if (target.id === "drawer-content") { return drawer(); }
+    if (target.id === "popout-content") { return popout(); }
+    return null;
+  }
+
+  function show(overlay) {
+    if (overlay === drawer()) {
+      bootstrap.Offcanvas.getOrCreateInstance(overlay).show();
+    } else {
+      bootstrap.Modal.getOrCreateInstance(overlay).show();
+    }
+  }
+
+  function hide(overlay) {
+    if (!isShown(overlay)) { return; }
+    if (overlay === drawer()) {
+      bootstrap.Offcanvas.getOrCreateInstance(overlay).hide();
+    } else {
+      bootstrap.Modal.getOrCreateInstance(overlay).hide();
+    }
+  }
+
+  // Remember which control opened a drawer or pop-out, to return focus to it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const overlay = overlayFor(event.detail.target);
+    if (overlay && !isShown(overlay)) {
+      const active = document.activeElement;
+      openers.set(overlay, active && active !== document.body ? active : event.detail.elt);
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    const overlay = overlayFor(target);
+    if (overlay) {
+      if (isShown(overlay)) {
+        focusFirstIn(target);
+      } else {
+        show(overlay);
+      }
+    }
+    if (pendingHighlight !== null) {
+      const row = document.querySelector('[data-entry-id="' + pendingHighlight + '"]');
+      if (row) {
+        row.classList.add("row-new");
+        pendingHighlight = null;
+      }
+    }
+    if (pendingFocusId) {
+      const again = document.getElementById(pendingFocusId);
+      if (again) {
+        pendingFocusId = null;
+        again.focus();
+      }
+    }
+  });
+
+  document.addEventListener("shown.bs.offcanvas", function (event) {
+    if (event.target === drawer()) { focusFirstIn(document.getElementById("drawer-content")); }
+  });
+  document.addEventListener("shown.bs.modal", function (event) {
+    if (event.target === popout()) { focusFirstIn(document.getElementById("popout-content")); }
+  });
+  document.addEventListener("hidden.bs.offcanvas", function (event) {
+    if (event.target !== drawer()) { return; }
+    document.getElementById("drawer-content").replaceChildren();
+    returnFocus(openers.get(drawer()));
+  });
+  document.addEventListener("hidden.bs.modal", function (event) {
+    if (event.target !== popout()) { return; }
+    document.getElementById("popout-content").replaceChildren();
+    if (isShown(drawer())) {
+      returnFocus(openers.get(popout()));
+    } else {
+      returnFocus(openers.get(drawer()) || openers.get(popout()));
+    }
+  });
+
+  // Events the server sends in HX-Trigger.
+  document.addEventListener("closePopout", function () { hide(popout()); });
+  document.addEventListener("closeOverlays", function () {
+    hide(popout());
+    hide(drawer());
+  });
+  document.addEventListener("showMessage", function (event) {
+    const detail = event.detail || {};
+    const alert = document.createElement("div");
+    alert.className = "alert alert-" + (detail.level || "success") + " alert-dismissible";
+    alert.setAttribute("role", "status");
+    alert.textContent = detail.text || "";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("data-bs-dismiss", "alert");
+    close.setAttribute("aria-label", "Close");
+    alert.appendChild(close);
+    const area = document.getElementById("messages");
+    area.replaceChildren(alert);
+  });
+  // Any "<thing>Created" event with an id: highlight that row once the table has refreshed.
+  ["writeoffCreated", "disputeCreated"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (event.detail && event.detail.id !== undefined) { pendingHighlight = String(event.detail.id); }
+    });
+  });
+
+  function formatDate(date) {
+    return date.toLocaleDateString("en-US", {
+      month: "short", day: "numeric", year: "numeric", timeZone: "UTC",
+    });
+  }
+
+  function updateExpiryPreview(preview) {
+    const source = document.getElementById(preview.dataset.expirySource);
+    if (!source) { return; }
+    const raw = source.value.trim();
+    const days = raw === "" ? Number(preview.dataset.expiryDefault) : Number(raw);
+    if (!Number.isInteger(days) || days < 0 || days > 10000) {
+      preview.textContent = "Enter a whole number of days.";
+      return;
+    }
+    const parts = preview.dataset.expiryFrom.split("-").map(Number);
+    const date = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2] + days));
+    preview.textContent = "Expires on " + formatDate(date) + " (" + days + " days).";
+  }
+
+  function updateHidden(checkbox) {
+    const target = document.getElementById(checkbox.dataset.hides);
+    if (target) { target.hidden = checkbox.checked; }
+  }
+
+  htmx.onLoad(function (root) {
+    root.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+    root.querySelectorAll("[data-expiry-preview]").forEach(updateExpiryPreview);
+    root.querySelectorAll("[data-hides]").forEach(updateHidden);
+  });
+
+  document.addEventListener("click", function (event) {
+    const filler = event.target.closest("[data-fill-target]");
+    if (filler) {
+      const field = document.getElementById(filler.dataset.fillTarget);
+      if (field) {
+        field.value = filler.dataset.fillValue;
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+        field.focus();
+      }
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    const id = event.target.id;
+    if (!id) { return; }
+    document.querySelectorAll('[data-expiry-source="' + id + '"]').forEach(updateExpiryPreview);
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-hides]")) { updateHidden(event.target); }
+  });
+})();
