@@ -1,3 +1,22 @@
-"""The JSON API (seed 001)."""
+"""The JSON API (seed 001), mounted at /api/."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from writeoffs import api
+
+urlpatterns = [
+    path(
+        "create_writeoff_or_dispute_m",
+        api.create_writeoff_or_dispute_m,
+        name="api_create_writeoff_or_dispute_m",
+    ),
+    path(
+        "get_acct_writeoff_or_disputes_m",
+        api.get_acct_writeoff_or_disputes_m,
+        name="api_get_acct_writeoff_or_disputes_m",
+    ),
+    path("settle_dispute_hold_m", api.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
+    path("openapi.json", api.openapi_json, name="api_openapi"),
+    # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
+    re_path(r"^(?P<path>.*)$", api.unknown_call, name="api_unknown_call"),
+]

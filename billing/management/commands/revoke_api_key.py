@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.api_keys import api_key_revoke
+from billing.errors import BillingError
+
+
+class Command(BaseCommand):
+    help = "Revoke an API key by name. Calls made with it are refused from then on."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+
+    def handle(self, *args, name: str, **options) -> None:
+        try:
+            api_key = api_key_revoke(name)
+        except BillingError as error:
+            raise CommandError(error.message) from None
+        self.stdout.write(
+            f"Revoked API key {api_key.name!r} at {api_key.revoked_at:%Y-%m-%d %H:%M %Z}."
+        )
