@@ -1,0 +1,309 @@
+"""A failure at any step inside a service leaves no trace.
+
+Each case lets a service run up to one step (the invoice lock, the idempotency
+lookup, the first insert, the totals update, a history row), raises there, and
+checks that every ledger table, every history table and the invoice's totals are
+exactly as before. These run in real transactions, so a service that committed
+part of its work before failing would show it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from unittest import mock
+
+import pytest
+from django.test import override_settings
+from simple_history.signals import post_create_historical_record
+
+from billing import services as billing_services
+from billing.actors import Actor
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.models import Invoice, Payment
+from billing.roles import SUPERVISOR
+from billing.services import payment_record, payment_remove
+from writeoffs import services as writeoff_services
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import (
+    dispute_hold_create,
+    dispute_hold_settle,
+    dispute_holds_expire,
+    writeoff_create,
+    writeoff_reverse,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEDGER_MODELS = (Invoice, Payment, WriteOff, DisputeHold)
+
+
+class InjectedFault(Exception):
+    """Raised by a test at a chosen step; never by the code under test."""
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every row of every ledger table and its history, in a comparable form."""
+    tables: dict[str, list[dict]] = {}
+    for model in LEDGER_MODELS:
+        for manager in (model.objects, model.history):
+            label = manager.model._meta.label
+            tables[label] = list(manager.order_by("pk").values())
+    return tables
+
+
+@contextmanager
+def fail_after_call(target: object, name: str) -> Iterator[None]:
+    """Let ``target.name`` run, then raise: the step happened, the rest did not."""
+    original = getattr(target, name)
+
+    def run_then_fail(*args, **kwargs):
+        original(*args, **kwargs)
+        raise InjectedFault(f"after {name}")
+
+    with mock.patch.object(target, name, run_then_fail):
+        yield
+
+
+@contextmanager
+def fail_after_history_row(model: type) -> Iterator[None]:
+    """Raise once a historical row of ``model`` has been inserted."""
+
+    def raise_fault(sender, **kwargs):
+        raise InjectedFault(f"after the {model.__name__} history row")
+
+    post_create_historical_record.connect(
+        raise_fault, sender=model.history.model, dispatch_uid="fault-injection"
+    )
+    try:
+        yield
+    finally:
+        post_create_historical_record.disconnect(
+            sender=model.history.model, dispatch_uid="fault-injection"
+        )
+
+
+def fault(step: str, service_module) -> Callable[[], AbstractContextManager]:
+    steps = {
+        "after the invoice lock": lambda: fail_after_call(service_module, "lock_invoice"),
+        "after the idempotency lookup": lambda: fail_after_call(service_module, "find_replay"),
+        "after the payment insert/update": lambda: fail_after_call(Payment, "save"),
+        "after the write-off insert/update": lambda: fail_after_call(WriteOff, "save"),
+        "after the dispute hold insert/update": lambda: fail_after_call(DisputeHold, "save"),
+        "after the totals update": lambda: fail_after_call(Invoice, "save"),
+        "after the payment history row": lambda: fail_after_history_row(Payment),
+        "after the write-off history row": lambda: fail_after_history_row(WriteOff),
+        "after the dispute hold history row": lambda: fail_after_history_row(DisputeHold),
+        "after the invoice history row": lambda: fail_after_history_row(Invoice),
+    }
+    return steps[step]
+
+
+@pytest.fixture
+def supervisor_actor_tx(db):
+    return Actor.for_user(UserFactory(username="fault-supervisor", groups=[SUPERVISOR]))
+
+
+@pytest.fixture
+def fault_invoice(db):
+    return InvoiceFactory(account=AccountFactory(acct_no=8001), invoice_no=80001, total_minor=12000)
+
+
+def assert_no_trace(
+    run: Callable[[], object], injected: Callable[[], AbstractContextManager]
+) -> None:
+    before = snapshot()
+    with injected(), pytest.raises(InjectedFault):
+        run()
+    assert snapshot() == before
+
+
+CREATE_STEPS = [
+    "after the invoice lock",
+    "after the idempotency lookup",
+    "after the totals update",
+    "after the invoice history row",
+]
+
+
+@pytest.mark.parametrize(
+    "step", [*CREATE_STEPS, "after the write-off insert/update", "after the write-off history row"]
+)
+def test_writeoff_create_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
+    def run():
+        return writeoff_create(
+            invoice_id=fault_invoice.pk,
+            amount="50.00",
+            reason_code=0,
+            comments="Fault",
+            actor=supervisor_actor_tx,
+            idempotency_key="k1",
+        )
+
+    assert_no_trace(run, fault(step, writeoff_services))
+    assert Invoice.objects.get(pk=fault_invoice.pk).written_off_minor == 0
+    # And the same request still succeeds afterwards: the key was not burnt.
+    assert run().amount_minor == 5000
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        *CREATE_STEPS,
+        "after the dispute hold insert/update",
+        "after the dispute hold history row",
+    ],
+)
+def test_dispute_hold_create_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
+    def run():
+        return dispute_hold_create(
+            invoice_id=fault_invoice.pk,
+            amount="50.00",
+            comments="Fault",
+            actor=supervisor_actor_tx,
+            idempotency_key="k2",
+        )
+
+    assert_no_trace(run, fault(step, writeoff_services))
+    assert run().amount_minor == 5000
+
+
+@pytest.mark.parametrize(
+    "step",
+    [*CREATE_STEPS, "after the payment insert/update", "after the payment history row"],
+)
+def test_payment_record_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
+    def run():
+        return payment_record(
+            invoice_id=fault_invoice.pk,
+            amount="50.00",
+            actor=supervisor_actor_tx,
+            idempotency_key="k3",
+        )
+
+    assert_no_trace(run, fault(step, billing_services))
+    assert run().amount_minor == 5000
+
+
+UPDATE_STEPS = [
+    "after the invoice lock",
+    "after the totals update",
+    "after the invoice history row",
+]
+
+
+@pytest.mark.parametrize(
+    "step", [*UPDATE_STEPS, "after the write-off insert/update", "after the write-off history row"]
+)
+def test_writeoff_reverse_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
+    writeoff = writeoff_create(
+        invoice_id=fault_invoice.pk,
+        amount="50.00",
+        reason_code=0,
+        comments="To reverse",
+        actor=supervisor_actor_tx,
+    )
+
+    def run():
+        return writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong", actor=supervisor_actor_tx)
+
+    assert_no_trace(run, fault(step, writeoff_services))
+    assert run().status == WriteOff.Status.REVERSED
+
+
+@pytest.mark.parametrize(
+    "step", [*UPDATE_STEPS, "after the payment insert/update", "after the payment history row"]
+)
+def test_payment_remove_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
+    payment = payment_record(invoice_id=fault_invoice.pk, amount="50.00", actor=supervisor_actor_tx)
+
+    def run():
+        return payment_remove(payment_id=payment.pk, reason="Mistake", actor=supervisor_actor_tx)
+
+    assert_no_trace(run, fault(step, billing_services))
+    assert run().status == Payment.Status.REMOVED
+
+
+SETTLE_STEPS = [
+    *UPDATE_STEPS,
+    "after the dispute hold insert/update",
+    "after the dispute hold history row",
+]
+SETTLE_CASES = [
+    *[("convert", step) for step in SETTLE_STEPS],
+    ("convert", "after the write-off insert/update"),
+    ("convert", "after the write-off history row"),
+    *[("release", step) for step in SETTLE_STEPS],
+    *[("release_reage", step) for step in SETTLE_STEPS],
+]
+
+
+def _open_hold(invoice: Invoice, actor: Actor) -> DisputeHold:
+    return dispute_hold_create(invoice_id=invoice.pk, amount="50.00", comments="Hold", actor=actor)
+
+
+@pytest.mark.parametrize(("action", "step"), SETTLE_CASES)
+def test_dispute_hold_settle_fault_leaves_no_trace(
+    action, step, fault_invoice, supervisor_actor_tx
+):
+    hold = _open_hold(fault_invoice, supervisor_actor_tx)
+
+    def run():
+        return dispute_hold_settle(
+            dispute_hold_id=hold.pk, action=action, actor=supervisor_actor_tx, comments="Settle"
+        )
+
+    assert_no_trace(run, fault(step, writeoff_services))
+    assert run().status != DisputeHold.Status.OPEN
+
+
+@pytest.mark.parametrize(("action", "step"), SETTLE_CASES)
+def test_dispute_holds_expire_fault_leaves_no_trace(
+    action, step, fault_invoice, supervisor_actor_tx
+):
+    hold = _open_hold(fault_invoice, supervisor_actor_tx)
+    run_date = hold.expires_on + datetime.timedelta(days=1)
+
+    def run():
+        return dispute_holds_expire(run_date=run_date)
+
+    with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
+        assert_no_trace(run, fault(step, writeoff_services))
+        assert run().settled == [hold.pk]
+
+
+def test_expiry_fault_on_the_second_hold_keeps_the_first_settlement_whole(
+    fault_invoice, supervisor_actor_tx
+):
+    """Expiry settles each hold in its own transaction: a failure part-way keeps
+    the holds already settled, rolls back the failing one completely, and a rerun
+    finishes the job."""
+    first = _open_hold(fault_invoice, supervisor_actor_tx)
+    second = _open_hold(fault_invoice, supervisor_actor_tx)
+    run_date = second.expires_on + datetime.timedelta(days=1)
+    real_lock = writeoff_services.lock_invoice
+    calls = []
+
+    def fail_on_second(invoice_id):
+        invoice = real_lock(invoice_id)
+        calls.append(invoice_id)
+        if len(calls) == 2:
+            raise InjectedFault("second hold")
+        return invoice
+
+    with (
+        override_settings(DISPUTE_HOLD_EXPIRATION_ACTION="release"),
+        mock.patch.object(writeoff_services, "lock_invoice", fail_on_second),
+        pytest.raises(InjectedFault),
+    ):
+        dispute_holds_expire(run_date=run_date)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == DisputeHold.Status.RELEASED
+    assert second.status == DisputeHold.Status.OPEN
+    assert Invoice.objects.get(pk=fault_invoice.pk).held_minor == second.amount_minor
+    with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION="release"):
+        assert dispute_holds_expire(run_date=run_date).settled == [second.pk]
+    assert Invoice.objects.get(pk=fault_invoice.pk).held_minor == 0
