@@ -1,0 +1,724 @@
+#!/usr/bin/env python
+"""Performance at a million invoices, measured side by side as ratios.
+
+    python tests/benchmarks/run.py [--invoices N] [--database-url URL]
+
+Seeds a throwaway database with the project's own ``seed_billing`` (timed),
+then measures, in one process through ``django.test.Client``:
+
+A   the Write-offs tab's htmx partial vs a stock ModelAdmin changelist of
+    WriteOff (same rows per page) and vs our own admin changelist;
+B1  the SQL time of the partial's own queries vs a raw cursor SELECT of the rows;
+B2  the whole partial vs a minimal view with a one-loop template;
+C   the invoice-picker search (SQL and whole response) vs a bare indexed SELECT,
+    with the database's query plan;
+D   the deepest page of the busy account's write-offs vs page 1;
+E   writeoff_create (the whole service path) per second vs a bare ORM insert + update;
+F   seed_billing's rate vs a raw executemany insert of the same rows;
+G   gzip bytes of the first page load and of one htmx swap;
+    plus our admin changelists (invoices, write-offs) vs stock.
+
+Absolute times on a shared machine are noise, so variants that are compared
+run round-robin, request by request, and every figure is a median. The output
+is a table, then one JSON line with every figure and ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+# Queries every view pays (session, user, permissions, lockout); B1 leaves them out.
+AUTH_TABLES = ("django_session", "auth_", "django_content_type", "axes_")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument(
+        "--accounts", type=int, help="default: one account per 50 invoices (20,000 at 1M)"
+    )
+    parser.add_argument(
+        "--busy-account-writeoffs",
+        type=int,
+        help="write-offs on the busy account (default 50,000 at 1M, scaled down below that)",
+    )
+    parser.add_argument("--database-url", help="PostgreSQL server; a throwaway database is used")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per variant")
+    parser.add_argument("--creates", type=int, default=200, help="E: creates per variant")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile",
+        choices=["partial", "deep", "picker", "page", "admin-invoices", "admin-writeoffs"],
+        help="profile that request with pyinstrument instead of measuring",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    return parser.parse_args()
+
+
+# --- The throwaway databases -------------------------------------------------
+
+
+def prepare_databases(args: argparse.Namespace) -> Callable[[], None]:
+    """Point the settings at fresh databases and return how to drop them."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.settings"
+    os.environ["DEBUG"] = "0"
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    tag = f"billing_bench_{os.getpid()}"
+    if args.database_url:
+        import psycopg
+
+        parts = urlsplit(args.database_url)
+        names = [tag, f"{tag}_copy"]
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{tag}"))
+        os.environ["BENCHMARK_COPY_NAME"] = names[1]
+
+        def drop() -> None:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(args.database_url, autocommit=True) as conn:
+                for name in names:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return drop
+
+    os.environ.pop("DATABASE_URL", None)
+    paths = [Path(f"/tmp/{tag}.sqlite3"), Path(f"/tmp/{tag}_copy.sqlite3")]
+    os.environ["SQLITE_PATH"] = str(paths[0])
+    os.environ["BENCHMARK_COPY_NAME"] = str(paths[1])
+
+    def remove() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        for path in paths:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    return remove
+
+
+# --- Timing --------------------------------------------------------------------
+
+
+class SqlRecorder:
+    """An execute_wrapper that times every statement of the current request."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object, float]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.calls.append((sql, params, time.perf_counter() - start))
+
+    def own(self) -> list[tuple[str, object, float]]:
+        return [call for call in self.calls if not is_auth_query(call[0])]
+
+
+def is_auth_query(sql: str) -> bool:
+    return any(f'"{table}' in sql or f" {table}" in sql for table in AUTH_TABLES)
+
+
+@dataclass
+class Timing:
+    wall_ms: list[float] = field(default_factory=list)
+    sql_ms: list[float] = field(default_factory=list)
+    own_sql_ms: list[float] = field(default_factory=list)
+    queries: int = 0
+    own_queries: list[tuple[str, object, float]] = field(default_factory=list)
+    status: int = 0
+    body: bytes = b""
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.wall_ms)
+
+    @property
+    def sql(self) -> float:
+        return statistics.median(self.sql_ms)
+
+    @property
+    def own_sql(self) -> float:
+        return statistics.median(self.own_sql_ms)
+
+
+def round_robin(variants: dict[str, Callable[[], object]], n: int, warmup: int = 3):
+    """Time each variant ``n`` times, alternating, after ``warmup`` rounds."""
+    from django.db import connection
+
+    recorder = SqlRecorder()
+    timings = {name: Timing() for name in variants}
+    with connection.execute_wrapper(recorder):
+        for round_no in range(warmup + n):
+            for name, call in variants.items():
+                recorder.calls.clear()
+                start = time.perf_counter()
+                response = call()
+                elapsed = time.perf_counter() - start
+                timing = timings[name]
+                status = getattr(response, "status_code", 200)
+                if status != 200:
+                    raise SystemExit(f"{name}: HTTP {status}\n{response.content[:2000]!r}")
+                if round_no < warmup:
+                    continue
+                timing.wall_ms.append(elapsed * 1000)
+                timing.sql_ms.append(sum(c[2] for c in recorder.calls) * 1000)
+                own = recorder.own()
+                timing.own_sql_ms.append(sum(c[2] for c in own) * 1000)
+                timing.queries = len(recorder.calls)
+                timing.own_queries = own
+                timing.status = status
+                timing.body = getattr(response, "content", b"")
+    return timings
+
+
+def cursor_select(sql: str, params: list) -> Callable[[], None]:
+    """A raw cursor SELECT, executed and fetched (the floor for B1 and C)."""
+    from django.db import connection
+
+    def run() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    return run
+
+
+def query_plan(sql: str, params) -> list[str]:
+    from django.db import connection
+
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor == "sqlite":
+        return [str(row[-1]) for row in rows]
+    return [row[0] for row in rows]
+
+
+def plan_uses_index(plan: list[str]) -> bool:
+    text = "\n".join(plan)
+    return "USING INDEX" in text or "USING COVERING INDEX" in text or "Index" in text
+
+
+# --- The benchmark -------------------------------------------------------------
+
+
+class Benchmark:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.figures: dict[str, object] = {}
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    # Helpers ------------------------------------------------------------------
+
+    def record(self, key: str, label: str, ours: float, base: float, goal: str, unit: str = "ms"):
+        ratio = ours / base if base else float("inf")
+        self.figures[f"{key}_ours_{unit}"] = round(ours, 3)
+        self.figures[f"{key}_base_{unit}"] = round(base, 3)
+        self.figures[f"{key}_ratio"] = round(ratio, 3)
+        met = goal_met(ratio, goal)
+        self.rows.append(
+            (key, label, f"{ours:.2f} / {base:.2f} {unit}", f"{ratio:.2f}x", f"{goal} {met}")
+        )
+        return ratio
+
+    def note(self, text: str) -> None:
+        print(text, flush=True)
+
+    # Setup --------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from django.contrib.auth.models import Group
+        from django.core.management import call_command
+        from django.db import connection
+
+        args = self.args
+        accounts = args.accounts or max(args.invoices // 50, 10)
+        per_account = max(args.invoices // accounts, 1)
+        busy = args.busy_account_writeoffs or max(round(50_000 * args.invoices / 1_000_000), 2_500)
+        self.figures.update(
+            vendor=connection.vendor,
+            invoices_requested=args.invoices,
+            accounts=accounts,
+            busy_account_writeoffs_requested=busy,
+        )
+        start = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        call_command("migrate", database="copy", verbosity=0)
+        self.figures["migrate_s"] = round(time.perf_counter() - start, 1)
+
+        self.note(f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}...")
+        start = time.perf_counter()
+        call_command(
+            "seed_billing",
+            accounts=accounts,
+            invoices_per_account=per_account,
+            busy_account_writeoffs=busy,
+            seed=args.seed,
+            verbosity=0,
+        )
+        self.seed_seconds = time.perf_counter() - start
+        self.figures["seed_s"] = round(self.seed_seconds, 1)
+        self.note(f"seeded in {self.seed_seconds:.1f} s")
+
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA analysis_limit=1000")
+            cursor.execute("ANALYZE")
+        self.figures["analyze_s"] = round(time.perf_counter() - start, 1)
+
+        from billing.models import Invoice
+        from writeoffs.models import DisputeHold, WriteOff
+
+        self.counts = {
+            "invoices": Invoice.objects.count(),
+            "writeoffs": WriteOff.objects.count(),
+            "dispute_holds": DisputeHold.objects.count(),
+        }
+        self.figures.update(self.counts)
+
+        from django.contrib.auth import get_user_model
+
+        user_model = get_user_model()
+        self.admin_user = user_model.objects.create_superuser("bench-admin", "a@example.com", None)
+        self.clerk = user_model.objects.create_user("bench-clerk", "c@example.com", None)
+        self.clerk.groups.add(Group.objects.get(name="Billing clerk"))
+
+    def clients(self) -> None:
+        from django.test import Client
+
+        self.clerk_client = Client()
+        self.clerk_client.force_login(self.clerk)
+        self.admin_client = Client()
+        self.admin_client.force_login(self.admin_user)
+
+    def busy_account(self) -> None:
+        from django.db.models import Count
+
+        from billing.models import Account
+        from writeoffs.models import WriteOff
+
+        top = WriteOff.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
+        self.account = Account.objects.get(pk=top["account_id"])
+        self.busy_writeoffs = top["n"]
+        self.figures["busy_account_writeoffs"] = self.busy_writeoffs
+
+    # Measurements -------------------------------------------------------------
+
+    def measure_a_b(self) -> None:
+        from django.contrib import admin
+
+        from tests.benchmarks import pages
+        from writeoffs.models import WriteOff
+
+        if not admin.site.is_registered(WriteOff):
+            raise pages.NotReady("WriteOff is not registered in the project's admin")
+        n = self.args.requests
+        variants = {
+            "stock": lambda: self.admin_client.get("/stock-admin/writeoffs/writeoff/"),
+            "ours_admin": lambda: self.admin_client.get("/admin/writeoffs/writeoff/"),
+        }
+        try:
+            variants["partial"] = pages.writeoffs_partial(self.clerk_client, self.account)
+        except pages.NotReady:
+            t = round_robin(variants, n)
+            self.record(
+                "A_own_admin",
+                "our write-off admin / stock",
+                t["ours_admin"].wall,
+                t["stock"].wall,
+                "<=0.5",
+            )
+            self.sql_listing("our write-off admin", t["ours_admin"])
+            raise
+        variants["minimal"] = lambda: self.clerk_client.get(
+            f"/minimal/{self.account.acct_no}/write-offs/"
+        )
+        variants["bare"] = cursor_select(*pages.writeoffs_bare_select(self.account))
+        t = round_robin(variants, n)
+        self.partial_timing = t["partial"]
+        self.figures["partial_queries"] = t["partial"].queries
+        self.figures["stock_writeoff_admin_queries"] = t["stock"].queries
+        self.record(
+            "A", "partial / stock admin changelist", t["partial"].wall, t["stock"].wall, "<=0.5"
+        )
+        self.record(
+            "A_own_admin",
+            "our write-off admin / stock",
+            t["ours_admin"].wall,
+            t["stock"].wall,
+            "<=0.5",
+        )
+        self.record(
+            "B1",
+            "partial's own SQL / bare SELECT",
+            t["partial"].own_sql,
+            t["bare"].sql,
+            "<=2",
+        )
+        self.record(
+            "B2", "partial / minimal one-loop view", t["partial"].wall, t["minimal"].wall, "<=2"
+        )
+        self.sql_listing("partial", t["partial"])
+
+    def measure_c(self) -> None:
+        from tests.benchmarks import pages
+
+        n = self.args.requests
+        search, bare_sql, bare_params = pages.picker_search(self.clerk_client, self.account)
+        t = round_robin({"picker": search, "bare": cursor_select(bare_sql, bare_params)}, n)
+        picker = t["picker"]
+        self.record(
+            "C", "picker search SQL / bare indexed SELECT", picker.own_sql, t["bare"].sql, "<=2"
+        )
+        self.figures["C_picker_wall_ms"] = round(picker.wall, 3)
+        self.figures["C_picker_queries"] = picker.queries
+        self.sql_listing("picker search", picker)
+        searches = [
+            c for c in picker.own_queries if "billing_invoice" in c[0] and "invoice_no" in c[0]
+        ]
+        plans = {}
+        for index, (sql, params, _) in enumerate(searches):
+            plan = query_plan(sql, params)
+            plans[f"picker_{index}"] = plan
+        plans["bare"] = query_plan(bare_sql, bare_params)
+        for name, plan in plans.items():
+            self.note(f"query plan ({name}):\n    " + "\n    ".join(plan))
+        uses = all(plan_uses_index(plan) for plan in plans.values())
+        self.figures["C_index_used"] = uses
+        self.figures["C_plans"] = plans
+        self.rows.append(("C", "picker search whole response", f"{picker.wall:.2f} ms", "", ""))
+        self.rows.append(("C", "index used by the search", str(uses), "", "yes"))
+
+    def measure_d(self) -> None:
+        from tests.benchmarks import pages
+
+        n = self.args.requests
+        depth = min(2000, max(self.busy_writeoffs // 25, 1))
+        deep = pages.writeoffs_deep_page(self.clerk_client, self.account, depth)
+        first = pages.writeoffs_partial(self.clerk_client, self.account)
+        t = round_robin({"deep": deep, "first": first}, n)
+        self.figures["D_page"] = depth
+        self.record("D", f"page {depth:,} / page 1", t["deep"].wall, t["first"].wall, "<=1.5")
+        self.sql_listing(f"page {depth}", t["deep"])
+
+    def measure_admin_invoices(self) -> None:
+        from django.contrib import admin
+
+        from billing.models import Invoice
+        from tests.benchmarks import pages
+
+        if not admin.site.is_registered(Invoice):
+            raise pages.NotReady("Invoice is not registered in the project's admin")
+        n = self.args.requests
+        t = round_robin(
+            {
+                "ours": lambda: self.admin_client.get("/admin/billing/invoice/"),
+                "stock": lambda: self.admin_client.get("/stock-admin/billing/invoice/"),
+            },
+            n,
+        )
+        self.record(
+            "admin_invoices", "our invoice admin / stock", t["ours"].wall, t["stock"].wall, "<=0.5"
+        )
+        self.sql_listing("our invoice admin", t["ours"])
+
+    def measure_e(self) -> None:
+        """Write-offs per second: the whole service path vs a bare ORM insert + update."""
+        import datetime
+        import uuid
+
+        from django.db import transaction
+        from django.db.models import F
+
+        from billing.actors import Actor
+        from billing.models import Invoice
+        from writeoffs.models import WriteOff
+        from writeoffs.services import writeoff_create
+
+        count = self.args.creates
+        invoices = list(
+            Invoice.objects.filter(status=Invoice.Status.SENT, total_minor__gt=10_000)
+            .exclude(account=self.account)
+            .order_by("id")
+            .values_list(
+                "id", "account_id", "total_minor", "paid_minor", "written_off_minor", "held_minor"
+            )[: count * 2]
+        )
+        invoices = [row for row in invoices if row[2] - row[3] - row[4] - row[5] >= 10][: count * 2]
+        actor = Actor.for_user(self.clerk)
+        today = datetime.date.today()
+        service_times: list[float] = []
+        bare_times: list[float] = []
+        for index in range(min(count, len(invoices) // 2)):
+            invoice_id = invoices[2 * index][0]
+            start = time.perf_counter()
+            writeoff_create(
+                invoice_id=invoice_id,
+                amount="0.01",
+                reason_code=1,
+                comments="Benchmark goodwill credit",
+                actor=actor,
+                idempotency_key=uuid.uuid4().hex,
+            )
+            service_times.append(time.perf_counter() - start)
+
+            invoice_id, account_id = invoices[2 * index + 1][:2]
+            start = time.perf_counter()
+            with transaction.atomic():
+                writeoff = WriteOff(
+                    account_id=account_id,
+                    invoice_id=invoice_id,
+                    amount_minor=1,
+                    reason_code=1,
+                    comments="Benchmark goodwill credit",
+                    writeoff_date=today,
+                    created_by=self.clerk,
+                    created_by_label=self.clerk.username,
+                )
+                # The floor is the row alone: no history row.
+                writeoff.skip_history_when_saving = True
+                writeoff.save()
+                Invoice.objects.filter(pk=invoice_id).update(
+                    written_off_minor=F("written_off_minor") + 1
+                )
+            bare_times.append(time.perf_counter() - start)
+        service_rate = 1 / statistics.median(service_times)
+        bare_rate = 1 / statistics.median(bare_times)
+        self.figures["E_creates_each"] = len(service_times)
+        self.record(
+            "E",
+            "service creates/s / bare ORM insert+update",
+            service_rate,
+            bare_rate,
+            ">=0.33",
+            "per_s",
+        )
+
+    def measure_f(self) -> None:
+        """seed_billing's rows per second vs raw executemany of the same rows."""
+        from django.apps import apps
+        from django.db import connections, transaction
+
+        source = connections["default"]
+        target = connections["copy"]
+        models = [
+            apps.get_model(label)
+            for label in (
+                "auth.User",
+                "billing.AccountingCode",
+                "billing.Account",
+                "billing.Invoice",
+                "billing.InvoiceLine",
+                "billing.Payment",
+                "writeoffs.DisputeHold",
+                "writeoffs.WriteOff",
+            )
+        ]
+        extra = [
+            model
+            for model in apps.get_models()
+            if model._meta.app_label in ("billing", "writeoffs") and model not in models
+        ]
+        total_rows = 0
+        insert_seconds = 0.0
+        per_table = {}
+        with transaction.atomic(using="copy"):
+            if target.vendor == "sqlite":
+                with target.cursor() as cursor:
+                    cursor.execute("PRAGMA defer_foreign_keys = ON")
+            for model in models + extra:
+                table = model._meta.db_table
+                columns = [f.column for f in model._meta.concrete_fields]
+                quoted = ", ".join(source.ops.quote_name(c) for c in columns)
+                # Table and column names come from the models, never from input.
+                select = f"SELECT {quoted} FROM {source.ops.quote_name(table)} ORDER BY 1"
+                insert = (
+                    f"INSERT INTO {target.ops.quote_name(table)} ({quoted}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))})"
+                )
+                rows_in_table = 0
+                with source.cursor() as src, target.cursor() as dst:
+                    if model._meta.label == "auth.User":
+                        dst.execute(f"DELETE FROM {target.ops.quote_name(table)}")
+                    src.execute(select)
+                    while batch := src.fetchmany(20_000):
+                        start = time.perf_counter()
+                        dst.executemany(insert, batch)
+                        insert_seconds += time.perf_counter() - start
+                        rows_in_table += len(batch)
+                if rows_in_table:
+                    per_table[table] = rows_in_table
+                if model._meta.label != "auth.User":
+                    total_rows += rows_in_table
+            commit_start = time.perf_counter()
+        insert_seconds += time.perf_counter() - commit_start
+        seed_rate = total_rows / self.seed_seconds
+        raw_rate = total_rows / insert_seconds
+        self.figures["F_rows"] = total_rows
+        self.figures["F_rows_per_table"] = per_table
+        self.figures["F_raw_insert_s"] = round(insert_seconds, 1)
+        self.record(
+            "F", "seed rows/s / raw executemany rows/s", seed_rate, raw_rate, ">=0.25", "rows_per_s"
+        )
+        self.rows.append(("F", "seed wall time", f"{self.seed_seconds:.1f} s", "", "<=300 s at 1M"))
+
+    def measure_g(self) -> None:
+        from tests.benchmarks import pages
+
+        page = pages.writeoffs_page(self.clerk_client, self.account)()
+        html = page.content
+        html_gzip = gzipped_size(page)
+        assets = {}
+        for url in re.findall(rb'(?:href|src)="(/static/[^"]+\.(?:css|js))"', html):
+            assets[url.decode()] = static_gzip_size(url.decode())
+        swap = pages.writeoffs_partial(self.clerk_client, self.account)()
+        swap_gzip = gzipped_size(swap)
+        first_load = html_gzip + sum(assets.values())
+        self.figures["G_html_gzip_bytes"] = html_gzip
+        self.figures["G_static_gzip_bytes"] = assets
+        self.figures["G_first_load_gzip_bytes"] = first_load
+        self.figures["G_swap_gzip_bytes"] = swap_gzip
+        self.rows.append(
+            (
+                "G",
+                "first page load, gzip (HTML + CSS/JS)",
+                f"{first_load / 1024:.1f} KB",
+                "",
+                "<=150 KB " + ("met" if first_load <= 150 * 1024 else "NOT met"),
+            )
+        )
+        self.rows.append(
+            (
+                "G",
+                "one htmx swap, gzip",
+                f"{swap_gzip / 1024:.1f} KB",
+                "",
+                "<=10 KB " + ("met" if swap_gzip <= 10 * 1024 else "NOT met"),
+            )
+        )
+
+    def sql_listing(self, name: str, timing: Timing) -> None:
+        self.note(f"{name}: {timing.queries} queries, own SQL:")
+        for sql, _params, seconds in timing.own_queries:
+            self.note(f"    {seconds * 1000:7.3f} ms  {sql[:220]}")
+
+    # Output -------------------------------------------------------------------
+
+    def print_table(self) -> None:
+        widths = [max(len(str(row[i])) for row in self.rows) for i in range(5)]
+        header = ("", "measure", "ours / baseline", "ratio", "goal")
+        widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+        line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+        print(line)
+        print("-" * len(line))
+        for row in self.rows:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def goal_met(ratio: float, goal: str) -> str:
+    bound = float(goal.lstrip("<>="))
+    ok = ratio <= bound if goal.startswith("<") else ratio >= bound
+    return "met" if ok else "NOT met"
+
+
+def gzipped_size(response) -> int:
+    """Bytes on the wire: the gzip middleware's output, or gzip of the body if it skipped it."""
+    if response.get("Content-Encoding") == "gzip":
+        return len(response.content)
+    return len(gzip.compress(response.content, compresslevel=6))
+
+
+def static_gzip_size(url: str) -> int:
+    """The size whitenoise serves for a static file: its pre-compressed .gz (level 9)."""
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    relative = url.removeprefix("/" + settings.STATIC_URL.lstrip("/"))
+    path = finders.find(relative)
+    if path is None:
+        raise SystemExit(f"the page references {url}, which no static finder has")
+    return len(gzip.compress(Path(path).read_bytes(), compresslevel=9))
+
+
+def main() -> None:
+    args = parse_args()
+    # whitenoise looks for collectstatic's output; the benchmark measures static files itself.
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+    cleanup = prepare_databases(args)
+    wall_start = time.perf_counter()
+    try:
+        import django
+
+        django.setup()
+        bench = Benchmark(args)
+        bench.setup()
+        bench.clients()
+        bench.busy_account()
+        from tests.benchmarks import pages
+
+        if args.profile:
+            pages.profile(bench, args.profile, args.requests)
+            return
+        for step in (
+            bench.measure_a_b,
+            bench.measure_c,
+            bench.measure_d,
+            bench.measure_admin_invoices,
+            bench.measure_g,
+            bench.measure_e,
+            bench.measure_f,
+        ):
+            bench.note(f"--- {step.__name__}")
+            try:
+                step()
+            except pages.NotReady as missing:
+                bench.note(f"not measured: {missing}")
+                bench.rows.append((step.__name__, f"not measured: {missing}", "", "", ""))
+        bench.figures["wall_s"] = round(time.perf_counter() - wall_start, 1)
+        bench.figures["machine"] = (
+            f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+        )
+        bench.figures["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        print()
+        print(
+            f"{bench.figures['vendor']}: {bench.counts['invoices']:,} invoices, "
+            f"{bench.counts['writeoffs']:,} write-offs, "
+            f"{bench.counts['dispute_holds']:,} dispute holds; "
+            f"busy account {bench.busy_writeoffs:,} write-offs; {bench.figures['machine']}; "
+            f"{bench.figures['date']}; benchmark wall time {bench.figures['wall_s']} s"
+        )
+        bench.print_table()
+        print(json.dumps(bench.figures, sort_keys=True, default=str))
+    finally:
+        if not args.keep:
+            cleanup()
+
+
+if __name__ == "__main__":
+    main()
