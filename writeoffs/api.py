@@ -420,7 +420,11 @@ def _replay(record: ApiIdempotencyRecord, digest: str) -> JsonResponse:
 def _request_sha256(request: HttpRequest, params: dict[str, object]) -> str:
     """A hash of what was asked, not of how it was encoded: the same inputs sent
     as JSON or as a form are the same request. The key itself is left out."""
-    content = {name: value for name, value in params.items() if name != "auth_key"}
+    content = {
+        name: str(value) if isinstance(value, int | Decimal) else value
+        for name, value in params.items()
+        if name != "auth_key"
+    }
     payload = json.dumps({"call": request.path, "params": content}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -444,7 +448,7 @@ def _error_response(error: BillingError) -> JsonResponse:
 
 
 def _blank_to_none(value: object) -> object:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or value == "":
         return None
     return value
 
