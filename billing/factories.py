@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from billing.models import Account, AccountingCode, Invoice, InvoiceLine
+from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -78,3 +78,32 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
                 service_end=self.due_date,
                 amount_minor=self.total_minor,
             )
+
+
+# The factories below make single ledger rows. They do not touch the invoice's
+# running totals: a test that needs a consistent ledger goes through the
+# services, and ``seed_billing`` computes the totals itself before inserting.
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InvoiceLine
+
+    invoice = factory.SubFactory(InvoiceFactory, total_minor=0)
+    description = "Subscription"
+    service_start = factory.LazyAttribute(lambda line: line.invoice.bill_date)
+    service_end = factory.LazyAttribute(lambda line: line.invoice.due_date)
+    amount_minor = 12000
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    account = factory.LazyAttribute(lambda p: p.invoice.account)
+    amount_minor = 5000
+    paid_on = factory.LazyAttribute(lambda p: p.invoice.bill_date)
+    method = Payment.Method.CHECK
+    reference = ""
+    recorded_by_label = "seed"

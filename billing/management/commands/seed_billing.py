@@ -1,0 +1,609 @@
+"""Deterministic demo data for the billing ledger, written with bulk inserts.
+
+Every row starts from the factory-boy factories the tests use. Accounts are
+built one by one by ``AccountFactory``. Invoices, lines, payments, write-offs
+and dispute holds are far too many for that: building one row through
+factory-boy costs 60-110 µs (measured), minutes on its own for a million
+invoices. So each of those factories builds one prototype row, which gives every
+column its default, and each seeded row is that prototype's values with the
+varying columns (amounts, dates, statuses, keys) set from a seeded
+``random.Random``. The rows are inserted with ``executemany``, a few thousand
+invoices per transaction, with primary keys assigned here so that children can
+point at parents without reading anything back.
+
+Every invoice's running totals are computed from the very rows inserted with
+it, so ``verify_ledger`` agrees with the result; the database CHECK constraints
+still guard every row.
+
+Bulk inserts bypass django-simple-history's signals: seeded rows have no
+history records. Their history starts with the first change made through the
+app, the API or admin.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import factory.random
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from billing.factories import (
+    AccountFactory,
+    AccountingCodeFactory,
+    InvoiceFactory,
+    InvoiceLineFactory,
+    PaymentFactory,
+)
+from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
+from billing.roles import CLERK, SUPERVISOR, VIEWER
+from writeoffs.factories import DisputeHoldFactory, WriteOffFactory
+from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, Source, WriteOff
+
+# Seeded numbers start above what the test factories hand out, and a re-run
+# without --reset continues after the highest number already in the database.
+ACCOUNT_NO_START = 300000
+INVOICE_NO_START = 500000
+# Invoices inserted per transaction, and rows per executemany call.
+BATCH_INVOICES = 5000
+INSERT_CHUNK = 5000
+# Write-offs per invoice of the busy account (--busy-account-writeoffs).
+BUSY_WRITEOFFS_PER_INVOICE = 100
+SEED_LABEL = "seed_billing"
+
+ACCOUNTING_CODES = [
+    ("4000", "Subscription revenue", AccountingCode.Kind.REVENUE),
+    ("4100", "Professional services revenue", AccountingCode.Kind.REVENUE),
+    ("6100", "Bad debt expense", AccountingCode.Kind.EXPENSE),
+    ("6200", "Customer goodwill expense", AccountingCode.Kind.EXPENSE),
+]
+LINE_DESCRIPTIONS = [
+    "Subscription",
+    "Additional seats",
+    "Usage overage",
+    "Premium support",
+    "Onboarding services",
+    "Data storage",
+]
+WRITEOFF_COMMENTS = [
+    "Customer bankrupt; balance uncollectible.",
+    "Goodwill credit agreed with the customer.",
+    "Billing error on the original invoice.",
+    "Returned goods.",
+    "Promotional discount applied after billing.",
+    "Small balance written off.",
+]
+DISPUTE_COMMENTS = [
+    "Customer disputes the usage charge.",
+    "Customer says the service was not delivered.",
+    "Duplicate charge reported by the customer.",
+]
+PAYMENT_METHODS = list(Payment.Method.values)
+DEMO_USERS = [("clerk", CLERK, False), ("supervisor", SUPERVISOR, True), ("viewer", VIEWER, False)]
+
+
+def _between(rng: random.Random, start: datetime.date, end: datetime.date) -> datetime.date:
+    if end <= start:
+        return start
+    return start + datetime.timedelta(days=rng.randint(0, (end - start).days))
+
+
+def _moment(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(15, 0), tzinfo=datetime.UTC)
+
+
+def _split(rng: random.Random, amount: int, parts: int) -> list[int]:
+    """``amount`` split into ``parts`` positive integers (fewer if it is too small)."""
+    parts = max(1, min(parts, amount))
+    cuts = sorted(rng.sample(range(1, amount), parts - 1)) if parts > 1 else []
+    edges = [0, *cuts, amount]
+    return [b - a for a, b in itertools.pairwise(edges)]
+
+
+class RowWriter:
+    """Rows of one model, starting from a factory-built prototype, inserted with
+    ``executemany``. Primary keys are handed out here, from after the table's
+    current maximum."""
+
+    def __init__(self, model: type[models.Model], prototype: models.Model) -> None:
+        fields = model._meta.concrete_fields
+        self.model = model
+        self.attnames = [f.attname for f in fields]
+        self._defaults = {
+            f.attname: f.get_db_prep_save(
+                f.pre_save(prototype, add=True)
+                if getattr(f, "auto_now_add", False)
+                else getattr(prototype, f.attname),
+                connection,
+            )
+            for f in fields
+        }
+        # Only dates and times need the backend's conversion; ints, strings and
+        # booleans go to the driver as they are.
+        self._convert = {
+            f.attname: (lambda value, f=f: f.get_db_prep_save(value, connection))
+            for f in fields
+            if f.get_internal_type() in {"DateField", "DateTimeField"}
+        }
+        quote = connection.ops.quote_name
+        self.sql = (
+            f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        self.next_id = (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+        self.rows: list[tuple] = []
+        self.count = 0
+
+    def reserve(self) -> int:
+        """A primary key for a row that will be added later (an invoice whose
+        totals are known only once its children are built)."""
+        pk = self.next_id
+        self.next_id += 1
+        return pk
+
+    def add(self, pk: int | None = None, **values: object) -> int:
+        if pk is None:
+            pk = self.reserve()
+        row = self._defaults.copy()
+        row["id"] = pk
+        convert = self._convert
+        for name, value in values.items():
+            row[name] = convert[name](value) if name in convert else value
+        self.rows.append(tuple(row[name] for name in self.attnames))
+        return pk
+
+    def flush(self) -> None:
+        with connection.cursor() as cursor:
+            for start in range(0, len(self.rows), INSERT_CHUNK):
+                cursor.executemany(self.sql, self.rows[start : start + INSERT_CHUNK])
+        self.count += len(self.rows)
+        self.rows.clear()
+
+
+@dataclass
+class InvoiceDraft:
+    """An invoice being built, with its running totals."""
+
+    id: int
+    invoice_no: int
+    account: Account
+    status: str
+    bill_date: datetime.date
+    revenue_code_id: int
+    total: int = 0
+    paid: int = 0
+    written_off: int = 0
+    held: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.total - self.paid - self.written_off - self.held
+
+
+@dataclass
+class Tally:
+    invoices_by_status: dict[str, int] = field(default_factory=dict)
+    expired_open_holds: int = 0
+
+
+class Command(BaseCommand):
+    help = (
+        "Create deterministic demo data (accounts, invoices, payments, write-offs, dispute "
+        "holds) with bulk inserts. Seeded rows have no history records."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--accounts", type=int, default=50, help="Accounts to add (default 50)."
+        )
+        parser.add_argument(
+            "--invoices-per-account",
+            type=int,
+            default=20,
+            help="Invoices per account (default 20).",
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete all accounts, invoices, payments, write-offs and holds first.",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only when there are no accounts yet (used by .ci/serve).",
+        )
+        parser.add_argument(
+            "--busy-account-writeoffs",
+            type=int,
+            default=0,
+            metavar="N",
+            help=(
+                "Give the first new account N more write-offs, on invoices of its own "
+                f"({BUSY_WRITEOFFS_PER_INVOICE} per invoice), for benchmarks (default 0)."
+            ),
+        )
+        parser.add_argument(
+            "--as-of",
+            type=datetime.date.fromisoformat,
+            default=None,
+            help="The day the data is relative to, YYYY-MM-DD (default: today).",
+        )
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="Also create the demo users clerk, supervisor and viewer (only with DEBUG on).",
+        )
+        parser.add_argument(
+            "--demo-password", default=None, help="Password for the demo users (default: random)."
+        )
+
+    def handle(self, *args, **options) -> None:
+        if options["demo_users"] and not settings.DEBUG:
+            raise CommandError(
+                "Refusing to create demo users: DEBUG is off. Demo users are for local demo "
+                "data only, never for a production database."
+            )
+        for name in ("accounts", "invoices_per_account", "busy_account_writeoffs"):
+            if options[name] < 0:
+                raise CommandError(f"--{name.replace('_', '-')} cannot be negative.")
+        self.verbosity = options["verbosity"]
+        self.started = time.perf_counter()
+        self.as_of = options["as_of"] or timezone.localdate()
+
+        if options["reset"]:
+            self._reset()
+        if options["if_empty"] and Account.objects.exists():
+            self._demo_users(options)
+            self.stdout.write("Billing data is already there; nothing seeded.")
+            return
+
+        accounts = self._seed(
+            seed=options["seed"],
+            n_accounts=options["accounts"],
+            per_account=options["invoices_per_account"],
+            busy_writeoffs=options["busy_account_writeoffs"],
+        )
+        self._demo_users(options)
+        self.stdout.write(
+            "Seeded rows have no history records (bulk inserts bypass django-simple-history)."
+        )
+        statuses = ", ".join(
+            f"{n:,} {status}" for status, n in sorted(self.tally.invoices_by_status.items())
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {accounts:,} accounts, {self.invoices.count:,} invoices "
+                f"({statuses or 'none'}), {self.lines.count:,} invoice lines, "
+                f"{self.payments.count:,} payments, {self.writeoffs.count:,} write-offs and "
+                f"{self.holds.count:,} dispute holds ({self.tally.expired_open_holds:,} open "
+                f"past expiry) in {time.perf_counter() - self.started:.1f} s "
+                f"(seed {options['seed']}, as of {self.as_of})."
+            )
+        )
+
+    def _progress(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self.stdout.write(message)
+
+    # --- steps -------------------------------------------------------------
+
+    def _reset(self) -> None:
+        """Delete the billing data with plain DELETEs: a QuerySet.delete() would load
+        every row and write a history record for each."""
+        tables = [
+            WriteOff.history.model,
+            DisputeHold.history.model,
+            Payment.history.model,
+            Invoice.history.model,
+            WriteOff,
+            DisputeHold,
+            Payment,
+            InvoiceLine,
+            Invoice,
+            Account,
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            for model in tables:
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+        self._progress("Deleted the existing accounts, invoices and ledger rows.")
+
+    def _seed(self, *, seed: int, n_accounts: int, per_account: int, busy_writeoffs: int) -> int:
+        codes = {
+            code: AccountingCodeFactory(code=code, name=name, kind=kind)
+            for code, name, kind in ACCOUNTING_CODES
+        }
+        self.revenue_code_ids = [c.pk for c in codes.values() if c.kind == "revenue"]
+        self.expense_code_ids = [c.pk for c in codes.values() if c.kind == "expense"]
+
+        first_acct_no = 1 + max(
+            Account.objects.aggregate(m=Max("acct_no"))["m"] or 0, ACCOUNT_NO_START
+        )
+        self.next_invoice_no = 1 + max(
+            Invoice.objects.aggregate(m=Max("invoice_no"))["m"] or 0, INVOICE_NO_START
+        )
+        # The same seed on the same starting numbers gives the same data; a re-run that
+        # adds to existing data starts elsewhere, so it draws other values.
+        stream = f"{seed}/{first_acct_no}/{self.next_invoice_no}"
+        rng = random.Random(stream)
+        factory.random.reseed_random(stream)
+
+        prototype_account = AccountFactory.build(name="", email="")
+        prototype_invoice = InvoiceFactory.build(
+            account=prototype_account, revenue_code=codes["4000"], total_minor=0
+        )
+        self.invoices = RowWriter(Invoice, prototype_invoice)
+        self.lines = RowWriter(InvoiceLine, InvoiceLineFactory.build(invoice=prototype_invoice))
+        self.payments = RowWriter(Payment, PaymentFactory.build(invoice=prototype_invoice))
+        self.writeoffs = RowWriter(WriteOff, WriteOffFactory.build(invoice=prototype_invoice))
+        self.holds = RowWriter(DisputeHold, DisputeHoldFactory.build(invoice=prototype_invoice))
+        self.tally = Tally()
+
+        busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
+        planned = n_accounts * per_account + busy_invoices
+        accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
+        done = 0
+        while done < n_accounts:
+            size = min(accounts_per_batch, n_accounts - done)
+            with transaction.atomic():
+                accounts = Account.objects.bulk_create(
+                    [self._build_account(rng, first_acct_no + done + i) for i in range(size)]
+                )
+                for account in accounts:
+                    for _ in range(per_account):
+                        self._build_invoice(rng, account)
+                if done == 0 and busy_writeoffs:
+                    for n in range(busy_invoices):
+                        left = busy_writeoffs - n * BUSY_WRITEOFFS_PER_INVOICE
+                        self._build_busy_invoice(
+                            rng, accounts[0], min(left, BUSY_WRITEOFFS_PER_INVOICE)
+                        )
+                # Parents first, although the foreign keys are only checked at commit.
+                for writer in (self.invoices, self.lines, self.payments, self.holds):
+                    writer.flush()
+                self.writeoffs.flush()
+            done += size
+            self._progress(
+                f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
+                f"invoices ({time.perf_counter() - self.started:.1f} s)"
+            )
+        # Primary keys were given explicitly: move PostgreSQL's sequences past them
+        # (SQLite's AUTOINCREMENT follows explicit keys by itself).
+        sequence_sql = connection.ops.sequence_reset_sql(
+            no_style(), [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold]
+        )
+        with connection.cursor() as cursor:
+            for sql in sequence_sql:
+                cursor.execute(sql)
+        return n_accounts
+
+    # --- builders ----------------------------------------------------------------
+
+    def _build_account(self, rng: random.Random, acct_no: int) -> Account:
+        return AccountFactory.build(
+            acct_no=acct_no,
+            client_acct_id=f"CL-{acct_no}",
+            userid=f"u{acct_no}",
+            currency="EUR" if rng.random() < 0.1 else "USD",
+        )
+
+    def _new_invoice(
+        self, rng: random.Random, account: Account, status: str, bill_date: datetime.date
+    ) -> InvoiceDraft:
+        draft = InvoiceDraft(
+            id=self.invoices.reserve(),
+            invoice_no=self.next_invoice_no,
+            account=account,
+            status=status,
+            bill_date=bill_date,
+            revenue_code_id=rng.choice(self.revenue_code_ids),
+        )
+        self.next_invoice_no += 1
+        return draft
+
+    def _add_line(self, draft: InvoiceDraft, description: str, amount: int) -> None:
+        self.lines.add(
+            invoice_id=draft.id,
+            description=description,
+            service_start=draft.bill_date,
+            service_end=draft.bill_date + datetime.timedelta(days=30),
+            amount_minor=amount,
+        )
+        draft.total += amount
+
+    def _write_invoice(self, draft: InvoiceDraft) -> None:
+        due_date = draft.bill_date + datetime.timedelta(days=30)
+        self.invoices.add(
+            pk=draft.id,
+            invoice_no=draft.invoice_no,
+            account_id=draft.account.pk,
+            currency=draft.account.currency,
+            bill_date=draft.bill_date,
+            due_date=due_date,
+            aging_date=due_date,
+            status=draft.status,
+            revenue_code_id=draft.revenue_code_id,
+            total_minor=draft.total,
+            paid_minor=draft.paid,
+            written_off_minor=draft.written_off,
+            held_minor=draft.held,
+        )
+        by_status = self.tally.invoices_by_status
+        by_status[draft.status] = by_status.get(draft.status, 0) + 1
+
+    def _build_invoice(self, rng: random.Random, account: Account) -> None:
+        roll = rng.random()
+        if roll < 0.08:
+            status, age = Invoice.Status.DRAFT.value, rng.randint(0, 15)
+        elif roll < 0.13:
+            status, age = Invoice.Status.VOID.value, rng.randint(0, 720)
+        else:
+            status, age = Invoice.Status.SENT.value, rng.randint(0, 720)
+        draft = self._new_invoice(rng, account, status, self.as_of - datetime.timedelta(days=age))
+        for description in rng.sample(LINE_DESCRIPTIONS, rng.choice((1, 1, 2, 2, 3))):
+            cents = rng.randint(20, 2500) * 100 + rng.choice((0, 0, 50, 99))
+            self._add_line(draft, description, cents)
+        if status == Invoice.Status.SENT:
+            self._build_ledger(rng, draft)
+        self._write_invoice(draft)
+
+    def _build_ledger(self, rng: random.Random, draft: InvoiceDraft) -> None:
+        """Payments, write-offs and holds for a sent invoice, kept within its balance."""
+        # About 40% paid in full, 25% in part.
+        roll = rng.random()
+        if roll < 0.65:
+            target = draft.available if roll < 0.4 else draft.available * rng.randint(20, 80) // 100
+            for amount in _split(rng, target, rng.randint(1, 2)) if target else []:
+                self._payment(rng, draft, amount)
+            if rng.random() < 0.03:
+                # A payment recorded by mistake and removed: it does not count.
+                self._payment(rng, draft, rng.randint(100, 5000), removed=True)
+
+        # A write-off of part or all of what is left; some were later reversed.
+        if draft.available > 0 and rng.random() < 0.10:
+            amount = draft.available if rng.random() < 0.5 else max(1, draft.available // 2)
+            self._writeoff(rng, draft, amount, reversed_=rng.random() < 0.15)
+
+        # Dispute holds: open (some already past expiry), released, or converted.
+        if draft.available > 0 and rng.random() < 0.08:
+            amount = draft.available if rng.random() < 0.4 else max(1, draft.available // 3)
+            created = _between(rng, draft.bill_date, self.as_of)
+            days = rng.choice((14, 30, 30, 60, 90))
+            expires_on = created + datetime.timedelta(days=days)
+            hold = {
+                "invoice_id": draft.id,
+                "account_id": draft.account.pk,
+                "amount_minor": amount,
+                "comments": rng.choice(DISPUTE_COMMENTS),
+                "created_at": _moment(created),
+                "expire_hold_days": days,
+                "expires_on": expires_on,
+            }
+            settle = rng.random()
+            if settle < 0.7:
+                draft.held += amount
+                if expires_on < self.as_of:
+                    self.tally.expired_open_holds += 1
+                self.holds.add(**hold)
+                return
+            settled_on = _between(rng, created, self.as_of)
+            hold.update(settled_by_label=SEED_LABEL, settled_at=_moment(settled_on))
+            if settle < 0.85:
+                self.holds.add(
+                    **hold,
+                    status=DisputeHold.Status.RELEASED.value,
+                    settlement_comments="Customer accepted the charge.",
+                )
+            else:
+                hold_id = self.holds.add(
+                    **hold,
+                    status=DisputeHold.Status.WRITTEN_OFF.value,
+                    settlement_comments="Dispute upheld.",
+                )
+                self._writeoff(rng, draft, amount, origin_id=hold_id, on=settled_on)
+
+    def _build_busy_invoice(self, rng: random.Random, account: Account, writeoffs: int) -> None:
+        bill_date = self.as_of - datetime.timedelta(days=rng.randint(60, 720))
+        draft = self._new_invoice(rng, account, Invoice.Status.SENT.value, bill_date)
+        self._add_line(draft, "Usage charges", BUSY_WRITEOFFS_PER_INVOICE * 1000)
+        for _ in range(writeoffs):
+            self._writeoff(rng, draft, rng.randint(100, 900), reversed_=rng.random() < 0.05)
+        self._write_invoice(draft)
+
+    def _payment(
+        self, rng: random.Random, draft: InvoiceDraft, amount: int, removed: bool = False
+    ) -> None:
+        paid_on = _between(rng, draft.bill_date, self.as_of)
+        values = {
+            "invoice_id": draft.id,
+            "account_id": draft.account.pk,
+            "amount_minor": amount,
+            "paid_on": paid_on,
+            "method": rng.choice(PAYMENT_METHODS),
+            "reference": f"REF-{draft.invoice_no}-{rng.randint(1000, 9999)}",
+            "recorded_by_label": SEED_LABEL,
+            "created_at": _moment(paid_on),
+        }
+        if removed:
+            values.update(
+                status=Payment.Status.REMOVED.value,
+                removed_by_label=SEED_LABEL,
+                removed_at=_moment(paid_on),
+                removal_reason="Recorded against the wrong invoice.",
+            )
+        else:
+            draft.paid += amount
+        self.payments.add(**values)
+
+    def _writeoff(
+        self,
+        rng: random.Random,
+        draft: InvoiceDraft,
+        amount: int,
+        *,
+        reversed_: bool = False,
+        origin_id: int | None = None,
+        on: datetime.date | None = None,
+    ) -> None:
+        revenue_impacting = origin_id is not None or rng.random() < 0.7
+        writeoff_date = on or _between(rng, draft.bill_date, self.as_of)
+        values = {
+            "invoice_id": draft.id,
+            "account_id": draft.account.pk,
+            "amount_minor": amount,
+            "comments": (
+                "Converted from a dispute hold." if origin_id else rng.choice(WRITEOFF_COMMENTS)
+            ),
+            "created_by_label": SEED_LABEL,
+            "created_at": _moment(writeoff_date),
+            "source": Source.UI.value,
+            "reason_code": rng.choice(WRITEOFF_REASON_CODES),
+            "writeoff_date": writeoff_date,
+            "revenue_impacting": revenue_impacting,
+            "accounting_code_id": (
+                draft.revenue_code_id if revenue_impacting else rng.choice(self.expense_code_ids)
+            ),
+            "origin_dispute_id": origin_id,
+        }
+        if reversed_:
+            values.update(
+                status=WriteOff.Status.REVERSED.value,
+                reversed_by_label=SEED_LABEL,
+                reversed_at=_moment(_between(rng, writeoff_date, self.as_of)),
+                reversal_reason="Written off in error.",
+            )
+        else:
+            draft.written_off += amount
+        self.writeoffs.add(**values)
+
+    # --- demo users ----------------------------------------------------------
+
+    def _demo_users(self, options: dict) -> None:
+        if not options["demo_users"]:
+            return
+        password = options["demo_password"] or secrets.token_urlsafe(12)
+        user_model = get_user_model()
+        for username, group_name, is_staff in DEMO_USERS:
+            user, _ = user_model.objects.get_or_create(username=username)
+            user.is_staff = is_staff
+            user.set_password(password)
+            user.save()
+            user.groups.set([Group.objects.get(name=group_name)])
+        names = ", ".join(name for name, _, _ in DEMO_USERS)
+        self.stdout.write(
+            f"Demo sign-in (local demo data only): users {names}; password: {password}"
+        )
