@@ -3,8 +3,8 @@
 Each case lets a service run up to one step (the invoice lock, the idempotency
 lookup, the first insert, the totals update, a history row), raises there, and
 checks that every ledger table, every history table and the invoice's totals are
-exactly as before. These run in real transactions, so a service that committed
-part of its work before failing would show it.
+exactly as before. The test's own transaction stays open around the service's, so
+a write the service made outside its atomic block would still be visible here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from writeoffs.services import (
     writeoff_reverse,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 LEDGER_MODELS = (Invoice, Payment, WriteOff, DisputeHold)
 
