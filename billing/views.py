@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from billing.actors import Actor
+from billing.errors import PERMISSION_DENIED, BillingError
+from billing.forms import InvoiceFilterForm, PaymentForm, ReasonForm, attach_billing_error
 from billing.htmx import render_page
+from billing.models import Account, Invoice
+from billing.money import format_money, from_minor
 from billing.pagination import page_window
-from billing.selectors import accounts_matching
+from billing.rules import today
+from billing.selectors import (
+    account_for,
+    account_payments,
+    account_totals,
+    accounts_matching,
+    invoice_for,
+    invoice_timeline,
+    invoices_filtered,
+    payment_for,
+)
+from billing.services import payment_record, payment_remove
+from writeoffs.models import DisputeHold, WriteOff
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -53,3 +73,211 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error_page(request, "404.html", 404)
+
+
+# --- Account Overview, Invoices, Payments (issue 4) ------------------------
+
+INVOICES_PER_PAGE = 25
+PAYMENTS_PER_PAGE = 25
+LATEST_ENTRIES = 5
+
+
+@login_required
+@permission_required("billing.view_account", raise_exception=True)
+@require_http_methods(["GET"])
+def account_overview(request: HttpRequest, acct_no: int) -> HttpResponse:
+    account = account_for(acct_no)
+    latest_writeoffs = (
+        WriteOff.objects.filter(account=account).select_related("invoice").order_by("-id")
+    )[:LATEST_ENTRIES]
+    latest_disputes = (
+        DisputeHold.objects.filter(account=account).select_related("invoice").order_by("-id")
+    )[:LATEST_ENTRIES]
+    return render_page(
+        request,
+        "billing/account_overview.html",
+        {
+            "account": account,
+            "section": "overview",
+            "totals": account_totals(account),
+            "latest_writeoffs": latest_writeoffs,
+            "latest_disputes": latest_disputes,
+            "today": today(),
+        },
+    )
+
+
+@login_required
+@permission_required("billing.view_invoice", raise_exception=True)
+@require_http_methods(["GET"])
+def invoice_list(request: HttpRequest, acct_no: int) -> HttpResponse:
+    account = account_for(acct_no)
+    filters = InvoiceFilterForm(request.GET)
+    filters.is_valid()
+    # cleaned_data holds only the values that parsed: a malformed filter is ignored.
+    chosen = {name: value for name, value in filters.cleaned_data.items() if value}
+    invoices = page_window(
+        invoices_filtered(account, chosen), request.GET.get("page"), INVOICES_PER_PAGE
+    )
+    return render_page(
+        request,
+        "billing/invoice_list.html",
+        {
+            "account": account,
+            "section": "invoices",
+            "filters": filters,
+            "filtered": bool(chosen),
+            "invoices": invoices,
+            "today": today(),
+        },
+        partial="results",
+    )
+
+
+def _invoice_context(request: HttpRequest, account: Account, invoice: Invoice) -> dict:
+    user = request.user
+    writeoffs = list(
+        invoice.writeoffs.select_related("accounting_code", "origin_dispute").order_by("-id")
+    )
+    return {
+        "account": account,
+        "section": "invoices",
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "payments": list(invoice.payments.order_by("-paid_on", "-id")),
+        "writeoffs": writeoffs,
+        "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
+        "disputes": list(invoice.dispute_holds.order_by("-id")),
+        "timeline": invoice_timeline(invoice),
+        "today": today(),
+        "can_record_payment": user.has_perm("billing.add_payment")
+        and invoice.status == Invoice.Status.SENT
+        and invoice.available_minor > 0,
+        "can_remove_payment": user.has_perm("billing.remove_payment"),
+    }
+
+
+@login_required
+@permission_required("billing.view_invoice", raise_exception=True)
+@require_http_methods(["GET"])
+def invoice_detail(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    return render_page(
+        request,
+        "billing/invoice_detail.html",
+        _invoice_context(request, account, invoice),
+        partial="ledger",
+    )
+
+
+@login_required
+@permission_required("billing.add_payment", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def payment_new(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    """Record Payment: a drawer over the invoice, or a page of its own without JS."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    form = PaymentForm(request.POST or None, invoice=invoice)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = payment_record(
+                invoice_id=invoice.pk,
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                method=data["method"],
+                reference=data["reference"],
+                actor=Actor.for_user(request.user),
+                idempotency_key=data["idempotency_key"],
+            )
+        except BillingError as error:
+            if error.code == PERMISSION_DENIED:
+                raise PermissionDenied(error.message) from error
+            attach_billing_error(form, error)
+        else:
+            invoice.refresh_from_db()
+            text = (
+                f"Payment {payment.pk} of {format_money(payment.amount, invoice.currency)} "
+                f"{invoice.currency} recorded on invoice {invoice.invoice_no}. Remaining balance: "
+                f"{format_money(invoice.balance_due, invoice.currency)} {invoice.currency}."
+            )
+            return _done(request, invoice_url(account, invoice), text, "paymentRecorded")
+    return render_page(
+        request,
+        "billing/invoice_detail.html",
+        {**_invoice_context(request, account, invoice), "payment_form": form, "step": "payment"},
+        partial="payment_drawer",
+    )
+
+
+@login_required
+@permission_required("billing.remove_payment", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def payment_remove_view(request: HttpRequest, acct_no: int, payment_id: int) -> HttpResponse:
+    """Remove a payment recorded by mistake: a confirm pop-out asking for the reason."""
+    account = account_for(acct_no)
+    payment = payment_for(account, payment_id)
+    invoice = payment.invoice
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment_remove(
+                payment_id=payment.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_user(request.user),
+            )
+        except BillingError as error:
+            if error.code == PERMISSION_DENIED:
+                raise PermissionDenied(error.message) from error
+            attach_billing_error(form, error)
+        else:
+            text = (
+                f"Payment {payment.pk} of {format_money(payment.amount, invoice.currency)} "
+                f"{invoice.currency} removed from invoice {invoice.invoice_no}."
+            )
+            return _done(request, invoice_url(account, invoice), text, "paymentRemoved")
+    return render_page(
+        request,
+        "billing/invoice_detail.html",
+        {
+            **_invoice_context(request, account, invoice),
+            "payment": payment,
+            "balance_after_removal": from_minor(
+                invoice.balance_due_minor + payment.amount_minor, invoice.currency
+            ),
+            "remove_form": form,
+            "step": "remove_payment",
+        },
+        partial="remove_popout",
+    )
+
+
+@login_required
+@permission_required("billing.view_payment", raise_exception=True)
+@require_http_methods(["GET"])
+def payment_list(request: HttpRequest, acct_no: int) -> HttpResponse:
+    account = account_for(acct_no)
+    payments = page_window(account_payments(account), request.GET.get("page"), PAYMENTS_PER_PAGE)
+    return render_page(
+        request,
+        "billing/payment_list.html",
+        {"account": account, "section": "payments", "payments": payments},
+        partial="results",
+    )
+
+
+def invoice_url(account: Account, invoice: Invoice) -> str:
+    return reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])
+
+
+def _done(request: HttpRequest, next_url: str, text: str, event: str) -> HttpResponse:
+    """After a successful change: htmx closes the overlays, announces it and lets the
+    page refresh itself; without JS, a redirect back with the same message."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        trigger_client_event(response, "closeOverlays")
+        trigger_client_event(response, "showMessage", {"text": text})
+        return trigger_client_event(response, event)
+    messages.success(request, text)
+    return redirect(next_url)
