@@ -7,10 +7,13 @@ enough to know whether there is a next page, in a single query.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 
 # Beyond this page number a user should search, not page; it also bounds the OFFSET.
 MAX_PAGE = 1000
@@ -21,6 +24,10 @@ class PageWindow:
     items: list[Any]
     number: int
     has_next: bool
+    # Keyset pages (``keyset_window``) link by the rows at their edges; the page
+    # number is then only shown. ``None`` on OFFSET pages.
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
     @property
     def has_previous(self) -> bool:
@@ -53,3 +60,94 @@ def page_window(queryset: QuerySet, raw_page: object, per_page: int) -> PageWind
     start = (number - 1) * per_page
     rows = list(queryset[start : start + per_page + 1])
     return PageWindow(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
+
+
+# --- Keyset pages ---------------------------------------------------------------
+# An OFFSET reads and throws away every row before the page: page 2,000 of a busy
+# account's write-offs reads 50,000 index entries first. A keyset page starts from
+# the last row of the page before it (``after``) or the first row of the page after
+# it (``before``), so every page is one index range scan however deep it is.
+
+CURSOR_SEPARATOR = "~"
+
+
+def _ordering(queryset: QuerySet) -> list[tuple[str, bool]]:
+    """The queryset's ORDER BY as (field, descending); it must end on the primary key."""
+    ordering = [
+        ("id" if name.lstrip("-") == "pk" else name.lstrip("-"), name.startswith("-"))
+        for name in queryset.query.order_by
+    ]
+    if not ordering or ordering[-1][0] != "id":
+        raise ValueError("A keyset page needs an ordering that ends on the primary key.")
+    return ordering
+
+
+def keyset_cursor(row: Any, ordering: list[tuple[str, bool]]) -> str:
+    values = (getattr(row, name) for name, _ in ordering)
+    return CURSOR_SEPARATOR.join(
+        v.isoformat() if isinstance(v, datetime.date) else str(v) for v in values
+    )
+
+
+def _decode(raw: object, queryset: QuerySet, ordering: list[tuple[str, bool]]) -> list | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    parts = raw.split(CURSOR_SEPARATOR)
+    if len(parts) != len(ordering):
+        return None
+    meta = queryset.model._meta
+    try:
+        return [
+            meta.get_field(name).to_python(part)
+            for (name, _), part in zip(ordering, parts, strict=True)
+        ]
+    except (ValidationError, ValueError):
+        return None
+
+
+def _beyond(ordering: list[tuple[str, bool]], values: list, forward: bool) -> Q:
+    """Rows strictly after ``values`` in the queryset's order (before it, if not ``forward``)."""
+    (name, descending), *rest = ordering
+    op = "lt" if descending == forward else "gt"
+    if not rest:
+        return Q(**{f"{name}__{op}": values[0]})
+    # The inclusive bound on the leading column is what lets the index start at the
+    # cursor; the OR after it only separates rows that tie on that column.
+    return Q(**{f"{name}__{op}e": values[0]}) & (
+        Q(**{f"{name}__{op}": values[0]}) | _beyond(rest, values[1:], forward)
+    )
+
+
+def _shown_page(raw: object) -> int:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and int(raw) > 0 else 1
+
+
+def keyset_window(queryset: QuerySet, params: Mapping[str, str], per_page: int) -> PageWindow:
+    """A page of ``queryset`` from the ``after``/``before`` cursor in ``params``.
+
+    Without a cursor this is ``page_window`` (page 1, or an OFFSET page from an old
+    link). Either way the page carries cursors for its Previous and Next links.
+    """
+    ordering = _ordering(queryset)
+    after = _decode(params.get("after"), queryset, ordering)
+    before = None if after else _decode(params.get("before"), queryset, ordering)
+    if after is not None:
+        rows = list(queryset.filter(_beyond(ordering, after, forward=True))[: per_page + 1])
+        items, has_next = rows[:per_page], len(rows) > per_page
+        number = max(_shown_page(params.get("page")), 2)
+    elif before is not None:
+        rows = list(
+            queryset.filter(_beyond(ordering, before, forward=False)).reverse()[: per_page + 1]
+        )
+        items, has_next = rows[:per_page][::-1], True
+        number = max(_shown_page(params.get("page")), 2) if len(rows) > per_page else 1
+    else:
+        window = page_window(queryset, params.get("page"), per_page)
+        items, has_next, number = window.items, window.has_next, window.number
+    return PageWindow(
+        items=items,
+        number=number,
+        has_next=has_next,
+        next_cursor=keyset_cursor(items[-1], ordering) if has_next and items else None,
+        previous_cursor=keyset_cursor(items[0], ordering) if number > 1 and items else None,
+    )
