@@ -225,7 +225,7 @@ def invoice_id_of(
     """The invoice an entry belongs to. An entry never moves to another invoice,
     so this is safe to read before taking the invoice lock."""
     invoice_id = None
-    if isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit()):
+    if isinstance(pk, int) or (isinstance(pk, str) and pk.isascii() and pk.isdigit()):
         invoice_id = model.objects.filter(pk=pk).values_list("invoice_id", flat=True).first()
     if invoice_id is None:
         name = model._meta.verbose_name.capitalize()

@@ -1,9 +1,27 @@
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from billing.actors import Actor
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode
 from billing.roles import CLERK, SUPERVISOR, VIEWER
+
+# HYPOTHESIS_PROFILE=ci runs the stateful ledger test long enough to matter (.ci/run);
+# "dev" keeps a local run quick.
+hypothesis_settings.register_profile("dev", max_examples=50)
+hypothesis_settings.register_profile(
+    "ci", max_examples=500, deadline=None, stateful_step_count=30, database=None
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Every user fixture hashes a password; PBKDF2 would add ~0.35 s to each test.
+    Tests that check hashing itself can override PASSWORD_HASHERS again."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ Views, admin, the API and management commands all call these.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -496,7 +497,8 @@ def _as_int(raw: object) -> int | None:
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw.strip()) < 10:
+    # ASCII digits only: str.isdigit() also admits "²" and the like, which int() refuses.
+    if isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
         return int(raw.strip())
     return None
 
@@ -543,7 +545,7 @@ def _posting_code(
     if revenue_impacting:
         return invoice.revenue_code
     code = None
-    if accounting_code_id is not None and str(accounting_code_id).isdigit():
+    if _as_int(accounting_code_id) is not None:
         code = AccountingCode.objects.filter(
             pk=accounting_code_id, kind=AccountingCode.Kind.EXPENSE, active=True
         ).first()
