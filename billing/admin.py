@@ -1,0 +1,386 @@
+"""Django admin for accounts, invoices, payments, accounting codes and API keys,
+and the pieces the write-offs admin shares.
+
+Ledger rows (invoices' totals, payments, write-offs, dispute holds) are never
+added, deleted or silently edited here. An administrator may correct free text
+and accounting codes; the correction is saved under a row lock and recorded in
+history with the administrator as the actor. Everything that moves money goes
+through an admin action that calls a service.
+
+The lists are built for a million rows: search is an exact match on numbers
+(an index lookup, never ``icontains`` over an integer column), related rows
+come with ``list_select_related``, and no page counts the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import models, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from simple_history.admin import SimpleHistoryAdmin
+
+from billing.actors import Actor
+from billing.errors import BillingError
+from billing.models import Account, AccountingCode, ApiKey, Invoice, InvoiceLine, Payment
+from billing.money import format_money, from_minor
+from billing.rules import clean_comments, clean_optional_text
+
+# An admin action runs a service once per row; a larger selection belongs in a
+# management command.
+ACTION_MAX_ROWS = 500
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``cap`` rows.
+
+    ``COUNT(*)`` over a million-row table runs on every changelist page. This
+    counts over ``LIMIT cap + 1`` instead; past the cap the list shows ``cap``
+    results, and a search or filter narrows it.
+    """
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if hasattr(object_list, "count") and hasattr(object_list, "query"):
+            return min(object_list[: self.cap + 1].count(), self.cap)
+        return len(object_list)
+
+
+class ExactNumberSearchMixin:
+    """Search that matches numbers exactly.
+
+    ``number_search_fields`` are integer lookups such as ``"invoice_no"`` or
+    ``"invoice__invoice_no"``. A term of digits matches them exactly; a lookup
+    through a relation is resolved to the related rows' keys first, so every
+    part of the query is an index lookup. Any other term matches
+    ``text_search_fields`` (exact lookups too) and nothing else.
+    """
+
+    number_search_fields: tuple[str, ...] = ()
+    text_search_fields: tuple[str, ...] = ()
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        # Non-empty, so that admin shows the search box; the lookups are ours.
+        return self.number_search_fields + self.text_search_fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        query = Q()
+        if term.isdigit() and len(term) <= 18:
+            number = int(term)
+            for lookup in self.number_search_fields:
+                query |= self._number_q(queryset.model, lookup, number)
+        else:
+            for lookup in self.text_search_fields:
+                query |= Q(**{lookup: term})
+        if not query:
+            return queryset.none(), False
+        return queryset.filter(query), False
+
+    @staticmethod
+    def _number_q(model: type[models.Model], lookup: str, number: int) -> Q:
+        relation, _, field_name = lookup.rpartition("__")
+        if not relation:
+            return Q(**{lookup: number})
+        related = model._meta.get_field(relation).related_model
+        keys = list(related.objects.filter(**{field_name: number}).values_list("pk", flat=True))
+        return Q(**{f"{relation}__in": keys}) if keys else Q(pk__in=[])
+
+
+class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
+    """Admin for rows that are never added or deleted here.
+
+    Every field is read-only except ``editable_fields`` (free text and
+    accounting codes). A correction is written with ``update_fields`` onto the
+    row re-read under its lock, so it can never put back totals that a service
+    changed meanwhile; history records it with the administrator as actor.
+    """
+
+    editable_fields: tuple[str, ...] = ()
+    display_fields: tuple[str, ...] = ()
+    history_list_display = ["history_actor"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ["-id"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Also removes the "Delete selected" action: admin offers it only with this permission.
+        return False
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        names = [f.name for f in self.model._meta.fields if f.name != "id"]
+        return [*names, *self.display_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        names = [f.name for f in self.model._meta.fields if f.name not in self.editable_fields]
+        return [*names, *self.display_fields]
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        changed = [name for name in form.changed_data if name in self.editable_fields]
+        if not change or not changed:
+            return
+        with transaction.atomic():
+            fresh = self.model.objects.select_for_update().get(pk=obj.pk)
+            for name in changed:
+                setattr(fresh, name, getattr(obj, name))
+            fresh._history_user = request.user
+            fresh.save(update_fields=changed)
+
+
+def clean_comment_field(value: str, *, field: str = "comments") -> str:
+    """The services' comment rule, for a correction typed into admin."""
+    try:
+        return clean_comments(value, field=field)
+    except BillingError as error:
+        raise ValidationError(error.message) from None
+
+
+class ActionTextForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}))
+
+    def __init__(self, *args, label: str, required: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = label
+        self.fields["text"].required = required
+
+
+def confirm_ledger_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: models.QuerySet,
+    *,
+    action: str,
+    title: str,
+    label: str,
+    required: bool,
+    apply: Callable[[models.Model, Actor, str], object],
+    done: str,
+) -> TemplateResponse | None:
+    """Ask for a reason or comments on a confirmation page, then call ``apply``
+    (a service) once per selected row, each in its own transaction.
+
+    A row the service refuses is reported with the service's message; the
+    others go ahead.
+    """
+    selected = queryset.count()
+    if selected > ACTION_MAX_ROWS:
+        modeladmin.message_user(
+            request,
+            f"Select at most {ACTION_MAX_ROWS} rows for this action ({selected} selected).",
+            messages.ERROR,
+        )
+        return None
+    if "apply" in request.POST:
+        form = ActionTextForm(request.POST, label=label, required=required)
+        if form.is_valid():
+            actor = Actor.for_user(request.user)
+            succeeded = 0
+            for obj in queryset.order_by("pk"):
+                try:
+                    apply(obj, actor, form.cleaned_data["text"])
+                except BillingError as error:
+                    modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+                else:
+                    succeeded += 1
+            if succeeded:
+                modeladmin.message_user(request, done.format(count=succeeded), messages.SUCCESS)
+            return None
+    else:
+        form = ActionTextForm(label=label, required=required)
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": opts,
+        "form": form,
+        "objects": list(queryset.order_by("pk")),
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/ledger_action_confirm.html", context)
+
+
+def money_display(minor: int, currency: str) -> str:
+    return f"{format_money(from_minor(minor, currency), currency)} {currency}"
+
+
+# --- billing models --------------------------------------------------------------
+
+
+@admin.register(Account)
+class AccountAdmin(ExactNumberSearchMixin, admin.ModelAdmin):
+    list_display = ["acct_no", "name", "client_acct_id", "currency", "status"]
+    list_filter = ["status", "currency"]
+    number_search_fields = ("acct_no",)
+    text_search_fields = ("client_acct_id", "userid")
+    search_help_text = "Exact account number, client account ID or user ID."
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ["acct_no"]
+
+
+@admin.register(AccountingCode)
+class AccountingCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["=code"]
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = ["description", "service_start", "service_end", "amount_display"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="amount")
+    def amount_display(self, line: InvoiceLine) -> str:
+        return money_display(line.amount_minor, line.invoice.currency)
+
+
+class InvoiceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Invoice
+        fields = ["revenue_code"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "revenue_code" in self.fields:
+            self.fields["revenue_code"].queryset = AccountingCode.objects.filter(
+                kind=AccountingCode.Kind.REVENUE, active=True
+            )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(LedgerAdmin):
+    form = InvoiceAdminForm
+    inlines = [InvoiceLineInline]
+    list_display = [
+        "invoice_no",
+        "account",
+        "status",
+        "bill_date",
+        "due_date",
+        "total_display",
+        "balance_due_display",
+        "held_display",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["account"]
+    number_search_fields = ("invoice_no", "account__acct_no")
+    search_help_text = "Exact invoice number or account number."
+    editable_fields = ("revenue_code",)
+    display_fields = ("balance_due_display", "available_display")
+
+    @admin.display(description="total")
+    def total_display(self, invoice: Invoice) -> str:
+        return money_display(invoice.total_minor, invoice.currency)
+
+    @admin.display(description="balance due")
+    def balance_due_display(self, invoice: Invoice) -> str:
+        return money_display(invoice.balance_due_minor, invoice.currency)
+
+    @admin.display(description="held")
+    def held_display(self, invoice: Invoice) -> str:
+        return money_display(invoice.held_minor, invoice.currency)
+
+    @admin.display(description="available")
+    def available_display(self, invoice: Invoice) -> str:
+        return money_display(invoice.available_minor, invoice.currency)
+
+
+class PaymentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Payment
+        fields = ["reference"]
+
+    def clean_reference(self) -> str:
+        try:
+            return clean_optional_text(
+                self.cleaned_data["reference"], field="reference", max_length=100
+            )
+        except BillingError as error:
+            raise ValidationError(error.message) from None
+
+
+@admin.register(Payment)
+class PaymentAdmin(LedgerAdmin):
+    form = PaymentAdminForm
+    list_display = [
+        "id",
+        "invoice",
+        "account",
+        "amount_display",
+        "paid_on",
+        "method",
+        "status",
+        "recorded_by_label",
+    ]
+    list_filter = ["status", "method"]
+    list_select_related = ["invoice", "account"]
+    number_search_fields = ("id", "invoice__invoice_no", "account__acct_no")
+    search_help_text = "Exact payment number, invoice number or account number."
+    editable_fields = ("reference",)
+    display_fields = ("amount_display",)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount_display(self, payment: Payment) -> str:
+        return money_display(payment.amount_minor, payment.invoice.currency)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created and revoked by management command; admin lists them and
+    can revoke. The key itself is never stored, only its hash."""
+
+    list_display = ["name", "role", "prefix", "created_at", "last_used_at", "revoked"]
+    list_filter = ["role", "revoked"]
+    search_fields = ["=name", "=prefix"]
+    actions = ["revoke_selected"]
+    exclude = ["key_hash"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [f.name for f in ApiKey._meta.fields if f.name not in {"id", "key_hash"}]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: Iterable[ApiKey]) -> None:
+        revoked = 0
+        for key in queryset:
+            if key.revoked:
+                continue
+            key.revoked = True
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked", "revoked_at"])
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)

@@ -1,0 +1,349 @@
+"""Django admin: ledger rows are never deleted or silently edited, corrections
+land in history, and the actions go through the services."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from billing.actors import Actor
+from billing.admin import CappedCountPaginator
+from billing.factories import AccountingCodeFactory, InvoiceFactory, UserFactory
+from billing.models import ApiKey, Invoice
+from billing.roles import CLERK, SUPERVISOR
+from billing.services import payment_record
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_create, writeoff_create
+
+
+@pytest.fixture
+def writeoff(invoice, supervisor_actor):
+    return writeoff_create(
+        invoice_id=invoice.pk,
+        amount="30.00",
+        reason_code=0,
+        comments="Customer bankrupt",
+        actor=supervisor_actor,
+    )
+
+
+@pytest.fixture
+def hold(invoice, supervisor_actor):
+    return dispute_hold_create(
+        invoice_id=invoice.pk, amount="20.00", comments="Disputed", actor=supervisor_actor
+    )
+
+
+@pytest.fixture
+def payment(invoice, supervisor_actor):
+    return payment_record(invoice_id=invoice.pk, amount="10.00", actor=supervisor_actor)
+
+
+@pytest.fixture
+def staff_supervisor(db):
+    return UserFactory(username="staff-supervisor", is_staff=True, groups=[SUPERVISOR])
+
+
+@pytest.fixture
+def staff_clerk(db):
+    return UserFactory(username="staff-clerk", is_staff=True, groups=[CLERK])
+
+
+def admin_url(obj, view="change"):
+    opts = obj._meta
+    name = f"admin:{opts.app_label}_{opts.model_name}_{view}"
+    return reverse(name) if view in {"changelist", "add"} else reverse(name, args=[obj.pk])
+
+
+@pytest.mark.parametrize("row", ["writeoff", "hold", "payment", "invoice"])
+def test_ledger_changelist_offers_no_delete_action(admin_client, request, row):
+    obj = request.getfixturevalue(row)
+    response = admin_client.get(admin_url(obj, "changelist"))
+    assert response.status_code == 200
+    assert b"delete_selected" not in response.content
+
+
+@pytest.mark.parametrize("row", ["writeoff", "hold", "payment", "invoice"])
+def test_ledger_rows_cannot_be_deleted_or_added_through_admin(admin_client, request, row):
+    obj = request.getfixturevalue(row)
+    assert admin_client.get(admin_url(obj, "delete")).status_code == 403
+    assert admin_client.post(admin_url(obj, "delete"), {"post": "yes"}).status_code == 403
+    assert admin_client.get(admin_url(obj, "add")).status_code == 403
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+
+
+def test_change_form_offers_no_delete_link(admin_client, writeoff):
+    response = admin_client.get(admin_url(writeoff))
+    assert response.status_code == 200
+    assert admin_url(writeoff, "delete").encode() not in response.content
+
+
+def test_posted_amount_invoice_and_status_of_a_writeoff_are_ignored(admin_client, writeoff):
+    other = InvoiceFactory(invoice_no=20001, account=writeoff.account)
+    response = admin_client.post(
+        admin_url(writeoff),
+        {
+            "comments": "Customer bankrupt (case 4411)",
+            "accounting_code": writeoff.accounting_code_id,
+            "amount_minor": "1",
+            "invoice": other.pk,
+            "status": "reversed",
+            "reason_code": "5",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    writeoff.refresh_from_db()
+    assert writeoff.comments == "Customer bankrupt (case 4411)"
+    assert writeoff.amount_minor == 3000
+    assert writeoff.invoice.invoice_no == 10023
+    assert writeoff.status == WriteOff.Status.ACTIVE
+    assert writeoff.reason_code == 0
+    assert Invoice.objects.get(invoice_no=10023).written_off_minor == 3000
+    assert other.writeoffs.count() == 0
+
+
+def test_posted_totals_of_an_invoice_are_ignored(admin_client, invoice, payment):
+    line = invoice.lines.get()
+    revenue_code = AccountingCodeFactory(code="4100", name="Services")
+    response = admin_client.post(
+        admin_url(invoice),
+        {
+            "revenue_code": revenue_code.pk,
+            "total_minor": "999999",
+            "paid_minor": "0",
+            "held_minor": "5",
+            "status": "void",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": line.pk,
+            "lines-0-invoice": invoice.pk,
+            "lines-0-amount_minor": "1",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    line.refresh_from_db()
+    assert invoice.revenue_code == revenue_code
+    assert (invoice.total_minor, invoice.paid_minor, invoice.held_minor) == (12000, 1000, 0)
+    assert invoice.status == Invoice.Status.SENT
+    assert line.amount_minor == 12000
+
+
+def test_comment_correction_is_in_history_with_the_admin_as_actor(admin_client, admin_user, hold):
+    response = admin_client.post(
+        admin_url(hold), {"comments": "Disputed: duplicate charge", "_save": "Save"}
+    )
+    assert response.status_code == 302
+    latest = hold.history.order_by("-history_id").first()
+    assert latest.comments == "Disputed: duplicate charge"
+    assert latest.history_actor == admin_user.username
+    assert latest.history_user == admin_user
+    # The creation row stays, with its own actor.
+    assert hold.history.order_by("history_id").first().comments == "Disputed"
+    page = admin_client.get(admin_url(hold, "history"))
+    assert page.status_code == 200
+    assert admin_user.username.encode() in page.content
+
+
+def test_comment_correction_with_a_control_character_is_refused(admin_client, writeoff):
+    response = admin_client.post(
+        admin_url(writeoff),
+        {
+            "comments": "Bad\x07bell",
+            "accounting_code": writeoff.accounting_code_id,
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 200
+    assert b"Illegal characters" in response.content
+    writeoff.refresh_from_db()
+    assert writeoff.comments == "Customer bankrupt"
+
+
+def test_reverse_action_asks_for_a_reason_before_reversing(admin_client, writeoff):
+    response = admin_client.post(
+        admin_url(writeoff, "changelist"),
+        {"action": "reverse_selected", "_selected_action": [writeoff.pk]},
+    )
+    assert response.status_code == 200
+    assert b"Reason for the reversal" in response.content
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.ACTIVE
+
+
+def test_reverse_action_without_a_reason_reverses_nothing(admin_client, writeoff):
+    response = admin_client.post(
+        admin_url(writeoff, "changelist"),
+        {"action": "reverse_selected", "_selected_action": [writeoff.pk], "apply": "yes"},
+    )
+    assert response.status_code == 200
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.ACTIVE
+
+
+def test_reverse_action_reverses_through_the_service_and_restores_the_balance(
+    client, staff_supervisor, writeoff
+):
+    client.force_login(staff_supervisor)
+    response = client.post(
+        admin_url(writeoff, "changelist"),
+        {
+            "action": "reverse_selected",
+            "_selected_action": [writeoff.pk],
+            "apply": "yes",
+            "text": "Entered against the wrong invoice",
+        },
+    )
+    assert response.status_code == 302
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.REVERSED
+    assert writeoff.reversal_reason == "Entered against the wrong invoice"
+    assert writeoff.reversed_by == staff_supervisor
+    invoice = Invoice.objects.get(pk=writeoff.invoice_id)
+    assert invoice.written_off_minor == 0
+    assert invoice.balance_due_minor == 12000
+    assert writeoff.history.order_by("-history_id").first().history_actor == "staff-supervisor"
+
+
+def test_reverse_action_reports_each_refused_row_and_reverses_the_rest(
+    admin_client, invoice, writeoff, supervisor_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    second = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="5.00",
+        reason_code=1,
+        comments="Goodwill",
+        actor=supervisor_actor,
+    )
+    writeoff_reverse(writeoff_id=writeoff.pk, reason="First attempt", actor=supervisor_actor)
+    response = admin_client.post(
+        admin_url(writeoff, "changelist"),
+        {
+            "action": "reverse_selected",
+            "_selected_action": [writeoff.pk, second.pk],
+            "apply": "yes",
+            "text": "Cleanup",
+        },
+    )
+    assert response.status_code == 302
+    texts = [m.message for m in get_messages(response.wsgi_request)]
+    assert any(f"Write-off {writeoff.pk} was already reversed" in t for t in texts)
+    assert any("Reversed 1 write-off(s)" in t for t in texts)
+    second.refresh_from_db()
+    assert second.status == WriteOff.Status.REVERSED
+    writeoff.refresh_from_db()
+    assert writeoff.reversal_reason == "First attempt"
+
+
+def test_release_action_releases_the_hold_and_keeps_the_balance_due(client, staff_supervisor, hold):
+    client.force_login(staff_supervisor)
+    response = client.post(
+        admin_url(hold, "changelist"),
+        {
+            "action": "release_selected",
+            "_selected_action": [hold.pk],
+            "apply": "yes",
+            "text": "Customer accepted the charge",
+        },
+    )
+    assert response.status_code == 302
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED
+    assert hold.settlement_comments == "Customer accepted the charge"
+    invoice = Invoice.objects.get(pk=hold.invoice_id)
+    assert (invoice.held_minor, invoice.balance_due_minor) == (0, 12000)
+
+
+def test_staff_without_the_supervisor_permissions_cannot_run_the_actions(
+    client, staff_clerk, writeoff, hold
+):
+    client.force_login(staff_clerk)
+    changelist = client.get(admin_url(writeoff, "changelist"))
+    assert changelist.status_code == 200
+    assert b"reverse_selected" not in changelist.content
+    client.post(
+        admin_url(writeoff, "changelist"),
+        {
+            "action": "reverse_selected",
+            "_selected_action": [writeoff.pk],
+            "apply": "yes",
+            "text": "Not mine to reverse",
+        },
+    )
+    client.post(
+        admin_url(hold, "changelist"),
+        {"action": "release_selected", "_selected_action": [hold.pk], "apply": "yes"},
+    )
+    writeoff.refresh_from_db()
+    hold.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.ACTIVE
+    assert hold.status == DisputeHold.Status.OPEN
+
+
+def test_staff_with_view_permission_cannot_correct_comments(client, staff_clerk, writeoff):
+    client.force_login(staff_clerk)
+    client.post(
+        admin_url(writeoff),
+        {"comments": "Changed by a clerk", "accounting_code": writeoff.accounting_code_id},
+    )
+    writeoff.refresh_from_db()
+    assert writeoff.comments == "Customer bankrupt"
+
+
+def test_search_by_invoice_number_is_an_exact_match(admin_client, invoice):
+    InvoiceFactory(invoice_no=100230, account=invoice.account)
+    url = reverse("admin:billing_invoice_changelist")
+    found = admin_client.get(url, {"q": "10023"})
+    assert [i.invoice_no for i in found.context["cl"].result_list] == [10023]
+    by_account = admin_client.get(url, {"q": str(invoice.account.acct_no)})
+    assert sorted(i.invoice_no for i in by_account.context["cl"].result_list) == [10023, 100230]
+    assert list(admin_client.get(url, {"q": "1002"}).context["cl"].result_list) == []
+    assert list(admin_client.get(url, {"q": "acme"}).context["cl"].result_list) == []
+
+
+def test_writeoff_search_by_invoice_number_finds_its_writeoffs(admin_client, writeoff):
+    response = admin_client.get(admin_url(writeoff, "changelist"), {"q": "10023"})
+    assert list(response.context["cl"].result_list) == [writeoff]
+    assert (
+        list(
+            admin_client.get(admin_url(writeoff, "changelist"), {"q": "99999"})
+            .context["cl"]
+            .result_list
+        )
+        == []
+    )
+
+
+def test_revoke_action_revokes_the_selected_api_keys(admin_client):
+    key = ApiKey.objects.create(name="erp", prefix="abcd1234", key_hash="0" * 64)
+    response = admin_client.post(
+        reverse("admin:billing_apikey_changelist"),
+        {"action": "revoke_selected", "_selected_action": [key.pk]},
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked
+    assert key.revoked_at is not None
+    assert not Actor.for_api_key(key).has_perm("writeoffs.add_writeoff")
+
+
+def test_api_keys_cannot_be_added_or_deleted_in_admin(admin_client):
+    key = ApiKey.objects.create(name="erp", prefix="abcd1234", key_hash="0" * 64)
+    assert admin_client.get(reverse("admin:billing_apikey_add")).status_code == 403
+    assert admin_client.get(admin_url(key, "delete")).status_code == 403
+
+
+def test_capped_paginator_counts_no_further_than_its_cap(account):
+    for number in range(5):
+        InvoiceFactory(invoice_no=30000 + number, account=account)
+
+    class SmallCap(CappedCountPaginator):
+        cap = 3
+
+    assert SmallCap(Invoice.objects.order_by("pk"), 2).count == 3
+    assert SmallCap(Invoice.objects.filter(invoice_no__lt=30002).order_by("pk"), 2).count == 2

@@ -1,0 +1,145 @@
+"""Django admin for write-offs and dispute holds.
+
+Both are immutable ledger rows: no add, no delete, amounts and invoices
+read-only. Comments (and a write-off's accounting code) may be corrected, and
+the correction shows in history. Reversing a write-off and releasing a dispute
+hold are admin actions that call the services, row by row.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from billing.admin import LedgerAdmin, clean_comment_field, confirm_ledger_action, money_display
+from billing.models import AccountingCode
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_settle, writeoff_reverse
+
+
+class WriteOffAdminForm(forms.ModelForm):
+    class Meta:
+        model = WriteOff
+        fields = ["comments", "accounting_code"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "accounting_code" in self.fields:
+            # A revenue-impacting write-off posts to a revenue code, any other to an
+            # expense code; a correction keeps to the same kind.
+            kind = (
+                AccountingCode.Kind.REVENUE
+                if self.instance.revenue_impacting
+                else AccountingCode.Kind.EXPENSE
+            )
+            self.fields["accounting_code"].queryset = AccountingCode.objects.filter(
+                kind=kind, active=True
+            )
+            self.fields["accounting_code"].required = not self.instance.revenue_impacting
+
+    def clean_comments(self) -> str:
+        return clean_comment_field(self.cleaned_data["comments"])
+
+
+@admin.register(WriteOff)
+class WriteOffAdmin(LedgerAdmin):
+    form = WriteOffAdminForm
+    list_display = [
+        "id",
+        "invoice",
+        "account",
+        "writeoff_date",
+        "amount_display",
+        "reason_code",
+        "status",
+        "created_by_label",
+    ]
+    list_filter = ["status", "reason_code", "source", "revenue_impacting"]
+    list_select_related = ["invoice", "account"]
+    number_search_fields = ("id", "invoice__invoice_no", "account__acct_no")
+    search_help_text = "Exact write-off number, invoice number or account number."
+    editable_fields = ("comments", "accounting_code")
+    display_fields = ("amount_display",)
+    actions = ["reverse_selected"]
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount_display(self, writeoff: WriteOff) -> str:
+        return money_display(writeoff.amount_minor, writeoff.invoice.currency)
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("writeoffs.reverse_writeoff")
+
+    @admin.action(description="Reverse selected write-offs", permissions=["reverse"])
+    def reverse_selected(self, request: HttpRequest, queryset):
+        return confirm_ledger_action(
+            self,
+            request,
+            queryset.select_related("invoice"),
+            action="reverse_selected",
+            title="Reverse write-offs",
+            label="Reason for the reversal",
+            required=True,
+            apply=lambda writeoff, actor, reason: writeoff_reverse(
+                writeoff_id=writeoff.pk, reason=reason, actor=actor
+            ),
+            done="Reversed {count} write-off(s); their amounts are due again.",
+        )
+
+
+class DisputeHoldAdminForm(forms.ModelForm):
+    class Meta:
+        model = DisputeHold
+        fields = ["comments"]
+
+    def clean_comments(self) -> str:
+        return clean_comment_field(self.cleaned_data["comments"])
+
+
+@admin.register(DisputeHold)
+class DisputeHoldAdmin(LedgerAdmin):
+    form = DisputeHoldAdminForm
+    list_display = [
+        "id",
+        "invoice",
+        "account",
+        "created_at",
+        "amount_display",
+        "expires_on",
+        "status",
+        "created_by_label",
+    ]
+    list_filter = ["status", "source"]
+    list_select_related = ["invoice", "account"]
+    number_search_fields = ("id", "invoice__invoice_no", "account__acct_no")
+    search_help_text = "Exact dispute number, invoice number or account number."
+    editable_fields = ("comments",)
+    display_fields = ("amount_display",)
+    actions = ["release_selected"]
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount_display(self, hold: DisputeHold) -> str:
+        return money_display(hold.amount_minor, hold.invoice.currency)
+
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("writeoffs.settle_disputehold")
+
+    @admin.action(description="Release selected dispute holds", permissions=["settle"])
+    def release_selected(self, request: HttpRequest, queryset):
+        return confirm_ledger_action(
+            self,
+            request,
+            queryset.select_related("invoice"),
+            action="release_selected",
+            title="Release dispute holds",
+            label="Comments",
+            required=False,
+            apply=lambda hold, actor, comments: dispute_hold_settle(
+                dispute_hold_id=hold.pk,
+                action="release",
+                actor=actor,
+                comments=comments,
+                source="admin",
+            ),
+            done="Released {count} dispute hold(s); the balance stays due.",
+        )
