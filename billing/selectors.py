@@ -57,7 +57,8 @@ def invoices_filtered(account: Account, filters: dict) -> QuerySet[Invoice]:
     Each filter reads a running total stored on the invoice row, so no filter
     needs a join or an aggregate.
     """
-    invoices = Invoice.objects.filter(account=account).order_by("-bill_date", "-invoice_no")
+    # Ends on the primary key, for keyset pages; invoice_no is unique, so it never ties.
+    invoices = Invoice.objects.filter(account=account).order_by("-bill_date", "-invoice_no", "-id")
     if filters.get("q"):
         invoices = invoices.filter(invoice_no=filters["q"])
     if filters.get("status"):

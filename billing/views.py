@@ -17,7 +17,7 @@ from billing.forms import InvoiceFilterForm, PaymentForm, ReasonForm, attach_bil
 from billing.htmx import render_page
 from billing.models import Account, Invoice
 from billing.money import format_money, from_minor
-from billing.pagination import page_window
+from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import (
     account_for,
@@ -116,9 +116,7 @@ def invoice_list(request: HttpRequest, acct_no: int) -> HttpResponse:
     filters.is_valid()
     # cleaned_data holds only the values that parsed: a malformed filter is ignored.
     chosen = {name: value for name, value in filters.cleaned_data.items() if value}
-    invoices = page_window(
-        invoices_filtered(account, chosen), request.GET.get("page"), INVOICES_PER_PAGE
-    )
+    invoices = keyset_window(invoices_filtered(account, chosen), request.GET, INVOICES_PER_PAGE)
     return render_page(
         request,
         "billing/invoice_list.html",
@@ -258,7 +256,7 @@ def payment_remove_view(request: HttpRequest, acct_no: int, payment_id: int) -> 
 @require_http_methods(["GET"])
 def payment_list(request: HttpRequest, acct_no: int) -> HttpResponse:
     account = account_for(acct_no)
-    payments = page_window(account_payments(account), request.GET.get("page"), PAYMENTS_PER_PAGE)
+    payments = keyset_window(account_payments(account), request.GET, PAYMENTS_PER_PAGE)
     return render_page(
         request,
         "billing/payment_list.html",

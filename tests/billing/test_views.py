@@ -309,12 +309,14 @@ def test_invoice_list_paginates(client, viewer, account):
     client.force_login(viewer)
 
     first = client.get(list_url(account))
-    second = client.get(list_url(account), {"page": "2"})
+    cursor = first.context["invoices"].next_cursor
+    second = client.get(list_url(account), {"page": "2", "after": cursor})
 
     assert len(first.context["invoices"]) == 25
     assert first.context["invoices"].has_next
     assert len(second.context["invoices"]) == 5
     assert not listed(first) & listed(second)
+    assert f"after={cursor}" in first.content.decode()
 
 
 def test_invoice_list_query_count_is_the_same_for_1_and_50_rows(
