@@ -42,8 +42,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", True)
 
-# A local-only key; production must set SECRET_KEY (the deploy check enforces its strength).
-SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-do-not-use-in-production")
+# A local-only key; production must set SECRET_KEY. The "django-insecure-" prefix is what
+# makes `check --deploy` refuse this default (security.W009) if production forgets to.
+SECRET_KEY = env_str("SECRET_KEY", "django-insecure-local-key-do-not-use-in-production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -164,6 +165,8 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# A readable page in the app's layout, instead of axes' bare text.
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -198,6 +201,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Pages send the token from the template (hx-headers on <body>); no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
