@@ -1,0 +1,204 @@
+"""seed_billing makes the same data for the same seed and a ledger that
+verify_ledger accepts; verify_ledger lists every invoice whose totals drift."""
+
+import datetime
+import hashlib
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import F
+
+from billing.models import Account, Invoice, InvoiceLine, Payment
+from billing.roles import CLERK, SUPERVISOR, VIEWER
+from writeoffs.models import DisputeHold, WriteOff
+
+AS_OF = "2026-06-30"
+SMALL = ["--accounts", "6", "--invoices-per-account", "40", "--as-of", AS_OF]
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def ledger_digest() -> str:
+    """A digest of every seeded row by its natural keys (numbers, not database ids)."""
+    parts = [
+        Account.objects.order_by("acct_no").values_list(
+            "acct_no", "client_acct_id", "userid", "name", "email", "currency", "status"
+        ),
+        Invoice.objects.order_by("invoice_no").values_list(
+            "invoice_no",
+            "account__acct_no",
+            "currency",
+            "bill_date",
+            "due_date",
+            "aging_date",
+            "status",
+            "revenue_code__code",
+            "total_minor",
+            "paid_minor",
+            "written_off_minor",
+            "held_minor",
+        ),
+        InvoiceLine.objects.order_by("invoice__invoice_no", "id").values_list(
+            "invoice__invoice_no", "description", "service_start", "service_end", "amount_minor"
+        ),
+        Payment.objects.order_by("invoice__invoice_no", "id").values_list(
+            "invoice__invoice_no", "amount_minor", "paid_on", "method", "reference", "status"
+        ),
+        WriteOff.objects.order_by("invoice__invoice_no", "id").values_list(
+            "invoice__invoice_no",
+            "amount_minor",
+            "reason_code",
+            "writeoff_date",
+            "revenue_impacting",
+            "accounting_code__code",
+            "status",
+            "comments",
+            "origin_dispute__amount_minor",
+        ),
+        DisputeHold.objects.order_by("invoice__invoice_no", "id").values_list(
+            "invoice__invoice_no", "amount_minor", "expire_hold_days", "expires_on", "status"
+        ),
+    ]
+    return hashlib.sha256(repr([list(p) for p in parts]).encode()).hexdigest()
+
+
+@pytest.mark.django_db
+def test_the_same_seed_makes_identical_data_and_another_seed_does_not():
+    run("seed_billing", "--seed", "7", *SMALL)
+    first = ledger_digest()
+    run("seed_billing", "--seed", "7", "--reset", *SMALL)
+    assert ledger_digest() == first
+    run("seed_billing", "--seed", "8", "--reset", *SMALL)
+    assert ledger_digest() != first
+
+
+@pytest.mark.django_db
+def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_expired_holds():
+    output = run("seed_billing", *SMALL)
+    as_of = datetime.date.fromisoformat(AS_OF)
+    assert Account.objects.count() == 6
+    assert Invoice.objects.count() == 240
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"draft", "sent", "void"}
+    partly_paid = Invoice.objects.filter(paid_minor__gt=0, paid_minor__lt=F("total_minor"))
+    assert partly_paid.exists()
+    assert WriteOff.objects.filter(status=WriteOff.Status.ACTIVE).exists()
+    open_holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
+    assert open_holds.filter(expires_on__lt=as_of).exists()
+    assert open_holds.filter(expires_on__gte=as_of).exists()
+    # Only sent invoices carry payments, write-offs and holds.
+    assert not Payment.objects.exclude(invoice__status="sent").exists()
+    assert not WriteOff.objects.exclude(invoice__status="sent").exists()
+    lines = output.strip().splitlines()
+    assert "no history records" in output
+    assert lines[-1].startswith("Seeded 6 accounts, 240 invoices")
+
+
+@pytest.mark.django_db
+def test_invoice_totals_are_the_sum_of_their_lines_after_seeding():
+    run("seed_billing", *SMALL)
+    line_sums: dict[int, int] = {}
+    for invoice_id, amount in InvoiceLine.objects.values_list("invoice_id", "amount_minor"):
+        line_sums[invoice_id] = line_sums.get(invoice_id, 0) + amount
+    for invoice_id, total in Invoice.objects.values_list("id", "total_minor"):
+        assert line_sums[invoice_id] == total
+
+
+@pytest.mark.django_db
+def test_verify_ledger_accepts_a_freshly_seeded_ledger():
+    run("seed_billing", *SMALL)
+    assert "Checked 240 invoices: every stored total agrees" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_verify_ledger_lists_every_invoice_whose_totals_drifted():
+    run("seed_billing", *SMALL)
+    paid = Invoice.objects.filter(paid_minor__gt=0).order_by("invoice_no").first()
+    held = (
+        Invoice.objects.filter(
+            held_minor=0, total_minor__gt=F("paid_minor") + F("written_off_minor")
+        )
+        .exclude(pk=paid.pk)
+        .order_by("invoice_no")
+        .first()
+    )
+    # Both updates keep every CHECK constraint satisfied: only the rows disagree.
+    Invoice.objects.filter(pk=paid.pk).update(paid_minor=F("paid_minor") - 1)
+    Invoice.objects.filter(pk=held.pk).update(held_minor=1)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="2 of 240 invoices"):
+        call_command("verify_ledger", stdout=out, stderr=io.StringIO())
+    report = out.getvalue()
+    assert f"Invoice {paid.invoice_no} " in report
+    assert f"paid stored {paid.paid_minor - 1} but rows add up to {paid.paid_minor}" in report
+    assert f"Invoice {held.invoice_no} " in report
+    assert "held stored 1 but rows add up to 0" in report
+
+
+@pytest.mark.django_db
+def test_verify_ledger_counts_only_active_and_open_rows():
+    run("seed_billing", *SMALL)
+    writeoff = WriteOff.objects.filter(status=WriteOff.Status.ACTIVE).first()
+    # Marking a row reversed behind the services' back is drift too.
+    WriteOff.objects.filter(pk=writeoff.pk).update(
+        status=WriteOff.Status.REVERSED, reversed_at=F("created_at")
+    )
+    with pytest.raises(CommandError):
+        run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_seeding_again_without_reset_adds_accounts_after_the_existing_numbers():
+    run("seed_billing", *SMALL)
+    first_max = Account.objects.order_by("-acct_no").first().acct_no
+    first_invoice_max = Invoice.objects.order_by("-invoice_no").first().invoice_no
+    run("seed_billing", *SMALL)
+    assert Account.objects.count() == 12
+    assert Invoice.objects.count() == 480
+    assert Account.objects.filter(acct_no__gt=first_max).count() == 6
+    assert Invoice.objects.filter(invoice_no__gt=first_invoice_max).count() == 240
+    assert "every stored total agrees" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_if_empty_seeds_nothing_when_accounts_exist():
+    run("seed_billing", *SMALL)
+    assert "nothing seeded" in run("seed_billing", "--if-empty", *SMALL)
+    assert Account.objects.count() == 6
+
+
+@pytest.mark.django_db
+def test_busy_account_gets_the_requested_number_of_writeoffs():
+    run("seed_billing", *SMALL, "--busy-account-writeoffs", "250")
+    busy = Account.objects.order_by("acct_no").first()
+    # The busy account's extra invoices are the ones billed as "Usage charges".
+    extra = WriteOff.objects.filter(invoice__lines__description="Usage charges")
+    assert extra.count() == 250
+    assert set(extra.values_list("account_id", flat=True)) == {busy.pk}
+    assert "every stored total agrees" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_demo_users_are_refused_when_debug_is_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        run("seed_billing", "--demo-users", *SMALL)
+    assert not get_user_model().objects.filter(username__in=["clerk", "supervisor"]).exists()
+    assert not Account.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_users_get_their_roles_and_the_printed_password(settings):
+    settings.DEBUG = True
+    output = run("seed_billing", "--demo-users", *SMALL)
+    password = output.split("password: ")[1].split()[0]
+    users = get_user_model().objects.filter(username__in=["clerk", "supervisor", "viewer"])
+    roles = {u.username: [g.name for g in u.groups.all()] for u in users}
+    assert roles == {"clerk": [CLERK], "supervisor": [SUPERVISOR], "viewer": [VIEWER]}
+    assert all(u.check_password(password) for u in users)
