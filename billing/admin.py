@@ -25,11 +25,11 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing.actors import Actor
+from billing.api_keys import api_key_revoke
 from billing.errors import BillingError
 from billing.models import Account, AccountingCode, ApiKey, Invoice, InvoiceLine, Payment
 from billing.money import format_money, from_minor
@@ -356,7 +356,7 @@ class PaymentAdmin(LedgerAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created and revoked by management command; admin lists them and
-    can revoke. The key itself is never stored, only its hash."""
+    can revoke them through the same service. Only the key's hash is stored."""
 
     list_display = ["name", "role", "prefix", "created_at", "last_used_at", "revoked"]
     list_filter = ["role", "revoked"]
@@ -377,10 +377,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: Iterable[ApiKey]) -> None:
         revoked = 0
         for key in queryset:
-            if key.revoked:
-                continue
-            key.revoked = True
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked", "revoked_at"])
-            revoked += 1
+            if not key.revoked:
+                api_key_revoke(key.name)
+                revoked += 1
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
