@@ -1,0 +1,332 @@
+"""Every URL the project serves, against every role, built from the URL configuration.
+
+The URLs are found by walking ``get_resolver()``, and each must have a row in
+``EXPECTED`` below: a view added without one fails ``test_every_url_has_an_expectation``,
+so a new view cannot be forgotten. Each row says what a GET (and, for views that
+take a form, an empty POST) answers for anonymous, viewer, clerk, supervisor and
+superuser. Account-scoped URLs are also requested with another account's objects
+(404) and with an account that does not exist (404).
+
+Admin is left to Django's own permission system; static files are not views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from billing.actors import Actor
+from billing.api_keys import api_key_create, api_key_revoke
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.services import payment_record
+from writeoffs.services import dispute_hold_create, writeoff_create
+
+ROLES = ("anonymous", "viewer", "clerk", "supervisor", "superuser")
+
+LOGIN = 302  # anonymous: redirected to sign-in
+A, V, C, S, SU = ROLES
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Statuses per role, in ROLES order, for a GET and (if the view takes one) a POST."""
+
+    get: tuple[int, int, int, int, int]
+    post: tuple[int, int, int, int, int] | None = None
+    # URL parameters that name an account's object: swapping in another account's gives 404.
+    scoped: bool = True
+    api: bool = False
+
+
+# Columns:                  anonymous, viewer, clerk, supervisor, superuser
+READ = (LOGIN, 200, 200, 200, 200)
+CLERK_FORM = (LOGIN, 403, 200, 200, 200)
+SUPERVISOR_FORM = (LOGIN, 403, 403, 200, 200)
+CLERK_POST_ONLY = (LOGIN, 403, 405, 405, 405)
+SUPERVISOR_POST_ONLY = (LOGIN, 403, 403, 405, 405)
+# The API authenticates with its own key, never a session: a signed-in supervisor
+# without a key is as unknown to it as anyone.
+API_NO_KEY = (401, 401, 401, 401, 401)
+API_GET_ON_POST = (405, 405, 405, 405, 405)
+
+EXPECTED: dict[str, Expect] = {
+    # sign-in
+    "login": Expect(get=(200, 200, 200, 200, 200), scoped=False),
+    "logout": Expect(get=(405, 405, 405, 405, 405), scoped=False),
+    # billing pages
+    "account_list": Expect(get=READ, scoped=False),
+    "account_overview": Expect(get=READ),
+    "invoice_list": Expect(get=READ),
+    "invoice_detail": Expect(get=READ),
+    "payment_list": Expect(get=READ),
+    "payment_new": Expect(get=CLERK_FORM, post=CLERK_FORM),
+    "payment_remove": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_FORM),
+    # write-offs pages
+    "writeoff_page": Expect(get=READ),
+    "writeoff_picker": Expect(get=CLERK_FORM),
+    "dispute_picker": Expect(get=CLERK_FORM),
+    "writeoff_entry": Expect(get=CLERK_FORM, post=CLERK_FORM),
+    "dispute_entry": Expect(get=CLERK_FORM, post=CLERK_FORM),
+    "writeoff_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_FORM),
+    "dispute_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_FORM),
+    # API
+    "api_create_writeoff_or_dispute_m": Expect(
+        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
+    ),
+    "api_get_acct_writeoff_or_disputes_m": Expect(
+        get=API_NO_KEY, post=API_NO_KEY, scoped=False, api=True
+    ),
+    "api_settle_dispute_hold_m": Expect(
+        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
+    ),
+    "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
+    "api_unknown_call": Expect(
+        get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
+    ),
+}
+
+
+# --- walking the URL configuration ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    route: str
+    params: tuple[str, ...]
+
+
+def _params(pattern) -> tuple[str, ...]:
+    converters = getattr(pattern, "converters", None)
+    if converters:
+        return tuple(converters)
+    return tuple(pattern.regex.groupindex)
+
+
+def walk(patterns, prefix: str = "", params: tuple[str, ...] = ()) -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin" or entry.app_name == "admin":
+                continue
+            yield from walk(
+                entry.url_patterns, prefix + str(entry.pattern), params + _params(entry.pattern)
+            )
+        elif isinstance(entry, URLPattern):
+            yield Route(entry.name, prefix + str(entry.pattern), params + _params(entry.pattern))
+
+
+def project_routes() -> list[Route]:
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_url_has_an_expectation():
+    routes = project_routes()
+    unnamed = [route.route for route in routes if route.name is None]
+    missing = sorted({r.name for r in routes if r.name} - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - {r.name for r in routes})
+    assert unnamed == [], "every view needs a URL name to be checked"
+    assert missing == [], f"add a row to EXPECTED for {missing}"
+    assert stale == [], f"EXPECTED names URLs that no longer exist: {stale}"
+
+
+# --- the objects the URLs point at ---------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """One account's objects, to fill URL parameters with."""
+
+    acct_no: int
+    invoice_no: int
+    payment_id: int
+    writeoff_id: int
+    dispute_hold_id: int
+
+    def value(self, param: str) -> object:
+        values = {
+            "acct_no": self.acct_no,
+            "invoice_no": self.invoice_no,
+            "payment_id": self.payment_id,
+            "writeoff_id": self.writeoff_id,
+            "writeoff_no": self.writeoff_id,
+            "dispute_hold_id": self.dispute_hold_id,
+            "dispute_no": self.dispute_hold_id,
+            "hold_id": self.dispute_hold_id,
+            "path": "no_such_call",
+        }
+        if param not in values:
+            pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
+        return values[param]
+
+
+def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
+    invoice = InvoiceFactory(
+        account=AccountFactory(acct_no=acct_no), invoice_no=invoice_no, total_minor=100000
+    )
+    payment = payment_record(invoice_id=invoice.pk, amount="10.00", actor=actor)
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk, amount="10.00", reason_code=0, comments="Matrix", actor=actor
+    )
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="10.00", comments="Matrix", actor=actor
+    )
+    return Ledger(acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk)
+
+
+@pytest.fixture
+def users(db):
+    return {
+        V: UserFactory(username="m-viewer", groups=[VIEWER]),
+        C: UserFactory(username="m-clerk", groups=[CLERK]),
+        S: UserFactory(username="m-supervisor", groups=[SUPERVISOR]),
+        SU: UserFactory(username="m-root", is_superuser=True, is_staff=True),
+    }
+
+
+@pytest.fixture
+def ledgers(users):
+    actor = Actor.for_user(users[S])
+    return _ledger(5101, 51001, actor), _ledger(5202, 52002, actor)
+
+
+def url_for(route: Route, ledger: Ledger, **override: object) -> str:
+    kwargs = {param: override.get(param, ledger.value(param)) for param in route.params}
+    return reverse(route.name, kwargs=kwargs)
+
+
+def request_as(client, users, role: str, method: str, url: str):
+    client.logout()
+    if role != A:
+        client.force_login(users[role])
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, {})
+
+
+def check(response, expected: int, role: str, url: str, api: bool) -> str | None:
+    where = f"{response.request['REQUEST_METHOD']} {url} as {role}"
+    if response.status_code != expected:
+        return f"{where}: {response.status_code}, expected {expected}"
+    if api:
+        if "error_code" not in response.json() and expected != 200:
+            return f"{where}: API error without an error_code"
+        return None
+    if expected == LOGIN and not response["Location"].startswith("/login/?next="):
+        return f"{where}: redirected to {response['Location']}, not sign-in"
+    return None
+
+
+# --- the matrix -----------------------------------------------------------------
+
+
+def test_every_url_answers_every_role_as_expected(client, users, ledgers):
+    own, _ = ledgers
+    problems, checked = [], 0
+    for route in project_routes():
+        expect = EXPECTED[route.name]
+        url = url_for(route, own)
+        for method, statuses in (("GET", expect.get), ("POST", expect.post)):
+            if statuses is None:
+                continue
+            for role, expected in zip(ROLES, statuses, strict=True):
+                response = request_as(client, users, role, method, url)
+                problems.append(check(response, expected, role, url, expect.api))
+                checked += 1
+    problems = [p for p in problems if p]
+    assert problems == [], "\n".join(problems)
+    print(f"permissions matrix: {checked} URL x role x method requests checked")
+
+
+def test_another_accounts_objects_are_404_for_every_role_that_may_see_them(client, users, ledgers):
+    """An invoice, payment or entry of account B under account A's URL is a 404,
+    even for the superuser, and so is an account that does not exist."""
+    own, other = ledgers
+    problems, checked = [], 0
+    for route in project_routes():
+        expect = EXPECTED[route.name]
+        if not expect.scoped:
+            continue
+        method = "GET" if expect.get[ROLES.index(SU)] == 200 else "POST"
+        foreign_params = [p for p in route.params if p != "acct_no"]
+        urls = [url_for(route, own, acct_no=987654)]
+        if foreign_params:
+            urls.append(url_for(route, own, **{p: other.value(p) for p in foreign_params}))
+        for url in urls:
+            for role in (V, C, S, SU):
+                statuses = expect.get if method == "GET" else expect.post
+                if statuses[ROLES.index(role)] == 403:
+                    continue  # refused before the object is looked up, which is fine
+                response = request_as(client, users, role, method, url)
+                checked += 1
+                if response.status_code != 404:
+                    problems.append(f"{method} {url} as {role}: {response.status_code}")
+    assert problems == [], "\n".join(problems)
+    print(f"cross-account: {checked} requests answered 404")
+
+
+def test_api_keys_are_checked_by_role_and_revocation(client, ledgers):
+    """Only a supervisor key settles; a revoked key is unknown."""
+    own, _ = ledgers
+    keys = {role: api_key_create(f"matrix-{role}", role)[1] for role in ("clerk", "supervisor")}
+    revoked = api_key_create("matrix-revoked", "supervisor")[1]
+    api_key_revoke("matrix-revoked")
+
+    def settle(key: str):
+        return client.post(
+            reverse("api_settle_dispute_hold_m"),
+            {
+                "client_no": "1000",
+                "auth_key": key,
+                "dispute_no": own.dispute_hold_id,
+                "settlement_action": "3",
+                "comments": "Matrix",
+            },
+        )
+
+    assert settle(keys["clerk"]).status_code == 403
+    assert settle(revoked).status_code == 401
+    assert settle(keys["supervisor"]).status_code == 200
+
+
+def test_anonymous_htmx_requests_get_hx_redirect_to_sign_in_never_a_login_fragment(
+    client, users, ledgers
+):
+    own, _ = ledgers
+    checked = 0
+    for route in project_routes():
+        expect = EXPECTED[route.name]
+        url = url_for(route, own)
+        for method, statuses in (("GET", expect.get), ("POST", expect.post)):
+            if statuses is None or statuses[0] != LOGIN:
+                continue
+            call = client.get if method == "GET" else client.post
+            response = call(
+                url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{url}"
+            )
+            assert response.status_code == 204, (method, url)
+            assert response["HX-Redirect"].startswith("/login/?next="), (method, url)
+            assert b"Sign in" not in response.content
+            checked += 1
+    assert checked > 10
+    print(f"htmx anonymous: {checked} requests answered HX-Redirect")
+
+
+def test_forbidden_htmx_requests_get_a_readable_403_fragment(client, users, ledgers):
+    own, _ = ledgers
+    client.force_login(users[V])
+    checked = 0
+    for route in project_routes():
+        expect = EXPECTED[route.name]
+        if expect.api or expect.get[ROLES.index(V)] != 403:
+            continue
+        response = client.get(url_for(route, own), HTTP_HX_REQUEST="true")
+        body = response.content.decode()
+        assert response.status_code == 403, route.name
+        assert "allow this action. Nothing was changed." in body, route.name
+        assert "<html" not in body, route.name
+        checked += 1
+    assert checked > 5
