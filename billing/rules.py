@@ -90,8 +90,14 @@ def lock_invoice(invoice_id: int) -> Invoice:
     may already be stale when the row is written. (On SQLite the IMMEDIATE
     transaction already holds the database's write lock.)
     """
+    # The revenue code comes in the same query (a revenue-impacting write-off posts to
+    # it); only the invoice row is locked.
     try:
-        return Invoice.objects.select_for_update().get(pk=invoice_id)
+        return (
+            Invoice.objects.select_related("revenue_code")
+            .select_for_update(of=("self",))
+            .get(pk=invoice_id)
+        )
     except (Invoice.DoesNotExist, ValueError, TypeError):
         raise BillingError(INVOICE_NOT_FOUND, "Invoice does not exist.", field="invoice") from None
 
@@ -174,9 +180,15 @@ def find_replay(
         raise BillingError(
             INVALID_INPUT, "The idempotency key is too long.", field="idempotency_key"
         )
-    existing = model.objects.filter(
-        idempotency_scope=actor.idempotency_scope, idempotency_key=key
-    ).first()
+    # At most one row matches (a unique constraint), so no ORDER BY is needed.
+    existing = next(
+        iter(
+            model.objects.filter(
+                idempotency_scope=actor.idempotency_scope, idempotency_key=key
+            ).order_by()[:1]
+        ),
+        None,
+    )
     if existing is None:
         return None
     if existing.idempotency_fingerprint != content_fingerprint:
