@@ -853,6 +853,9 @@ def test_api_calls_are_csrf_exempt_but_other_views_are_not(create_input):
 
     assert api_response.status_code == 200
     assert login_response.status_code == 403
+    # Even without a token, a stray POST elsewhere under /api/ is answered in JSON.
+    assert_error(client.post("/api/openapi.json"), 1008, 405)
+    assert_error(client.post("/api/no_such_call"), 1012, 404)
 
 
 def test_openapi_document_describes_the_three_calls(client):
