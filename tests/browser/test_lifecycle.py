@@ -1,0 +1,120 @@
+"""Corrections and the invoice pages in Chromium (seed 003): record a partial payment,
+remove a payment, filter to written-off invoices, settle disputes, reverse a write-off."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command, get_commands
+from playwright.sync_api import Page, expect
+
+from billing.factories import InvoiceFactory
+from billing.models import Invoice, Payment
+from writeoffs.services import writeoff_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ledger_is_clean() -> None:
+    if "verify_ledger" in get_commands():
+        call_command("verify_ledger", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def side_nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Account").get_by_role("link", name=name).click()
+
+
+def open_invoice_10023(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/accounts/5001/")
+    side_nav(page, "Invoices")
+    page.get_by_role("link", name="10023", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("Invoice 10023"))).to_be_visible()
+
+
+def test_record_a_partial_payment_and_see_the_remaining_balance(
+    page: Page, live_server, sign_in, clerk, account, invoice, shot, csp_violations
+):
+    sign_in(page, "clerk")
+    open_invoice_10023(page, live_server)
+
+    page.get_by_role("link", name="Record Payment").click()
+    drawer = page.get_by_role("dialog", name="Record Payment")
+    expect(drawer).to_be_visible()
+    amount = drawer.get_by_label("Amount")
+    expect(page.locator("#payment-remaining")).to_contain_text("120.00")
+    amount.press_sequentially("45.5")
+    expect(page.locator("#payment-remaining")).to_have_text(
+        "Remaining balance after this payment: 74.50"
+    )
+    drawer.get_by_label("Method").select_option(label="Bank transfer")
+    drawer.get_by_label("Reference").fill("WIRE-88")
+    shot(page, "record-payment")
+    drawer.get_by_role("button", name="Save").click()
+
+    expect(drawer).to_be_hidden()
+    expect(page.get_by_role("status")).to_contain_text("Remaining balance: 74.50 USD")
+    expect(page.get_by_test_id("balance-due")).to_have_text("74.50 USD")
+    expect(page.get_by_role("row", name=re.compile("WIRE-88"))).to_contain_text("45.50")
+    shot(page, "payment-recorded")
+    assert Invoice.objects.get(pk=invoice.pk).paid_minor == 4550
+    ledger_is_clean()
+    assert csp_violations == []
+
+
+def test_remove_a_payment(
+    page: Page, live_server, sign_in, supervisor, account, invoice, clerk_actor, shot
+):
+    from billing.services import payment_record
+
+    payment = payment_record(
+        invoice_id=invoice.pk, amount="20.00", actor=clerk_actor, reference="CHK-1"
+    )
+    sign_in(page, "supervisor")
+    open_invoice_10023(page, live_server)
+    expect(page.get_by_test_id("balance-due")).to_have_text("100.00 USD")
+
+    page.get_by_role("link", name=f"Remove payment {payment.pk}").click()
+    popout = page.get_by_role("dialog", name=f"Remove payment {payment.pk}?")
+    expect(popout).to_be_visible()
+    popout.get_by_label("Reason").fill("   ")
+    popout.get_by_role("button", name="Remove payment").click()
+    expect(popout.get_by_text("This field is required.")).to_be_visible()
+    popout.get_by_label("Reason").fill("Cheque bounced")
+    shot(page, "remove-payment")
+    popout.get_by_role("button", name="Remove payment").click()
+
+    expect(popout).to_be_hidden()
+    expect(page.get_by_test_id("balance-due")).to_have_text("120.00 USD")
+    row = page.get_by_role("row", name=re.compile("CHK-1"))
+    expect(row).to_contain_text("Removed")
+    expect(row).to_contain_text("Cheque bounced")
+    expect(page.get_by_role("list", name="Changes, newest first")).to_contain_text(
+        "removed: Cheque bounced"
+    )
+    shot(page, "payment-removed")
+    assert Payment.objects.get().status == Payment.Status.REMOVED
+    ledger_is_clean()
+
+
+def test_filter_invoices_to_written_off(
+    page: Page, live_server, sign_in, viewer, account, invoice, clerk_actor, shot
+):
+    InvoiceFactory(account=account, invoice_no=10024)
+    writeoff_create(
+        invoice_id=invoice.pk, amount="", reason_code=0, comments="Gone", actor=clerk_actor
+    )
+    sign_in(page, "viewer")
+    page.goto(f"{live_server.url}/accounts/5001/")
+    side_nav(page, "Invoices")
+    expect(page.get_by_role("link", name="10024", exact=True)).to_be_visible()
+
+    page.get_by_label("Written off").check()
+
+    expect(page.get_by_role("link", name="10024", exact=True)).to_be_hidden()
+    expect(page.get_by_role("link", name="10023", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"written_off=1"))
+    shot(page, "written-off-filter")
+    page.get_by_role("link", name="10023", exact=True).click()
+    expect(page.get_by_role("note")).to_contain_text("120.00 USD of this invoice was written off")
