@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from billing.api_keys import api_key_revoke
 from billing.errors import BillingError
@@ -15,6 +16,5 @@ class Command(BaseCommand):
             api_key = api_key_revoke(name)
         except BillingError as error:
             raise CommandError(error.message) from None
-        self.stdout.write(
-            f"Revoked API key {api_key.name!r} at {api_key.revoked_at:%Y-%m-%d %H:%M %Z}."
-        )
+        revoked_at = timezone.localtime(api_key.revoked_at)
+        self.stdout.write(f"Revoked API key {api_key.name!r} at {revoked_at:%Y-%m-%d %H:%M %Z}.")
