@@ -9,7 +9,8 @@ class BillingConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from billing import checks, roles  # noqa: F401  (registers the system checks)
-        from billing.history import connect_history_actor
+        from billing.history import cache_history_managers, connect_history_actor
 
         post_migrate.connect(roles.ensure_billing_groups, dispatch_uid="billing_groups")
         connect_history_actor()
+        cache_history_managers()

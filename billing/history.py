@@ -55,3 +55,29 @@ def connect_history_actor() -> None:
     from simple_history.signals import pre_create_historical_record
 
     pre_create_historical_record.connect(_fill_history_actor, dispatch_uid="history_actor")
+
+
+def cache_history_managers() -> None:
+    """Build each model's history manager class once instead of on every access.
+
+    django-simple-history's ``HistoryDescriptor`` creates a new manager class
+    (``from_queryset``, which walks the queryset with ``inspect.getmembers``) every
+    time ``instance.history`` is read, and it reads it for every historical row it
+    writes. In the write-off service's profile that was a third of the cost of each
+    history row. The class never changes, so it is made once here.
+    """
+    from django.apps import apps
+    from simple_history.manager import HistoryDescriptor
+
+    class CachedHistoryDescriptor(HistoryDescriptor):
+        def __init__(self, original: HistoryDescriptor) -> None:
+            super().__init__(original.model, original.manager_class, original.queryset_class)
+            self.bound_manager_class = self.manager_class.from_queryset(self.queryset_class)
+
+        def __get__(self, instance, owner):
+            return self.bound_manager_class(self.model, instance)
+
+    for model in apps.get_models():
+        for name, value in list(vars(model).items()):
+            if type(value) is HistoryDescriptor:
+                setattr(model, name, CachedHistoryDescriptor(value))
