@@ -10,4 +10,30 @@ from writeoffs import views
 
 urlpatterns = [
     path("accounts/<int:acct_no>/write-offs/", views.writeoff_page, name="writeoff_page"),
+    path(
+        "accounts/<int:acct_no>/write-offs/new/",
+        views.writeoff_picker,
+        name="writeoff_picker",
+    ),
+    path(
+        "accounts/<int:acct_no>/write-offs/new/<int:invoice_no>/",
+        views.writeoff_entry,
+        name="writeoff_entry",
+    ),
+    path(
+        "accounts/<int:acct_no>/write-offs/new/<int:invoice_no>/confirm/",
+        views.writeoff_confirm,
+        name="writeoff_confirm",
+    ),
+    path("accounts/<int:acct_no>/disputes/new/", views.dispute_picker, name="dispute_picker"),
+    path(
+        "accounts/<int:acct_no>/disputes/new/<int:invoice_no>/",
+        views.dispute_entry,
+        name="dispute_entry",
+    ),
+    path(
+        "accounts/<int:acct_no>/disputes/new/<int:invoice_no>/confirm/",
+        views.dispute_confirm,
+        name="dispute_confirm",
+    ),
 ]

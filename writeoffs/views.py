@@ -1,18 +1,353 @@
-"""The Transactions > Write-Offs page: tables, picker and entry drawers, confirm pop-out."""
+"""The Transactions > Write-Offs page: tables, picker and entry drawers, confirm pop-out.
+
+Each step is a plain URL. Without htmx it renders the whole page; with htmx it
+renders the step's ``{% partialdef %}`` from the same template, which
+static/js/app.js shows in the drawer (#drawer-content) or the pop-out
+(#popout-content). No view checks a money rule: the entry step asks the
+service for a plan, the confirm step asks the service to create.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_http_methods
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from billing.actors import Actor
+from billing.errors import PERMISSION_DENIED, BillingError
 from billing.htmx import render_page
-from billing.selectors import account_for
+from billing.models import Account, Invoice
+from billing.money import format_money
+from billing.pagination import page_window
+from billing.rules import today
+from billing.selectors import account_for, invoice_for
+from writeoffs import services
+from writeoffs.forms import DisputeHoldForm, EntryForm, WriteOffForm
+from writeoffs.models import ReasonCode
+from writeoffs.selectors import (
+    DISPUTE_SORTS,
+    WRITEOFF_SORTS,
+    disputes_for,
+    parse_sort,
+    pickable_invoices,
+    writeoffs_for,
+)
+
+ROWS_PER_PAGE = 25
+INVOICES_PER_PAGE = 10
+TEMPLATE = "writeoffs/page.html"
+
+
+@dataclass(frozen=True)
+class EntryKind:
+    """What differs between creating a write-off and creating a dispute hold."""
+
+    key: str
+    tab: str
+    perm: str
+    title: str
+    submit_label: str
+    noun: str
+    event: str
+    form_class: type[EntryForm]
+
+    def url(self, step: str, account: Account, invoice: Invoice | None = None) -> str:
+        args = [account.acct_no] if invoice is None else [account.acct_no, invoice.invoice_no]
+        return reverse(f"{self.key}_{step}", args=args)
+
+
+WRITEOFF = EntryKind(
+    key="writeoff",
+    tab="writeoffs",
+    perm="writeoffs.add_writeoff",
+    title="Create a Write-off",
+    submit_label="Create Write-Off",
+    noun="Write-off",
+    event="writeoffCreated",
+    form_class=WriteOffForm,
+)
+DISPUTE = EntryKind(
+    key="dispute",
+    tab="disputes",
+    perm="writeoffs.add_disputehold",
+    title="Create a Dispute Hold",
+    submit_label="Create Dispute Hold",
+    noun="Dispute hold",
+    event="disputeCreated",
+    form_class=DisputeHoldForm,
+)
+KIND_FOR_TAB = {WRITEOFF.tab: WRITEOFF, DISPUTE.tab: DISPUTE}
+
+
+# --- the page ---------------------------------------------------------------
 
 
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
+@permission_required("writeoffs.view_disputehold", raise_exception=True)
 @require_http_methods(["GET"])
 def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
+    """The Write-offs and Disputes subtabs. htmx gets only the tabs and their panel."""
     account = account_for(acct_no)
-    return render_page(request, "writeoffs/page.html", {"account": account, "section": "writeoffs"})
+    kind = KIND_FOR_TAB.get(request.GET.get("tab", ""), WRITEOFF)
+    if kind is WRITEOFF:
+        sort = parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS)
+        rows = writeoffs_for(account, sort)
+    else:
+        sort = parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS)
+        rows = disputes_for(account, sort)
+    context = {
+        **_page_context(account, kind),
+        "step": "tabs",
+        "rows": page_window(rows, request.GET.get("page"), ROWS_PER_PAGE),
+        "sort": request.GET.get("sort", "") if sort else "",
+        "highlight": request.GET.get("highlight", ""),
+        "today": today(),
+        "can_create": request.user.has_perm(kind.perm),
+    }
+    return render_page(request, TEMPLATE, context, partial="tabs")
+
+
+# --- step 1: the invoice picker ---------------------------------------------
+
+
+@login_required
+@permission_required(WRITEOFF.perm, raise_exception=True)
+@require_http_methods(["GET"])
+def writeoff_picker(request: HttpRequest, acct_no: int) -> HttpResponse:
+    return _picker(request, acct_no, WRITEOFF)
+
+
+@login_required
+@permission_required(DISPUTE.perm, raise_exception=True)
+@require_http_methods(["GET"])
+def dispute_picker(request: HttpRequest, acct_no: int) -> HttpResponse:
+    return _picker(request, acct_no, DISPUTE)
+
+
+def _picker(request: HttpRequest, acct_no: int, kind: EntryKind) -> HttpResponse:
+    account = account_for(acct_no)
+    query = request.GET.get("q", "").strip()[:25]
+    invoices = page_window(
+        pickable_invoices(account, query), request.GET.get("page"), INVOICES_PER_PAGE
+    )
+    context = {
+        **_page_context(account, kind),
+        "step": "picker",
+        "invoices": invoices,
+        "query": query,
+    }
+    # A search or a page turn inside the drawer replaces only the results.
+    in_drawer_results = request.htmx and request.htmx.target == "picker-results"
+    return render_page(
+        request,
+        TEMPLATE,
+        context,
+        partial="picker_results" if in_drawer_results else "picker",
+    )
+
+
+# --- step 2: the entry drawer -----------------------------------------------
+
+
+@login_required
+@permission_required(WRITEOFF.perm, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def writeoff_entry(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    return _entry(request, acct_no, invoice_no, WRITEOFF)
+
+
+@login_required
+@permission_required(DISPUTE.perm, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dispute_entry(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    return _entry(request, acct_no, invoice_no, DISPUTE)
+
+
+def _entry(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind) -> HttpResponse:
+    """GET shows the form; POST checks it through the service and shows the confirm pop-out."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    if request.method == "GET":
+        form = kind.form_class(
+            initial=kind.form_class.initial_from(request.GET), currency=invoice.currency
+        )
+        return _render_entry(request, account, invoice, kind, form)
+
+    form = kind.form_class(request.POST, currency=invoice.currency)
+    plan = _plan(request, invoice, kind, form)
+    if plan is None:
+        return _render_entry(request, account, invoice, kind, form)
+    return _render_confirm(request, account, invoice, kind, form, plan)
+
+
+# --- step 3: the confirm pop-out --------------------------------------------
+
+
+@login_required
+@permission_required(WRITEOFF.perm, raise_exception=True)
+@require_http_methods(["POST"])
+def writeoff_confirm(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    return _confirm(request, acct_no, invoice_no, WRITEOFF)
+
+
+@login_required
+@permission_required(DISPUTE.perm, raise_exception=True)
+@require_http_methods(["POST"])
+def dispute_confirm(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    return _confirm(request, acct_no, invoice_no, DISPUTE)
+
+
+def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind) -> HttpResponse:
+    """Create the entry through the service, which checks everything again under the lock.
+
+    The idempotency token was minted when the pop-out was rendered, so a double
+    click or a resubmitted form returns the first entry instead of a second one.
+    """
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    form = kind.form_class(request.POST, currency=invoice.currency)
+    token = _idempotency_token(request.POST.get("idempotency_token", ""))
+    if not form.is_valid() or token is None:
+        if token is None:
+            form.add_error(None, "This confirmation expired. Check the entry and confirm again.")
+        return _render_entry(request, account, invoice, kind, form, from_popout=True)
+    actor = Actor.for_user(request.user)
+    try:
+        if kind is WRITEOFF:
+            entry = services.writeoff_create(
+                invoice_id=invoice.pk,
+                actor=actor,
+                idempotency_key=token,
+                source="ui",
+                **form.plan_arguments(),
+            )
+        else:
+            entry = services.dispute_hold_create(
+                invoice_id=invoice.pk,
+                actor=actor,
+                idempotency_key=token,
+                source="ui",
+                **form.plan_arguments(),
+            )
+    except BillingError as error:
+        if error.code == PERMISSION_DENIED:
+            raise PermissionDenied(error.message) from error
+        invoice.refresh_from_db()
+        form.add_billing_error(error)
+        return _render_entry(request, account, invoice, kind, form, from_popout=True)
+
+    message = (
+        f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
+        f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
+    )
+    if request.htmx:
+        response = HttpResponse(status=204)
+        trigger_client_event(response, kind.event, {"id": entry.pk})
+        trigger_client_event(response, "closeOverlays")
+        trigger_client_event(response, "showMessage", {"level": "success", "text": message})
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    messages.success(request, message)
+    page = reverse("writeoff_page", args=[account.acct_no])
+    return redirect(f"{page}?{urlencode({'tab': kind.tab, 'highlight': entry.pk})}")
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _page_context(account: Account, kind: EntryKind) -> dict[str, Any]:
+    return {
+        "account": account,
+        "section": "writeoffs",
+        "kind": kind,
+        "tab": kind.tab,
+        "picker_url": kind.url("picker", account),
+    }
+
+
+def _plan(request: HttpRequest, invoice: Invoice, kind: EntryKind, form: EntryForm):
+    """The service's plan for this input, or ``None`` with the refusal on the form."""
+    if not form.is_valid():
+        return None
+    actor = Actor.for_user(request.user)
+    try:
+        if kind is WRITEOFF:
+            return services.writeoff_plan(invoice=invoice, actor=actor, **form.plan_arguments())
+        return services.dispute_hold_plan(invoice=invoice, actor=actor, **form.plan_arguments())
+    except BillingError as error:
+        if error.code == PERMISSION_DENIED:
+            raise PermissionDenied(error.message) from error
+        form.add_billing_error(error)
+        return None
+
+
+def _render_entry(
+    request: HttpRequest,
+    account: Account,
+    invoice: Invoice,
+    kind: EntryKind,
+    form: EntryForm,
+    *,
+    from_popout: bool = False,
+) -> HttpResponse:
+    context = {
+        **_page_context(account, kind),
+        "step": "entry",
+        "invoice": invoice,
+        "form": form,
+        "entry_url": kind.url("entry", account, invoice),
+        "today": today(),
+        "default_expire_hold_days": services.resolve_expire_hold_days(None),
+    }
+    response = render_page(request, TEMPLATE, context, partial="entry")
+    if request.htmx:
+        # The entry form posts into the pop-out; a refusal belongs in the drawer.
+        retarget(response, "#drawer-content")
+        reswap(response, "innerHTML")
+        if from_popout:
+            trigger_client_event(response, "closePopout")
+    return response
+
+
+def _render_confirm(
+    request: HttpRequest,
+    account: Account,
+    invoice: Invoice,
+    kind: EntryKind,
+    form: EntryForm,
+    plan: services.WriteOffPlan | services.DisputeHoldPlan,
+) -> HttpResponse:
+    """The pop-out: the plan's concrete values, frozen in hidden fields, and a fresh token."""
+    frozen = {**form.cleaned_data, "amount": str(plan.amount)}
+    as_typed = {name: form.data.get(name, "") for name in form.fields}
+    context = {
+        **_page_context(account, kind),
+        "step": "confirm",
+        "invoice": invoice,
+        "plan": plan,
+        "confirm_form": kind.form_class(initial=frozen),
+        "idempotency_token": uuid.uuid4(),
+        "confirm_url": kind.url("confirm", account, invoice),
+        "edit_url": f"{kind.url('entry', account, invoice)}?{urlencode(as_typed)}",
+        "reason": ReasonCode(plan.reason_code).label if kind is WRITEOFF else "",
+    }
+    return render_page(request, TEMPLATE, context, partial="confirm")
+
+
+def _idempotency_token(raw: str) -> str | None:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None

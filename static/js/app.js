@@ -25,17 +25,27 @@
   function popout() { return document.getElementById("popout"); }
   function isShown(el) { return el && el.classList.contains("show"); }
 
+  // Into a drawer or pop-out: an invalid field first, then the first field of a form,
+  // then the first link or button, then the heading.
+  const FOCUS_ORDER = [
+    "[autofocus]",
+    ".is-invalid",
+    "form input:not([type=hidden]):not([disabled]), form select, form textarea",
+    "input:not([type=hidden]):not([disabled]), a[href], button:not([data-bs-dismiss])",
+  ];
+
   function focusFirstIn(container) {
-    const target = container.querySelector(
-      "[autofocus], .is-invalid, input:not([type=hidden]):not([disabled]), select, textarea, " +
-      "button:not([data-bs-dismiss]), a[href]"
-    ) || container.querySelector("h2, h1");
-    if (target) {
-      if (!target.hasAttribute("tabindex") && /^H[1-6]$/.test(target.tagName)) {
-        target.setAttribute("tabindex", "-1");
-      }
-      target.focus();
+    let target = null;
+    for (const selector of FOCUS_ORDER) {
+      target = container.querySelector(selector);
+      if (target) { break; }
     }
+    target = target || container.querySelector("h2, h1");
+    if (!target) { return; }
+    if (/^H[1-6]$/.test(target.tagName) && !target.hasAttribute("tabindex")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
   }
 
   function returnFocus(opener) {
@@ -132,11 +142,34 @@
     }
   });
 
+  // Escape closes the pop-out if it is open, otherwise the drawer. Bootstrap does
+  // this too, but only once focus is inside; this also covers the moment while a
+  // drawer is still sliding in. Capture phase, so the decision is made before
+  // Bootstrap's own handler starts closing anything (its second hide is a no-op).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    const modal = popout();
+    if (modal.classList.contains("show")) {
+      bootstrap.Modal.getOrCreateInstance(modal).hide();
+      return;
+    }
+    const offcanvas = drawer();
+    if (offcanvas.classList.contains("show") || offcanvas.classList.contains("showing")) {
+      bootstrap.Offcanvas.getOrCreateInstance(offcanvas).hide();
+    }
+  }, true);
+
   // Events the server sends in HX-Trigger.
-  document.addEventListener("closePopout", function () { hide(popout()); });
+  // Deferred: htmx is still dispatching this response's other events on the form
+  // inside the pop-out, and closing empties the pop-out, which would detach it.
+  document.addEventListener("closePopout", function () {
+    setTimeout(function () { hide(popout()); }, 0);
+  });
   document.addEventListener("closeOverlays", function () {
-    hide(popout());
-    hide(drawer());
+    setTimeout(function () {
+      hide(popout());
+      hide(drawer());
+    }, 0);
   });
   document.addEventListener("showMessage", function (event) {
     const detail = event.detail || {};

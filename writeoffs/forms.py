@@ -1,0 +1,134 @@
+"""The entry drawer's forms.
+
+They only turn text into values of the right type. Every money rule (amount
+within available, dates, comments, codes, expiry days) is the service's: the
+view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
+``BillingError`` to ``error.field``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from billing.errors import BillingError
+from billing.models import AccountingCode
+from billing.rules import today
+from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode
+
+
+class EntryForm(forms.Form):
+    amount = forms.CharField(
+        label="Amount",
+        required=False,
+        max_length=30,
+        help_text="Leave empty for the full available balance.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    comments = forms.CharField(
+        label="Comments",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if currency:
+            self.fields["amount"].label = f"Amount ({currency})"
+
+    def add_billing_error(self, error: BillingError) -> None:
+        """Show a service refusal next to the field it is about, or above the form."""
+        field = error.field if error.field in self.fields else None
+        self.add_error(field, error.message)
+
+    @classmethod
+    def initial_from(cls, query: QueryDict) -> dict[str, Any]:
+        """Initial values from a query string (the no-JavaScript Cancel link keeps input)."""
+        initial: dict[str, Any] = {}
+        for name, field in cls.base_fields.items():
+            if name not in query:
+                continue
+            try:
+                initial[name] = field.to_python(query[name])
+            except ValidationError:
+                continue
+        return initial
+
+
+class WriteOffForm(EntryForm):
+    field_order = [
+        "amount",
+        "reason_code",
+        "writeoff_date",
+        "revenue_impacting",
+        "accounting_code",
+        "comments",
+    ]
+
+    reason_code = forms.TypedChoiceField(
+        label="Reason code",
+        coerce=int,
+        choices=[("", "Choose a reason")]
+        + [(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
+    )
+    writeoff_date = forms.DateField(
+        label="Write-off date",
+        initial=today,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    revenue_impacting = forms.BooleanField(
+        label="Revenue-impacting",
+        required=False,
+        initial=True,
+        help_text="Posts against the invoice's revenue code. Turn off to post to an expense code.",
+        widget=forms.CheckboxInput(
+            attrs={
+                "class": "form-check-input",
+                "role": "switch",
+                "aria-describedby": "id_revenue_impacting_helptext",
+                "data-hides": "div_id_accounting_code",
+            }
+        ),
+    )
+    accounting_code = forms.ModelChoiceField(
+        label="Expense accounting code",
+        required=False,
+        queryset=AccountingCode.objects.filter(kind=AccountingCode.Kind.EXPENSE, active=True),
+        empty_label="Choose an expense code",
+        help_text="Only for a write-off that is not revenue-impacting.",
+    )
+
+    def plan_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        code = data.get("accounting_code")
+        return {
+            "amount": data.get("amount", ""),
+            "reason_code": data.get("reason_code"),
+            "comments": data.get("comments", ""),
+            "writeoff_date": data.get("writeoff_date"),
+            "revenue_impacting": bool(data.get("revenue_impacting")),
+            "accounting_code_id": code.pk if code else None,
+        }
+
+
+class DisputeHoldForm(EntryForm):
+    field_order = ["amount", "expire_hold_days", "comments"]
+
+    expire_hold_days = forms.IntegerField(
+        label="Expire hold days",
+        required=False,
+        help_text="Optional: override the default number of days before the hold expires.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def plan_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "amount": data.get("amount", ""),
+            "comments": data.get("comments", ""),
+            "expire_hold_days": data.get("expire_hold_days"),
+        }

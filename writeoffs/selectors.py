@@ -1,0 +1,93 @@
+"""Reads for the Write-Offs page: the account's entries and the invoices one can pick.
+
+Each list is one query. Rows carry their invoice (``select_related``) because the
+tables show its number and the amounts need its currency.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+
+from billing.models import Account, Invoice
+from writeoffs.models import DisputeHold, WriteOff
+
+# Sort parameter -> column; "-" in front means descending. Every order ends on the
+# primary key, so pages are stable when dates or amounts tie.
+WRITEOFF_SORTS = {"date": "writeoff_date", "amount": "amount_minor"}
+DISPUTE_SORTS = {"created": "id", "amount": "amount_minor", "expires": "expires_on"}
+
+# Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
+_INVOICE_NO_MAX = 2**63 - 1
+_INVOICE_NO_DIGITS = len(str(_INVOICE_NO_MAX))
+
+
+def parse_sort(raw: str, allowed: dict[str, str]) -> tuple[str, bool] | None:
+    """``"-date"`` -> ``("date", True)``; anything unknown -> ``None`` (newest first)."""
+    descending = raw.startswith("-")
+    key = raw.removeprefix("-")
+    if key not in allowed:
+        return None
+    return key, descending
+
+
+def _ordered(queryset: QuerySet, sort: tuple[str, bool] | None, allowed: dict[str, str]):
+    if sort is None:
+        return queryset.order_by("-id")
+    key, descending = sort
+    column = allowed[key]
+    if column == "id":
+        return queryset.order_by("-id" if descending else "id")
+    prefix = "-" if descending else ""
+    return queryset.order_by(f"{prefix}{column}", f"{prefix}id")
+
+
+def writeoffs_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[WriteOff]:
+    rows = WriteOff.objects.filter(account=account).select_related("invoice")
+    return _ordered(rows, sort, WRITEOFF_SORTS)
+
+
+def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[DisputeHold]:
+    rows = DisputeHold.objects.filter(account=account).select_related("invoice")
+    return _ordered(rows, sort, DISPUTE_SORTS)
+
+
+def invoice_number_match(query: str) -> Q | None:
+    """Invoice numbers that start with the digits in ``query``, as numeric ranges.
+
+    "1002" matches 1002, 10020-10029, 100200-100299 and so on: each range is an
+    index range scan on the invoice number, where a text prefix match would read
+    every invoice of the account. ``None`` when ``query`` is not a number.
+    """
+    query = query.strip()
+    if not query.isdigit() or len(query) > _INVOICE_NO_DIGITS:
+        return None
+    start = int(query)
+    if query.startswith("0") or start > _INVOICE_NO_MAX:
+        return Q(pk__in=[])
+    match = Q(invoice_no=start)
+    for extra_digits in range(1, _INVOICE_NO_DIGITS - len(query) + 1):
+        scale = 10**extra_digits
+        low = start * scale
+        if low > _INVOICE_NO_MAX:
+            break
+        high = min((start + 1) * scale - 1, _INVOICE_NO_MAX)
+        match |= Q(invoice_no__gte=low, invoice_no__lte=high)
+    return match
+
+
+def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
+    """The account's sent invoices that still have an amount available to write off or hold."""
+    invoices = (
+        Invoice.objects.filter(account=account, status=Invoice.Status.SENT)
+        .alias(
+            available=F("total_minor") - F("paid_minor") - F("written_off_minor") - F("held_minor")
+        )
+        .filter(available__gt=0)
+        .order_by("-bill_date", "-invoice_no")
+    )
+    if query.strip():
+        match = invoice_number_match(query)
+        if match is None:
+            return invoices.none()
+        invoices = invoices.filter(match)
+    return invoices
