@@ -177,8 +177,7 @@ def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
     return Ledger(acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk)
 
 
-@pytest.fixture
-def users(db):
+def make_users() -> dict:
     return {
         V: UserFactory(username="m-viewer", groups=[VIEWER]),
         C: UserFactory(username="m-clerk", groups=[CLERK]),
@@ -187,10 +186,20 @@ def users(db):
     }
 
 
-@pytest.fixture
-def ledgers(users):
+def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
+    """Account 5101 (the one in the URLs) and account 5202 (the other one)."""
     actor = Actor.for_user(users[S])
     return _ledger(5101, 51001, actor), _ledger(5202, 52002, actor)
+
+
+@pytest.fixture
+def users(db):
+    return make_users()
+
+
+@pytest.fixture
+def ledgers(users):
+    return make_ledgers(users)
 
 
 def url_for(route: Route, ledger: Ledger, **override: object) -> str:
