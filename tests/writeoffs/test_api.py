@@ -3,9 +3,11 @@
 import datetime
 import io
 import json
+import re
 import threading
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -887,3 +889,15 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
         "get_acct_writeoff_or_disputes_m",
         "settle_dispute_hold_m",
     }
+
+
+def test_readme_documents_every_api_error_code_with_its_http_status():
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    documented = {
+        int(code): int(status)
+        for code, status in re.findall(r"^\| (\d+) \| (\d{3}) \|", readme, flags=re.MULTILINE)
+    }
+    api_codes = {code for codes in CALL_ERROR_CODES.values() for code in codes}
+    api_codes |= {0, *UNKNOWN_CALL_ERROR_CODES}
+
+    assert documented == {code: int(ERROR_CODES[code][1]) for code in api_codes}
