@@ -29,7 +29,7 @@ from billing.errors import PERMISSION_DENIED, BillingError
 from billing.htmx import render_page
 from billing.models import Account, Invoice
 from billing.money import format_money
-from billing.pagination import page_window
+from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
 from writeoffs import services
@@ -110,7 +110,8 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
     context = {
         **_page_context(account, kind),
         "step": "tabs",
-        "rows": page_window(rows, request.GET.get("page"), ROWS_PER_PAGE),
+        # Keyset pages: page 2,000 of a busy account costs what page 1 does.
+        "rows": keyset_window(rows, request.GET, ROWS_PER_PAGE),
         "sort": request.GET.get("sort", "") if sort else "",
         "highlight": request.GET.get("highlight", ""),
         "today": today(),
