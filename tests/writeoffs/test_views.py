@@ -1,0 +1,514 @@
+"""The Write-Offs page and its picker, entry and confirm steps (seed 000)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.models import Invoice
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_create, writeoff_create
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX_DRAWER = {**HTMX, "HTTP_HX_TARGET": "drawer-content"}
+
+
+@pytest.fixture
+def other_invoice(db):
+    return InvoiceFactory(
+        account=AccountFactory(acct_no=7007, name="Other Co"), invoice_no=70001, total_minor=5000
+    )
+
+
+def page_url(acct_no=5001, **query):
+    url = reverse("writeoff_page", args=[acct_no])
+    return f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}" if query else url
+
+
+def step_url(kind, step, acct_no=5001, invoice_no=None):
+    args = [acct_no] if invoice_no is None else [acct_no, invoice_no]
+    return reverse(f"{kind}_{step}", args=args)
+
+
+WRITEOFF_INPUT = {
+    "amount": "40.00",
+    "reason_code": "2",
+    "writeoff_date": "",
+    "revenue_impacting": "on",
+    "comments": "Billed twice for the same seat.",
+}
+DISPUTE_INPUT = {"amount": "25", "expire_hold_days": "", "comments": "Customer disputes usage."}
+
+
+def writeoff_input(**changes):
+    from billing.rules import today
+
+    return {**WRITEOFF_INPUT, "writeoff_date": today().isoformat(), **changes}
+
+
+def confirm_fields(response) -> dict[str, str]:
+    """The hidden fields the confirm pop-out posts."""
+    html = response.content.decode()
+    return {
+        name: value
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+        if name != "csrfmiddlewaretoken"
+    }
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+# --- the page -------------------------------------------------------------------
+
+
+def test_page_renders_whole_page_and_htmx_gets_only_the_tabs(client, clerk, invoice):
+    signed_in(client, clerk)
+    full = client.get(page_url())
+    partial = client.get(page_url(tab="disputes"), **HTMX)
+
+    assert full.status_code == partial.status_code == 200
+    assert b"<html" in full.content and b'aria-label="Account"' in full.content
+    assert b"<html" not in partial.content
+    assert partial.content.lstrip().startswith(b'<section id="writeoff-tabs"')
+    assert re.search(r'id="tab-disputes"[^>]*aria-selected="true"', partial.content.decode())
+    assert "HX-Request" in full["Vary"] and "HX-Request" in partial["Vary"]
+
+
+def test_deep_link_to_disputes_tab_selects_it(client, clerk, invoice):
+    response = signed_in(client, clerk).get(page_url(tab="disputes"))
+    html = response.content.decode()
+    assert re.search(r'id="tab-disputes"[^>]*aria-selected="true"', html)
+    assert re.search(r'id="tab-writeoffs"[^>]*aria-selected="false"', html)
+    assert "Create a Dispute Hold" in html and "Create a Write-off" not in html
+
+
+def test_page_refuses_post_with_405(client, clerk, invoice):
+    assert signed_in(client, clerk).post(page_url()).status_code == 405
+
+
+def test_page_redirects_anonymous_to_sign_in(client, invoice):
+    response = client.get(page_url())
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_htmx_request_from_expired_session_gets_hx_redirect_not_a_login_fragment(client, invoice):
+    response = client.get(step_url("writeoff", "picker"), **HTMX_DRAWER)
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert response.content == b""
+
+
+def test_page_without_view_permission_is_403(client, invoice):
+    nobody = UserFactory(username="nobody")
+    response = signed_in(client, nobody).get(page_url())
+    assert response.status_code == 403
+    assert b"Your role doesn" in response.content
+
+
+def test_page_of_unknown_account_is_404(client, clerk):
+    response = signed_in(client, clerk).get(page_url(acct_no=424242))
+    assert response.status_code == 404
+    assert b"Not found" in response.content
+
+
+def test_viewer_sees_the_tables_without_create_buttons(client, viewer, invoice, clerk_actor):
+    writeoff_create(
+        invoice_id=invoice.pk, amount="10", reason_code=0, comments="x", actor=clerk_actor
+    )
+    signed_in(client, viewer)
+    writeoffs = client.get(page_url()).content.decode()
+    disputes = client.get(page_url(tab="disputes")).content.decode()
+    assert "10.00" in writeoffs
+    assert "Create a Write-off" not in writeoffs.split("</nav>", 2)[-1].split("No write-offs")[0]
+    assert 'id="create-writeoff"' not in writeoffs
+    assert 'id="create-dispute"' not in disputes
+
+
+def test_clerk_sees_create_buttons(client, clerk, invoice):
+    signed_in(client, clerk)
+    assert 'id="create-writeoff"' in client.get(page_url()).content.decode()
+    assert 'id="create-dispute"' in client.get(page_url(tab="disputes")).content.decode()
+
+
+def test_empty_tables_say_how_to_create_the_first_entry(client, clerk, invoice):
+    signed_in(client, clerk)
+    assert b"No write-offs on this account yet." in client.get(page_url()).content
+    assert b"No dispute holds on this account yet." in client.get(page_url(tab="disputes")).content
+
+
+def test_writeoffs_are_newest_first_and_sort_by_amount(client, clerk, invoice, clerk_actor):
+    for amount in ("5", "30", "12"):
+        writeoff_create(
+            invoice_id=invoice.pk, amount=amount, reason_code=0, comments="x", actor=clerk_actor
+        )
+    signed_in(client, clerk)
+
+    def amounts(response):
+        return re.findall(r'class="amount">([\d.,]+)<', response.content.decode())
+
+    assert amounts(client.get(page_url())) == ["12.00", "30.00", "5.00"]
+    assert amounts(client.get(page_url(sort="-amount"))) == ["30.00", "12.00", "5.00"]
+    assert amounts(client.get(page_url(sort="amount"))) == ["5.00", "12.00", "30.00"]
+    assert amounts(client.get(page_url(sort="nonsense"))) == ["12.00", "30.00", "5.00"]
+
+
+def test_amounts_show_currency_and_are_right_aligned(client, clerk, account, clerk_actor):
+    invoice = InvoiceFactory(account=account, total_minor=5000_00)
+    writeoff_create(
+        invoice_id=invoice.pk, amount="1234.5", reason_code=0, comments="x", actor=clerk_actor
+    )
+    html = signed_in(client, clerk).get(page_url()).content.decode()
+    assert '<td class="amount">1,234.50<span class="currency">USD</span></td>' in html
+
+
+def test_disputes_table_pages_through_entries(client, clerk, account, clerk_actor):
+    invoice = InvoiceFactory(account=account, total_minor=100_00)
+    for _ in range(26):
+        dispute_hold_create(invoice_id=invoice.pk, amount="1", comments="x", actor=clerk_actor)
+    signed_in(client, clerk)
+    first = client.get(page_url(tab="disputes")).content.decode()
+    second = client.get(page_url(tab="disputes", page=2)).content.decode()
+    assert first.count("<tr data-entry-id=") == 25 and "Next" in first
+    assert second.count("<tr data-entry-id=") == 1
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+@pytest.mark.parametrize("tab", ["writeoffs", "disputes"])
+def test_page_query_count_does_not_grow_with_rows(
+    client, clerk, account, clerk_actor, django_assert_num_queries, rows, tab
+):
+    for _ in range(rows):
+        invoice = InvoiceFactory(account=account)
+        if tab == "writeoffs":
+            writeoff_create(
+                invoice_id=invoice.pk, amount="1", reason_code=0, comments="x", actor=clerk_actor
+            )
+        else:
+            dispute_hold_create(invoice_id=invoice.pk, amount="1", comments="x", actor=clerk_actor)
+    signed_in(client, clerk)
+    # session, user, account, user perms, group perms, one page of rows with their invoices
+    with django_assert_num_queries(6):
+        response = client.get(page_url(tab=tab))
+    assert response.content.decode().count("<tr data-entry-id=") == min(rows, 25)
+
+
+# --- the invoice picker ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_picker_renders_page_and_htmx_gets_the_drawer(client, clerk, invoice, kind):
+    signed_in(client, clerk)
+    full = client.get(step_url(kind, "picker"))
+    partial = client.get(step_url(kind, "picker"), **HTMX_DRAWER)
+    assert b"<html" in full.content and b"<html" not in partial.content
+    assert b'id="drawer-title"' in partial.content
+    entry = step_url(kind, "entry", invoice_no=10023)
+    assert f'href="{entry}" hx-get="{entry}"'.encode() in partial.content
+    assert "HX-Request" in partial["Vary"]
+
+
+def test_picker_search_inside_the_drawer_returns_only_the_results(client, clerk, account):
+    InvoiceFactory(account=account, invoice_no=10023)
+    InvoiceFactory(account=account, invoice_no=20001)
+    response = signed_in(client, clerk).get(
+        step_url("writeoff", "picker") + "?q=1002", **{**HTMX, "HTTP_HX_TARGET": "picker-results"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="picker-results">')
+    assert ">10023</a>" in html and ">20001</a>" not in html
+
+
+def test_picker_lists_only_sent_invoices_with_an_available_amount(
+    client, clerk, account, clerk_actor
+):
+    InvoiceFactory(account=account, invoice_no=1, status=Invoice.Status.DRAFT)
+    InvoiceFactory(account=account, invoice_no=2, status=Invoice.Status.VOID)
+    held = InvoiceFactory(account=account, invoice_no=3, total_minor=1000)
+    dispute_hold_create(invoice_id=held.pk, amount="", comments="all held", actor=clerk_actor)
+    InvoiceFactory(account=account, invoice_no=4)
+    InvoiceFactory(account=AccountFactory(), invoice_no=5)
+    html = signed_in(client, clerk).get(step_url("writeoff", "picker")).content.decode()
+    listed = re.findall(r'hx-target="#drawer-content" hx-swap="innerHTML">(\d+)</a>', html)
+    assert listed == ["4"]
+
+
+def test_picker_search_matches_invoice_number_prefixes(client, clerk, account):
+    for number in (7, 70, 712, 8070):
+        InvoiceFactory(account=account, invoice_no=number)
+    signed_in(client, clerk)
+    html = client.get(step_url("writeoff", "picker") + "?q=7").content.decode()
+    listed = sorted(int(n) for n in re.findall(r'innerHTML">(\d+)</a>', html))
+    assert listed == [7, 70, 712]
+    assert (
+        b"No invoice starting with" in client.get(step_url("writeoff", "picker") + "?q=abc").content
+    )
+
+
+def test_picker_refuses_post_with_405(client, clerk, invoice):
+    assert signed_in(client, clerk).post(step_url("writeoff", "picker")).status_code == 405
+
+
+def test_picker_redirects_anonymous_to_sign_in(client, invoice):
+    response = client.get(step_url("dispute", "picker"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_viewer_opening_the_picker_gets_403_message_in_the_drawer(client, viewer, invoice, kind):
+    response = signed_in(client, viewer).get(step_url(kind, "picker"), **HTMX_DRAWER)
+    assert response.status_code == 403
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert b"<html" not in response.content
+    assert b"Your role doesn" in response.content
+
+
+def test_picker_of_unknown_account_is_404(client, clerk):
+    assert signed_in(client, clerk).get(step_url("writeoff", "picker", 999)).status_code == 404
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_picker_query_count_does_not_grow_with_rows(
+    client, clerk, account, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        InvoiceFactory(account=account)
+    signed_in(client, clerk)
+    # session, user, user perms, group perms, account, one page of invoices
+    with django_assert_num_queries(6):
+        client.get(step_url("writeoff", "picker"), **HTMX_DRAWER)
+
+
+# --- the entry drawer -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_entry_renders_page_and_htmx_gets_the_drawer(client, clerk, invoice, kind):
+    signed_in(client, clerk)
+    full = client.get(step_url(kind, "entry", invoice_no=10023))
+    partial = client.get(step_url(kind, "entry", invoice_no=10023), **HTMX_DRAWER)
+    assert b"<html" in full.content and b"<html" not in partial.content
+    label = "Create Write-Off" if kind == "writeoff" else "Create Dispute Hold"
+    assert f'<button type="submit" class="btn btn-primary">{label}</button>'.encode() in (
+        partial.content
+    )
+    for figure in (b"Total", b"Paid", b"Written off", b"Held", b"Balance due", b"Available"):
+        assert figure in partial.content
+    assert "HX-Request" in partial["Vary"]
+
+
+def test_entry_refuses_put_with_405(client, clerk, invoice):
+    response = signed_in(client, clerk).put(step_url("writeoff", "entry", invoice_no=10023))
+    assert response.status_code == 405
+
+
+def test_entry_redirects_anonymous_to_sign_in(client, invoice):
+    response = client.post(step_url("writeoff", "entry", invoice_no=10023), writeoff_input())
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_entry_of_another_accounts_invoice_is_404(client, clerk, invoice, other_invoice, kind):
+    signed_in(client, clerk)
+    url = step_url(kind, "entry", 5001, other_invoice.invoice_no)
+    assert client.get(url).status_code == 404
+    response = client.post(url, writeoff_input(), **HTMX)
+    assert response.status_code == 404
+    assert response["HX-Retarget"] == "#drawer-content"
+
+
+def test_forged_entry_post_from_a_viewer_is_403_and_writes_nothing(client, viewer, invoice):
+    response = signed_in(client, viewer).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(), **HTMX
+    )
+    assert response.status_code == 403
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert b"Your role doesn" in response.content
+
+
+def test_valid_entry_shows_confirm_popout_with_frozen_full_amount_and_a_token(
+    client, clerk, invoice
+):
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+    )
+    assert response.status_code == 200
+    assert "HX-Retarget" not in response
+    assert b'id="popout-title"' in response.content
+    fields = confirm_fields(response)
+    assert fields["amount"] == "120.00"
+    assert uuid.UUID(fields["idempotency_token"])
+    assert WriteOff.objects.count() == 0
+
+
+def test_amount_over_balance_is_refused_next_to_the_field_naming_the_balance_due(
+    client, clerk, invoice
+):
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="500"), **HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert re.search(
+        r'id="id_amount_error".*more than the balance due of 120\.00 on invoice 10023', html, re.S
+    )
+    assert 'aria-invalid="true"' in html
+
+
+def test_dispute_over_available_names_the_held_part(client, clerk, invoice, clerk_actor):
+    dispute_hold_create(invoice_id=invoice.pk, amount="100", comments="x", actor=clerk_actor)
+    response = signed_in(client, clerk).post(
+        step_url("dispute", "entry", invoice_no=10023), {**DISPUTE_INPUT, "amount": "30"}, **HTMX
+    )
+    assert b"of which 100.00 is on dispute hold (20.00 available)" in response.content
+
+
+def test_out_of_range_expire_hold_days_is_refused_next_to_its_field(client, clerk, invoice):
+    response = signed_in(client, clerk).post(
+        step_url("dispute", "entry", invoice_no=10023),
+        {**DISPUTE_INPUT, "expire_hold_days": "1000"},
+        **HTMX,
+    )
+    assert re.search(
+        r'id="id_expire_hold_days_error".*Expire_Hold_Days', response.content.decode(), re.S
+    )
+
+
+def test_not_revenue_impacting_without_expense_code_is_refused_at_the_code(client, clerk, invoice):
+    data = writeoff_input()
+    del data["revenue_impacting"]
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), data, **HTMX
+    )
+    assert re.search(
+        r'id="id_accounting_code_error".*expense accounting code', response.content.decode(), re.S
+    )
+
+
+def test_entry_get_keeps_input_from_the_no_javascript_cancel_link(client, clerk, invoice):
+    url = step_url("writeoff", "entry", invoice_no=10023)
+    html = signed_in(client, clerk).get(url + "?amount=12.50&reason_code=3&comments=Kept").content
+    html = html.decode()
+    assert 'value="12.50"' in html
+    assert '<option value="3" selected>' in html
+    assert re.search(r">\s*Kept</textarea>", html)
+    assert "is-invalid" not in html
+
+
+# --- the confirm pop-out ------------------------------------------------------------
+
+
+def confirm(client, kind="writeoff", data=None, **headers):
+    entry = client.post(
+        step_url(kind, "entry", invoice_no=10023),
+        data or (writeoff_input() if kind == "writeoff" else DISPUTE_INPUT),
+        **HTMX,
+    )
+    fields = confirm_fields(entry)
+    return fields, client.post(step_url(kind, "confirm", invoice_no=10023), fields, **headers)
+
+
+def test_confirm_with_htmx_creates_and_answers_with_events(client, clerk, invoice):
+    signed_in(client, clerk)
+    _, response = confirm(client, **HTMX)
+    writeoff = WriteOff.objects.get()
+    assert response.status_code == 204
+    events = json.loads(response["HX-Trigger"])
+    assert events["writeoffCreated"] == {"id": writeoff.pk}
+    assert "closeOverlays" in events
+    assert events["showMessage"]["text"] == (
+        f"Write-off {writeoff.number} created on invoice 10023 for 40.00 USD."
+    )
+    assert writeoff.amount_minor == 4000 and writeoff.reason_code == 2
+    assert writeoff.source == "ui" and writeoff.created_by == clerk
+
+
+def test_confirm_without_htmx_redirects_to_the_table_with_a_message(client, clerk, invoice):
+    signed_in(client, clerk)
+    _, response = confirm(client, kind="dispute")
+    hold = DisputeHold.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == page_url(tab="disputes", highlight=hold.pk)
+    page = client.get(response["Location"]).content.decode()
+    assert f"Dispute hold {hold.number} created on invoice 10023 for 25.00 USD." in page
+    assert f'<tr data-entry-id="{hold.pk}" class="row-new">' in page
+
+
+def test_confirming_twice_with_one_token_creates_one_writeoff(client, clerk, invoice):
+    signed_in(client, clerk)
+    fields, first = confirm(client, **HTMX)
+    second = client.post(step_url("writeoff", "confirm", invoice_no=10023), fields, **HTMX)
+    assert first.status_code == second.status_code == 204
+    assert WriteOff.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.written_off_minor == 4000
+
+
+def test_confirm_without_a_token_creates_nothing(client, clerk, invoice):
+    signed_in(client, clerk)
+    fields, _ = confirm(client, **HTMX)
+    WriteOff.objects.all().delete()
+    del fields["idempotency_token"]
+    response = client.post(step_url("writeoff", "confirm", invoice_no=10023), fields, **HTMX)
+    assert response.status_code == 200 and b"confirmation expired" in response.content
+    assert WriteOff.objects.count() == 0
+
+
+def test_confirm_after_the_balance_changed_returns_to_the_drawer_with_the_error(
+    client, clerk, invoice, clerk_actor
+):
+    signed_in(client, clerk)
+    entry = client.post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+    )
+    writeoff_create(
+        invoice_id=invoice.pk, amount="1", reason_code=0, comments="meanwhile", actor=clerk_actor
+    )
+    response = client.post(
+        step_url("writeoff", "confirm", invoice_no=10023), confirm_fields(entry), **HTMX
+    )
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert "closePopout" in response["HX-Trigger"]
+    assert b"is more than the balance due of 119.00" in response.content
+    assert WriteOff.objects.count() == 1
+
+
+def test_confirm_refuses_get_with_405(client, clerk, invoice):
+    url = step_url("writeoff", "confirm", invoice_no=10023)
+    assert signed_in(client, clerk).get(url).status_code == 405
+
+
+def test_confirm_redirects_anonymous_to_sign_in(client, invoice):
+    response = client.post(step_url("dispute", "confirm", invoice_no=10023), DISPUTE_INPUT)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_forged_confirm_from_a_viewer_is_403_in_the_drawer_and_writes_nothing(
+    client, viewer, invoice
+):
+    data = {**DISPUTE_INPUT, "idempotency_token": str(uuid.uuid4())}
+    response = signed_in(client, viewer).post(
+        step_url("dispute", "confirm", invoice_no=10023), data, **HTMX
+    )
+    assert response.status_code == 403
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert "closePopout" in response["HX-Trigger"]
+    assert DisputeHold.objects.count() == 0
+
+
+def test_confirm_on_another_accounts_invoice_is_404(client, clerk, invoice, other_invoice):
+    data = {**DISPUTE_INPUT, "idempotency_token": str(uuid.uuid4())}
+    response = signed_in(client, clerk).post(
+        step_url("dispute", "confirm", 5001, other_invoice.invoice_no), data
+    )
+    assert response.status_code == 404
+    assert DisputeHold.objects.count() == 0
