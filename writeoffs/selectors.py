@@ -6,7 +6,11 @@ tables show its number and the amounts need its currency.
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+import time
+
+from django.db.models import CharField, F, Max, Q, QuerySet
+from django.db.models.functions import Cast
+from django.db.models.lookups import StartsWith
 
 from billing.models import Account, Invoice
 from writeoffs.models import DisputeHold, WriteOff
@@ -19,6 +23,19 @@ DISPUTE_SORTS = {"created": "id", "amount": "amount_minor", "expires": "expires_
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
 _INVOICE_NO_MAX = 2**63 - 1
 _INVOICE_NO_DIGITS = len(str(_INVOICE_NO_MAX))
+# How long the longest invoice number's length is trusted before it is read again.
+_LONGEST_INVOICE_NO_TTL = 300.0
+_longest_invoice_no: tuple[float, int] | None = None
+
+
+def _invoice_no_digits() -> int:
+    """Digits of the longest invoice number, read (one indexed MAX) every few minutes."""
+    global _longest_invoice_no
+    now = time.monotonic()
+    if _longest_invoice_no is None or now - _longest_invoice_no[0] > _LONGEST_INVOICE_NO_TTL:
+        longest = Invoice.objects.aggregate(longest=Max("invoice_no"))["longest"] or 0
+        _longest_invoice_no = (now, len(str(longest)))
+    return _longest_invoice_no[1]
 
 
 def parse_sort(raw: str, allowed: dict[str, str]) -> tuple[str, bool] | None:
@@ -64,14 +81,21 @@ def invoice_number_match(query: str) -> Q | None:
     start = int(query)
     if query.startswith("0") or start > _INVOICE_NO_MAX:
         return Q(pk__in=[])
+    # Ranges stop at the longest invoice number there is: with one for every length up
+    # to 19 digits, SQLite's planner gives up the invoice-number index and reads all
+    # of the account's invoices.
+    digits = _invoice_no_digits()
     match = Q(invoice_no=start)
-    for extra_digits in range(1, _INVOICE_NO_DIGITS - len(query) + 1):
+    for extra_digits in range(1, digits - len(query) + 1):
         scale = 10**extra_digits
-        low = start * scale
-        if low > _INVOICE_NO_MAX:
-            break
-        high = min((start + 1) * scale - 1, _INVOICE_NO_MAX)
-        match |= Q(invoice_no__gte=low, invoice_no__lte=high)
+        match |= Q(invoice_no__gte=start * scale, invoice_no__lte=(start + 1) * scale - 1)
+    # Numbers longer than that (issued since it was read) are still found: past the
+    # bound, the number's text is matched. The bound is an index range, empty unless
+    # such invoices exist.
+    if 10**digits <= _INVOICE_NO_MAX:
+        match |= Q(invoice_no__gte=10**digits) & Q(
+            StartsWith(Cast("invoice_no", output_field=CharField()), query)
+        )
     return match
 
 

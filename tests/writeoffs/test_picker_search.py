@@ -1,0 +1,54 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.factories import InvoiceFactory
+from writeoffs import selectors
+from writeoffs.selectors import pickable_invoices
+
+
+@pytest.fixture
+def numbered(account):
+    """Invoices whose numbers share the prefix 1002 at different lengths, and two that don't."""
+    for number in (1002, 10020, 10029, 100299, 1003, 20020):
+        InvoiceFactory(account=account, invoice_no=number)
+    return account
+
+
+def numbers(account, query):
+    return sorted(pickable_invoices(account, query).values_list("invoice_no", flat=True))
+
+
+@pytest.fixture(autouse=True)
+def _forget_longest_invoice_no(monkeypatch):
+    monkeypatch.setattr(selectors, "_longest_invoice_no", None)
+
+
+def test_search_matches_invoice_numbers_that_start_with_the_digits(numbered):
+    assert numbers(numbered, "1002") == [1002, 10020, 10029, 100299]
+    assert numbers(numbered, "10029") == [10029, 100299]
+    assert numbers(numbered, "100299") == [100299]
+    assert numbers(numbered, "2") == [20020]
+
+
+def test_search_by_something_that_is_not_an_invoice_number_finds_nothing(numbered):
+    assert numbers(numbered, "10x2") == []
+    assert numbers(numbered, "01002") == []
+
+
+def test_a_longer_number_issued_after_the_longest_was_read_is_still_found(numbered):
+    assert numbers(numbered, "1002") == [1002, 10020, 10029, 100299]  # reads: 6 digits
+
+    InvoiceFactory(account=numbered, invoice_no=100200123)
+
+    assert numbers(numbered, "1002") == [1002, 10020, 10029, 100299, 100200123]
+    assert numbers(numbered, "10020012") == [100200123]
+
+
+def test_the_longest_invoice_number_is_read_once_not_per_search(numbered):
+    numbers(numbered, "1002")
+
+    with CaptureQueriesContext(connection) as queries:
+        numbers(numbered, "1003")
+
+    assert len(queries) == 1
