@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -60,6 +61,7 @@ def _error_page(request: HttpRequest, template: str, status: int) -> HttpRespons
     response = render(
         request, f"{template}#message" if htmx else template, {"status": status}, status=status
     )
+    patch_vary_headers(response, ["HX-Request"])
     if htmx:
         retarget(response, "#drawer-content")
         reswap(response, "innerHTML")

@@ -159,6 +159,23 @@
     }
   }, true);
 
+  // Tabs: arrow keys, Home and End move between the tabs of a tablist (ARIA tabs
+  // pattern). The tab's panel is swapped by htmx, which replaces the tab itself, so
+  // focus goes to its successor once the swap lands.
+  document.addEventListener("keydown", function (event) {
+    const tab = event.target.closest && event.target.closest('[role="tab"]');
+    if (!tab || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) { return; }
+    const tabs = Array.from(tab.closest('[role="tablist"]').querySelectorAll('[role="tab"]'));
+    let index = tabs.indexOf(tab);
+    if (event.key === "Home") { index = 0; }
+    else if (event.key === "End") { index = tabs.length - 1; }
+    else { index = (index + (event.key === "ArrowRight" ? 1 : -1) + tabs.length) % tabs.length; }
+    event.preventDefault();
+    pendingFocusId = tabs[index].id || null;
+    tabs[index].focus();
+    tabs[index].click();
+  });
+
   // Events the server sends in HX-Trigger.
   // Deferred: htmx is still dispatching this response's other events on the form
   // inside the pop-out, and closing empties the pop-out, which would detach it.

@@ -185,7 +185,7 @@ def test_escape_closes_the_popout_then_the_drawer_and_focus_returns(clerk_on_acc
     expect(create).to_be_focused()
 
 
-def test_deep_link_opens_the_disputes_tab_and_survives_reload(
+def test_deep_link_opens_the_disputes_tab_reload_back_and_arrow_keys(
     page: Page, live_server, sign_in, clerk, invoice, clerk_actor
 ):
     dispute_hold_create(
@@ -203,6 +203,11 @@ def test_deep_link_opens_the_disputes_tab_and_survives_reload(
     page.go_back()
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_role("navigation", name="Account")).to_be_visible()
+
+    page.get_by_role("tab", name="Disputes").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("tab", name="Write-offs")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="Write-offs")).to_be_focused()
 
 
 def test_double_click_on_confirm_creates_exactly_one_writeoff(clerk_on_account):

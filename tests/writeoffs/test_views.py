@@ -269,6 +269,7 @@ def test_viewer_opening_the_picker_gets_403_message_in_the_drawer(client, viewer
     assert response["HX-Retarget"] == "#drawer-content"
     assert b"<html" not in response.content
     assert b"Your role doesn" in response.content
+    assert "HX-Request" in response["Vary"]
 
 
 def test_picker_of_unknown_account_is_404(client, clerk):
