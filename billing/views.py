@@ -178,7 +178,7 @@ def payment_new(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResp
     """Record Payment: a drawer over the invoice, or a page of its own without JS."""
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
-    form = PaymentForm(request.POST or None, invoice=invoice)
+    form = PaymentForm(request.POST if request.method == "POST" else None, invoice=invoice)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -219,7 +219,7 @@ def payment_remove_view(request: HttpRequest, acct_no: int, payment_id: int) -> 
     account = account_for(acct_no)
     payment = payment_for(account, payment_id)
     invoice = payment.invoice
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             payment_remove(

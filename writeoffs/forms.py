@@ -132,3 +132,33 @@ class DisputeHoldForm(EntryForm):
             "comments": data.get("comments", ""),
             "expire_hold_days": data.get("expire_hold_days"),
         }
+
+
+class SettleForm(forms.Form):
+    """Settling a dispute hold: a reason code when converting, optional comments."""
+
+    reason_code = forms.TypedChoiceField(
+        label="Reason code",
+        coerce=int,
+        initial=ReasonCode.BAD_DEBT,
+        choices=[(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
+    )
+    comments = forms.CharField(
+        label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, action: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action != "convert":
+            del self.fields["reason_code"]
+
+    def settle_arguments(self) -> dict:
+        arguments = {"comments": self.cleaned_data["comments"]}
+        if self.action == "convert":
+            arguments["reason_code"] = self.cleaned_data["reason_code"]
+        return arguments
+
+    def add_billing_error(self, error: BillingError) -> None:
+        field = error.field if error.field in self.fields else None
+        self.add_error(field, error.message)

@@ -36,4 +36,16 @@ urlpatterns = [
         views.dispute_confirm,
         name="dispute_confirm",
     ),
+    path(
+        "accounts/<int:acct_no>/disputes/<int:dispute_id>/settle/<slug:action>/",
+        views.dispute_settle,
+        name="dispute_settle",
+    ),
+    path(
+        "accounts/<int:acct_no>/write-offs/<int:writeoff_id>/reverse/",
+        views.writeoff_reverse,
+        name="writeoff_reverse",
+    ),
+    path("accounts/<int:acct_no>/write-offs/export.csv", views.writeoff_csv, name="writeoff_csv"),
+    path("accounts/<int:acct_no>/disputes/export.csv", views.dispute_csv, name="dispute_csv"),
 ]

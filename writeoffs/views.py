@@ -9,15 +9,17 @@ service for a plan, the confirm step asks the service to create.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -26,21 +28,24 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
 from billing.errors import PERMISSION_DENIED, BillingError
+from billing.forms import ReasonForm, attach_billing_error
 from billing.htmx import render_page
 from billing.models import Account, Invoice
 from billing.money import format_money
 from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
-from writeoffs import services
-from writeoffs.forms import DisputeHoldForm, EntryForm, WriteOffForm
+from writeoffs import exports, services
+from writeoffs.forms import DisputeHoldForm, EntryForm, SettleForm, WriteOffForm
 from writeoffs.models import ReasonCode
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
+    dispute_for,
     disputes_for,
     parse_sort,
     pickable_invoices,
+    writeoff_for,
     writeoffs_for,
 )
 
@@ -116,6 +121,13 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
         "highlight": request.GET.get("highlight", ""),
         "today": today(),
         "can_create": request.user.has_perm(kind.perm),
+        "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
+        "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
+        # Open holds that expire on or before this date are flagged in the Disputes table.
+        "expiry_warning_date": today()
+        + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS),
+        "csv_url": reverse(f"{kind.key}_csv", args=[account.acct_no])
+        + (f"?{urlencode({'sort': request.GET['sort']})}" if sort else ""),
     }
     return render_page(request, TEMPLATE, context, partial="tabs")
 
@@ -352,3 +364,135 @@ def _idempotency_token(raw: str) -> str | None:
         return str(uuid.UUID(raw))
     except ValueError:
         return None
+
+
+# --- settling disputes, reversing write-offs, CSV (issue 4) ------------------
+
+SETTLE_ACTIONS = {
+    "convert": ("Convert to write-off", "converted to a permanent write-off"),
+    "release": ("Release", "released"),
+    "release_reage": ("Release and re-age", "released and re-aged"),
+}
+
+
+@login_required
+@permission_required("writeoffs.settle_disputehold", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dispute_settle(
+    request: HttpRequest, acct_no: int, dispute_id: int, action: str
+) -> HttpResponse:
+    """The confirm pop-out for one settlement action on an open dispute hold."""
+    if action not in SETTLE_ACTIONS:
+        raise Http404("Unknown settlement action.")
+    account = account_for(acct_no)
+    hold = dispute_for(account, dispute_id)
+    form = SettleForm(request.POST if request.method == "POST" else None, action=action)
+    if request.method == "POST" and form.is_valid():
+        try:
+            hold = services.dispute_hold_settle(
+                dispute_hold_id=hold.pk,
+                action=action,
+                actor=Actor.for_user(request.user),
+                source="ui",
+                **form.settle_arguments(),
+            )
+        except BillingError as error:
+            if error.code == PERMISSION_DENIED:
+                raise PermissionDenied(error.message) from error
+            hold.refresh_from_db()
+            form.add_billing_error(error)
+        else:
+            message = (
+                f"Dispute hold {hold.number} on invoice {hold.invoice.invoice_no} "
+                f"{SETTLE_ACTIONS[action][1]}."
+            )
+            return _changed(request, account, DISPUTE, "disputeSettled", hold.pk, message)
+    context = {
+        **_page_context(account, DISPUTE),
+        "step": "settle",
+        "hold": hold,
+        "invoice": hold.invoice,
+        "action": action,
+        "action_label": SETTLE_ACTIONS[action][0],
+        "settle_form": form,
+        "today": today(),
+    }
+    return render_page(request, TEMPLATE, context, partial="settle")
+
+
+@login_required
+@permission_required("writeoffs.reverse_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out to reverse a write-off: a reason is required."""
+    account = account_for(acct_no)
+    writeoff = writeoff_for(account, writeoff_id)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            writeoff = services.writeoff_reverse(
+                writeoff_id=writeoff.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_user(request.user),
+            )
+        except BillingError as error:
+            if error.code == PERMISSION_DENIED:
+                raise PermissionDenied(error.message) from error
+            writeoff.refresh_from_db()
+            attach_billing_error(form, error)
+        else:
+            invoice = writeoff.invoice
+            message = (
+                f"Write-off {writeoff.number} reversed: "
+                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} is due "
+                f"again on invoice {invoice.invoice_no}."
+            )
+            return _changed(request, account, WRITEOFF, "writeoffReversed", writeoff.pk, message)
+    context = {
+        **_page_context(account, WRITEOFF),
+        "step": "reverse",
+        "writeoff": writeoff,
+        "invoice": writeoff.invoice,
+        "reverse_form": form,
+    }
+    return render_page(request, TEMPLATE, context, partial="reverse")
+
+
+@login_required
+@permission_required("writeoffs.view_writeoff", raise_exception=True)
+@require_http_methods(["GET"])
+def writeoff_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
+    """The Write-offs table as a CSV file, in the table's current order."""
+    account = account_for(acct_no)
+    rows = writeoffs_for(account, parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS))
+    return exports.csv_response(
+        f"writeoffs-{account.acct_no}.csv", exports.WRITEOFF_HEADER, exports.writeoff_rows(rows)
+    )
+
+
+@login_required
+@permission_required("writeoffs.view_disputehold", raise_exception=True)
+@require_http_methods(["GET"])
+def dispute_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
+    """The Disputes table as a CSV file, in the table's current order."""
+    account = account_for(acct_no)
+    rows = disputes_for(account, parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS))
+    return exports.csv_response(
+        f"disputes-{account.acct_no}.csv", exports.DISPUTE_HEADER, exports.dispute_rows(rows)
+    )
+
+
+def _changed(
+    request: HttpRequest, account: Account, kind: EntryKind, event: str, pk: int, message: str
+) -> HttpResponse:
+    """After a settlement or reversal: htmx closes the pop-out and the table refreshes
+    with the row highlighted; without JS, back to the table with the same message."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        trigger_client_event(response, event, {"id": pk})
+        trigger_client_event(response, "closeOverlays")
+        trigger_client_event(response, "showMessage", {"level": "success", "text": message})
+        return response
+    messages.success(request, message)
+    page = reverse("writeoff_page", args=[account.acct_no])
+    return redirect(f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}")

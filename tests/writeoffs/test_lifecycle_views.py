@@ -1,0 +1,471 @@
+"""Settling dispute holds and reversing write-offs from the Write-Offs page, and the
+CSV export links: the pop-outs, what each action changes, and who may do it."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.models import Invoice
+from tests.ledger import assert_ledger_consistent
+from writeoffs.models import DisputeHold, ReasonCode, WriteOff
+from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+ACTIONS = ["convert", "release", "release_reage"]
+
+
+@pytest.fixture
+def hold(invoice, clerk_actor):
+    return dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Customer disputes", actor=clerk_actor
+    )
+
+
+@pytest.fixture
+def writeoff(invoice, clerk_actor):
+    return writeoff_create(
+        invoice_id=invoice.pk, amount="30.00", reason_code=0, comments="Bad", actor=clerk_actor
+    )
+
+
+@pytest.fixture
+def other_account_entries(db, clerk_actor):
+    account = AccountFactory(acct_no=7007)
+    invoice = InvoiceFactory(account=account, invoice_no=70001)
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="1.00", comments="x", actor=clerk_actor
+    )
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk, amount="1.00", reason_code=0, comments="x", actor=clerk_actor
+    )
+    return hold, writeoff
+
+
+def settle_url(account, hold, action):
+    return reverse("dispute_settle", args=[account.acct_no, hold.pk, action])
+
+
+def reverse_url(account, writeoff):
+    return reverse("writeoff_reverse", args=[account.acct_no, writeoff.pk])
+
+
+def disputes_page(account):
+    return reverse("writeoff_page", args=[account.acct_no]) + "?tab=disputes"
+
+
+# --- settle: the pop-out -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_settle_popout_for_htmx_and_a_page_without_js(client, supervisor, account, hold, action):
+    client.force_login(supervisor)
+
+    popout = client.get(settle_url(account, hold, action), **HTMX)
+    page = client.get(settle_url(account, hold, action))
+
+    assert popout.status_code == 200
+    assert b'id="popout-title"' in popout.content
+    assert b"<html" not in popout.content
+    assert b"<html" in page.content
+    assert f"dispute hold {hold.pk}".encode() in popout.content
+    # Only converting asks for a reason code.
+    assert (b'name="reason_code"' in popout.content) == (action == "convert")
+
+
+def test_unknown_settlement_action_is_404(client, supervisor, account, hold):
+    client.force_login(supervisor)
+
+    assert client.get(settle_url(account, hold, "delete")).status_code == 404
+    assert client.post(settle_url(account, hold, "delete")).status_code == 404
+
+
+# --- settle: each action ---------------------------------------------------------------
+
+
+def test_convert_creates_a_linked_writeoff_with_the_chosen_reason(
+    client, supervisor, account, invoice, hold
+):
+    client.force_login(supervisor)
+
+    response = client.post(
+        settle_url(account, hold, "convert"),
+        {"reason_code": "2", "comments": "Agreed: billing error"},
+        **HTMX,
+    )
+
+    assert response.status_code == 204
+    assert "disputeSettled" in response["HX-Trigger"]
+    assert "closeOverlays" in response["HX-Trigger"]
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.WRITTEN_OFF
+    assert hold.settled_by_label == "supervisor"
+    assert hold.settlement_comments == "Agreed: billing error"
+    writeoff = WriteOff.objects.get(origin_dispute=hold)
+    assert writeoff.reason_code == ReasonCode.BILLING_ERROR
+    assert writeoff.amount_minor == 5000
+    invoice.refresh_from_db()
+    assert (invoice.held_minor, invoice.written_off_minor, invoice.balance_due_minor) == (
+        0,
+        5000,
+        7000,
+    )
+    assert hold.history.latest().history_actor == "supervisor"
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_release_keeps_the_balance_due_and_the_aging_date(
+    client, supervisor, account, invoice, hold
+):
+    aging_before = invoice.aging_date
+    client.force_login(supervisor)
+
+    client.post(settle_url(account, hold, "release"), {"comments": ""}, **HTMX)
+
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED
+    invoice.refresh_from_db()
+    assert (invoice.held_minor, invoice.balance_due_minor) == (0, 12000)
+    assert invoice.aging_date == aging_before
+    assert not WriteOff.objects.exists()
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_release_and_reage_moves_the_aging_date_to_today(
+    client, supervisor, account, invoice, hold
+):
+    client.force_login(supervisor)
+
+    client.post(settle_url(account, hold, "release_reage"), {}, **HTMX)
+
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED_REAGED
+    invoice.refresh_from_db()
+    assert invoice.held_minor == 0
+    assert invoice.aging_date == datetime.date.today()
+    assert Invoice.history.filter(id=invoice.pk).latest().history_actor == "supervisor"
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_settling_without_js_redirects_to_the_disputes_tab_with_a_message(
+    client, supervisor, account, hold
+):
+    client.force_login(supervisor)
+
+    response = client.post(settle_url(account, hold, "release"), {}, follow=True)
+
+    assert response.redirect_chain[0][0].startswith(disputes_page(account))
+    assert f"Dispute hold {hold.pk} on invoice 10023 released." in response.content.decode()
+
+
+def test_a_settled_dispute_cannot_be_settled_again(
+    client, supervisor, account, invoice, hold, supervisor_actor
+):
+    dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=supervisor_actor)
+    client.force_login(supervisor)
+
+    response = client.post(settle_url(account, hold, "convert"), {"reason_code": "0"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "already settled" in response.content.decode()
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED
+    assert not WriteOff.objects.exists()
+    invoice.refresh_from_db()
+    assert invoice.written_off_minor == 0
+
+
+def test_convert_refuses_a_reason_code_outside_0_to_5(client, supervisor, account, hold):
+    client.force_login(supervisor)
+
+    response = client.post(settle_url(account, hold, "convert"), {"reason_code": "9999"}, **HTMX)
+
+    assert response.status_code == 200
+    assert response.context["settle_form"].errors["reason_code"]
+    hold.refresh_from_db()
+    assert hold.is_open
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_clerk_cannot_settle(client, clerk, account, hold, action):
+    client.force_login(clerk)
+
+    assert client.get(settle_url(account, hold, action), **HTMX).status_code == 403
+    response = client.post(settle_url(account, hold, action), {"reason_code": "0"}, **HTMX)
+
+    assert response.status_code == 403
+    assert b"You can" in response.content
+    hold.refresh_from_db()
+    assert hold.is_open
+
+
+def test_another_accounts_dispute_is_404(client, supervisor, account, other_account_entries):
+    other_hold, _ = other_account_entries
+    client.force_login(supervisor)
+
+    response = client.post(settle_url(account, other_hold, "release"), {}, **HTMX)
+
+    assert response.status_code == 404
+    other_hold.refresh_from_db()
+    assert other_hold.is_open
+
+
+# --- reverse ------------------------------------------------------------------------------
+
+
+def test_reverse_popout_for_htmx_and_a_page_without_js(client, supervisor, account, writeoff):
+    client.force_login(supervisor)
+
+    popout = client.get(reverse_url(account, writeoff), **HTMX)
+    page = client.get(reverse_url(account, writeoff))
+
+    assert b'id="popout-title"' in popout.content
+    assert b"<html" not in popout.content
+    assert b'name="reason"' in popout.content
+    assert b"<html" in page.content
+
+
+def test_reversing_keeps_the_row_marked_reversed_and_returns_the_balance(
+    client, supervisor, account, invoice, writeoff
+):
+    client.force_login(supervisor)
+
+    response = client.post(reverse_url(account, writeoff), {"reason": "Wrong invoice"}, **HTMX)
+
+    assert response.status_code == 204
+    assert "writeoffReversed" in response["HX-Trigger"]
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.REVERSED
+    assert (writeoff.reversed_by_label, writeoff.reversal_reason) == ("supervisor", "Wrong invoice")
+    invoice.refresh_from_db()
+    assert (invoice.written_off_minor, invoice.balance_due_minor) == (0, 12000)
+    assert writeoff.history.latest().history_actor == "supervisor"
+    table = client.get(reverse("writeoff_page", args=[account.acct_no])).content.decode()
+    assert "Reversed" in table
+    assert "Wrong invoice" in table
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_reversing_needs_a_reason(client, supervisor, account, writeoff):
+    client.force_login(supervisor)
+
+    response = client.post(reverse_url(account, writeoff), {"reason": "  "}, **HTMX)
+
+    assert response.status_code == 200
+    assert response.context["reverse_form"].errors["reason"]
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.ACTIVE
+
+
+def test_a_reversed_writeoff_cannot_be_reversed_again(client, supervisor, account, writeoff):
+    client.force_login(supervisor)
+    client.post(reverse_url(account, writeoff), {"reason": "first"}, **HTMX)
+
+    response = client.post(reverse_url(account, writeoff), {"reason": "again"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "already reversed" in response.content.decode()
+    assert Invoice.objects.get(pk=writeoff.invoice_id).written_off_minor == 0
+
+
+def test_reversing_a_converted_writeoff_does_not_reopen_the_dispute(
+    client, supervisor, account, invoice, hold, supervisor_actor
+):
+    dispute_hold_settle(dispute_hold_id=hold.pk, action="convert", actor=supervisor_actor)
+    converted = WriteOff.objects.get(origin_dispute=hold)
+    client.force_login(supervisor)
+
+    client.post(reverse_url(account, converted), {"reason": "Customer paid after all"}, **HTMX)
+
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.WRITTEN_OFF
+    invoice.refresh_from_db()
+    assert (invoice.held_minor, invoice.written_off_minor) == (0, 0)
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_clerk_cannot_reverse(client, clerk, account, writeoff):
+    client.force_login(clerk)
+
+    response = client.post(reverse_url(account, writeoff), {"reason": "no"}, **HTMX)
+
+    assert response.status_code == 403
+    writeoff.refresh_from_db()
+    assert writeoff.status == WriteOff.Status.ACTIVE
+
+
+def test_another_accounts_writeoff_is_404(client, supervisor, account, other_account_entries):
+    _, other_writeoff = other_account_entries
+    client.force_login(supervisor)
+
+    assert client.get(reverse_url(account, other_writeoff)).status_code == 404
+
+
+# --- every new view: anonymous, method ---------------------------------------------------
+
+
+@pytest.fixture(params=["settle", "reverse", "writeoff_csv", "dispute_csv"])
+def lifecycle_url(request, account, hold, writeoff):
+    return {
+        "settle": settle_url(account, hold, "release"),
+        "reverse": reverse_url(account, writeoff),
+        "writeoff_csv": reverse("writeoff_csv", args=[account.acct_no]),
+        "dispute_csv": reverse("dispute_csv", args=[account.acct_no]),
+    }[request.param]
+
+
+def test_anonymous_user_is_sent_to_sign_in(client, lifecycle_url):
+    response = client.get(lifecycle_url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_wrong_method_gets_405(client, supervisor, lifecycle_url):
+    client.force_login(supervisor)
+
+    assert client.put(lifecycle_url).status_code == 405
+    assert client.delete(lifecycle_url).status_code == 405
+
+
+def test_user_without_a_billing_role_gets_403(client, lifecycle_url):
+    client.force_login(UserFactory(username="nobody"))
+
+    assert client.get(lifecycle_url).status_code == 403
+
+
+# --- the tables: settle and reverse controls, expiry marks ----------------------------------
+
+
+def test_supervisor_sees_settle_actions_only_on_open_rows(
+    client, supervisor, account, invoice, hold, clerk_actor, supervisor_actor
+):
+    settled = dispute_hold_create(
+        invoice_id=invoice.pk, amount="10.00", comments="x", actor=clerk_actor
+    )
+    dispute_hold_settle(dispute_hold_id=settled.pk, action="release", actor=supervisor_actor)
+    client.force_login(supervisor)
+
+    html = client.get(disputes_page(account)).content.decode()
+
+    for action in ACTIONS:
+        assert settle_url(account, hold, action) in html
+        assert settle_url(account, settled, action) not in html
+    # Settled rows say who settled, when and how.
+    assert "Released" in html
+    assert "by supervisor" in html
+
+
+def test_clerk_and_viewer_see_no_settle_or_reverse_controls(
+    client, clerk, viewer, account, hold, writeoff
+):
+    for user in (clerk, viewer):
+        client.force_login(user)
+        disputes = client.get(disputes_page(account)).content.decode()
+        writeoffs = client.get(reverse("writeoff_page", args=[account.acct_no])).content.decode()
+        assert settle_url(account, hold, "release") not in disputes
+        assert reverse_url(account, writeoff) not in writeoffs
+
+
+def test_supervisor_sees_reverse_only_on_active_writeoffs(
+    client, supervisor, account, invoice, writeoff, clerk_actor, supervisor_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    reversed_one = writeoff_create(
+        invoice_id=invoice.pk, amount="5.00", reason_code=0, comments="x", actor=clerk_actor
+    )
+    writeoff_reverse(writeoff_id=reversed_one.pk, reason="Oops", actor=supervisor_actor)
+    client.force_login(supervisor)
+
+    html = client.get(reverse("writeoff_page", args=[account.acct_no])).content.decode()
+
+    assert reverse_url(account, writeoff) in html
+    assert reverse_url(account, reversed_one) not in html
+    assert "Oops" in html
+
+
+def test_disputes_table_marks_holds_expiring_within_seven_days_and_expired_ones(
+    client, viewer, account, invoice, clerk_actor
+):
+    soon = dispute_hold_create(
+        invoice_id=invoice.pk,
+        amount="1.00",
+        comments="soon",
+        actor=clerk_actor,
+        expire_hold_days=5,
+    )
+    later = dispute_hold_create(
+        invoice_id=invoice.pk,
+        amount="1.00",
+        comments="later",
+        actor=clerk_actor,
+        expire_hold_days=30,
+    )
+    expired = dispute_hold_create(
+        invoice_id=invoice.pk, amount="1.00", comments="old", actor=clerk_actor
+    )
+    DisputeHold.objects.filter(pk=expired.pk).update(
+        expires_on=datetime.date.today() - datetime.timedelta(days=1)
+    )
+    client.force_login(viewer)
+
+    rows = client.get(disputes_page(account)).context["rows"]
+    html = client.get(disputes_page(account)).content.decode()
+
+    marks = {row.pk: row for row in rows}
+    assert set(marks) == {soon.pk, later.pk, expired.pk}
+    row_html = {pk: html.split(f'data-entry-id="{pk}"')[1].split("</tr>")[0] for pk in marks}
+    assert "Expires soon" in row_html[soon.pk]
+    assert "Expires soon" not in row_html[later.pk]
+    assert "Expired" in row_html[expired.pk]
+    assert "Expires soon" not in row_html[expired.pk]
+
+
+# --- CSV links ------------------------------------------------------------------------------
+
+
+def read_csv(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_writeoff_csv_follows_the_tables_sort(client, viewer, account, invoice, clerk_actor):
+    for amount in ("3.00", "1.00", "2.00"):
+        writeoff_create(
+            invoice_id=invoice.pk, amount=amount, reason_code=0, comments="c", actor=clerk_actor
+        )
+    client.force_login(viewer)
+
+    newest_first = read_csv(client.get(reverse("writeoff_csv", args=[account.acct_no])))
+    by_amount = read_csv(
+        client.get(reverse("writeoff_csv", args=[account.acct_no]), {"sort": "amount"})
+    )
+
+    assert [row[3] for row in newest_first[1:]] == ["2.00", "1.00", "3.00"]
+    assert [row[3] for row in by_amount[1:]] == ["1.00", "2.00", "3.00"]
+
+
+def test_dispute_csv_is_an_attachment_of_this_accounts_holds_only(
+    client, viewer, account, hold, other_account_entries
+):
+    client.force_login(viewer)
+
+    response = client.get(reverse("dispute_csv", args=[account.acct_no]))
+
+    assert response["Content-Disposition"] == 'attachment; filename="disputes-5001.csv"'
+    rows = read_csv(response)
+    assert [row[0] for row in rows[1:]] == [str(hold.pk)]
+    assert rows[1][3] == "50.00"
+
+
+def test_csv_links_are_on_both_tables(client, viewer, account, hold, writeoff):
+    client.force_login(viewer)
+
+    writeoffs = client.get(reverse("writeoff_page", args=[account.acct_no])).content.decode()
+    disputes = client.get(disputes_page(account)).content.decode()
+
+    assert reverse("writeoff_csv", args=[account.acct_no]) in writeoffs
+    assert reverse("dispute_csv", args=[account.acct_no]) in disputes
