@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 
 from django.db.models import CharField, F, Max, Q, QuerySet
-from django.db.models.functions import Cast
-from django.db.models.lookups import StartsWith
+from django.db.models.functions import Cast, Substr
+from django.db.models.lookups import Exact
+from django.shortcuts import get_object_or_404
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
@@ -91,12 +92,12 @@ def invoice_number_match(query: str) -> Q | None:
         scale = 10**extra_digits
         match |= Q(invoice_no__gte=start * scale, invoice_no__lte=(start + 1) * scale - 1)
     # Numbers longer than that (issued since it was read) are still found: past the
-    # bound, the number's text is matched. The bound is an index range, empty unless
-    # such invoices exist.
+    # bound, the number's text is compared. The bound is an index range, empty unless
+    # such invoices exist. (Not LIKE: SQLite re-plans a statement whose LIKE pattern
+    # is a parameter every time it runs, which cost more than the search itself.)
     if 10**digits <= _INVOICE_NO_MAX:
-        match |= Q(invoice_no__gte=10**digits) & Q(
-            StartsWith(Cast("invoice_no", output_field=CharField()), query)
-        )
+        leading = Substr(Cast("invoice_no", output_field=CharField()), 1, len(query))
+        match |= Q(invoice_no__gte=10**digits) & Q(Exact(leading, query))
     return match
 
 
@@ -116,6 +117,20 @@ def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
             return invoices.none()
         invoices = invoices.filter(match)
     return invoices
+
+
+def dispute_for(account: Account, dispute_id: int) -> DisputeHold:
+    """The dispute hold ``dispute_id`` if it belongs to ``account``; 404 otherwise."""
+    return get_object_or_404(
+        DisputeHold.objects.select_related("invoice"), account=account, pk=dispute_id
+    )
+
+
+def writeoff_for(account: Account, writeoff_id: int) -> WriteOff:
+    """The write-off ``writeoff_id`` if it belongs to ``account``; 404 otherwise."""
+    return get_object_or_404(
+        WriteOff.objects.select_related("invoice"), account=account, pk=writeoff_id
+    )
 
 
 def dispute_for(account: Account, dispute_id: int) -> DisputeHold:
