@@ -318,3 +318,28 @@ def test_axe_finds_no_serious_violations_on_each_screen(
 
     page.goto(f"{live_server.url}/accounts/5001/disputes/new/10023/")
     assert axe(page, "dispute entry (full page)") == []
+
+
+def test_forbidden_htmx_request_shows_a_readable_message_in_the_drawer(
+    page: Page, live_server, sign_in, viewer, invoice
+):
+    sign_in(page, "viewer")
+    page.goto(f"{live_server.url}/accounts/5001/write-offs/")
+    expect(page.get_by_role("link", name="Create a Write-off")).to_have_count(0)
+    # What a forged request from a viewer's page looks like: htmx asks for the picker.
+    page.evaluate("htmx.ajax('GET', '/accounts/5001/write-offs/new/', {target: '#drawer-content'})")
+    message = page.get_by_role("dialog", name=re.compile(r"^You can.t do this$"))
+    expect(message).to_be_visible()
+    expect(message.get_by_role("alert")).to_contain_text("allow this action. Nothing was changed.")
+
+
+def test_expired_session_sends_the_browser_to_sign_in_not_into_the_drawer(
+    clerk_on_account, live_server
+):
+    page = clerk_on_account
+    open_writeoffs_from_side_navigation(page)
+    page.context.clear_cookies()
+    page.get_by_role("link", name="Create a Write-off").click()
+    expect(page).to_have_url(re.compile(r"/login/\?next=/accounts/5001/write-offs/"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("#drawer-content")).to_be_empty()
