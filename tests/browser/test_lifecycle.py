@@ -118,3 +118,104 @@ def test_filter_invoices_to_written_off(
     shot(page, "written-off-filter")
     page.get_by_role("link", name="10023", exact=True).click()
     expect(page.get_by_role("note")).to_contain_text("120.00 USD of this invoice was written off")
+
+
+@pytest.fixture
+def open_hold(invoice, clerk_actor):
+    from writeoffs.services import dispute_hold_create
+
+    return dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Customer disputes", actor=clerk_actor
+    )
+
+
+def open_disputes_tab(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/accounts/5001/")
+    side_nav(page, "Write-Offs")
+    page.get_by_role("tab", name="Disputes").click()
+    expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
+
+
+@pytest.mark.parametrize(
+    ("button", "confirm", "status"),
+    [
+        ("Convert dispute hold {n} to a write-off", "Convert to write-off", "Written off"),
+        ("Release dispute hold {n}", "Release", "Released"),
+        ("Release and re-age dispute hold {n}", "Release and re-age", "Released and re-aged"),
+    ],
+)
+def test_settle_a_dispute(
+    page: Page,
+    live_server,
+    sign_in,
+    supervisor,
+    account,
+    invoice,
+    open_hold,
+    shot,
+    csp_violations,
+    button,
+    confirm,
+    status,
+):
+    from writeoffs.models import DisputeHold, WriteOff
+
+    sign_in(page, "supervisor")
+    open_disputes_tab(page, live_server)
+
+    page.get_by_role("link", name=button.format(n=open_hold.number)).click()
+    popout = page.get_by_role("dialog", name=re.compile(f"dispute hold {open_hold.number}"))
+    expect(popout).to_be_visible()
+    if confirm.startswith("Convert"):
+        popout.get_by_label("Reason code").select_option(label="2 · Billing Error")
+    popout.get_by_label("Comments").fill("Settled with the customer")
+    shot(page, "settle-popout")
+    popout.get_by_role("button", name=confirm, exact=True).click()
+
+    expect(popout).to_be_hidden()
+    expect(page.get_by_role("status")).to_contain_text(f"Dispute hold {open_hold.number}")
+    row = page.locator(f'tr[data-entry-id="{open_hold.pk}"]')
+    expect(row).to_contain_text(status)
+    expect(row).to_contain_text("by supervisor")
+    expect(row.get_by_role("link", name=re.compile("Release"))).to_have_count(0)
+    shot(page, "settled")
+    hold = DisputeHold.objects.get()
+    assert hold.settled_by_label == "supervisor"
+    invoice.refresh_from_db()
+    assert invoice.held_minor == 0
+    if confirm.startswith("Convert"):
+        assert WriteOff.objects.get().reason_code == 2
+        assert invoice.written_off_minor == 5000
+    ledger_is_clean()
+    assert csp_violations == []
+
+
+def test_reverse_a_writeoff(
+    page: Page, live_server, sign_in, supervisor, account, invoice, clerk_actor, shot
+):
+    from writeoffs.models import WriteOff
+
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk, amount="30.00", reason_code=0, comments="Bad", actor=clerk_actor
+    )
+    sign_in(page, "supervisor")
+    page.goto(f"{live_server.url}/accounts/5001/")
+    side_nav(page, "Write-Offs")
+
+    page.get_by_role("link", name=f"Reverse write-off {writeoff.number}").click()
+    popout = page.get_by_role("dialog", name=f"Reverse write-off {writeoff.number}?")
+    expect(popout).to_be_visible()
+    popout.get_by_label("Reason").fill("Posted to the wrong invoice")
+    shot(page, "reverse-popout")
+    popout.get_by_role("button", name="Reverse write-off").click()
+
+    expect(popout).to_be_hidden()
+    row = page.locator(f'tr[data-entry-id="{writeoff.pk}"]')
+    expect(row).to_contain_text("Reversed")
+    expect(row).to_contain_text("Posted to the wrong invoice")
+    expect(row).to_contain_text("by supervisor")
+    shot(page, "reversed")
+    assert WriteOff.objects.get().status == WriteOff.Status.REVERSED
+    invoice.refresh_from_db()
+    assert invoice.written_off_minor == 0
+    ledger_is_clean()
