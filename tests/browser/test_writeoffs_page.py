@@ -343,3 +343,22 @@ def test_expired_session_sends_the_browser_to_sign_in_not_into_the_drawer(
     expect(page).to_have_url(re.compile(r"/login/\?next=/accounts/5001/write-offs/"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.locator("#drawer-content")).to_be_empty()
+
+
+def test_expense_code_shows_only_when_not_revenue_impacting_and_back_returns_to_picker(
+    clerk_on_account,
+):
+    page = clerk_on_account
+    open_writeoffs_from_side_navigation(page)
+    page.get_by_role("link", name="Create a Write-off").click()
+    drawer(page, "^Create a Write-off$").get_by_role("link", name="10023").click()
+    entry = drawer(page, "Invoice 10023")
+    expense_code = entry.get_by_label("Expense accounting code")
+    expect(expense_code).to_be_hidden()
+    entry.get_by_role("switch", name="Revenue-impacting").uncheck()
+    expect(expense_code).to_be_visible()
+    entry.get_by_role("switch", name="Revenue-impacting").check()
+    expect(expense_code).to_be_hidden()
+
+    entry.get_by_role("link", name="Back").click()
+    expect(drawer(page, "^Create a Write-off$").get_by_role("link", name="10023")).to_be_visible()
