@@ -76,11 +76,10 @@ def writeoffs_bare_select(account: Account) -> tuple[str, list]:
 def picker_search(client: Client, account: Account) -> tuple[Callable, str, list]:
     """Search the invoice picker for one of the account's invoice numbers, and the
     bare SELECT of the same rows on the (account, status, invoice_no) index."""
-    invoice = (
-        Invoice.objects.filter(account=account, status=Invoice.Status.SENT)
-        .order_by("invoice_no")
-        .first()
-    )
+    from writeoffs.selectors import pickable_invoices
+
+    # A whole number, as read off a paper invoice: the search a clerk makes most.
+    invoice = pickable_invoices(account).order_by("invoice_no").first()
     term = str(invoice.invoice_no)
     url = _url("writeoff_picker", acct_no=account.acct_no)
     # A search typed in the open drawer swaps only the results.

@@ -350,19 +350,15 @@ class Benchmark:
         variants = {
             "stock": lambda: self.admin_client.get("/stock-admin/writeoffs/writeoff/"),
             "ours_admin": lambda: self.admin_client.get("/admin/writeoffs/writeoff/"),
+            "stock_same_page": lambda: self.admin_client.get(
+                "/stock-admin-same-page/writeoffs/writeoff/"
+            ),
         }
         try:
             variants["partial"] = pages.writeoffs_partial(self.clerk_client, self.account)
         except pages.NotReady:
             t = round_robin(variants, n)
-            self.record(
-                "A_own_admin",
-                "our write-off admin / stock",
-                t["ours_admin"].wall,
-                t["stock"].wall,
-                "<=0.5",
-            )
-            self.sql_listing("our write-off admin", t["ours_admin"])
+            self.record_admin_writeoffs(t)
             raise
         variants["minimal"] = lambda: self.clerk_client.get(
             f"/minimal/{self.account.acct_no}/write-offs/"
@@ -375,13 +371,7 @@ class Benchmark:
         self.record(
             "A", "partial / stock admin changelist", t["partial"].wall, t["stock"].wall, "<=0.5"
         )
-        self.record(
-            "A_own_admin",
-            "our write-off admin / stock",
-            t["ours_admin"].wall,
-            t["stock"].wall,
-            "<=0.5",
-        )
+        self.record_admin_writeoffs(t)
         self.record(
             "B1",
             "partial's own SQL / bare SELECT",
@@ -393,6 +383,27 @@ class Benchmark:
             "B2", "partial / minimal one-loop view", t["partial"].wall, t["minimal"].wall, "<=2"
         )
         self.sql_listing("partial", t["partial"])
+
+    def record_admin_writeoffs(self, t: dict[str, Timing]) -> None:
+        per_page = self.our_list_per_page("writeoffs.WriteOff")
+        self.record(
+            "admin_writeoffs",
+            f"our write-off admin / stock, both {per_page} rows",
+            t["ours_admin"].wall,
+            t["stock_same_page"].wall,
+            "<=0.5",
+        )
+        self.figures["admin_writeoffs_queries"] = t["ours_admin"].queries
+        self.figures["stock_same_page_writeoff_admin_queries"] = t["stock_same_page"].queries
+        self.sql_listing("our write-off admin", t["ours_admin"])
+        self.sql_listing("stock write-off admin", t["stock_same_page"])
+
+    @staticmethod
+    def our_list_per_page(label: str) -> int:
+        from django.apps import apps
+        from django.contrib import admin
+
+        return admin.site._registry[apps.get_model(label)].list_per_page
 
     def measure_c(self) -> None:
         from tests.benchmarks import pages
@@ -447,14 +458,21 @@ class Benchmark:
         t = round_robin(
             {
                 "ours": lambda: self.admin_client.get("/admin/billing/invoice/"),
-                "stock": lambda: self.admin_client.get("/stock-admin/billing/invoice/"),
+                "stock": lambda: self.admin_client.get("/stock-admin-same-page/billing/invoice/"),
             },
             n,
         )
+        per_page = self.our_list_per_page("billing.Invoice")
         self.record(
-            "admin_invoices", "our invoice admin / stock", t["ours"].wall, t["stock"].wall, "<=0.5"
+            "admin_invoices",
+            f"our invoice admin / stock, both {per_page} rows",
+            t["ours"].wall,
+            t["stock"].wall,
+            "<=0.5",
         )
+        self.figures["admin_invoices_queries"] = t["ours"].queries
         self.sql_listing("our invoice admin", t["ours"])
+        self.sql_listing("stock invoice admin", t["stock"])
 
     def measure_e(self) -> None:
         """Write-offs per second: the whole service path vs a bare ORM insert + update."""

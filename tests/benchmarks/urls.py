@@ -32,6 +32,19 @@ class StockInvoiceAdmin(admin.ModelAdmin):
 stock_site.register(WriteOff, StockWriteOffAdmin)
 stock_site.register(Invoice, StockInvoiceAdmin)
 
+
+def stock_like_ours(model) -> type[admin.ModelAdmin]:
+    """A default ModelAdmin showing as many rows per page as the project's admin does."""
+    ours = admin.site._registry.get(model)
+    per_page = ours.list_per_page if ours else admin.ModelAdmin.list_per_page
+    return type(f"Stock{model.__name__}Admin", (admin.ModelAdmin,), {"list_per_page": per_page})
+
+
+# Our admin changelists are compared with stock ones of the same page size.
+stock_same_page_site = admin.AdminSite(name="stock_admin_same_page")
+stock_same_page_site.register(WriteOff, stock_like_ours(WriteOff))
+stock_same_page_site.register(Invoice, stock_like_ours(Invoice))
+
 MINIMAL_TEMPLATE = engines["django"].from_string(
     "<table>{% for w in writeoffs %}<tr><td>{{ w.pk }}</td><td>{{ w.invoice.invoice_no }}</td>"
     "<td>{{ w.writeoff_date }}</td><td>{{ w.amount }} {{ w.invoice.currency }}</td>"
@@ -51,6 +64,7 @@ def minimal_writeoffs(request: HttpRequest, acct_no: int) -> HttpResponse:
 
 urlpatterns = [
     path("stock-admin/", stock_site.urls),
+    path("stock-admin-same-page/", stock_same_page_site.urls),
     path("minimal/<int:acct_no>/write-offs/", minimal_writeoffs, name="bench_minimal"),
     path("", include("billing.urls")),
 ]
