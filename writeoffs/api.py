@@ -114,7 +114,7 @@ def api_endpoint(*methods: str, idempotent: bool = False):
             except Exception:
                 log.exception("API call %s failed unexpectedly", request.path)
                 return _error_response(
-                    BillingError(UNEXPECTED_ERROR, "Unexpected error. Nothing was changed.")
+                    BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
                 )
 
         return view
