@@ -95,6 +95,17 @@
     }
   });
 
+  // A 403/404 answered with HX-Retarget is a message meant for the drawer. In DEBUG,
+  // django-htmx's helper (listening on document) would replace the whole page with
+  // any 403/404 body; stopping the event at <body> keeps it from seeing ours, while
+  // htmx itself carries on (it only honours preventDefault).
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    const xhr = event.detail.xhr;
+    if ((xhr.status === 403 || xhr.status === 404) && xhr.getResponseHeader("HX-Retarget")) {
+      event.stopPropagation();
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     const overlay = overlayFor(target);

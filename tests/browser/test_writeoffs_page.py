@@ -362,3 +362,15 @@ def test_expense_code_shows_only_when_not_revenue_impacting_and_back_returns_to_
 
     entry.get_by_role("link", name="Back").click()
     expect(drawer(page, "^Create a Write-off$").get_by_role("link", name="10023")).to_be_visible()
+
+
+def test_forbidden_message_still_lands_in_the_drawer_in_debug_mode(
+    page: Page, live_server, sign_in, viewer, invoice, settings
+):
+    """With DEBUG on, {% htmx_script %} adds django-htmx's error-page helper."""
+    settings.DEBUG = True
+    sign_in(page, "viewer")
+    page.goto(f"{live_server.url}/accounts/5001/write-offs/")
+    page.evaluate("htmx.ajax('GET', '/accounts/5001/write-offs/new/', {target: '#drawer-content'})")
+    expect(page.get_by_role("dialog", name=re.compile(r"^You can.t do this$"))).to_be_visible()
+    expect(page.get_by_role("navigation", name="Account")).to_be_visible()
