@@ -154,6 +154,13 @@ def _invoice_context(request: HttpRequest, account: Account, invoice: Invoice) -
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,
         "can_remove_payment": user.has_perm("billing.remove_payment"),
+        # Seed 003's "Write Off Invoice": the Write-Offs page's own entry drawer, for this invoice.
+        "can_write_off": user.has_perm("writeoffs.add_writeoff")
+        and invoice.status == Invoice.Status.SENT
+        and invoice.available_minor > 0,
+        "can_dispute": user.has_perm("writeoffs.add_disputehold")
+        and invoice.status == Invoice.Status.SENT
+        and invoice.available_minor > 0,
     }
 
 

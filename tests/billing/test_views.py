@@ -721,3 +721,28 @@ def test_service_refuses_removal_by_a_clerk_even_without_the_view(invoice, clerk
         payment_remove(payment_id=payment.pk, reason="x", actor=Actor.for_user(clerk_actor.user))
 
     assert refused.value.code == 1003
+
+
+def test_clerk_can_write_off_or_dispute_from_the_invoice_and_a_viewer_cannot(
+    client, clerk, viewer, account, invoice
+):
+    entry = reverse("writeoff_entry", args=[account.acct_no, invoice.invoice_no])
+    dispute = reverse("dispute_entry", args=[account.acct_no, invoice.invoice_no])
+
+    client.force_login(clerk)
+    as_clerk = client.get(detail_url(account, invoice)).content.decode()
+    client.force_login(viewer)
+    as_viewer = client.get(detail_url(account, invoice)).content.decode()
+
+    assert entry in as_clerk and dispute in as_clerk
+    assert entry not in as_viewer and dispute not in as_viewer
+
+
+def test_no_write_off_link_once_nothing_is_available(client, clerk, account, invoice, clerk_actor):
+    write_off(invoice, clerk_actor, "")
+    client.force_login(clerk)
+
+    html = client.get(detail_url(account, invoice)).content.decode()
+
+    assert reverse("writeoff_entry", args=[account.acct_no, invoice.invoice_no]) not in html
+    assert "Record Payment</a>" not in html

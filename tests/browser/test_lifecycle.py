@@ -219,3 +219,25 @@ def test_reverse_a_writeoff(
     invoice.refresh_from_db()
     assert invoice.written_off_minor == 0
     ledger_is_clean()
+
+
+def test_write_off_from_the_invoice_page(
+    page: Page, live_server, sign_in, clerk, account, invoice, shot
+):
+    sign_in(page, "clerk")
+    open_invoice_10023(page, live_server)
+
+    page.get_by_role("link", name="Write Off Invoice").click()
+    entry = page.get_by_role("dialog", name="Create a Write-off · Invoice 10023")
+    entry.get_by_label("Amount (USD)").fill("20.00")
+    entry.get_by_label("Reason code").select_option(label="0 · Bad Debt")
+    entry.get_by_label("Comments").fill("Small balance")
+    entry.get_by_role("button", name="Create Write-Off").click()
+    page.get_by_role("dialog", name="Review: Create a Write-off").get_by_role(
+        "button", name="Create Write-Off"
+    ).click()
+
+    expect(page.get_by_role("note")).to_contain_text("20.00 USD of this invoice was written off")
+    expect(page.get_by_test_id("balance-due")).to_have_text("100.00 USD")
+    shot(page, "written-off-from-invoice")
+    ledger_is_clean()

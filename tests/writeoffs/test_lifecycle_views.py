@@ -469,3 +469,37 @@ def test_csv_links_are_on_both_tables(client, viewer, account, hold, writeoff):
 
     assert reverse("writeoff_csv", args=[account.acct_no]) in writeoffs
     assert reverse("dispute_csv", args=[account.acct_no]) in disputes
+
+
+@pytest.mark.parametrize("tab", ["writeoffs", "disputes"])
+def test_supervisor_tables_query_count_is_the_same_for_1_and_50_rows(
+    client, supervisor, account, clerk_actor, supervisor_actor, django_assert_num_queries, tab
+):
+    """Settle and reverse controls, and who settled or reversed, cost no query per row."""
+    from writeoffs.services import writeoff_reverse
+
+    big = InvoiceFactory(account=account, total_minor=1_000_000)
+
+    def add_rows(count):
+        for n in range(count):
+            hold = dispute_hold_create(
+                invoice_id=big.pk, amount="1.00", comments="d", actor=clerk_actor
+            )
+            writeoff = writeoff_create(
+                invoice_id=big.pk, amount="1.00", reason_code=0, comments="w", actor=clerk_actor
+            )
+            if n % 2:
+                dispute_hold_settle(
+                    dispute_hold_id=hold.pk, action="convert", actor=supervisor_actor
+                )
+                writeoff_reverse(writeoff_id=writeoff.pk, reason="r", actor=supervisor_actor)
+
+    url = reverse("writeoff_page", args=[account.acct_no]) + f"?tab={tab}"
+    client.force_login(supervisor)
+    add_rows(1)
+    with django_assert_num_queries(6):
+        client.get(url, **HTMX)
+    add_rows(49)
+    with django_assert_num_queries(6):
+        response = client.get(url, **HTMX)
+    assert len(response.context["rows"]) == 25
