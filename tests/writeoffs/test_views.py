@@ -253,6 +253,17 @@ def test_picker_search_matches_invoice_number_prefixes(client, clerk, account):
     )
 
 
+def test_picker_pages_through_invoices_inside_the_drawer(client, clerk, account):
+    for _ in range(11):
+        InvoiceFactory(account=account)
+    signed_in(client, clerk)
+    headers = {**HTMX, "HTTP_HX_TARGET": "picker-results"}
+    first = client.get(step_url("writeoff", "picker"), **headers).content.decode()
+    second = client.get(step_url("writeoff", "picker") + "?page=2", **headers).content.decode()
+    assert first.count('innerHTML">1') == 10 and second.count('innerHTML">1') == 1
+    assert 'hx-target="#picker-results"' in first and 'hx-push-url="false"' in first
+
+
 def test_picker_refuses_post_with_405(client, clerk, invoice):
     assert signed_in(client, clerk).post(step_url("writeoff", "picker")).status_code == 405
 
