@@ -1,0 +1,453 @@
+"""No sequence of ledger operations breaks the invoice balance invariants.
+
+A hypothesis state machine runs random sequences of every service call (record
+and remove payments, create and reverse write-offs, create disputes, settle
+them each way, expire them with each expiration action) against a few invoices
+in different currencies, with valid, over-available and invalid amounts.
+
+After every step it checks three things:
+- the stored running totals equal totals recomputed from the rows with plain
+  Python arithmetic (the oracle never calls the services or billing.rules);
+- they equal the machine's own model, which predicts every outcome, including
+  which error code a refused call must raise;
+- 0 <= held <= balance_due and paid + written_off <= total.
+
+Each example runs inside a savepoint that is rolled back afterwards, so the
+invoices start fresh every time. HYPOTHESIS_PROFILE=ci runs 500 examples.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from billing.actors import Actor
+from billing.errors import BillingError
+from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
+from billing.models import Invoice, InvoiceLine, Payment
+from billing.roles import CLERK, SUPERVISOR
+from billing.services import payment_record, payment_remove
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import (
+    dispute_hold_create,
+    dispute_hold_settle,
+    dispute_holds_expire,
+    writeoff_create,
+    writeoff_reverse,
+)
+
+# Error codes, spelled out here rather than imported, so the test states them itself.
+OVER_AVAILABLE = 3119
+INVALID_AMOUNT = 3120
+NOT_OPEN = 3121
+BAD_REASON = 3024
+WRONG_STATE = 3124
+IDEMPOTENCY_CLASH = 1005
+
+# (currency, places, total in minor units, status)
+INVOICES = [
+    ("USD", 2, 12000, "sent"),
+    ("USD", 2, 30, "sent"),
+    ("JPY", 0, 1500, "sent"),
+    ("KWD", 3, 12345, "sent"),
+    ("USD", 2, 5000, "draft"),
+]
+
+# Invalid in every currency above: not numbers, not positive, too many places, too big, floats.
+INVALID_AMOUNTS = ["0", "-1", "-0.01", "abc", "NaN", "Infinity", "1e13", "0.0001", 1.5, "1.2.3"]
+
+ACTIONS = ["convert", "release", "release_reage"]
+
+amount_specs = st.one_of(
+    # A quarter, half, three quarters or all of what is available.
+    st.tuples(st.just("quarters"), st.integers(1, 4)),
+    st.tuples(st.just("minor"), st.integers(1, 15000)),
+    st.sampled_from([("available+1",), ("empty",)]),
+    st.tuples(st.just("raw"), st.sampled_from(INVALID_AMOUNTS)),
+)
+invoice_indexes = st.integers(0, len(INVOICES) - 1)
+picks = st.integers(0, 10_000)
+keys = st.one_of(st.none(), st.sampled_from(["k1", "k2"]))
+
+
+# Which rows count towards which running total.
+COUNTED = {("p", "active"): "paid", ("w", "active"): "written_off", ("h", "open"): "held"}
+ENTRY_ROWS_SQL = " UNION ALL ".join(
+    # Table names come from the models, the invoice ids are bound parameters.
+    f"SELECT '{kind}', id, invoice_id, amount_minor, status FROM {model._meta.db_table} "  # noqa: S608
+    "WHERE invoice_id IN ({marks})"
+    for kind, model in (("p", Payment), ("w", WriteOff), ("h", DisputeHold))
+)
+
+
+@dataclass
+class ModelInvoice:
+    pk: int
+    currency: str
+    places: int
+    total: int
+    status: str
+    aging_date: datetime.date
+    paid: int = 0
+    written_off: int = 0
+    held: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.total - self.paid - self.written_off - self.held
+
+
+@dataclass
+class ModelEntry:
+    """A payment, write-off or dispute hold as the model expects it to be stored."""
+
+    pk: int
+    invoice: ModelInvoice
+    amount: int
+    status: str
+    expires_on: datetime.date | None = None
+
+
+def expected(minor: int | None, refusal: int | None) -> str:
+    return f"expect refusal {refusal}" if refusal else f"expect {minor} minor units"
+
+
+def as_text(minor: int, places: int) -> str:
+    return str(Decimal(minor).scaleb(-places))
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    world: dict = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self.today = timezone.localdate()
+        self.clerk = self.world["clerk"]
+        self.supervisor = self.world["supervisor"]
+        self.invoices = [
+            ModelInvoice(pk, currency, places, total, status, self.world["aging_date"])
+            for pk, (currency, places, total, status) in zip(
+                self.world["invoice_pks"], INVOICES, strict=True
+            )
+        ]
+        self.payments: list[ModelEntry] = []
+        self.writeoffs: list[ModelEntry] = []
+        self.holds: list[ModelEntry] = []
+        # idempotency key -> (request content, the entry it created), per kind of entry
+        self.used_keys: dict[tuple[str, str], tuple[tuple, ModelEntry]] = {}
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    # --- the model's predictions ----------------------------------------------
+
+    def resolve(self, invoice: ModelInvoice, spec: tuple, as_decimal: bool):
+        """The raw input for ``spec``, the minor amount it should be accepted for, and
+        the error code it should be refused with instead (or None)."""
+        kind = spec[0]
+        if kind == "raw":
+            return spec[1], None, INVALID_AMOUNT
+        if kind == "empty":
+            if invoice.available <= 0:
+                return "", None, OVER_AVAILABLE
+            return "", invoice.available, None
+        minor = {
+            "minor": lambda: spec[1],
+            "quarters": lambda: invoice.available * spec[-1] // 4,
+            "available+1": lambda: invoice.available + 1,
+        }[kind]()
+        raw = as_text(minor, invoice.places)
+        if as_decimal:
+            raw = Decimal(raw)
+        if minor <= 0:
+            return raw, None, INVALID_AMOUNT
+        if minor > invoice.available:
+            return raw, None, OVER_AVAILABLE
+        return raw, minor, None
+
+    def expect_refusal(self, code: int, call) -> None:
+        with pytest.raises(BillingError) as refused:
+            call()
+        assert refused.value.code == code, refused.value
+
+    def replay_or_clash(self, kind: str, key: str | None, content: tuple, call) -> bool:
+        """True when the idempotency key decides the outcome (replay or clash)."""
+        if key is None or (kind, key) not in self.used_keys:
+            return False
+        used_content, entry = self.used_keys[(kind, key)]
+        if used_content != content:
+            self.expect_refusal(IDEMPOTENCY_CLASH, call)
+        else:
+            assert call().pk == entry.pk
+        return True
+
+    # --- rules ----------------------------------------------------------------
+
+    @rule(i=invoice_indexes, spec=amount_specs, as_decimal=st.booleans(), key=keys)
+    def record_payment(self, i, spec, as_decimal, key):
+        invoice = self.invoices[i]
+        raw, minor, refusal = self.resolve(invoice, spec, as_decimal)
+        note(f"payment of {raw!r} on invoice #{i}: {expected(minor, refusal)}")
+
+        def call():
+            return payment_record(
+                invoice_id=invoice.pk, amount=raw, actor=self.clerk, idempotency_key=key
+            )
+
+        content = (i, raw if not isinstance(raw, Decimal) else str(raw))
+        if self.replay_or_clash("payment", key, content, call):
+            return
+        if invoice.status != "sent":
+            refusal = NOT_OPEN
+        if refusal is not None:
+            self.expect_refusal(refusal, call)
+            return
+        payment = call()
+        assert payment.amount_minor == minor
+        invoice.paid += minor
+        entry = ModelEntry(payment.pk, invoice, minor, "active")
+        self.payments.append(entry)
+        if key:
+            self.used_keys[("payment", key)] = (content, entry)
+
+    @precondition(lambda self: self.payments)
+    @rule(pick=picks)
+    def remove_payment(self, pick):
+        entry = self.payments[pick % len(self.payments)]
+
+        def call():
+            return payment_remove(payment_id=entry.pk, reason="Mistake", actor=self.supervisor)
+
+        if entry.status != "active":
+            self.expect_refusal(WRONG_STATE, call)
+            return
+        call()
+        entry.status = "removed"
+        entry.invoice.paid -= entry.amount
+
+    @rule(
+        i=invoice_indexes,
+        spec=amount_specs,
+        as_decimal=st.booleans(),
+        reason=st.sampled_from([0, 1, 2, 3, 4, 5, 9999]),
+        revenue_impacting=st.booleans(),
+        key=keys,
+    )
+    def create_writeoff(self, i, spec, as_decimal, reason, revenue_impacting, key):
+        invoice = self.invoices[i]
+        raw, minor, refusal = self.resolve(invoice, spec, as_decimal)
+        note(f"write-off of {raw!r} (reason {reason}) on invoice #{i}: {expected(minor, refusal)}")
+        code_id = None if revenue_impacting else self.world["expense_code_id"]
+
+        def call():
+            return writeoff_create(
+                invoice_id=invoice.pk,
+                amount=raw,
+                reason_code=reason,
+                comments="Written off by the state machine",
+                actor=self.clerk,
+                revenue_impacting=revenue_impacting,
+                accounting_code_id=code_id,
+                idempotency_key=key,
+            )
+
+        content = (i, raw if not isinstance(raw, Decimal) else str(raw), reason, code_id)
+        if self.replay_or_clash("writeoff", key, content, call):
+            return
+        if invoice.status != "sent":
+            refusal = NOT_OPEN
+        elif reason == 9999:
+            refusal = BAD_REASON
+        if refusal is not None:
+            self.expect_refusal(refusal, call)
+            return
+        writeoff = call()
+        assert writeoff.amount_minor == minor
+        invoice.written_off += minor
+        entry = ModelEntry(writeoff.pk, invoice, minor, "active")
+        self.writeoffs.append(entry)
+        if key:
+            self.used_keys[("writeoff", key)] = (content, entry)
+
+    @precondition(lambda self: self.writeoffs)
+    @rule(pick=picks)
+    def reverse_writeoff(self, pick):
+        entry = self.writeoffs[pick % len(self.writeoffs)]
+
+        def call():
+            return writeoff_reverse(writeoff_id=entry.pk, reason="Mistake", actor=self.supervisor)
+
+        if entry.status != "active":
+            self.expect_refusal(WRONG_STATE, call)
+            return
+        call()
+        entry.status = "reversed"
+        entry.invoice.written_off -= entry.amount
+
+    @rule(i=invoice_indexes, spec=amount_specs, as_decimal=st.booleans(), days=st.integers(2, 10))
+    def create_dispute(self, i, spec, as_decimal, days):
+        invoice = self.invoices[i]
+        raw, minor, refusal = self.resolve(invoice, spec, as_decimal)
+        note(f"dispute of {raw!r} on invoice #{i}: {expected(minor, refusal)}")
+
+        def call():
+            return dispute_hold_create(
+                invoice_id=invoice.pk,
+                amount=raw,
+                comments="Disputed in the state machine",
+                expire_hold_days=days,
+                actor=self.clerk,
+            )
+
+        if invoice.status != "sent":
+            refusal = NOT_OPEN
+        if refusal is not None:
+            self.expect_refusal(refusal, call)
+            return
+        hold = call()
+        assert hold.amount_minor == minor
+        assert hold.expires_on == self.today + datetime.timedelta(days=days)
+        invoice.held += minor
+        self.holds.append(ModelEntry(hold.pk, invoice, minor, "open", hold.expires_on))
+
+    def apply_settlement(self, entry: ModelEntry, action: str, on_date: datetime.date) -> None:
+        invoice = entry.invoice
+        invoice.held -= entry.amount
+        if action == "convert":
+            invoice.written_off += entry.amount
+            writeoff = WriteOff.objects.get(origin_dispute_id=entry.pk)
+            assert writeoff.amount_minor == entry.amount
+            self.writeoffs.append(ModelEntry(writeoff.pk, invoice, entry.amount, "active"))
+            entry.status = "written_off"
+        elif action == "release":
+            entry.status = "released"
+        else:
+            entry.status = "released_reaged"
+            invoice.aging_date = on_date
+
+    @precondition(lambda self: self.holds)
+    @rule(pick=picks, action=st.sampled_from(ACTIONS), reason=st.sampled_from([0, 2, 5]))
+    def settle_dispute(self, pick, action, reason):
+        entry = self.holds[pick % len(self.holds)]
+
+        def call():
+            return dispute_hold_settle(
+                dispute_hold_id=entry.pk, action=action, reason_code=reason, actor=self.supervisor
+            )
+
+        if entry.status != "open":
+            self.expect_refusal(WRONG_STATE, call)
+            return
+        settled = call()
+        assert settled.status != "open"
+        self.apply_settlement(entry, action, self.today)
+
+    @rule(action=st.sampled_from(["none", *ACTIONS]), days_ahead=st.integers(0, 14))
+    def expire_disputes(self, action, days_ahead):
+        run_date = self.today + datetime.timedelta(days=days_ahead)
+        due = [e for e in self.holds if e.status == "open" and e.expires_on < run_date]
+        with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
+            result = dispute_holds_expire(run_date=run_date)
+        due_ids = sorted(e.pk for e in due)
+        if action == "none":
+            assert sorted(result.left_open) == due_ids
+            assert result.settled == []
+            return
+        assert sorted(result.settled) == due_ids
+        for entry in due:
+            self.apply_settlement(entry, action, run_date)
+
+    # --- invariants -----------------------------------------------------------
+
+    @invariant()
+    def stored_totals_match_the_rows_and_the_model(self):
+        pks = [invoice.pk for invoice in self.invoices]
+        stored = {
+            row[0]: row[1:]
+            for row in Invoice.objects.filter(pk__in=pks).values_list(
+                "pk", "total_minor", "paid_minor", "written_off_minor", "held_minor", "aging_date"
+            )
+        }
+        recomputed = {pk: {"paid": 0, "written_off": 0, "held": 0} for pk in pks}
+        statuses = {}
+        # One plain SELECT of every entry row; a step's check must stay cheap, it runs
+        # after each of the ~15,000 steps of a CI run.
+        with connection.cursor() as cursor:
+            cursor.execute(ENTRY_ROWS_SQL.format(marks=", ".join(["%s"] * len(pks))), pks * 3)
+            for kind, pk, invoice_id, amount, status in cursor.fetchall():
+                statuses[(kind, pk)] = status
+                if (kind, status) in COUNTED:
+                    recomputed[invoice_id][COUNTED[(kind, status)]] += amount
+
+        for invoice in self.invoices:
+            total, paid, written_off, held, aging_date = stored[invoice.pk]
+            sums = recomputed[invoice.pk]
+            assert total == invoice.total
+            assert paid == sums["paid"] == invoice.paid
+            assert written_off == sums["written_off"] == invoice.written_off
+            assert held == sums["held"] == invoice.held
+            assert aging_date == invoice.aging_date
+            assert total - paid - written_off >= held >= 0
+            assert paid + written_off <= total
+
+        expected = {
+            (kind, entry.pk): entry.status
+            for kind, entries in (("p", self.payments), ("w", self.writeoffs), ("h", self.holds))
+            for entry in entries
+        }
+        assert statuses == expected
+
+
+@pytest.mark.django_db
+def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
+    accounts = {currency: AccountFactory(currency=currency) for currency in ("USD", "JPY", "KWD")}
+    revenue = AccountingCodeFactory(code="4000", name="Subscription revenue")
+    expense = AccountingCodeFactory(code="6100", name="Bad debt expense", kind="expense")
+    bill_date = timezone.localdate() - datetime.timedelta(days=40)
+    invoice_pks = []
+    for number, (currency, _places, total, status) in enumerate(INVOICES, start=90001):
+        invoice = Invoice.objects.create(
+            invoice_no=number,
+            account=accounts[currency],
+            currency=currency,
+            bill_date=bill_date,
+            due_date=bill_date + datetime.timedelta(days=30),
+            aging_date=bill_date + datetime.timedelta(days=30),
+            status=status,
+            revenue_code=revenue,
+            total_minor=total,
+        )
+        InvoiceLine.objects.create(invoice=invoice, description="Service", amount_minor=total)
+        invoice_pks.append(invoice.pk)
+    LedgerMachine.world = {
+        "clerk": Actor.for_user(UserFactory(username="sm-clerk", groups=[CLERK])),
+        "supervisor": Actor.for_user(UserFactory(username="sm-supervisor", groups=[SUPERVISOR])),
+        "invoice_pks": invoice_pks,
+        "aging_date": bill_date + datetime.timedelta(days=30),
+        "expense_code_id": expense.pk,
+    }
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
