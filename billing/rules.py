@@ -48,12 +48,16 @@ def require_perm(actor: Actor, perm: str) -> None:
 
 
 def check_text(value: str, *, field: str) -> str:
-    """Normalise line endings and refuse control and bidi-override characters (25020)."""
+    """Normalise line endings and refuse control and bidi-override characters (25020).
+
+    Lone surrogates (only reachable through JSON escapes) are refused too: no
+    database can store them, and they are never meant text.
+    """
     text = value.replace("\r\n", "\n")
     for char in text:
         if char in "\t\n":
             continue
-        if unicodedata.category(char) == "Cc" or char in _BIDI_OVERRIDES:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_OVERRIDES:
             raise BillingError(
                 ILLEGAL_CHARACTERS,
                 f"Illegal characters entered: remove the invisible character U+{ord(char):04X}.",
