@@ -80,7 +80,10 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
 
     page.get_by_role("tab", name="Disputes").click()
     page.get_by_role("link", name="Create a Dispute Hold").click()
+    picker = page.get_by_role("dialog", name="Create a Dispute Hold")
+    expect(picker).to_be_visible()
     page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
     page.get_by_role("link", name="Create a Dispute Hold").click()
     page.get_by_role("dialog", name="Create a Dispute Hold").get_by_role(
         "link", name="10023"
@@ -115,6 +118,8 @@ def test_every_page_and_the_admin_load_without_csp_violations(watched, live_serv
         if expect_row.api or expect_row.get[ROLES.index(SU)] != 200:
             continue
         url = url_for(route, own)
+        if url.endswith(".csv"):
+            continue  # a download, not a page
         page.goto(f"{live_server.url}{url}")
         visited.append(url)
     for url in (
