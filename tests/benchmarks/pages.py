@@ -86,12 +86,15 @@ def picker_search(client: Client, account: Account) -> tuple[Callable, str, list
     headers = {**HTMX, **GZIP, "HX-Target": "picker-results"}
     a = Account._meta.db_table
     i = Invoice._meta.db_table
+    # The same rows in the same order: sent, with something available, newest first.
     sql = (
         f"SELECT i.id, i.invoice_no, i.bill_date, i.due_date, i.currency, i.total_minor, "
         f"i.paid_minor, i.written_off_minor, i.held_minor "
         f"FROM {a} a INNER JOIN {i} i ON i.account_id = a.id "
         f"WHERE a.acct_no = %s AND i.status = 'sent' AND i.invoice_no >= %s "
-        f"AND i.invoice_no < %s ORDER BY i.invoice_no LIMIT 11"
+        f"AND i.invoice_no < %s "
+        f"AND i.total_minor - i.paid_minor - i.written_off_minor - i.held_minor > 0 "
+        f"ORDER BY i.bill_date DESC, i.invoice_no DESC LIMIT 11"
     )
     low = int(term)
     return (
