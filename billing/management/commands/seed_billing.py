@@ -28,6 +28,7 @@ import math
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import factory.random
@@ -112,6 +113,19 @@ def _split(rng: random.Random, amount: int, parts: int) -> list[int]:
     return [b - a for a, b in itertools.pairwise(edges)]
 
 
+def _remembered(adapt: Callable[[object], object]) -> Callable[[object], object]:
+    seen: dict[object, object] = {}
+
+    def convert(value: object) -> object:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = adapted = adapt(value)
+            return adapted
+
+    return convert
+
+
 class RowWriter:
     """Rows of one model, starting from a factory-built prototype, inserted with
     ``executemany``. Primary keys are handed out here, from after the table's
@@ -131,11 +145,18 @@ class RowWriter:
             for f in fields
         }
         # Only dates and times need the backend's conversion; ints, strings and
-        # booleans go to the driver as they are.
+        # booleans go to the driver as they are. They go straight to the backend's
+        # adapter (where get_db_prep_save ends up), remembered per value: a million
+        # invoices share a few hundred dates, and the field's whole conversion chain
+        # was a third of the seed's time in its profile.
+        adapters = {
+            "DateField": connection.ops.adapt_datefield_value,
+            "DateTimeField": connection.ops.adapt_datetimefield_value,
+        }
         self._convert = {
-            f.attname: (lambda value, f=f: f.get_db_prep_save(value, connection))
+            f.attname: _remembered(adapters[f.get_internal_type()])
             for f in fields
-            if f.get_internal_type() in {"DateField", "DateTimeField"}
+            if f.get_internal_type() in adapters
         }
         quote = connection.ops.quote_name
         self.sql = (
