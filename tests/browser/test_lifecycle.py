@@ -241,3 +241,54 @@ def test_write_off_from_the_invoice_page(
     expect(page.get_by_test_id("balance-due")).to_have_text("100.00 USD")
     shot(page, "written-off-from-invoice")
     ledger_is_clean()
+
+
+def test_axe_finds_no_serious_violations_on_the_invoice_payment_and_settlement_screens(
+    new_context, live_server, supervisor, account, invoice, open_hold, clerk_actor, axe
+):
+    from billing.services import payment_record
+
+    payment = payment_record(invoice_id=invoice.pk, amount="10.00", actor=clerk_actor)
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk, amount="5.00", reason_code=0, comments="Bad", actor=clerk_actor
+    )
+    # bypass_csp lets axe be injected; the app's own pages are unchanged.
+    page = new_context(bypass_csp=True).new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("supervisor")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Accounts").wait_for()
+
+    page.goto(f"{live_server.url}/accounts/5001/")
+    assert axe(page, "account overview") == []
+    side_nav(page, "Invoices")
+    assert axe(page, "invoices list") == []
+    side_nav(page, "Payments")
+    assert axe(page, "payments list") == []
+
+    page.goto(f"{live_server.url}/accounts/5001/invoices/10023/")
+    assert axe(page, "invoice detail") == []
+    page.get_by_role("link", name="Record Payment").click()
+    expect(page.get_by_role("dialog", name="Record Payment")).to_be_visible()
+    expect(page.get_by_label("Payment date")).to_be_focused()
+    assert axe(page, "record payment drawer") == []
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Record Payment")).to_be_hidden()
+    page.get_by_role("link", name=f"Remove payment {payment.pk}").click()
+    # Focus moves in once the modal's fade-in has finished: contrast is then final.
+    expect(page.get_by_role("dialog", name=re.compile("Remove payment"))).to_be_visible()
+    expect(page.get_by_label("Reason")).to_be_focused()
+    assert axe(page, "remove payment pop-out") == []
+
+    page.goto(f"{live_server.url}/accounts/5001/write-offs/")
+    page.get_by_role("link", name=f"Reverse write-off {writeoff.number}").click()
+    expect(page.get_by_role("dialog", name=re.compile("Reverse write-off"))).to_be_visible()
+    expect(page.get_by_label("Reason")).to_be_focused()
+    assert axe(page, "reverse write-off pop-out") == []
+
+    page.goto(f"{live_server.url}/accounts/5001/write-offs/?tab=disputes")
+    page.get_by_role("link", name=f"Convert dispute hold {open_hold.number} to a write-off").click()
+    expect(page.get_by_role("dialog", name=re.compile("Convert to write-off"))).to_be_visible()
+    expect(page.get_by_label("Reason code")).to_be_focused()
+    assert axe(page, "settle (convert) pop-out") == []
