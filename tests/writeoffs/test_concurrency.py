@@ -8,19 +8,27 @@ the rest are refused with 3119, and nothing surfaces as "database is locked".
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
 
 from billing.actors import Actor
+from billing.api_keys import api_key_create
 from billing.errors import OVER_AVAILABLE, BillingError
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
 from billing.roles import CLERK
+from billing.rules import today
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from writeoffs.models import DisputeHold, WriteOff
@@ -37,21 +45,32 @@ class Outcome:
     error: BaseException | None = None
 
 
-def run_at_once(count: int, work: Callable[[int, Actor], object], user_id: int) -> list[Outcome]:
-    """Run ``work(i, actor)`` in ``count`` threads released by one barrier.
+def load_actor(user_id: int) -> Actor:
+    actor = Actor.for_user(get_user_model().objects.get(pk=user_id))
+    actor.has_perm("writeoffs.add_writeoff")  # warm the permission cache before the race
+    return actor
 
-    Each thread loads its own user (as a request would) and closes its own
-    connection at the end, so no connection is shared between threads.
+
+def run_at_once(
+    count: int,
+    work: Callable[[int, object], object],
+    user_id: int,
+    prepare: Callable[[int], object] = load_actor,
+) -> list[Outcome]:
+    """Run ``work(i, prepare(user_id))`` in ``count`` threads released by one barrier.
+
+    Each thread prepares its own user or signed-in client (as a request would)
+    and closes its own connection at the end, so no connection is shared
+    between threads.
     """
     barrier = threading.Barrier(count)
     outcomes = [Outcome() for _ in range(count)]
 
     def run(i: int) -> None:
         try:
-            actor = Actor.for_user(get_user_model().objects.get(pk=user_id))
-            actor.has_perm("writeoffs.add_writeoff")  # warm the permission cache before the race
+            prepared = prepare(user_id)
             barrier.wait(timeout=30)
-            outcomes[i].value = work(i, actor)
+            outcomes[i].value = work(i, prepared)
         except BaseException as error:  # every outcome is asserted on by the test
             outcomes[i].error = error
         finally:
@@ -239,4 +258,119 @@ def test_one_idempotency_token_replayed_from_ten_threads_records_one_payment(
     assert refusals(outcomes) == []
     assert len({o.value.pk for o in outcomes}) == 1
     assert Payment.objects.filter(invoice=race_invoice).count() == 1
+    assert_ledger_consistent(race_invoice.pk)
+
+
+# --- through the HTTP stack: the UI's confirm step and the API --------------------
+
+
+def signed_in_client(user_id: int) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.get(pk=user_id))
+    return client
+
+
+def confirm_data(amount: str, token: str) -> dict:
+    return {
+        "amount": amount,
+        "reason_code": "0",
+        "writeoff_date": today().isoformat(),
+        "revenue_impacting": "on",
+        "comments": "Race through the UI",
+        "idempotency_token": token,
+    }
+
+
+def test_twenty_simultaneous_ui_confirms_of_60_percent_create_one_and_explain_the_rest(
+    clerk_id, race_invoice
+):
+    url = reverse("writeoff_confirm", args=[7001, 70001])
+
+    def confirm(i: int, client: Client):
+        return client.post(url, confirm_data("600.00", str(uuid.uuid4())))
+
+    outcomes = run_at_once(THREADS, confirm, clerk_id, prepare=signed_in_client)
+
+    assert refusals(outcomes) == []
+    statuses = Counter(o.value.status_code for o in outcomes)
+    assert statuses == {302: 1, 200: THREADS - 1}
+    for outcome in outcomes:
+        if outcome.value.status_code == 200:
+            assert "is more than" in outcome.value.content.decode()
+    assert WriteOff.objects.filter(invoice=race_invoice).count() == 1
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_one_ui_confirmation_token_posted_from_ten_threads_creates_one_writeoff(
+    clerk_id, race_invoice
+):
+    url = reverse("writeoff_confirm", args=[7001, 70001])
+    token = str(uuid.uuid4())
+
+    def double_click(i: int, client: Client):
+        return client.post(url, confirm_data("25.00", token))
+
+    outcomes = run_at_once(10, double_click, clerk_id, prepare=signed_in_client)
+
+    assert refusals(outcomes) == []
+    assert {o.value.status_code for o in outcomes} == {302}
+    writeoff = WriteOff.objects.get(invoice=race_invoice)
+    assert {o.value["Location"] for o in outcomes} == {
+        f"/accounts/7001/write-offs/?tab=writeoffs&highlight={writeoff.pk}"
+    }
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def api_body(key: str, amount: str) -> str:
+    return json.dumps(
+        {
+            "client_no": settings.BILLING_CLIENT_NO,
+            "auth_key": key,
+            "acct_no": 7001,
+            "invoice_no": 70001,
+            "reason_code": 2,
+            "comments": "Race through the API",
+            "writeoff_dispute_amount": amount,
+        }
+    )
+
+
+def test_twenty_simultaneous_api_writeoffs_of_60_percent_let_one_through_with_3119_for_the_rest(
+    clerk_id, race_invoice
+):
+    _, key = api_key_create("race-key", "clerk")
+    body = api_body(key, "600.00")
+    url = reverse("api_create_writeoff_or_dispute_m")
+
+    def call(i: int, client: Client):
+        return client.post(url, body, content_type="application/json")
+
+    outcomes = run_at_once(THREADS, call, clerk_id, prepare=lambda _: Client())
+
+    assert refusals(outcomes) == []
+    answers = Counter((o.value.status_code, o.value.json()["error_code"]) for o in outcomes)
+    assert answers == {(200, 0): 1, (400, OVER_AVAILABLE): THREADS - 1}
+    assert WriteOff.objects.filter(invoice=race_invoice).count() == 1
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_one_idempotency_key_header_sent_from_ten_threads_creates_one_writeoff(
+    clerk_id, race_invoice
+):
+    _, key = api_key_create("retry-key", "clerk")
+    body = api_body(key, "15.00")
+    url = reverse("api_create_writeoff_or_dispute_m")
+
+    def retry(i: int, client: Client):
+        return client.post(
+            url, body, content_type="application/json", headers={"Idempotency-Key": "storm-10"}
+        )
+
+    outcomes = run_at_once(10, retry, clerk_id, prepare=lambda _: Client())
+
+    assert refusals(outcomes) == []
+    writeoff = WriteOff.objects.get(invoice=race_invoice)
+    assert {(o.value.status_code, o.value.json()["rec_no"]) for o in outcomes} == {
+        (200, writeoff.pk)
+    }
     assert_ledger_consistent(race_invoice.pk)
