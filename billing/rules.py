@@ -70,7 +70,8 @@ def clean_comments(value: str | None, *, field: str = "comments", label: str = "
     """Required free text, 1 to 3000 characters after CRLF becomes LF."""
     text = check_text(value or "", field=field)
     if not text.strip():
-        raise BillingError(INVALID_COMMENTS, f"{label} are required.", field=field)
+        verb = "are" if label.endswith("s") else "is"  # "Comments are", "A reason is"
+        raise BillingError(INVALID_COMMENTS, f"{label} {verb} required.", field=field)
     if len(text) > COMMENTS_MAX_LENGTH:
         raise BillingError(
             INVALID_COMMENTS,

@@ -4,6 +4,7 @@ import datetime
 from contextlib import contextmanager
 from decimal import Decimal
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -287,6 +288,16 @@ def test_unknown_invoice_is_refused(clerk_actor, create_entry, db):
 
 def test_writeoff_date_defaults_to_today_in_the_configured_time_zone(invoice, clerk_actor):
     assert write_off(invoice, clerk_actor).writeoff_date == timezone.localdate()
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_today_follows_the_configured_time_zone_not_the_server(
+    invoice, clerk_actor, settings, zone
+):
+    # These zones are 26 hours apart, so at any moment their dates differ.
+    settings.TIME_ZONE = zone
+    expected = datetime.datetime.now(ZoneInfo(zone)).date()
+    assert write_off(invoice, clerk_actor).writeoff_date == expected == timezone.localdate()
 
 
 def test_writeoff_dated_on_the_bill_date_is_accepted(invoice, clerk_actor):
