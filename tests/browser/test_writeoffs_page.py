@@ -158,7 +158,7 @@ def test_cancel_in_the_popout_returns_to_the_drawer_with_the_input_kept(clerk_on
     assert WriteOff.objects.count() == 0
 
 
-def test_escape_closes_the_popout_then_the_drawer_and_focus_returns(clerk_on_account):
+def test_escape_closes_the_popout_then_the_drawer_and_focus_returns(clerk_on_account, shot):
     page = clerk_on_account
     open_writeoffs_from_side_navigation(page)
     create = page.get_by_role("link", name="Create a Write-off")
@@ -180,13 +180,15 @@ def test_escape_closes_the_popout_then_the_drawer_and_focus_returns(clerk_on_acc
     page.keyboard.press("Escape")
     expect(popout).to_be_hidden()
     expect(entry).to_be_visible()
+    shot(page, "popout-closed-by-escape")
     page.keyboard.press("Escape")
     expect(entry).to_be_hidden()
     expect(create).to_be_focused()
+    shot(page, "drawer-closed-by-escape")
 
 
 def test_deep_link_opens_the_disputes_tab_reload_back_and_arrow_keys(
-    page: Page, live_server, sign_in, clerk, invoice, clerk_actor
+    page: Page, live_server, sign_in, clerk, invoice, clerk_actor, shot
 ):
     dispute_hold_create(
         invoice_id=invoice.pk, amount="10", comments="Open hold.", actor=clerk_actor
@@ -196,6 +198,7 @@ def test_deep_link_opens_the_disputes_tab_reload_back_and_arrow_keys(
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_role("tab", name="Write-offs")).to_have_attribute("aria-selected", "false")
     expect(page.get_by_role("tabpanel", name="Disputes")).to_contain_text("10.00")
+    shot(page, "deep-link-disputes")
     page.reload()
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
     page.get_by_role("tab", name="Write-offs").click()
@@ -210,7 +213,7 @@ def test_deep_link_opens_the_disputes_tab_reload_back_and_arrow_keys(
     expect(page.get_by_role("tab", name="Write-offs")).to_be_focused()
 
 
-def test_double_click_on_confirm_creates_exactly_one_writeoff(clerk_on_account):
+def test_double_click_on_confirm_creates_exactly_one_writeoff(clerk_on_account, shot):
     page = clerk_on_account
     open_writeoffs_from_side_navigation(page)
     page.get_by_role("link", name="Create a Write-off").click()
@@ -227,6 +230,7 @@ def test_double_click_on_confirm_creates_exactly_one_writeoff(clerk_on_account):
     expect(popout).to_be_hidden()
     expect(page.get_by_role("row").nth(1)).to_contain_text("30.00")
     expect(page.get_by_role("row")).to_have_count(2)
+    shot(page, "one-row-after-double-click")
     assert WriteOff.objects.count() == 1
 
 
