@@ -323,6 +323,17 @@ def test_axe_finds_no_serious_violations_on_each_screen(
     page.goto(f"{live_server.url}/accounts/5001/disputes/new/10023/")
     assert axe(page, "dispute entry (full page)") == []
 
+    page.goto(f"{live_server.url}/accounts/5001/write-offs/?tab=disputes")
+    page.get_by_role("link", name="Create a Dispute Hold").click()
+    drawer(page, "^Create a Dispute Hold$").get_by_role("link", name="10023").click()
+    entry = drawer(page, "Create a Dispute Hold · Invoice 10023")
+    expect(entry.get_by_label("Expire hold days")).to_be_visible()
+    assert axe(page, "dispute entry drawer") == []
+    entry.get_by_label("Comments").fill("axe")
+    entry.get_by_role("button", name="Create Dispute Hold").click()
+    expect(page.get_by_role("dialog", name="Review: Create a Dispute Hold")).to_be_visible()
+    assert axe(page, "dispute confirm pop-out") == []
+
 
 def test_forbidden_htmx_request_shows_a_readable_message_in_the_drawer(
     page: Page, live_server, sign_in, viewer, invoice
