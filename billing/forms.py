@@ -67,6 +67,16 @@ class PaymentForm(forms.Form):
             }
         )
 
+    def clean(self) -> dict:
+        if self.has_error("idempotency_key"):
+            # An error on a hidden field would show nowhere and Save would seem to do
+            # nothing: say it above the form, and carry a new token so saving again works.
+            del self._errors["idempotency_key"]
+            self.add_error(None, "This form expired. Check the payment and save it again.")
+            self.data = self.data.copy()
+            self.data["idempotency_key"] = uuid.uuid4().hex
+        return super().clean()
+
 
 class ReasonForm(forms.Form):
     """The reason a supervisor gives to remove a payment or reverse a write-off."""

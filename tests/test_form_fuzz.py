@@ -14,6 +14,7 @@ The number of examples follows the Hypothesis profile (``HYPOTHESIS_PROFILE``).
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 
 import pytest
@@ -368,3 +369,22 @@ def test_zz_report_fuzz_cases_per_endpoint():
     """Prints how many cases each endpoint took in this run (pytest -s shows it)."""
     for name, count in sorted(CASES.items()):
         print(f"fuzz cases {name}: {count}")
+
+
+def test_payment_without_its_hidden_token_says_so_and_carries_a_new_one(client, target):
+    """Found by the fuzzer: an error on the hidden idempotency field showed nowhere,
+    so Save seemed to do nothing."""
+    data = {
+        "amount": "1.00",
+        "paid_on": today().isoformat(),
+        "method": "check",
+        "reference": "",
+        "idempotency_key": "",
+    }
+
+    response = client.post(target["urls"]["payment_new"], data)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "This form expired. Check the payment and save it again." in body
+    assert re.search(r'name="idempotency_key" value="[0-9a-f]{32}"', body)
