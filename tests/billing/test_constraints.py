@@ -4,12 +4,17 @@ Each test writes past the services with ``QuerySet.update`` or a raw insert and
 expects the database itself to refuse. They run on SQLite and on PostgreSQL.
 """
 
+from unittest import mock
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from billing.errors import BillingError
 from billing.models import Invoice, InvoiceLine, Payment
+from billing.services import payment_record
 from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +146,46 @@ def test_entries_without_an_idempotency_key_are_not_unique(invoice):
             writeoff_date=invoice.bill_date,
         )
     assert WriteOff.objects.count() == 2
+
+
+# --- through the services: a balance read without the lock ----------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "module"),
+    [
+        ("dispute", "writeoff", "writeoffs.services"),
+        ("dispute", "payment", "billing.services"),
+        ("payment", "dispute", "writeoffs.services"),
+        ("writeoff", "dispute", "writeoffs.services"),
+    ],
+)
+def test_service_working_from_a_stale_balance_is_stopped_by_the_constraint(
+    invoice, clerk_actor, first, then, module
+):
+    """If a service ever checked a balance read before the lock, the CHECK
+    constraint refuses the commit and the caller gets a clean 3119.
+
+    (The constraint can only see a stale value in another column than the one
+    being written: the row lock is what prevents a lost update of one column.)
+    """
+    calls = {
+        "writeoff": lambda amount: writeoff_create(
+            invoice_id=invoice.pk, amount=amount, reason_code=0, comments="x", actor=clerk_actor
+        ),
+        "dispute": lambda amount: dispute_hold_create(
+            invoice_id=invoice.pk, amount=amount, comments="x", actor=clerk_actor
+        ),
+        "payment": lambda amount: payment_record(
+            invoice_id=invoice.pk, amount=amount, actor=clerk_actor
+        ),
+    }
+    stale = Invoice.objects.get(pk=invoice.pk)
+    calls[first]("100.00")
+    before = Invoice.objects.filter(pk=invoice.pk).values().get()
+    with mock.patch(f"{module}.lock_invoice", return_value=stale), pytest.raises(BillingError) as e:
+        calls[then]("50.00")
+    assert e.value.code == 3119
+    assert "balance changed" in e.value.message
+    assert Invoice.objects.filter(pk=invoice.pk).values().get() == before
+    assert WriteOff.objects.count() + Payment.objects.count() + DisputeHold.objects.count() == 1
