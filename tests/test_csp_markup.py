@@ -97,13 +97,22 @@ def rendered_pages(client: Client, ledger) -> dict[str, str]:
         for variant, headers in (("page", {}), ("htmx", {"HTTP_HX_REQUEST": "true"})):
             response = client.get(url, **headers)
             assert response.status_code == 200, url
+            assert "Content-Security-Policy-Report-Only" not in response.headers, url
+            policy = dict(
+                (part.split()[0], part.split()[1:])
+                for part in response.headers["Content-Security-Policy"].split(";")
+                if part.strip()
+            )
+            assert policy["script-src"] == policy["style-src"] == ["'self'"], url
             if not response["Content-Type"].startswith("text/html"):
                 continue  # a CSV export
             pages[f"{variant} {url}"] = response.content.decode()
     return pages
 
 
-def test_every_rendered_page_and_fragment_has_no_inline_script_or_style(client, users, ledgers):
+def test_every_page_and_fragment_is_served_under_the_policy_with_no_inline_code(
+    client, users, ledgers
+):
     own, _ = ledgers
     client.force_login(users[SU])
     pages = rendered_pages(client, own)
