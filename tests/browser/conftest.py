@@ -141,9 +141,16 @@ def axe(axe_script):
             }"""
         )
         SCREENSHOTS.mkdir(exist_ok=True)
-        recorded = json.loads(results_file.read_text()) if results_file.exists() else {}
+        # Several test runs (SQLite and PostgreSQL, other sessions) may record at
+        # once: read what is there if it parses, and replace the file atomically.
+        try:
+            recorded = json.loads(results_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            recorded = {}
         recorded[screen] = violations
-        results_file.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+        partial = results_file.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+        partial.replace(results_file)
         return [v for v in violations if v["impact"] in ("serious", "critical")]
 
     return run
