@@ -12,7 +12,6 @@ from django.db.models import CharField, F, Max, Q, QuerySet
 from django.db.models.functions import Cast, Substr
 from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
-from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
 from writeoffs.models import DisputeHold, WriteOff
@@ -117,20 +116,6 @@ def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
             return invoices.none()
         invoices = invoices.filter(match)
     return invoices
-
-
-def dispute_for(account: Account, dispute_id: int) -> DisputeHold:
-    """The dispute hold ``dispute_id`` if it belongs to ``account``; 404 otherwise."""
-    return get_object_or_404(
-        DisputeHold.objects.select_related("invoice"), account=account, pk=dispute_id
-    )
-
-
-def writeoff_for(account: Account, writeoff_id: int) -> WriteOff:
-    """The write-off ``writeoff_id`` if it belongs to ``account``; 404 otherwise."""
-    return get_object_or_404(
-        WriteOff.objects.select_related("invoice"), account=account, pk=writeoff_id
-    )
 
 
 def dispute_for(account: Account, dispute_id: int) -> DisputeHold:
