@@ -84,7 +84,8 @@ def test_dispute_flow_from_side_navigation_to_new_row(clerk_on_account, shot, cs
 
     page.get_by_role("link", name="Create a Dispute Hold").click()
     picker = drawer(page, "^Create a Dispute Hold$")
-    picker.get_by_role("searchbox", name="Search by invoice number").fill("1002")
+    with page.expect_response(lambda response: "q=1002" in response.url):
+        picker.get_by_role("searchbox", name="Search by invoice number").fill("1002")
     picker.get_by_role("link", name="10023").click()
 
     entry = drawer(page, "Create a Dispute Hold · Invoice 10023")
