@@ -8,6 +8,7 @@ the rest are refused with 3119, and nothing surfaces as "database is locked".
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import uuid
@@ -24,15 +25,21 @@ from django.urls import reverse
 
 from billing.actors import Actor
 from billing.api_keys import api_key_create
-from billing.errors import OVER_AVAILABLE, BillingError
+from billing.errors import INVALID_STATE, OVER_AVAILABLE, BillingError
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
-from billing.roles import CLERK
+from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
+from writeoffs.services import (
+    dispute_hold_create,
+    dispute_hold_settle,
+    dispute_holds_expire,
+    writeoff_create,
+    writeoff_reverse,
+)
 
 THREADS = 20
 
@@ -373,4 +380,98 @@ def test_one_idempotency_key_header_sent_from_ten_threads_creates_one_writeoff(
     assert {(o.value.status_code, o.value.json()["rec_no"]) for o in outcomes} == {
         (200, writeoff.pk)
     }
+    assert_ledger_consistent(race_invoice.pk)
+
+
+# --- settling and reversing the same entry at once ---------------------------------
+
+
+@pytest.fixture
+def supervisor_id(db):
+    return UserFactory(username="racing-supervisor", groups=[SUPERVISOR]).pk
+
+
+def test_ten_supervisors_settling_one_hold_at_once_settle_it_once(
+    supervisor_id, clerk_id, race_invoice
+):
+    clerk = load_actor(clerk_id)
+    hold = dispute_hold_create(
+        invoice_id=race_invoice.pk, amount="300.00", comments="Disputed", actor=clerk
+    )
+    connections.close_all()
+    actions = ("convert", "release", "release_reage")
+
+    def settle(i: int, actor: Actor) -> DisputeHold:
+        return dispute_hold_settle(
+            dispute_hold_id=hold.pk, action=actions[i % 3], actor=actor, comments=f"Settle {i}"
+        )
+
+    outcomes = run_at_once(10, settle, supervisor_id)
+
+    refused = refusals(outcomes)
+    assert sum(o.error is None for o in outcomes) == 1
+    assert {error.code for error in refused} == {INVALID_STATE}
+    invoice = Invoice.objects.get(pk=race_invoice.pk)
+    assert invoice.held_minor == 0
+    assert invoice.written_off_minor in (0, 30000)
+    assert WriteOff.objects.filter(origin_dispute=hold).count() <= 1
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_ten_supervisors_reversing_one_writeoff_at_once_give_the_balance_back_once(
+    supervisor_id, clerk_id, race_invoice
+):
+    writeoff = writeoff_create(
+        invoice_id=race_invoice.pk,
+        amount="250.00",
+        reason_code=0,
+        comments="To reverse",
+        actor=load_actor(clerk_id),
+    )
+    connections.close_all()
+
+    def reverse_it(i: int, actor: Actor) -> WriteOff:
+        return writeoff_reverse(writeoff_id=writeoff.pk, reason=f"Reverse {i}", actor=actor)
+
+    outcomes = run_at_once(10, reverse_it, supervisor_id)
+
+    refused = refusals(outcomes)
+    assert sum(o.error is None for o in outcomes) == 1
+    assert {error.code for error in refused} == {INVALID_STATE}
+    assert Invoice.objects.get(pk=race_invoice.pk).written_off_minor == 0
+    assert_ledger_consistent(race_invoice.pk)
+
+
+def test_expiry_racing_a_person_settling_the_same_holds_settles_each_once(
+    supervisor_id, clerk_id, race_invoice, settings
+):
+    """The expiry job lists due holds, then settles each under the lock; a person
+    settling one in between must not make the job fail or settle it twice."""
+    clerk = load_actor(clerk_id)
+    holds = [
+        dispute_hold_create(
+            invoice_id=race_invoice.pk, amount="50.00", comments=f"Hold {n}", actor=clerk
+        )
+        for n in range(6)
+    ]
+    run_date = holds[0].expires_on + datetime.timedelta(days=1)
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
+    connections.close_all()
+
+    def work(i: int, actor: Actor):
+        if i == 0:
+            return dispute_holds_expire(run_date=run_date)
+        return dispute_hold_settle(
+            dispute_hold_id=holds[i].pk, action="convert", actor=actor, comments="Person"
+        )
+
+    outcomes = run_at_once(len(holds), work, supervisor_id)
+
+    refused = refusals(outcomes)
+    assert all(error.code == INVALID_STATE for error in refused)
+    assert not DisputeHold.objects.filter(status=DisputeHold.Status.OPEN).exists()
+    expiry = outcomes[0].value
+    people = {holds[i].pk for i in range(1, len(holds)) if outcomes[i].error is None}
+    assert set(expiry.settled).isdisjoint(people)
+    assert set(expiry.settled) | people == {hold.pk for hold in holds}
     assert_ledger_consistent(race_invoice.pk)
