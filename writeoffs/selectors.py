@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import time
 
-from django.db.models import CharField, F, Max, Q, QuerySet
-from django.db.models.functions import Cast, Substr
-from django.db.models.lookups import Exact
+from django.db.models import F, Max, Q, QuerySet
+from django.db.models.signals import post_save
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
@@ -30,13 +29,28 @@ _longest_invoice_no: tuple[float, int] | None = None
 
 
 def _invoice_no_digits() -> int:
-    """Digits of the longest invoice number, read (one indexed MAX) every few minutes."""
+    """Digits of the longest invoice number, read (one indexed MAX) every few minutes.
+
+    An invoice saved in this process widens it at once (below). Invoices bulk-loaded
+    by another process with longer numbers than any before are found by their whole
+    number at once, and by a shorter prefix within a few minutes.
+    """
     global _longest_invoice_no
     now = time.monotonic()
     if _longest_invoice_no is None or now - _longest_invoice_no[0] > _LONGEST_INVOICE_NO_TTL:
         longest = Invoice.objects.aggregate(longest=Max("invoice_no"))["longest"] or 0
         _longest_invoice_no = (now, len(str(longest)))
     return _longest_invoice_no[1]
+
+
+def _widen_for_saved_invoice(sender, instance: Invoice, **kwargs) -> None:
+    global _longest_invoice_no
+    digits = len(str(instance.invoice_no))
+    if _longest_invoice_no is not None and digits > _longest_invoice_no[1]:
+        _longest_invoice_no = (_longest_invoice_no[0], digits)
+
+
+post_save.connect(_widen_for_saved_invoice, sender=Invoice, dispatch_uid="picker_invoice_digits")
 
 
 def parse_sort(raw: str, allowed: dict[str, str]) -> tuple[str, bool] | None:
@@ -82,21 +96,15 @@ def invoice_number_match(query: str) -> Q | None:
     start = int(query)
     if query.startswith("0") or start > _INVOICE_NO_MAX:
         return Q(pk__in=[])
-    # Ranges stop at the longest invoice number there is: with one for every length up
+    # Ranges stop at the longest invoice number there is. With one for every length up
     # to 19 digits, SQLite's planner gives up the invoice-number index and reads all
-    # of the account's invoices.
+    # of the account's invoices; and a whole number stays one equality, which both
+    # databases answer from the unique index.
     digits = _invoice_no_digits()
     match = Q(invoice_no=start)
     for extra_digits in range(1, digits - len(query) + 1):
         scale = 10**extra_digits
         match |= Q(invoice_no__gte=start * scale, invoice_no__lte=(start + 1) * scale - 1)
-    # Numbers longer than that (issued since it was read) are still found: past the
-    # bound, the number's text is compared. The bound is an index range, empty unless
-    # such invoices exist. (Not LIKE: SQLite re-plans a statement whose LIKE pattern
-    # is a parameter every time it runs, which cost more than the search itself.)
-    if 10**digits <= _INVOICE_NO_MAX:
-        leading = Substr(Cast("invoice_no", output_field=CharField()), 1, len(query))
-        match |= Q(invoice_no__gte=10**digits) & Q(Exact(leading, query))
     return match
 
 

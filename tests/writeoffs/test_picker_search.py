@@ -3,6 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.factories import InvoiceFactory
+from billing.models import Invoice
 from writeoffs import selectors
 from writeoffs.selectors import pickable_invoices
 
@@ -36,7 +37,7 @@ def test_search_by_something_that_is_not_an_invoice_number_finds_nothing(numbere
     assert numbers(numbered, "01002") == []
 
 
-def test_a_longer_number_issued_after_the_longest_was_read_is_still_found(numbered):
+def test_a_longer_number_saved_after_the_longest_was_read_is_found_at_once(numbered):
     assert numbers(numbered, "1002") == [1002, 10020, 10029, 100299]  # reads: 6 digits
 
     InvoiceFactory(account=numbered, invoice_no=100200123)
@@ -52,3 +53,13 @@ def test_the_longest_invoice_number_is_read_once_not_per_search(numbered):
         numbers(numbered, "1003")
 
     assert len(queries) == 1
+
+
+def test_a_bulk_loaded_longer_number_is_found_by_its_whole_number_at_once(numbered):
+    assert numbers(numbered, "1002") == [1002, 10020, 10029, 100299]  # reads: 6 digits
+
+    Invoice.objects.bulk_create(
+        [InvoiceFactory.build(account=numbered, invoice_no=100200123, revenue_code=None)]
+    )
+
+    assert numbers(numbered, "100200123") == [100200123]
