@@ -357,3 +357,20 @@ def test_forbidden_htmx_requests_get_a_readable_403_fragment(client, users, ledg
         assert "<html" not in body, route.name
         checked += 1
     assert checked > 5
+
+
+def test_other_methods_are_refused_with_405_on_every_url(client, users, ledgers):
+    own, _ = ledgers
+    client.force_login(users[SU])
+    problems, checked = [], 0
+    for route in project_routes():
+        if route.name in ("api_unknown_call", "login"):
+            continue  # unknown API calls are 404 for any method; LoginView takes PUT as POST
+        url = url_for(route, own)
+        for method in ("put", "patch", "delete"):
+            response = getattr(client, method)(url)
+            checked += 1
+            if response.status_code != 405:
+                problems.append(f"{method.upper()} {url}: {response.status_code}")
+    assert problems == [], "\n".join(problems)
+    print(f"other methods: {checked} requests answered 405")
