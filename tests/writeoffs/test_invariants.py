@@ -360,6 +360,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert settled.status != "open"
         self.apply_settlement(entry, action, self.today)
 
+    @precondition(lambda self: any(entry.status == "open" for entry in self.holds))
     @rule(action=st.sampled_from(["none", *ACTIONS]), days_ahead=st.integers(0, 14))
     def expire_disputes(self, action, days_ahead):
         run_date = self.today + datetime.timedelta(days=days_ahead)
