@@ -947,6 +947,15 @@ def test_expiry_leaves_settled_and_unexpired_holds_alone(
     assert totals(invoice) == money(written_off="10.00", held="10.00")
 
 
+def test_expiry_with_an_unknown_action_is_refused_and_changes_nothing(due_hold, invoice, settings):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "delete"
+    before = totals(invoice)
+    with refused(INVALID_DISPUTE_SETTINGS):
+        dispute_holds_expire(run_date=after_expiry(due_hold))
+    assert DisputeHold.objects.get().is_open
+    assert totals(invoice) == before
+
+
 def test_expiry_summary_says_what_it_did(due_hold, settings):
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
     run_date = after_expiry(due_hold)
