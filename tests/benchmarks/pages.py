@@ -59,16 +59,31 @@ def writeoffs_deep_page(client: Client, account: Account, page: int) -> Callable
 
 def writeoffs_bare_select(account: Account) -> tuple[str, list]:
     """The table's 25 rows (with the invoice number and currency) in one indexed SELECT,
-    from what the page's URL gives: the account number."""
+    from what the page's URL gives: the account number.
+
+    The account is a scalar subquery, not a join (PostgreSQL plans that join as a backward
+    scan of every write-off). On PostgreSQL the rows are picked by key from the account's
+    index first, as the page does: asked for whole rows ordered by key, it walks the primary
+    key backwards past every newer write-off of other accounts.
+    """
     a = Account._meta.db_table
     w = WriteOff._meta.db_table
     i = Invoice._meta.db_table
+    columns = (
+        "w.id, w.writeoff_date, w.amount_minor, w.reason_code, w.comments, "
+        "w.created_by_label, w.status, i.invoice_no, i.currency"
+    )
+    account_id = f"(SELECT a.id FROM {a} a WHERE a.acct_no = %s)"
+    if connection.vendor == "postgresql":
+        where = (
+            f"w.id IN (SELECT u.id FROM {w} u WHERE u.account_id = {account_id} "
+            f"ORDER BY u.id DESC LIMIT 25)"
+        )
+    else:
+        where = f"w.account_id = {account_id}"
     sql = (
-        f"SELECT w.id, w.writeoff_date, w.amount_minor, w.reason_code, w.comments, "
-        f"w.created_by_label, w.status, i.invoice_no, i.currency "
-        f"FROM {a} a INNER JOIN {w} w ON w.account_id = a.id "
-        f"INNER JOIN {i} i ON i.id = w.invoice_id "
-        f"WHERE a.acct_no = %s ORDER BY w.id DESC LIMIT 25"
+        f"SELECT {columns} FROM {w} w INNER JOIN {i} i ON i.id = w.invoice_id "
+        f"WHERE {where} ORDER BY w.id DESC LIMIT 25"
     )
     return sql, [account.acct_no]
 
@@ -90,8 +105,8 @@ def picker_search(client: Client, account: Account) -> tuple[Callable, str, list
     sql = (
         f"SELECT i.id, i.invoice_no, i.bill_date, i.due_date, i.currency, i.total_minor, "
         f"i.paid_minor, i.written_off_minor, i.held_minor "
-        f"FROM {a} a INNER JOIN {i} i ON i.account_id = a.id "
-        f"WHERE a.acct_no = %s AND i.status = 'sent' AND i.invoice_no >= %s "
+        f"FROM {i} i WHERE i.account_id = (SELECT a.id FROM {a} a WHERE a.acct_no = %s) "
+        f"AND i.status = 'sent' AND i.invoice_no >= %s "
         f"AND i.invoice_no < %s "
         f"AND i.total_minor - i.paid_minor - i.written_off_minor - i.held_minor > 0 "
         f"ORDER BY i.bill_date DESC, i.invoice_no DESC LIMIT 11"
