@@ -33,6 +33,7 @@ from billing.api_keys import api_key_revoke
 from billing.errors import BillingError
 from billing.models import Account, AccountingCode, ApiKey, Invoice, InvoiceLine, Payment
 from billing.money import format_money, from_minor
+from billing.parsing import is_ascii_digits
 from billing.rules import clean_comments, clean_optional_text
 
 # An admin action runs a service once per row; a larger selection belongs in a
@@ -80,7 +81,7 @@ class ExactNumberSearchMixin:
         if not term:
             return queryset, False
         query = Q()
-        if term.isdigit() and len(term) <= 18:
+        if is_ascii_digits(term) and len(term) <= 18:
             number = int(term)
             for lookup in self.number_search_fields:
                 query |= self._number_q(queryset.model, lookup, number)

@@ -4,7 +4,8 @@ The exponent of each currency comes from ISO 4217. This is the only place that
 converts between the two representations.
 """
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from billing.errors import INVALID_AMOUNT, BillingError
 
@@ -19,6 +20,8 @@ _EXPONENTS = {
 
 # Larger than any real invoice, small enough that minor units fit a signed 64-bit column.
 MAX_AMOUNT = Decimal("999999999999")
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def exponent(currency: str) -> int:
@@ -56,12 +59,11 @@ def parse_amount(raw: object, currency: str, *, field: str = "amount") -> Decima
         value = Decimal(raw)
     elif isinstance(raw, str):
         text = raw.strip().replace(",", "")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = None
-        if value is None or text == "":
+        # Plain ASCII decimals only: Decimal() would also read "1_000", "1e3" and
+        # Arabic-Indic digits, none of which a billing clerk means as an amount.
+        if not _PLAIN_DECIMAL.fullmatch(text):
             raise BillingError(INVALID_AMOUNT, "Enter a valid amount, such as 125.50.", field=field)
+        value = Decimal(text)
     else:
         raise BillingError(INVALID_AMOUNT, "Enter a valid amount, such as 125.50.", field=field)
     if not value.is_finite():

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Q, QuerySet
 
+from billing.parsing import is_ascii_digits
+
 # Beyond this page number a user should search, not page; it also bounds the OFFSET.
 MAX_PAGE = 1000
 
@@ -51,7 +53,7 @@ class PageWindow:
 
 def page_number(raw: object) -> int:
     """A page number from a query string; anything that is not one means page 1."""
-    if isinstance(raw, str) and raw.isdigit():
+    if isinstance(raw, str) and is_ascii_digits(raw):
         return max(1, min(int(raw), MAX_PAGE))
     return 1
 
@@ -120,7 +122,7 @@ def _beyond(ordering: list[tuple[str, bool]], values: list, forward: bool) -> Q:
 
 
 def _shown_page(raw: object) -> int:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and int(raw) > 0 else 1
+    return int(raw) if isinstance(raw, str) and is_ascii_digits(raw) and int(raw) > 0 else 1
 
 
 def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:

@@ -29,6 +29,7 @@ from billing.errors import (
 )
 from billing.models import Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.parsing import is_ascii_digits
 
 COMMENTS_MAX_LENGTH = 3000
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
@@ -81,10 +82,12 @@ def clean_comments(value: str | None, *, field: str = "comments", label: str = "
     return text
 
 
-def clean_optional_text(value: str | None, *, field: str, max_length: int) -> str:
+def clean_optional_text(
+    value: str | None, *, field: str, max_length: int, code: int = INVALID_INPUT
+) -> str:
     text = check_text(value or "", field=field)
     if len(text) > max_length:
-        raise BillingError(INVALID_INPUT, f"Use at most {max_length} characters.", field=field)
+        raise BillingError(code, f"Use at most {max_length} characters.", field=field)
     return text
 
 
@@ -242,7 +245,7 @@ def invoice_id_of(
     """The invoice an entry belongs to. An entry never moves to another invoice,
     so this is safe to read before taking the invoice lock."""
     invoice_id = None
-    if isinstance(pk, int) or (isinstance(pk, str) and pk.isascii() and pk.isdigit()):
+    if isinstance(pk, int) or (isinstance(pk, str) and is_ascii_digits(pk)):
         invoice_id = model.objects.filter(pk=pk).values_list("invoice_id", flat=True).first()
     if invoice_id is None:
         name = model._meta.verbose_name.capitalize()

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice, Payment
 from billing.money import format_money, from_minor
+from billing.parsing import is_ascii_digits
 from billing.rules import today
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -41,7 +42,7 @@ def accounts_matching(query: str) -> QuerySet[Account]:
     if not query:
         return accounts
     match = Q(client_acct_id__istartswith=query)
-    if query.isdigit():
+    if is_ascii_digits(query):
         match |= Q(acct_no=int(query))
     else:
         match |= Q(name__icontains=query)

@@ -13,6 +13,7 @@ from django.db.models.signals import post_save
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
+from billing.parsing import is_ascii_digits
 from writeoffs.models import DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
@@ -91,7 +92,7 @@ def invoice_number_match(query: str) -> Q | None:
     every invoice of the account. ``None`` when ``query`` is not a number.
     """
     query = query.strip()
-    if not query.isdigit() or len(query) > _INVOICE_NO_DIGITS:
+    if not is_ascii_digits(query) or len(query) > _INVOICE_NO_DIGITS:
         return None
     start = int(query)
     if query.startswith("0") or start > _INVOICE_NO_MAX:

@@ -96,3 +96,10 @@ def test_sign_in_page_and_sign_out(client, viewer):
     signed_out = client.post(reverse("logout"))
     assert signed_out["Location"] == reverse("login")
     assert client.get(reverse("account_list")).status_code == 302
+
+
+@pytest.mark.parametrize("page", ["\u00b2", "\u0661", "1\u00b2"])
+def test_a_page_number_in_non_ascii_digits_shows_the_first_page(client, viewer, page):
+    client.force_login(viewer)
+    response = client.get(reverse("account_list"), {"page": page, "q": "\u00b2"})
+    assert response.status_code == 200
