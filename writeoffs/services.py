@@ -22,6 +22,7 @@ from billing.checks import dispute_settings_problems
 from billing.errors import (
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
+    INVALID_COMMENTS,
     INVALID_DISPUTE_SETTINGS,
     INVALID_EXPIRE_HOLD_DAYS,
     INVALID_REASON_CODE,
@@ -424,7 +425,10 @@ def _settle(
             "Choose convert, release, or release and re-age.",
             field="action",
         )
-    text = clean_optional_text(comments, field="comments", max_length=COMMENTS_MAX_LENGTH)
+    # Optional here, but held to the same limit and code as every other comment.
+    text = clean_optional_text(
+        comments, field="comments", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
+    )
     code = _writeoff_reason(reason_code, actor) if action == "convert" else None
     invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
     with transaction.atomic(), acting_as(actor):

@@ -1099,3 +1099,18 @@ def test_failed_expiry_leaves_the_dispute_open(due_hold, invoice, settings, acti
     with fail_on_dispute_save(), pytest.raises(Boom):
         dispute_holds_expire(run_date=after_expiry(due_hold))
     assert snapshot(invoice) == before
+
+
+def test_settlement_comments_over_3000_characters_are_refused_like_any_comment(
+    invoice, clerk_actor, supervisor_actor
+):
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="10.00", comments="disputed", actor=clerk_actor
+    )
+    with pytest.raises(BillingError) as refused:
+        dispute_hold_settle(
+            dispute_hold_id=hold.pk, action="release", comments="x" * 3001, actor=supervisor_actor
+        )
+    assert refused.value.code == 3127
+    hold.refresh_from_db()
+    assert hold.status == "open"
