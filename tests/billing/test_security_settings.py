@@ -28,8 +28,10 @@ def production_env(**extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "example.com",
         **extra,
     }
-    env.pop("SECURE_HSTS_SECONDS", None)
-    env.pop("SECURE_SSL_REDIRECT", None)
+    # Overrides a developer or the test run may have set, which production does not:
+    # the browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE (async.E001).
+    for name in ("SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(name, None)
     return env
 
 
