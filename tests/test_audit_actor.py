@@ -17,7 +17,12 @@ from django.urls import reverse
 
 from billing.actors import Actor
 from billing.api_keys import api_key_create
-from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.factories import (
+    AccountFactory,
+    AccountingCodeFactory,
+    InvoiceFactory,
+    UserFactory,
+)
 from billing.models import Invoice, Payment
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
@@ -177,6 +182,37 @@ def test_admin_comment_correction_is_recorded_by_the_administrator(client, books
     writeoff.refresh_from_db()
     assert writeoff.comments == "Typo fixed"
     assert_recorded_by(mark, "audit-root", books["root"], expect={"WriteOff"})
+
+
+def test_admin_payment_and_invoice_corrections_are_recorded_by_the_administrator(client, books):
+    payment = payment_record(
+        invoice_id=books["invoice"].pk, amount="3", actor=Actor.for_user(books["clerk"])
+    )
+    new_code = AccountingCodeFactory(code="4010", name="Services revenue")
+    client.force_login(books["root"])
+    mark = history_mark()
+
+    for url, data in (
+        (reverse("admin:billing_payment_change", args=[payment.pk]), {"reference": "CHK-77"}),
+        (
+            reverse("admin:billing_invoice_change", args=[books["invoice"].pk]),
+            {
+                "revenue_code": new_code.pk,
+                "lines-TOTAL_FORMS": "1",
+                "lines-INITIAL_FORMS": "1",
+                "lines-MIN_NUM_FORMS": "0",
+                "lines-MAX_NUM_FORMS": "1000",
+                "lines-0-id": books["invoice"].lines.get().pk,
+                "lines-0-invoice": books["invoice"].pk,
+            },
+        ),
+    ):
+        response = client.post(url, data)
+        assert response.status_code == 302, response.content.decode()[:3000]
+
+    assert Payment.objects.get(pk=payment.pk).reference == "CHK-77"
+    assert Invoice.objects.get(pk=books["invoice"].pk).revenue_code == new_code
+    assert_recorded_by(mark, "audit-root", books["root"], expect={"Payment", "Invoice"})
 
 
 def test_admin_actions_are_recorded_by_the_administrator(client, books):
