@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.actors import Actor
@@ -374,3 +375,23 @@ def test_other_methods_are_refused_with_405_on_every_url(client, users, ledgers)
                 problems.append(f"{method.upper()} {url}: {response.status_code}")
     assert problems == [], "\n".join(problems)
     print(f"other methods: {checked} requests answered 405")
+
+
+def test_every_form_post_without_a_csrf_token_is_refused(users, ledgers):
+    """The pages' POSTs need the CSRF token; only the API, which authenticates by
+    key and ignores the session, is exempt."""
+    own, _ = ledgers
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users[SU])
+    checked = 0
+    for route in project_routes():
+        expect = EXPECTED[route.name]
+        if expect.post is None or expect.api:
+            continue
+        response = client.post(url_for(route, own), {})
+        assert response.status_code == 403, route.name
+        assert b"CSRF" in response.content, route.name
+        checked += 1
+    logout = client.post(reverse("logout"))
+    assert logout.status_code == 403
+    assert checked >= 8
