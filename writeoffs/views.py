@@ -41,6 +41,7 @@ from writeoffs.models import ReasonCode
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
+    WRITEOFF_TABLE_FIELDS,
     dispute_for,
     disputes_for,
     parse_sort,
@@ -108,7 +109,7 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
     kind = KIND_FOR_TAB.get(request.GET.get("tab", ""), WRITEOFF)
     if kind is WRITEOFF:
         sort = parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS)
-        rows = writeoffs_for(account, sort)
+        rows = writeoffs_for(account, sort).only(*WRITEOFF_TABLE_FIELDS)
     else:
         sort = parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS)
         rows = disputes_for(account, sort)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from writeoffs.factories import WriteOffFactory
 from writeoffs.models import WriteOff
@@ -14,9 +15,15 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def busy_account(account, invoice):
-    """Sixty write-offs on one invoice: three pages of 25."""
-    for _ in range(60):
-        WriteOffFactory(invoice=invoice, account=account, amount_minor=100)
+    """Sixty write-offs on one invoice, some reversed: three pages of 25."""
+    for n in range(60):
+        WriteOffFactory(invoice=invoice, account=account, amount_minor=100 + n)
+    WriteOff.objects.filter(pk__in=WriteOff.objects.values_list("pk", flat=True)[::7]).update(
+        status=WriteOff.Status.REVERSED,
+        reversed_by_label="supervisor",
+        reversed_at=timezone.now(),
+        reversal_reason="Entered twice.",
+    )
     return account
 
 
