@@ -84,8 +84,12 @@ def test_dispute_flow_from_side_navigation_to_new_row(clerk_on_account, shot, cs
 
     page.get_by_role("link", name="Create a Dispute Hold").click()
     picker = drawer(page, "^Create a Dispute Hold$")
+    search = picker.get_by_role("searchbox", name="Search by invoice number")
+    # Focus lands in the drawer once it has opened, after htmx has wired up its
+    # content: typing any earlier can beat the search trigger (a busy CI machine did).
+    expect(search).to_be_focused()
     with page.expect_response(lambda response: "q=1002" in response.url):
-        picker.get_by_role("searchbox", name="Search by invoice number").fill("1002")
+        search.fill("1002")
     picker.get_by_role("link", name="10023").click()
 
     entry = drawer(page, "Create a Dispute Hold · Invoice 10023")
