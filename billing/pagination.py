@@ -134,7 +134,7 @@ def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:
     them; for an account whose entries are all old, that is the whole table. SQLite's
     planner takes the account's index anyway, and the subquery would only add to it.
     """
-    if connections[queryset.db].vendor != "postgresql":
+    if connections[queryset.db].vendor != "postgresql" or queryset.query.annotations:
         return list(queryset[start:stop])
     keys = queryset.values("pk")[start:stop]
     # The outer query repeats none of the filters: with them, PostgreSQL estimates the
@@ -143,6 +143,7 @@ def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:
     if not queryset.query.standard_ordering:
         chosen = chosen.reverse()
     chosen.query.select_related = queryset.query.select_related
+    chosen.query.deferred_loading = queryset.query.deferred_loading
     return list(chosen)
 
 
