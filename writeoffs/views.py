@@ -266,16 +266,7 @@ def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKin
         f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
         f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
     )
-    if request.htmx:
-        response = HttpResponse(status=204)
-        trigger_client_event(response, kind.event, {"id": entry.pk})
-        trigger_client_event(response, "closeOverlays")
-        trigger_client_event(response, "showMessage", {"level": "success", "text": message})
-        patch_vary_headers(response, ["HX-Request"])
-        return response
-    messages.success(request, message)
-    page = reverse("writeoff_page", args=[account.acct_no])
-    return redirect(f"{page}?{urlencode({'tab': kind.tab, 'highlight': entry.pk})}")
+    return _changed(request, account, kind, kind.event, entry.pk, message)
 
 
 # --- helpers ------------------------------------------------------------------
@@ -486,13 +477,14 @@ def dispute_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
 def _changed(
     request: HttpRequest, account: Account, kind: EntryKind, event: str, pk: int, message: str
 ) -> HttpResponse:
-    """After a settlement or reversal: htmx closes the pop-out and the table refreshes
-    with the row highlighted; without JS, back to the table with the same message."""
+    """After a create, settlement or reversal: htmx closes the overlays and the table
+    refreshes with the row highlighted; without JS, back to the table with the message."""
     if request.htmx:
         response = HttpResponse(status=204)
         trigger_client_event(response, event, {"id": pk})
         trigger_client_event(response, "closeOverlays")
         trigger_client_event(response, "showMessage", {"level": "success", "text": message})
+        patch_vary_headers(response, ["HX-Request"])
         return response
     messages.success(request, message)
     page = reverse("writeoff_page", args=[account.acct_no])
