@@ -10,14 +10,21 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 
-from billing.errors import BillingError
+from billing.errors import PERMISSION_DENIED, BillingError
 from billing.models import Invoice, Payment
 from billing.rules import today
 
 
 def attach_billing_error(form: forms.Form, error: BillingError) -> None:
-    """Show a service's refusal next to the field it is about (or above the form)."""
+    """Show a service's refusal next to the field it is about (or above the form).
+
+    A refusal for the user's role is not something to correct in the form: it is
+    a 403, whatever the view's own permission check let through.
+    """
+    if error.code == PERMISSION_DENIED:
+        raise PermissionDenied(error.message) from error
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 

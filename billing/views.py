@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
-from billing.errors import PERMISSION_DENIED, BillingError
+from billing.errors import BillingError
 from billing.forms import InvoiceFilterForm, PaymentForm, ReasonForm, attach_billing_error
 from billing.htmx import render_page
 from billing.models import Account, Invoice
@@ -199,8 +198,6 @@ def payment_new(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResp
                 idempotency_key=data["idempotency_key"],
             )
         except BillingError as error:
-            if error.code == PERMISSION_DENIED:
-                raise PermissionDenied(error.message) from error
             attach_billing_error(form, error)
         else:
             invoice.refresh_from_db()
@@ -235,8 +232,6 @@ def payment_remove_view(request: HttpRequest, acct_no: int, payment_id: int) -> 
                 actor=Actor.for_user(request.user),
             )
         except BillingError as error:
-            if error.code == PERMISSION_DENIED:
-                raise PermissionDenied(error.message) from error
             attach_billing_error(form, error)
         else:
             text = (

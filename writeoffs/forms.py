@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from billing.errors import BillingError
+from billing.forms import attach_billing_error
 from billing.models import AccountingCode
 from billing.rules import today
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode
@@ -41,9 +42,7 @@ class EntryForm(forms.Form):
             self.fields["amount"].label = f"Amount ({currency})"
 
     def add_billing_error(self, error: BillingError) -> None:
-        """Show a service refusal next to the field it is about, or above the form."""
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, error.message)
+        attach_billing_error(self, error)
 
     @classmethod
     def initial_from(cls, query: QueryDict) -> dict[str, Any]:
@@ -160,5 +159,4 @@ class SettleForm(forms.Form):
         return arguments
 
     def add_billing_error(self, error: BillingError) -> None:
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, error.message)
+        attach_billing_error(self, error)

@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
-from billing.errors import PERMISSION_DENIED, BillingError
+from billing.errors import BillingError
 from billing.forms import ReasonForm, attach_billing_error
 from billing.htmx import render_page
 from billing.models import Account, Invoice
@@ -256,8 +255,6 @@ def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKin
                 **form.plan_arguments(),
             )
     except BillingError as error:
-        if error.code == PERMISSION_DENIED:
-            raise PermissionDenied(error.message) from error
         invoice.refresh_from_db()
         form.add_billing_error(error)
         return _render_entry(request, account, invoice, kind, form, from_popout=True)
@@ -292,8 +289,6 @@ def _plan(request: HttpRequest, invoice: Invoice, kind: EntryKind, form: EntryFo
             return services.writeoff_plan(invoice=invoice, actor=actor, **form.plan_arguments())
         return services.dispute_hold_plan(invoice=invoice, actor=actor, **form.plan_arguments())
     except BillingError as error:
-        if error.code == PERMISSION_DENIED:
-            raise PermissionDenied(error.message) from error
         form.add_billing_error(error)
         return None
 
@@ -389,8 +384,6 @@ def dispute_settle(
                 **form.settle_arguments(),
             )
         except BillingError as error:
-            if error.code == PERMISSION_DENIED:
-                raise PermissionDenied(error.message) from error
             hold.refresh_from_db()
             form.add_billing_error(error)
         else:
@@ -428,8 +421,6 @@ def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> Ht
                 actor=Actor.for_user(request.user),
             )
         except BillingError as error:
-            if error.code == PERMISSION_DENIED:
-                raise PermissionDenied(error.message) from error
             writeoff.refresh_from_db()
             attach_billing_error(form, error)
         else:
