@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing.factories import UserFactory
+from tests.browser.support import htmx_settled
 from tests.test_permissions_matrix import EXPECTED, ROLES, SU, make_ledgers, project_routes, url_for
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -77,8 +78,11 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
     expect(popout).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text("created on invoice 10023")
     shot(page, "csp-writeoff-created")
+    htmx_settled(page)  # the table refresh that writeoffCreated triggered
 
     page.get_by_role("tab", name="Disputes").click()
+    expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
+    htmx_settled(page)
     page.get_by_role("link", name="Create a Dispute Hold").click()
     picker = page.get_by_role("dialog", name="Create a Dispute Hold")
     expect(picker).to_be_visible()

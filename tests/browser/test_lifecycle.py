@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from billing.factories import InvoiceFactory
 from billing.models import Invoice, Payment
+from tests.browser.support import htmx_settled
 from writeoffs.services import writeoff_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,6 +135,7 @@ def open_disputes_tab(page: Page, live_server) -> None:
     side_nav(page, "Write-Offs")
     page.get_by_role("tab", name="Disputes").click()
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
+    htmx_settled(page)
 
 
 @pytest.mark.parametrize(

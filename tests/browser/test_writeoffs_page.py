@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.support import htmx_settled
 from writeoffs.models import DisputeHold, WriteOff
 from writeoffs.services import dispute_hold_create
 
@@ -80,6 +81,7 @@ def test_dispute_flow_from_side_navigation_to_new_row(clerk_on_account, shot, cs
     page.get_by_role("tab", name="Disputes").click()
     expect(page).to_have_url(re.compile(r"\?tab=disputes$"))
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
+    htmx_settled(page)
     shot(page, "disputes-empty")
 
     page.get_by_role("link", name="Create a Dispute Hold").click()
