@@ -3,9 +3,10 @@ and the pieces the write-offs admin shares.
 
 Ledger rows (invoices' totals, payments, write-offs, dispute holds) are never
 added, deleted or silently edited here. An administrator may correct free text
-and accounting codes; the correction is saved under a row lock and recorded in
-history with the administrator as the actor. Everything that moves money goes
-through an admin action that calls a service.
+and accounting codes through the correction services, which check the same
+rules as the entry, lock the invoice and record history with the administrator
+as the actor. Everything that moves money goes through an admin action that
+calls a service. Nothing here writes a ledger row itself.
 
 The lists are built for a million rows: search is an exact match on numbers
 (an index lookup, never ``icontains`` over an integer column), related rows
@@ -19,9 +20,8 @@ from collections.abc import Callable, Iterable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -31,10 +31,14 @@ from simple_history.admin import SimpleHistoryAdmin
 from billing.actors import Actor
 from billing.api_keys import api_key_revoke
 from billing.errors import BillingError
+from billing.forms import attach_billing_error
 from billing.models import Account, AccountingCode, ApiKey, Invoice, InvoiceLine, Payment
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
-from billing.rules import clean_comments, clean_optional_text
+from billing.services import payment_correct, payment_correction_plan
+
+# The revenue-code correction moves write-offs too, so its service is the write-offs app's.
+from writeoffs.services import invoice_revenue_code_correct, invoice_revenue_code_correction_plan
 
 # An admin action runs a service once per row; a larger selection belongs in a
 # management command.
@@ -102,15 +106,46 @@ class ExactNumberSearchMixin:
         return Q(**{f"{relation}__in": keys}) if keys else Q(pk__in=[])
 
 
+class CorrectionForm(forms.ModelForm):
+    """A ledger row's admin change form: the correction service checks its input.
+
+    ``clean`` asks the service's correction plan, so a refusal shows next to its
+    field like in every other form, and ``correct`` calls the service, which checks
+    again under the invoice lock. ``actor`` is set by ``LedgerAdmin.get_form``.
+    """
+
+    actor: Actor
+
+    def changes(self) -> dict[str, object]:
+        """The service's keyword arguments for the fields that changed."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+    def plan(self, changes: dict[str, object]) -> object:
+        raise NotImplementedError
+
+    def correct(self, changes: dict[str, object]) -> object:
+        raise NotImplementedError
+
+    def clean(self) -> dict:
+        data = super().clean()
+        changes = self.changes() if not self.errors else {}
+        if changes:
+            try:
+                self.plan(changes)
+            except BillingError as error:
+                attach_billing_error(self, error)
+        return data
+
+
 class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
     """Admin for rows that are never added or deleted here.
 
     Every field is read-only except ``editable_fields`` (free text and
-    accounting codes). A correction is written with ``update_fields`` onto the
-    row re-read under its lock, so it can never put back totals that a service
-    changed meanwhile; history records it with the administrator as actor.
+    accounting codes), and those are saved by the form's correction service
+    (``CorrectionForm``), never by admin itself.
     """
 
+    form: type[CorrectionForm]
     editable_fields: tuple[str, ...] = ()
     display_fields: tuple[str, ...] = ()
     history_list_display = ["history_actor"]
@@ -130,28 +165,29 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
         names = [f.name for f in self.model._meta.fields if f.name != "id"]
         return [*names, *self.display_fields]
 
+    def get_editable_fields(self, obj) -> tuple[str, ...]:
+        return self.editable_fields
+
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        names = [f.name for f in self.model._meta.fields if f.name not in self.editable_fields]
+        editable = self.get_editable_fields(obj)
+        names = [f.name for f in self.model._meta.fields if f.name not in editable]
         return [*names, *self.display_fields]
 
-    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
-        changed = [name for name in form.changed_data if name in self.editable_fields]
-        if not change or not changed:
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # modelform_factory makes a new class on every call, so this is this request's.
+        form.actor = Actor.for_user(request.user)
+        return form
+
+    def save_model(self, request: HttpRequest, obj, form: CorrectionForm, change: bool) -> None:
+        changes = form.changes()
+        if not change or not changes:
             return
-        with transaction.atomic():
-            fresh = self.model.objects.select_for_update().get(pk=obj.pk)
-            for name in changed:
-                setattr(fresh, name, getattr(obj, name))
-            fresh._history_user = request.user
-            fresh.save(update_fields=changed)
-
-
-def clean_comment_field(value: str, *, field: str = "comments") -> str:
-    """The services' comment rule, for a correction typed into admin."""
-    try:
-        return clean_comments(value, field=field)
-    except BillingError as error:
-        raise ValidationError(error.message) from None
+        try:
+            form.correct(changes)
+        except BillingError as error:
+            # Only a change made between the form's check and the lock gets here.
+            self.message_user(request, error.message, messages.ERROR)
 
 
 class ActionTextForm(forms.Form):
@@ -264,7 +300,9 @@ class InvoiceLineInline(admin.TabularInline):
         return money_display(line.amount_minor, line.invoice.currency)
 
 
-class InvoiceAdminForm(forms.ModelForm):
+class InvoiceAdminForm(CorrectionForm):
+    """The revenue code; the invoice's revenue-impacting write-offs follow it."""
+
     class Meta:
         model = Invoice
         fields = ["revenue_code"]
@@ -275,6 +313,22 @@ class InvoiceAdminForm(forms.ModelForm):
             self.fields["revenue_code"].queryset = AccountingCode.objects.filter(
                 kind=AccountingCode.Kind.REVENUE, active=True
             )
+            self.fields["revenue_code"].required = True
+
+    def changes(self) -> dict[str, object]:
+        code = self.cleaned_data.get("revenue_code")
+        changed = "revenue_code" in self.changed_data and code is not None
+        return {"revenue_code_id": code.pk} if changed else {}
+
+    def plan(self, changes: dict[str, object]) -> object:
+        return invoice_revenue_code_correction_plan(
+            invoice=self.instance, actor=self.actor, **changes
+        )
+
+    def correct(self, changes: dict[str, object]) -> object:
+        return invoice_revenue_code_correct(
+            invoice_id=self.instance.pk, actor=self.actor, **changes
+        )
 
 
 @admin.register(Invoice)
@@ -315,18 +369,16 @@ class InvoiceAdmin(LedgerAdmin):
         return money_display(invoice.available_minor, invoice.currency)
 
 
-class PaymentAdminForm(forms.ModelForm):
+class PaymentAdminForm(CorrectionForm):
     class Meta:
         model = Payment
         fields = ["reference"]
 
-    def clean_reference(self) -> str:
-        try:
-            return clean_optional_text(
-                self.cleaned_data["reference"], field="reference", max_length=100
-            )
-        except BillingError as error:
-            raise ValidationError(error.message) from None
+    def plan(self, changes: dict[str, object]) -> object:
+        return payment_correction_plan(payment=self.instance, actor=self.actor, **changes)
+
+    def correct(self, changes: dict[str, object]) -> object:
+        return payment_correct(payment_id=self.instance.pk, actor=self.actor, **changes)
 
 
 @admin.register(Payment)

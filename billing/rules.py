@@ -32,6 +32,7 @@ from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.parsing import is_ascii_digits
 
 COMMENTS_MAX_LENGTH = 3000
+REFERENCE_MAX_LENGTH = 100
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 # Invisible characters that reorder how text is displayed ("Trojan Source").

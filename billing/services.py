@@ -15,6 +15,7 @@ from billing.history import acting_as
 from billing.models import Invoice, Payment
 from billing.money import from_minor
 from billing.rules import (
+    REFERENCE_MAX_LENGTH,
     clean_comments,
     clean_optional_text,
     create_once,
@@ -69,7 +70,9 @@ def payment_plan(
         amount_minor=resolve_amount(invoice, amount, kind="Payment"),
         paid_on=date,
         method=method,
-        reference=clean_optional_text(reference, field="reference", max_length=100),
+        reference=clean_optional_text(
+            reference, field="reference", max_length=REFERENCE_MAX_LENGTH
+        ),
     )
 
 
@@ -149,4 +152,33 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
         )
         invoice.paid_minor -= payment.amount_minor
         invoice.save(update_fields=["paid_minor"])
+    return payment
+
+
+def payment_correction_plan(
+    *, payment: Payment, actor: Actor, reference: str | None = None
+) -> dict[str, object]:
+    """The fields correcting ``payment`` changes, checked; ``None`` keeps a field.
+
+    Only the reference is ever corrected: amount, date and method are the money.
+    """
+    require_perm(actor, "billing.change_payment")
+    if reference is None:
+        return {}
+    text = clean_optional_text(reference, field="reference", max_length=REFERENCE_MAX_LENGTH)
+    return {"reference": text} if text != payment.reference else {}
+
+
+def payment_correct(*, payment_id: int, actor: Actor, reference: str | None = None) -> Payment:
+    """Correct a payment's reference, under the invoice lock, recorded in history."""
+    require_perm(actor, "billing.change_payment")
+    invoice_id = invoice_id_of(Payment, payment_id)
+    with transaction.atomic(), acting_as(actor):
+        lock_invoice(invoice_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        changes = payment_correction_plan(payment=payment, actor=actor, reference=reference)
+        for name, value in changes.items():
+            setattr(payment, name, value)
+        if changes:
+            payment.save(update_fields=list(changes))
     return payment

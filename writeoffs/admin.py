@@ -1,24 +1,31 @@
 """Django admin for write-offs and dispute holds.
 
 Both are immutable ledger rows: no add, no delete, amounts and invoices
-read-only. Comments (and a write-off's accounting code) may be corrected, and
-the correction shows in history. Reversing a write-off and releasing a dispute
+read-only. Comments (and the expense code of a write-off that is not
+revenue-impacting) may be corrected through the correction services, and the
+correction shows in history. Reversing a write-off and releasing a dispute
 hold are admin actions that call the services, row by row.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.admin import LedgerAdmin, clean_comment_field, confirm_ledger_action, money_display
+from billing.admin import CorrectionForm, LedgerAdmin, confirm_ledger_action, money_display
 from billing.models import AccountingCode
-from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_settle, writeoff_reverse
+from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
+from writeoffs.services import (
+    dispute_hold_correct,
+    dispute_hold_correction_plan,
+    dispute_hold_settle,
+    writeoff_correct,
+    writeoff_correction_plan,
+    writeoff_reverse,
+)
 
 
-class WriteOffAdminForm(forms.ModelForm):
+class WriteOffAdminForm(CorrectionForm):
     class Meta:
         model = WriteOff
         fields = ["comments", "accounting_code"]
@@ -26,20 +33,25 @@ class WriteOffAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if "accounting_code" in self.fields:
-            # A revenue-impacting write-off posts to a revenue code, any other to an
-            # expense code; a correction keeps to the same kind.
-            kind = (
-                AccountingCode.Kind.REVENUE
-                if self.instance.revenue_impacting
-                else AccountingCode.Kind.EXPENSE
-            )
+            # Offered only for a write-off that is not revenue-impacting (see
+            # WriteOffAdmin.get_editable_fields): exactly the codes the service takes.
             self.fields["accounting_code"].queryset = AccountingCode.objects.filter(
-                kind=kind, active=True
+                kind=AccountingCode.Kind.EXPENSE, active=True
             )
-            self.fields["accounting_code"].required = not self.instance.revenue_impacting
+            self.fields["accounting_code"].required = True
 
-    def clean_comments(self) -> str:
-        return clean_comment_field(self.cleaned_data["comments"])
+    def changes(self) -> dict[str, object]:
+        changes = super().changes()
+        if "accounting_code" in changes:
+            code = changes.pop("accounting_code")
+            changes["accounting_code_id"] = code.pk if code else None
+        return changes
+
+    def plan(self, changes: dict[str, object]) -> object:
+        return writeoff_correction_plan(writeoff=self.instance, actor=self.actor, **changes)
+
+    def correct(self, changes: dict[str, object]) -> object:
+        return writeoff_correct(writeoff_id=self.instance.pk, actor=self.actor, **changes)
 
 
 @admin.register(WriteOff)
@@ -62,6 +74,12 @@ class WriteOffAdmin(LedgerAdmin):
     editable_fields = ("comments", "accounting_code")
     display_fields = ("amount_display",)
     actions = ["reverse_selected"]
+
+    def get_editable_fields(self, obj) -> tuple[str, ...]:
+        # A revenue-impacting write-off's code follows its invoice's revenue code.
+        if obj is not None and obj.revenue_impacting:
+            return ("comments",)
+        return self.editable_fields
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, writeoff: WriteOff) -> str:
@@ -87,13 +105,16 @@ class WriteOffAdmin(LedgerAdmin):
         )
 
 
-class DisputeHoldAdminForm(forms.ModelForm):
+class DisputeHoldAdminForm(CorrectionForm):
     class Meta:
         model = DisputeHold
         fields = ["comments"]
 
-    def clean_comments(self) -> str:
-        return clean_comment_field(self.cleaned_data["comments"])
+    def plan(self, changes: dict[str, object]) -> object:
+        return dispute_hold_correction_plan(hold=self.instance, actor=self.actor, **changes)
+
+    def correct(self, changes: dict[str, object]) -> object:
+        return dispute_hold_correct(dispute_hold_id=self.instance.pk, actor=self.actor, **changes)
 
 
 @admin.register(DisputeHold)
@@ -136,10 +157,10 @@ class DisputeHoldAdmin(LedgerAdmin):
             required=False,
             apply=lambda hold, actor, comments: dispute_hold_settle(
                 dispute_hold_id=hold.pk,
-                action="release",
+                action=Settlement.RELEASE,
                 actor=actor,
                 comments=comments,
-                source="admin",
+                source=Source.ADMIN,
             ),
             done="Released {count} dispute hold(s); the balance stays due.",
         )

@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 from billing.history import ActorHistoryModel
 from billing.models import Account, AccountingCode, ApiKey, IdempotentEntry, Invoice
 from billing.money import from_minor
+from billing.rules import today
 
 
 class ReasonCode(models.IntegerChoices):
@@ -32,7 +33,25 @@ class ReasonCode(models.IntegerChoices):
 
 
 # The reasons a person or an API caller may give for a write-off.
-WRITEOFF_REASON_CODES = (0, 1, 2, 3, 4, 5)
+WRITEOFF_REASON_CODES = (
+    ReasonCode.BAD_DEBT,
+    ReasonCode.GOOD_WILL,
+    ReasonCode.BILLING_ERROR,
+    ReasonCode.SALES_RETURN,
+    ReasonCode.PROMOTIONAL_DISCOUNT,
+    ReasonCode.OTHER,
+)
+# Every reason a stored write-off may carry: the system's conversion of an expired
+# hold adds its own.
+STORED_WRITEOFF_REASON_CODES = (*WRITEOFF_REASON_CODES, ReasonCode.SYSTEM_CONVERSION)
+
+
+class Settlement(models.TextChoices):
+    """What settling a dispute hold does (and what expiry may do to one)."""
+
+    CONVERT = "convert", "Convert to write-off"
+    RELEASE = "release", "Release"
+    RELEASE_REAGE = "release_reage", "Release and re-age"
 
 
 class Source(models.TextChoices):
@@ -119,7 +138,7 @@ class WriteOff(LedgerEntry):
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="writeoff_amount_gt_0"),
             models.CheckConstraint(
-                condition=Q(reason_code__in=[0, 1, 2, 3, 4, 5, 9999]),
+                condition=Q(reason_code__in=[int(code) for code in STORED_WRITEOFF_REASON_CODES]),
                 name="writeoff_reason_code_valid",
             ),
             models.CheckConstraint(
@@ -171,7 +190,10 @@ class DisputeHold(LedgerEntry):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="dispute_amount_gt_0"),
-            models.CheckConstraint(condition=Q(reason_code=9001), name="dispute_reason_is_9001"),
+            models.CheckConstraint(
+                condition=Q(reason_code=int(ReasonCode.CHARGE_DISPUTE_HOLD)),
+                name="dispute_reason_is_9001",
+            ),
             models.CheckConstraint(
                 condition=Q(status="open") | Q(settled_at__isnull=False),
                 name="dispute_settled_has_time",
@@ -195,5 +217,17 @@ class DisputeHold(LedgerEntry):
         """Seed 001's flag: an open dispute can still be settled."""
         return self.is_open
 
-    def is_expired(self, today: datetime.date) -> bool:
-        return self.is_open and today > self.expires_on
+    def is_expired(self, on: datetime.date | None = None) -> bool:
+        """Still open after its last day (``on`` defaults to today)."""
+        return self.is_open and (on or today()) > self.expires_on
+
+    @property
+    def expired(self) -> bool:
+        return self.is_expired()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Open, not yet expired, and within DISPUTE_HOLD_WARNING_DAYS of expiring."""
+        now = today()
+        warning = now + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS)
+        return self.is_open and now <= self.expires_on <= warning

@@ -48,9 +48,16 @@ from billing.rules import (
     resolve_amount,
     today,
 )
-from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, ReasonCode, Source, WriteOff
+from writeoffs.models import (
+    STORED_WRITEOFF_REASON_CODES,
+    WRITEOFF_REASON_CODES,
+    DisputeHold,
+    ReasonCode,
+    Settlement,
+    Source,
+    WriteOff,
+)
 
-SETTLEMENT_ACTIONS = ("convert", "release", "release_reage")
 EXPIRE_HOLD_DAYS_MIN = 2
 
 
@@ -363,7 +370,7 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     if action == "none":
         result.left_open = due
         return result
-    if action not in SETTLEMENT_ACTIONS:
+    if action not in Settlement.values:
         raise BillingError(
             INVALID_DISPUTE_SETTINGS, f"DISPUTE_HOLD_EXPIRATION_ACTION {action!r} is not valid."
         )
@@ -405,6 +412,169 @@ def resolve_expire_hold_days(raw: object) -> int:
     return days
 
 
+# --- corrections ---------------------------------------------------------------
+#
+# An administrator may correct free text and posting codes, never an amount, a date,
+# an invoice or a status. A correction checks the rules the entry was held to, under
+# the invoice lock, and history records it with the actor. Each ``*_correction_plan``
+# checks without writing (the admin form shows its refusal next to the field); the
+# matching ``*_correct`` plans again on the row re-read under the lock and saves.
+
+
+def writeoff_correction_plan(
+    *,
+    writeoff: WriteOff,
+    actor: Actor,
+    comments: str | None = None,
+    accounting_code_id: object = None,
+) -> dict[str, object]:
+    """The fields correcting ``writeoff`` changes, checked; ``None`` keeps a field.
+
+    A revenue-impacting write-off posts to its invoice's revenue code, so its code is
+    never corrected on its own: correcting the invoice's revenue code moves it
+    (``invoice_revenue_code_correct``).
+    """
+    require_perm(actor, "writeoffs.change_writeoff")
+    changes: dict[str, object] = {}
+    if comments is not None:
+        text = clean_comments(comments)
+        if text != writeoff.comments:
+            changes["comments"] = text
+    moved = _as_int(accounting_code_id) != writeoff.accounting_code_id
+    if accounting_code_id is not None and moved:
+        if writeoff.revenue_impacting:
+            raise BillingError(
+                INVALID_ACCOUNTING_CODE,
+                "A revenue-impacting write-off posts to its invoice's revenue code; "
+                "correct the invoice's revenue code instead.",
+                field="accounting_code",
+            )
+        changes["accounting_code"] = _posting_code(writeoff.invoice, False, accounting_code_id)
+    return changes
+
+
+def writeoff_correct(
+    *,
+    writeoff_id: int,
+    actor: Actor,
+    comments: str | None = None,
+    accounting_code_id: object = None,
+) -> WriteOff:
+    """Correct a write-off's comments or (when not revenue-impacting) its expense code."""
+    require_perm(actor, "writeoffs.change_writeoff")
+    invoice_id = invoice_id_of(WriteOff, writeoff_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+        writeoff.invoice = invoice
+        changes = writeoff_correction_plan(
+            writeoff=writeoff,
+            actor=actor,
+            comments=comments,
+            accounting_code_id=accounting_code_id,
+        )
+        if "accounting_code" in changes:
+            _reclassify(writeoff, changes.pop("accounting_code"))
+            changed = ["accounting_code", *changes]
+        else:
+            changed = list(changes)
+        for name, value in changes.items():
+            setattr(writeoff, name, value)
+        if changed:
+            writeoff.save(update_fields=changed)
+    return writeoff
+
+
+def dispute_hold_correction_plan(
+    *, hold: DisputeHold, actor: Actor, comments: str | None = None
+) -> dict[str, object]:
+    """The fields correcting ``hold`` changes, checked; ``None`` keeps a field."""
+    require_perm(actor, "writeoffs.change_disputehold")
+    if comments is None:
+        return {}
+    text = clean_comments(comments)
+    return {"comments": text} if text != hold.comments else {}
+
+
+def dispute_hold_correct(
+    *, dispute_hold_id: int, actor: Actor, comments: str | None = None
+) -> DisputeHold:
+    """Correct a dispute hold's comments."""
+    require_perm(actor, "writeoffs.change_disputehold")
+    invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
+    with transaction.atomic(), acting_as(actor):
+        lock_invoice(invoice_id)
+        hold = DisputeHold.objects.select_for_update().get(pk=dispute_hold_id)
+        changes = dispute_hold_correction_plan(hold=hold, actor=actor, comments=comments)
+        for name, value in changes.items():
+            setattr(hold, name, value)
+        if changes:
+            hold.save(update_fields=list(changes))
+    return hold
+
+
+def invoice_revenue_code_correction_plan(
+    *, invoice: Invoice, actor: Actor, revenue_code_id: object
+) -> AccountingCode | None:
+    """The active revenue code ``invoice`` moves to, or ``None`` when it already posts there."""
+    require_perm(actor, "billing.change_invoice")
+    code = None
+    if _as_int(revenue_code_id) is not None:
+        code = AccountingCode.objects.filter(
+            pk=revenue_code_id, kind=AccountingCode.Kind.REVENUE, active=True
+        ).first()
+    if code is None:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            "Choose an active revenue accounting code for the invoice.",
+            field="revenue_code",
+        )
+    return None if code.pk == invoice.revenue_code_id else code
+
+
+def invoice_revenue_code_correct(
+    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str = ""
+) -> Invoice:
+    """Correct the revenue code an invoice posts to; its revenue-impacting write-offs
+    (active or reversed) move with it, in the same transaction.
+
+    It lives here rather than in billing.services because it moves write-offs, and
+    billing's core never imports writeoffs. ``reason`` goes into each history row.
+    """
+    require_perm(actor, "billing.change_invoice")
+    reason = clean_optional_text(
+        reason, field="reason", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
+    )
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        code = invoice_revenue_code_correction_plan(
+            invoice=invoice, actor=actor, revenue_code_id=revenue_code_id
+        )
+        if code is None:
+            return invoice
+        invoice.revenue_code = code
+        invoice._change_reason = reason or None
+        invoice.save(update_fields=["revenue_code"])
+        followers = WriteOff.objects.select_for_update().filter(
+            invoice=invoice, revenue_impacting=True
+        )
+        for writeoff in followers.order_by("pk"):
+            _reclassify(writeoff, code)
+            writeoff._change_reason = reason or None
+            writeoff.save(update_fields=["accounting_code"])
+    return invoice
+
+
+def _reclassify(writeoff: WriteOff, code: AccountingCode | None) -> None:
+    """Point a written write-off at another posting code; the caller saves it.
+
+    The one place a write-off's code changes after it was written, always inside
+    the caller's transaction under the invoice lock. The journal's reclassification
+    entry (the write-off's amount, from the old code to the new one) is posted here.
+    """
+    writeoff.accounting_code = code
+
+
 # --- internals -------------------------------------------------------------
 
 
@@ -419,7 +589,7 @@ def _settle(
     source: str,
     on_date: datetime.date,
 ) -> DisputeHold:
-    if action not in SETTLEMENT_ACTIONS:
+    if action not in Settlement.values:
         raise BillingError(
             INVALID_SETTLEMENT_ACTION,
             "Choose convert, release, or release and re-age.",
@@ -429,7 +599,7 @@ def _settle(
     text = clean_optional_text(
         comments, field="comments", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
     )
-    code = _writeoff_reason(reason_code, actor) if action == "convert" else None
+    code = _writeoff_reason(reason_code, actor) if action == Settlement.CONVERT else None
     invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
     with transaction.atomic(), acting_as(actor):
         invoice = lock_invoice(invoice_id)
@@ -441,7 +611,7 @@ def _settle(
             )
         invoice.held_minor -= hold.amount_minor
         changed = ["held_minor"]
-        if action == "convert":
+        if action == Settlement.CONVERT:
             _insert_writeoff(
                 invoice,
                 actor,
@@ -459,7 +629,7 @@ def _settle(
             invoice.written_off_minor += hold.amount_minor
             changed.append("written_off_minor")
             hold.status = DisputeHold.Status.WRITTEN_OFF
-        elif action == "release":
+        elif action == Settlement.RELEASE:
             hold.status = DisputeHold.Status.RELEASED
         else:
             hold.status = DisputeHold.Status.RELEASED_REAGED
@@ -509,11 +679,7 @@ def _as_int(raw: object) -> int | None:
 
 def _writeoff_reason(raw: object, actor: Actor) -> int:
     code = _as_int(raw)
-    allowed = (
-        (*WRITEOFF_REASON_CODES, ReasonCode.SYSTEM_CONVERSION)
-        if actor.system
-        else (WRITEOFF_REASON_CODES)
-    )
+    allowed = STORED_WRITEOFF_REASON_CODES if actor.system else WRITEOFF_REASON_CODES
     if code not in allowed:
         raise BillingError(
             INVALID_REASON_CODE,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from billing.actors import Actor
 from billing.admin import CappedCountPaginator
 from billing.factories import AccountingCodeFactory, InvoiceFactory, UserFactory
-from billing.models import ApiKey, Invoice
+from billing.models import AccountingCode, ApiKey, Invoice
 from billing.roles import CLERK, SUPERVISOR
 from billing.services import payment_record
 from writeoffs.models import DisputeHold, WriteOff
@@ -347,3 +347,102 @@ def test_capped_paginator_counts_no_further_than_its_cap(account):
 
     assert SmallCap(Invoice.objects.order_by("pk"), 2).count == 3
     assert SmallCap(Invoice.objects.filter(invoice_no__lt=30002).order_by("pk"), 2).count == 2
+
+
+def test_revenue_impacting_writeoff_form_offers_no_accounting_code(admin_client, writeoff):
+    response = admin_client.get(admin_url(writeoff))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "accounting_code" not in form.fields
+    assert "comments" in form.fields
+
+
+def test_expense_writeoff_form_offers_only_active_expense_codes(
+    admin_client, invoice, supervisor_actor, expense_code
+):
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="10.00",
+        reason_code=1,
+        comments="Good will",
+        actor=supervisor_actor,
+        revenue_impacting=False,
+        accounting_code_id=expense_code.pk,
+    )
+    AccountingCodeFactory(code="6900", kind=AccountingCode.Kind.EXPENSE, active=False)
+    AccountingCodeFactory(code="4100", name="Services")
+    form = admin_client.get(admin_url(writeoff)).context["adminform"].form
+    offered = set(form.fields["accounting_code"].queryset)
+    assert offered == {expense_code}
+
+
+def test_expense_code_correction_goes_through_the_service_into_history(
+    admin_client, admin_user, invoice, supervisor_actor, expense_code
+):
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="10.00",
+        reason_code=1,
+        comments="Good will",
+        actor=supervisor_actor,
+        revenue_impacting=False,
+        accounting_code_id=expense_code.pk,
+    )
+    other = AccountingCodeFactory(code="6200", kind=AccountingCode.Kind.EXPENSE)
+    response = admin_client.post(
+        admin_url(writeoff),
+        {"comments": "Good will", "accounting_code": other.pk, "_save": "Save"},
+    )
+    assert response.status_code == 302
+    writeoff.refresh_from_db()
+    assert writeoff.accounting_code == other
+    latest = writeoff.history.order_by("-history_id").first()
+    assert (latest.accounting_code_id, latest.history_actor) == (other.pk, admin_user.username)
+
+
+def test_invoice_revenue_code_correction_moves_its_revenue_impacting_writeoffs(
+    admin_client, invoice, writeoff
+):
+    revenue_code = AccountingCodeFactory(code="4100", name="Services")
+    line = invoice.lines.get()
+    response = admin_client.post(
+        admin_url(invoice),
+        {
+            "revenue_code": revenue_code.pk,
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": line.pk,
+            "lines-0-invoice": invoice.pk,
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    writeoff.refresh_from_db()
+    assert writeoff.accounting_code == revenue_code
+
+
+def test_invoice_form_offers_only_active_revenue_codes(admin_client, invoice, expense_code):
+    AccountingCodeFactory(code="4900", active=False)
+    form = admin_client.get(admin_url(invoice)).context["adminform"].form
+    assert set(form.fields["revenue_code"].queryset) == {invoice.revenue_code}
+
+
+def test_payment_reference_with_a_control_character_is_refused_next_to_the_field(
+    admin_client, payment
+):
+    response = admin_client.post(admin_url(payment), {"reference": "CHK\x07", "_save": "Save"})
+    assert response.status_code == 200
+    assert "reference" in response.context["adminform"].form.errors
+    payment.refresh_from_db()
+    assert payment.reference == ""
+
+
+def test_payment_reference_correction_is_in_history_with_the_admin_as_actor(
+    admin_client, admin_user, payment
+):
+    response = admin_client.post(admin_url(payment), {"reference": "CHK-2291", "_save": "Save"})
+    assert response.status_code == 302
+    latest = payment.history.order_by("-history_id").first()
+    assert (latest.reference, latest.history_actor) == ("CHK-2291", admin_user.username)
