@@ -10,27 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from billing.roles import API_ROLE_PERMISSIONS
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from billing.models import ApiKey
 
-# API key roles map onto the same permissions as the staff groups.
-API_ROLE_PERMISSIONS = {
-    "clerk": {
-        "billing.add_payment",
-        "writeoffs.add_writeoff",
-        "writeoffs.add_disputehold",
-    },
-    "supervisor": {
-        "billing.add_payment",
-        "billing.remove_payment",
-        "writeoffs.add_writeoff",
-        "writeoffs.add_disputehold",
-        "writeoffs.reverse_writeoff",
-        "writeoffs.settle_disputehold",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +62,7 @@ class Actor:
             return True
         if self.api_key is not None:
             return not self.api_key.revoked and perm in API_ROLE_PERMISSIONS.get(
-                self.api_key.role, set()
+                self.api_key.role, frozenset()
             )
         if self.user is not None:
             return self.user.is_active and self.user.has_perm(perm)

@@ -8,7 +8,11 @@ creating a dispute refuses with 29013 until it is fixed.
 from django.conf import settings
 from django.core import checks
 
-EXPIRATION_ACTIONS = ("none", "convert", "release", "release_reage")
+from writeoffs.models import Settlement
+
+# Expiry either leaves a hold open ("none") or settles it like a person would.
+EXPIRATION_LEAVE_OPEN = "none"
+EXPIRATION_ACTIONS = (EXPIRATION_LEAVE_OPEN, *Settlement.values)
 EXPIRATION_DAYS_RANGE = (2, 180)
 OVERRIDE_MAX_DAYS_RANGE = (2, 540)
 

@@ -1,10 +1,16 @@
-"""The three billing roles, as Django groups.
+"""The billing roles' permissions, in one place: the staff groups and the API keys' roles.
 
-Run after every migrate (and after the test runner flushes a database), so the
-groups always exist with exactly these permissions.
+``ensure_billing_groups`` runs after every migrate (and after the test runner
+flushes a database), so the groups always exist with exactly these permissions.
+An API key's role (``ApiKey.Role``) maps onto the same sets (``API_ROLE_PERMISSIONS``).
 """
 
-from django.contrib.auth.models import Group, Permission
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Permission
 
 VIEWER = "Billing viewer"
 CLERK = "Billing clerk"
@@ -32,8 +38,17 @@ ROLE_PERMISSIONS = {
     SUPERVISOR: _VIEW + _CREATE + _SUPERVISE,
 }
 
+# An API key writes like a clerk or a supervisor (it reads nothing the API does not
+# return); keyed by ApiKey.Role's values.
+API_ROLE_PERMISSIONS = {
+    "clerk": frozenset(_CREATE),
+    "supervisor": frozenset(_CREATE + _SUPERVISE),
+}
+
 
 def _permissions(names: list[str]) -> list[Permission]:
+    from django.contrib.auth.models import Permission
+
     wanted = {tuple(name.split(".", 1)) for name in names}
     found = Permission.objects.filter(
         content_type__app_label__in={app for app, _ in wanted},
@@ -43,6 +58,8 @@ def _permissions(names: list[str]) -> list[Permission]:
 
 
 def ensure_billing_groups(**kwargs) -> None:
+    from django.contrib.auth.models import Group
+
     # post_migrate fires once per app; permissions of apps later in the list may not
     # exist yet on the early calls, and the last call completes every group.
     for group_name, names in ROLE_PERMISSIONS.items():

@@ -2,13 +2,15 @@
 
 Every object a view shows is fetched through a getter scoped to the account in
 the URL, so another account's invoice is a 404, never someone else's data.
+
+Reads of write-offs and dispute holds, including their parts of the overview and
+the invoice's timeline, are writeoffs/selectors.py's: billing never imports writeoffs.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
@@ -17,7 +19,6 @@ from billing.models import Account, Invoice, Payment
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
 from billing.rules import today
-from writeoffs.models import DisputeHold, WriteOff
 
 
 def account_for(acct_no: int) -> Account:
@@ -90,52 +91,20 @@ def payment_for(account: Account, payment_id: int) -> Payment:
     )
 
 
-@dataclass(frozen=True)
-class AccountTotals:
-    currency: str
-    balance_due_minor: int
-    held_minor: int
-    written_off_this_year_minor: int
-    year: int
-
-    @property
-    def balance_due(self) -> Decimal:
-        return from_minor(self.balance_due_minor, self.currency)
-
-    @property
-    def held(self) -> Decimal:
-        return from_minor(self.held_minor, self.currency)
-
-    @property
-    def available(self) -> Decimal:
-        return from_minor(self.balance_due_minor - self.held_minor, self.currency)
-
-    @property
-    def written_off_this_year(self) -> Decimal:
-        return from_minor(self.written_off_this_year_minor, self.currency)
-
-
-def account_totals(account: Account) -> AccountTotals:
-    """Balance due and held over the account's sent invoices, and this year's write-offs.
+def sent_invoice_sums(account: Account) -> tuple[int, int]:
+    """Balance due and held, in minor units, over the account's sent invoices.
 
     The sums run over integer minor-unit columns, which every database (SQLite
     included) adds exactly.
     """
-    year = today().year
     sums = Invoice.objects.filter(account=account, status=Invoice.Status.SENT).aggregate(
         balance_due=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")),
         held=Sum("held_minor"),
     )
-    written_off = WriteOff.objects.filter(
-        account=account, status=WriteOff.Status.ACTIVE, writeoff_date__year=year
-    ).aggregate(total=Sum("amount_minor"))
-    return AccountTotals(
-        currency=account.currency,
-        balance_due_minor=sums["balance_due"] or 0,
-        held_minor=sums["held"] or 0,
-        written_off_this_year_minor=written_off["total"] or 0,
-        year=year,
-    )
+    return sums["balance_due"] or 0, sums["held"] or 0
+
+
+# --- the invoice's timeline ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -145,10 +114,17 @@ class TimelineEntry:
     subject: str
     description: str
 
+    @classmethod
+    def of(cls, row, subject: str, description: str) -> TimelineEntry:
+        """An entry for one historical row, with who made the change."""
+        actor = row.history_actor or (
+            row.history_user.get_username() if row.history_user_id else "unknown"
+        )
+        return cls(row.history_date, actor, subject, description)
 
-# Changes to these are the consequence of a payment, write-off or hold, which the
-# timeline already shows as its own entry.
-_RUNNING_TOTALS = {"paid_minor", "written_off_minor", "held_minor"}
+
+# The invoice's own fields a change of which the timeline shows. Its running totals
+# are left out: they change with a payment, write-off or hold, each its own entry.
 _INVOICE_FIELDS = (
     "status",
     "bill_date",
@@ -161,35 +137,41 @@ _INVOICE_FIELDS = (
 TIMELINE_LIMIT = 500
 
 
-def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
-    """Every recorded change to the invoice and its payments, write-offs and holds,
-    newest first, with who made it. Four queries, however long the history."""
+def history_oldest_first(model, **scope) -> list:
+    """The newest ``TIMELINE_LIMIT`` history rows of ``model`` in ``scope``, oldest first."""
+    newest = model.history.filter(**scope).select_related("history_user")
+    newest = newest.order_by("-history_date", "-history_id")[:TIMELINE_LIMIT]
+    return sorted(newest, key=lambda row: (row.history_date, row.history_id))
+
+
+def became(row, before, status: str) -> bool:
+    """``row`` is the history row in which the record's status turned to ``status``."""
+    return row.status == status and getattr(before, "status", None) != status
+
+
+def timeline_money(minor: int, currency: str) -> str:
+    return f"{format_money(from_minor(minor, currency), currency)} {currency}"
+
+
+def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
+    """The recorded changes to the invoice and its payments, oldest first per record.
+    Two queries, however long the history."""
     currency = invoice.currency
     entries: list[TimelineEntry] = []
 
     def money(minor: int) -> str:
-        return f"{format_money(from_minor(minor, currency), currency)} {currency}"
-
-    def add(row, subject: str, description: str) -> None:
-        actor = row.history_actor or (
-            row.history_user.get_username() if row.history_user_id else "unknown"
-        )
-        entries.append(TimelineEntry(row.history_date, actor, subject, description))
-
-    def oldest_first(model, **scope) -> list:
-        newest = model.history.filter(**scope).select_related("history_user")
-        newest = newest.order_by("-history_date", "-history_id")[:TIMELINE_LIMIT]
-        return sorted(newest, key=lambda row: (row.history_date, row.history_id))
-
-    def became(row, before, status: str) -> bool:
-        return row.status == status and getattr(before, "status", None) != status
+        return timeline_money(minor, currency)
 
     subject = f"Invoice {invoice.invoice_no}"
     before = None
-    for row in oldest_first(Invoice, id=invoice.pk):
+    for row in history_oldest_first(Invoice, id=invoice.pk):
         if row.history_type == "+":
             status = row.get_status_display().lower()
-            add(row, subject, f"Invoice created ({status}, total {money(row.total_minor)}).")
+            entries.append(
+                TimelineEntry.of(
+                    row, subject, f"Invoice created ({status}, total {money(row.total_minor)})."
+                )
+            )
         elif before is not None:
             changes = []
             for name in _INVOICE_FIELDS:
@@ -203,67 +185,25 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 else:
                     changes.append(f"{name.replace('_', ' ')} {old} → {new}")
             if changes:
-                add(row, subject, "Changed " + "; ".join(changes) + ".")
+                entries.append(
+                    TimelineEntry.of(row, subject, "Changed " + "; ".join(changes) + ".")
+                )
         before = row
 
     seen: dict[int, object] = {}
-    for row in oldest_first(Payment, invoice_id=invoice.pk):
+    for row in history_oldest_first(Payment, invoice_id=invoice.pk):
         before, seen[row.id] = seen.get(row.id), row
         subject = f"Payment {row.id}"
         if row.history_type == "+":
             method = row.get_method_display().lower()
             reference = f", reference {row.reference}" if row.reference else ""
-            add(
-                row,
-                subject,
+            description = (
                 f"Payment of {money(row.amount_minor)} recorded "
-                f"(paid {row.paid_on} by {method}{reference}).",
+                f"(paid {row.paid_on} by {method}{reference})."
             )
         elif became(row, before, Payment.Status.REMOVED):
-            add(row, subject, f"Payment of {money(row.amount_minor)} removed: {row.removal_reason}")
+            description = f"Payment of {money(row.amount_minor)} removed: {row.removal_reason}"
         else:
-            add(row, subject, "Payment details edited.")
-
-    seen = {}
-    for row in oldest_first(WriteOff, invoice_id=invoice.pk):
-        before, seen[row.id] = seen.get(row.id), row
-        subject = f"Write-off {row.id}"
-        if row.history_type == "+":
-            origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
-            add(
-                row,
-                subject,
-                f"Wrote off {money(row.amount_minor)}{origin} "
-                f"({row.get_reason_code_display()}), dated {row.writeoff_date}.",
-            )
-        elif became(row, before, WriteOff.Status.REVERSED):
-            add(
-                row,
-                subject,
-                f"Write-off of {money(row.amount_minor)} reversed: {row.reversal_reason}",
-            )
-        else:
-            add(row, subject, "Write-off comments or accounting code edited.")
-
-    outcome = {
-        DisputeHold.Status.WRITTEN_OFF: "converted to a permanent write-off",
-        DisputeHold.Status.RELEASED: "released",
-        DisputeHold.Status.RELEASED_REAGED: "released and re-aged",
-    }
-    seen = {}
-    for row in oldest_first(DisputeHold, invoice_id=invoice.pk):
-        before, seen[row.id] = seen.get(row.id), row
-        subject = f"Dispute hold {row.id}"
-        if row.history_type == "+":
-            add(
-                row,
-                subject,
-                f"Put {money(row.amount_minor)} on dispute hold, expiring {row.expires_on}.",
-            )
-        elif row.status in outcome and became(row, before, row.status):
-            add(row, subject, f"Dispute hold of {money(row.amount_minor)} {outcome[row.status]}.")
-        else:
-            add(row, subject, "Dispute hold comments edited.")
-
-    entries.sort(key=lambda entry: entry.at, reverse=True)
+            description = "Payment details edited."
+        entries.append(TimelineEntry.of(row, subject, description))
     return entries

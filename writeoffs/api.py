@@ -55,7 +55,7 @@ from billing.errors import (
 from billing.models import Account, ApiIdempotencyRecord, ApiKey, Invoice
 from billing.money import from_minor
 from billing.rules import IDEMPOTENCY_KEY_MAX_LENGTH, check_text, today
-from writeoffs.models import DisputeHold, ReasonCode, Source, WriteOff
+from writeoffs.models import DisputeHold, ReasonCode, Settlement, Source, WriteOff
 from writeoffs.openapi import openapi_document
 from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
 
@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 500
-SETTLEMENT_ACTIONS = {1: "convert", 2: "release_reage", 3: "release"}
+SETTLEMENT_ACTIONS = {1: Settlement.CONVERT, 2: Settlement.RELEASE_REAGE, 3: Settlement.RELEASE}
 
 # ASCII only: Python's \d and str.isdigit() also accept digits such as "²" that int() refuses.
 _WHOLE_NUMBER = re.compile(r"\s*(-?[0-9]{1,18})\s*", re.ASCII)
@@ -228,7 +228,7 @@ def settle_dispute_hold_m(call: ApiCall) -> dict:
         )
     action = SETTLEMENT_ACTIONS[action_no]
     reason_code = ReasonCode.BAD_DEBT
-    if action == "convert" and _blank_to_none(params.get("reason_code")) is not None:
+    if action == Settlement.CONVERT and _blank_to_none(params.get("reason_code")) is not None:
         reason_code = _reason_code(params["reason_code"])
     hold = dispute_hold_settle(
         dispute_hold_id=dispute_no,
@@ -247,7 +247,7 @@ def settle_dispute_hold_m(call: ApiCall) -> dict:
         currency=hold.invoice.currency,
         can_unsettle=hold.can_unsettle,
     )
-    if action == "convert":
+    if action == Settlement.CONVERT:
         result["rec_no"] = (
             WriteOff.objects.filter(origin_dispute=hold).values_list("pk", flat=True).first()
         )

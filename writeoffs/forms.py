@@ -3,7 +3,7 @@
 They only turn text into values of the right type. Every money rule (amount
 within available, dates, comments, codes, expiry days) is the service's: the
 view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
-``BillingError`` to ``error.field``.
+``BillingError`` to ``error.field`` (``billing.forms.attach_billing_error``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from billing.errors import BillingError
-from billing.forms import attach_billing_error
 from billing.models import AccountingCode
 from billing.rules import today
-from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode
+from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
 
 
 class EntryForm(forms.Form):
@@ -40,9 +38,6 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         if currency:
             self.fields["amount"].label = f"Amount ({currency})"
-
-    def add_billing_error(self, error: BillingError) -> None:
-        attach_billing_error(self, error)
 
     @classmethod
     def initial_from(cls, query: QueryDict) -> dict[str, Any]:
@@ -149,14 +144,11 @@ class SettleForm(forms.Form):
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
-        if action != "convert":
+        if action != Settlement.CONVERT:
             del self.fields["reason_code"]
 
     def settle_arguments(self) -> dict:
         arguments = {"comments": self.cleaned_data["comments"]}
-        if self.action == "convert":
+        if self.action == Settlement.CONVERT:
             arguments["reason_code"] = self.cleaned_data["reason_code"]
         return arguments
-
-    def add_billing_error(self, error: BillingError) -> None:
-        attach_billing_error(self, error)

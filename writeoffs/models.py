@@ -53,6 +53,18 @@ class Settlement(models.TextChoices):
     RELEASE = "release", "Release"
     RELEASE_REAGE = "release_reage", "Release and re-age"
 
+    @property
+    def outcome(self) -> str:
+        """What it did to the hold, to end a sentence: "Dispute hold 7 released"."""
+        return SETTLEMENT_OUTCOMES[self]
+
+
+SETTLEMENT_OUTCOMES = {
+    Settlement.CONVERT: "converted to a permanent write-off",
+    Settlement.RELEASE: "released",
+    Settlement.RELEASE_REAGE: "released and re-aged",
+}
+
 
 class Source(models.TextChoices):
     UI = "ui", "UI"
@@ -209,6 +221,11 @@ class DisputeHold(LedgerEntry):
         return f"Dispute hold {self.pk}"
 
     @property
+    def settlement(self) -> Settlement | None:
+        """How the hold was settled; ``None`` while it is open."""
+        return SETTLEMENT_FOR_STATUS.get(self.status)
+
+    @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
@@ -231,3 +248,10 @@ class DisputeHold(LedgerEntry):
         now = today()
         warning = now + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS)
         return self.is_open and now <= self.expires_on <= warning
+
+
+SETTLEMENT_FOR_STATUS = {
+    DisputeHold.Status.WRITTEN_OFF: Settlement.CONVERT,
+    DisputeHold.Status.RELEASED: Settlement.RELEASE,
+    DisputeHold.Status.RELEASED_REAGED: Settlement.RELEASE_REAGE,
+}

@@ -1,4 +1,6 @@
-"""Reads for the Write-Offs page: the account's entries and the invoices one can pick.
+"""Reads of write-offs and dispute holds: the Write-Offs page's tables and picker,
+and the parts of billing's pages that show them (the overview's totals and latest
+entries, the invoice's entries and timeline).
 
 Each list is one query. Rows carry their invoice (``select_related``) because the
 tables show its number and the amounts need its currency.
@@ -7,14 +9,26 @@ tables show its number and the amounts need its currency.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, Sum
 from django.db.models.signals import post_save
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
+from billing.money import from_minor
 from billing.parsing import is_ascii_digits
-from writeoffs.models import DisputeHold, WriteOff
+from billing.rules import today
+from billing.selectors import (
+    TimelineEntry,
+    became,
+    history_oldest_first,
+    invoice_and_payment_timeline,
+    sent_invoice_sums,
+    timeline_money,
+)
+from writeoffs.models import SETTLEMENT_FOR_STATUS, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
 # primary key, so pages are stable when dates or amounts tie.
@@ -96,6 +110,11 @@ def writeoffs_for(account: Account, sort: tuple[str, bool] | None = None) -> Que
     return _ordered(rows, sort, WRITEOFF_SORTS)
 
 
+def writeoff_table(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[WriteOff]:
+    """The Write-offs table's rows, loading only the columns it shows."""
+    return writeoffs_for(account, sort).only(*WRITEOFF_TABLE_FIELDS)
+
+
 def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[DisputeHold]:
     rows = DisputeHold.objects.filter(account=account).select_related("invoice")
     return _ordered(rows, sort, DISPUTE_SORTS)
@@ -156,3 +175,108 @@ def writeoff_for(account: Account, writeoff_id: int) -> WriteOff:
     return get_object_or_404(
         WriteOff.objects.select_related("invoice"), account=account, pk=writeoff_id
     )
+
+
+# --- billing's pages: the overview and the invoice ------------------------------
+
+
+@dataclass(frozen=True)
+class AccountTotals:
+    currency: str
+    balance_due_minor: int
+    held_minor: int
+    written_off_this_year_minor: int
+    year: int
+
+    @property
+    def balance_due(self) -> Decimal:
+        return from_minor(self.balance_due_minor, self.currency)
+
+    @property
+    def held(self) -> Decimal:
+        return from_minor(self.held_minor, self.currency)
+
+    @property
+    def available(self) -> Decimal:
+        return from_minor(self.balance_due_minor - self.held_minor, self.currency)
+
+    @property
+    def written_off_this_year(self) -> Decimal:
+        return from_minor(self.written_off_this_year_minor, self.currency)
+
+
+def account_totals(account: Account) -> AccountTotals:
+    """Balance due and held over the account's sent invoices, and this year's write-offs."""
+    year = today().year
+    balance_due_minor, held_minor = sent_invoice_sums(account)
+    written_off = WriteOff.objects.filter(
+        account=account, status=WriteOff.Status.ACTIVE, writeoff_date__year=year
+    ).aggregate(total=Sum("amount_minor"))
+    return AccountTotals(
+        currency=account.currency,
+        balance_due_minor=balance_due_minor,
+        held_minor=held_minor,
+        written_off_this_year_minor=written_off["total"] or 0,
+        year=year,
+    )
+
+
+def latest_writeoffs(account: Account, count: int) -> QuerySet[WriteOff]:
+    return writeoffs_for(account)[:count]
+
+
+def latest_disputes(account: Account, count: int) -> QuerySet[DisputeHold]:
+    return disputes_for(account)[:count]
+
+
+# Through the invoice's related managers, so each row already carries its invoice.
+def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
+    return list(
+        invoice.writeoffs.select_related("accounting_code", "origin_dispute").order_by("-id")
+    )
+
+
+def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
+    return list(invoice.dispute_holds.order_by("-id"))
+
+
+def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
+    """Every recorded change to the invoice and its payments, write-offs and holds,
+    newest first, with who made it. Four queries, however long the history."""
+    currency = invoice.currency
+    entries = invoice_and_payment_timeline(invoice)
+
+    def money(minor: int) -> str:
+        return timeline_money(minor, currency)
+
+    seen: dict[int, object] = {}
+    for row in history_oldest_first(WriteOff, invoice_id=invoice.pk):
+        before, seen[row.id] = seen.get(row.id), row
+        if row.history_type == "+":
+            origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
+            description = (
+                f"Wrote off {money(row.amount_minor)}{origin} "
+                f"({row.get_reason_code_display()}), dated {row.writeoff_date}."
+            )
+        elif became(row, before, WriteOff.Status.REVERSED):
+            description = f"Write-off of {money(row.amount_minor)} reversed: {row.reversal_reason}"
+        else:
+            description = "Write-off comments or accounting code edited."
+        entries.append(TimelineEntry.of(row, f"Write-off {row.id}", description))
+
+    seen = {}
+    for row in history_oldest_first(DisputeHold, invoice_id=invoice.pk):
+        before, seen[row.id] = seen.get(row.id), row
+        settlement = SETTLEMENT_FOR_STATUS.get(row.status)
+        if row.history_type == "+":
+            description = (
+                f"Put {money(row.amount_minor)} on dispute hold, expiring {row.expires_on}."
+            )
+        elif settlement is not None and became(row, before, row.status):
+            description = f"Dispute hold of {money(row.amount_minor)} {settlement.outcome}."
+        else:
+            description = "Dispute hold comments edited."
+        entries.append(TimelineEntry.of(row, f"Dispute hold {row.id}", description))
+
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries

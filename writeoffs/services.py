@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.checks import dispute_settings_problems
+from billing.checks import EXPIRATION_LEAVE_OPEN, dispute_settings_problems
 from billing.errors import (
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
@@ -76,6 +76,10 @@ class WriteOffPlan:
     @property
     def amount(self) -> Decimal:
         return from_minor(self.amount_minor, self.invoice.currency)
+
+    @property
+    def reason_label(self) -> str:
+        return ReasonCode(self.reason_code).label
 
 
 def writeoff_plan(
@@ -345,7 +349,7 @@ class ExpiryResult:
     left_open: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
-        if self.action == "none":
+        if self.action == EXPIRATION_LEAVE_OPEN:
             return (
                 f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
                 f"(DISPUTE_HOLD_EXPIRATION_ACTION is none)."
@@ -367,7 +371,7 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
         .order_by("id")
         .values_list("id", flat=True)
     )
-    if action == "none":
+    if action == EXPIRATION_LEAVE_OPEN:
         result.left_open = due
         return result
     if action not in Settlement.values:

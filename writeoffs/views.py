@@ -9,26 +9,23 @@ service for a plan, the confirm step asks the service to create.
 
 from __future__ import annotations
 
-import datetime
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.forms import ReasonForm, attach_billing_error
-from billing.htmx import render_page
+from billing.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.models import Account, Invoice
 from billing.money import format_money
 from billing.pagination import keyset_window, page_window
@@ -36,16 +33,16 @@ from billing.rules import today
 from billing.selectors import account_for, invoice_for
 from writeoffs import exports, services
 from writeoffs.forms import DisputeHoldForm, EntryForm, SettleForm, WriteOffForm
-from writeoffs.models import ReasonCode
+from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
-    WRITEOFF_TABLE_FIELDS,
     dispute_for,
     disputes_for,
     parse_sort,
     pickable_invoices,
     writeoff_for,
+    writeoff_table,
     writeoffs_for,
 )
 
@@ -56,7 +53,8 @@ TEMPLATE = "writeoffs/page.html"
 
 @dataclass(frozen=True)
 class EntryKind:
-    """What differs between creating a write-off and creating a dispute hold."""
+    """What differs between creating a write-off and creating a dispute hold:
+    names, the form, the table's rows and sorts, and the service's plan and create."""
 
     key: str
     tab: str
@@ -64,8 +62,11 @@ class EntryKind:
     title: str
     submit_label: str
     noun: str
-    event: str
     form_class: type[EntryForm]
+    sorts: dict[str, str]
+    table: Callable[[Account, tuple[str, bool] | None], QuerySet]
+    plan: Callable[..., services.WriteOffPlan | services.DisputeHoldPlan]
+    create: Callable[..., WriteOff | DisputeHold]
 
     def url(self, step: str, account: Account, invoice: Invoice | None = None) -> str:
         args = [account.acct_no] if invoice is None else [account.acct_no, invoice.invoice_no]
@@ -79,8 +80,11 @@ WRITEOFF = EntryKind(
     title="Create a Write-off",
     submit_label="Create Write-Off",
     noun="Write-off",
-    event="writeoffCreated",
     form_class=WriteOffForm,
+    sorts=WRITEOFF_SORTS,
+    table=writeoff_table,
+    plan=services.writeoff_plan,
+    create=services.writeoff_create,
 )
 DISPUTE = EntryKind(
     key="dispute",
@@ -89,8 +93,11 @@ DISPUTE = EntryKind(
     title="Create a Dispute Hold",
     submit_label="Create Dispute Hold",
     noun="Dispute hold",
-    event="disputeCreated",
     form_class=DisputeHoldForm,
+    sorts=DISPUTE_SORTS,
+    table=disputes_for,
+    plan=services.dispute_hold_plan,
+    create=services.dispute_hold_create,
 )
 KIND_FOR_TAB = {WRITEOFF.tab: WRITEOFF, DISPUTE.tab: DISPUTE}
 
@@ -102,16 +109,12 @@ KIND_FOR_TAB = {WRITEOFF.tab: WRITEOFF, DISPUTE.tab: DISPUTE}
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @permission_required("writeoffs.view_disputehold", raise_exception=True)
 @require_http_methods(["GET"])
-def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
+def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     """The Write-offs and Disputes subtabs. htmx gets only the tabs and their panel."""
     account = account_for(acct_no)
     kind = KIND_FOR_TAB.get(request.GET.get("tab", ""), WRITEOFF)
-    if kind is WRITEOFF:
-        sort = parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS)
-        rows = writeoffs_for(account, sort).only(*WRITEOFF_TABLE_FIELDS)
-    else:
-        sort = parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS)
-        rows = disputes_for(account, sort)
+    sort = parse_sort(request.GET.get("sort", ""), kind.sorts)
+    rows = kind.table(account, sort)
     context = {
         **_page_context(account, kind),
         "step": "tabs",
@@ -119,13 +122,9 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
         "rows": keyset_window(rows, request.GET, ROWS_PER_PAGE),
         "sort": request.GET.get("sort", "") if sort else "",
         "highlight": request.GET.get("highlight", ""),
-        "today": today(),
         "can_create": request.user.has_perm(kind.perm),
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
         "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
-        # Open holds that expire on or before this date are flagged in the Disputes table.
-        "expiry_warning_date": today()
-        + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS),
         "csv_url": reverse(f"{kind.key}_csv", args=[account.acct_no])
         + (f"?{urlencode({'sort': request.GET['sort']})}" if sort else ""),
     }
@@ -138,18 +137,18 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
 @login_required
 @permission_required(WRITEOFF.perm, raise_exception=True)
 @require_http_methods(["GET"])
-def writeoff_picker(request: HttpRequest, acct_no: int) -> HttpResponse:
+def writeoff_picker(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     return _picker(request, acct_no, WRITEOFF)
 
 
 @login_required
 @permission_required(DISPUTE.perm, raise_exception=True)
 @require_http_methods(["GET"])
-def dispute_picker(request: HttpRequest, acct_no: int) -> HttpResponse:
+def dispute_picker(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     return _picker(request, acct_no, DISPUTE)
 
 
-def _picker(request: HttpRequest, acct_no: int, kind: EntryKind) -> HttpResponse:
+def _picker(request: HtmxHttpRequest, acct_no: int, kind: EntryKind) -> HttpResponse:
     account = account_for(acct_no)
     query = request.GET.get("q", "").strip()[:25]
     invoices = page_window(
@@ -177,18 +176,20 @@ def _picker(request: HttpRequest, acct_no: int, kind: EntryKind) -> HttpResponse
 @login_required
 @permission_required(WRITEOFF.perm, raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def writeoff_entry(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+def writeoff_entry(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
     return _entry(request, acct_no, invoice_no, WRITEOFF)
 
 
 @login_required
 @permission_required(DISPUTE.perm, raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def dispute_entry(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+def dispute_entry(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
     return _entry(request, acct_no, invoice_no, DISPUTE)
 
 
-def _entry(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind) -> HttpResponse:
+def _entry(
+    request: HtmxHttpRequest, acct_no: int, invoice_no: int, kind: EntryKind
+) -> HttpResponse:
     """GET shows the form; POST checks it through the service and shows the confirm pop-out."""
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
@@ -211,18 +212,20 @@ def _entry(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind)
 @login_required
 @permission_required(WRITEOFF.perm, raise_exception=True)
 @require_http_methods(["POST"])
-def writeoff_confirm(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+def writeoff_confirm(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
     return _confirm(request, acct_no, invoice_no, WRITEOFF)
 
 
 @login_required
 @permission_required(DISPUTE.perm, raise_exception=True)
 @require_http_methods(["POST"])
-def dispute_confirm(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+def dispute_confirm(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
     return _confirm(request, acct_no, invoice_no, DISPUTE)
 
 
-def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind) -> HttpResponse:
+def _confirm(
+    request: HtmxHttpRequest, acct_no: int, invoice_no: int, kind: EntryKind
+) -> HttpResponse:
     """Create the entry through the service, which checks everything again under the lock.
 
     The idempotency token was minted when the pop-out was rendered, so a double
@@ -236,34 +239,24 @@ def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKin
         if token is None:
             form.add_error(None, "This confirmation expired. Check the entry and confirm again.")
         return _render_entry(request, account, invoice, kind, form, from_popout=True)
-    actor = Actor.for_user(request.user)
     try:
-        if kind is WRITEOFF:
-            entry = services.writeoff_create(
-                invoice_id=invoice.pk,
-                actor=actor,
-                idempotency_key=token,
-                source="ui",
-                **form.plan_arguments(),
-            )
-        else:
-            entry = services.dispute_hold_create(
-                invoice_id=invoice.pk,
-                actor=actor,
-                idempotency_key=token,
-                source="ui",
-                **form.plan_arguments(),
-            )
+        entry = kind.create(
+            invoice_id=invoice.pk,
+            actor=Actor.for_user(request.user),
+            idempotency_key=token,
+            source=Source.UI,
+            **form.plan_arguments(),
+        )
     except BillingError as error:
         invoice.refresh_from_db()
-        form.add_billing_error(error)
+        attach_billing_error(form, error)
         return _render_entry(request, account, invoice, kind, form, from_popout=True)
 
     message = (
         f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
         f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
     )
-    return _changed(request, account, kind, kind.event, entry.pk, message)
+    return _done(request, account, kind, entry.pk, message)
 
 
 # --- helpers ------------------------------------------------------------------
@@ -276,25 +269,25 @@ def _page_context(account: Account, kind: EntryKind) -> dict[str, Any]:
         "kind": kind,
         "tab": kind.tab,
         "picker_url": kind.url("picker", account),
+        "Settlement": Settlement,
     }
 
 
-def _plan(request: HttpRequest, invoice: Invoice, kind: EntryKind, form: EntryForm):
+def _plan(request: HtmxHttpRequest, invoice: Invoice, kind: EntryKind, form: EntryForm):
     """The service's plan for this input, or ``None`` with the refusal on the form."""
     if not form.is_valid():
         return None
-    actor = Actor.for_user(request.user)
     try:
-        if kind is WRITEOFF:
-            return services.writeoff_plan(invoice=invoice, actor=actor, **form.plan_arguments())
-        return services.dispute_hold_plan(invoice=invoice, actor=actor, **form.plan_arguments())
+        return kind.plan(
+            invoice=invoice, actor=Actor.for_user(request.user), **form.plan_arguments()
+        )
     except BillingError as error:
-        form.add_billing_error(error)
+        attach_billing_error(form, error)
         return None
 
 
 def _render_entry(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     account: Account,
     invoice: Invoice,
     kind: EntryKind,
@@ -317,12 +310,12 @@ def _render_entry(
         retarget(response, "#drawer-content")
         reswap(response, "innerHTML")
         if from_popout:
-            trigger_client_event(response, "closePopout")
+            trigger_client_event(response, CLOSE_POPOUT)
     return response
 
 
 def _render_confirm(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     account: Account,
     invoice: Invoice,
     kind: EntryKind,
@@ -341,7 +334,6 @@ def _render_confirm(
         "idempotency_token": uuid.uuid4(),
         "confirm_url": kind.url("confirm", account, invoice),
         "edit_url": f"{kind.url('entry', account, invoice)}?{urlencode(as_typed)}",
-        "reason": ReasonCode(plan.reason_code).label if kind is WRITEOFF else "",
     }
     return render_page(request, TEMPLATE, context, partial="confirm")
 
@@ -355,22 +347,17 @@ def _idempotency_token(raw: str) -> str | None:
 
 # --- settling disputes, reversing write-offs, CSV (issue 4) ------------------
 
-SETTLE_ACTIONS = {
-    "convert": ("Convert to write-off", "converted to a permanent write-off"),
-    "release": ("Release", "released"),
-    "release_reage": ("Release and re-age", "released and re-aged"),
-}
-
 
 @login_required
 @permission_required("writeoffs.settle_disputehold", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def dispute_settle(
-    request: HttpRequest, acct_no: int, dispute_id: int, action: str
+    request: HtmxHttpRequest, acct_no: int, dispute_id: int, action: str
 ) -> HttpResponse:
     """The confirm pop-out for one settlement action on an open dispute hold."""
-    if action not in SETTLE_ACTIONS:
+    if action not in Settlement.values:
         raise Http404("Unknown settlement action.")
+    settlement = Settlement(action)
     account = account_for(acct_no)
     hold = dispute_for(account, dispute_id)
     form = SettleForm(request.POST if request.method == "POST" else None, action=action)
@@ -378,27 +365,26 @@ def dispute_settle(
         try:
             hold = services.dispute_hold_settle(
                 dispute_hold_id=hold.pk,
-                action=action,
+                action=settlement,
                 actor=Actor.for_user(request.user),
-                source="ui",
+                source=Source.UI,
                 **form.settle_arguments(),
             )
         except BillingError as error:
             hold.refresh_from_db()
-            form.add_billing_error(error)
+            attach_billing_error(form, error)
         else:
             message = (
                 f"Dispute hold {hold.number} on invoice {hold.invoice.invoice_no} "
-                f"{SETTLE_ACTIONS[action][1]}."
+                f"{settlement.outcome}."
             )
-            return _changed(request, account, DISPUTE, "disputeSettled", hold.pk, message)
+            return _done(request, account, DISPUTE, hold.pk, message)
     context = {
         **_page_context(account, DISPUTE),
         "step": "settle",
         "hold": hold,
         "invoice": hold.invoice,
-        "action": action,
-        "action_label": SETTLE_ACTIONS[action][0],
+        "action": settlement,
         "settle_form": form,
         "today": today(),
     }
@@ -408,7 +394,7 @@ def dispute_settle(
 @login_required
 @permission_required("writeoffs.reverse_writeoff", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
+def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
     """The confirm pop-out to reverse a write-off: a reason is required."""
     account = account_for(acct_no)
     writeoff = writeoff_for(account, writeoff_id)
@@ -430,7 +416,7 @@ def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> Ht
                 f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} is due "
                 f"again on invoice {invoice.invoice_no}."
             )
-            return _changed(request, account, WRITEOFF, "writeoffReversed", writeoff.pk, message)
+            return _done(request, account, WRITEOFF, writeoff.pk, message)
     context = {
         **_page_context(account, WRITEOFF),
         "step": "reverse",
@@ -444,7 +430,7 @@ def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> Ht
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
-def writeoff_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
+def writeoff_csv(request: HtmxHttpRequest, acct_no: int) -> StreamingHttpResponse:
     """The Write-offs table as a CSV file, in the table's current order."""
     account = account_for(acct_no)
     rows = writeoffs_for(account, parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS))
@@ -456,7 +442,7 @@ def writeoff_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
 @login_required
 @permission_required("writeoffs.view_disputehold", raise_exception=True)
 @require_http_methods(["GET"])
-def dispute_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
+def dispute_csv(request: HtmxHttpRequest, acct_no: int) -> StreamingHttpResponse:
     """The Disputes table as a CSV file, in the table's current order."""
     account = account_for(acct_no)
     rows = disputes_for(account, parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS))
@@ -465,18 +451,11 @@ def dispute_csv(request: HttpRequest, acct_no: int) -> StreamingHttpResponse:
     )
 
 
-def _changed(
-    request: HttpRequest, account: Account, kind: EntryKind, event: str, pk: int, message: str
+def _done(
+    request: HtmxHttpRequest, account: Account, kind: EntryKind, pk: int, message: str
 ) -> HttpResponse:
-    """After a create, settlement or reversal: htmx closes the overlays and the table
-    refreshes with the row highlighted; without JS, back to the table with the message."""
-    if request.htmx:
-        response = HttpResponse(status=204)
-        trigger_client_event(response, event, {"id": pk})
-        trigger_client_event(response, "closeOverlays")
-        trigger_client_event(response, "showMessage", {"level": "success", "text": message})
-        patch_vary_headers(response, ["HX-Request"])
-        return response
-    messages.success(request, message)
+    """After a create, settlement or reversal: htmx refreshes the table with the row
+    highlighted; without JS, back to the table's tab with the row highlighted."""
     page = reverse("writeoff_page", args=[account.acct_no])
-    return redirect(f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}")
+    next_url = f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}"
+    return htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)

@@ -6,9 +6,9 @@
  * - #drawer (Bootstrap offcanvas) and #popout (Bootstrap modal) open when htmx
  *   swaps a fragment into #drawer-content / #popout-content, and focus returns
  *   to the control that opened them when they close (Escape included).
- * - HX-Trigger events from the server: closeOverlays, closePopout, showMessage,
- *   and any "...Created" event carrying {id}, whose row is highlighted when the
- *   table refreshes.
+ * - HX-Trigger events from the server (named in billing/htmx.py): closeOverlays,
+ *   closePopout, showMessage, and ledgerChanged carrying {kind, id}, whose row
+ *   is highlighted when the table refreshes.
  * - [data-js-only] controls stay hidden without JavaScript.
  * - [data-fill-target] buttons copy data-fill-value into a field ("full balance").
  * - [data-expiry-preview] shows the date a dispute hold will expire.
@@ -117,7 +117,7 @@
       }
     }
     if (pendingHighlight !== null) {
-      const row = document.querySelector('[data-entry-id="' + pendingHighlight + '"]');
+      const row = document.querySelector(pendingHighlight);
       if (row) {
         row.classList.add("row-new");
         pendingHighlight = null;
@@ -214,11 +214,12 @@
     const area = document.getElementById("messages");
     area.replaceChildren(alert);
   });
-  // Any "<thing>Created" event with an id: highlight that row once the table has refreshed.
-  ["writeoffCreated", "disputeCreated", "disputeSettled", "writeoffReversed"].forEach(function (name) {
-    document.addEventListener(name, function (event) {
-      if (event.detail && event.detail.id !== undefined) { pendingHighlight = String(event.detail.id); }
-    });
+  // A payment, write-off or hold changed: highlight its row once the table has refreshed.
+  document.addEventListener("ledgerChanged", function (event) {
+    const detail = event.detail || {};
+    if (detail.kind && detail.id !== undefined) {
+      pendingHighlight = '[data-entry-kind="' + detail.kind + '"][data-entry-id="' + detail.id + '"]';
+    }
   });
 
   function formatDate(date) {

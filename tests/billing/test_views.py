@@ -2,6 +2,7 @@
 Payment drawer and Remove payment pop-out."""
 
 import datetime
+import json
 
 import pytest
 from django.urls import reverse
@@ -490,7 +491,10 @@ def test_partial_payment_is_recorded_and_the_remaining_balance_announced(
 
     assert response.status_code == 204
     triggers = response["HX-Trigger"]
-    assert "paymentRecorded" in triggers
+    assert json.loads(triggers)["ledgerChanged"] == {
+        "kind": "payment",
+        "id": Payment.objects.get().pk,
+    }
     assert "closeOverlays" in triggers
     assert "Remaining balance: 74.50 USD" in triggers
     invoice.refresh_from_db()
@@ -608,7 +612,10 @@ def test_supervisor_removes_a_payment_the_row_stays_and_the_balance_returns(
     response = client.post(remove_url(account, payment), {"reason": "Recorded twice"}, **HTMX)
 
     assert response.status_code == 204
-    assert "paymentRemoved" in response["HX-Trigger"]
+    assert json.loads(response["HX-Trigger"])["ledgerChanged"] == {
+        "kind": "payment",
+        "id": payment.pk,
+    }
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REMOVED
     assert payment.removed_by_label == "supervisor"

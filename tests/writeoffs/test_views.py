@@ -435,7 +435,7 @@ def test_confirm_with_htmx_creates_and_answers_with_events(client, clerk, invoic
     writeoff = WriteOff.objects.get()
     assert response.status_code == 204
     events = json.loads(response["HX-Trigger"])
-    assert events["writeoffCreated"] == {"id": writeoff.pk}
+    assert events["ledgerChanged"] == {"kind": "writeoff", "id": writeoff.pk}
     assert "closeOverlays" in events
     assert events["showMessage"]["text"] == (
         f"Write-off {writeoff.number} created on invoice 10023 for 40.00 USD."
@@ -452,7 +452,7 @@ def test_confirm_without_htmx_redirects_to_the_table_with_a_message(client, cler
     assert response["Location"] == page_url(tab="disputes", highlight=hold.pk)
     page = client.get(response["Location"]).content.decode()
     assert f"Dispute hold {hold.number} created on invoice 10023 for 25.00 USD." in page
-    assert f'<tr data-entry-id="{hold.pk}" class="row-new">' in page
+    assert f'<tr data-entry-id="{hold.pk}" class="row-new" data-entry-kind="dispute">' in page
 
 
 def test_confirming_twice_with_one_token_creates_one_writeoff(client, clerk, invoice):

@@ -10,9 +10,10 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.checks import EXPIRATION_LEAVE_OPEN
 from billing.errors import BillingError
 from billing.money import format_money
-from writeoffs.models import DisputeHold
+from writeoffs.models import DisputeHold, Settlement
 from writeoffs.services import dispute_holds_expire
 
 
@@ -41,10 +42,10 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
         touched = result.settled or result.left_open
         verb = {
-            "none": "left open, shown as expired",
-            "convert": "converted to a permanent write-off (reason 9999)",
-            "release": "released",
-            "release_reage": f"released and re-aged to {result.run_date}",
+            EXPIRATION_LEAVE_OPEN: "left open, shown as expired",
+            Settlement.CONVERT: f"{Settlement.CONVERT.outcome} (reason 9999)",
+            Settlement.RELEASE: Settlement.RELEASE.outcome,
+            Settlement.RELEASE_REAGE: f"{Settlement.RELEASE_REAGE.outcome} to {result.run_date}",
         }[result.action]
         for hold in self._holds(touched):
             self.stdout.write(
