@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from billing.models import ApiKey
 
 
-
 @dataclass(frozen=True)
 class Actor:
     user: AbstractBaseUser | None = None

@@ -10,9 +10,10 @@ import datetime
 import hashlib
 import json
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from billing.actors import Actor
@@ -27,6 +28,7 @@ from billing.errors import (
     PERMISSION_DENIED,
     BillingError,
 )
+from billing.history import acting_as
 from billing.models import Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.parsing import is_ascii_digits
@@ -252,3 +254,26 @@ def invoice_id_of(
         name = model._meta.verbose_name.capitalize()
         raise BillingError(not_found_code, f"{name} {pk} does not exist.")
     return invoice_id
+
+
+def correct_entry(
+    model: type[models.Model],
+    pk: object,
+    actor: Actor,
+    plan: Callable[[models.Model], dict[str, object]],
+    *,
+    not_found_code: int = INVALID_INPUT,
+) -> models.Model:
+    """Apply a correction to one ledger row: lock its invoice, re-read the row under
+    its lock, ask ``plan`` (a service's correction plan) what changes, and save
+    only that, with history recording ``actor``. Nothing changed: nothing saved."""
+    invoice_id = invoice_id_of(model, pk, not_found_code=not_found_code)
+    with transaction.atomic(), acting_as(actor):
+        lock_invoice(invoice_id)
+        row = model.objects.select_for_update().get(pk=pk)
+        changes = plan(row)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if changes:
+            row.save(update_fields=list(changes))
+    return row

@@ -10,7 +10,9 @@ the invoice's timeline, are writeoffs/selectors.py's: billing never imports writ
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
@@ -137,11 +139,15 @@ _INVOICE_FIELDS = (
 TIMELINE_LIMIT = 500
 
 
-def history_oldest_first(model, **scope) -> list:
-    """The newest ``TIMELINE_LIMIT`` history rows of ``model`` in ``scope``, oldest first."""
+def history_with_previous(model, **scope) -> Iterator[tuple[Any, Any]]:
+    """The newest ``TIMELINE_LIMIT`` history rows of ``model`` in ``scope``, oldest
+    first, each with the same record's row before it (``None`` for its first)."""
     newest = model.history.filter(**scope).select_related("history_user")
     newest = newest.order_by("-history_date", "-history_id")[:TIMELINE_LIMIT]
-    return sorted(newest, key=lambda row: (row.history_date, row.history_id))
+    previous: dict[int, Any] = {}
+    for row in sorted(newest, key=lambda row: (row.history_date, row.history_id)):
+        yield row, previous.get(row.id)
+        previous[row.id] = row
 
 
 def became(row, before, status: str) -> bool:
@@ -163,8 +169,7 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
         return timeline_money(minor, currency)
 
     subject = f"Invoice {invoice.invoice_no}"
-    before = None
-    for row in history_oldest_first(Invoice, id=invoice.pk):
+    for row, before in history_with_previous(Invoice, id=invoice.pk):
         if row.history_type == "+":
             status = row.get_status_display().lower()
             entries.append(
@@ -188,11 +193,8 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 entries.append(
                     TimelineEntry.of(row, subject, "Changed " + "; ".join(changes) + ".")
                 )
-        before = row
 
-    seen: dict[int, object] = {}
-    for row in history_oldest_first(Payment, invoice_id=invoice.pk):
-        before, seen[row.id] = seen.get(row.id), row
+    for row, before in history_with_previous(Payment, invoice_id=invoice.pk):
         subject = f"Payment {row.id}"
         if row.history_type == "+":
             method = row.get_method_display().lower()

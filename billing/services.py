@@ -18,6 +18,7 @@ from billing.rules import (
     REFERENCE_MAX_LENGTH,
     clean_comments,
     clean_optional_text,
+    correct_entry,
     create_once,
     find_replay,
     fingerprint,
@@ -172,13 +173,9 @@ def payment_correction_plan(
 def payment_correct(*, payment_id: int, actor: Actor, reference: str | None = None) -> Payment:
     """Correct a payment's reference, under the invoice lock, recorded in history."""
     require_perm(actor, "billing.change_payment")
-    invoice_id = invoice_id_of(Payment, payment_id)
-    with transaction.atomic(), acting_as(actor):
-        lock_invoice(invoice_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
-        changes = payment_correction_plan(payment=payment, actor=actor, reference=reference)
-        for name, value in changes.items():
-            setattr(payment, name, value)
-        if changes:
-            payment.save(update_fields=list(changes))
-    return payment
+    return correct_entry(
+        Payment,
+        payment_id,
+        actor,
+        lambda payment: payment_correction_plan(payment=payment, actor=actor, reference=reference),
+    )

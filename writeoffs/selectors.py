@@ -21,7 +21,7 @@ from billing.rules import today
 from billing.selectors import (
     TimelineEntry,
     became,
-    history_oldest_first,
+    history_with_previous,
     invoice_and_payment_timeline,
     sent_invoice_sums,
     timeline_money,
@@ -226,9 +226,7 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
     def money(minor: int) -> str:
         return timeline_money(minor, currency)
 
-    seen: dict[int, object] = {}
-    for row in history_oldest_first(WriteOff, invoice_id=invoice.pk):
-        before, seen[row.id] = seen.get(row.id), row
+    for row, before in history_with_previous(WriteOff, invoice_id=invoice.pk):
         if row.history_type == "+":
             origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
             description = (
@@ -241,9 +239,7 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
             description = "Write-off comments or accounting code edited."
         entries.append(TimelineEntry.of(row, f"Write-off {row.id}", description))
 
-    seen = {}
-    for row in history_oldest_first(DisputeHold, invoice_id=invoice.pk):
-        before, seen[row.id] = seen.get(row.id), row
+    for row, before in history_with_previous(DisputeHold, invoice_id=invoice.pk):
         settlement = SETTLEMENT_FOR_STATUS.get(row.status)
         if row.history_type == "+":
             description = (

@@ -38,6 +38,7 @@ from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
     clean_optional_text,
+    correct_entry,
     create_once,
     find_replay,
     fingerprint,
@@ -453,7 +454,7 @@ def writeoff_correction_plan(
                 "correct the invoice's revenue code instead.",
                 field="accounting_code",
             )
-        changes["accounting_code"] = _posting_code(writeoff.invoice, False, accounting_code_id)
+        changes["accounting_code"] = _expense_code(accounting_code_id)
     return changes
 
 
@@ -466,11 +467,8 @@ def writeoff_correct(
 ) -> WriteOff:
     """Correct a write-off's comments or (when not revenue-impacting) its expense code."""
     require_perm(actor, "writeoffs.change_writeoff")
-    invoice_id = invoice_id_of(WriteOff, writeoff_id)
-    with transaction.atomic(), acting_as(actor):
-        invoice = lock_invoice(invoice_id)
-        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
-        writeoff.invoice = invoice
+
+    def plan(writeoff: WriteOff) -> dict[str, object]:
         changes = writeoff_correction_plan(
             writeoff=writeoff,
             actor=actor,
@@ -478,15 +476,10 @@ def writeoff_correct(
             accounting_code_id=accounting_code_id,
         )
         if "accounting_code" in changes:
-            _reclassify(writeoff, changes.pop("accounting_code"))
-            changed = ["accounting_code", *changes]
-        else:
-            changed = list(changes)
-        for name, value in changes.items():
-            setattr(writeoff, name, value)
-        if changed:
-            writeoff.save(update_fields=changed)
-    return writeoff
+            _reclassify(writeoff, changes["accounting_code"])
+        return changes
+
+    return correct_entry(WriteOff, writeoff_id, actor, plan)
 
 
 def dispute_hold_correction_plan(
@@ -505,16 +498,13 @@ def dispute_hold_correct(
 ) -> DisputeHold:
     """Correct a dispute hold's comments."""
     require_perm(actor, "writeoffs.change_disputehold")
-    invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
-    with transaction.atomic(), acting_as(actor):
-        lock_invoice(invoice_id)
-        hold = DisputeHold.objects.select_for_update().get(pk=dispute_hold_id)
-        changes = dispute_hold_correction_plan(hold=hold, actor=actor, comments=comments)
-        for name, value in changes.items():
-            setattr(hold, name, value)
-        if changes:
-            hold.save(update_fields=list(changes))
-    return hold
+    return correct_entry(
+        DisputeHold,
+        dispute_hold_id,
+        actor,
+        lambda hold: dispute_hold_correction_plan(hold=hold, actor=actor, comments=comments),
+        not_found_code=DISPUTE_NOT_FOUND,
+    )
 
 
 def invoice_revenue_code_correction_plan(
@@ -522,17 +512,12 @@ def invoice_revenue_code_correction_plan(
 ) -> AccountingCode | None:
     """The active revenue code ``invoice`` moves to, or ``None`` when it already posts there."""
     require_perm(actor, "billing.change_invoice")
-    code = None
-    if _as_int(revenue_code_id) is not None:
-        code = AccountingCode.objects.filter(
-            pk=revenue_code_id, kind=AccountingCode.Kind.REVENUE, active=True
-        ).first()
-    if code is None:
-        raise BillingError(
-            INVALID_ACCOUNTING_CODE,
-            "Choose an active revenue accounting code for the invoice.",
-            field="revenue_code",
-        )
+    code = _active_code(
+        AccountingCode.Kind.REVENUE,
+        revenue_code_id,
+        field="revenue_code",
+        refusal="Choose an active revenue accounting code for the invoice.",
+    )
     return None if code.pk == invoice.revenue_code_id else code
 
 
@@ -718,16 +703,23 @@ def _posting_code(
     write-off posts to the active expense code the user picked."""
     if revenue_impacting:
         return invoice.revenue_code
+    return _expense_code(accounting_code_id)
+
+
+def _expense_code(accounting_code_id: object) -> AccountingCode:
+    return _active_code(
+        AccountingCode.Kind.EXPENSE,
+        accounting_code_id,
+        field="accounting_code",
+        refusal="Choose an active expense accounting code for a write-off that is not "
+        "revenue-impacting.",
+    )
+
+
+def _active_code(kind: str, raw: object, *, field: str, refusal: str) -> AccountingCode:
     code = None
-    if _as_int(accounting_code_id) is not None:
-        code = AccountingCode.objects.filter(
-            pk=accounting_code_id, kind=AccountingCode.Kind.EXPENSE, active=True
-        ).first()
+    if _as_int(raw) is not None:
+        code = AccountingCode.objects.filter(pk=raw, kind=kind, active=True).first()
     if code is None:
-        raise BillingError(
-            INVALID_ACCOUNTING_CODE,
-            "Choose an active expense accounting code for a write-off that is not "
-            "revenue-impacting.",
-            field="accounting_code",
-        )
+        raise BillingError(INVALID_ACCOUNTING_CODE, refusal, field=field)
     return code
