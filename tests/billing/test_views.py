@@ -10,8 +10,10 @@ from django.urls import reverse
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
+from billing.rules import today
 from billing.services import payment_record, payment_remove
 from tests.ledger import assert_ledger_consistent
+from writeoffs.models import DisputeHold
 from writeoffs.services import dispute_hold_create, writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -753,3 +755,26 @@ def test_no_write_off_link_once_nothing_is_available(client, clerk, account, inv
 
     assert reverse("writeoff_entry", args=[account.acct_no, invoice.invoice_no]) not in html
     assert "Record Payment</a>" not in html
+
+
+@pytest.mark.parametrize("page", ["overview", "invoice"])
+def test_an_open_hold_past_its_expiry_shows_expired_and_a_current_one_open(
+    client, viewer, account, invoice, clerk_actor, page
+):
+    expired = put_on_hold(invoice, clerk_actor, "30.00", "Dispute")
+    current = put_on_hold(invoice, clerk_actor, "10.00", "Second dispute")
+    DisputeHold.objects.filter(pk=expired.pk).update(
+        expires_on=today() - datetime.timedelta(days=1)
+    )
+    client.force_login(viewer)
+    url = overview_url(account) if page == "overview" else detail_url(account, invoice)
+
+    html = client.get(url).content.decode()
+
+    rows = {
+        hold.pk: html.split(f"<td>{hold.number}</td>")[1].split("</tr>")[0]
+        for hold in (expired, current)
+    }
+    assert "Expired" in rows[expired.pk]
+    assert "Expired" not in rows[current.pk]
+    assert "Open" in rows[current.pk]
