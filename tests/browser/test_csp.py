@@ -78,7 +78,7 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
     expect(popout).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text("created on invoice 10023")
     shot(page, "csp-writeoff-created")
-    htmx_settled(page)  # the table refresh that writeoffCreated triggered
+    htmx_settled(page)  # the table refresh that ledgerChanged triggered
 
     page.get_by_role("tab", name="Disputes").click()
     expect(page.get_by_role("tab", name="Disputes")).to_have_attribute("aria-selected", "true")
