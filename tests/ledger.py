@@ -1,7 +1,8 @@
 """Recomputing an invoice's running totals from its rows, for tests that race or fail.
 
-Sums are taken in Python over integer minor units, never with a database SUM
-(SQLite sums in floating point).
+Sums are taken in Python over integer minor units, so the check shares no SQL with
+the code it checks. (A database SUM would be exact too: over integer columns
+SQLite's SUM is integer arithmetic and raises on overflow.)
 """
 
 from __future__ import annotations

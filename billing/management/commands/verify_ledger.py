@@ -6,7 +6,9 @@ holds itself. A check that reused the code it checks could not fail.
 
 Each kind of row is read as one stream ordered by invoice, and the streams are
 merged with the invoices in id order, so memory stays flat on a million
-invoices. Sums are taken in Python: SQLite sums in floating point.
+invoices. Sums are taken in Python as each stream passes. (A database SUM would be
+exact too: over integer columns SQLite's SUM is integer arithmetic and raises on
+overflow; only its TOTAL() returns a float.)
 """
 
 from __future__ import annotations
