@@ -168,6 +168,12 @@ class Invoice(models.Model):
         return self.balance_due_minor - self.held_minor
 
     @property
+    def is_overdue(self) -> bool:
+        """Something is still due and the aging date (today in TIME_ZONE) has passed.
+        The Invoices filter asks the same in SQL (``billing.selectors.invoices_filtered``)."""
+        return self.balance_due_minor > 0 and self.aging_date < timezone.localdate()
+
+    @property
     def balance_due(self) -> Decimal:
         return self._money(self.balance_due_minor)
 

@@ -17,7 +17,6 @@ from billing.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.models import Account, Invoice
 from billing.money import format_money, from_minor
 from billing.pagination import keyset_window, page_window
-from billing.rules import today
 from billing.selectors import (
     account_for,
     account_payments,
@@ -128,7 +127,6 @@ def invoice_list(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
             "filters": filters,
             "filtered": bool(chosen),
             "invoices": invoices,
-            "today": today(),
         },
         partial="results",
     )
@@ -147,7 +145,6 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
         "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
         "disputes": invoice_disputes(invoice),
         "timeline": invoice_timeline(invoice),
-        "today": today(),
         "can_record_payment": user.has_perm("billing.add_payment")
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,
