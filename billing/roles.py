@@ -1,4 +1,4 @@
-"""The three billing roles, as Django groups.
+"""The billing roles, as Django groups.
 
 Run after every migrate (and after the test runner flushes a database), so the
 groups always exist with exactly these permissions.
@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 VIEWER = "Billing viewer"
 CLERK = "Billing clerk"
 SUPERVISOR = "Billing supervisor"
+CONTROLLER = "Finance controller"
 
 _VIEW = [
     "billing.view_account",
@@ -18,6 +19,9 @@ _VIEW = [
     "billing.view_accountingcode",
     "writeoffs.view_writeoff",
     "writeoffs.view_disputehold",
+    "billing.view_journalentry",
+    "billing.view_journalline",
+    "billing.view_accountingperiodlock",
 ]
 _CREATE = ["billing.add_payment", "writeoffs.add_writeoff", "writeoffs.add_disputehold"]
 _SUPERVISE = [
@@ -25,11 +29,16 @@ _SUPERVISE = [
     "writeoffs.reverse_writeoff",
     "writeoffs.settle_disputehold",
 ]
+_BOOKS = ["billing.export_journal"]
+# Segregation of duties: the controller closes periods and reads everything, and
+# creates, settles and reverses nothing.
+_CLOSE = ["billing.move_lock_date"]
 
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE,
 }
 
 

@@ -32,7 +32,8 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.models import AccountingCode, Invoice
+from billing.journal import control_codes, lock_date, post_reversal, post_writeoff, require_open
+from billing.models import AccountingCode, Invoice, JournalEvent
 from billing.money import from_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
@@ -156,6 +157,7 @@ def writeoff_create(
             )
             invoice.written_off_minor += plan.amount_minor
             invoice.save(update_fields=["written_off_minor"])
+            post_writeoff(writeoff, entry_date=plan.writeoff_date, actor=actor, invoice=invoice)
         return writeoff
 
     return create_once(WriteOff, actor, idempotency_key, content, create)
@@ -190,6 +192,14 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
         )
         invoice.written_off_minor -= writeoff.amount_minor
         invoice.save(update_fields=["written_off_minor"])
+        # Today, never into the period the write-off was posted in, which may be closed.
+        post_reversal(
+            writeoff,
+            event=JournalEvent.WRITEOFF_REVERSAL,
+            invoice=invoice,
+            actor=actor,
+            memo=f"Write-off {writeoff.pk} on invoice {invoice.invoice_no} reversed",
+        )
     return writeoff
 
 
@@ -336,8 +346,15 @@ class ExpiryResult:
     action: str
     settled: list[int] = field(default_factory=list)
     left_open: list[int] = field(default_factory=list)
+    # Set when the run date is in a closed period and the action would post.
+    closed_through: datetime.date | None = None
 
     def summary(self) -> str:
+        if self.closed_through is not None:
+            return (
+                f"The books are closed through {self.closed_through}: converted nothing on "
+                f"{self.run_date} ({len(self.left_open)} dispute hold(s) past expiry left open)."
+            )
         if self.action == "none":
             return (
                 f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
@@ -367,6 +384,15 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
         raise BillingError(
             INVALID_DISPUTE_SETTINGS, f"DISPUTE_HOLD_EXPIRATION_ACTION {action!r} is not valid."
         )
+    conversion_code_id = None
+    if action == "convert":
+        locked = lock_date()
+        # A conversion posts on the run date: a closed period takes no postings.
+        if locked is not None and run_date <= locked:
+            result.closed_through = locked
+            result.left_open = due
+            return result
+        conversion_code_id = control_codes().dispute_conversion_id
     system = Actor.for_system()
     for hold_id in due:
         try:
@@ -376,7 +402,8 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
                 actor=system,
                 comments=f"Dispute hold expired on {run_date}.",
                 reason_code=ReasonCode.SYSTEM_CONVERSION,
-                accounting_code_id=None,
+                # Expiry posts to DISPUTE_CONVERSION_CODE (SPEC, Part 1 rules amended).
+                accounting_code_id=conversion_code_id,
                 source=Source.SYSTEM,
                 on_date=run_date,
             )
@@ -442,13 +469,14 @@ def _settle(
         invoice.held_minor -= hold.amount_minor
         changed = ["held_minor"]
         if action == "convert":
-            _insert_writeoff(
+            writeoff_date = max(on_date, invoice.bill_date)
+            writeoff = _insert_writeoff(
                 invoice,
                 actor,
                 amount_minor=hold.amount_minor,
                 reason_code=code,
                 comments=text or f"Converted from dispute hold {hold.pk}.",
-                writeoff_date=max(on_date, invoice.bill_date),
+                writeoff_date=writeoff_date,
                 revenue_impacting=accounting_code_id is None,
                 accounting_code=_posting_code(
                     invoice, accounting_code_id is None, accounting_code_id
@@ -456,6 +484,7 @@ def _settle(
                 source=source,
                 origin_dispute=hold,
             )
+            post_writeoff(writeoff, entry_date=writeoff_date, actor=actor, invoice=invoice)
             invoice.written_off_minor += hold.amount_minor
             changed.append("written_off_minor")
             hold.status = DisputeHold.Status.WRITTEN_OFF
@@ -538,6 +567,7 @@ def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.dat
             f"The write-off date must be on or after the invoice's bill date, {invoice.bill_date}.",
             field="writeoff_date",
         )
+    require_open(date, field="writeoff_date", what="write-off date")
     return date
 
 
