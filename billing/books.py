@@ -78,8 +78,7 @@ def trial_balance(*, start: datetime.date | None, end: datetime.date) -> TrialBa
     )
     rows = list(grouped)
     codes = {
-        code.pk: code
-        for code in AccountingCode.objects.filter(pk__in={row[0] for row in rows})
+        code.pk: code for code in AccountingCode.objects.filter(pk__in={row[0] for row in rows})
     }
     result = TrialBalance(start=start, end=end)
     for code_id, currency, debits, credits, opening in rows:
@@ -193,9 +192,9 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
     writeoff = apps.get_model("writeoffs", "WriteOff")
     if "pending" in writeoff.Status.values:
         pending = writeoff.objects.filter(status="pending", writeoff_date__lte=locked_through)
-        for pk, date in pending.order_by("writeoff_date", "pk").values_list(
-            "pk", "writeoff_date"
-        )[:50]:
+        for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[
+            :50
+        ]:
             blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
     return blockers
 
@@ -228,9 +227,7 @@ def close_snapshot(locked_through: datetime.date) -> dict:
     due_by_currency = dict(
         Invoice.objects.filter(status=Invoice.Status.SENT)
         .values_list("currency")
-        .annotate(
-            due=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor"), default=0)
-        )
+        .annotate(due=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor"), default=0))
         .order_by("currency")
     )
     return {

@@ -285,17 +285,24 @@ def _lines_for(net: Iterable[tuple[int, int]]) -> list[Line]:
 
 
 def post_reversal(
-    source: models.Model | SourceRef, *, event: str, invoice: Invoice, actor: Actor, memo: str = ""
+    source: models.Model | SourceRef,
+    *,
+    event: str,
+    invoice: Invoice,
+    actor: Actor,
+    memo: str = "",
+    entry_date: datetime.date | None = None,
 ) -> JournalEntry:
     """The reverse of everything ``source`` has posted (its entry, and any
-    reclassification or recovery since), dated today: never into a closed period."""
+    reclassification or recovery since), dated today: never into a closed period.
+    (``entry_date`` is for ``backfill_journal``, which posts history on its own dates.)"""
     net = net_by_code(source)
     if not net:
         raise BillingError(INVALID_STATE, f"{source} has no postings to reverse.")
     return post_entry(
         event=event,
         source=source,
-        entry_date=today(),
+        entry_date=entry_date or today(),
         invoice=invoice,
         lines=_lines_for((code, -amount) for code, amount in net.items()),
         actor=actor,
