@@ -171,3 +171,29 @@ def test_the_export_without_a_range_is_400_with_the_form(client, supervisor):
 def test_the_clerk_may_not_export_the_journal(client, clerk):
     client.force_login(clerk)
     assert client.get(reverse("journal_export"), {"end": today().isoformat()}).status_code == 403
+
+
+def test_admin_shows_journal_entries_read_only(client, invoice):
+    from billing.factories import UserFactory
+    from billing.models import JournalEntry
+
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    entry = JournalEntry.objects.get(invoice=invoice)
+    listing = client.get(reverse("admin:billing_journalentry_changelist"))
+    assert listing.status_code == 200
+    assert b"Add journal entry" not in listing.content
+    page = client.get(reverse("admin:billing_journalentry_change", args=[entry.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert b"120.00" in page.content
+    assert (
+        client.post(reverse("admin:billing_journalentry_delete", args=[entry.pk])).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("admin:billing_journalentry_change", args=[entry.pk]), {"memo": "edited"}
+        ).status_code
+        == 403
+    )
+    assert JournalEntry.objects.get(pk=entry.pk).memo == entry.memo
