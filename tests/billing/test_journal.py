@@ -683,3 +683,20 @@ def test_another_currency_posts_in_its_own_currency(db):
     assert set(JournalLine.objects.filter(invoice=invoice).values_list("currency", flat=True)) == {
         "EUR"
     }
+
+
+def test_journal_lines_page_by_keyset_in_date_order_for_the_api(account, clerk_actor):
+    from billing.books import journal_lines
+    from billing.pagination import keyset_window
+
+    for n in range(3):
+        InvoiceFactory(account=account, invoice_no=20000 + n, bill_date=today() - (30 - n) * DAY)
+    lines = journal_lines(start=today() - 40 * DAY, end=today())
+    first = keyset_window(lines, {}, 4)
+    assert first.has_next
+    second = keyset_window(lines, {"after": first.next_cursor}, 4)
+    seen = [line.pk for line in first] + [line.pk for line in second]
+    assert len(seen) == len(set(seen)) == 6
+    dates = [line.entry_date for line in (*first, *second)]
+    assert dates == sorted(dates)
+    assert not second.has_next
