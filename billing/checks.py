@@ -63,3 +63,41 @@ def check_billing_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
             )
         )
     return messages
+
+
+@checks.register()
+def check_journal_codes(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The codes the journal posts to exist, are active and of the right kind."""
+    from django.db import DatabaseError
+
+    from billing.models import AccountingCode
+
+    wanted = {
+        "AR_CONTROL_CODE": AccountingCode.Kind.ASSET,
+        "CASH_CODE": AccountingCode.Kind.ASSET,
+        "DISPUTE_CONVERSION_CODE": AccountingCode.Kind.EXPENSE,
+    }
+    try:
+        found = {
+            code.code: code
+            for code in AccountingCode.objects.filter(
+                code__in=[getattr(settings, name) for name in wanted]
+            )
+        }
+    except DatabaseError:
+        # Before the first migrate there is no table to check; migrate creates the codes.
+        return []
+    messages = []
+    for name, kind in wanted.items():
+        value = getattr(settings, name)
+        code = found.get(value)
+        if code is None or code.kind != kind or not code.active:
+            messages.append(
+                checks.Error(
+                    f"{name} is {value!r}, which is not an active {kind} accounting code.",
+                    id="billing.E010",
+                    hint="Run migrate (it creates the code), or set the setting to an existing "
+                    f"active {kind} code. Nothing can post to the journal until it is fixed.",
+                )
+            )
+    return messages

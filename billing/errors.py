@@ -33,6 +33,10 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3125: ("Dispute hold does not exist", HTTPStatus.NOT_FOUND),
     3126: ("Invalid settlement action", HTTPStatus.BAD_REQUEST),
     3127: ("Invalid comments length", HTTPStatus.BAD_REQUEST),
+    3130: (
+        "Date is in a closed accounting period (on or before the lock date)",
+        HTTPStatus.BAD_REQUEST,
+    ),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -68,6 +72,7 @@ INVALID_STATE = 3124
 DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
+PERIOD_CLOSED = 3130
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

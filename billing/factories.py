@@ -6,7 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from billing.actors import Actor
 from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
+from billing.services import invoice_send
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -50,11 +52,26 @@ class AccountFactory(factory.django.DjangoModelFactory):
 
 
 class InvoiceFactory(factory.django.DjangoModelFactory):
-    """A sent invoice with one line; ``total_minor`` is the line's amount."""
+    """A sent invoice with one line; ``total_minor`` is the line's amount.
+
+    It is made as a draft and sent through ``invoice_send``, the only way an
+    invoice becomes sent, so its journal entry is posted as in production.
+    """
 
     class Meta:
         model = Invoice
         skip_postgeneration_save = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        send = kwargs.get("status", Invoice.Status.SENT) == Invoice.Status.SENT
+        if send:
+            kwargs["status"] = Invoice.Status.DRAFT
+        invoice = super()._create(model_class, *args, **kwargs)
+        if send:
+            sent = invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
+            invoice.status = sent.status
+        return invoice
 
     invoice_no = factory.Sequence(lambda n: 10000 + n)
     account = factory.SubFactory(AccountFactory)
@@ -89,7 +106,7 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InvoiceLine
 
-    invoice = factory.SubFactory(InvoiceFactory, total_minor=0)
+    invoice = factory.SubFactory(InvoiceFactory, total_minor=0, status=Invoice.Status.DRAFT)
     description = "Subscription"
     service_start = factory.LazyAttribute(lambda line: line.invoice.bill_date)
     service_end = factory.LazyAttribute(lambda line: line.invoice.due_date)

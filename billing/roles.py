@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 VIEWER = "Billing viewer"
 CLERK = "Billing clerk"
 SUPERVISOR = "Billing supervisor"
+CONTROLLER = "Finance controller"
 
 _VIEW = [
     "billing.view_account",
@@ -24,6 +25,9 @@ _VIEW = [
     "billing.view_accountingcode",
     "writeoffs.view_writeoff",
     "writeoffs.view_disputehold",
+    "billing.view_journalentry",
+    "billing.view_journalline",
+    "billing.view_accountingperiodlock",
 ]
 _CREATE = ["billing.add_payment", "writeoffs.add_writeoff", "writeoffs.add_disputehold"]
 _SUPERVISE = [
@@ -31,11 +35,16 @@ _SUPERVISE = [
     "writeoffs.reverse_writeoff",
     "writeoffs.settle_disputehold",
 ]
+_BOOKS = ["billing.export_journal"]
+# Segregation of duties: the controller closes periods and reads everything, and
+# creates, settles and reverses nothing.
+_CLOSE = ["billing.move_lock_date"]
 
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE,
 }
 
 # An API key writes like a clerk or a supervisor (it reads nothing the API does not

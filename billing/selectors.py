@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from billing.models import Account, Invoice, Payment
+from billing.models import Account, Invoice, JournalEntry, JournalLine, Payment
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
 from billing.rules import today
@@ -110,19 +111,37 @@ def sent_invoice_sums(account: Account) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class Posting:
+    code: str
+    name: str
+    debit: Decimal | None
+    credit: Decimal | None
+
+
+# What a timeline event posted: (source type, source id, journal event).
+PostingKey = tuple[str, int, str]
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     at: datetime.datetime
     actor: str
     subject: str
     description: str
+    # The journal entry the event posted, if any: its key, number and lines.
+    posted: PostingKey | None = None
+    entry_number: int | None = None
+    postings: tuple[Posting, ...] = ()
 
     @classmethod
-    def of(cls, row, subject: str, description: str) -> TimelineEntry:
+    def of(
+        cls, row, subject: str, description: str, posted: PostingKey | None = None
+    ) -> TimelineEntry:
         """An entry for one historical row, with who made the change."""
         actor = row.history_actor or (
             row.history_user.get_username() if row.history_user_id else "unknown"
         )
-        return cls(row.history_date, actor, subject, description)
+        return cls(row.history_date, actor, subject, description, posted=posted)
 
 
 # The invoice's own fields a change of which the timeline shows. Its running totals
@@ -190,12 +209,15 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 else:
                     changes.append(f"{name.replace('_', ' ')} {old} → {new}")
             if changes:
+                sent = became(row, before, Invoice.Status.SENT)
+                posted = ("billing.invoice", invoice.pk, "invoice_sent") if sent else None
                 entries.append(
-                    TimelineEntry.of(row, subject, "Changed " + "; ".join(changes) + ".")
+                    TimelineEntry.of(row, subject, "Changed " + "; ".join(changes) + ".", posted)
                 )
 
     for row, before in history_with_previous(Payment, invoice_id=invoice.pk):
         subject = f"Payment {row.id}"
+        posted: PostingKey | None = None
         if row.history_type == "+":
             method = row.get_method_display().lower()
             reference = f", reference {row.reference}" if row.reference else ""
@@ -203,9 +225,65 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 f"Payment of {money(row.amount_minor)} recorded "
                 f"(paid {row.paid_on} by {method}{reference})."
             )
+            posted = ("billing.payment", row.id, "payment")
         elif became(row, before, Payment.Status.REMOVED):
             description = f"Payment of {money(row.amount_minor)} removed: {row.removal_reason}"
+            posted = ("billing.payment", row.id, "payment_void")
         else:
             description = "Payment details edited."
-        entries.append(TimelineEntry.of(row, subject, description))
+        entries.append(TimelineEntry.of(row, subject, description, posted))
     return entries
+
+
+def _journal_by_event(invoice: Invoice) -> dict[tuple[str, int, str, int], list]:
+    """The invoice's journal entries with their lines, keyed by (source, id, event,
+    sequence). Two queries."""
+    entries = {
+        entry.pk: entry
+        for entry in JournalEntry.objects.filter(invoice=invoice).order_by("id")[:TIMELINE_LIMIT]
+    }
+    lines: dict[int, list[Posting]] = {pk: [] for pk in entries}
+    for line in (
+        JournalLine.objects.filter(entry_id__in=list(entries))
+        .select_related("accounting_code")
+        .order_by("entry_id", "-debit_minor", "id")
+    ):
+        lines[line.entry_id].append(
+            Posting(
+                line.accounting_code.code,
+                line.accounting_code.name,
+                line.debit if line.debit_minor else None,
+                line.credit if line.credit_minor else None,
+            )
+        )
+    return {
+        (entry.source_type, entry.source_id, entry.event, entry.sequence): [entry, lines[pk]]
+        for pk, entry in entries.items()
+    }
+
+
+def with_postings(invoice: Invoice, entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """``entries`` with the journal entry each event posted, plus the entries no
+    history row stands for (reclassifications, and rows seeded or backfilled in
+    bulk, which have no history), newest first."""
+    journal = _journal_by_event(invoice)
+    shown = []
+    for entry in entries:
+        found = journal.pop((*entry.posted, 0), None) if entry.posted else None
+        if found:
+            entry = replace(entry, entry_number=found[0].pk, postings=tuple(found[1]))
+        shown.append(entry)
+    for journal_entry, postings in journal.values():
+        shown.append(
+            TimelineEntry(
+                journal_entry.posted_at,
+                journal_entry.created_by_label or "unknown",
+                f"Journal entry {journal_entry.pk}",
+                f"{journal_entry.get_event_display()} dated {journal_entry.entry_date}: "
+                f"{journal_entry.memo}",
+                entry_number=journal_entry.pk,
+                postings=tuple(postings),
+            )
+        )
+    shown.sort(key=lambda entry: entry.at, reverse=True)
+    return shown

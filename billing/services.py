@@ -10,9 +10,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.errors import INVALID_INPUT, INVALID_STATE, BillingError
+from billing.errors import (
+    INVALID_ACCOUNTING_CODE,
+    INVALID_AMOUNT,
+    INVALID_INPUT,
+    INVALID_STATE,
+    PERMISSION_DENIED,
+    BillingError,
+)
 from billing.history import acting_as
-from billing.models import Invoice, Payment
+from billing.journal import (
+    hold_period_lock,
+    post_invoice_sent,
+    post_payment,
+    post_reversal,
+    require_open,
+)
+from billing.models import AccountingCode, AccountingPeriodLock, Invoice, JournalEvent, Payment
 from billing.money import from_minor
 from billing.rules import (
     REFERENCE_MAX_LENGTH,
@@ -64,6 +78,13 @@ def payment_plan(
         raise BillingError(
             INVALID_INPUT, "The payment date cannot be in the future.", field="paid_on"
         )
+    if date < invoice.bill_date:
+        raise BillingError(
+            INVALID_INPUT,
+            f"The payment date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            field="paid_on",
+        )
+    require_open(date, field="paid_on", what="payment date")
     if method not in Payment.Method.values:
         raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
     return PaymentPlan(
@@ -122,6 +143,7 @@ def payment_record(
             )
             invoice.paid_minor += plan.amount_minor
             invoice.save(update_fields=["paid_minor"])
+            post_payment(payment, invoice=invoice, actor=actor)
         return payment
 
     return create_once(Payment, actor, idempotency_key, content, create)
@@ -153,6 +175,14 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
         )
         invoice.paid_minor -= payment.amount_minor
         invoice.save(update_fields=["paid_minor"])
+        # Today, never into the period the payment was posted in, which may be closed.
+        post_reversal(
+            payment,
+            event=JournalEvent.PAYMENT_VOID,
+            invoice=invoice,
+            actor=actor,
+            memo=f"Payment {payment.pk} on invoice {invoice.invoice_no} voided",
+        )
     return payment
 
 
@@ -179,3 +209,89 @@ def payment_correct(*, payment_id: int, actor: Actor, reference: str | None = No
         actor,
         lambda payment: payment_correction_plan(payment=payment, actor=actor, reference=reference),
     )
+
+
+def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
+    """Make a draft invoice sent: the only way an invoice becomes sent. It posts AR
+    control / its revenue code on the bill date, which must be after the lock date."""
+    require_perm(actor, "billing.send_invoice")
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise BillingError(
+                INVALID_STATE,
+                f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
+                "only a draft invoice can be sent.",
+            )
+        code = invoice.revenue_code
+        if code is None or code.kind != AccountingCode.Kind.REVENUE or not code.active:
+            raise BillingError(
+                INVALID_ACCOUNTING_CODE,
+                f"Invoice {invoice.invoice_no} needs an active revenue code before it is sent.",
+                field="revenue_code",
+            )
+        if invoice.total_minor <= 0:
+            raise BillingError(
+                INVALID_AMOUNT,
+                f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
+            )
+        require_open(invoice.bill_date, field="bill_date", what="bill date")
+        invoice.status = Invoice.Status.SENT
+        invoice.save(update_fields=["status"])
+        post_invoice_sent(invoice, actor=actor)
+    return invoice
+
+
+def lock_date_move(
+    *, locked_through: datetime.date | None, reason: str, actor: Actor
+) -> AccountingPeriodLock:
+    """Close the books through ``locked_through`` (always before today), with a reason,
+    recording the close snapshot. Moving it back needs a superuser. It cannot move
+    past a pending write-off (``billing.books.close_blockers``)."""
+    from billing.books import close_blockers, close_snapshot
+
+    require_perm(actor, "billing.move_lock_date")
+    if locked_through is None:
+        raise BillingError(
+            INVALID_INPUT, "Enter the date to close the books through.", field="locked_through"
+        )
+    if locked_through >= today():
+        raise BillingError(
+            INVALID_INPUT,
+            f"The lock date must be before today ({today()}).",
+            field="locked_through",
+        )
+    reason = clean_comments(reason, field="reason", label="A reason")
+    with transaction.atomic():
+        # Waits for every posting in flight (PostgreSQL); see billing.journal.
+        hold_period_lock(exclusive=True)
+        current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
+        previous = current.locked_through if current else None
+        if previous is not None and locked_through == previous:
+            raise BillingError(
+                INVALID_INPUT,
+                f"The books are already closed through {previous}.",
+                field="locked_through",
+            )
+        superuser = actor.user is not None and actor.user.is_superuser
+        if previous is not None and locked_through < previous and not superuser:
+            raise BillingError(
+                PERMISSION_DENIED,
+                f"Only a superuser may move the lock date back from {previous}.",
+                field="locked_through",
+            )
+        blockers = close_blockers(locked_through)
+        if blockers:
+            raise BillingError(
+                INVALID_STATE,
+                f"The books cannot close through {locked_through}: " + " ".join(blockers),
+                field="locked_through",
+            )
+        return AccountingPeriodLock.objects.create(
+            locked_through=locked_through,
+            previous=previous,
+            reason=reason,
+            moved_by=actor.user,
+            moved_by_label=actor.label,
+            snapshot=close_snapshot(locked_through),
+        )

@@ -244,3 +244,11 @@ DISPUTE_HOLD_OVERRIDE_MAX_DAYS = env_int("DISPUTE_HOLD_OVERRIDE_MAX_DAYS", 90)
 DISPUTE_HOLD_EXPIRATION_ACTION = env_str("DISPUTE_HOLD_EXPIRATION_ACTION", "none")
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
+
+# --- Journal ----------------------------------------------------------------
+# The chart-of-accounts codes the journal posts to besides revenue and expense codes.
+# The data migration creates them; a system check (billing.E010) verifies them.
+AR_CONTROL_CODE = env_str("AR_CONTROL_CODE", "1200")
+CASH_CODE = env_str("CASH_CODE", "1000")
+# Expense code a dispute converted by expiry posts to.
+DISPUTE_CONVERSION_CODE = env_str("DISPUTE_CONVERSION_CODE", "6100")

@@ -6,7 +6,7 @@ from hypothesis import settings as hypothesis_settings
 from billing.actors import Actor
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode
-from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
 
 # HYPOTHESIS_PROFILE=ci runs the stateful ledger test long enough to matter (.ci/run);
 # "dev" keeps a local run quick.
@@ -37,6 +37,16 @@ def clerk(db):
 @pytest.fixture
 def supervisor(db):
     return UserFactory(username="supervisor", groups=[SUPERVISOR])
+
+
+@pytest.fixture
+def controller(db):
+    return UserFactory(username="controller", groups=[CONTROLLER])
+
+
+@pytest.fixture
+def controller_actor(controller):
+    return Actor.for_user(controller)
 
 
 @pytest.fixture

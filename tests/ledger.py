@@ -1,8 +1,8 @@
 """Recomputing an invoice's running totals from its rows, for tests that race or fail.
 
-Sums are taken in Python over integer minor units, so the check shares no SQL with
-the code it checks. (A database SUM would be exact too: over integer columns
-SQLite's SUM is integer arithmetic and raises on overflow.)
+Sums are taken in Python over integer minor units, so that the oracle shares no
+SQL with what it checks (an integer SUM would be exact on both databases too:
+only a SUM over a decimal column, which SQLite stores as REAL, is not).
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from simple_history.signals import post_create_historical_record
 from billing import services as billing_services
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
-from billing.models import Invoice, Payment
+from billing.models import Invoice, JournalEntry, JournalLine, Payment
 from billing.roles import SUPERVISOR
-from billing.services import payment_record, payment_remove
+from billing.services import invoice_send, payment_record, payment_remove
 from writeoffs import services as writeoff_services
 from writeoffs.models import DisputeHold, WriteOff
 from writeoffs.services import (
@@ -37,6 +37,9 @@ from writeoffs.services import (
 pytestmark = pytest.mark.django_db
 
 LEDGER_MODELS = (Invoice, Payment, WriteOff, DisputeHold)
+# The journal has no history: entries are never changed.
+JOURNAL_MODELS = (JournalEntry, JournalLine)
+JOURNAL_STEPS = ["after the journal entry insert", "after the journal lines insert"]
 
 
 class InjectedFault(Exception):
@@ -50,6 +53,8 @@ def snapshot() -> dict[str, list[dict]]:
         for manager in (model.objects, model.history):
             label = manager.model._meta.label
             tables[label] = list(manager.order_by("pk").values())
+    for model in JOURNAL_MODELS:
+        tables[model._meta.label] = list(model.objects.order_by("pk").values())
     return tables
 
 
@@ -96,6 +101,10 @@ def fault(step: str, service_module) -> Callable[[], AbstractContextManager]:
         "after the write-off history row": lambda: fail_after_history_row(WriteOff),
         "after the dispute hold history row": lambda: fail_after_history_row(DisputeHold),
         "after the invoice history row": lambda: fail_after_history_row(Invoice),
+        "after the journal entry insert": lambda: fail_after_call(JournalEntry, "save"),
+        "after the journal lines insert": lambda: fail_after_call(
+            JournalLine.objects, "bulk_create"
+        ),
     }
     return steps[step]
 
@@ -128,7 +137,13 @@ CREATE_STEPS = [
 
 
 @pytest.mark.parametrize(
-    "step", [*CREATE_STEPS, "after the write-off insert/update", "after the write-off history row"]
+    "step",
+    [
+        *CREATE_STEPS,
+        "after the write-off insert/update",
+        "after the write-off history row",
+        *JOURNAL_STEPS,
+    ],
 )
 def test_writeoff_create_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
     def run():
@@ -171,7 +186,12 @@ def test_dispute_hold_create_fault_leaves_no_trace(step, fault_invoice, supervis
 
 @pytest.mark.parametrize(
     "step",
-    [*CREATE_STEPS, "after the payment insert/update", "after the payment history row"],
+    [
+        *CREATE_STEPS,
+        "after the payment insert/update",
+        "after the payment history row",
+        *JOURNAL_STEPS,
+    ],
 )
 def test_payment_record_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
     def run():
@@ -186,6 +206,27 @@ def test_payment_record_fault_leaves_no_trace(step, fault_invoice, supervisor_ac
     assert run().amount_minor == 5000
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        "after the invoice lock",
+        "after the totals update",
+        "after the invoice history row",
+        *JOURNAL_STEPS,
+    ],
+)
+def test_invoice_send_fault_leaves_the_invoice_a_draft_with_no_entry(step, db):
+    draft = InvoiceFactory(account=AccountFactory(acct_no=8002), status=Invoice.Status.DRAFT)
+
+    def run():
+        return invoice_send(invoice_id=draft.pk, actor=Actor.for_system())
+
+    assert_no_trace(run, fault(step, billing_services))
+    assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT
+    assert run().status == Invoice.Status.SENT
+    assert JournalEntry.objects.filter(invoice=draft).count() == 1
+
+
 UPDATE_STEPS = [
     "after the invoice lock",
     "after the totals update",
@@ -194,7 +235,13 @@ UPDATE_STEPS = [
 
 
 @pytest.mark.parametrize(
-    "step", [*UPDATE_STEPS, "after the write-off insert/update", "after the write-off history row"]
+    "step",
+    [
+        *UPDATE_STEPS,
+        "after the write-off insert/update",
+        "after the write-off history row",
+        *JOURNAL_STEPS,
+    ],
 )
 def test_writeoff_reverse_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
     writeoff = writeoff_create(
@@ -213,7 +260,13 @@ def test_writeoff_reverse_fault_leaves_no_trace(step, fault_invoice, supervisor_
 
 
 @pytest.mark.parametrize(
-    "step", [*UPDATE_STEPS, "after the payment insert/update", "after the payment history row"]
+    "step",
+    [
+        *UPDATE_STEPS,
+        "after the payment insert/update",
+        "after the payment history row",
+        *JOURNAL_STEPS,
+    ],
 )
 def test_payment_remove_fault_leaves_no_trace(step, fault_invoice, supervisor_actor_tx):
     payment = payment_record(invoice_id=fault_invoice.pk, amount="50.00", actor=supervisor_actor_tx)
@@ -234,6 +287,7 @@ SETTLE_CASES = [
     *[("convert", step) for step in SETTLE_STEPS],
     ("convert", "after the write-off insert/update"),
     ("convert", "after the write-off history row"),
+    *[("convert", step) for step in JOURNAL_STEPS],
     *[("release", step) for step in SETTLE_STEPS],
     *[("release_reage", step) for step in SETTLE_STEPS],
 ]

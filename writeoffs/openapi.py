@@ -17,7 +17,7 @@ COMMON_ERROR_CODES = (1001, 1004, 1006, 1007, 1008, 1010, 1011, 25020)
 CALL_ERROR_CODES: dict[str, tuple[int, ...]] = {
     "create_writeoff_or_dispute_m": (
         *COMMON_ERROR_CODES,
-        1005, 1009, 1024, 3004, 3024, 3119, 3120, 3121, 3122, 3127, 29013, 29014,
+        1005, 1009, 1024, 3004, 3024, 3119, 3120, 3121, 3122, 3127, 3130, 29013, 29014,
     ),
     "get_acct_writeoff_or_disputes_m": (*COMMON_ERROR_CODES, 1009, 1024),
     "settle_dispute_hold_m": (*COMMON_ERROR_CODES, 1003, 1005, 3024, 3124, 3125, 3126),

@@ -19,12 +19,14 @@ from billing.money import from_minor
 from billing.parsing import is_ascii_digits
 from billing.rules import today
 from billing.selectors import (
+    PostingKey,
     TimelineEntry,
     became,
     history_with_previous,
     invoice_and_payment_timeline,
     sent_invoice_sums,
     timeline_money,
+    with_postings,
 )
 from writeoffs.models import SETTLEMENT_FOR_STATUS, DisputeHold, WriteOff
 
@@ -219,7 +221,8 @@ def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
 
 def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
     """Every recorded change to the invoice and its payments, write-offs and holds,
-    newest first, with who made it. Four queries, however long the history."""
+    newest first, with who made it and the journal entry each event posted. Six
+    queries, however long the history."""
     currency = invoice.currency
     entries = invoice_and_payment_timeline(invoice)
 
@@ -227,17 +230,21 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
         return timeline_money(minor, currency)
 
     for row, before in history_with_previous(WriteOff, invoice_id=invoice.pk):
+        posted: PostingKey | None = None
         if row.history_type == "+":
             origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
             description = (
                 f"Wrote off {money(row.amount_minor)}{origin} "
                 f"({row.get_reason_code_display()}), dated {row.writeoff_date}."
             )
+            event = "dispute_conversion" if row.origin_dispute_id else "writeoff"
+            posted = ("writeoffs.writeoff", row.id, event)
         elif became(row, before, WriteOff.Status.REVERSED):
             description = f"Write-off of {money(row.amount_minor)} reversed: {row.reversal_reason}"
+            posted = ("writeoffs.writeoff", row.id, "writeoff_reversal")
         else:
             description = "Write-off comments or accounting code edited."
-        entries.append(TimelineEntry.of(row, f"Write-off {row.id}", description))
+        entries.append(TimelineEntry.of(row, f"Write-off {row.id}", description, posted))
 
     for row, before in history_with_previous(DisputeHold, invoice_id=invoice.pk):
         settlement = SETTLEMENT_FOR_STATUS.get(row.status)
@@ -251,5 +258,4 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
             description = "Dispute hold comments edited."
         entries.append(TimelineEntry.of(row, f"Dispute hold {row.id}", description))
 
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries
+    return with_postings(invoice, entries)

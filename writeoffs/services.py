@@ -32,7 +32,15 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.models import AccountingCode, Invoice
+from billing.journal import (
+    control_codes,
+    lock_date,
+    post_reclassification,
+    post_reversal,
+    post_writeoff,
+    require_open,
+)
+from billing.models import AccountingCode, Invoice, JournalEvent
 from billing.money import from_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
@@ -168,6 +176,7 @@ def writeoff_create(
             )
             invoice.written_off_minor += plan.amount_minor
             invoice.save(update_fields=["written_off_minor"])
+            post_writeoff(writeoff, entry_date=plan.writeoff_date, actor=actor, invoice=invoice)
         return writeoff
 
     return create_once(WriteOff, actor, idempotency_key, content, create)
@@ -202,6 +211,14 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
         )
         invoice.written_off_minor -= writeoff.amount_minor
         invoice.save(update_fields=["written_off_minor"])
+        # Today, never into the period the write-off was posted in, which may be closed.
+        post_reversal(
+            writeoff,
+            event=JournalEvent.WRITEOFF_REVERSAL,
+            invoice=invoice,
+            actor=actor,
+            memo=f"Write-off {writeoff.pk} on invoice {invoice.invoice_no} reversed",
+        )
     return writeoff
 
 
@@ -348,8 +365,15 @@ class ExpiryResult:
     action: str
     settled: list[int] = field(default_factory=list)
     left_open: list[int] = field(default_factory=list)
+    # Set when the run date is in a closed period and the action would post.
+    closed_through: datetime.date | None = None
 
     def summary(self) -> str:
+        if self.closed_through is not None:
+            return (
+                f"The books are closed through {self.closed_through}: converted nothing on "
+                f"{self.run_date} ({len(self.left_open)} dispute hold(s) past expiry left open)."
+            )
         if self.action == EXPIRATION_LEAVE_OPEN:
             return (
                 f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
@@ -379,6 +403,15 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
         raise BillingError(
             INVALID_DISPUTE_SETTINGS, f"DISPUTE_HOLD_EXPIRATION_ACTION {action!r} is not valid."
         )
+    conversion_code_id = None
+    if action == Settlement.CONVERT:
+        locked = lock_date()
+        # A conversion posts on the run date: a closed period takes no postings.
+        if locked is not None and run_date <= locked:
+            result.closed_through = locked
+            result.left_open = due
+            return result
+        conversion_code_id = control_codes().dispute_conversion_id
     system = Actor.for_system()
     for hold_id in due:
         try:
@@ -388,7 +421,8 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
                 actor=system,
                 comments=f"Dispute hold expired on {run_date}.",
                 reason_code=ReasonCode.SYSTEM_CONVERSION,
-                accounting_code_id=None,
+                # Expiry posts to DISPUTE_CONVERSION_CODE (SPEC, Part 1 rules amended).
+                accounting_code_id=conversion_code_id,
                 source=Source.SYSTEM,
                 on_date=run_date,
             )
@@ -476,7 +510,7 @@ def writeoff_correct(
             accounting_code_id=accounting_code_id,
         )
         if "accounting_code" in changes:
-            _reclassify(writeoff, changes["accounting_code"])
+            _reclassify(writeoff, changes["accounting_code"], actor=actor)
         return changes
 
     return correct_entry(WriteOff, writeoff_id, actor, plan)
@@ -541,27 +575,55 @@ def invoice_revenue_code_correct(
         )
         if code is None:
             return invoice
+        old_code_id = invoice.revenue_code_id
         invoice.revenue_code = code
         invoice._change_reason = reason or None
         invoice.save(update_fields=["revenue_code"])
+        if old_code_id is not None:
+            post_reclassification(
+                invoice,
+                invoice=invoice,
+                old_code_id=old_code_id,
+                new_code_id=code.pk,
+                actor=actor,
+                memo=reason,
+            )
         followers = WriteOff.objects.select_for_update().filter(
             invoice=invoice, revenue_impacting=True
         )
         for writeoff in followers.order_by("pk"):
-            _reclassify(writeoff, code)
+            _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
             writeoff._change_reason = reason or None
             writeoff.save(update_fields=["accounting_code"])
     return invoice
 
 
-def _reclassify(writeoff: WriteOff, code: AccountingCode | None) -> None:
+def _reclassify(
+    writeoff: WriteOff,
+    code: AccountingCode | None,
+    *,
+    actor: Actor,
+    invoice: Invoice | None = None,
+    memo: str = "",
+) -> None:
     """Point a written write-off at another posting code; the caller saves it.
 
     The one place a write-off's code changes after it was written, always inside
-    the caller's transaction under the invoice lock. The journal's reclassification
-    entry (the write-off's amount, from the old code to the new one) is posted here.
+    the caller's transaction under the invoice lock. It posts the journal's
+    reclassification entry: what the write-off has posted on the old code (nothing
+    for a reversed one) moves to the new code, dated today.
     """
+    old_code_id = writeoff.accounting_code_id
     writeoff.accounting_code = code
+    if old_code_id is not None and code is not None:
+        post_reclassification(
+            writeoff,
+            invoice=invoice or writeoff.invoice,
+            old_code_id=old_code_id,
+            new_code_id=code.pk,
+            actor=actor,
+            memo=memo,
+        )
 
 
 # --- internals -------------------------------------------------------------
@@ -601,13 +663,14 @@ def _settle(
         invoice.held_minor -= hold.amount_minor
         changed = ["held_minor"]
         if action == Settlement.CONVERT:
-            _insert_writeoff(
+            writeoff_date = max(on_date, invoice.bill_date)
+            writeoff = _insert_writeoff(
                 invoice,
                 actor,
                 amount_minor=hold.amount_minor,
                 reason_code=code,
                 comments=text or f"Converted from dispute hold {hold.pk}.",
-                writeoff_date=max(on_date, invoice.bill_date),
+                writeoff_date=writeoff_date,
                 revenue_impacting=accounting_code_id is None,
                 accounting_code=_posting_code(
                     invoice, accounting_code_id is None, accounting_code_id
@@ -615,6 +678,7 @@ def _settle(
                 source=source,
                 origin_dispute=hold,
             )
+            post_writeoff(writeoff, entry_date=writeoff_date, actor=actor, invoice=invoice)
             invoice.written_off_minor += hold.amount_minor
             changed.append("written_off_minor")
             hold.status = DisputeHold.Status.WRITTEN_OFF
@@ -693,6 +757,7 @@ def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.dat
             f"The write-off date must be on or after the invoice's bill date, {invoice.bill_date}.",
             field="writeoff_date",
         )
+    require_open(date, field="writeoff_date", what="write-off date")
     return date
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from billing.api_keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
-from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
+from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice
 from writeoffs.models import DisputeHold, Source, WriteOff
 from writeoffs.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 
@@ -418,6 +418,20 @@ def test_3122_writeoff_date_in_the_future_is_400(api, create_input, ledger):
     response = api.post(CREATE, {**create_input, "writeoff_date": tomorrow.isoformat()})
 
     assert_error(response, 3122, 400)
+    assert state.unchanged()
+
+
+def test_3130_writeoff_date_in_a_closed_period_is_400_naming_the_lock_date(
+    api, create_input, ledger
+):
+    locked = timezone.localdate() - datetime.timedelta(days=5)
+    AccountingPeriodLock.objects.create(locked_through=locked, reason="Closed")
+    state = ledger()
+
+    response = api.post(CREATE, {**create_input, "writeoff_date": locked.isoformat()})
+
+    assert_error(response, 3130, 400)
+    assert locked.isoformat() in response.json()["error_msg"]
     assert state.unchanged()
 
 

@@ -15,6 +15,11 @@ Every invoice's running totals are computed from the very rows inserted with
 it, so ``verify_ledger`` agrees with the result; the database CHECK constraints
 still guard every row.
 
+Every seeded money event gets its journal entry, the same lines the services
+post (``billing.journal``), built here in bulk: an invoice sent on its bill
+date, each payment on its paid-on date, each write-off on its write-off date,
+and a void or reversal on the day it happened.
+
 Bulk inserts bypass django-simple-history's signals: seeded rows have no
 history records. Their history starts with the first change made through the
 app, the API or admin.
@@ -48,7 +53,17 @@ from billing.factories import (
     InvoiceLineFactory,
     PaymentFactory,
 )
-from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
+from billing.journal import control_codes, lock_date
+from billing.models import (
+    Account,
+    AccountingCode,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalEvent,
+    JournalLine,
+    Payment,
+)
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from writeoffs.factories import DisputeHoldFactory, WriteOffFactory
 from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, Source, WriteOff
@@ -189,6 +204,27 @@ class RowWriter:
         self.rows.append(tuple(row[name] for name in self.attnames))
         return pk
 
+    def adder(self, *names: str) -> Callable[..., int]:
+        """A faster ``add`` for rows that always set the same columns: ``add(*values)``
+        in ``names`` order, for the journal's rows (two or three per money event)."""
+        defaults = [self._defaults[name] for name in self.attnames]
+        positions = [self.attnames.index(name) for name in names]
+        converters = [self._convert.get(name) for name in names]
+        id_position = self.attnames.index("id")
+        rows = self.rows
+
+        def add(*values: object) -> int:
+            pk = self.next_id
+            self.next_id += 1
+            row = defaults.copy()
+            row[id_position] = pk
+            for position, convert, value in zip(positions, converters, values, strict=True):
+                row[position] = convert(value) if convert is not None else value
+            rows.append(tuple(row))
+            return pk
+
+        return add
+
     def flush(self) -> None:
         with connection.cursor() as cursor:
             for start in range(0, len(self.rows), INSERT_CHUNK):
@@ -284,6 +320,12 @@ class Command(BaseCommand):
         for name in ("accounts", "invoices_per_account", "busy_account_writeoffs"):
             if options[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} cannot be negative.")
+        locked = lock_date()
+        if locked is not None:
+            raise CommandError(
+                f"Refusing to seed: the books are closed through {locked}. Seeded rows would "
+                "post into closed periods."
+            )
         self.verbosity = options["verbosity"]
         self.started = time.perf_counter()
         self.as_of = options["as_of"] or timezone.localdate()
@@ -312,9 +354,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {accounts:,} accounts, {self.invoices.count:,} invoices "
                 f"({statuses or 'none'}), {self.lines.count:,} invoice lines, "
-                f"{self.payments.count:,} payments, {self.writeoffs.count:,} write-offs and "
+                f"{self.payments.count:,} payments, {self.writeoffs.count:,} write-offs, "
                 f"{self.holds.count:,} dispute holds ({self.tally.expired_open_holds:,} open "
-                f"past expiry) in {time.perf_counter() - self.started:.1f} s "
+                f"past expiry) and {self.entries.count:,} journal entries in "
+                f"{time.perf_counter() - self.started:.1f} s "
                 f"(seed {options['seed']}, as of {self.as_of})."
             )
         )
@@ -329,6 +372,8 @@ class Command(BaseCommand):
         """Delete the billing data with plain DELETEs: a QuerySet.delete() would load
         every row and write a history record for each."""
         tables = [
+            JournalLine,
+            JournalEntry,
             WriteOff.history.model,
             DisputeHold.history.model,
             Payment.history.model,
@@ -344,7 +389,7 @@ class Command(BaseCommand):
             for model in tables:
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-        self._progress("Deleted the existing accounts, invoices and ledger rows.")
+        self._progress("Deleted the existing accounts, invoices, ledger rows and journal.")
 
     def _seed(self, *, seed: int, n_accounts: int, per_account: int, busy_writeoffs: int) -> int:
         codes = {
@@ -375,6 +420,39 @@ class Command(BaseCommand):
         self.payments = RowWriter(Payment, PaymentFactory.build(invoice=prototype_invoice))
         self.writeoffs = RowWriter(WriteOff, WriteOffFactory.build(invoice=prototype_invoice))
         self.holds = RowWriter(DisputeHold, DisputeHoldFactory.build(invoice=prototype_invoice))
+        prototype_entry = JournalEntry(
+            entry_date=self.as_of,
+            currency="USD",
+            event=JournalEvent.INVOICE_SENT,
+            source_type="",
+            source_id=0,
+            created_by_label=SEED_LABEL,
+        )
+        self.entries = RowWriter(JournalEntry, prototype_entry)
+        self.journal_lines = RowWriter(
+            JournalLine,
+            JournalLine(entry=prototype_entry, debit_minor=0, credit_minor=0, currency="USD"),
+        )
+        self._add_journal_entry = self.entries.adder(
+            "entry_date",
+            "currency",
+            "event",
+            "invoice_id",
+            "account_id",
+            "source_type",
+            "source_id",
+            "posted_at",
+        )
+        self._add_journal_line = self.journal_lines.adder(
+            "entry_id",
+            "entry_date",
+            "currency",
+            "invoice_id",
+            "accounting_code_id",
+            "debit_minor",
+            "credit_minor",
+        )
+        self.codes = control_codes()
         self.tally = Tally()
 
         busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
@@ -400,6 +478,8 @@ class Command(BaseCommand):
                 for writer in (self.invoices, self.lines, self.payments, self.holds):
                     writer.flush()
                 self.writeoffs.flush()
+                self.entries.flush()
+                self.journal_lines.flush()
             done += size
             self._progress(
                 f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
@@ -408,7 +488,8 @@ class Command(BaseCommand):
         # Primary keys were given explicitly: move PostgreSQL's sequences past them
         # (SQLite's AUTOINCREMENT follows explicit keys by itself).
         sequence_sql = connection.ops.sequence_reset_sql(
-            no_style(), [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold]
+            no_style(),
+            [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold, JournalEntry, JournalLine],
         )
         with connection.cursor() as cursor:
             for sql in sequence_sql:
@@ -468,6 +549,38 @@ class Command(BaseCommand):
         )
         by_status = self.tally.invoices_by_status
         by_status[draft.status] = by_status.get(draft.status, 0) + 1
+        if draft.status == Invoice.Status.SENT:
+            self._post(
+                draft,
+                JournalEvent.INVOICE_SENT.value,
+                "billing.invoice",
+                draft.id,
+                draft.bill_date,
+                debit=self.codes.ar_control_id,
+                credit=draft.revenue_code_id,
+                amount=draft.total,
+            )
+
+    def _post(
+        self,
+        draft: InvoiceDraft,
+        event: str,
+        source_type: str,
+        source_id: int,
+        on: datetime.date,
+        *,
+        debit: int,
+        credit: int,
+        amount: int,
+    ) -> None:
+        """One two-line entry, as ``billing.journal`` posts it."""
+        currency = draft.account.currency
+        moment = _moment(on)
+        entry_id = self._add_journal_entry(
+            on, currency, event, draft.id, draft.account.pk, source_type, source_id, moment
+        )
+        self._add_journal_line(entry_id, on, currency, draft.id, debit, amount, 0)
+        self._add_journal_line(entry_id, on, currency, draft.id, credit, 0, amount)
 
     def _build_invoice(self, rng: random.Random, account: Account) -> None:
         roll = rng.random()
@@ -573,7 +686,29 @@ class Command(BaseCommand):
             )
         else:
             draft.paid += amount
-        self.payments.add(**values)
+        payment_id = self.payments.add(**values)
+        codes = self.codes
+        self._post(
+            draft,
+            JournalEvent.PAYMENT.value,
+            "billing.payment",
+            payment_id,
+            paid_on,
+            debit=codes.cash_id,
+            credit=codes.ar_control_id,
+            amount=amount,
+        )
+        if removed:
+            self._post(
+                draft,
+                JournalEvent.PAYMENT_VOID.value,
+                "billing.payment",
+                payment_id,
+                paid_on,
+                debit=codes.ar_control_id,
+                credit=codes.cash_id,
+                amount=amount,
+            )
 
     def _writeoff(
         self,
@@ -605,16 +740,39 @@ class Command(BaseCommand):
             ),
             "origin_dispute_id": origin_id,
         }
-        if reversed_:
+        reversed_on = _between(rng, writeoff_date, self.as_of) if reversed_ else None
+        if reversed_on is not None:
             values.update(
                 status=WriteOff.Status.REVERSED.value,
                 reversed_by_label=SEED_LABEL,
-                reversed_at=_moment(_between(rng, writeoff_date, self.as_of)),
+                reversed_at=_moment(reversed_on),
                 reversal_reason="Written off in error.",
             )
         else:
             draft.written_off += amount
-        self.writeoffs.add(**values)
+        writeoff_id = self.writeoffs.add(**values)
+        event = JournalEvent.DISPUTE_CONVERSION if origin_id else JournalEvent.WRITEOFF
+        self._post(
+            draft,
+            event.value,
+            "writeoffs.writeoff",
+            writeoff_id,
+            writeoff_date,
+            debit=values["accounting_code_id"],
+            credit=self.codes.ar_control_id,
+            amount=amount,
+        )
+        if reversed_on is not None:
+            self._post(
+                draft,
+                JournalEvent.WRITEOFF_REVERSAL.value,
+                "writeoffs.writeoff",
+                writeoff_id,
+                reversed_on,
+                debit=self.codes.ar_control_id,
+                credit=values["accounting_code_id"],
+                amount=amount,
+            )
 
     # --- demo users ----------------------------------------------------------
 

@@ -1,24 +1,35 @@
-"""Recompute every invoice's running totals from its rows and report any drift.
+"""Recompute every invoice's running totals from its rows, check the journal
+against the rows, and report any drift.
 
-This deliberately shares no code with the services: it adds up the integer
-minor units of the active payments, the active write-offs and the open dispute
-holds itself. A check that reused the code it checks could not fail.
+This deliberately shares no code with the services or the posting code: it adds
+up the integer minor units of the active payments, the active write-offs and the
+open dispute holds itself, and it states the postings each row must have (the
+SPEC's table) on its own. A check that reused the code it checks could not fail.
 
-Each kind of row is read as one stream ordered by invoice, and the streams are
-merged with the invoices in id order, so memory stays flat on a million
-invoices. Sums are taken in Python as each stream passes. (A database SUM would be
-exact too: over integer columns SQLite's SUM is integer arithmetic and raises on
-overflow; only its TOTAL() returns a float.)
+Each kind of row is read as one stream ordered by invoice (or by row), and the
+streams are merged in id order, so memory stays flat on a million invoices. The
+journal's per-row and per-invoice sums are grouped in SQL: a SUM over integer
+columns is exact on both SQLite and PostgreSQL.
+
+The journal checks:
+- every entry balances (debits = credits);
+- every invoice, payment and write-off has exactly the postings its state gives,
+  and nothing else is posted;
+- each invoice's AR-control lines sum to its balance due;
+- per currency, AR control equals the sum of balance due over sent invoices.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count, F, Sum
 
-from billing.models import Invoice, Payment
+from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, Payment
 from writeoffs.models import DisputeHold, WriteOff
 
 CHUNK = 10000
@@ -112,17 +123,240 @@ class Command(BaseCommand):
                         + " (minor units)"
                     )
 
+        journal_problems = JournalCheck(limit=options["limit"]).run()
+        for problem in journal_problems.listed:
+            self.stdout.write(problem)
         seconds = time.perf_counter() - started
-        if drifting:
-            if drifting > options["limit"]:
-                self.stdout.write(f"... and {drifting - options['limit']:,} more.")
+        if drifting > options["limit"]:
+            self.stdout.write(f"... and {drifting - options['limit']:,} more.")
+        if journal_problems.count > len(journal_problems.listed):
+            self.stdout.write(
+                f"... and {journal_problems.count - len(journal_problems.listed):,} more "
+                "journal problems."
+            )
+        if drifting or journal_problems.count:
             raise CommandError(
                 f"{drifting:,} of {checked:,} invoices have stored totals that disagree with "
-                f"their rows ({seconds:.1f} s)."
+                f"their rows; {journal_problems.count:,} journal problems ({seconds:.1f} s)."
             )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Checked {checked:,} invoices: every stored total agrees with its payments, "
-                f"write-offs and dispute holds ({seconds:.1f} s)."
+                f"write-offs and dispute holds, and the journal agrees with them "
+                f"({journal_problems.entries:,} entries; {seconds:.1f} s)."
             )
         )
+
+
+class Problems:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.listed: list[str] = []
+        self.entries = 0
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < self.limit:
+            self.listed.append(message)
+
+
+def _postings(source_type: str) -> Iterator[tuple[int, dict[int, int], dict[str, int]]]:
+    """Per source row of ``source_type``, in id order: its net per code (debits minus
+    credits, zeros left out) and how many entries of each event it has."""
+    nets = (
+        JournalLine.objects.filter(entry__source_type=source_type)
+        .values_list("entry__source_id", "accounting_code_id")
+        .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+        .order_by("entry__source_id", "accounting_code_id")
+        .iterator(chunk_size=CHUNK)
+    )
+    events = (
+        JournalEntry.objects.filter(source_type=source_type)
+        .values_list("source_id", "event")
+        .annotate(n=Count("id"))
+        .order_by("source_id", "event")
+        .iterator(chunk_size=CHUNK)
+    )
+    net_head = next(nets, END)
+    for source_id, counts in _grouped_events(events):
+        by_code: dict[int, int] = {}
+        while net_head is not END and net_head[0] <= source_id:
+            if net_head[0] == source_id and net_head[2]:
+                by_code[net_head[1]] = net_head[2]
+            net_head = next(nets, END)
+        yield source_id, by_code, counts
+
+
+def _grouped_events(rows) -> Iterator[tuple[int, dict[str, int]]]:
+    current, counts = None, {}
+    for source_id, event, n in rows:
+        if source_id != current:
+            if current is not None:
+                yield current, counts
+            current, counts = source_id, {}
+        counts[event] = n
+    if current is not None:
+        yield current, counts
+
+
+class JournalCheck:
+    """The journal against the rows, in a handful of grouped queries and streams."""
+
+    KNOWN_SOURCES = ("billing.invoice", "billing.payment", "writeoffs.writeoff")
+
+    def __init__(self, limit: int) -> None:
+        self.problems = Problems(limit)
+        codes = dict(
+            AccountingCode.objects.filter(
+                code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE]
+            ).values_list("code", "id")
+        )
+        self.ar = codes.get(settings.AR_CONTROL_CODE)
+        self.cash = codes.get(settings.CASH_CODE)
+
+    def run(self) -> Problems:
+        problems = self.problems
+        problems.entries = JournalEntry.objects.count()
+        if self.ar is None or self.cash is None:
+            problems.add("AR_CONTROL_CODE or CASH_CODE names no accounting code.")
+            return problems
+        self._balanced()
+        self._sources()
+        self._rows(
+            "billing.invoice",
+            Invoice.objects.values_list("id", "status", "total_minor", "revenue_code_id"),
+            self._invoice_expected,
+        )
+        self._rows(
+            "billing.payment",
+            Payment.objects.values_list("id", "status", "amount_minor"),
+            self._payment_expected,
+        )
+        self._rows(
+            "writeoffs.writeoff",
+            WriteOff.objects.values_list(
+                "id", "status", "amount_minor", "accounting_code_id", "origin_dispute_id"
+            ),
+            self._writeoff_expected,
+        )
+        self._ar_control()
+        return problems
+
+    def _balanced(self) -> None:
+        unbalanced = (
+            JournalLine.objects.values("entry_id")
+            .annotate(d=Sum("debit_minor"), c=Sum("credit_minor"))
+            .exclude(d=F("c"))
+            .order_by("entry_id")
+        )
+        for row in unbalanced.iterator(chunk_size=CHUNK):
+            self.problems.add(
+                f"Journal entry {row['entry_id']} does not balance: debits {row['d']}, "
+                f"credits {row['c']}."
+            )
+
+    def _sources(self) -> None:
+        for source_type in (
+            JournalEntry.objects.exclude(source_type__in=self.KNOWN_SOURCES)
+            .values_list("source_type", flat=True)
+            .distinct()
+        ):
+            self.problems.add(f"Journal entries post a {source_type!r}, which posts nothing.")
+
+    def _invoice_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+        _, status, total, revenue_code_id = row
+        if status != Invoice.Status.SENT:
+            return {}, None, None
+        return {self.ar: total, revenue_code_id: -total}, "invoice_sent", None
+
+    def _payment_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+        _, status, amount = row
+        if status == Payment.Status.ACTIVE:
+            return {self.cash: amount, self.ar: -amount}, "payment", None
+        return {}, "payment", "payment_void"
+
+    def _writeoff_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+        _, status, amount, code_id, origin_dispute_id = row
+        event = "dispute_conversion" if origin_dispute_id else "writeoff"
+        if status == WriteOff.Status.ACTIVE:
+            return {code_id: amount, self.ar: -amount}, event, None
+        if status == WriteOff.Status.REVERSED:
+            return {}, event, "writeoff_reversal"
+        # Any other state (pending, rejected, lapsed) has posted nothing.
+        return {}, None, None
+
+    def _rows(self, source_type: str, rows, expected) -> None:
+        postings = _postings(source_type)
+        head = next(postings, END)
+        for row in rows.order_by("id").iterator(chunk_size=CHUNK):
+            row_id = row[0]
+            while head is not END and head[0] < row_id:
+                self.problems.add(
+                    f"Journal entries post {source_type} {head[0]}, which does not exist."
+                )
+                head = next(postings, END)
+            nets, events = {}, {}
+            if head is not END and head[0] == row_id:
+                _, nets, events = head
+                head = next(postings, END)
+            want_nets, posted, undone = expected(row)
+            want_events = {e: 1 for e in (posted, undone) if e}
+            got_events = {e: n for e, n in events.items() if e != "reclassification"}
+            if got_events != want_events:
+                self.problems.add(
+                    f"{source_type} {row_id} has entries {got_events or 'none'}; "
+                    f"it should have {want_events or 'none'}."
+                )
+            elif nets != {code: net for code, net in want_nets.items() if net}:
+                self.problems.add(
+                    f"{source_type} {row_id} posts {nets} (net per code id, minor units); "
+                    f"it should post {want_nets}."
+                )
+
+    def _ar_control(self) -> None:
+        ar_by_invoice = (
+            JournalLine.objects.filter(accounting_code_id=self.ar)
+            .values_list("invoice_id")
+            .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+            .order_by("invoice_id")
+            .iterator(chunk_size=CHUNK)
+        )
+        ar = Stream(ar_by_invoice)
+        balance_by_currency: dict[str, int] = defaultdict(int)
+        invoices = (
+            Invoice.objects.order_by("id")
+            .values_list(
+                "id",
+                "invoice_no",
+                "currency",
+                "status",
+                "total_minor",
+                "paid_minor",
+                "written_off_minor",
+            )
+            .iterator(chunk_size=CHUNK)
+        )
+        for invoice_id, invoice_no, currency, status, total, paid, written_off in invoices:
+            due = total - paid - written_off if status == Invoice.Status.SENT else 0
+            balance_by_currency[currency] += due
+            posted = ar.take(invoice_id)
+            if posted != due:
+                self.problems.add(
+                    f"Invoice {invoice_no} (id {invoice_id}): AR control lines add up to "
+                    f"{posted} but its balance due is {due} (minor units)."
+                )
+        ar_by_currency = dict(
+            JournalLine.objects.filter(accounting_code_id=self.ar)
+            .values_list("currency")
+            .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+            .order_by("currency")
+        )
+        for currency in sorted(set(ar_by_currency) | set(balance_by_currency)):
+            posted = ar_by_currency.get(currency, 0)
+            due = balance_by_currency.get(currency, 0)
+            if posted != due:
+                self.problems.add(
+                    f"{currency}: AR control is {posted} but sent invoices' balance due adds "
+                    f"up to {due} (minor units)."
+                )

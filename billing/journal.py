@@ -1,0 +1,407 @@
+"""Posting to the journal: the one place a journal entry or line is written.
+
+Every service that makes a money event calls one of these inside its own
+transaction, after it has locked the invoice, so the event row, the invoice's
+running totals and the entry commit or roll back together.
+
+The rules (SPEC, "The journal"):
+
+=====================  =========================  ===================  ===============
+event                  debit                      credit               entry date
+=====================  =========================  ===================  ===============
+invoice sent           AR control                 revenue code         bill date
+payment                cash / clearing            AR control           paid-on date
+write-off              revenue or expense code    AR control           write-off date
+dispute conversion     as a write-off             AR control           settlement date
+write-off reversal     the reverse of its postings                     today
+payment void           the reverse of its postings                     today
+reclassification       the old code's posting moved to the new code    today
+recovery               (four lines, the approvals and recovery work)   recovery date
+=====================  =========================  ===================  ===============
+
+Source rows are named by string (``app_label.model`` and primary key) and read
+duck-typed, so that billing's core never imports ``writeoffs``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import Sum
+
+from billing.actors import Actor
+from billing.errors import INVALID_ACCOUNTING_CODE, INVALID_STATE, PERIOD_CLOSED, BillingError
+from billing.models import (
+    AccountingCode,
+    AccountingPeriodLock,
+    Invoice,
+    JournalEntry,
+    JournalEvent,
+    JournalLine,
+)
+from billing.rules import today
+
+# setting name -> (name, kind) of the code the data migration creates for it.
+CONTROL_CODES = {
+    "AR_CONTROL_CODE": ("Accounts receivable control", AccountingCode.Kind.ASSET),
+    "CASH_CODE": ("Cash / clearing", AccountingCode.Kind.ASSET),
+    "DISPUTE_CONVERSION_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
+}
+
+
+class Line(NamedTuple):
+    accounting_code_id: int
+    debit_minor: int = 0
+    credit_minor: int = 0
+
+
+def debit(accounting_code_id: int, amount_minor: int) -> Line:
+    return Line(accounting_code_id, debit_minor=amount_minor)
+
+
+def credit(accounting_code_id: int, amount_minor: int) -> Line:
+    return Line(accounting_code_id, credit_minor=amount_minor)
+
+
+class ControlCodes(NamedTuple):
+    ar_control_id: int
+    cash_id: int
+    dispute_conversion_id: int
+
+
+_control_codes: dict[tuple[str, str, str], ControlCodes] = {}
+
+
+def control_codes() -> ControlCodes:
+    """The ids of the codes the settings name, read once per process and setting
+    values. Ids are never reused (AUTOINCREMENT, sequences) and a code that has
+    postings cannot be deleted (PROTECT); a database flush (tests) runs
+    post_migrate, which clears this cache in ``ensure_control_codes``."""
+    wanted = (settings.AR_CONTROL_CODE, settings.CASH_CODE, settings.DISPUTE_CONVERSION_CODE)
+    cached = _control_codes.get(wanted)
+    if cached is not None:
+        return cached
+    ids = dict(AccountingCode.objects.filter(code__in=wanted).values_list("code", "id"))
+    missing = [code for code in wanted if code not in ids]
+    if missing:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            f"The chart of accounts has no code {', '.join(missing)} (AR_CONTROL_CODE, "
+            "CASH_CODE, DISPUTE_CONVERSION_CODE); run migrate.",
+        )
+    codes = _control_codes[wanted] = ControlCodes(*(ids[code] for code in wanted))
+    return codes
+
+
+# PostgreSQL advisory lock between postings (shared) and a move of the lock date
+# (exclusive): a move waits for every posting in flight to commit, and a posting
+# that starts during a move reads the new date once the move commits. SQLite's
+# IMMEDIATE transactions already serialise every write.
+PERIOD_LOCK_KEY = 0x4A524E4C  # "JRNL"
+
+
+def hold_period_lock(*, exclusive: bool = False) -> None:
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [PERIOD_LOCK_KEY])
+
+
+def lock_date() -> datetime.date | None:
+    """The date the books are closed through, or None when no period is closed."""
+    hold_period_lock()
+    return (
+        AccountingPeriodLock.objects.order_by("-id")
+        .values_list("locked_through", flat=True)
+        .first()
+    )
+
+
+def require_open(date: datetime.date, *, field: str | None, what: str = "date") -> None:
+    """Refuse ``date`` when it is on or before the lock date (error 3130)."""
+    locked = lock_date()
+    if locked is not None and date <= locked:
+        raise BillingError(
+            PERIOD_CLOSED,
+            f"The books are closed through {locked.isoformat()}: the {what} must be after "
+            f"{locked.isoformat()}.",
+            field=field,
+        )
+
+
+class SourceRef(NamedTuple):
+    """A source row named by string, for rows of an app billing does not import."""
+
+    label: str
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.pk}"
+
+
+def source_key(source: models.Model | SourceRef) -> tuple[str, int]:
+    if isinstance(source, SourceRef):
+        return source.label, source.pk
+    return source._meta.label_lower, source.pk
+
+
+def post_entry(
+    *,
+    event: str,
+    source: models.Model | SourceRef,
+    entry_date: datetime.date,
+    invoice: Invoice,
+    lines: Sequence[Line],
+    actor: Actor,
+    memo: str = "",
+    date_field: str | None = None,
+    sequence: int = 0,
+    approved_by_label: str = "",
+) -> JournalEntry:
+    """Write one balanced entry and its lines. Call inside the caller's transaction.
+
+    Refuses an entry whose debits and credits differ, a line that is not exactly
+    one positive debit or credit, and a date on or before the lock date (3130,
+    with ``date_field`` as the field, so the form shows it beside the date).
+    """
+    if event not in JournalEvent.values:
+        raise ValueError(f"unknown journal event {event!r}")
+    if not lines or any(
+        (line.debit_minor > 0) == (line.credit_minor > 0)
+        or min(line.debit_minor, line.credit_minor) < 0
+        for line in lines
+    ):
+        raise ValueError(f"each line is one positive debit or credit: {lines!r}")
+    debits = sum(line.debit_minor for line in lines)
+    credits = sum(line.credit_minor for line in lines)
+    if debits != credits:
+        raise ValueError(f"unbalanced journal entry: debits {debits} != credits {credits}")
+    require_open(entry_date, field=date_field)
+    source_type, source_id = source_key(source)
+    entry = JournalEntry.objects.create(
+        entry_date=entry_date,
+        currency=invoice.currency,
+        event=event,
+        invoice_id=invoice.pk,
+        account_id=invoice.account_id,
+        source_type=source_type,
+        source_id=source_id,
+        sequence=sequence,
+        memo=memo[:300],
+        created_by=actor.user,
+        created_by_label=actor.label,
+        approved_by_label=approved_by_label,
+    )
+    JournalLine.objects.bulk_create(
+        JournalLine(
+            entry=entry,
+            accounting_code_id=line.accounting_code_id,
+            debit_minor=line.debit_minor,
+            credit_minor=line.credit_minor,
+            entry_date=entry_date,
+            currency=invoice.currency,
+            invoice_id=invoice.pk,
+        )
+        for line in lines
+    )
+    return entry
+
+
+# --- the events ------------------------------------------------------------------
+
+
+def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
+    """AR control / the invoice's revenue code, on the bill date."""
+    codes = control_codes()
+    return post_entry(
+        event=JournalEvent.INVOICE_SENT,
+        source=invoice,
+        entry_date=invoice.bill_date,
+        invoice=invoice,
+        lines=[
+            debit(codes.ar_control_id, invoice.total_minor),
+            credit(invoice.revenue_code_id, invoice.total_minor),
+        ],
+        actor=actor,
+        memo=f"Invoice {invoice.invoice_no} sent",
+        date_field="bill_date",
+    )
+
+
+def post_payment(payment: models.Model, *, invoice: Invoice, actor: Actor) -> JournalEntry:
+    """Cash / clearing / AR control, on the paid-on date."""
+    codes = control_codes()
+    return post_entry(
+        event=JournalEvent.PAYMENT,
+        source=payment,
+        entry_date=payment.paid_on,
+        invoice=invoice,
+        lines=[
+            debit(codes.cash_id, payment.amount_minor),
+            credit(codes.ar_control_id, payment.amount_minor),
+        ],
+        actor=actor,
+        memo=f"Payment {payment.pk} on invoice {invoice.invoice_no}",
+        date_field="paid_on",
+    )
+
+
+def post_writeoff(
+    writeoff: models.Model,
+    *,
+    entry_date: datetime.date,
+    actor: Actor,
+    invoice: Invoice | None = None,
+    approved_by_label: str = "",
+) -> JournalEntry:
+    """The write-off's code (revenue or expense) / AR control, on ``entry_date``.
+
+    A write-off that came from a dispute posts as a dispute conversion. Callable on
+    its own, e.g. when a pending write-off is approved (``entry_date`` is then its
+    write-off date, or the approval date when that period has closed since).
+    """
+    codes = control_codes()
+    invoice = invoice or writeoff.invoice
+    converted = getattr(writeoff, "origin_dispute_id", None) is not None
+    return post_entry(
+        event=JournalEvent.DISPUTE_CONVERSION if converted else JournalEvent.WRITEOFF,
+        source=writeoff,
+        entry_date=entry_date,
+        invoice=invoice,
+        lines=[
+            debit(writeoff.accounting_code_id, writeoff.amount_minor),
+            credit(codes.ar_control_id, writeoff.amount_minor),
+        ],
+        actor=actor,
+        memo=(
+            f"{'Dispute conversion' if converted else 'Write-off'} {writeoff.pk} "
+            f"on invoice {invoice.invoice_no}"
+        ),
+        date_field="writeoff_date",
+        approved_by_label=approved_by_label,
+    )
+
+
+def net_by_code(source: models.Model | SourceRef) -> dict[int, int]:
+    """What ``source`` has posted so far, per code: debits minus credits."""
+    source_type, source_id = source_key(source)
+    rows = (
+        JournalLine.objects.filter(entry__source_type=source_type, entry__source_id=source_id)
+        .values_list("accounting_code_id")
+        .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+        .order_by("accounting_code_id")
+    )
+    return {code_id: net for code_id, net in rows if net}
+
+
+def _lines_for(net: Iterable[tuple[int, int]]) -> list[Line]:
+    return [debit(code, amount) if amount > 0 else credit(code, -amount) for code, amount in net]
+
+
+def post_reversal(
+    source: models.Model | SourceRef,
+    *,
+    event: str,
+    invoice: Invoice,
+    actor: Actor,
+    memo: str = "",
+    entry_date: datetime.date | None = None,
+) -> JournalEntry:
+    """The reverse of everything ``source`` has posted (its entry, and any
+    reclassification or recovery since), dated today: never into a closed period.
+    (``entry_date`` is for ``backfill_journal``, which posts history on its own dates.)"""
+    net = net_by_code(source)
+    if not net:
+        raise BillingError(INVALID_STATE, f"{source} has no postings to reverse.")
+    return post_entry(
+        event=event,
+        source=source,
+        entry_date=entry_date or today(),
+        invoice=invoice,
+        lines=_lines_for((code, -amount) for code, amount in net.items()),
+        actor=actor,
+        memo=memo or f"Reversal of {source}",
+    )
+
+
+def post_reclassification(
+    source: models.Model | SourceRef,
+    *,
+    invoice: Invoice,
+    old_code_id: int,
+    new_code_id: int,
+    actor: Actor,
+    memo: str = "",
+) -> JournalEntry | None:
+    """Move what ``source`` has posted on ``old_code_id`` to ``new_code_id``, dated
+    today. Nothing to move (a reversed write-off, a code it never used) posts nothing."""
+    if old_code_id == new_code_id:
+        return None
+    amount = net_by_code(source).get(old_code_id, 0)
+    if amount == 0:
+        return None
+    source_type, source_id = source_key(source)
+    sequence = (
+        1
+        + JournalEntry.objects.filter(
+            event=JournalEvent.RECLASSIFICATION, source_type=source_type, source_id=source_id
+        ).count()
+    )
+    return post_entry(
+        event=JournalEvent.RECLASSIFICATION,
+        source=source,
+        entry_date=today(),
+        invoice=invoice,
+        lines=_lines_for([(old_code_id, -amount), (new_code_id, amount)]),
+        actor=actor,
+        memo=memo or f"Reclassification of {source}",
+        sequence=sequence,
+    )
+
+
+def post_invoice_revenue_code_change(
+    invoice: Invoice, *, old_code_id: int, new_code_id: int, actor: Actor
+) -> list[JournalEntry]:
+    """A corrected revenue code reclassifies the invoice's sent posting and every
+    revenue-impacting write-off of it (whatever is still posted on the old code),
+    each as its own entry dated today. Call under the invoice lock, in the
+    transaction that changes the codes."""
+    sources = (
+        JournalEntry.objects.filter(invoice=invoice, lines__accounting_code_id=old_code_id)
+        .values_list("source_type", "source_id")
+        .distinct()
+        .order_by("source_type", "source_id")
+    )
+    entries = []
+    for source_type, source_id in list(sources):
+        is_invoice = source_type == Invoice._meta.label_lower
+        source = invoice if is_invoice else SourceRef(source_type, source_id)
+        entry = post_reclassification(
+            source,
+            invoice=invoice,
+            old_code_id=old_code_id,
+            new_code_id=new_code_id,
+            actor=actor,
+            memo=f"Invoice {invoice.invoice_no} revenue code corrected",
+        )
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+# --- chart of accounts -------------------------------------------------------------
+
+
+def ensure_control_codes(**kwargs) -> None:
+    """Create the codes the settings name when they are missing (after migrate, and
+    after a test database flush). An existing code is left as it is; the system
+    check reports one of the wrong kind."""
+    _control_codes.clear()
+    for setting_name, (name, kind) in CONTROL_CODES.items():
+        AccountingCode.objects.get_or_create(
+            code=getattr(settings, setting_name), defaults={"name": name, "kind": kind}
+        )
