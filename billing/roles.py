@@ -51,7 +51,7 @@ ROLE_PERMISSIONS = {
 # return); keyed by ApiKey.Role's values.
 API_ROLE_PERMISSIONS = {
     "clerk": frozenset(_CREATE),
-    "supervisor": frozenset(_CREATE + _SUPERVISE),
+    "supervisor": frozenset(_CREATE + _SUPERVISE + _BOOKS),
 }
 
 
