@@ -12,14 +12,12 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.errors import INVALID_INPUT, INVALID_STATE, BillingError
 from billing.history import acting_as
+from billing.idempotency import create_once, find_replay, fingerprint
 from billing.models import Invoice, Payment
 from billing.money import from_minor
 from billing.rules import (
     clean_comments,
     clean_optional_text,
-    create_once,
-    find_replay,
-    fingerprint,
     invoice_id_of,
     lock_invoice,
     require_perm,

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 
 from billing.actors import Actor
@@ -22,6 +23,14 @@ def _fast_password_hashing(settings):
     """Every user fixture hashes a password; PBKDF2 would add ~0.35 s to each test.
     Tests that check hashing itself can override PASSWORD_HASHERS again."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache holds the API's failed-authentication counts: each test starts at none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -32,15 +32,13 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
+from billing.idempotency import create_once, find_replay, fingerprint
 from billing.models import AccountingCode, Invoice
 from billing.money import from_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
     clean_optional_text,
-    create_once,
-    find_replay,
-    fingerprint,
     invoice_id_of,
     lock_invoice,
     require_perm,

@@ -247,7 +247,7 @@ def test_1004_revoked_key_is_refused(api, create_input, ledger):
     state = ledger()
 
     assert_error(api.post(CREATE, create_input), 1004, 401)
-    assert_error(api.get(LIST, create_input), 1004, 401)
+    assert_error(api.post(LIST, create_input), 1004, 401)
     assert state.unchanged()
 
 
@@ -280,7 +280,7 @@ def test_1024_writeoff_date_not_yyyy_mm_dd_is_400(api, create_input, ledger, val
 
 
 def test_1024_list_start_date_not_yyyy_mm_dd_is_400(api, create_input):
-    assert_error(api.get(LIST, {**create_input, "start_date": "yesterday"}), 1024, 400)
+    assert_error(api.post(LIST, {**create_input, "start_date": "yesterday"}), 1024, 400)
 
 
 def test_3004_unknown_invoice_is_404(api, create_input, ledger):
@@ -649,7 +649,7 @@ def list_input(key, **extra):
 
 
 def test_list_returns_the_accounts_writeoffs_and_disputes_newest_first(api, clerk_key, entries):
-    body = api.get(LIST, list_input(clerk_key)).json()
+    body = api.post(LIST, list_input(clerk_key)).json()
 
     assert body["error_code"] == 0
     assert [w["amount"] for w in body["writeoffs"]] == ["11.00", "10.00"]
@@ -666,7 +666,7 @@ def test_list_returns_the_accounts_writeoffs_and_disputes_newest_first(api, cler
 
 @pytest.mark.parametrize(("flag", "lists"), [(1, {"writeoffs"}), (2, {"disputes"})])
 def test_list_flag_picks_writeoffs_or_disputes(api, clerk_key, entries, flag, lists):
-    body = api.get(LIST, list_input(clerk_key, dispute_or_writeoff_flag=flag)).json()
+    body = api.post(LIST, list_input(clerk_key, dispute_or_writeoff_flag=flag)).json()
 
     assert {"writeoffs", "disputes"} & body.keys() == lists
 
@@ -679,14 +679,14 @@ def test_list_filters_on_the_created_date(api, clerk_key, entries):
     window = {"start_date": (today - datetime.timedelta(days=11)).isoformat()}
     window["end_date"] = (today - datetime.timedelta(days=9)).isoformat()
 
-    body = api.get(LIST, list_input(clerk_key, **window)).json()
+    body = api.post(LIST, list_input(clerk_key, **window)).json()
 
     assert [w["amount"] for w in body["writeoffs"]] == ["10.00"]
     assert body["disputes"] == []
 
 
 def test_list_is_paginated(api, clerk_key, entries):
-    body = api.get(LIST, list_input(clerk_key, page=2, page_size=1, dispute_or_writeoff_flag=1))
+    body = api.post(LIST, list_input(clerk_key, page=2, page_size=1, dispute_or_writeoff_flag=1))
 
     assert [w["amount"] for w in body.json()["writeoffs"]] == ["10.00"]
 
@@ -697,11 +697,11 @@ def test_list_accepts_post_to_keep_the_key_out_of_urls(api, clerk_key, entries):
 
 @pytest.mark.parametrize("change", [{"dispute_or_writeoff_flag": 3}, {"page_size": 501}])
 def test_list_1011_invalid_flag_or_page_size(api, clerk_key, account, change):
-    assert_error(api.get(LIST, list_input(clerk_key, **change)), 1011, 400)
+    assert_error(api.post(LIST, list_input(clerk_key, **change)), 1011, 400)
 
 
 def test_list_1009_unknown_account(api, clerk_key):
-    assert_error(api.get(LIST, list_input(clerk_key, acct_no=31337)), 1009, 404)
+    assert_error(api.post(LIST, list_input(clerk_key, acct_no=31337)), 1009, 404)
 
 
 # --- idempotency -----------------------------------------------------------
