@@ -45,6 +45,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.rules import COMMENTS_MAX_LENGTH
+from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode
 
 BIGINT_MAX = 2**63 - 1
 PAGE_SIZE_DEFAULT = 100
@@ -145,6 +146,7 @@ def integer(low: int | None = 0, high: int | None = BIGINT_MAX, description: str
 
 def choice(*values: int, description: str = "") -> Any:
     """One of ``values``, as a JSON integer or exactly its digits."""
+    values = tuple(int(v) for v in values)
     by_text = {str(v): v for v in values}
 
     def parse(value: object) -> int:
@@ -288,8 +290,11 @@ class CreateRequest(AccountInput):
         WholeNumber, Field(description="An invoice of that account. Otherwise: 3004.")
     ]
     reason_code: Annotated[
-        integer(None, None, _REASON_CODES),
-        OnError(INVALID_REASON_CODE, "Invalid reason code: reason_code must be a number."),
+        choice(*WRITEOFF_REASON_CODES, ReasonCode.CHARGE_DISPUTE_HOLD, description=_REASON_CODES),
+        OnError(
+            INVALID_REASON_CODE,
+            "Invalid reason code: use 0-5 for a write-off, 9001 for a dispute hold.",
+        ),
     ]
     comments: comments_input("1 to 3000 characters. Blank: 3127.")
     writeoff_dispute_amount: Annotated[
@@ -446,8 +451,11 @@ class SettleRequest(ApiInput):
     comments: comments_input("Optional, up to 3000 characters; longer: 3127.") | None = None
     reason_code: (
         Annotated[
-            integer(None, None, "Action 1 only; default 0 Bad Debt. " + _REASON_CODES),
-            OnError(INVALID_REASON_CODE, "Invalid reason code: reason_code must be a number."),
+            choice(
+                *WRITEOFF_REASON_CODES,
+                description="Action 1 only; default 0 Bad Debt. " + _REASON_CODES,
+            ),
+            OnError(INVALID_REASON_CODE, "Invalid reason code: use 0-5 for a write-off."),
         ]
         | None
     ) = None

@@ -881,7 +881,7 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
     not_from_the_api = {0, 3123}
 
     assert documented | set(UNKNOWN_CALL_ERROR_CODES) == set(ERROR_CODES) - not_from_the_api
-    assert set(document["components"]["schemas"]["Error"]["properties"]["error_code"]["enum"]) == (
+    assert set(document["components"]["schemas"]["ApiError"]["properties"]["error_code"]["enum"]) == (
         set(ERROR_CODES) - not_from_the_api
     )
     assert set(CALL_ERROR_CODES) == {
