@@ -1,4 +1,6 @@
 import os
+import sys
+from collections import Counter
 
 import pytest
 from django.core.cache import cache
@@ -74,3 +76,19 @@ def expense_code(db):
     return AccountingCodeFactory(
         code="6100", name="Bad debt expense", kind=AccountingCode.Kind.EXPENSE
     )
+
+
+# Fuzzing modules that count their cases per endpoint, in a module-level ``CASES``.
+FUZZ_MODULES = ("tests.test_form_fuzz", "tests.writeoffs.test_api_fuzz")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many cases each fuzzed endpoint took in this run, whatever ran and in any order."""
+    cases: Counter[str] = Counter()
+    for name in FUZZ_MODULES:
+        cases.update(getattr(sys.modules.get(name), "CASES", None) or {})
+    if not cases:
+        return
+    terminalreporter.section("fuzz cases per endpoint")
+    for endpoint, count in sorted(cases.items()):
+        terminalreporter.write_line(f"{endpoint}: {count}")

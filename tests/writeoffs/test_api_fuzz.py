@@ -14,6 +14,7 @@ Hypothesis profile's, at least 200).
 import hashlib
 import json
 import os
+from collections import Counter
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -288,7 +289,12 @@ def check_answer(response) -> None:
         assert code in ERROR_CODES and int(ERROR_CODES[code][1]) == response.status_code, body
 
 
+# Cases per call, reported at the end of the run (tests/conftest.py).
+CASES: Counter[str] = Counter()
+
+
 def fuzz(client, path, method, data, request, idempotency_key):
+    CASES[f"{method} {path}"] += 1
     with transaction.atomic():
         response = send(client, path, method, data, request, idempotency_key)
         transaction.set_rollback(True)
