@@ -2,8 +2,9 @@
 
 Random text is never a valid API key, so without help every example would stop at
 authentication (1004). ``map_case`` puts the run's client_no and keys into each
-body, and often a real account, invoice and dispute hold, so that examples reach
-the validation and the services behind it. A negative example whose only invalid
+body, and often a real account, invoice and dispute hold (and for a valid create,
+inputs the business rules accept), so that examples reach the validation, the
+services behind it, and successes. A negative example whose only invalid
 part was one of those inputs is left as generated: filled in, it would be valid,
 and Schemathesis would rightly expect it to be refused.
 
@@ -49,7 +50,7 @@ def _body_validator(case) -> jsonschema.protocols.Validator | None:
     return _validators[key]
 
 
-def _filled(case, body: dict) -> dict:
+def _filled(case, body: dict, *, positive: bool) -> dict:
     key = SUPERVISOR_KEY if case.operation.path.endswith("settle_dispute_hold_m") else CLERK_KEY
     filled = {**body, "client_no": CLIENT_NO, "auth_key": key}
     # Half the examples (by a stable choice) use real numbers where the body has them.
@@ -57,6 +58,13 @@ def _filled(case, body: dict) -> dict:
         for name, value in REAL_INPUTS.items():
             if value is not None and name in body:
                 filled[name] = int(value)
+        if positive and case.operation.path.endswith("create_writeoff_or_dispute_m"):
+            # And a create the business rules accept, so that successes are checked too.
+            dispute = str(filled.get("do_dispute")) == "1"
+            filled |= {"reason_code": 9001 if dispute else 1, "comments": "Schemathesis"}
+            filled |= {"writeoff_dispute_amount": "0.01"}
+            filled.pop("writeoff_date", None)
+            filled.pop("expire_hold_days", None)
     return filled
 
 
@@ -64,8 +72,12 @@ def _filled(case, body: dict) -> dict:
 def map_case(context, case):
     if not isinstance(case.body, dict):
         return case
-    filled = _filled(case, case.body)
     negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if case.media_type == "application/x-www-form-urlencoded":
+        # A form cannot carry null (it would be sent as the text "null"); a form
+        # client leaves the field out, which the API reads the same as null.
+        case.body = {name: value for name, value in case.body.items() if value is not None}
+    filled = _filled(case, case.body, positive=not negative)
     if negative:
         validator = _body_validator(case)
         if validator is None or validator.is_valid(filled):
