@@ -135,7 +135,6 @@ def api_endpoint(request_model: type[ApiInput], *, idempotent: bool = False):
                     BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
                 )
 
-        view.request_model = request_model  # type: ignore[attr-defined]
         return view
 
     return decorator

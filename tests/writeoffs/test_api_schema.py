@@ -339,3 +339,19 @@ def test_settle_documents_3127_for_long_comments(world):
 
     assert not request_validator(SETTLE).is_valid(data)
     assert world.call(SETTLE, data).json()["error_code"] == 3127
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [("get", f"/api/{LIST}", 1008), ("put", f"/api/{CREATE}", 1008), ("post", "/api/nope", 1012)],
+)
+def test_answers_outside_the_operations_match_the_error_schema(client, method, path, code):
+    document = openapi_document()
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/ApiError", "components": document["components"]}
+    )
+
+    body = getattr(client, method)(path).json()
+
+    assert body["error_code"] == code
+    validator.validate(body)
