@@ -13,11 +13,20 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
-from billing.errors import AUTHENTICATION_FAILED, INVALID_INPUT, BillingError
+from billing.errors import (
+    AUTHENTICATION_FAILED,
+    AUTHENTICATION_THROTTLED,
+    INVALID_INPUT,
+    BillingError,
+)
 from billing.models import ApiKey
 from billing.rules import check_text
 
@@ -86,3 +95,44 @@ def api_key_authenticate(raw_key: object) -> ApiKey:
                 candidate.last_used_at = now
                 return candidate
     raise BillingError(AUTHENTICATION_FAILED, "Authentication error: check client_no and auth_key.")
+
+
+@dataclass(frozen=True)
+class AuthenticationThrottle:
+    """Failed API authentications from one client address, counted in Django's cache.
+
+    The count lives for ``API_AUTH_FAILURE_WINDOW`` seconds from the first failure.
+    Past ``API_AUTH_FAILURE_LIMIT`` failures the address is refused (1014, 429)
+    before its key is looked at, so a guess costs a wait. Successes are not
+    counted, and other addresses are not affected. Several workers share the
+    count only through a shared cache (Redis in production, see CACHE_URL).
+    """
+
+    cache_key: str
+
+    def refuse_if_exceeded(self) -> None:
+        if cache.get(self.cache_key, 0) >= settings.API_AUTH_FAILURE_LIMIT:
+            window = settings.API_AUTH_FAILURE_WINDOW
+            raise BillingError(
+                AUTHENTICATION_THROTTLED,
+                "Too many failed authentications from this address; "
+                f"try again in {window} seconds.",
+                retry_after=window,
+            )
+
+    def record_failure(self) -> None:
+        cache.add(self.cache_key, 0, timeout=settings.API_AUTH_FAILURE_WINDOW)
+        try:
+            cache.incr(self.cache_key)
+        except ValueError:  # expired between the two calls
+            cache.set(self.cache_key, 1, timeout=settings.API_AUTH_FAILURE_WINDOW)
+
+
+def authentication_throttle(request: HttpRequest) -> AuthenticationThrottle:
+    """The throttle of the request's client address: REMOTE_ADDR, or the header
+    named by API_CLIENT_ADDRESS_HEADER when a proxy in front sets it."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.API_CLIENT_ADDRESS_HEADER:
+        address = request.headers.get(settings.API_CLIENT_ADDRESS_HEADER, address)
+    digest = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:32]
+    return AuthenticationThrottle(f"api-auth-failures:{digest}")

@@ -21,6 +21,9 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     1010: ("Missing required input", HTTPStatus.BAD_REQUEST),
     1011: ("Invalid input value", HTTPStatus.BAD_REQUEST),
     1012: ("No such API call", HTTPStatus.NOT_FOUND),
+    1013: ("Page number too deep: follow next_cursor instead", HTTPStatus.BAD_REQUEST),
+    1014: ("Too many failed authentications from this address", HTTPStatus.TOO_MANY_REQUESTS),
+    1015: ("Content-Length required", HTTPStatus.LENGTH_REQUIRED),
     1024: ("Invalid date format (use yyyy-mm-dd)", HTTPStatus.BAD_REQUEST),
     3004: ("Invoice does not exist", HTTPStatus.NOT_FOUND),
     3024: ("Invalid reason code", HTTPStatus.BAD_REQUEST),
@@ -59,6 +62,9 @@ METHOD_NOT_ALLOWED = 1008
 MISSING_INPUT = 1010
 INVALID_INPUT = 1011
 UNKNOWN_API_CALL = 1012
+PAGE_TOO_DEEP = 1013
+AUTHENTICATION_THROTTLED = 1014
+LENGTH_REQUIRED = 1015
 INVALID_DATE_FORMAT = 1024
 ACCOUNT_NOT_FOUND = 1009
 INVOICE_NOT_FOUND = 3004
@@ -82,16 +88,20 @@ class BillingError(Exception):
     """A refused operation: nothing was written.
 
     ``field`` names the input the message belongs next to (a form field name),
-    or is ``None`` for errors about the whole request.
+    or is ``None`` for errors about the whole request. ``retry_after`` (seconds)
+    is for refusals that pass with time, such as a throttle.
     """
 
-    def __init__(self, code: int, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown billing error code {code}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
 
     @property
     def http_status(self) -> int:

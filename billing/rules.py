@@ -7,18 +7,14 @@ raise; they never repeat the checks.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 import unicodedata
 from collections.abc import Callable
-from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import (
-    IDEMPOTENCY_CLASH,
     ILLEGAL_CHARACTERS,
     INVALID_COMMENTS,
     INVALID_INPUT,
@@ -35,7 +31,6 @@ from billing.parsing import is_ascii_digits
 
 COMMENTS_MAX_LENGTH = 3000
 REFERENCE_MAX_LENGTH = 100
-IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 # Invisible characters that reorder how text is displayed ("Trojan Source").
 _BIDI_OVERRIDES = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -163,83 +158,6 @@ def _balance_phrase(invoice: Invoice) -> str:
             f"({money(invoice.available_minor)} available)"
         )
     return phrase
-
-
-def fingerprint(**content: object) -> str:
-    """A stable hash of a request's content, to tell a replay from a clash."""
-
-    def normalise(value: object) -> object:
-        if isinstance(value, Decimal | datetime.date):
-            return str(value)
-        return value
-
-    payload = json.dumps({k: normalise(v) for k, v in sorted(content.items())}, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def find_replay(
-    model: type[models.Model], actor: Actor, key: str | None, content_fingerprint: str
-) -> models.Model | None:
-    """The entry an earlier request with this idempotency key created, if any.
-
-    The same key with other content is refused: the caller reused a key for a
-    different operation, and guessing which one they meant would be wrong.
-    """
-    if not key:
-        return None
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise BillingError(
-            INVALID_INPUT, "The idempotency key is too long.", field="idempotency_key"
-        )
-    # At most one row matches (a unique constraint), so no ORDER BY is needed.
-    existing = next(
-        iter(
-            model.objects.filter(
-                idempotency_scope=actor.idempotency_scope, idempotency_key=key
-            ).order_by()[:1]
-        ),
-        None,
-    )
-    if existing is None:
-        return None
-    if existing.idempotency_fingerprint != content_fingerprint:
-        raise BillingError(
-            IDEMPOTENCY_CLASH,
-            "This request's idempotency key was already used for a different request.",
-        )
-    return existing
-
-
-def create_once(
-    model: type[models.Model],
-    actor: Actor,
-    key: str | None,
-    content_fingerprint: str,
-    create,
-):
-    """Run ``create`` in its own transaction, turning a lost race into a clean answer.
-
-    ``create`` takes the invoice lock and looks for a replay itself, so two
-    requests with one key normally serialise. The unique constraint and the
-    invoice CHECK constraints catch what a lock cannot (the same key on two
-    invoices at once): the loser gets the first record, or a refusal, never a
-    half-written row or an IntegrityError.
-    """
-    from django.db import IntegrityError, transaction
-
-    try:
-        with transaction.atomic():
-            return create()
-    except IntegrityError:
-        existing = find_replay(model, actor, key, content_fingerprint) if key else None
-        if existing is not None:
-            return existing
-        raise BillingError(
-            OVER_AVAILABLE,
-            "The invoice's balance changed while this was being saved. Nothing was written; "
-            "check the balance and try again.",
-            field="amount",
-        ) from None
 
 
 def invoice_id_of(

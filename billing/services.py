@@ -19,6 +19,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
+from billing.idempotency import create_once, find_replay, fingerprint
 from billing.journal import (
     hold_period_lock,
     post_invoice_sent,
@@ -33,9 +34,6 @@ from billing.rules import (
     clean_comments,
     clean_optional_text,
     correct_entry,
-    create_once,
-    find_replay,
-    fingerprint,
     invoice_id_of,
     lock_invoice,
     require_perm,

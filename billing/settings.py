@@ -193,6 +193,18 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# The cache holds the API's failed-authentication counts. Local memory is per
+# process; production points CACHE_URL (or REDIS_URL) at a Redis that every
+# worker shares, e.g. redis://127.0.0.1:6379/0.
+_cache_url = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Request bodies above this are refused (the API answers 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 
@@ -242,6 +254,13 @@ DISPUTE_HOLD_EXPIRATION_DAYS = env_int("DISPUTE_HOLD_EXPIRATION_DAYS", 30)
 DISPUTE_HOLD_OVERRIDE_MAX_DAYS = env_int("DISPUTE_HOLD_OVERRIDE_MAX_DAYS", 90)
 # What expiry does to a hold: none, convert, release or release_reage.
 DISPUTE_HOLD_EXPIRATION_ACTION = env_str("DISPUTE_HOLD_EXPIRATION_ACTION", "none")
+# Failed API authentications one client address may make per window (seconds)
+# before it is refused with 1014 (HTTP 429) until the window ends.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 60)
+# Behind a proxy every request comes from the proxy: name the header it sets to
+# the client's address (nginx: X-Real-IP). Only trust a header the proxy overwrites.
+API_CLIENT_ADDRESS_HEADER = env_str("API_CLIENT_ADDRESS_HEADER", "")
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
 

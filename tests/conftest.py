@@ -1,6 +1,9 @@
 import os
+import sys
+from collections import Counter
 
 import pytest
+from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 
 from billing.actors import Actor
@@ -22,6 +25,14 @@ def _fast_password_hashing(settings):
     """Every user fixture hashes a password; PBKDF2 would add ~0.35 s to each test.
     Tests that check hashing itself can override PASSWORD_HASHERS again."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache holds the API's failed-authentication counts: each test starts at none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -75,3 +86,19 @@ def expense_code(db):
     return AccountingCodeFactory(
         code="6100", name="Bad debt expense", kind=AccountingCode.Kind.EXPENSE
     )
+
+
+# Fuzzing modules that count their cases per endpoint, in a module-level ``CASES``.
+FUZZ_MODULES = ("tests.test_form_fuzz", "tests.writeoffs.test_api_fuzz")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many cases each fuzzed endpoint took in this run, whatever ran and in any order."""
+    cases: Counter[str] = Counter()
+    for name in FUZZ_MODULES:
+        cases.update(getattr(sys.modules.get(name), "CASES", None) or {})
+    if not cases:
+        return
+    terminalreporter.section("fuzz cases per endpoint")
+    for endpoint, count in sorted(cases.items()):
+        terminalreporter.write_line(f"{endpoint}: {count}")

@@ -365,12 +365,6 @@ def test_fuzzed_page_sort_and_filter_parameters_always_render(client, target, na
     fuzz()
 
 
-def test_zz_report_fuzz_cases_per_endpoint():
-    """Prints how many cases each endpoint took in this run (pytest -s shows it)."""
-    for name, count in sorted(CASES.items()):
-        print(f"fuzz cases {name}: {count}")
-
-
 def test_payment_without_its_hidden_token_says_so_and_carries_a_new_one(client, target):
     """Found by the fuzzer: an error on the hidden idempotency field showed nowhere,
     so Save seemed to do nothing."""

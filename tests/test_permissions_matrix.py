@@ -96,7 +96,7 @@ EXPECTED: dict[str, Expect] = {
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
     ),
     "api_get_acct_writeoff_or_disputes_m": Expect(
-        get=API_NO_KEY, post=API_NO_KEY, scoped=False, api=True
+        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
     ),
     "api_settle_dispute_hold_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True

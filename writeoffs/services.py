@@ -32,6 +32,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
+from billing.idempotency import create_once, find_replay, fingerprint
 from billing.journal import (
     control_codes,
     lock_date,
@@ -47,9 +48,6 @@ from billing.rules import (
     clean_comments,
     clean_optional_text,
     correct_entry,
-    create_once,
-    find_replay,
-    fingerprint,
     invoice_id_of,
     lock_invoice,
     require_perm,

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from billing.errors import ILLEGAL_CHARACTERS, INVALID_COMMENTS, INVALID_INPUT, BillingError
-from billing.rules import check_text, clean_comments, clean_optional_text, fingerprint, today
+from billing.idempotency import fingerprint
+from billing.rules import check_text, clean_comments, clean_optional_text, today
 
 
 def test_today_is_the_local_date_in_the_configured_time_zone():
