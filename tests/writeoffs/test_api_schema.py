@@ -17,7 +17,7 @@ from django.test import Client
 from billing.api_keys import api_key_create
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
-from billing.models import Invoice
+from billing.models import AccountingPeriodLock, Invoice
 from writeoffs.api_models import API_MAX_PAGE
 from writeoffs.factories import WriteOffFactory
 from writeoffs.openapi import CALL_ERROR_CODES, openapi_document
@@ -146,6 +146,11 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
         world.settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS = 1000
         return world.call(CREATE, create(reason_code=9001, do_dispute=1))
 
+    def closed_period(monkeypatch):
+        bill_date = world.invoice.bill_date
+        AccountingPeriodLock.objects.create(locked_through=bill_date, reason="Month end")
+        return world.call(CREATE, create(writeoff_date=bill_date.isoformat()))
+
     def settled_twice(monkeypatch):
         world.call(SETTLE, settle())
         return world.call(SETTLE, settle())
@@ -172,6 +177,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
             3121: draft_invoice,
             3122: lambda mp: world.call(CREATE, create(writeoff_date="2999-01-01")),
             3127: lambda mp: world.call(CREATE, create(comments="x" * 3001)),
+            3130: closed_period,
             29013: bad_dispute_settings,
             29014: lambda mp: world.call(
                 CREATE, create(reason_code=9001, do_dispute=1, expire_hold_days=1)
