@@ -47,6 +47,8 @@ class Command(BaseCommand):
             Settlement.RELEASE: Settlement.RELEASE.outcome,
             Settlement.RELEASE_REAGE: f"{Settlement.RELEASE_REAGE.outcome} to {result.run_date}",
         }[result.action]
+        if result.closed_through is not None:
+            verb = f"left open, the books are closed through {result.closed_through}"
         for hold in self._holds(touched):
             self.stdout.write(
                 f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
