@@ -2,7 +2,10 @@
 invoice lock, recorded in history with the actor. A revenue-impacting write-off's
 code always follows its invoice's revenue code."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from billing.actors import Actor
 from billing.errors import (
@@ -14,7 +17,8 @@ from billing.errors import (
     BillingError,
 )
 from billing.factories import AccountingCodeFactory
-from billing.models import AccountingCode, Invoice
+from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
+from billing.rules import today
 from billing.services import payment_correct, payment_record
 from writeoffs.models import DisputeHold, WriteOff
 from writeoffs.services import (
@@ -251,3 +255,46 @@ def test_payment_reference_correction_is_in_history_and_keeps_the_length_limit(
     payment.refresh_from_db()
     assert payment.reference == "CHK-2291"
     assert payment.amount_minor == 1000
+
+
+def _net_by_code(invoice) -> dict[str, int]:
+    net: dict[str, int] = {}
+    for code, debit, credit in JournalLine.objects.filter(entry__invoice=invoice).values_list(
+        "accounting_code__code", "debit_minor", "credit_minor"
+    ):
+        net[code] = net.get(code, 0) + debit - credit
+    return {code: amount for code, amount in net.items() if amount}
+
+
+def test_invoice_revenue_code_correction_posts_reclassifications_and_keeps_the_books_whole(
+    invoice, revenue_writeoff, expense_writeoff, expense_code, new_revenue_code, admin_actor
+):
+    old_code = invoice.revenue_code.code
+    invoice_revenue_code_correct(
+        invoice_id=invoice.pk, revenue_code_id=new_revenue_code.pk, actor=admin_actor
+    )
+
+    # 120.00 billed less 30.00 written off against revenue now sits on the new code;
+    # nothing is left on the old one, and the expense write-off did not move.
+    net = _net_by_code(invoice)
+    assert old_code not in net
+    assert net[new_revenue_code.code] == -(12000 - 3000)
+    assert net[expense_code.code] == 1000
+    reclassified = JournalEntry.objects.filter(event=JournalEvent.RECLASSIFICATION)
+    assert reclassified.count() == 2  # the invoice's sent posting and the write-off
+    call_command("verify_ledger", stdout=StringIO())
+
+
+def test_expense_code_correction_posts_a_reclassification_dated_today(
+    expense_writeoff, expense_code, other_expense_code, admin_actor
+):
+    writeoff_correct(
+        writeoff_id=expense_writeoff.pk, actor=admin_actor, accounting_code_id=other_expense_code.pk
+    )
+
+    entry = JournalEntry.objects.get(event=JournalEvent.RECLASSIFICATION)
+    assert entry.entry_date == today()
+    net = _net_by_code(expense_writeoff.invoice)
+    assert expense_code.code not in net
+    assert net[other_expense_code.code] == 1000
+    call_command("verify_ledger", stdout=StringIO())
