@@ -1,4 +1,4 @@
-"""htmx requests and an expired session.
+"""htmx requests and an expired session; the load balancer's health probe.
 
 A fragment request whose session has expired must not swap the sign-in page
 into a drawer: it gets ``HX-Redirect`` to sign-in, so the browser leaves the page.
@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+
+from billing.views import healthz
 
 
 class HtmxAuthMiddleware:
@@ -31,3 +33,20 @@ class HtmxAuthMiddleware:
             htmx_response["HX-Redirect"] = redirect["Location"]
             return htmx_response
         return response
+
+
+class HealthCheckMiddleware:
+    """First in MIDDLEWARE: ``/healthz`` is answered before SecurityMiddleware's
+    HTTPS redirect and CommonMiddleware's ALLOWED_HOSTS check. A load balancer
+    probes each instance over plain HTTP by its address, which is neither HTTPS
+    nor an allowed host. Skipping the host check is safe here because the answer
+    never uses the Host header (no links, no redirects), and it skips sessions,
+    CSRF and sign-in, which the probe has none of."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

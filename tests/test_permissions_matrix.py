@@ -60,6 +60,8 @@ API_NO_KEY = (401, 401, 401, 401, 401)
 API_GET_ON_POST = (405, 405, 405, 405, 405)
 
 EXPECTED: dict[str, Expect] = {
+    # the load balancer's probe: public, and no sign-in redirect
+    "healthz": Expect(get=(200, 200, 200, 200, 200), scoped=False),
     # sign-in
     "login": Expect(get=(200, 200, 200, 200, 200), scoped=False),
     "logout": Expect(get=(405, 405, 405, 405, 405), scoped=False),
