@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before any view or admin page reads a parameter: see the class.
+    "billing.middleware.RefuseNulMiddleware",
     "billing.middleware.HtmxAuthMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, so that a locked-out sign-in is answered before any view runs.

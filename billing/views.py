@@ -20,7 +20,13 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.forms import InvoiceFilterForm, PaymentForm, ReasonForm, attach_billing_error
+from billing.forms import (
+    InvoiceFilterForm,
+    PaymentForm,
+    ReasonForm,
+    SearchForm,
+    attach_billing_error,
+)
 from billing.htmx import render_page
 from billing.models import Account, Invoice
 from billing.money import format_money, from_minor
@@ -48,12 +54,13 @@ ACCOUNTS_PER_PAGE = 25
 @permission_required("billing.view_account", raise_exception=True)
 @require_http_methods(["GET"])
 def account_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    accounts = page_window(accounts_matching(query), request.GET.get("page"), ACCOUNTS_PER_PAGE)
+    search = SearchForm(request.GET, max_length=100)
+    matching = accounts_matching(search.query) if search.is_valid() else Account.objects.none()
+    accounts = page_window(matching, request.GET.get("page"), ACCOUNTS_PER_PAGE)
     return render_page(
         request,
         "billing/account_list.html",
-        {"accounts": accounts, "query": query},
+        {"accounts": accounts, "query": search.query, "search": search},
         partial="results",
     )
 
@@ -132,6 +139,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if database_is_unavailable(sys.exc_info()[1]):
         return service_unavailable(request)
     return defaults.server_error(request)
+
+
+def nul_in_input(request: HttpRequest) -> HttpResponse:
+    """The answer to a request carrying NUL (billing.middleware.RefuseNulMiddleware),
+    in the words check_text uses for an illegal character."""
+    return _error_page(request, "illegal_input.html", 400)
 
 
 @require_http_methods(["GET", "HEAD"])
