@@ -185,6 +185,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # A readable page in the app's layout, instead of axes' bare text.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The daily run (run_daily) deletes sign-in logs and lockout records older than this.
+SIGNIN_LOG_RETENTION_DAYS = env_int("SIGNIN_LOG_RETENTION_DAYS", 90)
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

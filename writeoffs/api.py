@@ -52,7 +52,7 @@ from billing.errors import (
     UNKNOWN_API_CALL,
     BillingError,
 )
-from billing.models import Account, ApiIdempotencyRecord, ApiKey, Invoice
+from billing.models import IDEMPOTENCY_WINDOW, Account, ApiIdempotencyRecord, ApiKey, Invoice
 from billing.money import from_minor
 from billing.rules import IDEMPOTENCY_KEY_MAX_LENGTH, check_text, today
 from writeoffs.models import DisputeHold, ReasonCode, Source, WriteOff
@@ -61,7 +61,6 @@ from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeof
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 500
 SETTLEMENT_ACTIONS = {1: "convert", 2: "release_reage", 3: "release"}
