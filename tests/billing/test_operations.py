@@ -106,6 +106,8 @@ def test_healthz_answers_ok_without_sign_in_and_says_nothing_else(client):
     assert response.content == b"ok\n"
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert "Set-Cookie" not in response
 
 
