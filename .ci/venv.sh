@@ -1,9 +1,14 @@
 # Sourced by .ci/serve and .ci/test (run from the repository root).
 #
 # ensure_venv EXTRAS: create .venv with `python -m venv` (.python-version makes
-# `python` resolve to 3.12 under pyenv) and install the project into it with
-# pip. pip runs only when pyproject.toml changed since the last install, so a
-# second run starts at once.
+# `python` resolve to 3.12 under pyenv) and install the locked dependencies
+# into it: .ci/requirements.lock for "" (the app), .ci/requirements-dev.lock for
+# "[dev]" (the app and the dev tools), exact versions checked against their
+# hashes, so a new release on the index cannot change what runs. (The project
+# itself is not installed: pyproject.toml declares no packages; manage.py and
+# pytest run from the repository.) pip runs only when the lock file changed
+# since the last install, so a second run starts at once. `bash .ci/lock`
+# re-compiles the lock files from pyproject.toml.
 ensure_venv() {
   local extras="$1"
   local python="${PYTHON:-python}"
@@ -17,17 +22,23 @@ ensure_venv() {
     echo "Install Python 3.12, delete .venv and run this again." >&2
     return 1
   fi
-  local want stamp
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  local lock=".ci/requirements.lock"
+  if [ "$extras" = "[dev]" ]; then lock=".ci/requirements-dev.lock"; fi
+  local want stamp installed
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
   stamp=".venv/.installed${extras}"
   # The dev install also satisfies the plain one.
   for installed in "$stamp" ".venv/.installed[dev]"; do
-    if [ -f "$installed" ] && [ "$(cat "$installed")" = "$want" ]; then
+    if [ -f "$installed" ] && grep -qx "$want" "$installed"; then
       return 0
     fi
   done
-  echo "Installing the project into .venv (pip install -e \".${extras}\")"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
-  echo "$want" >"$stamp"
+  echo "Installing the locked dependencies into .venv (pip install --require-hashes -r $lock)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+  # Both hashes: the dev lock pins the plain lock's packages at the same versions.
+  if [ "$extras" = "[dev]" ]; then
+    sha256sum .ci/requirements.lock .ci/requirements-dev.lock | cut -d' ' -f1 >"$stamp"
+  else
+    echo "$want" >"$stamp"
+  fi
 }

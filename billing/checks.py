@@ -62,6 +62,16 @@ def check_billing_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
                 hint="API calls cannot authenticate until it is fixed.",
             )
         )
+    retention = settings.SIGNIN_LOG_RETENTION_DAYS
+    if not (isinstance(retention, int) and not isinstance(retention, bool) and retention >= 1):
+        messages.append(
+            checks.Warning(
+                f"SIGNIN_LOG_RETENTION_DAYS is {retention!r}; it must be a whole number of "
+                "days, at least 1.",
+                id="billing.W020",
+                hint="run_daily's purge step refuses to run until it is fixed.",
+            )
+        )
     return messages
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 
 from billing.errors import PERMISSION_DENIED, BillingError
 from billing.models import Invoice, Payment
-from billing.rules import today
+from billing.rules import check_text, today
 
 
 def attach_billing_error(form: forms.Form, error: BillingError) -> None:
@@ -27,6 +27,28 @@ def attach_billing_error(form: forms.Form, error: BillingError) -> None:
         raise PermissionDenied(error.message) from error
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
+
+
+class SearchForm(forms.Form):
+    """A search box. Text the SPEC calls illegal (check_text: control and bidi-override
+    characters) is refused with its message and searches nothing, like a form field."""
+
+    q = forms.CharField(required=False, strip=True)
+
+    def __init__(self, data, *, max_length: int) -> None:
+        super().__init__(data)
+        self.max_length = max_length
+
+    def clean_q(self) -> str:
+        try:
+            return check_text(self.cleaned_data["q"], field="q")[: self.max_length]
+        except BillingError as error:
+            raise forms.ValidationError(error.message, code="illegal_characters") from None
+
+    @property
+    def query(self) -> str:
+        """What to search for: nothing when the box holds illegal characters."""
+        return self.cleaned_data.get("q", "") if self.is_valid() else ""
 
 
 class InvoiceFilterForm(forms.Form):

@@ -21,10 +21,9 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import IDEMPOTENCY_CLASH, INVALID_INPUT, OVER_AVAILABLE, BillingError
-from billing.models import ApiIdempotencyRecord, ApiKey
+from billing.models import IDEMPOTENCY_WINDOW, ApiIdempotencyRecord, ApiKey
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
-IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
 
 # The constraints a lost race can break: the entries' idempotency keys (unique)
 # and the invoice's balance CHECKs. Any other IntegrityError is a bug, not a race.

@@ -1,4 +1,4 @@
-"""htmx requests and an expired session.
+"""htmx requests and an expired session; NUL in input; the load balancer's health probe.
 
 A fragment request whose session has expired must not swap the sign-in page
 into a drawer: it gets ``HX-Redirect`` to sign-in, so the browser leaves the page.
@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 
 from billing.htmx import HtmxHttpRequest
+from billing.views import healthz, nul_in_input
 
 
 class HtmxAuthMiddleware:
@@ -33,3 +34,49 @@ class HtmxAuthMiddleware:
             htmx_response["HX-Redirect"] = redirect["Location"]
             return htmx_response
         return response
+
+
+class HealthCheckMiddleware:
+    """First in MIDDLEWARE: ``/healthz`` is answered before SecurityMiddleware's
+    HTTPS redirect and CommonMiddleware's ALLOWED_HOSTS check. A load balancer
+    probes each instance over plain HTTP by its address, which is neither HTTPS
+    nor an allowed host. Skipping the host check is safe here because the answer
+    never uses the Host header (no links, no redirects), and it skips sessions,
+    CSRF and sign-in, which the probe has none of."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in any query parameter or form field (name or value) is
+    answered with a readable 400 before any view or admin page reads it.
+
+    No text column can hold NUL (PostgreSQL refuses it outright, which used to
+    surface as a 500 from a search or an admin filter), and no person types one:
+    it is a broken or hostile client. Refusing it here covers every parameter,
+    including those no form validates, such as admin's changelist filters. The
+    other characters the SPEC calls illegal are refused by the forms and the
+    search box, next to the field (check_text, 25020). The API answers in JSON
+    with its own codes, so it is left to the API."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith("/api/") and (
+            _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST))
+        ):
+            return nul_in_input(request)
+        return self.get_response(request)
+
+
+def _has_nul(params) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in params.lists()
+    )

@@ -6,6 +6,7 @@ Amounts are stored as integer minor units (``*_minor``) and read through
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -292,6 +293,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# How long an Idempotency-Key is honoured; the daily run purges older records.
+IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
 
 
 class ApiIdempotencyRecord(models.Model):

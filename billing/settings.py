@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,23 +18,36 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting. Anything but a recognised word stops start-up: a typo
+    such as ``DEBUG=flase`` must not quietly mean off (or on)."""
     value = os.environ.get(name)
-    if value is None:
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} is {value!r}; it must be one of {', '.join(sorted(TRUE_WORDS | FALSE_WORDS))}."
+    )
 
 
 def env_int(name: str, default: int) -> int:
-    """An integer setting. A value that is not a number is kept as the raw string
-    so that the system check can name it instead of crashing at import."""
+    """A whole-number setting. A value that is not a number stops start-up; whether
+    a number is in range is a system check (billing/checks.py), which names it."""
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        return int(value.strip())
     except ValueError:
-        return value  # type: ignore[return-value]
+        raise ImproperlyConfigured(f"{name} is {value!r}; it must be a whole number.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -66,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before the HTTPS redirect and the host check: see the class.
+    "billing.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -77,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before any view or admin page reads a parameter: see the class.
+    "billing.middleware.RefuseNulMiddleware",
     "billing.middleware.HtmxAuthMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, so that a locked-out sign-in is answered before any view runs.
@@ -166,6 +184,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # A readable page in the app's layout, instead of axes' bare text.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The daily run (run_daily) deletes sign-in logs and lockout records older than this.
+SIGNIN_LOG_RETENTION_DAYS = env_int("SIGNIN_LOG_RETENTION_DAYS", 90)
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

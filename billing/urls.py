@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from billing import views
+
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -14,3 +17,6 @@ urlpatterns = [
 # Readable 403/404 pages, and for htmx a message fragment that lands in the drawer.
 handler403 = "billing.views.permission_denied"
 handler404 = "billing.views.page_not_found"
+# A database outage is a readable 503 with Retry-After (see billing.views.service_unavailable).
+handler400 = "billing.views.bad_request"
+handler500 = "billing.views.server_error"

@@ -6,7 +6,8 @@ characters, NUL, full-width and Arabic-Indic digits, exponents, huge numbers,
 5000-character strings). Every answer is a page (200) or a redirect, and every
 refusal is a message on the form: an ``invalid-feedback`` next to a field or an
 alert above it. List pages get random page, cursor, sort, tab and filter values
-and always answer 200. The ledger stays consistent throughout.
+and always answer 200; a NUL anywhere is a 400 page naming it. The ledger stays
+consistent throughout.
 
 The number of examples follows the Hypothesis profile (``HYPOTHESIS_PROFILE``).
 """
@@ -109,7 +110,7 @@ small_ints = st.one_of(
     nasty_text,
 )
 flags = st.one_of(st.sampled_from(["", "on", "off", "true", "false", "0", "1"]), nasty_text)
-tokens = st.one_of(st.uuids().map(str), st.text(max_size=150), st.just(""))
+tokens = st.one_of(st.uuids().map(str), st.text(max_size=150), st.sampled_from(["", "\x00"]))
 htmx = st.booleans()
 
 FORMS = {
@@ -297,7 +298,23 @@ def target(db, client):
     }
 
 
+NUL_REFUSED = "Illegal characters entered: remove the invisible character U+0000"
+
+
+def carries_nul(data: dict) -> bool:
+    return any("\x00" in key or "\x00" in str(value) for key, value in data.items())
+
+
+def assert_nul_refused(response, name: str, data: dict) -> None:
+    """NUL is refused before any view reads it (billing.middleware.RefuseNulMiddleware)."""
+    assert response.status_code == 400, (name, data, response.status_code)
+    assert NUL_REFUSED in response.content.decode(), (name, data)
+
+
 def assert_answered_on_the_form(response, name: str, data: dict) -> None:
+    if carries_nul(data):
+        assert_nul_refused(response, name, data)
+        return
     assert response.status_code in (200, 204, 302), (name, data, response.status_code)
     if response.status_code == 302:
         assert not response["Location"].startswith("/login/"), (name, data)
@@ -358,6 +375,9 @@ def test_fuzzed_page_sort_and_filter_parameters_always_render(client, target, na
         headers = {"HTTP_HX_REQUEST": "true"} if as_htmx else {}
         response = client.get(url, params, **headers)
         CASES[f"GET {name}"] += 1
+        if carries_nul(params):
+            assert_nul_refused(response, name, params)
+            return
         assert response.status_code == 200, (name, params, response.status_code)
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)

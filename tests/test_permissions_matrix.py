@@ -60,6 +60,8 @@ API_NO_KEY = (401, 401, 401, 401, 401)
 API_GET_ON_POST = (405, 405, 405, 405, 405)
 
 EXPECTED: dict[str, Expect] = {
+    # the load balancer's probe: public, and no sign-in redirect
+    "healthz": Expect(get=(200, 200, 200, 200, 200), scoped=False),
     # sign-in
     "login": Expect(get=(200, 200, 200, 200, 200), scoped=False),
     "logout": Expect(get=(405, 405, 405, 405, 405), scoped=False),
@@ -403,3 +405,59 @@ def test_every_form_post_without_a_csrf_token_is_refused(users, ledgers):
     logout = client.post(reverse("logout"))
     assert logout.status_code == 403
     assert checked >= 8
+
+
+NUL_MESSAGE = "Illegal characters entered: remove the invisible character U+0000"
+
+
+def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_for_every_role(client, users, ledgers):
+    """NUL in a query parameter or form field never reaches a text column (PostgreSQL
+    refuses it with a 500): pages answer a readable 400, the API its own JSON error."""
+    own, _ = ledgers
+    problems, checked = [], 0
+    nul_query = {"q": "\x00", "page": "1\x00", "sort": "\x00date", "status": "sent\x00"}
+    nul_form = {"comments": "a\x00b", "amount": "1\x00", "reason": "\x00", "auth_key": "\x00"}
+    for route in project_routes():
+        if route.name == "healthz":
+            continue  # takes no parameters and reads none
+        expect = EXPECTED[route.name]
+        url = url_for(route, own)
+        for role in ROLES:
+            client.logout()
+            if role != A:
+                client.force_login(users[role])
+            answers = [client.get(url, nul_query)]
+            if expect.post is not None:
+                answers.append(client.post(url, nul_form))
+            for response in answers:
+                checked += 1
+                where = f"{response.request['REQUEST_METHOD']} {url} as {role}"
+                if expect.api:
+                    if response.status_code >= 500 or (
+                        response.status_code != 200 and "error_code" not in response.json()
+                    ):
+                        problems.append(f"{where}: {response.status_code}")
+                elif response.status_code != 400 or NUL_MESSAGE not in response.content.decode():
+                    problems.append(f"{where}: {response.status_code}, expected the NUL 400")
+    assert problems == [], "\n".join(problems)
+    print(f"NUL inputs: {checked} requests answered cleanly")
+
+
+def test_nul_in_admin_changelist_filters_and_searches_is_a_400_on_every_model(client, users):
+    from django.contrib import admin
+
+    client.force_login(users[SU])
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        queries = [{"q": "\x00"}, {"o": "\x00"}]
+        for list_filter in model_admin.list_filter:
+            if isinstance(list_filter, str):
+                queries.append({f"{list_filter}__exact": "\x00"})
+        for query in queries:
+            response = client.get(url, query)
+            assert response.status_code == 400, (url, query, response.status_code)
+            assert NUL_MESSAGE in response.content.decode(), (url, query)
+            checked += 1
+    assert checked > 10
+    print(f"admin NUL filters: {checked} requests answered 400")

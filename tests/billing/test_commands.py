@@ -19,6 +19,13 @@ AS_OF = "2026-06-30"
 SMALL = ["--accounts", "6", "--invoices-per-account", "40", "--as-of", AS_OF]
 
 
+@pytest.fixture(autouse=True)
+def _local_demo_database(settings):
+    """These tests seed as a developer does, with DEBUG on (pytest turns it off);
+    tests/billing/test_seed_safety.py covers DEBUG off."""
+    settings.DEBUG = True
+
+
 def run(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
@@ -73,9 +80,9 @@ def ledger_digest() -> str:
 def test_the_same_seed_makes_identical_data_and_another_seed_does_not():
     run("seed_billing", "--seed", "7", *SMALL)
     first = ledger_digest()
-    run("seed_billing", "--seed", "7", "--reset", *SMALL)
+    run("seed_billing", "--seed", "7", "--reset", "--noinput", *SMALL)
     assert ledger_digest() == first
-    run("seed_billing", "--seed", "8", "--reset", *SMALL)
+    run("seed_billing", "--seed", "8", "--reset", "--noinput", *SMALL)
     assert ledger_digest() != first
 
 

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -106,6 +108,25 @@ def axe_script() -> Path:
     if script.exists():
         return script
     AXE_DIR.mkdir(exist_ok=True)
+    # pytest-xdist workers (.ci/run) may all get here first: one fetches, the rest wait.
+    with exclusive(AXE_DIR / ".lock"):
+        if not script.exists():
+            _fetch_axe()
+    return script
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path):
+    """Hold an exclusive lock on ``lock_path`` (other processes wait for it)."""
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fetch_axe() -> None:
     packed = (
         subprocess.run(
             ["npm", "pack", AXE_PACKAGE, "--silent", "--pack-destination", str(AXE_DIR)],
@@ -118,7 +139,6 @@ def axe_script() -> Path:
     )
     with tarfile.open(AXE_DIR / packed) as archive:
         archive.extractall(AXE_DIR, filter="data")
-    return script
 
 
 @pytest.fixture
@@ -141,16 +161,18 @@ def axe(axe_script):
             }"""
         )
         SCREENSHOTS.mkdir(exist_ok=True)
-        # Several test runs (SQLite and PostgreSQL, other sessions) may record at
-        # once: read what is there if it parses, and replace the file atomically.
-        try:
-            recorded = json.loads(results_file.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            recorded = {}
-        recorded[screen] = violations
-        partial = results_file.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(recorded, indent=2, sort_keys=True))
-        partial.replace(results_file)
+        # Several processes (xdist workers, SQLite and PostgreSQL runs, other
+        # sessions) may record at once: each updates the file under a lock, and
+        # replaces it atomically so a reader never sees half of it.
+        with exclusive(SCREENSHOTS / ".axe-results.lock"):
+            try:
+                recorded = json.loads(results_file.read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                recorded = {}
+            recorded[screen] = violations
+            partial = results_file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+            partial.replace(results_file)
         return [v for v in violations if v["impact"] in ("serious", "critical")]
 
     return run

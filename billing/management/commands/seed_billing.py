@@ -32,6 +32,7 @@ import itertools
 import math
 import random
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ from billing.journal import control_codes, lock_date
 from billing.models import (
     Account,
     AccountingCode,
+    ApiIdempotencyRecord,
     Invoice,
     InvoiceLine,
     JournalEntry,
@@ -279,7 +281,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="Delete all accounts, invoices, payments, write-offs and holds first.",
+            help=(
+                "Delete all accounts, invoices, payments, write-offs, holds, their history "
+                "and the API idempotency records first (asks to confirm; see --noinput)."
+            ),
         )
         parser.add_argument(
             "--if-empty",
@@ -310,6 +315,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo-password", default=None, help="Password for the demo users (default: random)."
         )
+        parser.add_argument(
+            "--allow-production-database",
+            metavar="NAME",
+            default=None,
+            help=(
+                "Required with DEBUG off: the NAME of the configured database this run will "
+                "change (DATABASES['default']['NAME']). Anything else is refused."
+            ),
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Do not ask to confirm --reset (for scripts; a reset without a terminal "
+            "is refused otherwise).",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["demo_users"] and not settings.DEBUG:
@@ -320,6 +342,7 @@ class Command(BaseCommand):
         for name in ("accounts", "invoices_per_account", "busy_account_writeoffs"):
             if options[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} cannot be negative.")
+        self._refuse_unsafe_target(options)
         locked = lock_date()
         if locked is not None:
             raise CommandError(
@@ -331,6 +354,8 @@ class Command(BaseCommand):
         self.as_of = options["as_of"] or timezone.localdate()
 
         if options["reset"]:
+            if options["interactive"]:
+                self._confirm_reset()
             self._reset()
         if options["if_empty"] and Account.objects.exists():
             self._demo_users(options)
@@ -362,6 +387,45 @@ class Command(BaseCommand):
             )
         )
 
+    @staticmethod
+    def _database_name() -> str:
+        return str(connection.settings_dict["NAME"])
+
+    def _refuse_unsafe_target(self, options: dict) -> None:
+        """With DEBUG off this may be a live ledger: the operator must name the
+        database, so that a command pasted into the wrong shell changes nothing."""
+        named = options["allow_production_database"]
+        actual = self._database_name()
+        if named is not None and named != actual:
+            raise CommandError(
+                f"Refusing to seed: --allow-production-database names {named!r}, but the "
+                f"configured database is {actual!r}."
+            )
+        if named is None and not settings.DEBUG:
+            raise CommandError(
+                "Refusing to seed: DEBUG is off, so this may be a production database. Demo "
+                "data does not belong there. If this database really is a throwaway copy, "
+                "name it: --allow-production-database NAME (the configured database's NAME)."
+            )
+
+    def _confirm_reset(self) -> None:
+        """A reset deletes the whole ledger. It runs only after someone at a terminal
+        types the database's name; without a terminal (cron, a pipe, CI) only an
+        explicit --noinput lets it run, never a default."""
+        name = self._database_name()
+        if not sys.stdin.isatty():
+            raise CommandError(
+                "Refusing to --reset without confirmation: there is no terminal to ask on. "
+                "Pass --noinput to reset without asking."
+            )
+        answer = input(
+            "This deletes every account, invoice, payment, write-off and dispute hold, their "
+            f"history and the API idempotency records in the database {name!r}.\n"
+            "Type the database name to continue: "
+        )
+        if answer.strip() != name:
+            raise CommandError("Reset cancelled: the name did not match; nothing was changed.")
+
     def _progress(self, message: str) -> None:
         if self.verbosity >= 1:
             self.stdout.write(message)
@@ -371,9 +435,12 @@ class Command(BaseCommand):
     def _reset(self) -> None:
         """Delete the billing data with plain DELETEs: a QuerySet.delete() would load
         every row and write a history record for each."""
+        # Write-off and hold numbers may start again after a reset, so a stored API
+        # response could name someone else's new entry: idempotency records go too.
         tables = [
             JournalLine,
             JournalEntry,
+            ApiIdempotencyRecord,
             WriteOff.history.model,
             DisputeHold.history.model,
             Payment.history.model,
@@ -389,7 +456,10 @@ class Command(BaseCommand):
             for model in tables:
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-        self._progress("Deleted the existing accounts, invoices, ledger rows and journal.")
+        self._progress(
+            "Deleted the existing accounts, invoices, ledger rows, their history, the journal "
+            "and the API idempotency records."
+        )
 
     def _seed(self, *, seed: int, n_accounts: int, per_account: int, busy_writeoffs: int) -> int:
         codes = {

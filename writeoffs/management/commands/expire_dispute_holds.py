@@ -7,6 +7,7 @@ for a date already processed, changes nothing: settled holds are no longer open.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -24,6 +25,39 @@ def _run_date(raw: str) -> datetime.date:
         raise CommandError(f"--date must be YYYY-MM-DD, not {raw!r}.") from None
 
 
+VERBS = {
+    EXPIRATION_LEAVE_OPEN: "left open, shown as expired",
+    Settlement.CONVERT: f"{Settlement.CONVERT.outcome} (reason 9999)",
+    Settlement.RELEASE: Settlement.RELEASE.outcome,
+    Settlement.RELEASE_REAGE: f"{Settlement.RELEASE_REAGE.outcome} to {{run_date}}",
+}
+
+
+def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> str:
+    """Expire the holds past expiry as of ``day``, ``report`` one line per hold, and
+    return the summary. Also the first step of ``run_daily``."""
+    result = dispute_holds_expire(run_date=day)
+    verb = VERBS[result.action].format(run_date=result.run_date)
+    if result.closed_through is not None:
+        verb = f"left open, the books are closed through {result.closed_through}"
+    for hold in _holds(result.settled or result.left_open):
+        report(
+            f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
+            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"expired {hold.expires_on}): {verb}"
+        )
+    return result.summary()
+
+
+def _holds(ids: list[int]):
+    # In chunks: a year of backlog must not exceed the database's parameter limit.
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        yield from (
+            DisputeHold.objects.filter(pk__in=chunk).select_related("invoice").order_by("pk")
+        )
+
+
 class Command(BaseCommand):
     help = "Expire open dispute holds past their expiry date (DISPUTE_HOLD_EXPIRATION_ACTION)."
 
@@ -37,31 +71,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, date: datetime.date | None = None, **options) -> None:
         try:
-            result = dispute_holds_expire(run_date=date)
+            summary = expire_holds(date, self.stdout.write)
         except BillingError as error:
             raise CommandError(error.message) from None
-        touched = result.settled or result.left_open
-        verb = {
-            EXPIRATION_LEAVE_OPEN: "left open, shown as expired",
-            Settlement.CONVERT: f"{Settlement.CONVERT.outcome} (reason 9999)",
-            Settlement.RELEASE: Settlement.RELEASE.outcome,
-            Settlement.RELEASE_REAGE: f"{Settlement.RELEASE_REAGE.outcome} to {result.run_date}",
-        }[result.action]
-        if result.closed_through is not None:
-            verb = f"left open, the books are closed through {result.closed_through}"
-        for hold in self._holds(touched):
-            self.stdout.write(
-                f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
-                f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
-                f"expired {hold.expires_on}): {verb}"
-            )
-        self.stdout.write(self.style.SUCCESS(result.summary()))
-
-    @staticmethod
-    def _holds(ids: list[int]):
-        # In chunks: a year of backlog must not exceed the database's parameter limit.
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            yield from (
-                DisputeHold.objects.filter(pk__in=chunk).select_related("invoice").order_by("pk")
-            )
+        self.stdout.write(self.style.SUCCESS(summary))

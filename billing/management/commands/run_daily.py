@@ -1,0 +1,108 @@
+"""The daily run: every job that is due once a day, in order, in one command.
+
+Each step is a ``DailyStep``: a name and a function ``run(day, report) -> str``.
+``day`` is the run date; the step calls ``report(line)`` once per change it
+makes and returns its one-line summary. A step must be idempotent (running the
+same day again changes nothing more) and commit its own work: a step that
+fails is reported, the steps after it still run, and the command then exits
+with an error naming the failed steps.
+
+Adding a step is one line in ``STEPS``, at its place in the order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.maintenance import purge_expired_records
+from billing.rules import today
+from writeoffs.management.commands.expire_dispute_holds import expire_holds
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DailyStep:
+    name: str
+    run: Callable[[datetime.date, Report], str]
+
+
+def expire_dispute_holds(day: datetime.date, report: Report) -> str:
+    """Step 1: DISPUTE_HOLD_EXPIRATION_ACTION on the holds past expiry (writeoffs)."""
+    return expire_holds(day, report)
+
+
+def purge(day: datetime.date, report: Report) -> str:
+    """Step 4: records that only matter for a while (billing/maintenance.py).
+    The cut-offs count back from now, not from ``day``: catching up a missed day
+    must not purge more than a run on that day would have."""
+    results = purge_expired_records()
+    for purged in results:
+        if purged.count:
+            report(
+                f"Removed {purged.count:,} {purged.what} "
+                f"(older than {purged.cutoff:%Y-%m-%d %H:%M %Z})."
+            )
+    return "Purged " + ", ".join(f"{p.count:,} {p.what}" for p in results) + "."
+
+
+STEPS: list[DailyStep] = [
+    DailyStep("dispute expiry", expire_dispute_holds),
+    # 2: lapse pending approvals, 3: resume stalled bulk runs (their own issues).
+    DailyStep("purge", purge),
+]
+
+
+def _run_date(raw: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(f"--date must be YYYY-MM-DD, not {raw!r}.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the daily jobs in order: "
+        + ", ".join(f"({n}) {step.name}" for n, step in enumerate(STEPS, 1))
+        + ". Safe to run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--date",
+            type=_run_date,
+            default=None,
+            help="Run as of this date (YYYY-MM-DD); default today in TIME_ZONE.",
+        )
+
+    def handle(self, *args, date: datetime.date | None = None, **options) -> None:
+        day = date or today()
+        failed = []
+        for number, step in enumerate(STEPS, 1):
+            prefix = f"[{day} {number}/{len(STEPS)} {step.name}]"
+            try:
+                summary = step.run(day, lambda line, p=prefix: self.stdout.write(f"{p} {line}"))
+            except Exception as error:
+                # One step's failure (a bug, a lock timeout) must not stop the others,
+                # which are independent; the traceback goes to the log.
+                log.exception("Daily run: step %s failed", step.name)
+                message = getattr(error, "message", None) or str(error)
+                self.stderr.write(f"{prefix} FAILED: {message}")
+                failed.append(step.name)
+                continue
+            self.stdout.write(self.style.SUCCESS(f"{prefix} {summary}"))
+        if failed:
+            raise CommandError(
+                f"The daily run for {day} finished with failed steps: {', '.join(failed)}. "
+                "The other steps ran; run it again once the cause is fixed."
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"The daily run for {day} finished: all {len(STEPS)} steps ran.")
+        )

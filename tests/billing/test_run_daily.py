@@ -1,0 +1,207 @@
+"""The daily run: its steps in order, each idempotent, one line per change and a
+summary; the purge step removes only what has expired, in bounded batches, and
+never a ledger row, its history or the journal."""
+
+import datetime
+import io
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from billing import maintenance
+from billing.api_keys import api_key_create
+from billing.management.commands import run_daily
+from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
+from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.services import dispute_hold_create, writeoff_create
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("run_daily", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def ago(**delta) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(**delta)
+
+
+def idempotency_record(key: str, created_at: datetime.datetime) -> ApiIdempotencyRecord:
+    api_key = ApiKey.objects.first()
+    if api_key is None:
+        api_key_create("erp", "clerk")
+        api_key = ApiKey.objects.get()
+    return ApiIdempotencyRecord.objects.create(
+        api_key=api_key,
+        key=key,
+        request_sha256="0" * 64,
+        response_status=200,
+        response_body={"error_code": 0},
+        created_at=created_at,
+    )
+
+
+def session(expires: datetime.datetime) -> str:
+    store = SessionStore()
+    store["x"] = 1
+    store.create()
+    Session.objects.filter(pk=store.session_key).update(expire_date=expires)
+    return store.session_key
+
+
+def signin_rows(when: datetime.datetime, username: str) -> None:
+    common = {"username": username, "ip_address": "10.0.0.1", "user_agent": "t"}
+    rows = [
+        AccessLog.objects.create(**common),
+        AccessFailureLog.objects.create(**common),
+        AccessAttempt.objects.create(**common, failures_since_start=1),
+    ]
+    for row in rows:
+        type(row).objects.filter(pk=row.pk).update(attempt_time=when)
+
+
+def test_the_steps_run_in_order_with_a_summary_each():
+    assert [step.name for step in run_daily.STEPS] == ["dispute expiry", "purge"]
+    out, err = run("--date", "2026-03-01")
+    lines = out.splitlines()
+    assert lines[0].startswith("[2026-03-01 1/2 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/2 purge] Purged 0 expired API idempotency records")
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 2 steps ran."
+    assert err == ""
+
+
+def test_dispute_expiry_runs_as_of_the_date_and_a_second_run_changes_nothing(
+    settings, invoice, clerk_actor
+):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Disputed", actor=clerk_actor
+    )
+    day = (hold.expires_on + datetime.timedelta(days=1)).isoformat()
+
+    out, _ = run("--date", day)
+    assert f"dispute expiry] Dispute hold {hold.pk} on invoice 10023" in out
+    assert "): released" in out
+    hold.refresh_from_db()
+    assert hold.status == DisputeHold.Status.RELEASED
+
+    again, _ = run("--date", day)
+    assert f"Dispute hold {hold.pk}" not in again
+
+
+def test_purge_removes_expired_idempotency_records_and_keeps_the_current_ones():
+    old = idempotency_record("old", ago(hours=25))
+    fresh = idempotency_record("fresh", ago(hours=23))
+
+    out, _ = run()
+
+    assert "Removed 1 expired API idempotency records" in out
+    assert not ApiIdempotencyRecord.objects.filter(pk=old.pk).exists()
+    assert ApiIdempotencyRecord.objects.filter(pk=fresh.pk).exists()
+
+
+def test_purge_removes_expired_sessions_only():
+    expired = session(ago(minutes=1))
+    live = session(timezone.now() + datetime.timedelta(days=1))
+
+    out, _ = run()
+
+    assert "Removed 1 expired sessions" in out
+    assert set(Session.objects.values_list("pk", flat=True)) == {live}
+    assert expired != live
+
+
+def test_purge_removes_signin_logs_older_than_the_setting(settings):
+    settings.SIGNIN_LOG_RETENTION_DAYS = 30
+    signin_rows(ago(days=31), "old")
+    signin_rows(ago(days=29), "recent")
+
+    out, _ = run()
+
+    for model in (AccessLog, AccessFailureLog, AccessAttempt):
+        assert list(model.objects.values_list("username", flat=True)) == ["recent"], model
+    assert "Removed 1 sign-in log entries" in out
+    assert "Removed 1 failed sign-in log entries" in out
+    assert "Removed 1 sign-in lockout records" in out
+
+
+def test_purge_deletes_in_bounded_batches_until_everything_expired_is_gone(monkeypatch):
+    for n in range(7):
+        idempotency_record(f"k{n}", ago(days=2))
+    batches = []
+    real = maintenance._delete_in_batches
+
+    def counting(queryset, batch_size):
+        batches.append(batch_size)
+        return real(queryset, batch_size)
+
+    monkeypatch.setattr(maintenance, "BATCH_SIZE", 3)
+    monkeypatch.setattr(maintenance, "_delete_in_batches", counting)
+    deletes = []
+    original_delete = maintenance.models.QuerySet.delete
+
+    def recording_delete(self):
+        result = original_delete(self)
+        deletes.append(result[0])
+        return result
+
+    monkeypatch.setattr(maintenance.models.QuerySet, "delete", recording_delete)
+
+    run()
+
+    assert set(batches) == {3}
+    assert deletes == [3, 3, 1]
+    assert not ApiIdempotencyRecord.objects.exists()
+
+
+def test_purge_never_touches_ledger_rows_or_their_history(invoice, clerk_actor, settings):
+    settings.SIGNIN_LOG_RETENTION_DAYS = 1
+    writeoff_create(
+        invoice_id=invoice.pk, amount="5.00", reason_code=0, comments="Old", actor=clerk_actor
+    )
+    long_ago = ago(days=4000)
+    WriteOff.objects.update(created_at=long_ago)
+    WriteOff.history.update(history_date=long_ago)
+    Invoice.history.update(history_date=long_ago)
+    before = (WriteOff.objects.count(), WriteOff.history.count(), Invoice.history.count())
+
+    run()
+
+    assert (WriteOff.objects.count(), WriteOff.history.count(), Invoice.history.count()) == before
+    assert before[1] >= 1
+
+
+def test_a_failing_step_is_reported_the_others_still_run_and_the_command_fails(monkeypatch):
+    def broken(day, report):
+        raise RuntimeError("lock timeout")
+
+    steps = [run_daily.DailyStep("broken", broken), *run_daily.STEPS]
+    monkeypatch.setattr(run_daily, "STEPS", steps)
+    idempotency_record("old", ago(days=2))
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="failed steps: broken"):
+        call_command("run_daily", stdout=out, stderr=err)
+
+    assert "[" in err.getvalue() and "broken] FAILED: lock timeout" in err.getvalue()
+    assert "purge] Removed 1 expired API idempotency records" in out.getvalue()
+    assert not ApiIdempotencyRecord.objects.exists()
+
+
+def test_a_bad_retention_setting_fails_the_purge_and_purges_nothing(settings):
+    settings.SIGNIN_LOG_RETENTION_DAYS = 0
+    idempotency_record("old", ago(days=2))
+    with pytest.raises(CommandError, match="failed steps: purge"):
+        run()
+    assert ApiIdempotencyRecord.objects.count() == 1
+
+
+def test_a_malformed_date_is_refused():
+    with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
+        run("--date", "01/03/2026")
