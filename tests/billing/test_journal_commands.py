@@ -12,6 +12,13 @@ from django.db.models import Sum
 from billing.models import AccountingPeriodLock, Invoice, JournalEntry, JournalLine, Payment
 from writeoffs.models import WriteOff
 
+
+@pytest.fixture(autouse=True)
+def _local_demo_database(settings):
+    """Seeding runs as a developer's does, with DEBUG on (pytest turns it off);
+    tests/billing/test_seed_safety.py covers DEBUG off."""
+    settings.DEBUG = True
+
 AS_OF = "2026-06-30"
 SMALL = ["--accounts", "4", "--invoices-per-account", "30", "--as-of", AS_OF]
 
