@@ -77,7 +77,7 @@ def test_seed_billing_refuses_once_a_lock_date_is_set():
 def test_seed_reset_also_deletes_the_journal():
     run("seed_billing", *SMALL)
     first = JournalEntry.objects.count()
-    run("seed_billing", "--reset", *SMALL)
+    run("seed_billing", "--reset", "--noinput", *SMALL)
     assert JournalEntry.objects.count() == first
     assert "the journal agrees" in run("verify_ledger")
 
