@@ -561,7 +561,7 @@ def test_payment_above_available_is_refused_and_says_to_release_the_dispute(
 
     assert response.status_code == 200
     errors = response.context["payment_form"].errors["amount"]
-    assert "balance due of 120.00 on invoice 10023" in errors[0]
+    assert "more than the 20.00 available on invoice 10023 (balance due 120.00" in errors[0]
     assert "Release the disputed part" in errors[0]
     assert "Release the disputed part" in response.content.decode()
     assert not Payment.objects.exists()

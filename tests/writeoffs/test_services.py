@@ -137,8 +137,8 @@ def test_writeoff_above_available_names_the_held_part(invoice, clerk_actor):
     with refused(OVER_AVAILABLE) as info:
         write_off(invoice, clerk_actor, "100.00")
     assert info.value.message == (
-        "Write-off amount 100.00 is more than the balance due of 120.00 on invoice 10023, "
-        "of which 30.00 is on dispute hold (90.00 available)."
+        "Write-off amount 100.00 is more than the 90.00 available on invoice 10023 "
+        "(balance due 120.00, of which 30.00 on hold)."
     )
     assert totals(invoice) == money(held="30.00")
 
@@ -155,8 +155,8 @@ def test_dispute_above_available_is_refused_with_balance_and_hold_in_message(inv
     with refused(OVER_AVAILABLE) as info:
         hold(invoice, clerk_actor, "90.01")
     assert info.value.message == (
-        "Dispute amount 90.01 is more than the balance due of 120.00 on invoice 10023, "
-        "of which 30.00 is on dispute hold (90.00 available)."
+        "Dispute amount 90.01 is more than the 90.00 available on invoice 10023 "
+        "(balance due 120.00, of which 30.00 on hold)."
     )
     assert DisputeHold.objects.count() == 1
 
@@ -217,8 +217,8 @@ def test_dinar_invoice_takes_three_places_and_refuses_four(clerk_actor):
     with refused(OVER_AVAILABLE) as info:
         write_off(invoice, clerk_actor, "20")
     assert info.value.message == (
-        f"Write-off amount 20.000 is more than the balance due of 12.345 on invoice "
-        f"{invoice.invoice_no}, of which 1.005 is on dispute hold (11.340 available)."
+        f"Write-off amount 20.000 is more than the 11.340 available on invoice "
+        f"{invoice.invoice_no} (balance due 12.345, of which 1.005 on hold)."
     )
 
 
@@ -246,7 +246,7 @@ def test_empty_amount_is_refused_when_nothing_is_available(invoice, clerk_actor,
     with refused(OVER_AVAILABLE) as info:
         create_entry(invoice, clerk_actor, "")
     assert "nothing available" in info.value.message
-    assert "120.00 is on dispute hold" in info.value.message
+    assert "of which 120.00 on hold" in info.value.message
 
 
 def test_writeoff_plan_freezes_the_full_amount_and_writes_nothing(invoice, clerk_actor):

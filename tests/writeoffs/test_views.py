@@ -381,7 +381,10 @@ def test_dispute_over_available_names_the_held_part(client, clerk, invoice, cler
     response = signed_in(client, clerk).post(
         step_url("dispute", "entry", invoice_no=10023), {**DISPUTE_INPUT, "amount": "30"}, **HTMX
     )
-    assert b"of which 100.00 is on dispute hold (20.00 available)" in response.content
+    assert (
+        b"more than the 20.00 available on invoice 10023 "
+        b"(balance due 120.00, of which 100.00 on hold)" in response.content
+    )
 
 
 def test_out_of_range_expire_hold_days_is_refused_next_to_its_field(client, clerk, invoice):
