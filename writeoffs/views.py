@@ -194,11 +194,11 @@ def _entry(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind)
     invoice = invoice_for(account, invoice_no)
     if request.method == "GET":
         form = kind.form_class(
-            initial=kind.form_class.initial_from(request.GET), currency=invoice.currency
+            initial=kind.form_class.initial_from(request.GET), invoice=invoice
         )
         return _render_entry(request, account, invoice, kind, form)
 
-    form = kind.form_class(request.POST, currency=invoice.currency)
+    form = kind.form_class(request.POST, invoice=invoice)
     plan = _plan(request, invoice, kind, form)
     if plan is None:
         return _render_entry(request, account, invoice, kind, form)
@@ -230,7 +230,7 @@ def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKin
     """
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
-    form = kind.form_class(request.POST, currency=invoice.currency)
+    form = kind.form_class(request.POST, invoice=invoice)
     token = _idempotency_token(request.POST.get("idempotency_token", ""))
     if not form.is_valid() or token is None:
         if token is None:
@@ -280,17 +280,23 @@ def _page_context(account: Account, kind: EntryKind) -> dict[str, Any]:
 
 
 def _plan(request: HttpRequest, invoice: Invoice, kind: EntryKind, form: EntryForm):
-    """The service's plan for this input, or ``None`` with the refusal on the form."""
-    if not form.is_valid():
-        return None
+    """The service's plan for this input, or ``None`` with every refusal on the form.
+
+    The service is asked even when the form refused a field, so one submit shows
+    the form's errors and the service's together (a field the form refused keeps
+    the form's message).
+    """
+    valid = form.is_valid()
     actor = Actor.for_user(request.user)
     try:
         if kind is WRITEOFF:
-            return services.writeoff_plan(invoice=invoice, actor=actor, **form.plan_arguments())
-        return services.dispute_hold_plan(invoice=invoice, actor=actor, **form.plan_arguments())
+            plan = services.writeoff_plan(invoice=invoice, actor=actor, **form.plan_arguments())
+        else:
+            plan = services.dispute_hold_plan(invoice=invoice, actor=actor, **form.plan_arguments())
     except BillingError as error:
         form.add_billing_error(error)
         return None
+    return plan if valid else None
 
 
 def _render_entry(

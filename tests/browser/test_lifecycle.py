@@ -52,7 +52,7 @@ def test_record_a_partial_payment_and_see_the_remaining_balance(
     drawer.get_by_label("Method").select_option(label="Bank transfer")
     drawer.get_by_label("Reference").fill("WIRE-88")
     shot(page, "record-payment")
-    drawer.get_by_role("button", name="Save").click()
+    drawer.get_by_role("button", name="Record Payment").click()
 
     expect(drawer).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text("Remaining balance: 74.50 USD")
@@ -229,7 +229,7 @@ def test_write_off_from_the_invoice_page(
     sign_in(page, "clerk")
     open_invoice_10023(page, live_server)
 
-    page.get_by_role("link", name="Write Off Invoice").click()
+    page.get_by_role("link", name="Create a Write-off").click()
     entry = page.get_by_role("dialog", name="Create a Write-off · Invoice 10023")
     entry.get_by_label("Amount (USD)").fill("20.00")
     entry.get_by_label("Reason code").select_option(label="0 · Bad Debt")

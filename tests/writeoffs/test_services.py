@@ -1114,3 +1114,49 @@ def test_settlement_comments_over_3000_characters_are_refused_like_any_comment(
     assert refused.value.code == 3127
     hold.refresh_from_db()
     assert hold.status == "open"
+
+
+# --- issue 15: a plan reports every independent refusal at once ----------------------
+
+
+def test_writeoff_plan_raises_every_independent_refusal_together_first_one_leading(
+    invoice, clerk_actor
+):
+    from billing.errors import BillingErrors
+    from writeoffs.services import writeoff_plan
+
+    with pytest.raises(BillingErrors) as info:
+        writeoff_plan(
+            invoice=invoice,
+            amount="500",
+            reason_code=77,
+            comments="",
+            actor=clerk_actor,
+            writeoff_date=invoice.bill_date - datetime.timedelta(days=1),
+            revenue_impacting=False,
+        )
+    fields = [error.field for error in info.value.errors]
+    assert fields == ["reason_code", "comments", "amount", "writeoff_date", "accounting_code"]
+    # One-error callers (the API, create under the lock) see the first refusal.
+    assert (info.value.code, info.value.field) == (INVALID_REASON_CODE, "reason_code")
+
+
+def test_writeoff_create_still_refuses_with_the_first_error_and_writes_nothing(
+    invoice, clerk_actor
+):
+    with refused(INVALID_REASON_CODE):
+        writeoff_create(
+            invoice_id=invoice.pk, amount="500", reason_code=77, comments="", actor=clerk_actor
+        )
+    assert WriteOff.objects.count() == 0
+
+
+def test_dispute_plan_raises_comments_days_and_amount_together(invoice, clerk_actor):
+    from billing.errors import BillingErrors
+    from writeoffs.services import dispute_hold_plan
+
+    with pytest.raises(BillingErrors) as info:
+        dispute_hold_plan(
+            invoice=invoice, amount="500", comments="", actor=clerk_actor, expire_hold_days=1
+        )
+    assert [e.field for e in info.value.errors] == ["comments", "expire_hold_days", "amount"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import uuid
@@ -350,7 +351,7 @@ def test_valid_entry_shows_confirm_popout_with_frozen_full_amount_and_a_token(
     client, clerk, invoice
 ):
     response = signed_in(client, clerk).post(
-        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="120.00"), **HTMX
     )
     assert response.status_code == 200
     assert "HX-Retarget" not in response
@@ -387,15 +388,23 @@ def test_dispute_over_available_names_the_held_part(client, clerk, invoice, cler
     )
 
 
-def test_out_of_range_expire_hold_days_is_refused_next_to_its_field(client, clerk, invoice):
+def test_out_of_range_expire_hold_days_is_refused_next_to_its_field_in_plain_words(
+    client, clerk, invoice
+):
     response = signed_in(client, clerk).post(
         step_url("dispute", "entry", invoice_no=10023),
         {**DISPUTE_INPUT, "expire_hold_days": "1000"},
         **HTMX,
     )
+    html = response.content.decode()
     assert re.search(
-        r'id="id_expire_hold_days_error".*Expire_Hold_Days', response.content.decode(), re.S
+        r'id="id_expire_hold_days_error".*Enter a whole number of days from 2 to 90, '
+        r"or leave it empty for the default of 30 days\.",
+        html,
+        re.S,
     )
+    # The API's seed-001 wording stays the API's.
+    assert "Expire_Hold_Days" not in html
 
 
 def test_not_revenue_impacting_without_expense_code_is_refused_at_the_code(client, clerk, invoice):
@@ -483,7 +492,7 @@ def test_confirm_after_the_balance_changed_returns_to_the_drawer_with_the_error(
 ):
     signed_in(client, clerk)
     entry = client.post(
-        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="120.00"), **HTMX
     )
     writeoff_create(
         invoice_id=invoice.pk, amount="1", reason_code=0, comments="meanwhile", actor=clerk_actor
@@ -527,3 +536,116 @@ def test_confirm_on_another_accounts_invoice_is_404(client, clerk, invoice, othe
     )
     assert response.status_code == 404
     assert DisputeHold.objects.count() == 0
+
+
+# --- issue 15: every error at once, no silent defaults, the balance after ------------
+
+
+def test_one_submit_shows_every_field_error_and_service_refusal_with_a_linked_summary(
+    client, clerk, invoice, expense_code
+):
+    from billing.rules import today
+
+    tomorrow = (today() + datetime.timedelta(days=1)).isoformat()
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023),
+        {
+            "amount": "",
+            "reason_code": "2",
+            "writeoff_date": tomorrow,
+            # Not revenue-impacting, and no expense code chosen.
+            "accounting_code": "",
+            "comments": "",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    for field, message in [
+        ("amount", "Enter an amount, or select Full balance."),
+        ("writeoff_date", "The write-off date cannot be in the future."),
+        ("accounting_code", "Choose an active expense accounting code"),
+        ("comments", "Comments are required."),
+    ]:
+        assert re.search(rf'id="id_{field}_error".*{re.escape(message)}', html, re.S), field
+        assert f'href="#id_{field}" data-focus-field="id_{field}"' in html, field
+    summary = html[html.index("error-summary") : html.index("</ul>")]
+    assert summary.count("<li>") == 4
+    # The summary comes first in the drawer, before any field.
+    assert html.index("error-summary") < html.index('id="id_amount"')
+    assert WriteOff.objects.count() == 0
+
+
+def test_a_field_the_form_refused_shows_only_the_forms_message(client, clerk, invoice):
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023),
+        writeoff_input(reason_code="", comments=""),
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "This field is required." in html  # the reason code, by the form
+    assert "Invalid reason code" not in html  # not repeated by the service
+    assert "Comments are required." in html  # the service's, on the same submit
+
+
+def test_dispute_entry_shows_comments_and_days_refusals_together(client, clerk, invoice):
+    response = signed_in(client, clerk).post(
+        step_url("dispute", "entry", invoice_no=10023),
+        {"amount": "500", "expire_hold_days": "200", "comments": ""},
+        **HTMX,
+    )
+    html = response.content.decode()
+    for field in ("amount", "expire_hold_days", "comments"):
+        assert f'id="id_{field}_error"' in html, field
+    assert "more than the balance due of 120.00 on invoice 10023" in html
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_empty_amount_in_the_ui_is_refused_not_taken_as_the_full_balance(
+    client, clerk, invoice, kind
+):
+    data = writeoff_input(amount="") if kind == "writeoff" else {**DISPUTE_INPUT, "amount": ""}
+    response = signed_in(client, clerk).post(
+        step_url(kind, "entry", invoice_no=10023), data, **HTMX
+    )
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert 'id="popout-title"' not in html
+    assert re.search(r'id="id_amount_error".*Enter an amount, or select Full balance\.', html, re.S)
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_comments_and_amount_are_marked_required_in_the_drawer(client, clerk, invoice, kind):
+    html = signed_in(client, clerk).get(step_url(kind, "entry", invoice_no=10023), **HTMX).content
+    html = html.decode()
+    assert re.search(r'<textarea name="comments"[^>]*required', html)
+    assert re.search(r'for="id_comments"[^>]*>\s*Comments<span class="asteriskField">\*', html)
+    assert re.search(r'<input type="text" name="amount"[^>]*required', html)
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "due_after", "available_after"),
+    [
+        ("writeoff", writeoff_input(amount="45.50"), "74.50", "74.50"),
+        ("dispute", {**DISPUTE_INPUT, "amount": "20"}, "120.00", "100.00"),
+    ],
+)
+def test_entry_drawer_and_confirm_show_the_balance_after_the_entry(
+    client, clerk, invoice, kind, data, due_after, available_after
+):
+    signed_in(client, clerk)
+    drawer = client.get(step_url(kind, "entry", invoice_no=10023), **HTMX).content.decode()
+    # The live line (static/js/remaining-balance.js) is wired to the amount.
+    assert 'data-remaining-output="entry-remaining"' in drawer
+    assert f'data-remaining-kind="{kind}"' in drawer
+    assert 'id="entry-remaining"' in drawer and 'aria-live="polite"' in drawer
+    confirm_html = client.post(step_url(kind, "entry", invoice_no=10023), data, **HTMX)
+    html = confirm_html.content.decode()
+    assert re.search(rf"Balance due after</dt><dd[^>]*>{re.escape(due_after)} USD", html)
+    assert re.search(rf"Available after</dt><dd[^>]*>{re.escape(available_after)} USD", html)
+
+
+def test_entry_drawer_has_a_sticky_footer_with_cancel_then_submit(client, clerk, invoice):
+    html = signed_in(client, clerk).get(step_url("writeoff", "entry", invoice_no=10023), **HTMX)
+    footer = html.content.decode().split('<div class="drawer-footer">')[1]
+    assert footer.index("Cancel") < footer.index("Create Write-Off")
