@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -146,7 +147,12 @@ def _invoice_context(request: HttpRequest, account: Account, invoice: Invoice) -
         "payments": list(invoice.payments.order_by("-paid_on", "-id")),
         "writeoffs": writeoffs,
         "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
-        "disputes": list(invoice.dispute_holds.order_by("-id")),
+        # A converted hold links to its write-off, on this page.
+        "disputes": list(
+            invoice.dispute_holds.annotate(
+                conversion_writeoff_id=F("conversion_writeoff__id")
+            ).order_by("-id")
+        ),
         "timeline": invoice_timeline(invoice),
         "today": today(),
         "can_record_payment": user.has_perm("billing.add_payment")

@@ -181,11 +181,11 @@ def _in_plain_words(error: BillingError) -> str:
 class SettleForm(forms.Form):
     """Settling a dispute hold: a reason code when converting, optional comments."""
 
+    # Like the create drawer: no preselected reason, the person chooses one.
     reason_code = forms.TypedChoiceField(
         label="Reason code",
         coerce=int,
-        initial=ReasonCode.BAD_DEBT,
-        choices=[(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
+        choices=WriteOffForm.base_fields["reason_code"].choices,
     )
     comments = forms.CharField(
         label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3})

@@ -7,12 +7,14 @@ tables show its number and the amounts need its currency.
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, Sum
 from django.db.models.signals import post_save
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
+from billing.money import from_minor
 from billing.parsing import is_ascii_digits
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -36,6 +38,7 @@ WRITEOFF_TABLE_FIELDS = (
     "reversed_by_label",
     "reversed_at",
     "reversal_reason",
+    "origin_dispute",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -97,8 +100,29 @@ def writeoffs_for(account: Account, sort: tuple[str, bool] | None = None) -> Que
 
 
 def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[DisputeHold]:
-    rows = DisputeHold.objects.filter(account=account).select_related("invoice")
+    # A converted hold links to its write-off: the id comes in the same query (a LEFT JOIN).
+    rows = (
+        DisputeHold.objects.filter(account=account)
+        .select_related("invoice")
+        .annotate(conversion_writeoff_id=F("conversion_writeoff__id"))
+    )
     return _ordered(rows, sort, DISPUTE_SORTS)
+
+
+def active_writeoffs_total(account: Account) -> Decimal:
+    """What the account's write-offs that still count add up to (reversed ones do not)."""
+    rows = WriteOff.objects.filter(account=account, status=WriteOff.Status.ACTIVE)
+    return _total(rows, account)
+
+
+def open_holds_total(account: Account) -> Decimal:
+    rows = DisputeHold.objects.filter(account=account, status=DisputeHold.Status.OPEN)
+    return _total(rows, account)
+
+
+def _total(rows: QuerySet, account: Account) -> Decimal:
+    minor = rows.order_by().aggregate(total=Sum("amount_minor"))["total"] or 0
+    return from_minor(minor, account.currency)
 
 
 def invoice_number_match(query: str) -> Q | None:

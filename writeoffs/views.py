@@ -41,8 +41,10 @@ from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
     WRITEOFF_TABLE_FIELDS,
+    active_writeoffs_total,
     dispute_for,
     disputes_for,
+    open_holds_total,
     parse_sort,
     pickable_invoices,
     writeoff_for,
@@ -109,9 +111,11 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
     if kind is WRITEOFF:
         sort = parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS)
         rows = writeoffs_for(account, sort).only(*WRITEOFF_TABLE_FIELDS)
+        active_total = active_writeoffs_total(account)
     else:
         sort = parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS)
         rows = disputes_for(account, sort)
+        active_total = open_holds_total(account)
     context = {
         **_page_context(account, kind),
         "step": "tabs",
@@ -119,6 +123,7 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
         "rows": keyset_window(rows, request.GET, ROWS_PER_PAGE),
         "sort": request.GET.get("sort", "") if sort else "",
         "highlight": request.GET.get("highlight", ""),
+        "active_total": active_total,
         "today": today(),
         "can_create": request.user.has_perm(kind.perm),
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
@@ -193,9 +198,7 @@ def _entry(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKind)
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
     if request.method == "GET":
-        form = kind.form_class(
-            initial=kind.form_class.initial_from(request.GET), invoice=invoice
-        )
+        form = kind.form_class(initial=kind.form_class.initial_from(request.GET), invoice=invoice)
         return _render_entry(request, account, invoice, kind, form)
 
     form = kind.form_class(request.POST, invoice=invoice)
