@@ -110,13 +110,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     const overlay = overlayFor(target);
-    if (overlay) {
-      if (isShown(overlay)) {
-        focusFirstIn(target);
-      } else {
-        show(overlay);
-      }
-    }
+    // An overlay already open gets its focus once htmx has settled: until then a field
+    // that kept its id still carries its old attributes (no .is-invalid yet).
+    if (overlay && !isShown(overlay)) { show(overlay); }
     if (pendingHighlight !== null) {
       const row = document.querySelector('[data-entry-id="' + pendingHighlight + '"]');
       if (row) {
@@ -131,6 +127,12 @@
         again.focus();
       }
     }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const target = event.detail.target;
+    const overlay = overlayFor(target);
+    if (overlay && isShown(overlay)) { focusFirstIn(target); }
   });
 
   document.addEventListener("shown.bs.offcanvas", function (event) {
