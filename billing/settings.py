@@ -170,6 +170,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/).
+FORMAT_MODULE_PATH = ["billing.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True

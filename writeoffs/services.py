@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.checks import dispute_settings_problems
@@ -561,7 +562,8 @@ def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.dat
     if date < invoice.bill_date:
         raise BillingError(
             INVALID_WRITEOFF_DATE,
-            f"The write-off date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            "The write-off date must be on or after the invoice's bill date, "
+            f"{date_format(invoice.bill_date)}.",
             field="writeoff_date",
         )
     return date

@@ -569,7 +569,7 @@ def test_each_settled_dispute_state_has_its_own_badge(
     html = client.get(disputes_page(account)).content.decode()
     assert '<span class="badge text-bg-dark">Written off</span>' in html
     assert '<span class="badge text-bg-secondary">Released</span>' in html
-    assert '<span class="badge text-bg-info">Released &amp; re-aged</span>' in html
+    assert '<span class="badge text-bg-info">Released and re-aged</span>' in html
 
 
 def test_disputes_table_shows_comments_and_invoice_numbers_link_to_the_invoice(
