@@ -234,3 +234,17 @@ def test_seeded_open_holds_are_mostly_in_the_future_some_this_week_a_few_expired
     assert later > total / 2, (expired, this_week, later)
     assert 0 < expired < total / 4 and this_week > 0, (expired, this_week, later)
     assert not open_holds.filter(created_at__date__gt=as_of).exists()
+
+
+@pytest.mark.django_db
+def test_every_seeded_row_names_one_actor():
+    run("seed_billing", *SMALL)
+    labels = set()
+    for model, fields in [
+        (Payment, ["recorded_by_label", "removed_by_label"]),
+        (WriteOff, ["created_by_label", "reversed_by_label"]),
+        (DisputeHold, ["created_by_label", "settled_by_label"]),
+    ]:
+        for field in fields:
+            labels |= set(model.objects.exclude(**{field: ""}).values_list(field, flat=True))
+    assert labels == {"seed_billing"}

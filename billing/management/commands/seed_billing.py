@@ -381,7 +381,11 @@ class Command(BaseCommand):
         self.lines = RowWriter(InvoiceLine, InvoiceLineFactory.build(invoice=prototype_invoice))
         self.payments = RowWriter(Payment, PaymentFactory.build(invoice=prototype_invoice))
         self.writeoffs = RowWriter(WriteOff, WriteOffFactory.build(invoice=prototype_invoice))
-        self.holds = RowWriter(DisputeHold, DisputeHoldFactory.build(invoice=prototype_invoice))
+        # Every seeded row names one actor, SEED_LABEL (the factories' own is "seed").
+        self.holds = RowWriter(
+            DisputeHold,
+            DisputeHoldFactory.build(invoice=prototype_invoice, created_by_label=SEED_LABEL),
+        )
         self.tally = Tally()
 
         busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
