@@ -87,6 +87,10 @@ def test_writeoffs_table_shows_at_least_15_rows_per_900px_screen(
     height = average_row_height(page)
     print(f"\nrows per 900 px screen at {width}: {visible} (average row {height:.1f} px)")
     shot(page, f"writeoffs-{width}")
+    # Every column fits: the last one (the Reverse button) ends inside the table's box.
+    frame = page.locator("#tab-panel .table-responsive").bounding_box()
+    last = page.locator("#tab-panel thead th").last.bounding_box()
+    assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 1, "columns cut"
     assert visible >= 15, f"{visible} rows at {width}x900 (average {height:.1f} px)"
 
 

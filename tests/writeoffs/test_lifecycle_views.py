@@ -530,7 +530,9 @@ def test_reversed_writeoff_amount_is_struck_through_with_the_reason_on_a_second_
     html = client.get(writeoffs_page(account)).content.decode()
     row = html.split(f'data-entry-id="{writeoff.pk}"')[1].split("</tr>")[0]
     assert '<td data-label="Amount" class="amount"><s>30.00</s></td>' in row
-    assert 'title="Wrong invoice">Reversal: Wrong invoice' in row
+    assert re.search(
+        r'title="Wrong invoice">Reversed by supervisor, \w{3} \d+, \d{4}: Wrong invoice', row
+    )
     assert "row-reversed" in html.split(f'data-entry-id="{writeoff.pk}"')[1].split(">")[0]
 
 
