@@ -95,6 +95,7 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
     entry = page.get_by_role("dialog", name=re.compile("Invoice 10023"))
     entry.get_by_label("Expire hold days").fill("45")
     expect(entry.get_by_text(re.compile(r"Expires on .* \(45 days\)"))).to_be_visible()
+    entry.get_by_role("button", name="Full balance").click()  # an empty amount is refused
     entry.get_by_label("Comments").fill("Disputed.")
     entry.get_by_role("button", name="Create Dispute Hold").click()
     popout = page.get_by_role("dialog", name="Review: Create a Dispute Hold")
