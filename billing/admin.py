@@ -158,6 +158,8 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
     form: type[CorrectionForm]
     editable_fields: tuple[str, ...] = ()
     display_fields: tuple[str, ...] = ()
+    #: What a person reads first on the detail page (invoice, money, status, comments).
+    lead_fields: tuple[str, ...] = ()
     history_list_display = ["history_actor"]
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -177,6 +179,27 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
 
     def get_editable_fields(self, obj) -> tuple[str, ...]:
         return self.editable_fields
+
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        """The lead fields first; the rest after; idempotency fields and raw minor units in
+        a collapsed section (the amounts show as money in the lead)."""
+        fields = self.get_fields(request, obj)
+        lead = [name for name in self.lead_fields if name in fields]
+        technical = [
+            name
+            for name in fields
+            if name not in lead and ("idempotency" in name or name.endswith("_minor"))
+        ]
+        rest = [name for name in fields if name not in lead and name not in technical]
+        fieldsets = (
+            [(None, {"fields": lead}), ("Details", {"fields": rest})]
+            if lead
+            else [(None, {"fields": rest})]
+        )
+        if technical:
+            fieldsets.append(("Technical details", {"classes": ["collapse"], "fields": technical}))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         editable = self.get_editable_fields(obj)
@@ -410,6 +433,7 @@ class PaymentAdmin(LedgerAdmin):
     search_help_text = "Exact payment number, invoice number or account number."
     editable_fields = ("reference",)
     display_fields = ("amount_display",)
+    lead_fields = ("invoice", "amount_display", "status", "paid_on", "method", "reference")
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, payment: Payment) -> str:
@@ -426,6 +450,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["=name", "=prefix"]
     actions = ["revoke_selected"]
     exclude = ["key_hash"]
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        """The lead fields first; the rest after; idempotency fields and raw minor units in
+        a collapsed section (the amounts show as money in the lead)."""
+        fields = self.get_fields(request, obj)
+        lead = [name for name in self.lead_fields if name in fields]
+        technical = [
+            name
+            for name in fields
+            if name not in lead and ("idempotency" in name or name.endswith("_minor"))
+        ]
+        rest = [name for name in fields if name not in lead and name not in technical]
+        fieldsets = (
+            [(None, {"fields": lead}), ("Details", {"fields": rest})]
+            if lead
+            else [(None, {"fields": rest})]
+        )
+        if technical:
+            fieldsets.append(("Technical details", {"classes": ["collapse"], "fields": technical}))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [f.name for f in ApiKey._meta.fields if f.name not in {"id", "key_hash"}]

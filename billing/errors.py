@@ -109,3 +109,49 @@ class BillingError(Exception):
 
     def __repr__(self) -> str:
         return f"BillingError({self.code}, {self.message!r}, field={self.field!r})"
+
+
+class BillingErrors(BillingError):
+    """Several independent refusals of one request, found together.
+
+    A plan checks each independent input (date, reason code, comments, amount,
+    accounting code) and raises every refusal at once, so a form can show them
+    all on one submit. It is a ``BillingError`` carrying the first refusal's
+    code, message and field, so every caller that translates one error (the
+    API, the create path under the lock) answers exactly as before.
+    """
+
+    def __init__(self, errors: list[BillingError]) -> None:
+        if not errors:
+            raise ValueError("BillingErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.errors = list(errors)
+
+    def __repr__(self) -> str:
+        return f"BillingErrors({self.errors!r})"
+
+
+class ErrorCollector:
+    """Run independent rules, keep their refusals, raise them together.
+
+    ``collector.check(rule, *args)`` returns the rule's value, or ``None`` after
+    recording its ``BillingError``; ``collector.raise_any()`` then raises the one
+    error as it was, or a ``BillingErrors`` group.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[BillingError] = []
+
+    def check(self, rule, *args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except BillingError as error:
+            self.errors.append(error)
+            return None
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise BillingErrors(self.errors)

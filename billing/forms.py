@@ -17,16 +17,24 @@ from billing.models import Invoice, Payment
 from billing.rules import check_text, today
 
 
-def attach_billing_error(form: forms.Form, error: BillingError) -> None:
+def attach_billing_error(form: forms.Form, error: BillingError, *, translate=None) -> None:
     """Show a service's refusal next to the field it is about (or above the form).
+
+    A ``BillingErrors`` group shows each of its refusals. A field the form itself
+    already refused keeps the form's message only: one message per problem.
+    ``translate(error)`` may word a refusal for a person (the API keeps the
+    service's wording).
 
     A refusal for the user's role is not something to correct in the form: it is
     a 403, whatever the view's own permission check let through.
     """
-    if error.code == PERMISSION_DENIED:
-        raise PermissionDenied(error.message) from error
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    for each in getattr(error, "errors", [error]):
+        if each.code == PERMISSION_DENIED:
+            raise PermissionDenied(each.message) from error
+        field = each.field if each.field in form.fields else None
+        if field is not None and form.has_error(field):
+            continue
+        form.add_error(field, translate(each) if translate else each.message)
 
 
 class SearchForm(forms.Form):
@@ -78,7 +86,10 @@ class PaymentForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
+    # No preselected method: a payment recorded as "check" by default would be wrong silently.
+    method = forms.ChoiceField(
+        label="Method", choices=[("", "Choose a method"), *Payment.Method.choices]
+    )
     reference = forms.CharField(label="Reference", required=False, max_length=100)
     # One token per opened drawer: a double submit or a retry records one payment.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)

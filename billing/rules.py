@@ -130,7 +130,7 @@ def resolve_amount(invoice: Invoice, raw: object | None, *, kind: str) -> int:
         if amount_minor <= 0:
             raise BillingError(
                 OVER_AVAILABLE,
-                f"Invoice {invoice.invoice_no} has nothing available: {_balance_phrase(invoice)}.",
+                f"Invoice {invoice.invoice_no} has nothing available ({_due_and_held(invoice)}).",
                 field="amount",
             )
         return amount_minor
@@ -147,16 +147,29 @@ def resolve_amount(invoice: Invoice, raw: object | None, *, kind: str) -> int:
     return amount_minor
 
 
+def _money(invoice: Invoice, minor: int) -> str:
+    return format_money(from_minor(minor, invoice.currency), invoice.currency)
+
+
 def _balance_phrase(invoice: Invoice) -> str:
-    money = lambda minor: format_money(from_minor(minor, invoice.currency), invoice.currency)  # noqa: E731
-    phrase = (
-        f"the balance due of {money(invoice.balance_due_minor)} on invoice {invoice.invoice_no}"
-    )
+    """What an amount was compared with, named first, so no number contradicts "more than".
+
+    With nothing held the available amount is the balance due; with a hold the
+    message names the available part and puts the balance due and the held part
+    after it: "the 1,308.99 available on invoice N (balance due 2,108.99, of
+    which 800.00 on hold)".
+    """
+    if not invoice.held_minor:
+        due = _money(invoice, invoice.balance_due_minor)
+        return f"the balance due of {due} on invoice {invoice.invoice_no}"
+    available = _money(invoice, invoice.available_minor)
+    return f"the {available} available on invoice {invoice.invoice_no} ({_due_and_held(invoice)})"
+
+
+def _due_and_held(invoice: Invoice) -> str:
+    phrase = f"balance due {_money(invoice, invoice.balance_due_minor)}"
     if invoice.held_minor:
-        phrase += (
-            f", of which {money(invoice.held_minor)} is on dispute hold "
-            f"({money(invoice.available_minor)} available)"
-        )
+        phrase += f", of which {_money(invoice, invoice.held_minor)} on hold"
     return phrase
 
 

@@ -189,6 +189,8 @@ SIGNIN_LOG_RETENTION_DAYS = env_int("SIGNIN_LOG_RETENTION_DAYS", 90)
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/).
+FORMAT_MODULE_PATH = ["billing.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True

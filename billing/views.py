@@ -255,7 +255,8 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,
         "can_remove_payment": user.has_perm("billing.remove_payment"),
-        # Seed 003's "Write Off Invoice": the Write-Offs page's own entry drawer, for this invoice.
+        # Seed 003's "Write Off Invoice", worded as everywhere else ("Create a Write-off"):
+        # the Write-Offs page's own entry drawer, for this invoice.
         "can_write_off": user.has_perm("writeoffs.add_writeoff")
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,

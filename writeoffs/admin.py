@@ -73,6 +73,14 @@ class WriteOffAdmin(LedgerAdmin):
     search_help_text = "Exact write-off number, invoice number or account number."
     editable_fields = ("comments", "accounting_code")
     display_fields = ("amount_display",)
+    lead_fields = (
+        "invoice",
+        "amount_display",
+        "status",
+        "reason_code",
+        "writeoff_date",
+        "comments",
+    )
     actions = ["reverse_selected"]
 
     def get_editable_fields(self, obj) -> tuple[str, ...]:
@@ -136,6 +144,7 @@ class DisputeHoldAdmin(LedgerAdmin):
     search_help_text = "Exact dispute number, invoice number or account number."
     editable_fields = ("comments",)
     display_fields = ("amount_display",)
+    lead_fields = ("invoice", "amount_display", "status", "expires_on", "comments")
     actions = ["release_selected"]
 
     @admin.display(description="amount", ordering="amount_minor")

@@ -11,33 +11,61 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from billing.models import AccountingCode
+from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
+from billing.models import AccountingCode, Invoice
 from billing.rules import today
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
+from writeoffs.services import EXPIRE_HOLD_DAYS_MIN
+
+
+class MarkedRequiredCharField(forms.CharField):
+    """Shown as required (label and ``required`` attribute), but the rule itself is the
+    service's: ``clean_comments`` refuses empty comments with its own code and message."""
+
+    def validate(self, value: Any) -> None:
+        pass
 
 
 class EntryForm(forms.Form):
+    # The API keeps seed 001's "empty means the full balance"; a person must say so:
+    # an amount, or the Full balance button. An empty field is never a silent default.
     amount = forms.CharField(
         label="Amount",
-        required=False,
         max_length=30,
-        help_text="Leave empty for the full available balance.",
+        help_text="Up to the available balance. Full balance fills it in.",
+        error_messages={"required": "Enter an amount, or select Full balance."},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    comments = forms.CharField(
+    comments = MarkedRequiredCharField(
         label="Comments",
-        required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
+    #: How the live "after this entry" line names the entry (static/js/remaining-balance.js).
+    remaining_kind = ""
+
+    @staticmethod
+    def in_plain_words(error: BillingError) -> str:
+        """How the drawer words a service's refusal (``attach_billing_error``'s translate)."""
+        return error.message
+
+    def __init__(self, *args: Any, invoice: Invoice | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if currency:
-            self.fields["amount"].label = f"Amount ({currency})"
+        if invoice is not None:
+            self.fields["amount"].label = f"Amount ({invoice.currency})"
+            self.fields["amount"].widget.attrs.update(
+                {
+                    "data-remaining-from": str(invoice.balance_due),
+                    "data-remaining-limit": str(invoice.available),
+                    "data-remaining-output": "entry-remaining",
+                    "data-remaining-kind": self.remaining_kind,
+                }
+            )
 
     @classmethod
     def initial_from(cls, query: QueryDict) -> dict[str, Any]:
@@ -54,6 +82,7 @@ class EntryForm(forms.Form):
 
 
 class WriteOffForm(EntryForm):
+    remaining_kind = "writeoff"
     field_order = [
         "amount",
         "reason_code",
@@ -110,6 +139,7 @@ class WriteOffForm(EntryForm):
 
 
 class DisputeHoldForm(EntryForm):
+    remaining_kind = "dispute"
     field_order = ["amount", "expire_hold_days", "comments"]
 
     expire_hold_days = forms.IntegerField(
@@ -119,6 +149,13 @@ class DisputeHoldForm(EntryForm):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The range, for the expiry preview (static/js/app.js shows a date only within it).
+        self.fields["expire_hold_days"].widget.attrs.update(
+            {"min": EXPIRE_HOLD_DAYS_MIN, "max": settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS}
+        )
+
     def plan_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
@@ -127,15 +164,26 @@ class DisputeHoldForm(EntryForm):
             "expire_hold_days": data.get("expire_hold_days"),
         }
 
+    @staticmethod
+    def in_plain_words(error: BillingError) -> str:
+        """The UI's wording of a refusal whose API wording is seed 001's (kept for the API)."""
+        if error.code == INVALID_EXPIRE_HOLD_DAYS:
+            return (
+                f"Enter a whole number of days from {EXPIRE_HOLD_DAYS_MIN} to "
+                f"{settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS}, or leave it empty for the "
+                f"default of {settings.DISPUTE_HOLD_EXPIRATION_DAYS} days."
+            )
+        return error.message
+
 
 class SettleForm(forms.Form):
     """Settling a dispute hold: a reason code when converting, optional comments."""
 
+    # Like the create drawer: no preselected reason, the person chooses one.
     reason_code = forms.TypedChoiceField(
         label="Reason code",
         coerce=int,
-        initial=ReasonCode.BAD_DEBT,
-        choices=[(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
+        choices=WriteOffForm.base_fields["reason_code"].choices,
     )
     comments = forms.CharField(
         label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3})

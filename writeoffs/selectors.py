@@ -50,6 +50,7 @@ WRITEOFF_TABLE_FIELDS = (
     "reversed_by_label",
     "reversed_at",
     "reversal_reason",
+    "origin_dispute",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -95,8 +96,29 @@ def writeoff_table(account: Account, sort: tuple[str, bool] | None = None) -> Qu
 
 
 def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[DisputeHold]:
-    rows = DisputeHold.objects.filter(account=account).select_related("invoice")
+    # A converted hold links to its write-off: the id comes in the same query (a LEFT JOIN).
+    rows = (
+        DisputeHold.objects.filter(account=account)
+        .select_related("invoice")
+        .annotate(conversion_writeoff_id=F("conversion_writeoff__id"))
+    )
     return _ordered(rows, sort, DISPUTE_SORTS)
+
+
+def active_writeoffs_total(account: Account) -> Decimal:
+    """What the account's write-offs that still count add up to (reversed ones do not)."""
+    rows = WriteOff.objects.filter(account=account, status=WriteOff.Status.ACTIVE)
+    return _total(rows, account)
+
+
+def open_holds_total(account: Account) -> Decimal:
+    rows = DisputeHold.objects.filter(account=account, status=DisputeHold.Status.OPEN)
+    return _total(rows, account)
+
+
+def _total(rows: QuerySet, account: Account) -> Decimal:
+    minor = rows.order_by().aggregate(total=Sum("amount_minor"))["total"] or 0
+    return from_minor(minor, account.currency)
 
 
 def invoice_number_match(query: str) -> Q | None:
@@ -216,7 +238,10 @@ def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
 
 
 def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
-    return list(invoice.dispute_holds.order_by("-id"))
+    # A converted hold links to its write-off on the same page: the id comes in the
+    # same query (a LEFT JOIN).
+    rows = invoice.dispute_holds.annotate(conversion_writeoff_id=F("conversion_writeoff__id"))
+    return list(rows.order_by("-id"))
 
 
 def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:

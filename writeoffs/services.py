@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.checks import EXPIRATION_LEAVE_OPEN, dispute_settings_problems
@@ -30,6 +31,7 @@ from billing.errors import (
     INVALID_STATE,
     INVALID_WRITEOFF_DATE,
     BillingError,
+    ErrorCollector,
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
@@ -88,6 +90,14 @@ class WriteOffPlan:
     def reason_label(self) -> str:
         return ReasonCode(self.reason_code).label
 
+    @property
+    def balance_due_after(self) -> Decimal:
+        return from_minor(self.invoice.balance_due_minor - self.amount_minor, self.invoice.currency)
+
+    @property
+    def available_after(self) -> Decimal:
+        return from_minor(self.invoice.available_minor - self.amount_minor, self.invoice.currency)
+
 
 def writeoff_plan(
     *,
@@ -107,15 +117,20 @@ def writeoff_plan(
     """
     require_perm(actor, "writeoffs.add_writeoff")
     require_sent(invoice, "write-offs")
-    return WriteOffPlan(
+    # The inputs are independent: check them all, so a form shows every refusal at
+    # once. The first refusal (in this order) is what a single-error caller sees.
+    rules = ErrorCollector()
+    plan = WriteOffPlan(
         invoice=invoice,
-        reason_code=_writeoff_reason(reason_code, actor),
-        comments=clean_comments(comments),
-        amount_minor=resolve_amount(invoice, amount, kind="Write-off"),
-        writeoff_date=_writeoff_date(invoice, writeoff_date),
+        reason_code=rules.check(_writeoff_reason, reason_code, actor),
+        comments=rules.check(clean_comments, comments),
+        amount_minor=rules.check(resolve_amount, invoice, amount, kind="Write-off"),
+        writeoff_date=rules.check(_writeoff_date, invoice, writeoff_date),
         revenue_impacting=revenue_impacting,
-        accounting_code=_posting_code(invoice, revenue_impacting, accounting_code_id),
+        accounting_code=rules.check(_posting_code, invoice, revenue_impacting, accounting_code_id),
     )
+    rules.raise_any()
+    return plan
 
 
 def writeoff_create(
@@ -234,6 +249,15 @@ class DisputeHoldPlan:
     def amount(self) -> Decimal:
         return from_minor(self.amount_minor, self.invoice.currency)
 
+    @property
+    def balance_due_after(self) -> Decimal:
+        """A hold moves nothing out of the balance due; it only stops it being available."""
+        return self.invoice.balance_due
+
+    @property
+    def available_after(self) -> Decimal:
+        return from_minor(self.invoice.available_minor - self.amount_minor, self.invoice.currency)
+
 
 def dispute_hold_plan(
     *,
@@ -259,14 +283,17 @@ def dispute_hold_plan(
             "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
             field="reason_code",
         )
-    text = clean_comments(comments)
-    days = resolve_expire_hold_days(expire_hold_days)
+    rules = ErrorCollector()
+    text = rules.check(clean_comments, comments)
+    days = rules.check(resolve_expire_hold_days, expire_hold_days)
+    amount_minor = rules.check(resolve_amount, invoice, amount, kind="Dispute")
+    rules.raise_any()
     return DisputeHoldPlan(
         invoice=invoice,
         comments=text,
         expire_hold_days=days,
         expires_on=today() + datetime.timedelta(days=days),
-        amount_minor=resolve_amount(invoice, amount, kind="Dispute"),
+        amount_minor=amount_minor,
     )
 
 
@@ -752,7 +779,8 @@ def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.dat
     if date < invoice.bill_date:
         raise BillingError(
             INVALID_WRITEOFF_DATE,
-            f"The write-off date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            "The write-off date must be on or after the invoice's bill date, "
+            f"{date_format(invoice.bill_date)}.",
             field="writeoff_date",
         )
     require_open(date, field="writeoff_date", what="write-off date")

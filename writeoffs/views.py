@@ -37,8 +37,10 @@ from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
+    active_writeoffs_total,
     dispute_for,
     disputes_for,
+    open_holds_total,
     parse_sort,
     pickable_invoices,
     writeoff_for,
@@ -65,6 +67,8 @@ class EntryKind:
     form_class: type[EntryForm]
     sorts: dict[str, str]
     table: Callable[[Account, tuple[str, bool] | None], QuerySet]
+    # The total of the table's active rows (its footer).
+    active_total: Callable[[Account], object]
     plan: Callable[..., services.WriteOffPlan | services.DisputeHoldPlan]
     create: Callable[..., WriteOff | DisputeHold]
 
@@ -83,6 +87,7 @@ WRITEOFF = EntryKind(
     form_class=WriteOffForm,
     sorts=WRITEOFF_SORTS,
     table=writeoff_table,
+    active_total=active_writeoffs_total,
     plan=services.writeoff_plan,
     create=services.writeoff_create,
 )
@@ -96,6 +101,7 @@ DISPUTE = EntryKind(
     form_class=DisputeHoldForm,
     sorts=DISPUTE_SORTS,
     table=disputes_for,
+    active_total=open_holds_total,
     plan=services.dispute_hold_plan,
     create=services.dispute_hold_create,
 )
@@ -115,6 +121,7 @@ def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     kind = KIND_FOR_TAB.get(request.GET.get("tab", ""), WRITEOFF)
     sort = parse_sort(request.GET.get("sort", ""), kind.sorts)
     rows = kind.table(account, sort)
+    active_total = kind.active_total(account)
     context = {
         **_page_context(account, kind),
         "step": "tabs",
@@ -122,6 +129,8 @@ def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
         "rows": keyset_window(rows, request.GET, ROWS_PER_PAGE),
         "sort": request.GET.get("sort", "") if sort else "",
         "highlight": request.GET.get("highlight", ""),
+        "active_total": active_total,
+        "today": today(),
         "can_create": request.user.has_perm(kind.perm),
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
         "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
@@ -194,12 +203,10 @@ def _entry(
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
     if request.method == "GET":
-        form = kind.form_class(
-            initial=kind.form_class.initial_from(request.GET), currency=invoice.currency
-        )
+        form = kind.form_class(initial=kind.form_class.initial_from(request.GET), invoice=invoice)
         return _render_entry(request, account, invoice, kind, form)
 
-    form = kind.form_class(request.POST, currency=invoice.currency)
+    form = kind.form_class(request.POST, invoice=invoice)
     plan = _plan(request, invoice, kind, form)
     if plan is None:
         return _render_entry(request, account, invoice, kind, form)
@@ -233,7 +240,7 @@ def _confirm(
     """
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
-    form = kind.form_class(request.POST, currency=invoice.currency)
+    form = kind.form_class(request.POST, invoice=invoice)
     token = _idempotency_token(request.POST.get("idempotency_token", ""))
     if not form.is_valid() or token is None:
         if token is None:
@@ -249,7 +256,7 @@ def _confirm(
         )
     except BillingError as error:
         invoice.refresh_from_db()
-        attach_billing_error(form, error)
+        attach_billing_error(form, error, translate=form.in_plain_words)
         return _render_entry(request, account, invoice, kind, form, from_popout=True)
 
     message = (
@@ -274,16 +281,21 @@ def _page_context(account: Account, kind: EntryKind) -> dict[str, Any]:
 
 
 def _plan(request: HtmxHttpRequest, invoice: Invoice, kind: EntryKind, form: EntryForm):
-    """The service's plan for this input, or ``None`` with the refusal on the form."""
-    if not form.is_valid():
-        return None
+    """The service's plan for this input, or ``None`` with every refusal on the form.
+
+    The service is asked even when the form refused a field, so one submit shows
+    the form's errors and the service's together (a field the form refused keeps
+    the form's message).
+    """
+    valid = form.is_valid()
     try:
-        return kind.plan(
+        plan = kind.plan(
             invoice=invoice, actor=Actor.for_user(request.user), **form.plan_arguments()
         )
     except BillingError as error:
-        attach_billing_error(form, error)
+        attach_billing_error(form, error, translate=form.in_plain_words)
         return None
+    return plan if valid else None
 
 
 def _render_entry(

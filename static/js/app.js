@@ -13,6 +13,7 @@
  * - [data-fill-target] buttons copy data-fill-value into a field ("full balance").
  * - [data-expiry-preview] shows the date a dispute hold will expire.
  * - [data-hides] checkboxes hide another element while checked.
+ * - [data-focus-field] links (an error summary's) focus the field they name.
  */
 (function () {
   "use strict";
@@ -109,13 +110,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     const overlay = overlayFor(target);
-    if (overlay) {
-      if (isShown(overlay)) {
-        focusFirstIn(target);
-      } else {
-        show(overlay);
-      }
-    }
+    // An overlay already open gets its focus once htmx has settled: until then a field
+    // that kept its id still carries its old attributes (no .is-invalid yet).
+    if (overlay && !isShown(overlay)) { show(overlay); }
     if (pendingHighlight !== null) {
       const row = document.querySelector(pendingHighlight);
       if (row) {
@@ -130,6 +127,12 @@
         again.focus();
       }
     }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const target = event.detail.target;
+    const overlay = overlayFor(target);
+    if (overlay && isShown(overlay)) { focusFirstIn(target); }
   });
 
   document.addEventListener("shown.bs.offcanvas", function (event) {
@@ -233,8 +236,16 @@
     if (!source) { return; }
     const raw = source.value.trim();
     const days = raw === "" ? Number(preview.dataset.expiryDefault) : Number(raw);
-    if (!Number.isInteger(days) || days < 0 || days > 10000) {
-      preview.textContent = "Enter a whole number of days.";
+    // Only a number the service accepts gets a date: a preview for 200 days under a
+    // 2-90 limit promised an expiry that would be refused.
+    const min = Number(source.min || 0);
+    const max = Number(source.max || 10000);
+    if (raw !== "" && !/^[0-9]+$/.test(raw)) {
+      preview.textContent = "Enter a whole number of days from " + min + " to " + max + ".";
+      return;
+    }
+    if (raw !== "" && (days < min || days > max)) {
+      preview.textContent = "Enter a number of days from " + min + " to " + max + ".";
       return;
     }
     const parts = preview.dataset.expiryFrom.split("-").map(Number);
@@ -254,6 +265,16 @@
   });
 
   document.addEventListener("click", function (event) {
+    // An error summary's link: focus its field (a fragment link would scroll the page).
+    const errorLink = event.target.closest("[data-focus-field]");
+    if (errorLink) {
+      const field = document.getElementById(errorLink.dataset.focusField);
+      if (field) {
+        event.preventDefault();
+        field.focus();
+      }
+      return;
+    }
     const filler = event.target.closest("[data-fill-target]");
     if (filler) {
       const field = document.getElementById(filler.dataset.fillTarget);

@@ -446,3 +446,46 @@ def test_payment_reference_correction_is_in_history_with_the_admin_as_actor(
     assert response.status_code == 302
     latest = payment.history.order_by("-history_id").first()
     assert (latest.reference, latest.history_actor) == ("CHK-2291", admin_user.username)
+
+
+# --- issue 15: detail pages lead with what a person reads; one date format ----------
+
+
+@pytest.mark.parametrize("row", ["writeoff", "hold", "payment"])
+def test_ledger_detail_leads_with_invoice_amount_status_and_hides_technical_fields(
+    admin_client, request, row
+):
+    obj = request.getfixturevalue(row)
+    html = admin_client.get(admin_url(obj)).content.decode()
+    first_fieldset = html.split("<fieldset")[1]
+    for label in ("Invoice", "Amount", "Status"):
+        assert f">{label}:</label>" in first_fieldset or f">{label}</label>" in first_fieldset, (
+            label
+        )
+    assert "amount_minor" not in first_fieldset and "idempotency" not in first_fieldset
+    technical = html.split("Technical details")[1].split("</fieldset>")[0]
+    assert "Amount minor" in technical and "Idempotency key" in technical
+    assert 'class="module collapse' in html or "<details" in html
+
+
+def test_admin_shows_dates_in_the_apps_one_format(admin_client, writeoff):
+    from django.utils.formats import date_format
+
+    html = admin_client.get(admin_url(writeoff)).content.decode()
+    assert date_format(writeoff.writeoff_date) in html
+    assert writeoff.writeoff_date.strftime("%b %-d, %Y") in html
+
+
+def test_bill_date_refusal_names_the_date_in_the_apps_format(invoice, clerk_actor):
+    from billing.errors import BillingError
+
+    with pytest.raises(BillingError) as info:
+        writeoff_create(
+            invoice_id=invoice.pk,
+            amount="1",
+            reason_code=0,
+            comments="x",
+            actor=clerk_actor,
+            writeoff_date=invoice.bill_date.replace(year=invoice.bill_date.year - 1),
+        )
+    assert info.value.message.endswith(f"bill date, {invoice.bill_date:%b %-d, %Y}.")

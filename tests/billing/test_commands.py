@@ -87,7 +87,7 @@ def test_the_same_seed_makes_identical_data_and_another_seed_does_not():
 
 
 @pytest.mark.django_db
-def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_expired_holds():
+def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_holds():
     output = run("seed_billing", *SMALL)
     as_of = datetime.date.fromisoformat(AS_OF)
     assert Account.objects.count() == 6
@@ -96,8 +96,9 @@ def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_expired_holds():
     partly_paid = Invoice.objects.filter(paid_minor__gt=0, paid_minor__lt=F("total_minor"))
     assert partly_paid.exists()
     assert WriteOff.objects.filter(status=WriteOff.Status.ACTIVE).exists()
+    # Expired open holds are a few in ten (issue 15): too few to count on in this small
+    # seed; test_seeded_open_holds_are_mostly_in_the_future_... checks them at size.
     open_holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
-    assert open_holds.filter(expires_on__lt=as_of).exists()
     assert open_holds.filter(expires_on__gte=as_of).exists()
     # Only sent invoices carry payments, write-offs and holds.
     assert not Payment.objects.exclude(invoice__status="sent").exists()
@@ -209,3 +210,48 @@ def test_demo_users_get_their_roles_and_the_printed_password(settings):
     roles = {u.username: [g.name for g in u.groups.all()] for u in users}
     assert roles == {"clerk": [CLERK], "supervisor": [SUPERVISOR], "viewer": [VIEWER]}
     assert all(u.check_password(password) for u in users)
+
+
+@pytest.mark.django_db
+def test_demo_password_is_kept_between_runs_unless_a_reset_is_asked_for(settings):
+    settings.DEBUG = True
+    first = run("seed_billing", "--demo-users", *SMALL).split("password: ")[1].split()[0]
+    again = run("seed_billing", "--if-empty", "--demo-users", *SMALL)
+    assert "password unchanged" in again and first not in again
+    clerk = get_user_model().objects.get(username="clerk")
+    assert clerk.check_password(first)
+    reset = run("seed_billing", "--if-empty", "--demo-users", "--reset-demo-password", *SMALL)
+    new = reset.split("password: ")[1].split()[0]
+    clerk.refresh_from_db()
+    assert new != first and clerk.check_password(new)
+
+
+@pytest.mark.django_db
+def test_seeded_open_holds_are_mostly_in_the_future_some_this_week_a_few_expired():
+    run("seed_billing", "--accounts", "10", "--invoices-per-account", "100", "--as-of", AS_OF)
+    as_of = datetime.date.fromisoformat(AS_OF)
+    open_holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
+    total = open_holds.count()
+    expired = open_holds.filter(expires_on__lt=as_of).count()
+    this_week = open_holds.filter(
+        expires_on__gte=as_of, expires_on__lt=as_of + datetime.timedelta(days=7)
+    ).count()
+    later = open_holds.filter(expires_on__gte=as_of + datetime.timedelta(days=7)).count()
+    assert total >= 20
+    assert later > total / 2, (expired, this_week, later)
+    assert 0 < expired < total / 4 and this_week > 0, (expired, this_week, later)
+    assert not open_holds.filter(created_at__date__gt=as_of).exists()
+
+
+@pytest.mark.django_db
+def test_every_seeded_row_names_one_actor():
+    run("seed_billing", *SMALL)
+    labels = set()
+    for model, fields in [
+        (Payment, ["recorded_by_label", "removed_by_label"]),
+        (WriteOff, ["created_by_label", "reversed_by_label"]),
+        (DisputeHold, ["created_by_label", "settled_by_label"]),
+    ]:
+        for field in fields:
+            labels |= set(model.objects.exclude(**{field: ""}).values_list(field, flat=True))
+    assert labels == {"seed_billing"}

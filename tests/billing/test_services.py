@@ -134,8 +134,8 @@ def test_payment_into_the_disputed_part_is_refused_until_it_is_released(invoice,
     with refused(OVER_AVAILABLE) as info:
         pay(invoice, clerk_actor, "100.00")
     assert info.value.message == (
-        "Payment amount 100.00 is more than the balance due of 120.00 on invoice 10023, "
-        "of which 30.00 is on dispute hold (90.00 available). "
+        "Payment amount 100.00 is more than the 90.00 available on invoice 10023 "
+        "(balance due 120.00, of which 30.00 on hold). "
         "Release the disputed part before recording a payment against it."
     )
     assert pay(invoice, clerk_actor, "90.00").amount == Decimal("90.00")

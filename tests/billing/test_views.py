@@ -602,7 +602,7 @@ def test_payment_above_available_is_refused_and_says_to_release_the_dispute(
 
     assert response.status_code == 200
     errors = response.context["payment_form"].errors["amount"]
-    assert "balance due of 120.00 on invoice 10023" in errors[0]
+    assert "more than the 20.00 available on invoice 10023 (balance due 120.00" in errors[0]
     assert "Release the disputed part" in errors[0]
     assert "Release the disputed part" in response.content.decode()
     assert not Payment.objects.exists()
@@ -813,3 +813,71 @@ def test_an_open_hold_past_its_expiry_shows_expired_and_a_current_one_open(
     assert "Expired" in rows[expired.pk]
     assert "Expired" not in rows[current.pk]
     assert "Open" in rows[current.pk]
+
+
+# --- issue 15: the payment drawer follows the entry drawers' pattern -----------------
+
+
+def test_payment_method_has_no_preselected_value_and_must_be_chosen(
+    client, clerk, account, invoice
+):
+    client.force_login(clerk)
+    drawer = client.get(payment_url(account, invoice), **HTMX).content.decode()
+    assert '<option value="" selected>Choose a method</option>' in drawer
+    form = client.get(payment_url(account, invoice), **HTMX).context["payment_form"]
+    response = client.post(
+        payment_url(account, invoice),
+        {
+            "paid_on": datetime.date.today().isoformat(),
+            "amount": "10",
+            "method": "",
+            "idempotency_key": form.initial["idempotency_key"],
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert "method" in response.context["payment_form"].errors
+    assert not Payment.objects.exists()
+
+
+def test_refused_payment_promises_no_remaining_balance_and_lists_the_error_on_top(
+    client, clerk, account, invoice
+):
+    client.force_login(clerk)
+    form = client.get(payment_url(account, invoice), **HTMX).context["payment_form"]
+    response = client.post(
+        payment_url(account, invoice),
+        {
+            "paid_on": datetime.date.today().isoformat(),
+            "amount": "500",
+            "method": "check",
+            "idempotency_key": form.initial["idempotency_key"],
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    hint = html.split('id="payment-remaining"')[1].split("</p>")[0]
+    assert "Remaining balance after this payment" not in hint
+    assert "up to 120.00 USD can be paid" in hint
+    assert html.index("error-summary") < html.index('id="id_amount"')
+    assert 'data-focus-field="id_amount"' in html
+
+
+def test_payment_drawer_has_the_entry_drawers_summary_and_footer(client, clerk, account, invoice):
+    client.force_login(clerk)
+    html = client.get(payment_url(account, invoice), **HTMX).content.decode()
+    assert 'aria-labelledby="summary-title"' in html  # the invoice summary panel
+    for figure in ("Total", "Paid", "Written off", "Held", "Balance due", "Available"):
+        assert f">{figure}</dt>" in html
+    footer = html.split('<div class="drawer-footer">')[1]
+    assert footer.index("Cancel") < footer.index("Record Payment")
+    assert "Full balance (120.00)" in html
+
+
+def test_invoice_page_says_create_a_write_off_like_the_write_offs_page(
+    client, clerk, account, invoice
+):
+    client.force_login(clerk)
+    html = client.get(detail_url(account, invoice)).content.decode()
+    assert "Create a Write-off</a>" in html
+    assert "Write Off Invoice" not in html

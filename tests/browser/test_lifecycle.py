@@ -52,7 +52,7 @@ def test_record_a_partial_payment_and_see_the_remaining_balance(
     drawer.get_by_label("Method").select_option(label="Bank transfer")
     drawer.get_by_label("Reference").fill("WIRE-88")
     shot(page, "record-payment")
-    drawer.get_by_role("button", name="Save").click()
+    drawer.get_by_role("button", name="Record Payment").click()
 
     expect(drawer).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text("Remaining balance: 74.50 USD")
@@ -229,7 +229,7 @@ def test_write_off_from_the_invoice_page(
     sign_in(page, "clerk")
     open_invoice_10023(page, live_server)
 
-    page.get_by_role("link", name="Write Off Invoice").click()
+    page.get_by_role("link", name="Create a Write-off").click()
     entry = page.get_by_role("dialog", name="Create a Write-off · Invoice 10023")
     entry.get_by_label("Amount (USD)").fill("20.00")
     entry.get_by_label("Reason code").select_option(label="0 · Bad Debt")
@@ -273,7 +273,8 @@ def test_axe_finds_no_serious_violations_on_the_invoice_payment_and_settlement_s
     assert axe(page, "invoice detail") == []
     page.get_by_role("link", name="Record Payment").click()
     expect(page.get_by_role("dialog", name="Record Payment")).to_be_visible()
-    expect(page.get_by_label("Payment date")).to_be_focused()
+    # The amount comes first, as in the write-off and dispute drawers.
+    expect(page.get_by_role("dialog", name="Record Payment").get_by_label("Amount")).to_be_focused()
     assert axe(page, "record payment drawer") == []
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Record Payment")).to_be_hidden()

@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -501,9 +502,128 @@ def test_supervisor_tables_query_count_is_the_same_for_1_and_50_rows(
     url = reverse("writeoff_page", args=[account.acct_no]) + f"?tab={tab}"
     client.force_login(supervisor)
     add_rows(1)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # with the active total
         client.get(url, **HTMX)
     add_rows(49)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # with the active total
         response = client.get(url, **HTMX)
     assert len(response.context["rows"]) == 25
+
+
+# --- issue 15: state you can see, no dead ends ----------------------------------------
+
+
+def writeoffs_page(account):
+    return reverse("writeoff_page", args=[account.acct_no]) + "?tab=writeoffs"
+
+
+def test_reversed_writeoff_amount_is_struck_through_with_the_reason_on_a_second_line(
+    client, supervisor, account, writeoff, supervisor_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    writeoff_create(
+        invoice_id=writeoff.invoice_id,
+        amount="5",
+        reason_code=1,
+        comments="y",
+        actor=supervisor_actor,
+    )
+    writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong invoice", actor=supervisor_actor)
+    client.force_login(supervisor)
+    html = client.get(writeoffs_page(account)).content.decode()
+    row = html.split(f'data-entry-id="{writeoff.pk}"')[1].split("</tr>")[0]
+    assert '<td data-label="Amount" class="amount"><s>30.00</s></td>' in row
+    assert re.search(
+        r'title="Wrong invoice">Reversed by supervisor, \w{3} \d+, \d{4}: Wrong invoice', row
+    )
+    assert "row-reversed" in html.split(f'data-entry-id="{writeoff.pk}"')[1].split(">")[0]
+
+
+def test_tables_show_the_total_of_their_active_rows(
+    client, supervisor, account, invoice, writeoff, supervisor_actor, clerk_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    other = writeoff_create(
+        invoice_id=invoice.pk, amount="12.50", reason_code=1, comments="y", actor=clerk_actor
+    )
+    writeoff_reverse(writeoff_id=other.pk, reason="Wrong", actor=supervisor_actor)
+    dispute_hold_create(invoice_id=invoice.pk, amount="7.25", comments="z", actor=clerk_actor)
+    released = dispute_hold_create(
+        invoice_id=invoice.pk, amount="3", comments="z", actor=clerk_actor
+    )
+    dispute_hold_settle(dispute_hold_id=released.pk, action="release", actor=supervisor_actor)
+    client.force_login(supervisor)
+    writeoffs = client.get(writeoffs_page(account)).content.decode()
+    disputes = client.get(disputes_page(account)).content.decode()
+    assert 'data-label="Total of active write-offs">30.00</td>' in writeoffs
+    assert 'data-label="Total of open holds">7.25</td>' in disputes
+
+
+def test_each_settled_dispute_state_has_its_own_badge(
+    client, supervisor, account, invoice, clerk_actor, supervisor_actor
+):
+    for action in ("convert", "release", "release_reage"):
+        hold = dispute_hold_create(
+            invoice_id=invoice.pk, amount="1", comments=f"{action} me", actor=clerk_actor
+        )
+        dispute_hold_settle(
+            dispute_hold_id=hold.pk, action=action, actor=supervisor_actor, reason_code=0
+        )
+    client.force_login(supervisor)
+    html = client.get(disputes_page(account)).content.decode()
+    assert '<span class="badge text-bg-dark">Written off</span>' in html
+    assert '<span class="badge text-bg-secondary">Released</span>' in html
+    assert '<span class="badge text-bg-info">Released and re-aged</span>' in html
+
+
+def test_disputes_table_shows_comments_and_invoice_numbers_link_to_the_invoice(
+    client, clerk, account, invoice, hold, writeoff
+):
+    client.force_login(clerk)
+    invoice_url = reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])
+    disputes = client.get(disputes_page(account)).content.decode()
+    assert 'title="Customer disputes">Customer disputes' in disputes
+    assert f'<a href="{invoice_url}">10023</a>' in disputes
+    writeoffs = client.get(writeoffs_page(account)).content.decode()
+    assert f'<a href="{invoice_url}">10023</a>' in writeoffs
+
+
+def test_a_converted_dispute_links_to_its_writeoff_and_back(
+    client, supervisor, account, invoice, hold, supervisor_actor
+):
+    dispute_hold_settle(
+        dispute_hold_id=hold.pk, action="convert", actor=supervisor_actor, reason_code=0
+    )
+    converted = WriteOff.objects.get(origin_dispute=hold)
+    invoice_url = reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])
+    client.force_login(supervisor)
+    disputes = client.get(disputes_page(account)).content.decode()
+    writeoffs = client.get(writeoffs_page(account)).content.decode()
+    detail = client.get(invoice_url).content.decode()
+    assert f'href="{invoice_url}#writeoff-{converted.pk}">write-off {converted.pk}</a>' in disputes
+    assert f'href="{invoice_url}#dispute-{hold.pk}">from hold {hold.pk}</a>' in writeoffs
+    # The invoice page holds both rows, each with the anchor the other links to.
+    assert f'id="writeoff-{converted.pk}"' in detail and f'id="dispute-{hold.pk}"' in detail
+    assert f'href="#dispute-{hold.pk}"' in detail and f'href="#writeoff-{converted.pk}"' in detail
+
+
+def test_convert_popout_asks_for_a_reason_like_create_does(client, supervisor, account, hold):
+    client.force_login(supervisor)
+    popout = client.get(settle_url(account, hold, "convert"), **HTMX).content.decode()
+    assert '<option value="" selected>Choose a reason</option>' in popout
+    response = client.post(settle_url(account, hold, "convert"), {"comments": ""}, **HTMX)
+    assert response.context["settle_form"].errors["reason_code"]
+    hold.refresh_from_db()
+    assert hold.is_open
+
+
+def test_settle_and_reverse_popouts_leave_validation_to_the_app_not_the_browser(
+    client, supervisor, account, hold, writeoff
+):
+    client.force_login(supervisor)
+    settle = client.get(settle_url(account, hold, "convert"), **HTMX).content.decode()
+    reverse_popout = client.get(reverse_url(account, writeoff), **HTMX).content.decode()
+    assert re.search(r"<form [^>]*novalidate", settle)
+    assert re.search(r"<form [^>]*novalidate", reverse_popout)

@@ -137,8 +137,8 @@ def test_writeoff_above_available_names_the_held_part(invoice, clerk_actor):
     with refused(OVER_AVAILABLE) as info:
         write_off(invoice, clerk_actor, "100.00")
     assert info.value.message == (
-        "Write-off amount 100.00 is more than the balance due of 120.00 on invoice 10023, "
-        "of which 30.00 is on dispute hold (90.00 available)."
+        "Write-off amount 100.00 is more than the 90.00 available on invoice 10023 "
+        "(balance due 120.00, of which 30.00 on hold)."
     )
     assert totals(invoice) == money(held="30.00")
 
@@ -155,8 +155,8 @@ def test_dispute_above_available_is_refused_with_balance_and_hold_in_message(inv
     with refused(OVER_AVAILABLE) as info:
         hold(invoice, clerk_actor, "90.01")
     assert info.value.message == (
-        "Dispute amount 90.01 is more than the balance due of 120.00 on invoice 10023, "
-        "of which 30.00 is on dispute hold (90.00 available)."
+        "Dispute amount 90.01 is more than the 90.00 available on invoice 10023 "
+        "(balance due 120.00, of which 30.00 on hold)."
     )
     assert DisputeHold.objects.count() == 1
 
@@ -217,8 +217,8 @@ def test_dinar_invoice_takes_three_places_and_refuses_four(clerk_actor):
     with refused(OVER_AVAILABLE) as info:
         write_off(invoice, clerk_actor, "20")
     assert info.value.message == (
-        f"Write-off amount 20.000 is more than the balance due of 12.345 on invoice "
-        f"{invoice.invoice_no}, of which 1.005 is on dispute hold (11.340 available)."
+        f"Write-off amount 20.000 is more than the 11.340 available on invoice "
+        f"{invoice.invoice_no} (balance due 12.345, of which 1.005 on hold)."
     )
 
 
@@ -246,7 +246,7 @@ def test_empty_amount_is_refused_when_nothing_is_available(invoice, clerk_actor,
     with refused(OVER_AVAILABLE) as info:
         create_entry(invoice, clerk_actor, "")
     assert "nothing available" in info.value.message
-    assert "120.00 is on dispute hold" in info.value.message
+    assert "of which 120.00 on hold" in info.value.message
 
 
 def test_writeoff_plan_freezes_the_full_amount_and_writes_nothing(invoice, clerk_actor):
@@ -309,7 +309,8 @@ def test_writeoff_dated_before_the_bill_date_is_refused(invoice, clerk_actor):
     with refused(INVALID_WRITEOFF_DATE) as info:
         write_off(invoice, clerk_actor, writeoff_date=invoice.bill_date - DAY)
     assert info.value.field == "writeoff_date"
-    assert str(invoice.bill_date) in info.value.message
+    # The app's one date format (issue 15), e.g. "Oct 22, 2026".
+    assert f"{invoice.bill_date:%b %-d, %Y}" in info.value.message
     assert not WriteOff.objects.exists()
 
 
@@ -1114,3 +1115,49 @@ def test_settlement_comments_over_3000_characters_are_refused_like_any_comment(
     assert refused.value.code == 3127
     hold.refresh_from_db()
     assert hold.status == "open"
+
+
+# --- issue 15: a plan reports every independent refusal at once ----------------------
+
+
+def test_writeoff_plan_raises_every_independent_refusal_together_first_one_leading(
+    invoice, clerk_actor
+):
+    from billing.errors import BillingErrors
+    from writeoffs.services import writeoff_plan
+
+    with pytest.raises(BillingErrors) as info:
+        writeoff_plan(
+            invoice=invoice,
+            amount="500",
+            reason_code=77,
+            comments="",
+            actor=clerk_actor,
+            writeoff_date=invoice.bill_date - datetime.timedelta(days=1),
+            revenue_impacting=False,
+        )
+    fields = [error.field for error in info.value.errors]
+    assert fields == ["reason_code", "comments", "amount", "writeoff_date", "accounting_code"]
+    # One-error callers (the API, create under the lock) see the first refusal.
+    assert (info.value.code, info.value.field) == (INVALID_REASON_CODE, "reason_code")
+
+
+def test_writeoff_create_still_refuses_with_the_first_error_and_writes_nothing(
+    invoice, clerk_actor
+):
+    with refused(INVALID_REASON_CODE):
+        writeoff_create(
+            invoice_id=invoice.pk, amount="500", reason_code=77, comments="", actor=clerk_actor
+        )
+    assert WriteOff.objects.count() == 0
+
+
+def test_dispute_plan_raises_comments_days_and_amount_together(invoice, clerk_actor):
+    from billing.errors import BillingErrors
+    from writeoffs.services import dispute_hold_plan
+
+    with pytest.raises(BillingErrors) as info:
+        dispute_hold_plan(
+            invoice=invoice, amount="500", comments="", actor=clerk_actor, expire_hold_days=1
+        )
+    assert [e.field for e in info.value.errors] == ["comments", "expire_hold_days", "amount"]

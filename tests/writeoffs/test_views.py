@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import uuid
@@ -161,13 +162,17 @@ def test_writeoffs_are_newest_first_and_sort_by_amount(client, clerk, invoice, c
     assert amounts(client.get(page_url(sort="nonsense"))) == ["12.00", "30.00", "5.00"]
 
 
-def test_amounts_show_currency_and_are_right_aligned(client, clerk, account, clerk_actor):
+def test_amounts_are_right_aligned_with_the_currency_named_once_in_the_header(
+    client, clerk, account, clerk_actor
+):
     invoice = InvoiceFactory(account=account, total_minor=5000_00)
     writeoff_create(
         invoice_id=invoice.pk, amount="1234.5", reason_code=0, comments="x", actor=clerk_actor
     )
     html = signed_in(client, clerk).get(page_url()).content.decode()
-    assert '<td class="amount">1,234.50<span class="currency">USD</span></td>' in html
+    assert '<td data-label="Amount" class="amount">1,234.50</td>' in html
+    assert re.search(r'<th scope="col" class="text-end"[^>]*>\s*<a[^>]*>Amount \(USD\)', html)
+    assert '<span class="currency">' not in html
 
 
 def test_disputes_table_pages_through_entries(client, clerk, account, clerk_actor):
@@ -196,7 +201,8 @@ def test_page_query_count_does_not_grow_with_rows(
             dispute_hold_create(invoice_id=invoice.pk, amount="1", comments="x", actor=clerk_actor)
     signed_in(client, clerk)
     # session, user, account, user perms, group perms, one page of rows with their invoices
-    with django_assert_num_queries(6):
+    # Six, and one for the total of the active rows (issue 15).
+    with django_assert_num_queries(7):
         response = client.get(page_url(tab=tab))
     assert response.content.decode().count("<tr data-entry-id=") == min(rows, 25)
 
@@ -350,7 +356,7 @@ def test_valid_entry_shows_confirm_popout_with_frozen_full_amount_and_a_token(
     client, clerk, invoice
 ):
     response = signed_in(client, clerk).post(
-        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="120.00"), **HTMX
     )
     assert response.status_code == 200
     assert "HX-Retarget" not in response
@@ -381,18 +387,29 @@ def test_dispute_over_available_names_the_held_part(client, clerk, invoice, cler
     response = signed_in(client, clerk).post(
         step_url("dispute", "entry", invoice_no=10023), {**DISPUTE_INPUT, "amount": "30"}, **HTMX
     )
-    assert b"of which 100.00 is on dispute hold (20.00 available)" in response.content
+    assert (
+        b"more than the 20.00 available on invoice 10023 "
+        b"(balance due 120.00, of which 100.00 on hold)" in response.content
+    )
 
 
-def test_out_of_range_expire_hold_days_is_refused_next_to_its_field(client, clerk, invoice):
+def test_out_of_range_expire_hold_days_is_refused_next_to_its_field_in_plain_words(
+    client, clerk, invoice
+):
     response = signed_in(client, clerk).post(
         step_url("dispute", "entry", invoice_no=10023),
         {**DISPUTE_INPUT, "expire_hold_days": "1000"},
         **HTMX,
     )
+    html = response.content.decode()
     assert re.search(
-        r'id="id_expire_hold_days_error".*Expire_Hold_Days', response.content.decode(), re.S
+        r'id="id_expire_hold_days_error".*Enter a whole number of days from 2 to 90, '
+        r"or leave it empty for the default of 30 days\.",
+        html,
+        re.S,
     )
+    # The API's seed-001 wording stays the API's.
+    assert "Expire_Hold_Days" not in html
 
 
 def test_not_revenue_impacting_without_expense_code_is_refused_at_the_code(client, clerk, invoice):
@@ -480,7 +497,7 @@ def test_confirm_after_the_balance_changed_returns_to_the_drawer_with_the_error(
 ):
     signed_in(client, clerk)
     entry = client.post(
-        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=""), **HTMX
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="120.00"), **HTMX
     )
     writeoff_create(
         invoice_id=invoice.pk, amount="1", reason_code=0, comments="meanwhile", actor=clerk_actor
@@ -524,3 +541,116 @@ def test_confirm_on_another_accounts_invoice_is_404(client, clerk, invoice, othe
     )
     assert response.status_code == 404
     assert DisputeHold.objects.count() == 0
+
+
+# --- issue 15: every error at once, no silent defaults, the balance after ------------
+
+
+def test_one_submit_shows_every_field_error_and_service_refusal_with_a_linked_summary(
+    client, clerk, invoice, expense_code
+):
+    from billing.rules import today
+
+    tomorrow = (today() + datetime.timedelta(days=1)).isoformat()
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023),
+        {
+            "amount": "",
+            "reason_code": "2",
+            "writeoff_date": tomorrow,
+            # Not revenue-impacting, and no expense code chosen.
+            "accounting_code": "",
+            "comments": "",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    for field, message in [
+        ("amount", "Enter an amount, or select Full balance."),
+        ("writeoff_date", "The write-off date cannot be in the future."),
+        ("accounting_code", "Choose an active expense accounting code"),
+        ("comments", "Comments are required."),
+    ]:
+        assert re.search(rf'id="id_{field}_error".*{re.escape(message)}', html, re.S), field
+        assert f'href="#id_{field}" data-focus-field="id_{field}"' in html, field
+    summary = html[html.index("error-summary") : html.index("</ul>")]
+    assert summary.count("<li>") == 4
+    # The summary comes first in the drawer, before any field.
+    assert html.index("error-summary") < html.index('id="id_amount"')
+    assert WriteOff.objects.count() == 0
+
+
+def test_a_field_the_form_refused_shows_only_the_forms_message(client, clerk, invoice):
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023),
+        writeoff_input(reason_code="", comments=""),
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "This field is required." in html  # the reason code, by the form
+    assert "Invalid reason code" not in html  # not repeated by the service
+    assert "Comments are required." in html  # the service's, on the same submit
+
+
+def test_dispute_entry_shows_comments_and_days_refusals_together(client, clerk, invoice):
+    response = signed_in(client, clerk).post(
+        step_url("dispute", "entry", invoice_no=10023),
+        {"amount": "500", "expire_hold_days": "200", "comments": ""},
+        **HTMX,
+    )
+    html = response.content.decode()
+    for field in ("amount", "expire_hold_days", "comments"):
+        assert f'id="id_{field}_error"' in html, field
+    assert "more than the balance due of 120.00 on invoice 10023" in html
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_empty_amount_in_the_ui_is_refused_not_taken_as_the_full_balance(
+    client, clerk, invoice, kind
+):
+    data = writeoff_input(amount="") if kind == "writeoff" else {**DISPUTE_INPUT, "amount": ""}
+    response = signed_in(client, clerk).post(
+        step_url(kind, "entry", invoice_no=10023), data, **HTMX
+    )
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert 'id="popout-title"' not in html
+    assert re.search(r'id="id_amount_error".*Enter an amount, or select Full balance\.', html, re.S)
+
+
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_comments_and_amount_are_marked_required_in_the_drawer(client, clerk, invoice, kind):
+    html = signed_in(client, clerk).get(step_url(kind, "entry", invoice_no=10023), **HTMX).content
+    html = html.decode()
+    assert re.search(r'<textarea name="comments"[^>]*required', html)
+    assert re.search(r'for="id_comments"[^>]*>\s*Comments<span class="asteriskField">\*', html)
+    assert re.search(r'<input type="text" name="amount"[^>]*required', html)
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "due_after", "available_after"),
+    [
+        ("writeoff", writeoff_input(amount="45.50"), "74.50", "74.50"),
+        ("dispute", {**DISPUTE_INPUT, "amount": "20"}, "120.00", "100.00"),
+    ],
+)
+def test_entry_drawer_and_confirm_show_the_balance_after_the_entry(
+    client, clerk, invoice, kind, data, due_after, available_after
+):
+    signed_in(client, clerk)
+    drawer = client.get(step_url(kind, "entry", invoice_no=10023), **HTMX).content.decode()
+    # The live line (static/js/remaining-balance.js) is wired to the amount.
+    assert 'data-remaining-output="entry-remaining"' in drawer
+    assert f'data-remaining-kind="{kind}"' in drawer
+    assert 'id="entry-remaining"' in drawer and 'aria-live="polite"' in drawer
+    confirm_html = client.post(step_url(kind, "entry", invoice_no=10023), data, **HTMX)
+    html = confirm_html.content.decode()
+    assert re.search(rf"Balance due after</dt><dd[^>]*>{re.escape(due_after)} USD", html)
+    assert re.search(rf"Available after</dt><dd[^>]*>{re.escape(available_after)} USD", html)
+
+
+def test_entry_drawer_has_a_sticky_footer_with_cancel_then_submit(client, clerk, invoice):
+    html = signed_in(client, clerk).get(step_url("writeoff", "entry", invoice_no=10023), **HTMX)
+    footer = html.content.decode().split('<div class="drawer-footer">')[1]
+    assert footer.index("Cancel") < footer.index("Create Write-Off")

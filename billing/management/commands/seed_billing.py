@@ -313,7 +313,14 @@ class Command(BaseCommand):
             help="Also create the demo users clerk, supervisor and viewer (only with DEBUG on).",
         )
         parser.add_argument(
-            "--demo-password", default=None, help="Password for the demo users (default: random)."
+            "--demo-password",
+            default=None,
+            help="Password for the demo users (default: random for new users; kept otherwise).",
+        )
+        parser.add_argument(
+            "--reset-demo-password",
+            action="store_true",
+            help="Give existing demo users a new random password (default: keep theirs).",
         )
         parser.add_argument(
             "--allow-production-database",
@@ -489,7 +496,11 @@ class Command(BaseCommand):
         self.lines = RowWriter(InvoiceLine, InvoiceLineFactory.build(invoice=prototype_invoice))
         self.payments = RowWriter(Payment, PaymentFactory.build(invoice=prototype_invoice))
         self.writeoffs = RowWriter(WriteOff, WriteOffFactory.build(invoice=prototype_invoice))
-        self.holds = RowWriter(DisputeHold, DisputeHoldFactory.build(invoice=prototype_invoice))
+        # Every seeded row names one actor, SEED_LABEL (the factories' own is "seed").
+        self.holds = RowWriter(
+            DisputeHold,
+            DisputeHoldFactory.build(invoice=prototype_invoice, created_by_label=SEED_LABEL),
+        )
         prototype_entry = JournalEntry(
             entry_date=self.as_of,
             currency="USD",
@@ -690,8 +701,19 @@ class Command(BaseCommand):
         # Dispute holds: open (some already past expiry), released, or converted.
         if draft.available > 0 and rng.random() < HOLD_SHARE:
             amount = draft.available if rng.random() < 0.4 else max(1, draft.available // 3)
-            created = _between(rng, draft.bill_date, self.as_of)
+            # Fresh demo data: most holds expire in the future, some this week, a few
+            # have expired (issue 15). Dated back from the expiry, never before the bill.
             days = rng.choice((14, 30, 30, 60, 90))
+            freshness = rng.random()
+            if freshness < 0.1:
+                expires_on = self.as_of - datetime.timedelta(days=rng.randint(1, 10))
+            elif freshness < 0.25:
+                expires_on = self.as_of + datetime.timedelta(days=rng.randint(0, 6))
+            else:
+                expires_on = self.as_of + datetime.timedelta(days=rng.randint(7, days))
+            created = min(
+                max(expires_on - datetime.timedelta(days=days), draft.bill_date), self.as_of
+            )
             expires_on = created + datetime.timedelta(days=days)
             hold = {
                 "invoice_id": draft.id,
@@ -849,15 +871,33 @@ class Command(BaseCommand):
     def _demo_users(self, options: dict) -> None:
         if not options["demo_users"]:
             return
-        password = options["demo_password"] or secrets.token_urlsafe(12)
+        # The password is kept between runs (a person signed in yesterday signs in today),
+        # unless one is given or a reset is asked for. Only a hash is stored, so a kept
+        # password cannot be printed again.
+        password = options["demo_password"]
         user_model = get_user_model()
+        existing = user_model.objects.filter(username__in=[n for n, _, _ in DEMO_USERS])
+        keep = (
+            password is None
+            and not options.get("reset_demo_password")
+            and existing.count() == len(DEMO_USERS)
+            and all(user.has_usable_password() for user in existing)
+        )
+        password = password or secrets.token_urlsafe(12)
         for username, group_name, is_staff in DEMO_USERS:
             user, _ = user_model.objects.get_or_create(username=username)
             user.is_staff = is_staff
-            user.set_password(password)
+            if not keep:
+                user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=group_name)])
         names = ", ".join(name for name, _, _ in DEMO_USERS)
+        if keep:
+            self.stdout.write(
+                f"Demo sign-in (local demo data only): users {names}; password unchanged "
+                "(the one printed when they were created; --reset-demo-password prints a new one)."
+            )
+            return
         self.stdout.write(
             f"Demo sign-in (local demo data only): users {names}; password: {password}"
         )
