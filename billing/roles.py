@@ -1,4 +1,4 @@
-"""The three billing roles, as Django groups.
+"""The billing roles, as Django groups.
 
 Run after every migrate (and after the test runner flushes a database), so the
 groups always exist with exactly these permissions.
@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 VIEWER = "Billing viewer"
 CLERK = "Billing clerk"
 SUPERVISOR = "Billing supervisor"
+CONTROLLER = "Finance controller"
 
 _VIEW = [
     "billing.view_account",
@@ -18,6 +19,7 @@ _VIEW = [
     "billing.view_accountingcode",
     "writeoffs.view_writeoff",
     "writeoffs.view_disputehold",
+    "writeoffs.view_approvallimit",
 ]
 _CREATE = ["billing.add_payment", "writeoffs.add_writeoff", "writeoffs.add_disputehold"]
 _SUPERVISE = [
@@ -26,10 +28,16 @@ _SUPERVISE = [
     "writeoffs.settle_disputehold",
 ]
 
+_APPROVE = ["writeoffs.approve_writeoff"]
+# The controller approves and edits limits, and creates, settles and reverses nothing
+# (segregation of duties).
+_CONTROL = ["writeoffs.add_approvallimit", "writeoffs.change_approvallimit"]
+
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _APPROVE,
+    CONTROLLER: _VIEW + _APPROVE + _CONTROL,
 }
 
 
