@@ -154,11 +154,14 @@ def _balance_phrase(invoice: Invoice) -> str:
     phrase = (
         f"the balance due of {money(invoice.balance_due_minor)} on invoice {invoice.invoice_no}"
     )
+    reserved = []
     if invoice.held_minor:
-        phrase += (
-            f", of which {money(invoice.held_minor)} is on dispute hold "
-            f"({money(invoice.available_minor)} available)"
-        )
+        reserved.append(f"{money(invoice.held_minor)} is on dispute hold")
+    if invoice.pending_minor:
+        reserved.append(f"{money(invoice.pending_minor)} is pending write-off approval")
+    if reserved:
+        available = money(invoice.available_minor)
+        phrase += f", of which {' and '.join(reserved)} ({available} available)"
     return phrase
 
 

@@ -245,3 +245,10 @@ DISPUTE_HOLD_OVERRIDE_MAX_DAYS = env_int("DISPUTE_HOLD_OVERRIDE_MAX_DAYS", 90)
 DISPUTE_HOLD_EXPIRATION_ACTION = env_str("DISPUTE_HOLD_EXPIRATION_ACTION", "none")
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
+
+# A write-off pending approval lapses (frees its reservation) after this many days,
+# in the daily run.
+WRITEOFF_APPROVAL_DAYS = env_int("WRITEOFF_APPROVAL_DAYS", 14)
+# The window in which a requester's write-offs on one invoice add up against their
+# limit, so that splitting one write-off does not get under it.
+WRITEOFF_APPROVAL_WINDOW_DAYS = 30

@@ -72,8 +72,24 @@ class LedgerEntry(IdempotentEntry):
 
 
 class WriteOff(LedgerEntry):
+    """A write-off, and its approval when it was over its requester's limit.
+
+    The requester is whoever asked for it: the creator, or for an expiry
+    conversion the hold's creator (the system only carries it out). Within the
+    requester's limit it is active at once; over it, it is pending and reserves
+    its amount on the invoice until a second person approves or rejects it, the
+    requester withdraws it (rejected, ``withdrawn``), or it lapses.
+    ``limit_applied_minor`` is the requester's limit it was checked against
+    (empty: unlimited) and ``checked_minor`` the amount checked (this write-off
+    plus the requester's others on the invoice in the window); both are empty on
+    write-offs made before approvals existed.
+    """
+
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
         ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        LAPSED = "lapsed", "Lapsed"
         REVERSED = "reversed", "Reversed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="writeoffs")
@@ -85,14 +101,43 @@ class WriteOff(LedgerEntry):
     accounting_code = models.ForeignKey(
         AccountingCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    origin_dispute = models.OneToOneField(
+    # A hold has at most one live conversion (see the constraint); a rejected or lapsed
+    # conversion leaves the hold open, to be converted again or released.
+    origin_dispute = models.ForeignKey(
         "DisputeHold",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="conversion_writeoff",
+        related_name="conversion_writeoffs",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_label = models.CharField("requested by", max_length=150, blank=True)
+    limit_applied_minor = models.BigIntegerField(null=True, blank=True)
+    checked_minor = models.BigIntegerField(null=True, blank=True)
+
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by_label = models.CharField("approved by", max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rejected_by_label = models.CharField(max_length=150, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    withdrawn = models.BooleanField(default=False)
+
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+
     reversed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -125,9 +170,41 @@ class WriteOff(LedgerEntry):
                 condition=Q(reason_code__in=[0, 1, 2, 3, 4, 5, 9999]),
                 name="writeoff_reason_code_valid",
             ),
+            # Each status has its own who/when, and only its own.
             models.CheckConstraint(
-                condition=Q(status="active") | Q(reversed_at__isnull=False),
+                condition=Q(status__in=["pending", "active", "rejected", "lapsed", "reversed"]),
+                name="writeoff_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="reversed", reversed_at__isnull=False)
+                | ~Q(status="reversed") & Q(reversed_at__isnull=True),
                 name="writeoff_reversed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="rejected", rejected_at__isnull=False)
+                | ~Q(status="rejected") & Q(rejected_at__isnull=True, withdrawn=False),
+                name="writeoff_rejected_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="lapsed", lapsed_at__isnull=False)
+                | ~Q(status="lapsed") & Q(lapsed_at__isnull=True),
+                name="writeoff_lapsed_has_time",
+            ),
+            # Approved means approved by a person; only active (or later reversed)
+            # write-offs have been approved.
+            models.CheckConstraint(
+                condition=Q(approved_at__isnull=True, approved_by__isnull=True)
+                | Q(
+                    status__in=["active", "reversed"],
+                    approved_at__isnull=False,
+                    approved_by__isnull=False,
+                ),
+                name="writeoff_approved_has_person",
+            ),
+            models.UniqueConstraint(
+                fields=["origin_dispute"],
+                condition=Q(status__in=["pending", "active", "reversed"]),
+                name="writeoff_one_live_conversion",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
@@ -138,6 +215,28 @@ class WriteOff(LedgerEntry):
 
     def __str__(self) -> str:
         return f"Write-off {self.pk}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        if self.withdrawn:
+            return "Withdrawn"
+        return self.get_status_display()
+
+    @property
+    def limit_applied(self) -> Decimal | None:
+        if self.limit_applied_minor is None:
+            return None
+        return from_minor(self.limit_applied_minor, self.invoice.currency)
+
+    def is_requested_by(self, actor) -> bool:
+        """Whether ``actor`` (a billing.actors.Actor) asked for this write-off."""
+        if actor.api_key is not None:
+            return self.requested_by_api_key_id == actor.api_key.pk
+        return actor.user is not None and self.requested_by_id == actor.user.pk
 
 
 class DisputeHold(LedgerEntry):
@@ -160,6 +259,9 @@ class DisputeHold(LedgerEntry):
     settled_by_label = models.CharField(max_length=150, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     settlement_comments = models.TextField(blank=True)
+    # A conversion over its requester's limit waits for approval: the hold stays open,
+    # its amount stays in held (not pending), and expiry leaves it alone.
+    conversion_pending = models.BooleanField(default=False)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -178,6 +280,10 @@ class DisputeHold(LedgerEntry):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(settled_at__isnull=False),
                 name="dispute_settled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(conversion_pending=False) | Q(status="open"),
+                name="dispute_conversion_pending_is_open",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
@@ -200,6 +306,27 @@ class DisputeHold(LedgerEntry):
 
     def is_expired(self, today: datetime.date) -> bool:
         return self.is_open and today > self.expires_on
+
+    @property
+    def conversion_writeoff(self) -> WriteOff | None:
+        """The write-off this hold was (or is pending to be) converted into, if any."""
+        return (
+            self.conversion_writeoffs.filter(
+                status__in=[
+                    WriteOff.Status.PENDING,
+                    WriteOff.Status.ACTIVE,
+                    WriteOff.Status.REVERSED,
+                ]
+            )
+            .order_by("-id")
+            .first()
+        )
+
+    @property
+    def status_label(self) -> str:
+        if self.conversion_pending:
+            return "Conversion pending"
+        return self.get_status_display()
 
 
 class ApprovalLimit(models.Model):

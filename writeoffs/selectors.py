@@ -131,7 +131,11 @@ def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
     invoices = (
         Invoice.objects.filter(account=account, status=Invoice.Status.SENT)
         .alias(
-            available=F("total_minor") - F("paid_minor") - F("written_off_minor") - F("held_minor")
+            available=F("total_minor")
+            - F("paid_minor")
+            - F("written_off_minor")
+            - F("held_minor")
+            - F("pending_minor")
         )
         .filter(available__gt=0)
         .order_by("-bill_date", "-invoice_no")

@@ -80,27 +80,44 @@ class Command(BaseCommand):
         paid = Stream(_amounts(Payment.objects.filter(status=Payment.Status.ACTIVE)))
         written_off = Stream(_amounts(WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)))
         held = Stream(_amounts(DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)))
+        # Approvals: a pending write-off reserves its amount, except a pending conversion,
+        # whose amount stays in its open hold.
+        pending = Stream(
+            _amounts(
+                WriteOff.objects.filter(status=WriteOff.Status.PENDING, origin_dispute__isnull=True)
+            )
+        )
         invoices = (
             Invoice.objects.order_by("id")
             .values_list(
-                "id", "invoice_no", "total_minor", "paid_minor", "written_off_minor", "held_minor"
+                "id",
+                "invoice_no",
+                "total_minor",
+                "paid_minor",
+                "written_off_minor",
+                "held_minor",
+                "pending_minor",
             )
             .iterator(chunk_size=CHUNK)
         )
 
         checked = drifting = 0
-        for invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held in invoices:
+        for row in invoices:
+            invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held, stored_pending = row
             checked += 1
             problems = []
             for name, stored, actual in (
                 ("paid", stored_paid, paid.take(invoice_id)),
                 ("written off", stored_wo, written_off.take(invoice_id)),
                 ("held", stored_held, held.take(invoice_id)),
+                ("pending", stored_pending, pending.take(invoice_id)),
             ):
                 if stored != actual:
                     problems.append(f"{name} stored {stored} but rows add up to {actual}")
             if not 0 <= stored_held <= total - stored_paid - stored_wo:
                 problems.append("held is outside 0..balance due")
+            if not 0 <= stored_pending <= total - stored_paid - stored_wo - stored_held:
+                problems.append("held + pending is more than the balance due")
             if problems:
                 drifting += 1
                 if drifting <= options["limit"]:

@@ -52,6 +52,13 @@ class Command(BaseCommand):
                 f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
                 f"expired {hold.expires_on}): {verb}"
             )
+        for hold in self._holds(result.conversion_pending):
+            self.stdout.write(
+                f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
+                f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+                f"expired {hold.expires_on}): conversion pending approval (over the limit of "
+                f"{hold.created_by_label or 'its creator'})"
+            )
         self.stdout.write(self.style.SUCCESS(result.summary()))
 
     @staticmethod
