@@ -173,6 +173,7 @@ def create_writeoff_or_dispute_m(call: ApiCall) -> dict:
         dispute_ind=0,
         can_unsettle=False,
         writeoff_date=writeoff.writeoff_date.isoformat(),
+        status=api_writeoff_status(writeoff),
     )
 
 
@@ -248,10 +249,18 @@ def settle_dispute_hold_m(call: ApiCall) -> dict:
         can_unsettle=hold.can_unsettle,
     )
     if action == "convert":
-        result["rec_no"] = (
-            WriteOff.objects.filter(origin_dispute=hold).values_list("pk", flat=True).first()
-        )
+        conversion = hold.conversion_writeoff
+        result["rec_no"] = conversion.pk if conversion else None
+        # Over the caller's limit the hold stays open until a person approves.
+        result["conversion_pending"] = hold.conversion_pending
     return result
+
+
+def api_writeoff_status(writeoff: WriteOff) -> str:
+    """A write-off's status as the API spells it: a pending one is "pending_approval"."""
+    if writeoff.is_pending:
+        return "pending_approval"
+    return writeoff.status
 
 
 # These two change nothing; exempt so that a stray POST still gets a JSON answer
@@ -620,7 +629,7 @@ def _writeoff_row(writeoff: WriteOff) -> dict:
         "created_date": _local_date(writeoff.created_at),
         "created_by": writeoff.created_by_label,
         "source": writeoff.source,
-        "status": writeoff.status,
+        "status": api_writeoff_status(writeoff),
         "can_unsettle": False,
         "origin_dispute_no": writeoff.origin_dispute_id,
         "reversed_date": _local_date(writeoff.reversed_at),

@@ -256,6 +256,12 @@ def _schemas() -> dict:
                 "can_unsettle": {"type": "boolean", "description": "True while a dispute is open."},
                 "dispute_exp_date": {**_DATE, "description": "Disputes: the hold's expiry date."},
                 "writeoff_date": {**_DATE, "description": "Write-offs: the write-off date."},
+                "status": _string(
+                    "Write-offs: active, or pending_approval when the amount (with the "
+                    "caller's write-offs on the invoice in the last 30 days) is over the "
+                    "API key's approval limit; a person then approves or rejects it.",
+                    enum=["active", "pending_approval"],
+                ),
             },
         },
         "ListRequest": {
@@ -303,7 +309,9 @@ def _schemas() -> dict:
                 "created_date": _DATE,
                 "created_by": _string("User, API key name, or system."),
                 "source": _string("ui, api, admin or system."),
-                "status": _string("active or reversed."),
+                "status": _string(
+                    "pending_approval, active, rejected, lapsed or reversed."
+                ),
                 "can_unsettle": {"type": "boolean", "const": False},
                 "origin_dispute_no": {
                     "type": ["integer", "null"],
@@ -355,12 +363,23 @@ def _schemas() -> dict:
                 "error_msg": _string("OK"),
                 "dispute_no": _integer("The dispute hold."),
                 "settlement_action": _integer("As sent.", enum=[1, 2, 3]),
-                "status": _string("written_off, released_reaged or released."),
+                "status": _string(
+                    "written_off, released_reaged or released; open when a conversion is "
+                    "pending approval."
+                ),
                 "invoice_no": _integer("The invoice."),
                 "amount": money,
                 "currency": _string("ISO 4217 code."),
-                "can_unsettle": {"type": "boolean", "const": False},
+                "can_unsettle": {
+                    "type": "boolean",
+                    "description": "True only while a conversion is pending approval.",
+                },
                 "rec_no": _integer("Action 1: the new write-off's number."),
+                "conversion_pending": {
+                    "type": "boolean",
+                    "description": "Action 1: the conversion is over the key's limit and "
+                    "waits for approval; the hold stays open.",
+                },
             },
         },
     }

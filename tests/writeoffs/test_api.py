@@ -17,7 +17,7 @@ from billing.api_keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
-from writeoffs.models import DisputeHold, Source, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, Source, WriteOff
 from writeoffs.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 
 CREATE = "/api/create_writeoff_or_dispute_m"
@@ -902,3 +902,38 @@ def test_readme_documents_every_api_error_code_with_its_http_status():
     api_codes |= {0, *UNKNOWN_CALL_ERROR_CODES}
 
     assert documented == {code: int(ERROR_CODES[code][1]) for code in api_codes}
+
+
+# --- approvals ---------------------------------------------------------------------
+
+
+def test_a_create_over_the_keys_limit_answers_ok_with_pending_approval(api, create_input):
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=50_00)
+    response = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "50.01"})
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["error_code"], body["status"]) == (0, "pending_approval")
+    writeoff = WriteOff.objects.get(pk=body["rec_no"])
+    assert writeoff.status == WriteOff.Status.PENDING
+    assert Invoice.objects.get(invoice_no=10023).pending_minor == 50_01
+
+    within = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"}).json()
+    assert within["status"] == "pending_approval"  # 50.01 already counts: 60.01 > 50.00
+
+
+def test_a_create_within_the_keys_limit_answers_active(api, create_input):
+    body = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"}).json()
+    assert (body["error_code"], body["status"]) == (0, "active")
+
+
+def test_the_list_call_shows_each_writeoffs_status(api, create_input, clerk_key):
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)
+    api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"})
+    api.post(CREATE, {**create_input, "writeoff_dispute_amount": "5.00"})
+    body = api.get(
+        LIST,
+        {"client_no": 1000, "auth_key": clerk_key, "acct_no": 5001, "dispute_or_writeoff_flag": 1},
+    ).json()
+    assert body["error_code"] == 0
+    statuses = {row["amount"]: row["status"] for row in body["writeoffs"]}
+    assert statuses == {"10.00": "active", "5.00": "pending_approval"}
