@@ -134,6 +134,7 @@ def test_partial_writeoff_returns_its_number_and_amount(api, create_input, invoi
         "dispute_ind": 0,
         "can_unsettle": False,
         "writeoff_date": timezone.localdate().isoformat(),
+        "status": "active",
     }
     invoice.refresh_from_db()
     assert invoice.written_off_minor == 2050
