@@ -163,6 +163,12 @@ class WriteOff(LedgerEntry):
                 fields=["account", "-amount_minor", "-id"], name="writeoff_account_amount_idx"
             ),
             models.Index(fields=["invoice", "-id"], name="writeoff_invoice_idx"),
+            # The Approvals queue (oldest first) and the top bar's count.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status="pending"),
+                name="writeoff_pending_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="writeoff_amount_gt_0"),

@@ -309,9 +309,7 @@ def _schemas() -> dict:
                 "created_date": _DATE,
                 "created_by": _string("User, API key name, or system."),
                 "source": _string("ui, api, admin or system."),
-                "status": _string(
-                    "pending_approval, active, rejected, lapsed or reversed."
-                ),
+                "status": _string("pending_approval, active, rejected, lapsed or reversed."),
                 "can_unsettle": {"type": "boolean", "const": False},
                 "origin_dispute_no": {
                     "type": ["integer", "null"],

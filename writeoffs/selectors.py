@@ -36,6 +36,14 @@ WRITEOFF_TABLE_FIELDS = (
     "reversed_by_label",
     "reversed_at",
     "reversal_reason",
+    # Approvals: who asked, who decided.
+    "requested_by_label",
+    "approved_by_label",
+    "rejected_by_label",
+    "rejected_at",
+    "rejection_reason",
+    "withdrawn",
+    "lapsed_at",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -160,3 +168,17 @@ def writeoff_for(account: Account, writeoff_id: int) -> WriteOff:
     return get_object_or_404(
         WriteOff.objects.select_related("invoice"), account=account, pk=writeoff_id
     )
+
+
+def pending_approvals() -> QuerySet[WriteOff]:
+    """Write-offs waiting for a second person, across accounts, oldest first."""
+    return (
+        WriteOff.objects.filter(status=WriteOff.Status.PENDING)
+        .select_related("invoice", "account")
+        .order_by("created_at", "id")
+    )
+
+
+def pending_approval_for(writeoff_id: int) -> WriteOff:
+    """A write-off on the Approvals queue (any status, so a decided one shows why)."""
+    return get_object_or_404(WriteOff.objects.select_related("invoice", "account"), pk=writeoff_id)

@@ -48,4 +48,7 @@ urlpatterns = [
     ),
     path("accounts/<int:acct_no>/write-offs/export.csv", views.writeoff_csv, name="writeoff_csv"),
     path("accounts/<int:acct_no>/disputes/export.csv", views.dispute_csv, name="dispute_csv"),
+    path("approvals/", views.approval_queue, name="approval_queue"),
+    path("approvals/<int:writeoff_id>/approve/", views.approval_approve, name="approval_approve"),
+    path("approvals/<int:writeoff_id>/reject/", views.approval_reject, name="approval_reject"),
 ]

@@ -44,6 +44,8 @@ from writeoffs.selectors import (
     dispute_for,
     disputes_for,
     parse_sort,
+    pending_approval_for,
+    pending_approvals,
     pickable_invoices,
     writeoff_for,
     writeoffs_for,
@@ -123,6 +125,7 @@ def writeoff_page(request: HttpRequest, acct_no: int) -> HttpResponse:
         "can_create": request.user.has_perm(kind.perm),
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
         "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
+        "can_approve": request.user.has_perm("writeoffs.approve_writeoff"),
         # Open holds that expire on or before this date are flagged in the Disputes table.
         "expiry_warning_date": today()
         + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS),
@@ -480,3 +483,95 @@ def _changed(
     messages.success(request, message)
     page = reverse("writeoff_page", args=[account.acct_no])
     return redirect(f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}")
+
+
+# --- the Approvals queue (across accounts) ------------------------------------
+
+APPROVALS_TEMPLATE = "writeoffs/approvals.html"
+APPROVALS_PER_PAGE = 25
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET"])
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    """Write-offs waiting for approval, oldest first, with their invoice's balances."""
+    window = page_window(pending_approvals(), request.GET.get("page"), APPROVALS_PER_PAGE)
+    context = {"step": "queue", "window": window, "rows": window.items}
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="queue")
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def approval_approve(request: HttpRequest, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out to approve a pending write-off."""
+    writeoff = pending_approval_for(writeoff_id)
+    error = None
+    if request.method == "POST":
+        try:
+            writeoff = services.writeoff_approve(
+                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+            )
+        except BillingError as refused:
+            error = refused.message
+            writeoff.refresh_from_db()
+        else:
+            invoice = writeoff.invoice
+            return _decided(
+                request,
+                writeoff,
+                f"Write-off {writeoff.number} approved: "
+                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} written "
+                f"off on invoice {invoice.invoice_no}.",
+            )
+    context = {"step": "approve", "writeoff": writeoff, "invoice": writeoff.invoice}
+    context["error"] = error
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="approve")
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def approval_reject(request: HttpRequest, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out to reject a pending write-off: a reason is required."""
+    writeoff = pending_approval_for(writeoff_id)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            writeoff = services.writeoff_reject(
+                writeoff_id=writeoff.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_user(request.user),
+            )
+        except BillingError as refused:
+            writeoff.refresh_from_db()
+            attach_billing_error(form, refused)
+        else:
+            return _decided(
+                request,
+                writeoff,
+                f"Write-off {writeoff.number} rejected; its amount is available again on "
+                f"invoice {writeoff.invoice.invoice_no}.",
+            )
+    context = {
+        "step": "reject",
+        "writeoff": writeoff,
+        "invoice": writeoff.invoice,
+        "reject_form": form,
+    }
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="reject")
+
+
+def _decided(request: HttpRequest, writeoff, message: str) -> HttpResponse:
+    """After an approval or rejection: htmx closes the pop-out and the queue or the
+    Write-Offs table refreshes; without JS, back to the queue with the message."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        trigger_client_event(response, "writeoffDecided", {"id": writeoff.pk})
+        trigger_client_event(response, "closeOverlays")
+        trigger_client_event(response, "showMessage", {"level": "success", "text": message})
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    messages.success(request, message)
+    return redirect("approval_queue")

@@ -215,7 +215,7 @@
     area.replaceChildren(alert);
   });
   // Any "<thing>Created" event with an id: highlight that row once the table has refreshed.
-  ["writeoffCreated", "disputeCreated", "disputeSettled", "writeoffReversed"].forEach(function (name) {
+  ["writeoffCreated", "disputeCreated", "disputeSettled", "writeoffReversed", "writeoffDecided"].forEach(function (name) {
     document.addEventListener(name, function (event) {
       if (event.detail && event.detail.id !== undefined) { pendingHighlight = String(event.detail.id); }
     });
