@@ -24,7 +24,10 @@ def recomputed_totals(invoice_id: int) -> dict[str, int]:
     )
     return {
         "paid_minor": sum(paid.values_list("amount_minor", flat=True)),
-        "written_off_minor": sum(written_off.values_list("amount_minor", flat=True)),
+        "written_off_minor": sum(
+            amount - recovered
+            for amount, recovered in written_off.values_list("amount_minor", "recovered_minor")
+        ),
         "held_minor": sum(held.values_list("amount_minor", flat=True)),
         "pending_minor": sum(pending.values_list("amount_minor", flat=True)),
     }

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from billing.history import ActorHistoryModel
@@ -33,6 +33,8 @@ class ReasonCode(models.IntegerChoices):
 
 # The reasons a person or an API caller may give for a write-off.
 WRITEOFF_REASON_CODES = (0, 1, 2, 3, 4, 5)
+# Write-offs a later payment may reinstate: bad debt, and expiry conversions.
+RECOVERABLE_REASON_CODES = (0, 9999)
 
 
 class Source(models.TextChoices):
@@ -144,6 +146,9 @@ class WriteOff(LedgerEntry):
     reversed_by_label = models.CharField(max_length=150, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversal_reason = models.TextField(blank=True)
+    # Bad-debt recovery: how much of this write-off a later payment reinstated (kept in
+    # step with its active WriteOffRecovery rows; the invoice's written_off is net of it).
+    recovered_minor = models.BigIntegerField(default=0)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -207,6 +212,10 @@ class WriteOff(LedgerEntry):
                 ),
                 name="writeoff_approved_has_person",
             ),
+            models.CheckConstraint(
+                condition=Q(recovered_minor__gte=0, recovered_minor__lte=F("amount_minor")),
+                name="writeoff_recovered_within_amount",
+            ),
             models.UniqueConstraint(
                 fields=["origin_dispute"],
                 condition=Q(status__in=["pending", "active", "reversed"]),
@@ -237,6 +246,18 @@ class WriteOff(LedgerEntry):
         if self.limit_applied_minor is None:
             return None
         return from_minor(self.limit_applied_minor, self.invoice.currency)
+
+    @property
+    def recovered(self) -> Decimal:
+        return from_minor(self.recovered_minor, self.invoice.currency)
+
+    @property
+    def is_recoverable(self) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.reason_code in RECOVERABLE_REASON_CODES
+            and self.recovered_minor < self.amount_minor
+        )
 
     def is_requested_by(self, actor) -> bool:
         """Whether ``actor`` (a billing.actors.Actor) asked for this write-off."""
@@ -384,3 +405,51 @@ class ApprovalLimit(models.Model):
         if self.limit_minor is None:
             return None
         return from_minor(self.limit_minor, self.currency)
+
+
+class WriteOffRecovery(models.Model):
+    """Written-off money a later payment reinstated (bad-debt recovery).
+
+    The payment is recorded whole; the part above the invoice's available amount
+    comes back from these write-offs. Voiding the payment voids its recoveries.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        VOIDED = "voided", "Voided"
+
+    writeoff = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="recoveries")
+    payment = models.ForeignKey(
+        "billing.Payment", on_delete=models.PROTECT, related_name="writeoff_recoveries"
+    )
+    amount_minor = models.BigIntegerField()
+    recovered_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        verbose_name = "write-off recovery"
+        verbose_name_plural = "write-off recoveries"
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="recovery_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(status="active", voided_at__isnull=True)
+                | Q(status="voided", voided_at__isnull=False),
+                name="recovery_voided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery {self.pk} of write-off {self.writeoff_id}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.writeoff.invoice.currency)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import F
 
 from billing.models import Invoice, Payment
 from writeoffs.models import DisputeHold, WriteOff
@@ -78,7 +79,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         paid = Stream(_amounts(Payment.objects.filter(status=Payment.Status.ACTIVE)))
-        written_off = Stream(_amounts(WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)))
+        # Net of bad-debt recoveries, as the invoice keeps it.
+        written_off = Stream(
+            WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)
+            .order_by("invoice_id")
+            .values_list("invoice_id", F("amount_minor") - F("recovered_minor"))
+            .iterator(chunk_size=CHUNK)
+        )
         held = Stream(_amounts(DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)))
         # Approvals: a pending write-off reserves its amount, except a pending conversion,
         # whose amount stays in its open hold.
