@@ -8,6 +8,7 @@ view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -16,7 +17,8 @@ from django.http import QueryDict
 
 from billing.errors import BillingError
 from billing.forms import attach_billing_error
-from billing.models import AccountingCode
+from billing.models import AccountingCode, Payment
+from billing.money import format_money
 from billing.rules import today
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode
 
@@ -160,3 +162,35 @@ class SettleForm(forms.Form):
 
     def add_billing_error(self, error: BillingError) -> None:
         attach_billing_error(self, error)
+
+
+class RecoveryForm(forms.Form):
+    """Record Recovery: a payment on a written-off invoice, reinstating bad debt."""
+
+    paid_on = forms.DateField(label="Recovery date", widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.CharField(
+        label="Amount",
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
+    reference = forms.CharField(label="Reference", required=False, max_length=100)
+    writeoffs = forms.MultipleChoiceField(
+        label="Reinstate from these write-offs",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In the order shown; none ticked means newest first.",
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, recoverable: list, currency: str, **kwargs) -> None:
+        kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
+        self.fields["writeoffs"].choices = [
+            (
+                str(w.pk),
+                f"Write-off {w.pk} of {w.writeoff_date:%b %-d, %Y}: "
+                f"{format_money(w.amount - w.recovered, currency)} {currency} recoverable",
+            )
+            for w in recoverable
+        ]

@@ -44,6 +44,7 @@ WRITEOFF_TABLE_FIELDS = (
     "rejection_reason",
     "withdrawn",
     "lapsed_at",
+    "recovered_minor",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).

@@ -30,12 +30,12 @@ from billing.errors import BillingError
 from billing.forms import ReasonForm, attach_billing_error
 from billing.htmx import render_page
 from billing.models import Account, Invoice
-from billing.money import format_money
+from billing.money import format_money, from_minor
 from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
 from writeoffs import exports, services
-from writeoffs.forms import DisputeHoldForm, EntryForm, SettleForm, WriteOffForm
+from writeoffs.forms import DisputeHoldForm, EntryForm, RecoveryForm, SettleForm, WriteOffForm
 from writeoffs.models import ReasonCode
 from writeoffs.selectors import (
     DISPUTE_SORTS,
@@ -575,3 +575,62 @@ def _decided(request: HttpRequest, writeoff, message: str) -> HttpResponse:
         return response
     messages.success(request, message)
     return redirect("approval_queue")
+
+
+# --- Record Recovery (from the invoice page) -----------------------------------
+
+
+@login_required
+@permission_required("billing.add_payment", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def recovery_new(request: HttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    """Record Recovery: a drawer over the invoice page, or a page of its own without JS."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    recoverable = services.recoverable_writeoffs(invoice)
+    form = RecoveryForm(
+        request.POST if request.method == "POST" else None,
+        recoverable=recoverable,
+        currency=invoice.currency,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = services.recovery_record(
+                invoice_id=invoice.pk,
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                method=data["method"],
+                reference=data["reference"],
+                writeoff_ids=[int(pk) for pk in data["writeoffs"]] or None,
+                actor=Actor.for_user(request.user),
+                idempotency_key=data["idempotency_key"],
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            invoice.refresh_from_db()
+            text = (
+                f"Recovery of {format_money(payment.amount, invoice.currency)} "
+                f"{invoice.currency} recorded on invoice {invoice.invoice_no} "
+                f"(payment {payment.pk})."
+            )
+            if request.htmx:
+                response = HttpResponse(status=204)
+                trigger_client_event(response, "closeOverlays")
+                trigger_client_event(response, "showMessage", {"text": text})
+                # The invoice page refreshes its ledger on this event.
+                trigger_client_event(response, "paymentRecorded")
+                patch_vary_headers(response, ["HX-Request"])
+                return response
+            messages.success(request, text)
+            return redirect("invoice_detail", account.acct_no, invoice.invoice_no)
+    context = {
+        "account": account,
+        "section": "invoices",
+        "invoice": invoice,
+        "recoverable": recoverable,
+        "maximum": from_minor(services.recoverable_minor(invoice, recoverable), invoice.currency),
+        "recovery_form": form,
+    }
+    return render_page(request, "writeoffs/recovery.html", context, partial="drawer")

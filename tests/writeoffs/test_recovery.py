@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.actors import Actor
@@ -197,3 +198,85 @@ def test_verify_ledger_agrees_after_a_recovery(written_off, clerk_actor):
     out = io.StringIO()
     call_command("verify_ledger", stdout=out)
     assert "every stored total agrees" in out.getvalue()
+
+
+# --- the Record Recovery drawer, the Recovered filter, the CSV ----------------------
+
+
+def recovery_url(invoice):
+    return reverse("recovery_new", args=[invoice.account.acct_no, invoice.invoice_no])
+
+
+def test_recovery_drawer_for_htmx_and_a_page_without_js(client, clerk, written_off):
+    invoice = written_off[0]
+    client.force_login(clerk)
+    drawer = client.get(recovery_url(invoice), headers={"HX-Request": "true"}).content.decode()
+    page = client.get(recovery_url(invoice)).content.decode()
+    assert "Record Recovery" in drawer and "<html" not in drawer
+    assert "<html" in page
+    assert "200.00 USD" in drawer  # the most that can be recorded
+
+
+def test_recovery_from_the_drawer_and_the_invoice_shows_recovered_x_of_y(
+    client, clerk, written_off
+):
+    invoice = written_off[0]
+    client.force_login(clerk)
+    response = client.post(
+        recovery_url(invoice),
+        {
+            "paid_on": timezone.localdate().isoformat(),
+            "amount": "30.00",
+            "method": "check",
+            "reference": "",
+            "idempotency_key": "k1",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204 and "paymentRecorded" in response["HX-Trigger"]
+    detail = client.get(
+        reverse("invoice_detail", args=[invoice.account.acct_no, invoice.invoice_no])
+    ).content.decode()
+    assert "recovered 30.00 of 80.00" in detail
+
+
+def test_recovery_over_the_maximum_shows_the_message_next_to_the_amount(client, clerk, written_off):
+    invoice = written_off[0]
+    client.force_login(clerk)
+    response = client.post(
+        recovery_url(invoice),
+        {
+            "paid_on": timezone.localdate().isoformat(),
+            "amount": "999.00",
+            "method": "check",
+            "idempotency_key": "k2",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "that can be recovered on invoice" in response.content.decode()
+
+
+def test_the_recovered_filter_lists_only_invoices_with_recoveries(
+    client, clerk, clerk_actor, written_off
+):
+    invoice = written_off[0]
+    InvoiceFactory(account=invoice.account, invoice_no=50002, total_minor=100_00)
+    recover(invoice, clerk_actor, "10.00")
+    client.force_login(clerk)
+    url = reverse("invoice_list", args=[invoice.account.acct_no])
+    html = client.get(url, {"recovered": "1"}).content.decode()
+    assert "50001" in html and "50002" not in html
+    assert "50002" in client.get(url).content.decode()
+
+
+def test_the_writeoff_csv_includes_recovered_amounts(client, clerk, clerk_actor, written_off):
+    invoice = written_off[0]
+    recover(invoice, clerk_actor, "30.00")
+    client.force_login(clerk)
+    response = client.get(reverse("writeoff_csv", args=[invoice.account.acct_no]))
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    header = lines[0].split(",")
+    assert "Recovered" in header
+    recovered = [line.split(",")[header.index("Recovered")] for line in lines[1:]]
+    assert sorted(recovered) == ["0.00", "30.00"]
