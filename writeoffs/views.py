@@ -266,6 +266,11 @@ def _confirm(request: HttpRequest, acct_no: int, invoice_no: int, kind: EntryKin
         f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
         f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
     )
+    if getattr(entry, "is_pending", False):
+        message += (
+            " It is over your approval limit and waits for approval; the amount is reserved "
+            "until then."
+        )
     return _changed(request, account, kind, kind.event, entry.pk, message)
 
 
