@@ -84,6 +84,7 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_csv": Expect(get=READ),
     "dispute_csv": Expect(get=READ),
     "recovery_new": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
     # the Approvals queue (across accounts): the approve permission
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
     "approval_approve": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),

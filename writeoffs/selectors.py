@@ -38,6 +38,7 @@ WRITEOFF_TABLE_FIELDS = (
     "reversal_reason",
     # Approvals: who asked, who decided.
     "requested_by_label",
+    "requested_by_id",
     "approved_by_label",
     "rejected_by_label",
     "rejected_at",

@@ -46,6 +46,11 @@ urlpatterns = [
         views.writeoff_reverse,
         name="writeoff_reverse",
     ),
+    path(
+        "accounts/<int:acct_no>/write-offs/<int:writeoff_id>/withdraw/",
+        views.writeoff_withdraw,
+        name="writeoff_withdraw",
+    ),
     path("accounts/<int:acct_no>/write-offs/export.csv", views.writeoff_csv, name="writeoff_csv"),
     path("accounts/<int:acct_no>/disputes/export.csv", views.dispute_csv, name="dispute_csv"),
     path(

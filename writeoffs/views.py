@@ -399,6 +399,11 @@ def dispute_settle(
                 f"Dispute hold {hold.number} on invoice {hold.invoice.invoice_no} "
                 f"{SETTLE_ACTIONS[action][1]}."
             )
+            if hold.conversion_pending:
+                message = (
+                    f"The conversion of dispute hold {hold.number} is over your approval "
+                    "limit and waits for approval; the hold stays open until then."
+                )
             return _changed(request, account, DISPUTE, "disputeSettled", hold.pk, message)
     context = {
         **_page_context(account, DISPUTE),
@@ -447,6 +452,38 @@ def writeoff_reverse(request: HttpRequest, acct_no: int, writeoff_id: int) -> Ht
         "reverse_form": form,
     }
     return render_page(request, TEMPLATE, context, partial="reverse")
+
+
+@login_required
+@permission_required("writeoffs.add_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def writeoff_withdraw(request: HttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out in which a requester withdraws their pending write-off."""
+    account = account_for(acct_no)
+    writeoff = writeoff_for(account, writeoff_id)
+    error = None
+    if request.method == "POST":
+        try:
+            writeoff = services.writeoff_withdraw(
+                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+            )
+        except BillingError as refused:
+            error = refused.message
+            writeoff.refresh_from_db()
+        else:
+            message = (
+                f"Write-off {writeoff.number} withdrawn; its amount is available again on "
+                f"invoice {writeoff.invoice.invoice_no}."
+            )
+            return _changed(request, account, WRITEOFF, "writeoffDecided", writeoff.pk, message)
+    context = {
+        **_page_context(account, WRITEOFF),
+        "step": "withdraw",
+        "writeoff": writeoff,
+        "invoice": writeoff.invoice,
+        "error": error,
+    }
+    return render_page(request, TEMPLATE, context, partial="withdraw")
 
 
 @login_required

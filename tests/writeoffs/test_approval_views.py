@@ -11,7 +11,7 @@ from billing.actors import Actor
 from billing.factories import InvoiceFactory, UserFactory
 from billing.roles import CONTROLLER, SUPERVISOR
 from writeoffs.models import WriteOff
-from writeoffs.services import writeoff_create
+from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,44 @@ def test_invoice_page_shows_a_pending_writeoff(client, clerk, pending):
     client.force_login(clerk)
     url = reverse("invoice_detail", args=[pending.account.acct_no, pending.invoice.invoice_no])
     assert "Pending approval" in client.get(url).content.decode()
+
+
+def test_the_requester_withdraws_from_their_pending_row(client, clerk, pending):
+    page_url = reverse("writeoff_page", args=[pending.account.acct_no])
+    client.force_login(clerk)
+    assert f'aria-label="Withdraw write-off {pending.pk}"' in client.get(page_url).content.decode()
+    url = reverse("writeoff_withdraw", args=[pending.account.acct_no, pending.pk])
+    popout = client.get(url, headers=HTMX).content.decode()
+    assert f"Withdraw write-off {pending.pk}?" in popout
+    response = client.post(url, headers=HTMX)
+    assert response.status_code == 204
+    assert WriteOff.objects.get(pk=pending.pk).withdrawn
+    assert "Withdrawn" in client.get(page_url).content.decode()
+
+
+def test_someone_else_cannot_withdraw(client, pending):
+    other = UserFactory(username="other-clerk", groups=[SUPERVISOR])
+    client.force_login(other)
+    page_url = reverse("writeoff_page", args=[pending.account.acct_no])
+    assert (
+        f'aria-label="Withdraw write-off {pending.pk}"' not in client.get(page_url).content.decode()
+    )
+    url = reverse("writeoff_withdraw", args=[pending.account.acct_no, pending.pk])
+    response = client.post(url, headers=HTMX)
+    assert response.status_code == 200
+    assert "may withdraw" in response.content.decode()
+    assert WriteOff.objects.get(pk=pending.pk).is_pending
+
+
+def test_a_conversion_over_the_limit_says_it_waits_for_approval(client, account, clerk):
+    invoice = InvoiceFactory(account=account, invoice_no=40002, total_minor=2_000_000)
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="6000.00", comments="x", actor=Actor.for_user(clerk)
+    )
+    client.force_login(UserFactory(username="conv-sup", groups=[SUPERVISOR]))
+    url = reverse("dispute_settle", args=[account.acct_no, hold.pk, "convert"])
+    response = client.post(url, {"reason_code": "0", "comments": ""})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "waits for approval" in page
+    assert "Conversion pending" in page
