@@ -33,6 +33,7 @@ def test_clerks_over_limit_writeoff_goes_pending_and_a_supervisor_approves_it_fr
         "link", name="20001"
     ).click()
     entry = page.get_by_role("dialog", name=re.compile("Create a Write-off · Invoice 20001"))
+    htmx_settled(page)
     entry.get_by_label("Amount (USD)").fill("600.00")
     entry.get_by_label("Reason code").select_option(label="0 · Bad Debt")
     entry.get_by_label("Comments").fill("Customer insolvent.")
@@ -98,6 +99,7 @@ def test_record_a_recovery_from_the_invoice_page(
     page.get_by_role("link", name="Record Recovery").click()
     drawer = page.get_by_role("dialog", name="Record Recovery")
     expect(drawer).to_contain_text("120.00 USD")
+    htmx_settled(page)
     drawer.get_by_label("Amount").fill("50.00")
     shot(page, "recovery-drawer")
     drawer.get_by_role("button", name="Record Recovery").click()
