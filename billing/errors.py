@@ -40,6 +40,19 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
         "Date is in a closed accounting period (on or before the lock date)",
         HTTPStatus.BAD_REQUEST,
     ),
+
+
+    # Approvals and bad-debt recovery
+    3140: ("Only a signed-in person may approve or reject a write-off", HTTPStatus.FORBIDDEN),
+    3141: ("The approver lacks the approve permission", HTTPStatus.FORBIDDEN),
+    3142: ("The requester may not approve or reject their own write-off", HTTPStatus.FORBIDDEN),
+    3143: ("The approver's limit does not cover the amount", HTTPStatus.FORBIDDEN),
+    3144: ("The write-off is not pending approval", HTTPStatus.BAD_REQUEST),
+    3145: ("Only the requester may withdraw a pending write-off", HTTPStatus.FORBIDDEN),
+    3146: ("The invoice has no recoverable write-off", HTTPStatus.BAD_REQUEST),
+    3147: ("Recovery is more than the recoverable amount", HTTPStatus.BAD_REQUEST),
+    3148: ("The write-off has recoveries; void the recovery payment first", HTTPStatus.BAD_REQUEST),
+    3149: ("Invalid choice of write-offs to recover", HTTPStatus.BAD_REQUEST),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -79,6 +92,18 @@ DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
 PERIOD_CLOSED = 3130
+
+
+APPROVER_NOT_A_PERSON = 3140
+APPROVER_LACKS_PERMISSION = 3141
+APPROVER_IS_REQUESTER = 3142
+APPROVER_LIMIT_TOO_LOW = 3143
+WRITEOFF_NOT_PENDING = 3144
+NOT_THE_REQUESTER = 3145
+NOTHING_RECOVERABLE = 3146
+OVER_RECOVERABLE = 3147
+WRITEOFF_HAS_RECOVERIES = 3148
+INVALID_RECOVERY_CHOICE = 3149
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

@@ -68,6 +68,7 @@ class InvoiceFilterForm(forms.Form):
     )
     written_off = forms.BooleanField(label="Written off", required=False)
     disputed = forms.BooleanField(label="Disputed", required=False)
+    recovered = forms.BooleanField(label="Recovered", required=False)
     overdue = forms.BooleanField(label="Overdue", required=False)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -250,6 +250,39 @@ def post_payment(payment: models.Model, *, invoice: Invoice, actor: Actor) -> Jo
     )
 
 
+def post_recovery(
+    payment: models.Model,
+    *,
+    invoice: Invoice,
+    reinstated: Sequence[tuple[int, int]],
+    actor: Actor,
+) -> JournalEntry:
+    """A payment that reinstates written-off money, as one entry on the paid-on date:
+    AR control / the code each write-off debited for the part reinstated, then cash /
+    AR control for the whole payment (the SPEC's four lines; one more credit per
+    further code). ``reinstated`` is ``(accounting_code_id, amount_minor)`` pairs.
+    Voiding the payment reverses the whole entry (``post_reversal``)."""
+    codes = control_codes()
+    by_code: dict[int, int] = {}
+    for code_id, amount in reinstated:
+        by_code[code_id] = by_code.get(code_id, 0) + amount
+    return post_entry(
+        event=JournalEvent.RECOVERY,
+        source=payment,
+        entry_date=payment.paid_on,
+        invoice=invoice,
+        lines=[
+            debit(codes.ar_control_id, sum(by_code.values())),
+            *(credit(code_id, amount) for code_id, amount in sorted(by_code.items())),
+            debit(codes.cash_id, payment.amount_minor),
+            credit(codes.ar_control_id, payment.amount_minor),
+        ],
+        actor=actor,
+        memo=f"Recovery payment {payment.pk} on invoice {invoice.invoice_no}",
+        date_field="paid_on",
+    )
+
+
 def post_writeoff(
     writeoff: models.Model,
     *,

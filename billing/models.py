@@ -82,7 +82,8 @@ class AccountingCode(models.Model):
 class Invoice(models.Model):
     """An invoice and its running totals.
 
-    ``paid_minor``, ``written_off_minor`` and ``held_minor`` are kept up to date
+    ``paid_minor``, ``written_off_minor``, ``held_minor`` and ``pending_minor``
+    (write-offs waiting for approval, which reserve their amount) are kept up to date
     by the services in the same transaction as the row that changes them. The
     CHECK constraints below are the last guard against a race: whatever slips
     past the service's lock cannot commit a negative balance.
@@ -108,6 +109,7 @@ class Invoice(models.Model):
     paid_minor = models.BigIntegerField(default=0)
     written_off_minor = models.BigIntegerField(default=0)
     held_minor = models.BigIntegerField(default=0)
+    pending_minor = models.BigIntegerField(default=0)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -133,12 +135,17 @@ class Invoice(models.Model):
                 condition=Q(written_off_minor__gte=0), name="invoice_written_off_gte_0"
             ),
             models.CheckConstraint(condition=Q(held_minor__gte=0), name="invoice_held_gte_0"),
-            # 0 <= held <= total - paid - written off, which also keeps balance_due >= 0.
+            models.CheckConstraint(condition=Q(pending_minor__gte=0), name="invoice_pending_gte_0"),
+            # 0 <= held + pending <= total - paid - written off, which also keeps
+            # balance_due >= 0.
             models.CheckConstraint(
                 condition=Q(
-                    held_minor__lte=F("total_minor") - F("paid_minor") - F("written_off_minor")
+                    held_minor__lte=F("total_minor")
+                    - F("paid_minor")
+                    - F("written_off_minor")
+                    - F("pending_minor")
                 ),
-                name="invoice_held_within_balance",
+                name="invoice_held_pending_within_balance",
             ),
         ]
 
@@ -165,12 +172,16 @@ class Invoice(models.Model):
         return self._money(self.held_minor)
 
     @property
+    def pending(self) -> Decimal:
+        return self._money(self.pending_minor)
+
+    @property
     def balance_due_minor(self) -> int:
         return self.total_minor - self.paid_minor - self.written_off_minor
 
     @property
     def available_minor(self) -> int:
-        return self.balance_due_minor - self.held_minor
+        return self.balance_due_minor - self.held_minor - self.pending_minor
 
     @property
     def is_overdue(self) -> bool:

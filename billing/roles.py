@@ -28,6 +28,7 @@ _VIEW = [
     "billing.view_journalentry",
     "billing.view_journalline",
     "billing.view_accountingperiodlock",
+    "writeoffs.view_approvallimit",
 ]
 _CREATE = ["billing.add_payment", "writeoffs.add_writeoff", "writeoffs.add_disputehold"]
 _SUPERVISE = [
@@ -40,15 +41,20 @@ _BOOKS = ["billing.export_journal"]
 # creates, settles and reverses nothing.
 _CLOSE = ["billing.move_lock_date"]
 
+_APPROVE = ["writeoffs.approve_writeoff"]
+# The controller approves and edits limits, and creates, settles and reverses nothing
+# (segregation of duties).
+_CONTROL = ["writeoffs.add_approvallimit", "writeoffs.change_approvallimit"]
+
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS,
-    CONTROLLER: _VIEW + _BOOKS + _CLOSE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS + _APPROVE,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE + _APPROVE + _CONTROL,
 }
 
 # An API key writes like a clerk or a supervisor (it reads nothing the API does not
-# return); keyed by ApiKey.Role's values.
+# return, and approval is never an API call); keyed by ApiKey.Role's values.
 API_ROLE_PERMISSIONS = {
     "clerk": frozenset(_CREATE),
     "supervisor": frozenset(_CREATE + _SUPERVISE + _BOOKS),

@@ -154,12 +154,12 @@ def _money(invoice: Invoice, minor: int) -> str:
 def _balance_phrase(invoice: Invoice) -> str:
     """What an amount was compared with, named first, so no number contradicts "more than".
 
-    With nothing held the available amount is the balance due; with a hold the
-    message names the available part and puts the balance due and the held part
-    after it: "the 1,308.99 available on invoice N (balance due 2,108.99, of
+    With nothing held or pending approval the available amount is the balance due;
+    otherwise the message names the available part and puts the balance due and the
+    reserved parts after it: "the 1,308.99 available on invoice N (balance due 2,108.99, of
     which 800.00 on hold)".
     """
-    if not invoice.held_minor:
+    if not invoice.held_minor and not invoice.pending_minor:
         due = _money(invoice, invoice.balance_due_minor)
         return f"the balance due of {due} on invoice {invoice.invoice_no}"
     available = _money(invoice, invoice.available_minor)
@@ -168,8 +168,13 @@ def _balance_phrase(invoice: Invoice) -> str:
 
 def _due_and_held(invoice: Invoice) -> str:
     phrase = f"balance due {_money(invoice, invoice.balance_due_minor)}"
+    reserved = []
     if invoice.held_minor:
-        phrase += f", of which {_money(invoice, invoice.held_minor)} on hold"
+        reserved.append(f"{_money(invoice, invoice.held_minor)} on hold")
+    if invoice.pending_minor:
+        reserved.append(f"{_money(invoice, invoice.pending_minor)} pending write-off approval")
+    if reserved:
+        phrase += f", of which {' and '.join(reserved)}"
     return phrase
 
 

@@ -72,6 +72,14 @@ def invoices_filtered(account: Account, filters: dict) -> QuerySet[Invoice]:
         invoices = invoices.filter(written_off_minor__gt=0)
     if filters.get("disputed"):
         invoices = invoices.filter(held_minor__gt=0)
+    if filters.get("recovered"):
+        # Some write-off was partly paid after all (bad-debt recovery). Through the
+        # reverse relation's name, so billing's core does not import writeoffs.
+        invoices = invoices.filter(
+            pk__in=Invoice.objects.filter(account=account, writeoffs__recovered_minor__gt=0).values(
+                "pk"
+            )
+        )
     if filters.get("overdue"):
         invoices = invoices.filter(
             aging_date__lt=today(),

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
@@ -172,8 +173,10 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
             ]
         )
         invoice.paid_minor -= payment.amount_minor
-        invoice.save(update_fields=["paid_minor"])
-        # Today, never into the period the payment was posted in, which may be closed.
+        invoice.written_off_minor += _void_recoveries(payment)
+        invoice.save(update_fields=["paid_minor", "written_off_minor"])
+        # The whole entry (recovery lines included), today: never into the period the
+        # payment was posted in, which may be closed.
         post_reversal(
             payment,
             event=JournalEvent.PAYMENT_VOID,
@@ -293,3 +296,24 @@ def lock_date_move(
             moved_by_label=actor.label,
             snapshot=close_snapshot(locked_through),
         )
+
+
+def _void_recoveries(payment: Payment) -> int:
+    """Void a recovery payment's write-off recoveries; return the amount written off again.
+
+    By string reference (apps.get_model), so billing's core never imports writeoffs.
+    """
+    recovery_model = apps.get_model("writeoffs", "WriteOffRecovery")
+    writeoff_model = apps.get_model("writeoffs", "WriteOff")
+    restored = 0
+    now = timezone.now()
+    recoveries = recovery_model.objects.select_for_update().filter(payment=payment, status="active")
+    for recovery in recoveries.order_by("id"):
+        writeoff = writeoff_model.objects.select_for_update().get(pk=recovery.writeoff_id)
+        writeoff.recovered_minor -= recovery.amount_minor
+        writeoff.save(update_fields=["recovered_minor"])
+        recovery.status = "voided"
+        recovery.voided_at = now
+        recovery.save(update_fields=["status", "voided_at"])
+        restored += recovery.amount_minor
+    return restored

@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "writeoffs.context_processors.pending_approvals",
             ],
         },
     },
@@ -293,3 +294,11 @@ AR_CONTROL_CODE = env_str("AR_CONTROL_CODE", "1200")
 CASH_CODE = env_str("CASH_CODE", "1000")
 # Expense code a dispute converted by expiry posts to.
 DISPUTE_CONVERSION_CODE = env_str("DISPUTE_CONVERSION_CODE", "6100")
+
+
+# A write-off pending approval lapses (frees its reservation) after this many days,
+# in the daily run.
+WRITEOFF_APPROVAL_DAYS = env_int("WRITEOFF_APPROVAL_DAYS", 14)
+# The window in which a requester's write-offs on one invoice add up against their
+# limit, so that splitting one write-off does not get under it.
+WRITEOFF_APPROVAL_WINDOW_DAYS = 30

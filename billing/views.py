@@ -263,6 +263,10 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
         "can_dispute": user.has_perm("writeoffs.add_disputehold")
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,
+        # Bad-debt recovery: the customer pays a written-off invoice after all.
+        "can_record_recovery": user.has_perm("billing.add_payment")
+        and invoice.status == Invoice.Status.SENT
+        and any(w.is_recoverable for w in writeoffs),
     }
 
 

@@ -93,6 +93,12 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_reverse": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
     "writeoff_csv": Expect(get=READ),
     "dispute_csv": Expect(get=READ),
+    "recovery_new": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
+    # the Approvals queue (across accounts): the approve permission
+    "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
+    "approval_approve": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    "approval_reject": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     # API
     "api_create_writeoff_or_dispute_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True

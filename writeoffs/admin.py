@@ -9,12 +9,14 @@ hold are admin actions that call the services, row by row.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from billing.admin import CorrectionForm, LedgerAdmin, confirm_ledger_action, money_display
 from billing.models import AccountingCode
-from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, Settlement, Source, WriteOff
 from writeoffs.services import (
     dispute_hold_correct,
     dispute_hold_correction_plan,
@@ -173,3 +175,42 @@ class DisputeHoldAdmin(LedgerAdmin):
             ),
             done="Released {count} dispute hold(s); the balance stays due.",
         )
+
+
+class ApprovalLimitAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApprovalLimit
+        fields = ["role", "currency", "limit_minor"]
+
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data["currency"] or "").strip().upper()
+        if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+            raise forms.ValidationError("Enter a three-letter ISO 4217 code, such as USD.")
+        return currency
+
+    def clean_limit_minor(self) -> int | None:
+        limit = self.cleaned_data["limit_minor"]
+        if limit is not None and limit < 0:
+            raise forms.ValidationError("A limit is 0 or more; leave it empty for unlimited.")
+        return limit
+
+
+@admin.register(ApprovalLimit)
+class ApprovalLimitAdmin(SimpleHistoryAdmin):
+    """Limits are edited by the finance controller and superusers: only they hold
+    the add/change permissions (billing/roles.py). A row is never deleted; set
+    it to 0 instead, so history keeps every value a write-off was checked against."""
+
+    form = ApprovalLimitAdminForm
+    list_display = ["role", "currency", "limit_display"]
+    list_filter = ["role", "currency"]
+    history_list_display = ["history_actor", "limit_minor"]
+
+    @admin.display(description="limit", ordering="limit_minor")
+    def limit_display(self, limit: ApprovalLimit) -> str:
+        if limit.limit_minor is None:
+            return "Unlimited"
+        return money_display(limit.limit_minor, limit.currency)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

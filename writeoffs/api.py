@@ -186,6 +186,7 @@ def create_writeoff_or_dispute_m(call: ApiCall) -> CreateResponse:
         dispute_ind=0,
         can_unsettle=False,
         writeoff_date=writeoff.writeoff_date,
+        status=api_writeoff_status(writeoff),
     )
 
 
@@ -259,9 +260,12 @@ def settle_dispute_hold_m(call: ApiCall) -> SettleResponse:
         reason_code=reason_code,
         source=Source.API,
     )
-    rec_no = None
+    rec_no = conversion_pending = None
     if given.action == Settlement.CONVERT:
-        rec_no = WriteOff.objects.filter(origin_dispute=hold).values_list("pk", flat=True).first()
+        conversion = hold.conversion_writeoff
+        rec_no = conversion.pk if conversion else None
+        # Over the caller's limit the hold stays open until a person approves.
+        conversion_pending = hold.conversion_pending
     return SettleResponse.ok(
         dispute_no=hold.pk,
         settlement_action=given.settlement_action,
@@ -271,7 +275,15 @@ def settle_dispute_hold_m(call: ApiCall) -> SettleResponse:
         currency=hold.invoice.currency,
         can_unsettle=hold.can_unsettle,
         rec_no=rec_no,
+        conversion_pending=conversion_pending,
     )
+
+
+def api_writeoff_status(writeoff: WriteOff) -> str:
+    """A write-off's status as the API spells it: a pending one is "pending_approval"."""
+    if writeoff.is_pending:
+        return "pending_approval"
+    return writeoff.status
 
 
 # These two change nothing; exempt so that a stray POST still gets a JSON answer
@@ -473,7 +485,7 @@ def _writeoff_row(writeoff: WriteOff) -> WriteOffRow:
             "created_date": _local_date(writeoff.created_at),
             "created_by": writeoff.created_by_label,
             "source": writeoff.source,
-            "status": writeoff.status,
+            "status": api_writeoff_status(writeoff),
             "can_unsettle": False,
             "origin_dispute_no": writeoff.origin_dispute_id,
             "reversed_date": _local_date(writeoff.reversed_at),

@@ -510,6 +510,12 @@ class CreateResponse(Ok):
     can_unsettle: bool = Field(description="True while a dispute is open.")
     dispute_exp_date: datetime.date | None = Field(None, description="Disputes: the expiry date.")
     writeoff_date: datetime.date | None = Field(None, description="Write-offs: its date.")
+    status: Literal["active", "pending_approval"] | None = Field(
+        None,
+        description="Write-offs: active, or pending_approval when the amount (with the "
+        "caller's write-offs on the invoice in the last 30 days) is over the API key's "
+        "approval limit; a person then approves or rejects it.",
+    )
 
 
 class WriteOffRow(BaseModel):
@@ -525,7 +531,7 @@ class WriteOffRow(BaseModel):
     created_date: datetime.date
     created_by: str = Field(description="User, API key name, or system.")
     source: str = Field(description="ui, api, admin or system.")
-    status: str = Field(description="active or reversed.")
+    status: Literal["pending_approval", "active", "rejected", "lapsed", "reversed"]
     can_unsettle: Literal[False]
     origin_dispute_no: int | None = Field(description="Converted from this dispute hold.")
     reversed_date: datetime.date | None
@@ -570,9 +576,17 @@ class ListResponse(Ok):
 class SettleResponse(Ok):
     dispute_no: int
     settlement_action: Literal[1, 2, 3] = Field(description="As sent.")
-    status: str = Field(description="written_off, released_reaged or released.")
+    status: str = Field(
+        description="written_off, released_reaged or released; open when a conversion is "
+        "pending approval."
+    )
     invoice_no: int
     amount: Money
     currency: Currency
-    can_unsettle: Literal[False]
+    can_unsettle: bool = Field(description="True only while a conversion is pending approval.")
     rec_no: int | None = Field(None, description="Action 1: the new write-off's number.")
+    conversion_pending: bool | None = Field(
+        None,
+        description="Action 1: the conversion is over the key's limit and waits for "
+        "approval; the hold stays open.",
+    )

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class WriteoffsConfig(AppConfig):
     name = "writeoffs"
     verbose_name = "Write-offs and disputes"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from writeoffs.approvals import ensure_default_limits
+
+        post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")

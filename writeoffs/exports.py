@@ -35,6 +35,9 @@ WRITEOFF_HEADER = [
     "Reversed by",
     "Reversed at",
     "Reversal reason",
+    "Recovered",
+    "Requested by",
+    "Approved by",
 ]
 
 DISPUTE_HEADER = [
@@ -99,6 +102,9 @@ def writeoff_rows(writeoffs: QuerySet[WriteOff]) -> Iterator[list[str]]:
             safe_text(writeoff.reversed_by_label),
             _iso(writeoff.reversed_at),
             safe_text(writeoff.reversal_reason),
+            str(writeoff.recovered),
+            safe_text(writeoff.requested_by_label),
+            safe_text(writeoff.approved_by_label),
         ]
 
 

@@ -8,6 +8,7 @@ view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -16,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
-from billing.models import AccountingCode, Invoice
+from billing.models import AccountingCode, Invoice, Payment
+from billing.money import format_money
 from billing.rules import today
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
 from writeoffs.services import EXPIRE_HOLD_DAYS_MIN
@@ -200,3 +202,35 @@ class SettleForm(forms.Form):
         if self.action == Settlement.CONVERT:
             arguments["reason_code"] = self.cleaned_data["reason_code"]
         return arguments
+
+
+class RecoveryForm(forms.Form):
+    """Record Recovery: a payment on a written-off invoice, reinstating bad debt."""
+
+    paid_on = forms.DateField(label="Recovery date", widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.CharField(
+        label="Amount",
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
+    reference = forms.CharField(label="Reference", required=False, max_length=100)
+    writeoffs = forms.MultipleChoiceField(
+        label="Reinstate from these write-offs",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In the order shown; none ticked means newest first.",
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, recoverable: list, currency: str, **kwargs) -> None:
+        kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
+        self.fields["writeoffs"].choices = [
+            (
+                str(w.pk),
+                f"Write-off {w.pk} of {w.writeoff_date:%b %-d, %Y}: "
+                f"{format_money(w.amount - w.recovered, currency)} {currency} recoverable",
+            )
+            for w in recoverable
+        ]

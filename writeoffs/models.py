@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from billing.history import ActorHistoryModel
@@ -64,6 +64,8 @@ SETTLEMENT_OUTCOMES = {
     Settlement.RELEASE: "released",
     Settlement.RELEASE_REAGE: "released and re-aged",
 }
+# Write-offs a later payment may reinstate: bad debt, and expiry conversions.
+RECOVERABLE_REASON_CODES = (ReasonCode.BAD_DEBT, ReasonCode.SYSTEM_CONVERSION)
 
 
 class Source(models.TextChoices):
@@ -103,8 +105,24 @@ class LedgerEntry(IdempotentEntry):
 
 
 class WriteOff(LedgerEntry):
+    """A write-off, and its approval when it was over its requester's limit.
+
+    The requester is whoever asked for it: the creator, or for an expiry
+    conversion the hold's creator (the system only carries it out). Within the
+    requester's limit it is active at once; over it, it is pending and reserves
+    its amount on the invoice until a second person approves or rejects it, the
+    requester withdraws it (rejected, ``withdrawn``), or it lapses.
+    ``limit_applied_minor`` is the requester's limit it was checked against
+    (empty: unlimited) and ``checked_minor`` the amount checked (this write-off
+    plus the requester's others on the invoice in the window); both are empty on
+    write-offs made before approvals existed.
+    """
+
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
         ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        LAPSED = "lapsed", "Lapsed"
         REVERSED = "reversed", "Reversed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="writeoffs")
@@ -116,27 +134,62 @@ class WriteOff(LedgerEntry):
     accounting_code = models.ForeignKey(
         AccountingCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    origin_dispute = models.OneToOneField(
+    # A hold has at most one live conversion (see the constraint); a rejected or lapsed
+    # conversion leaves the hold open, to be converted again or released.
+    origin_dispute = models.ForeignKey(
         "DisputeHold",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="conversion_writeoff",
+        related_name="conversion_writeoffs",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_label = models.CharField("requested by", max_length=150, blank=True)
+    limit_applied_minor = models.BigIntegerField(null=True, blank=True)
+    checked_minor = models.BigIntegerField(null=True, blank=True)
+
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by_label = models.CharField("approved by", max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rejected_by_label = models.CharField(max_length=150, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    withdrawn = models.BooleanField(default=False)
+
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+
     reversed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reversed_by_label = models.CharField(max_length=150, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversal_reason = models.TextField(blank=True)
+    # Bad-debt recovery: how much of this write-off a later payment reinstated (kept in
+    # step with its active WriteOffRecovery rows; the invoice's written_off is net of it).
+    recovered_minor = models.BigIntegerField(default=0)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
     class Meta:
         verbose_name = "write-off"
         ordering = ["-id"]
-        permissions = [("reverse_writeoff", "Can reverse a write-off")]
+        permissions = [
+            ("reverse_writeoff", "Can reverse a write-off"),
+            ("approve_writeoff", "Can approve or reject a pending write-off"),
+        ]
         indexes = [
             models.Index(fields=["account", "-id"], name="writeoff_account_newest_idx"),
             models.Index(
@@ -146,6 +199,12 @@ class WriteOff(LedgerEntry):
                 fields=["account", "-amount_minor", "-id"], name="writeoff_account_amount_idx"
             ),
             models.Index(fields=["invoice", "-id"], name="writeoff_invoice_idx"),
+            # The Approvals queue (oldest first) and the top bar's count.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status="pending"),
+                name="writeoff_pending_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="writeoff_amount_gt_0"),
@@ -153,9 +212,45 @@ class WriteOff(LedgerEntry):
                 condition=Q(reason_code__in=[int(code) for code in STORED_WRITEOFF_REASON_CODES]),
                 name="writeoff_reason_code_valid",
             ),
+            # Each status has its own who/when, and only its own.
             models.CheckConstraint(
-                condition=Q(status="active") | Q(reversed_at__isnull=False),
+                condition=Q(status__in=["pending", "active", "rejected", "lapsed", "reversed"]),
+                name="writeoff_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="reversed", reversed_at__isnull=False)
+                | ~Q(status="reversed") & Q(reversed_at__isnull=True),
                 name="writeoff_reversed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="rejected", rejected_at__isnull=False)
+                | ~Q(status="rejected") & Q(rejected_at__isnull=True, withdrawn=False),
+                name="writeoff_rejected_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="lapsed", lapsed_at__isnull=False)
+                | ~Q(status="lapsed") & Q(lapsed_at__isnull=True),
+                name="writeoff_lapsed_has_time",
+            ),
+            # Approved means approved by a person; only active (or later reversed)
+            # write-offs have been approved.
+            models.CheckConstraint(
+                condition=Q(approved_at__isnull=True, approved_by__isnull=True)
+                | Q(
+                    status__in=["active", "reversed"],
+                    approved_at__isnull=False,
+                    approved_by__isnull=False,
+                ),
+                name="writeoff_approved_has_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovered_minor__gte=0, recovered_minor__lte=F("amount_minor")),
+                name="writeoff_recovered_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["origin_dispute"],
+                condition=Q(status__in=["pending", "active", "reversed"]),
+                name="writeoff_one_live_conversion",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
@@ -166,6 +261,40 @@ class WriteOff(LedgerEntry):
 
     def __str__(self) -> str:
         return f"Write-off {self.pk}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        if self.withdrawn:
+            return "Withdrawn"
+        return self.get_status_display()
+
+    @property
+    def limit_applied(self) -> Decimal | None:
+        if self.limit_applied_minor is None:
+            return None
+        return from_minor(self.limit_applied_minor, self.invoice.currency)
+
+    @property
+    def recovered(self) -> Decimal:
+        return from_minor(self.recovered_minor, self.invoice.currency)
+
+    @property
+    def is_recoverable(self) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.reason_code in RECOVERABLE_REASON_CODES
+            and self.recovered_minor < self.amount_minor
+        )
+
+    def is_requested_by(self, actor) -> bool:
+        """Whether ``actor`` (a billing.actors.Actor) asked for this write-off."""
+        if actor.api_key is not None:
+            return self.requested_by_api_key_id == actor.api_key.pk
+        return actor.user is not None and self.requested_by_id == actor.user.pk
 
 
 class DisputeHold(LedgerEntry):
@@ -188,6 +317,9 @@ class DisputeHold(LedgerEntry):
     settled_by_label = models.CharField(max_length=150, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     settlement_comments = models.TextField(blank=True)
+    # A conversion over its requester's limit waits for approval: the hold stays open,
+    # its amount stays in held (not pending), and expiry leaves it alone.
+    conversion_pending = models.BooleanField(default=False)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -209,6 +341,10 @@ class DisputeHold(LedgerEntry):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(settled_at__isnull=False),
                 name="dispute_settled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(conversion_pending=False) | Q(status="open"),
+                name="dispute_conversion_pending_is_open",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
@@ -249,9 +385,130 @@ class DisputeHold(LedgerEntry):
         warning = now + datetime.timedelta(days=settings.DISPUTE_HOLD_WARNING_DAYS)
         return self.is_open and now <= self.expires_on <= warning
 
+    @property
+    def conversion_writeoff(self) -> WriteOff | None:
+        """The write-off this hold was (or is pending to be) converted into, if any."""
+        return (
+            self.conversion_writeoffs.filter(
+                status__in=[
+                    WriteOff.Status.PENDING,
+                    WriteOff.Status.ACTIVE,
+                    WriteOff.Status.REVERSED,
+                ]
+            )
+            .order_by("-id")
+            .first()
+        )
+
+    @property
+    def status_label(self) -> str:
+        if self.conversion_pending:
+            return "Conversion pending"
+        return self.get_status_display()
+
+
 
 SETTLEMENT_FOR_STATUS = {
     DisputeHold.Status.WRITTEN_OFF: Settlement.CONVERT,
     DisputeHold.Status.RELEASED: Settlement.RELEASE,
     DisputeHold.Status.RELEASED_REAGED: Settlement.RELEASE_REAGE,
 }
+
+
+class ApprovalLimit(models.Model):
+    """The largest write-off a role may make (or approve) alone, per currency.
+
+    ``limit_minor`` is in the currency's minor units; empty means unlimited. A
+    currency with no row for a role has limit 0: everything that role writes off
+    in it needs a second person. Rows are edited in admin by the finance
+    controller and superusers only, never deleted, and every edit is in history.
+    """
+
+    class Role(models.TextChoices):
+        # The API key roles use the same values (ApiKey.Role), so a key maps directly.
+        CLERK = "clerk", "Billing clerk"
+        SUPERVISOR = "supervisor", "Billing supervisor"
+        CONTROLLER = "controller", "Finance controller"
+
+    role = models.CharField(max_length=12, choices=Role.choices)
+    currency = models.CharField(max_length=3)
+    limit_minor = models.BigIntegerField(
+        "limit (minor units)",
+        null=True,
+        blank=True,
+        help_text="In the currency's minor units (cents). Empty means unlimited.",
+    )
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        verbose_name = "approval limit"
+        ordering = ["role", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "currency"], name="approval_limit_unique"),
+            models.CheckConstraint(
+                condition=Q(limit_minor__isnull=True) | Q(limit_minor__gte=0),
+                name="approval_limit_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["clerk", "supervisor", "controller"]),
+                name="approval_limit_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} · {self.currency}"
+
+    @property
+    def limit(self) -> Decimal | None:
+        if self.limit_minor is None:
+            return None
+        return from_minor(self.limit_minor, self.currency)
+
+
+class WriteOffRecovery(models.Model):
+    """Written-off money a later payment reinstated (bad-debt recovery).
+
+    The payment is recorded whole; the part above the invoice's available amount
+    comes back from these write-offs. Voiding the payment voids its recoveries.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        VOIDED = "voided", "Voided"
+
+    writeoff = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="recoveries")
+    payment = models.ForeignKey(
+        "billing.Payment", on_delete=models.PROTECT, related_name="writeoff_recoveries"
+    )
+    amount_minor = models.BigIntegerField()
+    recovered_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        verbose_name = "write-off recovery"
+        verbose_name_plural = "write-off recoveries"
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="recovery_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(status="active", voided_at__isnull=True)
+                | Q(status="voided", voided_at__isnull=False),
+                name="recovery_voided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery {self.pk} of write-off {self.writeoff_id}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.writeoff.invoice.currency)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Max, Q, QuerySet, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
@@ -51,6 +51,16 @@ WRITEOFF_TABLE_FIELDS = (
     "reversed_at",
     "reversal_reason",
     "origin_dispute",
+    # Approvals: who asked, who decided.
+    "requested_by_label",
+    "requested_by_id",
+    "approved_by_label",
+    "rejected_by_label",
+    "rejected_at",
+    "rejection_reason",
+    "withdrawn",
+    "lapsed_at",
+    "recovered_minor",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -95,12 +105,22 @@ def writeoff_table(account: Account, sort: tuple[str, bool] | None = None) -> Qu
     return writeoffs_for(account, sort).only(*WRITEOFF_TABLE_FIELDS)
 
 
+def _conversion_writeoff_id() -> Subquery:
+    """The write-off a converted hold became (a rejected or lapsed conversion left the
+    hold open, so a written-off hold has exactly one that took effect)."""
+    took_effect = WriteOff.objects.filter(
+        origin_dispute=OuterRef("pk"),
+        status__in=[WriteOff.Status.ACTIVE, WriteOff.Status.REVERSED],
+    )
+    return Subquery(took_effect.order_by("-id").values("id")[:1])
+
+
 def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[DisputeHold]:
     # A converted hold links to its write-off: the id comes in the same query (a LEFT JOIN).
     rows = (
         DisputeHold.objects.filter(account=account)
         .select_related("invoice")
-        .annotate(conversion_writeoff_id=F("conversion_writeoff__id"))
+        .annotate(conversion_writeoff_id=_conversion_writeoff_id())
     )
     return _ordered(rows, sort, DISPUTE_SORTS)
 
@@ -151,7 +171,11 @@ def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
     invoices = (
         Invoice.objects.filter(account=account, status=Invoice.Status.SENT)
         .alias(
-            available=F("total_minor") - F("paid_minor") - F("written_off_minor") - F("held_minor")
+            available=F("total_minor")
+            - F("paid_minor")
+            - F("written_off_minor")
+            - F("held_minor")
+            - F("pending_minor")
         )
         .filter(available__gt=0)
         .order_by("-bill_date", "-invoice_no")
@@ -240,7 +264,7 @@ def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
 def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
     # A converted hold links to its write-off on the same page: the id comes in the
     # same query (a LEFT JOIN).
-    rows = invoice.dispute_holds.annotate(conversion_writeoff_id=F("conversion_writeoff__id"))
+    rows = invoice.dispute_holds.annotate(conversion_writeoff_id=_conversion_writeoff_id())
     return list(rows.order_by("-id"))
 
 
@@ -284,3 +308,17 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
         entries.append(TimelineEntry.of(row, f"Dispute hold {row.id}", description))
 
     return with_postings(invoice, entries)
+
+
+def pending_approvals() -> QuerySet[WriteOff]:
+    """Write-offs waiting for a second person, across accounts, oldest first."""
+    return (
+        WriteOff.objects.filter(status=WriteOff.Status.PENDING)
+        .select_related("invoice", "account")
+        .order_by("created_at", "id")
+    )
+
+
+def pending_approval_for(writeoff_id: int) -> WriteOff:
+    """A write-off on the Approvals queue (any status, so a decided one shows why)."""
+    return get_object_or_404(WriteOff.objects.select_related("invoice", "account"), pk=writeoff_id)

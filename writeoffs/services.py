@@ -14,22 +14,33 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.checks import EXPIRATION_LEAVE_OPEN, dispute_settings_problems
 from billing.errors import (
+    APPROVER_IS_REQUESTER,
+    APPROVER_LACKS_PERMISSION,
+    APPROVER_LIMIT_TOO_LOW,
+    APPROVER_NOT_A_PERSON,
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
     INVALID_COMMENTS,
     INVALID_DISPUTE_SETTINGS,
     INVALID_EXPIRE_HOLD_DAYS,
+    INVALID_INPUT,
     INVALID_REASON_CODE,
+    INVALID_RECOVERY_CHOICE,
     INVALID_SETTLEMENT_ACTION,
     INVALID_STATE,
     INVALID_WRITEOFF_DATE,
+    NOT_THE_REQUESTER,
+    NOTHING_RECOVERABLE,
+    OVER_RECOVERABLE,
+    WRITEOFF_HAS_RECOVERIES,
+    WRITEOFF_NOT_PENDING,
     BillingError,
     ErrorCollector,
 )
@@ -38,13 +49,15 @@ from billing.idempotency import create_once, find_replay, fingerprint
 from billing.journal import (
     control_codes,
     lock_date,
+    post_payment,
     post_reclassification,
+    post_recovery,
     post_reversal,
     post_writeoff,
     require_open,
 )
-from billing.models import AccountingCode, Invoice, JournalEvent
-from billing.money import from_minor
+from billing.models import AccountingCode, Invoice, JournalEvent, Payment
+from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
@@ -57,7 +70,9 @@ from billing.rules import (
     resolve_amount,
     today,
 )
+from writeoffs.approvals import approval_limit_minor, hold_requester, within_limit
 from writeoffs.models import (
+    RECOVERABLE_REASON_CODES,
     STORED_WRITEOFF_REASON_CODES,
     WRITEOFF_REASON_CODES,
     DisputeHold,
@@ -65,6 +80,7 @@ from writeoffs.models import (
     Settlement,
     Source,
     WriteOff,
+    WriteOffRecovery,
 )
 
 EXPIRE_HOLD_DAYS_MIN = 2
@@ -173,10 +189,13 @@ def writeoff_create(
             revenue_impacting=revenue_impacting,
             accounting_code_id=accounting_code_id,
         )
+        approval = _limit_check(invoice, actor, plan.amount_minor)
         with acting_as(actor):
             writeoff = _insert_writeoff(
                 invoice,
                 actor,
+                requester=actor,
+                approval=approval,
                 amount_minor=plan.amount_minor,
                 reason_code=plan.reason_code,
                 comments=plan.comments,
@@ -187,9 +206,15 @@ def writeoff_create(
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
             )
-            invoice.written_off_minor += plan.amount_minor
-            invoice.save(update_fields=["written_off_minor"])
-            post_writeoff(writeoff, entry_date=plan.writeoff_date, actor=actor, invoice=invoice)
+            if approval.within:
+                _writeoff_becomes_active(
+                    invoice, writeoff, actor=actor, entry_date=writeoff.writeoff_date
+                )
+            else:
+                # Over the limit: the amount is reserved (no longer available) but still
+                # due, and nothing posts until a second person approves.
+                invoice.pending_minor += plan.amount_minor
+                invoice.save(update_fields=["pending_minor"])
         return writeoff
 
     return create_once(WriteOff, actor, idempotency_key, content, create)
@@ -206,8 +231,19 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
     with transaction.atomic(), acting_as(actor):
         invoice = lock_invoice(invoice_id)
         writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
-        if writeoff.status != WriteOff.Status.ACTIVE:
+        if writeoff.status == WriteOff.Status.REVERSED:
             raise BillingError(INVALID_STATE, f"Write-off {writeoff.pk} was already reversed.")
+        if writeoff.status != WriteOff.Status.ACTIVE:
+            raise BillingError(
+                INVALID_STATE,
+                f"Write-off {writeoff.pk} is {writeoff.status_label.lower()}; only an active "
+                "write-off can be reversed.",
+            )
+        if writeoff.recovered_minor:
+            raise BillingError(
+                WRITEOFF_HAS_RECOVERIES,
+                f"Write-off {writeoff.pk} has recoveries; remove the recovery payment first.",
+            )
         writeoff.status = WriteOff.Status.REVERSED
         writeoff.reversed_by = actor.user
         writeoff.reversed_by_label = actor.label
@@ -233,6 +269,424 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
             memo=f"Write-off {writeoff.pk} on invoice {invoice.invoice_no} reversed",
         )
     return writeoff
+
+
+# --- approvals (maker-checker) ----------------------------------------------
+
+
+def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
+    """A second person approves a pending write-off: it becomes active and posts.
+
+    The approver must be a signed-in person with the approve permission and a
+    limit that covers the amount, and never the requester (four eyes). A pending
+    conversion settles its dispute hold here. The entry posts on the write-off
+    date if that period is still open, otherwise on the approval date (the
+    write-off date moves to it, and history keeps the original).
+    """
+    _require_approver(actor)
+    invoice_id = invoice_id_of(WriteOff, writeoff_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+        _check_decision(writeoff, invoice, actor, verb="approve")
+        approved_on = today()
+        if not period_is_open(writeoff.writeoff_date):
+            writeoff.writeoff_date = approved_on
+        writeoff.status = WriteOff.Status.ACTIVE
+        writeoff.approved_by = actor.user
+        writeoff.approved_by_label = actor.label
+        writeoff.approved_at = timezone.now()
+        writeoff.save(
+            update_fields=[
+                "status",
+                "writeoff_date",
+                "approved_by",
+                "approved_by_label",
+                "approved_at",
+            ]
+        )
+        if writeoff.origin_dispute_id is not None:
+            hold = DisputeHold.objects.select_for_update().get(pk=writeoff.origin_dispute_id)
+            invoice.held_minor -= writeoff.amount_minor
+            released = "held_minor"
+            hold.status = DisputeHold.Status.WRITTEN_OFF
+            _mark_settled(hold, actor, writeoff.comments)
+        else:
+            invoice.pending_minor -= writeoff.amount_minor
+            released = "pending_minor"
+        _writeoff_becomes_active(
+            invoice,
+            writeoff,
+            actor=actor,
+            entry_date=writeoff.writeoff_date,
+            also_save=[released],
+        )
+    return writeoff
+
+
+def writeoff_reject(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff:
+    """A second person rejects a pending write-off, with a reason; its reservation is
+    freed (a rejected conversion leaves its hold open). Same checks as approving."""
+    _require_approver(actor)
+    reason = clean_comments(reason, field="reason", label="A reason")
+    invoice_id = invoice_id_of(WriteOff, writeoff_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+        _check_decision(writeoff, invoice, actor, verb="reject")
+        _close_pending(
+            invoice, writeoff, actor=actor, status=WriteOff.Status.REJECTED, reason=reason
+        )
+    return writeoff
+
+
+def writeoff_withdraw(*, writeoff_id: int, actor: Actor, reason: str = "") -> WriteOff:
+    """The requester takes back their own pending write-off (it shows as withdrawn)."""
+    text = clean_optional_text(
+        reason, field="reason", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
+    )
+    invoice_id = invoice_id_of(WriteOff, writeoff_id)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+        if actor.system or not writeoff.is_requested_by(actor):
+            raise BillingError(
+                NOT_THE_REQUESTER,
+                f"Only {writeoff.requested_by_label or 'the requester'} may withdraw write-off "
+                f"{writeoff.pk}.",
+            )
+        _require_pending(writeoff)
+        _close_pending(
+            invoice,
+            writeoff,
+            actor=actor,
+            status=WriteOff.Status.REJECTED,
+            reason=text or "Withdrawn by the requester.",
+            withdrawn=True,
+        )
+    return writeoff
+
+
+@dataclass
+class LapseResult:
+    run_date: datetime.date
+    lapsed: list[WriteOff] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"Write-off {w.pk} on invoice {w.invoice.invoice_no} "
+            f"({format_money(w.amount, w.invoice.currency)} {w.invoice.currency}, requested by "
+            f"{w.requested_by_label or 'unknown'} on {timezone.localdate(w.created_at)}) lapsed."
+            for w in self.lapsed
+        ]
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.lapsed)} pending write-off(s) lapsed on {self.run_date} "
+            f"(older than {settings.WRITEOFF_APPROVAL_DAYS} days)."
+        )
+
+
+def writeoffs_lapse(*, run_date: datetime.date | None = None) -> LapseResult:
+    """Lapse every write-off pending for more than WRITEOFF_APPROVAL_DAYS on ``run_date``.
+
+    Each in its own transaction, as the system; a lapsed write-off frees its
+    reservation (a lapsed conversion leaves its hold open). Running it again
+    changes nothing.
+    """
+    run_date = run_date or today()
+    cutoff = datetime.datetime.combine(
+        run_date - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_DAYS),
+        datetime.time.min,
+        tzinfo=timezone.get_current_timezone(),
+    )
+    result = LapseResult(run_date=run_date)
+    due = list(
+        WriteOff.objects.filter(status=WriteOff.Status.PENDING, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", "invoice_id")
+    )
+    system = Actor.for_system()
+    for writeoff_id, invoice_id in due:
+        with transaction.atomic(), acting_as(system):
+            invoice = lock_invoice(invoice_id)
+            writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)
+            if not writeoff.is_pending:
+                continue  # decided between the listing and the lock
+            _close_pending(invoice, writeoff, actor=system, status=WriteOff.Status.LAPSED)
+            writeoff.invoice = invoice
+        result.lapsed.append(writeoff)
+    return result
+
+
+def period_is_open(date: datetime.date) -> bool:
+    """Whether an entry may still post on ``date``: after the lock date."""
+    locked = lock_date()
+    return locked is None or date > locked
+
+
+def _require_approver(actor: Actor) -> None:
+    if actor.system or actor.api_key is not None or actor.user is None:
+        raise BillingError(
+            APPROVER_NOT_A_PERSON,
+            "Only a signed-in person may approve or reject a write-off, never an API key "
+            "or the system.",
+        )
+    if not actor.has_perm("writeoffs.approve_writeoff"):
+        raise BillingError(
+            APPROVER_LACKS_PERMISSION,
+            f"{actor.label} is not allowed to approve or reject write-offs.",
+        )
+
+
+def _require_pending(writeoff: WriteOff) -> None:
+    if not writeoff.is_pending:
+        raise BillingError(
+            WRITEOFF_NOT_PENDING,
+            f"Write-off {writeoff.pk} is {writeoff.status_label.lower()}, not pending approval.",
+        )
+
+
+def _check_decision(writeoff: WriteOff, invoice: Invoice, actor: Actor, *, verb: str) -> None:
+    """Four eyes and a covering limit, checked on the locked rows."""
+    _require_pending(writeoff)
+    if writeoff.is_requested_by(actor):
+        raise BillingError(
+            APPROVER_IS_REQUESTER,
+            f"You requested write-off {writeoff.pk}; someone else must {verb} it.",
+        )
+    limit = approval_limit_minor(actor, invoice.currency)
+    if not within_limit(limit, writeoff.amount_minor):
+        currency = invoice.currency
+        raise BillingError(
+            APPROVER_LIMIT_TOO_LOW,
+            f"Your approval limit ({format_money(from_minor(limit, currency), currency)} "
+            f"{currency}) does not cover write-off {writeoff.pk} of "
+            f"{format_money(writeoff.amount, currency)} {currency}; ask someone with a "
+            "higher limit.",
+        )
+
+
+def _close_pending(
+    invoice: Invoice,
+    writeoff: WriteOff,
+    *,
+    actor: Actor,
+    status: str,
+    reason: str = "",
+    withdrawn: bool = False,
+) -> None:
+    """Reject, withdraw or lapse: free the reservation; nothing was posted."""
+    now = timezone.now()
+    writeoff.status = status
+    if status == WriteOff.Status.LAPSED:
+        writeoff.lapsed_at = now
+        fields = ["status", "lapsed_at"]
+    else:
+        writeoff.rejected_by = actor.user
+        writeoff.rejected_by_label = actor.label
+        writeoff.rejected_at = now
+        writeoff.rejection_reason = reason
+        writeoff.withdrawn = withdrawn
+        fields = [
+            "status",
+            "rejected_by",
+            "rejected_by_label",
+            "rejected_at",
+            "rejection_reason",
+            "withdrawn",
+        ]
+    writeoff.save(update_fields=fields)
+    if writeoff.origin_dispute_id is not None:
+        hold = DisputeHold.objects.select_for_update().get(pk=writeoff.origin_dispute_id)
+        hold.conversion_pending = False
+        hold.save(update_fields=["conversion_pending"])
+    else:
+        invoice.pending_minor -= writeoff.amount_minor
+        invoice.save(update_fields=["pending_minor"])
+
+
+# --- bad-debt recovery --------------------------------------------------------
+
+
+def recoverable_writeoffs(invoice: Invoice) -> list[WriteOff]:
+    """The invoice's write-offs a payment may reinstate, newest first (the default order)."""
+    return list(
+        WriteOff.objects.filter(
+            invoice=invoice,
+            status=WriteOff.Status.ACTIVE,
+            reason_code__in=RECOVERABLE_REASON_CODES,
+            recovered_minor__lt=models.F("amount_minor"),
+        ).order_by("-writeoff_date", "-id")
+    )
+
+
+def recoverable_minor(invoice: Invoice, writeoffs: list[WriteOff] | None = None) -> int:
+    """The most a recovery payment may be: available plus what is still written off."""
+    writeoffs = recoverable_writeoffs(invoice) if writeoffs is None else writeoffs
+    return invoice.available_minor + sum(w.amount_minor - w.recovered_minor for w in writeoffs)
+
+
+def recovery_record(
+    *,
+    invoice_id: int,
+    amount: object,
+    actor: Actor,
+    paid_on: datetime.date | None = None,
+    method: str = Payment.Method.CHECK,
+    reference: str = "",
+    writeoff_ids: list[int] | None = None,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """A customer pays a written-off invoice after all.
+
+    The payment may be up to ``available`` plus the unrecovered part of the
+    invoice's bad-debt (0) and expiry-conversion (9999) write-offs. The part above
+    ``available`` reinstates written-off money from ``writeoff_ids`` in that order
+    (default: newest first), then the whole payment is applied. One transaction.
+    """
+    require_perm(actor, "billing.add_payment")
+    content = fingerprint(
+        invoice_id=invoice_id,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        writeoff_ids=writeoff_ids,
+    )
+
+    def create() -> Payment:
+        invoice = lock_invoice(invoice_id)
+        replay = find_replay(Payment, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
+        require_sent(invoice, "payments recorded")
+        candidates = recoverable_writeoffs(invoice)
+        if not candidates:
+            raise BillingError(
+                NOTHING_RECOVERABLE,
+                f"Invoice {invoice.invoice_no} has no recoverable write-off: only active "
+                "Bad Debt (0) and system conversion (9999) write-offs can be recovered.",
+                field="amount",
+            )
+        currency = invoice.currency
+        amount_minor = to_minor(parse_amount(amount, currency), currency)
+        maximum = recoverable_minor(invoice, candidates)
+        if amount_minor > maximum:
+
+            def show(minor: int) -> str:
+                return f"{format_money(from_minor(minor, currency), currency)} {currency}"
+
+            raise BillingError(
+                OVER_RECOVERABLE,
+                f"Recovery amount {show(amount_minor)} is more than the {show(maximum)} that "
+                f"can be recovered on invoice {invoice.invoice_no} ({show(invoice.available_minor)}"
+                f" available plus {show(maximum - invoice.available_minor)} written off as "
+                "recoverable).",
+                field="amount",
+            )
+        date = paid_on or today()
+        if date > today() or date < invoice.bill_date:
+            raise BillingError(
+                INVALID_INPUT,
+                f"The recovery date must be from the bill date, {invoice.bill_date}, to today.",
+                field="paid_on",
+            )
+        if method not in Payment.Method.values:
+            raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+        require_open(date, field="paid_on", what="recovery date")
+        allocation = _recovery_allocation(
+            candidates, amount_minor - max(invoice.available_minor, 0), writeoff_ids, date
+        )
+        with acting_as(actor):
+            payment = Payment.objects.create(
+                invoice=invoice,
+                account_id=invoice.account_id,
+                amount_minor=amount_minor,
+                paid_on=date,
+                method=method,
+                reference=clean_optional_text(reference, field="reference", max_length=100),
+                recorded_by=actor.user,
+                recorded_by_label=actor.label,
+                idempotency_scope=actor.idempotency_scope,
+                idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=content,
+            )
+            reinstated = 0
+            for writeoff, part in allocation:
+                WriteOffRecovery.objects.create(
+                    writeoff=writeoff,
+                    payment=payment,
+                    amount_minor=part,
+                    recovered_on=date,
+                    created_by=actor.user,
+                    created_by_label=actor.label,
+                )
+                writeoff.recovered_minor += part
+                writeoff.save(update_fields=["recovered_minor"])
+                reinstated += part
+            # written_off stays net of recoveries, so balance_due keeps its meaning.
+            invoice.written_off_minor -= reinstated
+            invoice.paid_minor += amount_minor
+            invoice.save(update_fields=["written_off_minor", "paid_minor"])
+            if allocation:
+                post_recovery(
+                    payment,
+                    invoice=invoice,
+                    reinstated=[(w.accounting_code_id, part) for w, part in allocation],
+                    actor=actor,
+                )
+            else:
+                # Nothing reinstated (the payment fits in available): a plain payment.
+                post_payment(payment, invoice=invoice, actor=actor)
+        return payment
+
+    return create_once(Payment, actor, idempotency_key, content, create)
+
+
+def _recovery_allocation(
+    candidates: list[WriteOff],
+    excess_minor: int,
+    writeoff_ids: list[int] | None,
+    date: datetime.date,
+) -> list[tuple[WriteOff, int]]:
+    """Which write-offs give back ``excess_minor``, in the clerk's order or newest first."""
+    if excess_minor <= 0:
+        return []
+    by_id = {w.pk: w for w in candidates}
+    if writeoff_ids:
+        chosen_ids = [_as_int(pk) for pk in writeoff_ids]
+        if any(pk not in by_id for pk in chosen_ids) or len(set(chosen_ids)) != len(chosen_ids):
+            raise BillingError(
+                INVALID_RECOVERY_CHOICE,
+                "Choose only this invoice's recoverable write-offs, each once.",
+                field="writeoffs",
+            )
+        chosen = [by_id[pk] for pk in chosen_ids]
+    else:
+        chosen = candidates
+    allocation = []
+    left = excess_minor
+    for writeoff in chosen:
+        if left == 0:
+            break
+        part = min(left, writeoff.amount_minor - writeoff.recovered_minor)
+        if date < writeoff.writeoff_date:
+            raise BillingError(
+                INVALID_RECOVERY_CHOICE,
+                f"The recovery date is before write-off {writeoff.pk}'s date, "
+                f"{writeoff.writeoff_date}, which it would reinstate.",
+                field="paid_on",
+            )
+        allocation.append((writeoff, part))
+        left -= part
+    if left:
+        raise BillingError(
+            INVALID_RECOVERY_CHOICE,
+            "The write-offs chosen cannot take the whole recovery: choose more of them.",
+            field="writeoffs",
+        )
+    return allocation
 
 
 @dataclass(frozen=True)
@@ -392,6 +846,8 @@ class ExpiryResult:
     left_open: list[int] = field(default_factory=list)
     # Set when the run date is in a closed period and the action would post.
     closed_through: datetime.date | None = None
+    # Conversions over the hold creator's limit, now waiting for approval.
+    conversion_pending: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.closed_through is not None:
@@ -404,7 +860,13 @@ class ExpiryResult:
                 f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
                 f"(DISPUTE_HOLD_EXPIRATION_ACTION is none)."
             )
-        return f"{len(self.settled)} dispute hold(s) expired on {self.run_date}: {self.action}."
+        summary = f"{len(self.settled)} dispute hold(s) expired on {self.run_date}: {self.action}."
+        if self.conversion_pending:
+            summary += (
+                f" {len(self.conversion_pending)} conversion(s) over the hold creator's limit "
+                "are pending approval."
+            )
+        return summary
 
 
 def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResult:
@@ -417,7 +879,10 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
     result = ExpiryResult(run_date=run_date, action=action)
     due = list(
-        DisputeHold.objects.filter(status=DisputeHold.Status.OPEN, expires_on__lt=run_date)
+        # A hold whose conversion waits for approval is left to the approver.
+        DisputeHold.objects.filter(
+            status=DisputeHold.Status.OPEN, conversion_pending=False, expires_on__lt=run_date
+        )
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -440,7 +905,7 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     system = Actor.for_system()
     for hold_id in due:
         try:
-            _settle(
+            hold = _settle(
                 dispute_hold_id=hold_id,
                 action=action,
                 actor=system,
@@ -456,7 +921,10 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
             if error.code != INVALID_STATE:
                 raise
             continue
-        result.settled.append(hold_id)
+        if hold.conversion_pending:
+            result.conversion_pending.append(hold_id)
+        else:
+            result.settled.append(hold_id)
     return result
 
 
@@ -685,17 +1153,26 @@ def _settle(
                 INVALID_STATE,
                 f"Dispute hold {hold.pk} is already settled ({hold.get_status_display().lower()}).",
             )
-        invoice.held_minor -= hold.amount_minor
-        changed = ["held_minor"]
+        if hold.conversion_pending:
+            raise BillingError(
+                INVALID_STATE,
+                f"Dispute hold {hold.pk} has a conversion pending approval; it can be settled "
+                "once that is rejected, withdrawn or lapsed.",
+            )
+        changed = []
         if action == Settlement.CONVERT:
-            writeoff_date = max(on_date, invoice.bill_date)
+            # Expiry converts on behalf of whoever created the hold, against their limit.
+            requester = hold_requester(hold) if actor.system else actor
+            approval = _limit_check(invoice, requester, hold.amount_minor)
             writeoff = _insert_writeoff(
                 invoice,
                 actor,
+                requester=requester,
+                approval=approval,
                 amount_minor=hold.amount_minor,
                 reason_code=code,
                 comments=text or f"Converted from dispute hold {hold.pk}.",
-                writeoff_date=writeoff_date,
+                writeoff_date=max(on_date, invoice.bill_date),
                 revenue_impacting=accounting_code_id is None,
                 accounting_code=_posting_code(
                     invoice, accounting_code_id is None, accounting_code_id
@@ -703,34 +1180,119 @@ def _settle(
                 source=source,
                 origin_dispute=hold,
             )
-            post_writeoff(writeoff, entry_date=writeoff_date, actor=actor, invoice=invoice)
-            invoice.written_off_minor += hold.amount_minor
-            changed.append("written_off_minor")
+            if not approval.within:
+                # The amount stays in held (it is already out of available): the hold
+                # stays open until the conversion is approved, rejected or lapses.
+                hold.conversion_pending = True
+                hold.save(update_fields=["conversion_pending"])
+                return hold
+            invoice.held_minor -= hold.amount_minor
+            _writeoff_becomes_active(
+                invoice,
+                writeoff,
+                actor=actor,
+                entry_date=writeoff.writeoff_date,
+                also_save=["held_minor"],
+            )
             hold.status = DisputeHold.Status.WRITTEN_OFF
-        elif action == Settlement.RELEASE:
-            hold.status = DisputeHold.Status.RELEASED
         else:
-            hold.status = DisputeHold.Status.RELEASED_REAGED
-            invoice.aging_date = on_date
-            changed.append("aging_date")
-        invoice.save(update_fields=changed)
-        hold.settled_by = actor.user
-        hold.settled_by_label = actor.label
-        hold.settled_at = timezone.now()
-        hold.settlement_comments = text
-        hold.save(
-            update_fields=[
-                "status",
-                "settled_by",
-                "settled_by_label",
-                "settled_at",
-                "settlement_comments",
-            ]
-        )
+            invoice.held_minor -= hold.amount_minor
+            changed.append("held_minor")
+            if action == Settlement.RELEASE:
+                hold.status = DisputeHold.Status.RELEASED
+            else:
+                hold.status = DisputeHold.Status.RELEASED_REAGED
+                invoice.aging_date = on_date
+                changed.append("aging_date")
+            invoice.save(update_fields=changed)
+        _mark_settled(hold, actor, text)
     return hold
 
 
-def _insert_writeoff(invoice: Invoice, actor: Actor, **fields) -> WriteOff:
+def _mark_settled(hold: DisputeHold, actor: Actor, comments: str) -> None:
+    hold.conversion_pending = False
+    hold.settled_by = actor.user
+    hold.settled_by_label = actor.label
+    hold.settled_at = timezone.now()
+    hold.settlement_comments = comments
+    hold.save(
+        update_fields=[
+            "status",
+            "conversion_pending",
+            "settled_by",
+            "settled_by_label",
+            "settled_at",
+            "settlement_comments",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """A write-off's amount against its requester's limit."""
+
+    limit_minor: int | None
+    checked_minor: int
+
+    @property
+    def within(self) -> bool:
+        return within_limit(self.limit_minor, self.checked_minor)
+
+
+def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> LimitCheck:
+    """Check ``amount_minor`` plus the requester's active and pending write-offs on this
+    invoice in the window against their limit, so splitting does not get under it.
+
+    Runs under the invoice lock, so two requests by one requester cannot both miss
+    each other.
+    """
+    limit = approval_limit_minor(requester, invoice.currency)
+    if limit is None:
+        return LimitCheck(limit_minor=None, checked_minor=amount_minor)
+    since = timezone.now() - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_WINDOW_DAYS)
+    recent = WriteOff.objects.filter(
+        invoice=invoice,
+        status__in=[WriteOff.Status.PENDING, WriteOff.Status.ACTIVE],
+        created_at__gte=since,
+    )
+    if requester.api_key is not None:
+        recent = recent.filter(requested_by_api_key=requester.api_key)
+    elif requester.user is not None:
+        recent = recent.filter(requested_by=requester.user, requested_by_api_key__isnull=True)
+    else:
+        recent = recent.none()
+    earlier = sum(recent.values_list("amount_minor", flat=True))
+    return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
+
+
+def _writeoff_becomes_active(
+    invoice: Invoice,
+    writeoff: WriteOff,
+    *,
+    actor: Actor,
+    entry_date: datetime.date,
+    also_save: tuple[str, ...] | list[str] = (),
+) -> None:
+    """The one step by which a write-off takes its amount off the balance due.
+
+    Both a create within the limit and an approval come through here, with the
+    write-off already saved as active. ``entry_date`` is the date its journal
+    entry posts on: the write-off date, or for a late approval the approval date.
+    """
+    invoice.written_off_minor += writeoff.amount_minor
+    invoice.save(update_fields=["written_off_minor", *also_save])
+    post_writeoff(
+        writeoff,
+        entry_date=entry_date,
+        actor=actor,
+        invoice=invoice,
+        approved_by_label=writeoff.approved_by_label,
+    )
+
+
+def _insert_writeoff(
+    invoice: Invoice, actor: Actor, *, requester: Actor, approval: LimitCheck, **fields
+) -> WriteOff:
     key = fields.pop("idempotency_key", None)
     return WriteOff.objects.create(
         account_id=invoice.account_id,
@@ -738,6 +1300,12 @@ def _insert_writeoff(invoice: Invoice, actor: Actor, **fields) -> WriteOff:
         created_by=actor.user,
         api_key=actor.api_key,
         created_by_label=actor.label,
+        requested_by=requester.user,
+        requested_by_api_key=requester.api_key,
+        requested_by_label=requester.label,
+        limit_applied_minor=approval.limit_minor,
+        checked_minor=approval.checked_minor,
+        status=WriteOff.Status.ACTIVE if approval.within else WriteOff.Status.PENDING,
         idempotency_scope=actor.idempotency_scope,
         idempotency_key=key or None,
         **fields,

@@ -46,6 +46,19 @@ urlpatterns = [
         views.writeoff_reverse,
         name="writeoff_reverse",
     ),
+    path(
+        "accounts/<int:acct_no>/write-offs/<int:writeoff_id>/withdraw/",
+        views.writeoff_withdraw,
+        name="writeoff_withdraw",
+    ),
     path("accounts/<int:acct_no>/write-offs/export.csv", views.writeoff_csv, name="writeoff_csv"),
     path("accounts/<int:acct_no>/disputes/export.csv", views.dispute_csv, name="dispute_csv"),
+    path(
+        "accounts/<int:acct_no>/invoices/<int:invoice_no>/recovery/",
+        views.recovery_new,
+        name="recovery_new",
+    ),
+    path("approvals/", views.approval_queue, name="approval_queue"),
+    path("approvals/<int:writeoff_id>/approve/", views.approval_approve, name="approval_approve"),
+    path("approvals/<int:writeoff_id>/reject/", views.approval_reject, name="approval_reject"),
 ]

@@ -27,12 +27,12 @@ from billing.errors import BillingError
 from billing.forms import ReasonForm, attach_billing_error
 from billing.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.models import Account, Invoice
-from billing.money import format_money
+from billing.money import format_money, from_minor
 from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
 from writeoffs import exports, services
-from writeoffs.forms import DisputeHoldForm, EntryForm, SettleForm, WriteOffForm
+from writeoffs.forms import DisputeHoldForm, EntryForm, RecoveryForm, SettleForm, WriteOffForm
 from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
@@ -42,6 +42,8 @@ from writeoffs.selectors import (
     disputes_for,
     open_holds_total,
     parse_sort,
+    pending_approval_for,
+    pending_approvals,
     pickable_invoices,
     writeoff_for,
     writeoff_table,
@@ -134,6 +136,7 @@ def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
         "can_create": request.user.has_perm(kind.perm),
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
         "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
+        "can_approve": request.user.has_perm("writeoffs.approve_writeoff"),
         "csv_url": reverse(f"{kind.key}_csv", args=[account.acct_no])
         + (f"?{urlencode({'sort': request.GET['sort']})}" if sort else ""),
     }
@@ -263,6 +266,11 @@ def _confirm(
         f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
         f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
     )
+    if getattr(entry, "is_pending", False):
+        message += (
+            " It is over your approval limit and waits for approval; the amount is reserved "
+            "until then."
+        )
     return _done(request, account, kind, entry.pk, message)
 
 
@@ -390,6 +398,11 @@ def dispute_settle(
                 f"Dispute hold {hold.number} on invoice {hold.invoice.invoice_no} "
                 f"{settlement.outcome}."
             )
+            if hold.conversion_pending:
+                message = (
+                    f"The conversion of dispute hold {hold.number} is over your approval "
+                    "limit and waits for approval; the hold stays open until then."
+                )
             return _done(request, account, DISPUTE, hold.pk, message)
     context = {
         **_page_context(account, DISPUTE),
@@ -440,6 +453,38 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
 
 
 @login_required
+@permission_required("writeoffs.add_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out in which a requester withdraws their pending write-off."""
+    account = account_for(acct_no)
+    writeoff = writeoff_for(account, writeoff_id)
+    error = None
+    if request.method == "POST":
+        try:
+            writeoff = services.writeoff_withdraw(
+                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+            )
+        except BillingError as refused:
+            error = refused.message
+            writeoff.refresh_from_db()
+        else:
+            message = (
+                f"Write-off {writeoff.number} withdrawn; its amount is available again on "
+                f"invoice {writeoff.invoice.invoice_no}."
+            )
+            return _done(request, account, WRITEOFF, writeoff.pk, message)
+    context = {
+        **_page_context(account, WRITEOFF),
+        "step": "withdraw",
+        "writeoff": writeoff,
+        "invoice": writeoff.invoice,
+        "error": error,
+    }
+    return render_page(request, TEMPLATE, context, partial="withdraw")
+
+
+@login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
 def writeoff_csv(request: HtmxHttpRequest, acct_no: int) -> StreamingHttpResponse:
@@ -471,3 +516,141 @@ def _done(
     page = reverse("writeoff_page", args=[account.acct_no])
     next_url = f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}"
     return htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
+
+
+# --- the Approvals queue (across accounts) ------------------------------------
+
+APPROVALS_TEMPLATE = "writeoffs/approvals.html"
+APPROVALS_PER_PAGE = 25
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET"])
+def approval_queue(request: HtmxHttpRequest) -> HttpResponse:
+    """Write-offs waiting for approval, oldest first, with their invoice's balances."""
+    window = page_window(pending_approvals(), request.GET.get("page"), APPROVALS_PER_PAGE)
+    context = {"step": "queue", "window": window, "rows": window.items}
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="queue")
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out to approve a pending write-off."""
+    writeoff = pending_approval_for(writeoff_id)
+    error = None
+    if request.method == "POST":
+        try:
+            writeoff = services.writeoff_approve(
+                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+            )
+        except BillingError as refused:
+            error = refused.message
+            writeoff.refresh_from_db()
+        else:
+            invoice = writeoff.invoice
+            return _decided(
+                request,
+                writeoff,
+                f"Write-off {writeoff.number} approved: "
+                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} written "
+                f"off on invoice {invoice.invoice_no}.",
+            )
+    context = {"step": "approve", "writeoff": writeoff, "invoice": writeoff.invoice}
+    context["error"] = error
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="approve")
+
+
+@login_required
+@permission_required("writeoffs.approve_writeoff", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
+    """The confirm pop-out to reject a pending write-off: a reason is required."""
+    writeoff = pending_approval_for(writeoff_id)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            writeoff = services.writeoff_reject(
+                writeoff_id=writeoff.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_user(request.user),
+            )
+        except BillingError as refused:
+            writeoff.refresh_from_db()
+            attach_billing_error(form, refused)
+        else:
+            return _decided(
+                request,
+                writeoff,
+                f"Write-off {writeoff.number} rejected; its amount is available again on "
+                f"invoice {writeoff.invoice.invoice_no}.",
+            )
+    context = {
+        "step": "reject",
+        "writeoff": writeoff,
+        "invoice": writeoff.invoice,
+        "reject_form": form,
+    }
+    return render_page(request, APPROVALS_TEMPLATE, context, partial="reject")
+
+
+def _decided(request: HtmxHttpRequest, writeoff: WriteOff, message: str) -> HttpResponse:
+    """After an approval or rejection: htmx closes the pop-out and the queue or the
+    Write-Offs table refreshes; without JS, back to the queue with the message."""
+    next_url = reverse("approval_queue")
+    return htmx_done(request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url)
+
+
+# --- Record Recovery (from the invoice page) -----------------------------------
+
+
+@login_required
+@permission_required("billing.add_payment", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    """Record Recovery: a drawer over the invoice page, or a page of its own without JS."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    recoverable = services.recoverable_writeoffs(invoice)
+    form = RecoveryForm(
+        request.POST if request.method == "POST" else None,
+        recoverable=recoverable,
+        currency=invoice.currency,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = services.recovery_record(
+                invoice_id=invoice.pk,
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                method=data["method"],
+                reference=data["reference"],
+                writeoff_ids=[int(pk) for pk in data["writeoffs"]] or None,
+                actor=Actor.for_user(request.user),
+                idempotency_key=data["idempotency_key"],
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            invoice.refresh_from_db()
+            text = (
+                f"Recovery of {format_money(payment.amount, invoice.currency)} "
+                f"{invoice.currency} recorded on invoice {invoice.invoice_no} "
+                f"(payment {payment.pk})."
+            )
+            next_url = reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])
+            return htmx_done(
+                request, kind="payment", pk=payment.pk, message=text, next_url=next_url
+            )
+    context = {
+        "account": account,
+        "section": "invoices",
+        "invoice": invoice,
+        "recoverable": recoverable,
+        "maximum": from_minor(services.recoverable_minor(invoice, recoverable), invoice.currency),
+        "recovery_form": form,
+    }
+    return render_page(request, "writeoffs/recovery.html", context, partial="drawer")

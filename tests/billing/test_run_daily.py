@@ -67,12 +67,17 @@ def signin_rows(when: datetime.datetime, username: str) -> None:
 
 
 def test_the_steps_run_in_order_with_a_summary_each():
-    assert [step.name for step in run_daily.STEPS] == ["dispute expiry", "purge"]
+    assert [step.name for step in run_daily.STEPS] == [
+        "dispute expiry",
+        "approval lapse",
+        "purge",
+    ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/2 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/2 purge] Purged 0 expired API idempotency records")
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 2 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/3 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/3 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/3 purge] Purged 0 expired API idempotency records")
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 3 steps ran."
     assert err == ""
 
 
@@ -205,3 +210,29 @@ def test_a_bad_retention_setting_fails_the_purge_and_purges_nothing(settings):
 def test_a_malformed_date_is_refused():
     with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
         run("--date", "01/03/2026")
+
+
+
+def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(
+    settings, invoice, clerk_actor
+):
+    from writeoffs.models import ApprovalLimit, WriteOff
+    from writeoffs.services import writeoff_create
+
+    settings.WRITEOFF_APPROVAL_DAYS = 14
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)
+    pending = writeoff_create(
+        invoice_id=invoice.pk, amount="50.00", reason_code=0, comments="Big", actor=clerk_actor
+    )
+    assert pending.status == WriteOff.Status.PENDING
+    day = timezone.localdate(pending.created_at) + datetime.timedelta(days=15)
+
+    out, _ = run("--date", day.isoformat())
+
+    pending.refresh_from_db()
+    invoice.refresh_from_db()
+    assert pending.status == WriteOff.Status.LAPSED
+    assert invoice.pending_minor == 0
+    assert f"Write-off {pending.pk} on invoice {invoice.invoice_no}" in out
+    again, _ = run("--date", day.isoformat())
+    assert "0 pending write-off(s) lapsed" in again

@@ -17,7 +17,7 @@ from billing.api_keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice
-from writeoffs.models import DisputeHold, Source, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, Source, WriteOff
 from writeoffs.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 
 CREATE = "/api/create_writeoff_or_dispute_m"
@@ -134,6 +134,7 @@ def test_partial_writeoff_returns_its_number_and_amount(api, create_input, invoi
         "dispute_ind": 0,
         "can_unsettle": False,
         "writeoff_date": timezone.localdate().isoformat(),
+        "status": "active",
     }
     invoice.refresh_from_db()
     assert invoice.written_off_minor == 2050
@@ -892,7 +893,8 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
         for code in operation["x-error-codes"]
     }
     # 3123 (accounting code) cannot come from the API: it never picks an expense code.
-    not_from_the_api = {0, 3123}
+    # 3140-3149 (approvals, recovery) neither: approval and recovery are not API calls.
+    not_from_the_api = {0, 3123, *range(3140, 3150)}
 
     assert documented | set(UNKNOWN_CALL_ERROR_CODES) == set(ERROR_CODES) - not_from_the_api
     assert set(
@@ -1049,3 +1051,35 @@ def test_a_cursor_page_costs_no_count(api, clerk_key, many_writeoffs):
     sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
     assert "COUNT(" not in sql
     assert "OFFSET" not in sql
+
+
+# --- approvals ---------------------------------------------------------------------
+
+
+def test_a_create_over_the_keys_limit_answers_ok_with_pending_approval(api, create_input):
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=50_00)
+    response = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "50.01"})
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["error_code"], body["status"]) == (0, "pending_approval")
+    writeoff = WriteOff.objects.get(pk=body["rec_no"])
+    assert writeoff.status == WriteOff.Status.PENDING
+    assert Invoice.objects.get(invoice_no=10023).pending_minor == 50_01
+
+    within = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"}).json()
+    assert within["status"] == "pending_approval"  # 50.01 already counts: 60.01 > 50.00
+
+
+def test_a_create_within_the_keys_limit_answers_active(api, create_input):
+    body = api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"}).json()
+    assert (body["error_code"], body["status"]) == (0, "active")
+
+
+def test_the_list_call_shows_each_writeoffs_status(api, create_input, clerk_key):
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)
+    api.post(CREATE, {**create_input, "writeoff_dispute_amount": "10.00"})
+    api.post(CREATE, {**create_input, "writeoff_dispute_amount": "5.00"})
+    body = api.post(LIST, list_input(clerk_key, dispute_or_writeoff_flag=1)).json()
+    assert body["error_code"] == 0
+    statuses = {row["amount"]: row["status"] for row in body["writeoffs"]}
+    assert statuses == {"10.00": "active", "5.00": "pending_approval"}

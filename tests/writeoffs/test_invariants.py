@@ -5,12 +5,17 @@ and remove payments, create and reverse write-offs, create disputes, settle
 them each way, expire them with each expiration action) against a few invoices
 in different currencies, with valid, over-available and invalid amounts.
 
+Write-offs go through approval limits (set below so that every currency has
+write-offs within and over the limit, and approvers who may and may not cover
+them): the model predicts pending versus active, the approvals and rejections,
+withdrawals, lapses, and conversions left pending on an open hold.
+
 After every step it checks four things:
 - the stored running totals equal totals recomputed from the rows with plain
   Python arithmetic (the oracle never calls the services or billing.rules);
 - they equal the machine's own model, which predicts every outcome, including
   which error code a refused call must raise;
-- 0 <= held <= balance_due and paid + written_off <= total;
+- 0 <= held + pending <= balance_due and paid + written_off <= total;
 - the journal: every entry balances, and AR control equals the balance due, per
   invoice and per currency (grouped integer SUMs over the lines, plain SQL).
 
@@ -43,15 +48,19 @@ from billing.actors import Actor
 from billing.errors import BillingError
 from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
 from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Payment
-from billing.roles import CLERK, SUPERVISOR
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.services import invoice_send, payment_record, payment_remove
-from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 from writeoffs.services import (
     dispute_hold_create,
     dispute_hold_settle,
     dispute_holds_expire,
+    writeoff_approve,
     writeoff_create,
+    writeoff_reject,
     writeoff_reverse,
+    writeoff_withdraw,
+    writeoffs_lapse,
 )
 
 # Error codes, spelled out here rather than imported, so the test states them itself.
@@ -61,6 +70,32 @@ NOT_OPEN = 3121
 BAD_REASON = 3024
 WRONG_STATE = 3124
 IDEMPOTENCY_CLASH = 1005
+LACKS_APPROVE_PERMISSION = 3141
+IS_REQUESTER = 3142
+LIMIT_TOO_LOW = 3143
+NOT_PENDING = 3144
+NOT_REQUESTER = 3145
+APPROVAL_DAYS = 14
+
+# (role, currency) -> limit in minor units; None is unlimited, a missing pair is 0.
+LIMITS = {
+    ("clerk", "USD"): 5000,
+    ("clerk", "JPY"): 1000,
+    ("supervisor", "USD"): 10000,
+    ("supervisor", "JPY"): 100_000,
+    ("controller", "USD"): None,
+    ("controller", "JPY"): None,
+    ("controller", "KWD"): None,
+}
+
+
+def limit_of(role: str, currency: str) -> int | None:
+    return LIMITS.get((role, currency), 0)
+
+
+def covers(limit: int | None, amount: int) -> bool:
+    return limit is None or amount <= limit
+
 
 # (currency, places, total in minor units, status)
 INVOICES = [
@@ -88,13 +123,24 @@ picks = st.integers(0, 10_000)
 keys = st.one_of(st.none(), st.sampled_from(["k1", "k2"]))
 
 
-# Which rows count towards which running total.
-COUNTED = {("p", "active"): "paid", ("w", "active"): "written_off", ("h", "open"): "held"}
+# Which rows count towards which running total. A pending conversion stays in held
+# through its open hold, so only a pending write-off of no hold counts as pending.
+COUNTED = {
+    ("p", "active", False): "paid",
+    ("w", "active", False): "written_off",
+    ("w", "active", True): "written_off",
+    ("w", "pending", False): "pending",
+    ("h", "open", False): "held",
+}
 ENTRY_ROWS_SQL = " UNION ALL ".join(
     # Table names come from the models, the invoice ids are bound parameters.
-    f"SELECT '{kind}', id, invoice_id, amount_minor, status FROM {model._meta.db_table} "  # noqa: S608
-    "WHERE invoice_id IN ({marks})"
-    for kind, model in (("p", Payment), ("w", WriteOff), ("h", DisputeHold))
+    f"SELECT '{kind}', id, invoice_id, amount_minor, status, {conversion} "  # noqa: S608
+    f"FROM {model._meta.db_table} WHERE invoice_id IN ({{marks}})"
+    for kind, model, conversion in (
+        ("p", Payment, "0"),
+        ("w", WriteOff, "origin_dispute_id IS NOT NULL"),
+        ("h", DisputeHold, "0"),
+    )
 )
 _LINES = JournalLine._meta.db_table
 UNBALANCED_ENTRIES_SQL = (
@@ -118,10 +164,11 @@ class ModelInvoice:
     paid: int = 0
     written_off: int = 0
     held: int = 0
+    pending: int = 0
 
     @property
     def available(self) -> int:
-        return self.total - self.paid - self.written_off - self.held
+        return self.total - self.paid - self.written_off - self.held - self.pending
 
 
 @dataclass
@@ -133,6 +180,11 @@ class ModelEntry:
     amount: int
     status: str
     expires_on: datetime.date | None = None
+    # Write-offs: who asked ("clerk", "supervisor") and the hold it converts, if any.
+    requester: str = ""
+    hold: ModelEntry | None = None
+    # Holds: a conversion over the limit is waiting for approval.
+    conversion_pending: bool = False
 
 
 def expected(minor: int | None, refusal: int | None) -> str:
@@ -153,6 +205,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.today = timezone.localdate()
         self.clerk = self.world["clerk"]
         self.supervisor = self.world["supervisor"]
+        self.actors = {
+            "clerk": self.clerk,
+            "supervisor": self.supervisor,
+            "controller": self.world["controller"],
+        }
         self.invoices = [
             ModelInvoice(pk, currency, places, total, status, self.world["aging_date"])
             for pk, (currency, places, total, status) in zip(
@@ -194,6 +251,17 @@ class LedgerMachine(RuleBasedStateMachine):
         if minor > invoice.available:
             return raw, None, OVER_AVAILABLE
         return raw, minor, None
+
+    def within_limit(self, invoice: ModelInvoice, requester: str, amount: int) -> bool:
+        """The requester's limit against this amount plus their live write-offs here."""
+        earlier = sum(
+            w.amount
+            for w in self.writeoffs
+            if w.invoice is invoice
+            and w.requester == requester
+            and w.status in ("active", "pending")
+        )
+        return covers(limit_of(requester, invoice.currency), amount + earlier)
 
     def expect_refusal(self, code: int, call) -> None:
         with pytest.raises(BillingError) as refused:
@@ -291,10 +359,16 @@ class LedgerMachine(RuleBasedStateMachine):
         if refusal is not None:
             self.expect_refusal(refusal, call)
             return
+        within = self.within_limit(invoice, "clerk", minor)
         writeoff = call()
         assert writeoff.amount_minor == minor
-        invoice.written_off += minor
-        entry = ModelEntry(writeoff.pk, invoice, minor, "active")
+        if within:
+            invoice.written_off += minor
+        else:
+            invoice.pending += minor
+        entry = ModelEntry(
+            writeoff.pk, invoice, minor, "active" if within else "pending", requester="clerk"
+        )
         self.writeoffs.append(entry)
         if key:
             self.used_keys[("writeoff", key)] = (content, entry)
@@ -340,16 +414,33 @@ class LedgerMachine(RuleBasedStateMachine):
         invoice.held += minor
         self.holds.append(ModelEntry(hold.pk, invoice, minor, "open", hold.expires_on))
 
-    def apply_settlement(self, entry: ModelEntry, action: str, on_date: datetime.date) -> None:
+    def apply_settlement(
+        self, entry: ModelEntry, action: str, on_date: datetime.date, requester: str
+    ) -> None:
         invoice = entry.invoice
-        invoice.held -= entry.amount
         if action == "convert":
-            invoice.written_off += entry.amount
-            writeoff = WriteOff.objects.get(origin_dispute_id=entry.pk)
+            within = self.within_limit(invoice, requester, entry.amount)
+            writeoff = WriteOff.objects.filter(origin_dispute_id=entry.pk).latest("id")
             assert writeoff.amount_minor == entry.amount
-            self.writeoffs.append(ModelEntry(writeoff.pk, invoice, entry.amount, "active"))
+            self.writeoffs.append(
+                ModelEntry(
+                    writeoff.pk,
+                    invoice,
+                    entry.amount,
+                    "active" if within else "pending",
+                    requester=requester,
+                    hold=entry,
+                )
+            )
+            if not within:
+                entry.conversion_pending = True
+                return
+            invoice.held -= entry.amount
+            invoice.written_off += entry.amount
             entry.status = "written_off"
-        elif action == "release":
+            return
+        invoice.held -= entry.amount
+        if action == "release":
             entry.status = "released"
         else:
             entry.status = "released_reaged"
@@ -365,18 +456,23 @@ class LedgerMachine(RuleBasedStateMachine):
                 dispute_hold_id=entry.pk, action=action, reason_code=reason, actor=self.supervisor
             )
 
-        if entry.status != "open":
+        if entry.status != "open" or entry.conversion_pending:
             self.expect_refusal(WRONG_STATE, call)
             return
         settled = call()
-        assert settled.status != "open"
-        self.apply_settlement(entry, action, self.today)
+        self.apply_settlement(entry, action, self.today, "supervisor")
+        assert settled.status == entry.status
+        assert settled.conversion_pending == entry.conversion_pending
 
     @precondition(lambda self: any(entry.status == "open" for entry in self.holds))
     @rule(action=st.sampled_from(["none", *ACTIONS]), days_ahead=st.integers(0, 14))
     def expire_disputes(self, action, days_ahead):
         run_date = self.today + datetime.timedelta(days=days_ahead)
-        due = [e for e in self.holds if e.status == "open" and e.expires_on < run_date]
+        due = [
+            e
+            for e in self.holds
+            if e.status == "open" and not e.conversion_pending and e.expires_on < run_date
+        ]
         with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
             result = dispute_holds_expire(run_date=run_date)
         due_ids = sorted(e.pk for e in due)
@@ -384,9 +480,103 @@ class LedgerMachine(RuleBasedStateMachine):
             assert sorted(result.left_open) == due_ids
             assert result.settled == []
             return
-        assert sorted(result.settled) == due_ids
         for entry in due:
-            self.apply_settlement(entry, action, run_date)
+            # Expiry converts for the hold's creator, the clerk, against the clerk's limit.
+            self.apply_settlement(entry, action, run_date, "clerk")
+        assert sorted(result.settled) == sorted(e.pk for e in due if not e.conversion_pending)
+        assert sorted(result.conversion_pending) == sorted(
+            e.pk for e in due if e.conversion_pending
+        )
+
+    # --- approvals --------------------------------------------------------------
+
+    def decision_refusal(self, entry: ModelEntry, approver: str) -> int | None:
+        if approver == "clerk":
+            return LACKS_APPROVE_PERMISSION
+        if entry.status != "pending":
+            return NOT_PENDING
+        if entry.requester == approver:
+            return IS_REQUESTER
+        if not covers(limit_of(approver, entry.invoice.currency), entry.amount):
+            return LIMIT_TOO_LOW
+        return None
+
+    def free_reservation(self, entry: ModelEntry) -> None:
+        if entry.hold is not None:
+            entry.hold.conversion_pending = False
+        else:
+            entry.invoice.pending -= entry.amount
+
+    @precondition(lambda self: self.writeoffs)
+    @rule(pick=picks, approver=st.sampled_from(["clerk", "supervisor", "controller"]))
+    def approve_writeoff(self, pick, approver):
+        entry = self.writeoffs[pick % len(self.writeoffs)]
+
+        def call():
+            return writeoff_approve(writeoff_id=entry.pk, actor=self.actors[approver])
+
+        refusal = self.decision_refusal(entry, approver)
+        note(f"{approver} approves write-off {entry.pk}: {expected(entry.amount, refusal)}")
+        if refusal is not None:
+            self.expect_refusal(refusal, call)
+            return
+        assert call().status == "active"
+        entry.status = "active"
+        invoice = entry.invoice
+        if entry.hold is not None:
+            invoice.held -= entry.amount
+            entry.hold.status = "written_off"
+            entry.hold.conversion_pending = False
+        else:
+            invoice.pending -= entry.amount
+        invoice.written_off += entry.amount
+
+    @precondition(lambda self: self.writeoffs)
+    @rule(pick=picks, approver=st.sampled_from(["clerk", "supervisor", "controller"]))
+    def reject_writeoff(self, pick, approver):
+        entry = self.writeoffs[pick % len(self.writeoffs)]
+
+        def call():
+            return writeoff_reject(
+                writeoff_id=entry.pk, reason="Not justified", actor=self.actors[approver]
+            )
+
+        refusal = self.decision_refusal(entry, approver)
+        if refusal is not None:
+            self.expect_refusal(refusal, call)
+            return
+        assert call().status == "rejected"
+        entry.status = "rejected"
+        self.free_reservation(entry)
+
+    @precondition(lambda self: self.writeoffs)
+    @rule(pick=picks)
+    def withdraw_writeoff(self, pick):
+        entry = self.writeoffs[pick % len(self.writeoffs)]
+
+        def call():
+            return writeoff_withdraw(writeoff_id=entry.pk, actor=self.clerk)
+
+        if entry.requester != "clerk":
+            self.expect_refusal(NOT_REQUESTER, call)
+            return
+        if entry.status != "pending":
+            self.expect_refusal(NOT_PENDING, call)
+            return
+        assert call().withdrawn
+        entry.status = "rejected"
+        self.free_reservation(entry)
+
+    @rule(days_ahead=st.sampled_from([0, APPROVAL_DAYS, APPROVAL_DAYS + 1, 30]))
+    def lapse_pending(self, days_ahead):
+        # Every write-off here was requested today: it lapses once the run date is more
+        # than WRITEOFF_APPROVAL_DAYS later.
+        result = writeoffs_lapse(run_date=self.today + datetime.timedelta(days=days_ahead))
+        due = [e for e in self.writeoffs if e.status == "pending" and days_ahead > APPROVAL_DAYS]
+        assert sorted(w.pk for w in result.lapsed) == sorted(e.pk for e in due)
+        for entry in due:
+            entry.status = "lapsed"
+            self.free_reservation(entry)
 
     # --- invariants -----------------------------------------------------------
 
@@ -396,29 +586,37 @@ class LedgerMachine(RuleBasedStateMachine):
         stored = {
             row[0]: row[1:]
             for row in Invoice.objects.filter(pk__in=pks).values_list(
-                "pk", "total_minor", "paid_minor", "written_off_minor", "held_minor", "aging_date"
+                "pk",
+                "total_minor",
+                "paid_minor",
+                "written_off_minor",
+                "held_minor",
+                "pending_minor",
+                "aging_date",
             )
         }
-        recomputed = {pk: {"paid": 0, "written_off": 0, "held": 0} for pk in pks}
+        recomputed = {pk: {"paid": 0, "written_off": 0, "held": 0, "pending": 0} for pk in pks}
         statuses = {}
         # One plain SELECT of every entry row; a step's check must stay cheap, it runs
         # after each of the ~15,000 steps of a CI run.
         with connection.cursor() as cursor:
             cursor.execute(ENTRY_ROWS_SQL.format(marks=", ".join(["%s"] * len(pks))), pks * 3)
-            for kind, pk, invoice_id, amount, status in cursor.fetchall():
+            for kind, pk, invoice_id, amount, status, conversion in cursor.fetchall():
                 statuses[(kind, pk)] = status
-                if (kind, status) in COUNTED:
-                    recomputed[invoice_id][COUNTED[(kind, status)]] += amount
+                if (kind, status, bool(conversion)) in COUNTED:
+                    recomputed[invoice_id][COUNTED[(kind, status, bool(conversion))]] += amount
 
         for invoice in self.invoices:
-            total, paid, written_off, held, aging_date = stored[invoice.pk]
+            total, paid, written_off, held, pending, aging_date = stored[invoice.pk]
             sums = recomputed[invoice.pk]
             assert total == invoice.total
             assert paid == sums["paid"] == invoice.paid
             assert written_off == sums["written_off"] == invoice.written_off
             assert held == sums["held"] == invoice.held
+            assert pending == sums["pending"] == invoice.pending
             assert aging_date == invoice.aging_date
-            assert total - paid - written_off >= held >= 0
+            assert total - paid - written_off >= held + pending
+            assert held >= 0 and pending >= 0
             assert paid + written_off <= total
 
         expected = {
@@ -427,6 +625,12 @@ class LedgerMachine(RuleBasedStateMachine):
             for entry in entries
         }
         assert statuses == expected
+        pending_holds = set(
+            DisputeHold.objects.filter(invoice_id__in=pks, conversion_pending=True).values_list(
+                "pk", flat=True
+            )
+        )
+        assert pending_holds == {h.pk for h in self.holds if h.conversion_pending}
 
     @invariant()
     def every_entry_balances_and_ar_control_equals_the_balance_due(self):
@@ -475,9 +679,15 @@ def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
         if status == "sent":
             invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
         invoice_pks.append(invoice.pk)
+    ApprovalLimit.objects.all().delete()
+    ApprovalLimit.objects.bulk_create(
+        ApprovalLimit(role=role, currency=currency, limit_minor=limit)
+        for (role, currency), limit in LIMITS.items()
+    )
     LedgerMachine.world = {
         "clerk": Actor.for_user(UserFactory(username="sm-clerk", groups=[CLERK])),
         "supervisor": Actor.for_user(UserFactory(username="sm-supervisor", groups=[SUPERVISOR])),
+        "controller": Actor.for_user(UserFactory(username="sm-controller", groups=[CONTROLLER])),
         "invoice_pks": invoice_pks,
         "aging_date": bill_date + datetime.timedelta(days=30),
         "expense_code_id": expense.pk,

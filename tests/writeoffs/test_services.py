@@ -34,7 +34,7 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode, ApiKey, Invoice
 from billing.roles import CLERK
 from billing.services import payment_record
-from writeoffs.models import DisputeHold, ReasonCode, Source, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, ReasonCode, Source, WriteOff
 from writeoffs.services import (
     dispute_hold_create,
     dispute_hold_settle,
@@ -197,6 +197,8 @@ def test_thirty_cents_written_off_in_ten_and_twenty_leaves_exactly_zero(clerk_ac
 def test_yen_invoice_takes_whole_yen_and_refuses_fractions(clerk_actor):
     invoice = InvoiceFactory(account=AccountFactory(currency="JPY"), total_minor=1500)
     assert invoice.currency == "JPY"
+    # Without a JPY limit row the clerk's limit is 0 and the write-off would be pending.
+    ApprovalLimit.objects.create(role="clerk", currency="JPY", limit_minor=100_000)
     entry = write_off(invoice, clerk_actor, "500")
     assert entry.amount_minor == 500
     assert entry.amount == Decimal("500")

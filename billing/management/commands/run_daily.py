@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.maintenance import purge_expired_records
 from billing.rules import today
 from writeoffs.management.commands.expire_dispute_holds import expire_holds
+from writeoffs.services import writeoffs_lapse
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,14 @@ class DailyStep:
 def expire_dispute_holds(day: datetime.date, report: Report) -> str:
     """Step 1: DISPUTE_HOLD_EXPIRATION_ACTION on the holds past expiry (writeoffs)."""
     return expire_holds(day, report)
+
+
+def lapse_pending_approvals(day: datetime.date, report: Report) -> str:
+    """Step 2: write-offs pending approval for longer than WRITEOFF_APPROVAL_DAYS."""
+    result = writeoffs_lapse(run_date=day)
+    for line in result.lines():
+        report(line)
+    return result.summary()
 
 
 def purge(day: datetime.date, report: Report) -> str:
@@ -55,7 +64,7 @@ def purge(day: datetime.date, report: Report) -> str:
 
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
-    # 2: lapse pending approvals, 3: resume stalled bulk runs (their own issues).
+    DailyStep("approval lapse", lapse_pending_approvals),
     DailyStep("purge", purge),
 ]
 

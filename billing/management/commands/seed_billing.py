@@ -822,6 +822,7 @@ class Command(BaseCommand):
                 "Converted from a dispute hold." if origin_id else rng.choice(WRITEOFF_COMMENTS)
             ),
             "created_by_label": SEED_LABEL,
+            "requested_by_label": SEED_LABEL,
             "created_at": _moment(writeoff_date),
             "source": Source.UI.value,
             "reason_code": rng.choice(WRITEOFF_REASON_CODES),

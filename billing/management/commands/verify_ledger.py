@@ -30,7 +30,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, F, Sum
 
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, Payment
-from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
 
 CHUNK = 10000
 END = object()
@@ -91,29 +91,52 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         paid = Stream(_amounts(Payment.objects.filter(status=Payment.Status.ACTIVE)))
-        written_off = Stream(_amounts(WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)))
+        # Net of bad-debt recoveries, as the invoice keeps it.
+        written_off = Stream(
+            WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)
+            .order_by("invoice_id")
+            .values_list("invoice_id", F("amount_minor") - F("recovered_minor"))
+            .iterator(chunk_size=CHUNK)
+        )
         held = Stream(_amounts(DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)))
+        # Approvals: a pending write-off reserves its amount, except a pending conversion,
+        # whose amount stays in its open hold.
+        pending = Stream(
+            _amounts(
+                WriteOff.objects.filter(status=WriteOff.Status.PENDING, origin_dispute__isnull=True)
+            )
+        )
         invoices = (
             Invoice.objects.order_by("id")
             .values_list(
-                "id", "invoice_no", "total_minor", "paid_minor", "written_off_minor", "held_minor"
+                "id",
+                "invoice_no",
+                "total_minor",
+                "paid_minor",
+                "written_off_minor",
+                "held_minor",
+                "pending_minor",
             )
             .iterator(chunk_size=CHUNK)
         )
 
         checked = drifting = 0
-        for invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held in invoices:
+        for row in invoices:
+            invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held, stored_pending = row
             checked += 1
             problems = []
             for name, stored, actual in (
                 ("paid", stored_paid, paid.take(invoice_id)),
                 ("written off", stored_wo, written_off.take(invoice_id)),
                 ("held", stored_held, held.take(invoice_id)),
+                ("pending", stored_pending, pending.take(invoice_id)),
             ):
                 if stored != actual:
                     problems.append(f"{name} stored {stored} but rows add up to {actual}")
             if not 0 <= stored_held <= total - stored_paid - stored_wo:
                 problems.append("held is outside 0..balance due")
+            if not 0 <= stored_pending <= total - stored_paid - stored_wo - stored_held:
+                problems.append("held + pending is more than the balance due")
             if problems:
                 drifting += 1
                 if drifting <= options["limit"]:
@@ -214,6 +237,14 @@ class JournalCheck:
         )
         self.ar = codes.get(settings.AR_CONTROL_CODE)
         self.cash = codes.get(settings.CASH_CODE)
+        # Recoveries are few (a payment after a write-off): per payment, what it
+        # reinstated per write-off code, voided ones included (their entry posted).
+        self.recovered: dict[int, dict[int, int]] = {}
+        for payment_id, code_id, part in WriteOffRecovery.objects.values_list(
+            "payment_id", "writeoff__accounting_code_id", "amount_minor"
+        ).iterator(chunk_size=CHUNK):
+            by_code = self.recovered.setdefault(payment_id, {})
+            by_code[code_id] = by_code.get(code_id, 0) + part
 
     def run(self) -> Problems:
         problems = self.problems
@@ -271,10 +302,19 @@ class JournalCheck:
         return {self.ar: total, revenue_code_id: -total}, "invoice_sent", None
 
     def _payment_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
-        _, status, amount = row
-        if status == Payment.Status.ACTIVE:
-            return {self.cash: amount, self.ar: -amount}, "payment", None
-        return {}, "payment", "payment_void"
+        payment_id, status, amount = row
+        # A payment that reinstated written-off money posts one "recovery" entry:
+        # cash / AR control for the whole payment, and AR control / each recovered
+        # write-off's code for the part it reinstated.
+        reinstated = self.recovered.get(payment_id)
+        event = "recovery" if reinstated else "payment"
+        if status != Payment.Status.ACTIVE:
+            return {}, event, "payment_void"
+        nets = {self.cash: amount, self.ar: -amount}
+        for code_id, part in (reinstated or {}).items():
+            nets[self.ar] += part
+            nets[code_id] = nets.get(code_id, 0) - part
+        return nets, event, None
 
     def _writeoff_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
         _, status, amount, code_id, origin_dispute_id = row

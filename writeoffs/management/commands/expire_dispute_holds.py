@@ -46,6 +46,13 @@ def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> st
             f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
             f"expired {hold.expires_on}): {verb}"
         )
+    for hold in _holds(result.conversion_pending):
+        report(
+            f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
+            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"expired {hold.expires_on}): conversion pending approval (over the limit of "
+            f"{hold.created_by_label or 'its creator'})"
+        )
     return result.summary()
 
 

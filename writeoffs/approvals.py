@@ -1,0 +1,98 @@
+"""Approval limits: how much a requester may write off alone, per currency.
+
+A user's limit is the highest of their roles' limits (a role with no row for the
+currency has limit 0); an API key has its role's limit. ``None`` means
+unlimited. The system has no limit of its own: an expiry conversion is checked
+against the limit of the person or key that created the hold
+(``hold_requester``), who is then the write-off's requester.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from billing import roles
+from billing.actors import Actor
+from writeoffs.models import ApprovalLimit
+
+if TYPE_CHECKING:
+    from writeoffs.models import DisputeHold
+
+# The group each approval-limit role is held through.
+ROLE_GROUPS = {
+    roles.CLERK: ApprovalLimit.Role.CLERK,
+    roles.SUPERVISOR: ApprovalLimit.Role.SUPERVISOR,
+    roles.CONTROLLER: ApprovalLimit.Role.CONTROLLER,
+}
+
+# The SPEC's defaults in minor units (500_00 is 500.00; None = unlimited), for the
+# currencies the product bills in. A currency added later has limit 0 until a
+# controller adds its rows. The data migration seeds the same values.
+DEFAULT_LIMITS = {
+    ApprovalLimit.Role.CLERK: 500_00,
+    ApprovalLimit.Role.SUPERVISOR: 5_000_00,
+    ApprovalLimit.Role.CONTROLLER: None,
+}
+DEFAULT_CURRENCIES = ("USD", "EUR")
+
+
+def actor_roles(actor: Actor) -> list[str]:
+    """The approval-limit roles an actor holds (none for an inactive user or a revoked key)."""
+    if actor.api_key is not None:
+        return [] if actor.api_key.revoked else [actor.api_key.role]
+    user = actor.user
+    if user is None or not user.is_active:
+        return []
+    names = user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True)
+    return [ROLE_GROUPS[name] for name in names]
+
+
+def approval_limit_minor(actor: Actor, currency: str) -> int | None:
+    """The largest amount, in ``currency``'s minor units, ``actor`` may write off or
+    approve alone: the highest of their roles' limits. ``None`` means unlimited.
+
+    The system actor has no limit: pass ``hold_requester(hold)`` for an expiry.
+    """
+    if actor.system:
+        raise ValueError("The system has no approval limit; use the hold creator's.")
+    held = actor_roles(actor)
+    if not held:
+        return 0
+    limits = list(
+        ApprovalLimit.objects.filter(role__in=held, currency=currency).values_list(
+            "limit_minor", flat=True
+        )
+    )
+    if None in limits:
+        return None
+    return max(limits, default=0)
+
+
+def within_limit(limit_minor: int | None, amount_minor: int) -> bool:
+    return limit_minor is None or amount_minor <= limit_minor
+
+
+def hold_requester(hold: DisputeHold) -> Actor:
+    """Whom an expiry conversion of ``hold`` is requested for: its creator."""
+    if hold.api_key_id is not None:
+        return Actor.for_api_key(hold.api_key)
+    if hold.created_by_id is not None:
+        return Actor.for_user(hold.created_by)
+    # A hold with no recorded creator (seeded data): nobody's limit covers it.
+    return Actor()
+
+
+def ensure_default_limits(**kwargs) -> None:
+    """Put the default limits back when the table is empty.
+
+    The data migration seeds them once; this runs after every migrate so a test
+    database that was flushed gets them again. Rows are never deleted in normal
+    use (admin refuses), so an empty table only follows a flush.
+    """
+    if ApprovalLimit.objects.exists():
+        return
+    ApprovalLimit.objects.bulk_create(
+        ApprovalLimit(role=role, currency=currency, limit_minor=limit)
+        for role, limit in DEFAULT_LIMITS.items()
+        for currency in DEFAULT_CURRENCIES
+    )
