@@ -75,7 +75,7 @@ def test_a_failed_session_save_during_an_outage_is_a_503_not_a_400(browser_clien
         response = browser_client.post(
             url,
             {
-                "paid_on": "2026-01-05",
+                "paid_on": invoice.bill_date.isoformat(),
                 "amount": "10.00",
                 "method": Payment.Method.values[0],
                 "reference": "",
