@@ -33,6 +33,10 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3125: ("Dispute hold does not exist", HTTPStatus.NOT_FOUND),
     3126: ("Invalid settlement action", HTTPStatus.BAD_REQUEST),
     3127: ("Invalid comments length", HTTPStatus.BAD_REQUEST),
+    3150: ("Bulk run criteria are invalid", HTTPStatus.BAD_REQUEST),
+    3151: ("Bulk run total is above the approval limit", HTTPStatus.FORBIDDEN),
+    3152: ("Bulk run has no invoices to write off", HTTPStatus.BAD_REQUEST),
+    3153: ("Bulk run is not in a state that allows this", HTTPStatus.BAD_REQUEST),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -68,6 +72,10 @@ INVALID_STATE = 3124
 DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
+BULK_RUN_INVALID_CRITERIA = 3150
+BULK_RUN_OVER_LIMIT = 3151
+BULK_RUN_EMPTY = 3152
+BULK_RUN_INVALID_STATE = 3153
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "billing",
     "writeoffs",
 ]
@@ -141,6 +142,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name or f"test_billing_{os.getpid()}"}
+
+# --- Background tasks -----------------------------------------------------
+# Bulk write-off runs execute on a task worker, never in a web request: tasks are
+# rows in this database and `manage.py db_worker` runs them. Several workers may
+# share PostgreSQL; on SQLite run one.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Seconds a bulk-run worker pauses between invoices, to leave room for other writers
+# on a busy database (0: none).
+BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.checks import dispute_settings_problems
 from billing.errors import (
+    BULK_RUN_INVALID_STATE,
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
     INVALID_COMMENTS,
@@ -48,7 +49,14 @@ from billing.rules import (
     resolve_amount,
     today,
 )
-from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, ReasonCode, Source, WriteOff
+from writeoffs.models import (
+    WRITEOFF_REASON_CODES,
+    BulkRun,
+    DisputeHold,
+    ReasonCode,
+    Source,
+    WriteOff,
+)
 
 SETTLEMENT_ACTIONS = ("convert", "release", "release_reage")
 EXPIRE_HOLD_DAYS_MIN = 2
@@ -112,8 +120,13 @@ def writeoff_create(
     accounting_code_id: int | None = None,
     source: str = Source.UI,
     idempotency_key: str | None = None,
+    bulk_run_id: int | None = None,
 ) -> WriteOff:
-    """Write off all (``amount`` empty) or part of an invoice's available balance."""
+    """Write off all (``amount`` empty) or part of an invoice's available balance.
+
+    ``bulk_run_id``: the write-off belongs to that running bulk run, whose approval
+    as a whole stands in for the per-write-off approval limit; it never goes pending.
+    """
     require_perm(actor, "writeoffs.add_writeoff")
     content = fingerprint(
         invoice_id=invoice_id,
@@ -130,6 +143,8 @@ def writeoff_create(
         replay = find_replay(WriteOff, actor, idempotency_key, content)
         if replay is not None:
             return replay
+        if bulk_run_id is not None:
+            _require_running_bulk_run(bulk_run_id, actor)
         plan = writeoff_plan(
             invoice=invoice,
             amount=amount,
@@ -153,6 +168,7 @@ def writeoff_create(
                 source=source,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
+                bulk_run_id=bulk_run_id,
             )
             invoice.written_off_minor += plan.amount_minor
             invoice.save(update_fields=["written_off_minor"])
@@ -494,6 +510,16 @@ def _insert_writeoff(invoice: Invoice, actor: Actor, **fields) -> WriteOff:
         idempotency_key=key or None,
         **fields,
     )
+
+
+def _require_running_bulk_run(bulk_run_id: int, actor: Actor) -> None:
+    """A bulk run's approval covers only its creator's writes, and only while it runs."""
+    if not BulkRun.objects.filter(
+        pk=bulk_run_id, status=BulkRun.Status.RUNNING, created_by_id=getattr(actor.user, "pk", None)
+    ).exists():
+        raise BillingError(
+            BULK_RUN_INVALID_STATE, f"Bulk run {bulk_run_id} is not running for {actor.label}."
+        )
 
 
 def _as_int(raw: object) -> int | None:
