@@ -158,6 +158,10 @@ TASKS = {
 # on a busy database (0: none).
 BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 0)
 
+# Tasks each bulk run is enqueued as: that many workers share it, each claiming the
+# next invoice with SKIP LOCKED. More than 1 only helps on PostgreSQL.
+BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------

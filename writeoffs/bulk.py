@@ -474,7 +474,10 @@ def bulk_run_progress(run: BulkRun) -> Progress:
 
 
 def bulk_run_execute(
-    run_id: int, *, on_item: Callable[[BulkRunItem], None] | None = None
+    run_id: int,
+    *,
+    on_item: Callable[[BulkRunItem], None] | None = None,
+    processed_by: str = "",
 ) -> BulkRun:
     """Write the run's pending items until none is left or the run is cancelled.
 
@@ -486,7 +489,7 @@ def bulk_run_execute(
     _beat(run_id)
     last_beat = time.monotonic()
     while True:
-        item = _process_next_item(run_id)
+        item = _process_next_item(run_id, processed_by)
         if item is None:
             break
         if on_item is not None:
@@ -506,7 +509,7 @@ def bulk_run_execute(
     return run
 
 
-def _process_next_item(run_id: int) -> BulkRunItem | None:
+def _process_next_item(run_id: int, processed_by: str) -> BulkRunItem | None:
     """Claim, check and write one item, all in one transaction."""
     with transaction.atomic():
         run = BulkRun.objects.select_related("created_by").get(pk=run_id)
@@ -521,6 +524,7 @@ def _process_next_item(run_id: int) -> BulkRunItem | None:
         if item is None:
             return None
         item.heartbeat_at = timezone.now()
+        item.processed_by = processed_by
         # The rules are checked on the invoice as it is now, under its lock.
         invoice = lock_invoice(item.invoice_id)
         rule = _skip_rule(run, item, invoice)
@@ -611,9 +615,11 @@ def _beat(run_id: int) -> None:
 
 
 def _enqueue(run: BulkRun) -> None:
+    """One task per worker that should share the run (``BULK_RUN_PARALLEL_TASKS``)."""
     from writeoffs.tasks import execute_bulk_run
 
-    execute_bulk_run.enqueue(run.pk)
+    for _ in range(settings.BULK_RUN_PARALLEL_TASKS):
+        execute_bulk_run.enqueue(run.pk)
 
 
 # --- the log ---------------------------------------------------------------------------

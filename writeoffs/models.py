@@ -413,6 +413,8 @@ class BulkRunItem(models.Model):
         WriteOff, on_delete=models.PROTECT, null=True, blank=True, related_name="bulk_run_item"
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The task (one per worker sharing the run) that processed the item.
+    processed_by = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = "bulk run item"

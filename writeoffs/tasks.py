@@ -6,12 +6,12 @@ task whose worker died (left "running" in the backend for ever) is simply
 enqueued again by ``bulk_run_resume``.
 """
 
-from django.tasks import task
+from django.tasks import TaskContext, task
 
 from writeoffs import bulk
 
 
-@task()
-def execute_bulk_run(run_id: int) -> str:
+@task(takes_context=True)
+def execute_bulk_run(context: TaskContext, run_id: int) -> str:
     """Write a started bulk run's pending items; returns the run's status when it stops."""
-    return bulk.bulk_run_execute(run_id).status
+    return bulk.bulk_run_execute(run_id, processed_by=str(context.task_result.id)).status
