@@ -93,8 +93,8 @@ def bulk_run_prepare(
         if not within_limit(limit, minor):
             raise BillingError(
                 BULK_RUN_INVALID_CRITERIA,
-                f"The largest {currency} balance, {_money(minor, currency)}, is above your "
-                f"approval limit of {_money(limit or 0, currency)} {currency}.",
+                f"The largest {currency} balance, {money_text(minor, currency)}, is above your "
+                f"approval limit of {money_text(limit or 0, currency)} {currency}.",
                 field="max_balance",
             )
         limits_minor[currency] = minor
@@ -664,7 +664,7 @@ def bulk_run_log_rows(run: BulkRun) -> Iterator[list[object]]:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _money(minor: int, currency: str) -> str:
+def money_text(minor: int, currency: str) -> str:
     return format_money(from_minor(minor, currency), currency)
 
 
