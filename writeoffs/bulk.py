@@ -87,7 +87,9 @@ def bulk_run_prepare(
             minor = to_minor(parse_amount(raw_amount, currency), currency)
         except BillingError as error:
             raise BillingError(
-                BULK_RUN_INVALID_CRITERIA, f"{currency}: {error.message}", field="max_balance"
+                BULK_RUN_INVALID_CRITERIA,
+                f"{currency}: {error.message}",
+                field=max_balance_field(currency),
             ) from None
         limit = approval_limit_minor(actor, currency)
         if not within_limit(limit, minor):
@@ -95,7 +97,7 @@ def bulk_run_prepare(
                 BULK_RUN_INVALID_CRITERIA,
                 f"The largest {currency} balance, {money_text(minor, currency)}, is above your "
                 f"approval limit of {money_text(limit or 0, currency)} {currency}.",
-                field="max_balance",
+                field=max_balance_field(currency),
             )
         limits_minor[currency] = minor
     days = older_than_days
@@ -126,6 +128,11 @@ def bulk_run_prepare(
         revenue_impacting=revenue_impacting,
         accounting_code=code,
     )
+
+
+def max_balance_field(currency: str) -> str:
+    """The input a currency's largest balance is entered in (errors are shown next to it)."""
+    return f"max_balance_{currency.lower()}"
 
 
 def bulk_run_create(**criteria) -> BulkRun:

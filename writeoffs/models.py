@@ -342,9 +342,9 @@ class BulkRun(models.Model):
                 condition=Q(revenue_impacting=True) | Q(accounting_code__isnull=False),
                 name="bulkrun_expense_has_code",
             ),
-            # Past the draft, the run is frozen and approved.
+            # A started run is frozen and approved (a draft may be cancelled unstarted).
             models.CheckConstraint(
-                condition=Q(status="draft")
+                condition=Q(status__in=["draft", "cancelled"])
                 | Q(
                     writeoff_date__isnull=False,
                     aging_cutoff__isnull=False,

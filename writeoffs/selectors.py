@@ -36,6 +36,7 @@ WRITEOFF_TABLE_FIELDS = (
     "reversed_by_label",
     "reversed_at",
     "reversal_reason",
+    "bulk_run",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).

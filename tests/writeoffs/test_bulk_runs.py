@@ -126,7 +126,7 @@ def test_a_largest_balance_above_the_creators_limit_is_refused(clerk_actor):
     with pytest.raises(BillingError) as refused:
         bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "500.01"}))
     assert refused.value.code == BULK_RUN_INVALID_CRITERIA
-    assert refused.value.field == "max_balance"
+    assert refused.value.field == "max_balance_usd"
     assert "500.00" in refused.value.message
     assert BulkRun.objects.count() == 0
 
@@ -141,9 +141,9 @@ def test_a_largest_balance_at_the_creators_limit_is_accepted(clerk_actor):
     [
         ({"max_balance": {}}, "max_balance"),
         ({"max_balance": {"dollars": "5"}}, "max_balance"),
-        ({"max_balance": {"USD": "-1"}}, "max_balance"),
-        ({"max_balance": {"USD": "5.001"}}, "max_balance"),
-        ({"max_balance": {"GBP": "5.00"}}, "max_balance"),  # no limit row: limit 0
+        ({"max_balance": {"USD": "-1"}}, "max_balance_usd"),
+        ({"max_balance": {"USD": "5.001"}}, "max_balance_usd"),
+        ({"max_balance": {"GBP": "5.00"}}, "max_balance_gbp"),  # no limit row: limit 0
         ({"older_than_days": -1}, "older_than_days"),
         ({"older_than_days": "ninety"}, "older_than_days"),
         ({"account_statuses": []}, "account_statuses"),
@@ -595,3 +595,13 @@ def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, superviso
     assert rows[written.invoice_no][10] == run.writeoff_date.isoformat()
     assert rows[paid.invoice_no][5:7] == ["skipped", "paid"]
     assert rows[excluded.invoice_no][5] == "excluded"
+
+
+def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
+    small_invoice(usd, 100)
+    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk.bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
+    assert run.status == BulkRun.Status.CANCELLED
+    with pytest.raises(BillingError) as refused:
+        bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    assert refused.value.code == BULK_RUN_INVALID_STATE
