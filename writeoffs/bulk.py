@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
 from billing.actors import Actor
@@ -36,7 +36,7 @@ from billing.errors import (
 )
 from billing.models import AVAILABLE_MINOR, Account, Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
-from billing.rules import clean_comments, lock_invoice, require_perm, today
+from billing.rules import clean_comments, require_perm, today
 from writeoffs.approvals import approval_limit_minor, within_limit
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
 from writeoffs.services import _posting_code, _writeoff_reason, writeoff_create
@@ -185,8 +185,9 @@ def bulk_run_candidates(
         Invoice.objects.filter(status=Invoice.Status.SENT)
         .alias(available=AVAILABLE_MINOR)
         .filter(per_currency, aging_date__lte=cutoff)
-        .filter(account__status__in=run.account_statuses)
     )
+    if set(run.account_statuses) != set(Account.Status.values):
+        invoices = invoices.filter(account__status__in=run.account_statuses)
     if run.exclude_held:
         invoices = invoices.filter(held_minor=0)
     return invoices
@@ -228,16 +229,25 @@ def bulk_run_preview(run: BulkRun, *, on: datetime.date | None = None) -> list[C
     Integer SUMs are exact on both databases.
     """
     excluded = excluded_invoice_ids(run)
-    left_out = Q(pk__in=excluded) if excluded else Q(pk__in=[])
+    if excluded:
+        left_out = Q(pk__in=excluded)
+        aggregates = {
+            "n": Count("pk", filter=~left_out),
+            "total": Sum("available", filter=~left_out),
+            "n_excluded": Count("pk", filter=left_out),
+            "total_excluded": Sum("available", filter=left_out),
+        }
+    else:
+        aggregates = {
+            "n": Count("pk"),
+            "total": Sum("available"),
+            "n_excluded": Value(0),
+            "total_excluded": Value(0),
+        }
     parts = [
         bulk_run_candidates(run, on=on, currency=currency)
         .values("currency")
-        .annotate(
-            n=Count("pk", filter=~left_out),
-            total=Sum("available", filter=~left_out),
-            n_excluded=Count("pk", filter=left_out),
-            total_excluded=Sum("available", filter=left_out),
-        )
+        .annotate(**aggregates)
         .order_by()
         for currency in sorted(run.max_balance_minor)
     ]
@@ -493,12 +503,19 @@ def bulk_run_execute(
     run completed.
     """
     pause = settings.BULK_RUN_PAUSE_SECONDS
+    # What the run writes is frozen, so it is read once; only its status is read
+    # again, with each item's claim.
+    run = BulkRun.objects.select_related("created_by").get(pk=run_id)
+    creator = Actor.for_user(run.created_by)
     _beat(run_id)
     last_beat = time.monotonic()
     while True:
-        item = _process_next_item(run_id, processed_by)
+        item = _process_next_item(run, creator, processed_by)
         if item is None:
-            break
+            if not _waiting_on_an_invoice_lock(run):
+                break
+            time.sleep(0.2)
+            continue
         if on_item is not None:
             on_item(item)
         if time.monotonic() - last_beat >= HEARTBEAT_EVERY.total_seconds():
@@ -516,15 +533,25 @@ def bulk_run_execute(
     return run
 
 
-def _process_next_item(run_id: int, processed_by: str) -> BulkRunItem | None:
-    """Claim, check and write one item, all in one transaction."""
+def _process_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunItem | None:
+    """Claim, check and write one item, all in one transaction.
+
+    The claim reads the run's status in the same statement: a cancelled run
+    claims nothing, so cancelling stops the run before its next invoice.
+    """
     with transaction.atomic():
-        run = BulkRun.objects.select_related("created_by").get(pk=run_id)
-        if run.status != BulkRun.Status.RUNNING:
-            return None
+        # One statement claims the item and locks its invoice (the lock writeoff_create
+        # takes again), with the account's status for the rules. An item whose invoice
+        # another transaction holds is passed over for now and claimed on a later turn.
         item = (
-            BulkRunItem.objects.select_for_update(skip_locked=True)
-            .filter(run_id=run_id, excluded=False, state=BulkRunItem.State.PENDING)
+            BulkRunItem.objects.select_related("invoice__account")
+            .select_for_update(skip_locked=True, of=("self", "invoice"))
+            .filter(
+                run_id=run.pk,
+                run__status=BulkRun.Status.RUNNING,
+                excluded=False,
+                state=BulkRunItem.State.PENDING,
+            )
             .order_by("id")
             .first()
         )
@@ -532,8 +559,7 @@ def _process_next_item(run_id: int, processed_by: str) -> BulkRunItem | None:
             return None
         item.heartbeat_at = timezone.now()
         item.processed_by = processed_by
-        # The rules are checked on the invoice as it is now, under its lock.
-        invoice = lock_invoice(item.invoice_id)
+        invoice = item.invoice
         rule = _skip_rule(run, item, invoice)
         if rule is not None and _written_by_run(run, item):
             # The invoice changed because this run already wrote it (its write-off
@@ -545,7 +571,7 @@ def _process_next_item(run_id: int, processed_by: str) -> BulkRunItem | None:
             item.skip_rule = rule
             item.message = BulkRunItem.SkipRule(rule).label
         else:
-            _write(run, item)
+            _write(run, creator, item)
         item.save(
             update_fields=[
                 "state",
@@ -554,19 +580,37 @@ def _process_next_item(run_id: int, processed_by: str) -> BulkRunItem | None:
                 "message",
                 "writeoff",
                 "heartbeat_at",
+                "processed_by",
             ]
         )
     return item
 
 
-def _write(run: BulkRun, item: BulkRunItem) -> None:
+def _waiting_on_an_invoice_lock(run: BulkRun) -> bool:
+    """Whether a pending item is free but its invoice is locked by another transaction
+    (PostgreSQL; the claim skipped it). Items other workers hold are not waited for."""
+    with transaction.atomic():
+        free = (
+            BulkRunItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                run_id=run.pk,
+                run__status=BulkRun.Status.RUNNING,
+                excluded=False,
+                state=BulkRunItem.State.PENDING,
+            )
+            .values_list("pk", flat=True)[:1]
+        )
+        return bool(list(free))
+
+
+def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
     try:
         writeoff = writeoff_create(
             invoice_id=item.invoice_id,
             amount=from_minor(item.amount_minor, item.currency),
             reason_code=run.reason_code,
             comments=run.comments,
-            actor=Actor.for_user(run.created_by),
+            actor=creator,
             writeoff_date=run.writeoff_date,
             revenue_impacting=run.revenue_impacting,
             accounting_code_id=run.accounting_code_id,
@@ -608,8 +652,7 @@ def _skip_rule(run: BulkRun, item: BulkRunItem, invoice: Invoice) -> str | None:
         return rules.BELOW_FROZEN
     if invoice.aging_date > run.aging_cutoff:
         return rules.REAGED
-    status = Account.objects.filter(pk=invoice.account_id).values_list("status", flat=True)[0]
-    if status not in run.account_statuses:
+    if invoice.account.status not in run.account_statuses:
         return rules.ACCOUNT_STATUS
     return None
 
