@@ -219,8 +219,9 @@ def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
     actor = Actor.for_user(users[S])
     own, other = _ledger(5101, 51001, actor), _ledger(5202, 52002, actor)
     # A clerk's draft bulk run: a clerk's own run, a supervisor's or superuser's to approve.
+    clerk = users.get(C) or UserFactory(username="m-clerk", groups=[CLERK])
     own.run_id = other.run_id = bulk_run_create(
-        actor=Actor.for_user(users[C]),
+        actor=Actor.for_user(clerk),
         max_balance={"USD": "5.00"},
         older_than_days=0,
         reason_code=0,
