@@ -186,23 +186,27 @@ def journal_export_rows(lines: QuerySet[JournalLine]) -> Iterator[list[str]]:
 
 def close_blockers(locked_through: datetime.date) -> list[str]:
     """What stops the books closing through ``locked_through``: pending write-offs
-    dated on or before it (once write-offs can be pending) and unfinished bulk runs
-    (once they exist). Read by string, so billing's core never imports writeoffs."""
+    dated on or before it, and unfinished bulk runs (a run writes on its frozen date,
+    which a close must not overtake). Read by string, so billing's core never
+    imports writeoffs."""
     blockers = []
     writeoff = apps.get_model("writeoffs", "WriteOff")
-    if "pending" in writeoff.Status.values:
-        pending = writeoff.objects.filter(status="pending", writeoff_date__lte=locked_through)
-        for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[
-            :50
-        ]:
-            blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
+    pending = writeoff.objects.filter(status="pending", writeoff_date__lte=locked_through)
+    for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[
+        :50
+    ]:
+        blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
+    bulk_run = apps.get_model("writeoffs", "BulkRun")
+    unfinished = bulk_run.objects.filter(status__in=["draft", "running"]).filter(
+        Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
+    )
+    for pk, status in unfinished.order_by("pk").values_list("pk", "status")[:50]:
+        blockers.append(f"Bulk run {pk} is {status}: finish or cancel it first.")
     return blockers
 
 
 def pending_writeoff_count() -> int:
     writeoff = apps.get_model("writeoffs", "WriteOff")
-    if "pending" not in writeoff.Status.values:
-        return 0
     return writeoff.objects.filter(status="pending").count()
 
 

@@ -40,8 +40,6 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
         "Date is in a closed accounting period (on or before the lock date)",
         HTTPStatus.BAD_REQUEST,
     ),
-
-
     # Approvals and bad-debt recovery
     3140: ("Only a signed-in person may approve or reject a write-off", HTTPStatus.FORBIDDEN),
     3141: ("The approver lacks the approve permission", HTTPStatus.FORBIDDEN),
@@ -53,6 +51,10 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3147: ("Recovery is more than the recoverable amount", HTTPStatus.BAD_REQUEST),
     3148: ("The write-off has recoveries; void the recovery payment first", HTTPStatus.BAD_REQUEST),
     3149: ("Invalid choice of write-offs to recover", HTTPStatus.BAD_REQUEST),
+    3150: ("Bulk run criteria are invalid", HTTPStatus.BAD_REQUEST),
+    3151: ("Bulk run total is above the approval limit", HTTPStatus.FORBIDDEN),
+    3152: ("Bulk run has no invoices to write off", HTTPStatus.BAD_REQUEST),
+    3153: ("Bulk run is not in a state that allows this", HTTPStatus.BAD_REQUEST),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -92,8 +94,6 @@ DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
 PERIOD_CLOSED = 3130
-
-
 APPROVER_NOT_A_PERSON = 3140
 APPROVER_LACKS_PERMISSION = 3141
 APPROVER_IS_REQUESTER = 3142
@@ -104,6 +104,10 @@ NOTHING_RECOVERABLE = 3146
 OVER_RECOVERABLE = 3147
 WRITEOFF_HAS_RECOVERIES = 3148
 INVALID_RECOVERY_CHOICE = 3149
+BULK_RUN_INVALID_CRITERIA = 3150
+BULK_RUN_OVER_LIMIT = 3151
+BULK_RUN_EMPTY = 3152
+BULK_RUN_INVALID_STATE = 3153
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

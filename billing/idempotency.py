@@ -35,7 +35,8 @@ BALANCE_CONSTRAINTS = frozenset(
         "invoice_paid_gte_0",
         "invoice_written_off_gte_0",
         "invoice_held_gte_0",
-        "invoice_held_within_balance",
+        "invoice_pending_gte_0",
+        "invoice_held_pending_within_balance",
     }
 )
 

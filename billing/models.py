@@ -79,6 +79,18 @@ class AccountingCode(models.Model):
         return f"{self.code} {self.name}"
 
 
+# An invoice's available amount in SQL, as ``Invoice.available_minor`` computes it in
+# Python. The small-balance index below is built on this very expression, so a query
+# must filter on it (not on an equivalent one) for the index to serve it.
+AVAILABLE_MINOR = (
+    F("total_minor")
+    - F("paid_minor")
+    - F("written_off_minor")
+    - F("held_minor")
+    - F("pending_minor")
+)
+
+
 class Invoice(models.Model):
     """An invoice and its running totals.
 
@@ -126,6 +138,18 @@ class Invoice(models.Model):
                 fields=["account", "status", "invoice_no"], name="invoice_acct_status_idx"
             ),
             models.Index(fields=["account", "aging_date"], name="invoice_account_aging_idx"),
+            # Bulk small-balance runs: sent invoices by currency and available amount.
+            # A preview (available between 1 and the currency's largest balance) is one
+            # range scan per currency that skips the settled invoices (available 0) and
+            # every large balance; aging date is in the index so the scan checks the
+            # age without reading the row.
+            models.Index(
+                F("currency"),
+                AVAILABLE_MINOR,
+                F("aging_date"),
+                name="invoice_small_balance_idx",
+                condition=Q(status="sent"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(invoice_no__gt=0), name="invoice_no_positive"),

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "billing",
     "writeoffs",
 ]
@@ -159,6 +160,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name or f"test_billing_{os.getpid()}"}
+
+# --- Background tasks -----------------------------------------------------
+# Bulk write-off runs execute on a task worker, never in a web request: tasks are
+# rows in this database and `manage.py db_worker` runs them. Several workers may
+# share PostgreSQL; on SQLite run one.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Seconds a bulk-run worker pauses between invoices, to leave room for other writers
+# on a busy database (0: none).
+BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 0)
+
+# Tasks each bulk run is enqueued as: that many workers share it, each claiming the
+# next invoice with SKIP LOCKED. More than 1 only helps on PostgreSQL.
+BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

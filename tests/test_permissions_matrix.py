@@ -24,6 +24,7 @@ from billing.api_keys import api_key_create, api_key_revoke
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from billing.services import payment_record
+from writeoffs.bulk import bulk_run_create
 from writeoffs.services import dispute_hold_create, writeoff_create
 
 ROLES = ("anonymous", "viewer", "clerk", "supervisor", "superuser")
@@ -54,6 +55,7 @@ CLERK_POST = (LOGIN, 403, PASSED, PASSED, PASSED)
 SUPERVISOR_POST = (LOGIN, 403, 403, PASSED, PASSED)
 CLERK_POST_ONLY = (LOGIN, 403, 405, 405, 405)
 SUPERVISOR_POST_ONLY = (LOGIN, 403, 403, 405, 405)
+VIEW_POST_ONLY = (LOGIN, 405, 405, 405, 405)
 # The API authenticates with its own key, never a session: a signed-in supervisor
 # without a key is as unknown to it as anyone.
 API_NO_KEY = (401, 401, 401, 401, 401)
@@ -99,6 +101,18 @@ EXPECTED: dict[str, Expect] = {
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
     "approval_approve": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     "approval_reject": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    # bulk runs (not account-scoped). Clerks create runs and edit their own drafts;
+    # start, cancel and resume take a clerk's or an approver's role, and the service
+    # then checks whose run it is and whose limit covers it (tests/writeoffs/test_bulk_views.py).
+    "bulk_run_list": Expect(get=READ, scoped=False),
+    "bulk_run_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "bulk_run_detail": Expect(get=READ, scoped=False),
+    "bulk_run_progress": Expect(get=READ, scoped=False),
+    "bulk_run_exclude": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
+    "bulk_run_start": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
+    "bulk_run_cancel": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
+    "bulk_run_resume": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
+    "bulk_run_log": Expect(get=READ, scoped=False),
     # API
     "api_create_writeoff_or_dispute_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
@@ -171,6 +185,7 @@ class Ledger:
     payment_id: int
     writeoff_id: int
     dispute_hold_id: int
+    run_id: int = 0
 
     def value(self, param: str) -> object:
         values = {
@@ -185,6 +200,7 @@ class Ledger:
             "dispute_no": self.dispute_hold_id,
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
+            "run_id": self.run_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -217,7 +233,17 @@ def make_users() -> dict:
 def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
     """Account 5101 (the one in the URLs) and account 5202 (the other one)."""
     actor = Actor.for_user(users[S])
-    return _ledger(5101, 51001, actor), _ledger(5202, 52002, actor)
+    own, other = _ledger(5101, 51001, actor), _ledger(5202, 52002, actor)
+    # A clerk's draft bulk run: a clerk's own run, a supervisor's or superuser's to approve.
+    clerk = users.get(C) or UserFactory(username="m-clerk", groups=[CLERK])
+    own.run_id = other.run_id = bulk_run_create(
+        actor=Actor.for_user(clerk),
+        max_balance={"USD": "5.00"},
+        older_than_days=0,
+        reason_code=0,
+        comments="Matrix",
+    ).pk
+    return own, other
 
 
 @pytest.fixture

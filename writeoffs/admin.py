@@ -16,7 +16,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from billing.admin import CorrectionForm, LedgerAdmin, confirm_ledger_action, money_display
 from billing.models import AccountingCode
-from writeoffs.models import ApprovalLimit, DisputeHold, Settlement, Source, WriteOff
+from writeoffs.models import (
+    ApprovalLimit,
+    BulkRun,
+    BulkRunItem,
+    DisputeHold,
+    Settlement,
+    Source,
+    WriteOff,
+)
 from writeoffs.services import (
     dispute_hold_correct,
     dispute_hold_correction_plan,
@@ -214,3 +222,52 @@ class ApprovalLimitAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Bulk runs and their items are written only by ``writeoffs.bulk``: admin reads them."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(BulkRun)
+class BulkRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "status",
+        "created_by",
+        "approved_by",
+        "writeoff_date",
+        "max_balance_minor",
+        "heartbeat_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["created_by", "approved_by"]
+
+
+@admin.register(BulkRunItem)
+class BulkRunItemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "run",
+        "invoice",
+        "currency",
+        "amount_minor",
+        "excluded",
+        "state",
+        "skip_rule",
+        "error_code",
+        "writeoff",
+        "heartbeat_at",
+    ]
+    list_filter = ["state", "skip_rule", "excluded"]
+    list_select_related = ["run", "invoice"]
+    raw_id_fields = ["run", "invoice", "writeoff"]

@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
-from billing.models import AccountingCode, Invoice, Payment
+from billing.forms import attach_billing_error
+from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
+from writeoffs.bulk import max_balance_field
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
 from writeoffs.services import EXPIRE_HOLD_DAYS_MIN
 
@@ -234,3 +236,72 @@ class RecoveryForm(forms.Form):
             )
             for w in recoverable
         ]
+
+
+class BulkRunForm(forms.Form):
+    """A bulk run's criteria and what its write-offs carry; the service checks the rules."""
+
+    older_than_days = forms.IntegerField(
+        label="Days past the aging date, at least",
+        initial=90,
+        min_value=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    account_statuses = forms.MultipleChoiceField(
+        label="Account status",
+        choices=Account.Status.choices,
+        initial=[Account.Status.ACTIVE],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    exclude_held = forms.BooleanField(
+        label="Leave out invoices with open dispute holds", required=False, initial=True
+    )
+    reason_code = WriteOffForm.base_fields["reason_code"]
+    revenue_impacting = forms.BooleanField(
+        label="Revenue-impacting",
+        required=False,
+        initial=True,
+        help_text="Posts against each invoice's revenue code. Turn off to post to an expense code.",
+    )
+    accounting_code = WriteOffForm.base_fields["accounting_code"]
+    comments = forms.CharField(
+        label="Comments", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, currencies: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currencies = currencies
+        amounts = {
+            max_balance_field(currency): forms.CharField(
+                label=f"Largest balance ({currency})",
+                required=False,
+                max_length=30,
+                help_text="Leave empty to leave this currency out.",
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            )
+            for currency in currencies
+        }
+        self.fields = {**amounts, **self.fields}
+
+    def create_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        code = data.get("accounting_code")
+        return {
+            "max_balance": {
+                currency: data[max_balance_field(currency)]
+                for currency in self.currencies
+                if data.get(max_balance_field(currency), "").strip()
+            },
+            "older_than_days": data["older_than_days"],
+            "account_statuses": data["account_statuses"],
+            "exclude_held": bool(data.get("exclude_held")),
+            "reason_code": data["reason_code"],
+            "comments": data.get("comments", ""),
+            "revenue_impacting": bool(data.get("revenue_impacting")),
+            "accounting_code_id": code.pk if code else None,
+        }
+
+    def add_billing_error(self, error: BillingError) -> None:
+        if error.field == "max_balance" and self.currencies:
+            error.field = max_balance_field(self.currencies[0])
+        attach_billing_error(self, error)

@@ -61,6 +61,7 @@ WRITEOFF_TABLE_FIELDS = (
     "withdrawn",
     "lapsed_at",
     "recovered_minor",
+    "bulk_run",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).

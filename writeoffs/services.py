@@ -25,6 +25,7 @@ from billing.errors import (
     APPROVER_LACKS_PERMISSION,
     APPROVER_LIMIT_TOO_LOW,
     APPROVER_NOT_A_PERSON,
+    BULK_RUN_INVALID_STATE,
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
     INVALID_COMMENTS,
@@ -75,6 +76,7 @@ from writeoffs.models import (
     RECOVERABLE_REASON_CODES,
     STORED_WRITEOFF_REASON_CODES,
     WRITEOFF_REASON_CODES,
+    BulkRun,
     DisputeHold,
     ReasonCode,
     Settlement,
@@ -161,8 +163,13 @@ def writeoff_create(
     accounting_code_id: int | None = None,
     source: str = Source.UI,
     idempotency_key: str | None = None,
+    bulk_run_id: int | None = None,
 ) -> WriteOff:
-    """Write off all (``amount`` empty) or part of an invoice's available balance."""
+    """Write off all (``amount`` empty) or part of an invoice's available balance.
+
+    ``bulk_run_id``: the write-off belongs to that running bulk run, whose approval
+    as a whole stands in for the per-write-off approval limit; it never goes pending.
+    """
     require_perm(actor, "writeoffs.add_writeoff")
     content = fingerprint(
         invoice_id=invoice_id,
@@ -179,6 +186,8 @@ def writeoff_create(
         replay = find_replay(WriteOff, actor, idempotency_key, content)
         if replay is not None:
             return replay
+        if bulk_run_id is not None:
+            _require_running_bulk_run(bulk_run_id, actor)
         plan = writeoff_plan(
             invoice=invoice,
             amount=amount,
@@ -189,7 +198,11 @@ def writeoff_create(
             revenue_impacting=revenue_impacting,
             accounting_code_id=accounting_code_id,
         )
-        approval = _limit_check(invoice, actor, plan.amount_minor)
+        if bulk_run_id is None:
+            approval = _limit_check(invoice, actor, plan.amount_minor)
+        else:
+            # A bulk run's total was approved once, as a whole: its writes never pend.
+            approval = LimitCheck(limit_minor=None, checked_minor=plan.amount_minor)
         with acting_as(actor):
             writeoff = _insert_writeoff(
                 invoice,
@@ -205,6 +218,7 @@ def writeoff_create(
                 source=source,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
+                bulk_run_id=bulk_run_id,
             )
             if approval.within:
                 _writeoff_becomes_active(
@@ -1310,6 +1324,16 @@ def _insert_writeoff(
         idempotency_key=key or None,
         **fields,
     )
+
+
+def _require_running_bulk_run(bulk_run_id: int, actor: Actor) -> None:
+    """A bulk run's approval covers only its creator's writes, and only while it runs."""
+    if not BulkRun.objects.filter(
+        pk=bulk_run_id, status=BulkRun.Status.RUNNING, created_by_id=getattr(actor.user, "pk", None)
+    ).exists():
+        raise BillingError(
+            BULK_RUN_INVALID_STATE, f"Bulk run {bulk_run_id} is not running for {actor.label}."
+        )
 
 
 def _as_int(raw: object) -> int | None:

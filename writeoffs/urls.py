@@ -6,7 +6,7 @@ full pages without JavaScript.
 
 from django.urls import path
 
-from writeoffs import views
+from writeoffs import bulk_views, views
 
 urlpatterns = [
     path("accounts/<int:acct_no>/write-offs/", views.writeoff_page, name="writeoff_page"),
@@ -61,4 +61,16 @@ urlpatterns = [
     path("approvals/", views.approval_queue, name="approval_queue"),
     path("approvals/<int:writeoff_id>/approve/", views.approval_approve, name="approval_approve"),
     path("approvals/<int:writeoff_id>/reject/", views.approval_reject, name="approval_reject"),
+    # Bulk small-balance write-off runs.
+    path("bulk-runs/", bulk_views.bulk_run_list, name="bulk_run_list"),
+    path("bulk-runs/new/", bulk_views.bulk_run_new, name="bulk_run_new"),
+    path("bulk-runs/<int:run_id>/", bulk_views.bulk_run_detail, name="bulk_run_detail"),
+    path(
+        "bulk-runs/<int:run_id>/progress/", bulk_views.bulk_run_progress, name="bulk_run_progress"
+    ),
+    path("bulk-runs/<int:run_id>/exclude/", bulk_views.bulk_run_exclude, name="bulk_run_exclude"),
+    path("bulk-runs/<int:run_id>/start/", bulk_views.bulk_run_start, name="bulk_run_start"),
+    path("bulk-runs/<int:run_id>/cancel/", bulk_views.bulk_run_cancel, name="bulk_run_cancel"),
+    path("bulk-runs/<int:run_id>/resume/", bulk_views.bulk_run_resume, name="bulk_run_resume"),
+    path("bulk-runs/<int:run_id>/log.csv", bulk_views.bulk_run_log, name="bulk_run_log"),
 ]

@@ -15,6 +15,9 @@ C   the invoice-picker search (SQL and whole response) vs a bare indexed SELECT,
 D   the deepest page of the busy account's write-offs vs page 1;
 E   writeoff_create (the whole service path, history and posting included) per second vs
     bare ORM inserts of the write-off, its journal entry and lines + the invoice update;
+H   a bulk run of --bulk-run invoices: written per second by the worker's code vs
+    writeoff_create in a plain loop, and the preview's aggregate query vs a bare
+    indexed SELECT of the same figures, with the query plans;
 F   seed_billing's rate vs a raw executemany insert of the same rows;
 G   gzip bytes of the first page load and of one htmx swap;
 J1  seed_billing with the journal vs the same seed with the journal left out;
@@ -66,6 +69,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server; a throwaway database is used")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per variant")
     parser.add_argument("--creates", type=int, default=200, help="E: creates per variant")
+    parser.add_argument(
+        "--bulk-run",
+        type=int,
+        help="H: invoices in the bulk run (default 10,000 at 1M, scaled down below that)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="STEP", help="measure only these steps (e.g. measure_h)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--profile",
@@ -777,6 +788,171 @@ class Benchmark:
             "report",
         )
 
+    def measure_h(self) -> None:
+        """Bulk runs: the worker's rate vs writeoff_create in a loop; the preview vs a floor.
+
+        The run's invoices are made here (small balances aged far past anything the
+        seed makes), twice over: one half is written by a plain writeoff_create loop,
+        the other by a bulk run through the worker's own step (``write_next_item``, what
+        ``bulk_run_execute`` repeats in ``db_worker``), one invoice per transaction,
+        alternating invoice by invoice.
+        """
+        import datetime
+
+        from django.db import connection
+
+        from billing.actors import Actor
+        from billing.models import Account, Invoice, InvoiceLine
+        from writeoffs import bulk
+        from writeoffs.services import writeoff_create
+
+        size = self.args.bulk_run or max(min(10_000, self.args.invoices // 100), 100)
+        self.figures["H_run_invoices"] = size
+        # The run's half is aged before the run's cutoff (2001-01-01), the loop's after.
+        aged = (datetime.date(2000, 6, 1), datetime.date(2001, 6, 1))
+        account = Account.objects.create(acct_no=990_000_001, name="Bulk benchmark", currency="USD")
+        start_no = 990_000_000_000
+        revenue_code_id = (
+            Invoice.objects.filter(revenue_code__isnull=False)
+            .values_list("revenue_code", flat=True)
+            .first()
+        )
+        Invoice.objects.bulk_create(
+            (
+                Invoice(
+                    invoice_no=start_no + n,
+                    account=account,
+                    currency="USD",
+                    bill_date=aged[n >= size] - datetime.timedelta(days=30),
+                    due_date=aged[n >= size],
+                    aging_date=aged[n >= size],
+                    status=Invoice.Status.SENT,
+                    revenue_code_id=revenue_code_id,
+                    total_minor=100 + n % 400,
+                )
+                for n in range(2 * size)
+            ),
+            batch_size=2000,
+        )
+        made = list(
+            Invoice.objects.filter(account=account).order_by("id").values_list("id", "total_minor")
+        )
+        InvoiceLine.objects.bulk_create(
+            (InvoiceLine(invoice_id=i, description="Bench", amount_minor=m) for i, m in made),
+            batch_size=2000,
+        )
+        actor = Actor.for_user(self.clerk)
+        today = datetime.date.today()
+        older = (today - datetime.date(2001, 1, 1)).days  # only the invoices made above
+
+        run = bulk.bulk_run_create(
+            actor=actor,
+            max_balance={"USD": "5.00"},
+            older_than_days=older,
+            reason_code=0,
+            comments="Benchmark run",
+        )
+        # A supervisor approves the total, as it is above the clerk's limit.
+        from django.contrib.auth.models import Group
+
+        from writeoffs.models import ApprovalLimit, BulkRun
+
+        approver = self.admin_user.__class__.objects.create_user("bench-supervisor")
+        approver.groups.add(Group.objects.get(name="Billing supervisor"))
+        ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=None)
+        run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver), enqueue=False)
+        # The loop takes the invoices the run left out (the run froze the first half).
+        loop_ids = [i for i, _ in made if not run.items.filter(invoice_id=i).exists()]
+        if run.items.count() != size or len(loop_ids) != size:
+            raise SystemExit(f"H: the run froze {run.items.count()} of {2 * size} invoices")
+
+        # Round-robin, invoice by invoice: the worker's step (claim, check, write, in one
+        # transaction) and one writeoff_create, so that machine load hits both alike.
+        run = BulkRun.objects.select_related("created_by").get(pk=run.pk)
+        creator = Actor.for_user(run.created_by)
+        creator.has_perm(bulk.CREATE_PERM)  # a worker's actor is warm after its first item
+        actor.has_perm(bulk.CREATE_PERM)
+        times: dict[str, list[float]] = {"run": [], "loop": []}
+        for invoice_id in loop_ids:
+            start = time.perf_counter()
+            item = bulk.write_next_item(run, creator, "benchmark")
+            times["run"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            writeoff_create(
+                invoice_id=invoice_id,
+                amount=None,
+                reason_code=0,
+                comments="Benchmark loop",
+                actor=actor,
+                writeoff_date=today,
+                idempotency_key=f"bench-loop-{invoice_id}",
+            )
+            times["loop"].append(time.perf_counter() - start)
+            if item is None or item.state != "written":
+                raise SystemExit(f"H: the run's step wrote nothing ({item and item.state})")
+        run = bulk.bulk_run_execute(run.pk)  # finds nothing pending and completes the run
+        if run.status != BulkRun.Status.COMPLETED or bulk.bulk_run_progress(run).written != size:
+            raise SystemExit("H: the run did not complete with every invoice written")
+        run_rate = 1 / statistics.median(times["run"])
+        loop_rate = 1 / statistics.median(times["loop"])
+        self.figures["H1_run_total_s"] = round(sum(times["run"]), 2)
+        self.figures["H1_loop_total_s"] = round(sum(times["loop"]), 2)
+        self.record(
+            "H1",
+            "bulk run invoices/s (one worker) / writeoff_create loop",
+            run_rate,
+            loop_rate,
+            ">=0.8",
+            "per_s",
+        )
+
+        # The preview of a run over the seeded invoices: balances up to the clerk's
+        # limit, so the index ranges hold a good share of the open invoices.
+        preview_run = bulk.bulk_run_prepare(
+            actor=actor,
+            max_balance={"USD": "500.00", "EUR": "500.00"},
+            older_than_days=30,
+            reason_code=0,
+            comments="Benchmark preview",
+        )
+        cutoff = bulk.aging_cutoff(preview_run, today)
+        available = "(total_minor - paid_minor - written_off_minor - held_minor)"
+        # The floor: the same figures straight from the index, one range per currency,
+        # without the account-status join and the hold filter the criteria add.
+        bare_sql = " UNION ALL ".join(
+            f"SELECT currency, COUNT(*), SUM({available}) FROM billing_invoice "
+            f"WHERE status = %s AND currency = %s AND {available} >= 1 "
+            f"AND {available} <= %s AND aging_date <= %s GROUP BY currency"
+            for _ in preview_run.max_balance_minor
+        )
+        bare_params = []
+        for currency, largest in sorted(preview_run.max_balance_minor.items()):
+            bare_params += ["sent", currency, largest, cutoff]
+        t = round_robin(
+            {
+                "preview": lambda: bulk.bulk_run_preview(preview_run),
+                "bare": cursor_select(bare_sql, bare_params),
+            },
+            self.args.requests,
+        )
+        self.record(
+            "H2", "bulk preview query / bare indexed SELECT", t["preview"].sql, t["bare"].sql, "<=2"
+        )
+        figures = bulk.bulk_run_preview(preview_run)
+        self.figures["H2_preview"] = {f.currency: [f.count, f.total_minor] for f in figures}
+        [(preview_sql, preview_params, _)] = t["preview"].own_queries
+        plans = {
+            "preview": query_plan(preview_sql, preview_params),
+            "bare": query_plan(bare_sql, bare_params),
+        }
+        for name, plan in plans.items():
+            self.note(f"query plan ({name}):\n    " + "\n    ".join(plan))
+        uses = all(plan_uses_index(plan) for plan in plans.values())
+        self.figures["H2_plans"] = plans
+        self.figures["H2_index_used"] = uses
+        self.rows.append(("H2", "index used by the preview", str(uses), "", "yes"))
+        self.note(f"{connection.vendor}: bulk run {run_rate:.0f}/s, loop {loop_rate:.0f}/s")
+
     def measure_f(self) -> None:
         """seed_billing's rows per second vs raw executemany of the same rows."""
         from django.apps import apps
@@ -955,7 +1131,10 @@ def main() -> None:
             bench.measure_f,
             bench.measure_e,
             bench.measure_j,
+            bench.measure_h,
         ):
+            if args.only and step.__name__ not in args.only:
+                continue
             bench.note(f"--- {step.__name__}")
             try:
                 step()

@@ -75,3 +75,11 @@ def test_a_lost_idempotency_race_returns_the_first_entry(api_actor, invoice):
 
     assert create_once(WriteOff, api_actor, "race", first.idempotency_fingerprint, create) == first
     assert WriteOff.objects.count() == 1
+
+
+def test_every_balance_constraint_create_once_counts_as_a_race_exists_on_the_invoice():
+    from billing.idempotency import BALANCE_CONSTRAINTS
+    from billing.models import Invoice
+
+    names = {constraint.name for constraint in Invoice._meta.constraints}
+    assert names >= BALANCE_CONSTRAINTS

@@ -70,14 +70,16 @@ def test_the_steps_run_in_order_with_a_summary_each():
     assert [step.name for step in run_daily.STEPS] == [
         "dispute expiry",
         "approval lapse",
+        "bulk run resume",
         "purge",
     ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/3 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/3 approval lapse] 0 pending write-off(s) lapsed")
-    assert lines[2].startswith("[2026-03-01 3/3 purge] Purged 0 expired API idempotency records")
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 3 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/4 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/4 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/4 bulk run resume] 0 stalled bulk run(s) resumed")
+    assert lines[3].startswith("[2026-03-01 4/4 purge] Purged 0 expired API idempotency records")
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 4 steps ran."
     assert err == ""
 
 

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.maintenance import purge_expired_records
 from billing.rules import today
+from writeoffs.bulk import bulk_runs_resume_stalled
 from writeoffs.management.commands.expire_dispute_holds import expire_holds
 from writeoffs.services import writeoffs_lapse
 
@@ -48,6 +49,14 @@ def lapse_pending_approvals(day: datetime.date, report: Report) -> str:
     return result.summary()
 
 
+def resume_stalled_bulk_runs(day: datetime.date, report: Report) -> str:
+    """Step 3: bulk runs whose heartbeat is over 5 minutes old, enqueued again."""
+    resumed = bulk_runs_resume_stalled()
+    for run_id in resumed:
+        report(f"Bulk run {run_id} was stalled: enqueued again.")
+    return f"{len(resumed)} stalled bulk run(s) resumed."
+
+
 def purge(day: datetime.date, report: Report) -> str:
     """Step 4: records that only matter for a while (billing/maintenance.py).
     The cut-offs count back from now, not from ``day``: catching up a missed day
@@ -65,6 +74,7 @@ def purge(day: datetime.date, report: Report) -> str:
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
     DailyStep("approval lapse", lapse_pending_approvals),
+    DailyStep("bulk run resume", resume_stalled_bulk_runs),
     DailyStep("purge", purge),
 ]
 

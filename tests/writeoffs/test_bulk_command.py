@@ -1,0 +1,116 @@
+"""``writeoff_small_balances``: the bulk run in the foreground, and its dry run."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_tasks_db.models import DBTaskResult
+
+from billing.factories import AccountFactory, UserFactory
+from billing.roles import CLERK, SUPERVISOR
+from tests.writeoffs.bulk_support import small_invoice
+from writeoffs.models import BulkRun, WriteOff
+
+pytestmark = pytest.mark.django_db
+
+BASE = ["--max-balance", "USD=5.00", "EUR=3.00", "--older-than-days", "90"]
+REASON = ["--reason-code", "0", "--comments", "Month-end clean-up"]
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("writeoff_small_balances", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ledger(db):
+    UserFactory(username="cmd-clerk", groups=[CLERK])
+    UserFactory(username="cmd-supervisor", groups=[SUPERVISOR])
+    usd = AccountFactory(acct_no=8001, currency="USD")
+    eur = AccountFactory(acct_no=8002, currency="EUR")
+    small_invoice(usd, 150)
+    small_invoice(usd, 350)
+    small_invoice(usd, 600)  # above USD=5.00
+    small_invoice(eur, 300)
+    small_invoice(eur, 100, days_past_aging=30)  # too young
+
+
+def test_dry_run_prints_the_preview_figures_and_writes_nothing(ledger):
+    output = run("--as-user", "cmd-clerk", *BASE, *REASON, "--dry-run")
+    assert "USD: 2 invoice(s), 5.00 USD" in output
+    assert "EUR: 1 invoice(s), 3.00 EUR" in output
+    assert "Dry run: 3 invoice(s) would be written off; nothing written." in output
+    assert not BulkRun.objects.exists()
+    assert not WriteOff.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_the_command_runs_the_bulk_run_in_the_foreground_with_a_bar_and_a_summary(ledger):
+    output = run("--as-user", "cmd-clerk", *BASE, *REASON)
+    run_ = BulkRun.objects.get()
+    assert run_.status == BulkRun.Status.COMPLETED
+    assert run_.approved_by.username == "cmd-clerk"
+    assert f"[{'#' * 30}] 100% 3/3" in output
+    assert (
+        f"Bulk run {run_.pk} completed: 3 written (3.00 EUR, 5.00 USD), 0 skipped, 0 failed."
+        in output
+    )
+    assert WriteOff.objects.filter(bulk_run=run_).count() == 3
+    assert not DBTaskResult.objects.exists()  # the foreground run enqueues no task
+
+
+def test_a_total_above_the_creators_limit_needs_approved_by(ledger):
+    account = AccountFactory(acct_no=8003, currency="USD")
+    for _ in range(3):
+        small_invoice(account, 20000)
+    args = ["--max-balance", "USD=200.00", "--older-than-days", "90", *REASON]
+    with pytest.raises(CommandError, match=r"above your limit of 500\.00 USD"):
+        run("--as-user", "cmd-clerk", *args)
+    assert not WriteOff.objects.exists()
+    assert not BulkRun.objects.exists()
+    output = run("--as-user", "cmd-clerk", "--approved-by", "cmd-supervisor", *args)
+    assert "approved by cmd-supervisor" in output
+    assert WriteOff.objects.count() == 6  # 1.50, 3.50 and three 200.00 and the 6.00
+
+
+def test_the_creator_cannot_approve_their_own_run_with_approved_by(ledger):
+    account = AccountFactory(acct_no=8003, currency="USD")
+    for _ in range(3):
+        small_invoice(account, 20000)
+    args = ["--max-balance", "USD=200.00", "--older-than-days", "90", *REASON]
+    with pytest.raises(CommandError, match="above your limit"):
+        run("--as-user", "cmd-clerk", "--approved-by", "cmd-clerk", *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-user", "nobody", *BASE, *REASON], "no active user 'nobody'"),
+        (["--as-user", "cmd-clerk", *BASE, *REASON, "--expense-code", "9x"], "no accounting code"),
+        (
+            [
+                "--as-user",
+                "cmd-clerk",
+                "--max-balance",
+                "USD=600",
+                "--older-than-days",
+                "9",
+                *REASON,
+            ],
+            "above your approval limit",
+        ),
+        (["--as-user", "cmd-clerk", *BASE, "--reason-code", "9999", "--comments", "x"], "reason"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(ledger, args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert not BulkRun.objects.exists()
+
+
+def test_a_malformed_max_balance_is_a_usage_error(ledger):
+    with pytest.raises(CommandError, match="CURRENCY=AMOUNT"):
+        run("--as-user", "cmd-clerk", "--max-balance", "USD5", "--older-than-days", "9", *REASON)
