@@ -498,6 +498,7 @@ def _settle(
         hold.settled_by = actor.user
         hold.settled_by_label = actor.label
         hold.settled_at = timezone.now()
+        hold.settled_on = on_date
         hold.settlement_comments = text
         hold.save(
             update_fields=[
@@ -505,6 +506,7 @@ def _settle(
                 "settled_by",
                 "settled_by_label",
                 "settled_at",
+                "settled_on",
                 "settlement_comments",
             ]
         )
