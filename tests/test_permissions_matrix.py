@@ -64,6 +64,7 @@ EXPECTED: dict[str, Expect] = {
     "login": Expect(get=(200, 200, 200, 200, 200), scoped=False),
     "logout": Expect(get=(405, 405, 405, 405, 405), scoped=False),
     # billing pages
+    "home": Expect(get=READ, scoped=False),
     "account_list": Expect(get=READ, scoped=False),
     "account_overview": Expect(get=READ),
     "invoice_list": Expect(get=READ),
@@ -83,6 +84,14 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_reverse": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
     "writeoff_csv": Expect(get=READ),
     "dispute_csv": Expect(get=READ),
+    # reports and worklists: every billing role reads them
+    "report_aging": Expect(get=READ, scoped=False),
+    "report_aging_csv": Expect(get=READ, scoped=False),
+    # Without its cell (currency, column) the drill-down is a bad request, past access control.
+    "report_aging_invoices": Expect(get=(LOGIN, 400, 400, 400, 400), scoped=False),
+    "report_writeoffs": Expect(get=READ, scoped=False),
+    "report_writeoffs_csv": Expect(get=READ, scoped=False),
+    "worklist_disputes": Expect(get=READ, scoped=False),
     # API
     "api_create_writeoff_or_dispute_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
