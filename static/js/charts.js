@@ -43,6 +43,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => drawAll(document));
-  // A report swapped in by htmx (a new date or range) brings new canvases.
-  document.addEventListener("htmx:afterSettle", (event) => drawAll(event.target));
+  // A report swapped in by htmx (a new date or range) brings new canvases; htmx:load
+  // fires on the new content itself (an outerHTML swap's settle events fire on the
+  // element it replaced, which is no longer in the document).
+  document.addEventListener("htmx:load", (event) => drawAll(event.target));
 })();

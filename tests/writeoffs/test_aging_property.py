@@ -144,9 +144,7 @@ def _run(ops, dates) -> None:
                     WriteOff.objects.filter(status="active").values_list("pk", flat=True)
                 )
                 if active:
-                    writeoff_reverse(
-                        writeoff_id=active[a % len(active)], reason="p", actor=actor
-                    )
+                    writeoff_reverse(writeoff_id=active[a % len(active)], reason="p", actor=actor)
         except BillingError:
             # A refused step (say, a conversion dated before its bill date) changes nothing.
             continue

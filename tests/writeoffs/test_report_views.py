@@ -36,7 +36,7 @@ def test_aging_page_shows_the_totals_the_check_and_the_chart_data(client, viewer
     response = client.get(reverse("report_aging"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="aging-chart-data"' in html and "data-chart=\"aging-chart-data\"" in html
+    assert 'id="aging-chart-data"' in html and 'data-chart="aging-chart-data"' in html
     assert html.count("Agrees") == 2
     assert "230.00" in html and "150.00" in html
 
