@@ -23,4 +23,3 @@ def money_minor(minor: int | None, currency: str = "USD") -> str:
     if minor is None:
         return ""
     return format_money(from_minor(minor, currency), currency)
-

@@ -113,7 +113,8 @@ def test_writeoff_analysis_draws_its_stacked_chart_beside_the_table(
     )
     assert drawn_charts(page) == 2
     stacked = page.evaluate(
-        "() => Chart.getChart(document.querySelector('canvas[data-chart]')).options.scales.x.stacked"
+        "() => Chart.getChart(document.querySelector('canvas[data-chart]'))"
+        ".options.scales.x.stacked"
     )
     assert stacked is True
     shot(page, "writeoff-analysis")

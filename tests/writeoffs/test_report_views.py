@@ -49,12 +49,14 @@ def test_aging_csv_has_a_row_per_account_and_a_total_per_currency(client, viewer
         "As of", "Account No.", "Account", "Currency",
         "Current", "1\u201330", "31\u201360", "61\u201390", "Over 90", "On hold", "Total",
     ]  # fmt: skip
+    eur = ["0.00", "175.00", "0.00", "0.00", "0.00", "0.00", "175.00"]
+    usd = ["50.00", "0.00", "70.00", "0.00", "70.00", "10.00", "200.00"]
     assert rows[1:] == [
-        [as_of, "6001", "Euro GmbH", "EUR", "0.00", "175.00", "0.00", "0.00", "0.00", "0.00", "175.00"],
-        [as_of, "5001", "Acme Corp", "USD", "50.00", "0.00", "70.00", "0.00", "70.00", "10.00", "200.00"],
-        [as_of, "", "Total", "EUR", "0.00", "175.00", "0.00", "0.00", "0.00", "0.00", "175.00"],
-        [as_of, "", "Total", "USD", "50.00", "0.00", "70.00", "0.00", "70.00", "10.00", "200.00"],
-    ]  # fmt: skip
+        [as_of, "6001", "Euro GmbH", "EUR", *eur],
+        [as_of, "5001", "Acme Corp", "USD", *usd],
+        [as_of, "", "Total", "EUR", *eur],
+        [as_of, "", "Total", "USD", *usd],
+    ]
 
 
 def test_aging_refuses_a_future_date_beside_the_field(client, viewer, ledger):
@@ -77,7 +79,10 @@ def test_aging_htmx_request_gets_the_report_fragment(client, viewer, ledger):
 def test_drill_down_link_from_a_cell_lists_its_invoices(client, viewer, ledger):
     client.force_login(viewer)
     html = client.get(reverse("report_aging")).content.decode()
-    link = f"{reverse('report_aging_invoices')}?as_of={ledger.today.isoformat()}&amp;currency=USD&amp;column=d61_90&amp;acct_no=5001"
+    link = (
+        f"{reverse('report_aging_invoices')}?as_of={ledger.today.isoformat()}"
+        "&amp;currency=USD&amp;column=d61_90&amp;acct_no=5001"
+    )
     assert link in html
     page = client.get(link.replace("&amp;", "&")).content.decode()
     assert ">10001</a>" in page and ">10002</a>" not in page
