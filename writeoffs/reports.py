@@ -72,11 +72,11 @@ def aging_date_at(as_of: datetime.date, *, prefix: str) -> Coalesce:
     return Coalesce(Subquery(latest_reage), F(f"{prefix}due_date"))
 
 
-def bucket_at(as_of: datetime.date, aging: str = "aging_on") -> Case:
-    """0..4: the index in BUCKETS of ``as_of`` minus the aging date, in days."""
+def _bucket_of(field_name: str, as_of: datetime.date) -> Case:
+    """0..4, the index in BUCKETS of ``as_of`` minus the date in ``field_name``."""
 
     def not_before(days: int) -> Q:
-        return Q(**{f"{aging}__gte": as_of - datetime.timedelta(days=days)})
+        return Q(**{f"{field_name}__gte": as_of - datetime.timedelta(days=days)})
 
     return Case(
         When(not_before(0), then=Value(0)),
@@ -86,6 +86,25 @@ def bucket_at(as_of: datetime.date, aging: str = "aging_on") -> Case:
         default=Value(4),
         output_field=IntegerField(),
     )
+
+
+def bucket_at(as_of: datetime.date, *, prefix: str) -> Coalesce:
+    """The invoice's bucket at ``as_of`` (see ``aging_date_at``). The latest re-age's
+    bucket is worked out inside its subquery, so the database runs the subquery once
+    per row rather than once per bucket boundary; an invoice never re-aged is
+    bucketed by its due date, a column of the row."""
+    invoice_ref = f"{prefix}id" if prefix else "pk"
+    latest_reage_bucket = (
+        DisputeHold.objects.filter(
+            invoice_id=OuterRef(invoice_ref),
+            status=DisputeHold.Status.RELEASED_REAGED,
+            settled_on__lte=as_of,
+        )
+        .order_by("-settled_on")
+        .annotate(reage_bucket=_bucket_of("settled_on", as_of))
+        .values("reage_bucket")[:1]
+    )
+    return Coalesce(Subquery(latest_reage_bucket), _bucket_of(f"{prefix}due_date", as_of))
 
 
 def ar_balances(as_of: datetime.date) -> QuerySet:
@@ -116,8 +135,7 @@ OUTSIDE_BUCKETS: list[tuple[str, str, Callable[[datetime.date], QuerySet]]] = [
 
 def _by_bucket(rows: QuerySet, as_of: datetime.date, group: tuple[str, ...]) -> QuerySet:
     return (
-        rows.annotate(aging_on=aging_date_at(as_of, prefix="invoice__"))
-        .annotate(bucket=bucket_at(as_of))
+        rows.annotate(bucket=bucket_at(as_of, prefix="invoice__"))
         .values_list(*group, "bucket")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -231,13 +249,12 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
 
 
 def ar_control_at(as_of: datetime.date) -> dict[str, int]:
-    """The trial balance's closing AR control at ``as_of``, per currency."""
-    balance = trial_balance(start=None, end=as_of)
-    return {
-        row.currency: row.closing_minor
-        for row in balance.rows
-        if row.code == settings.AR_CONTROL_CODE
-    }
+    """The trial balance's closing AR control at ``as_of``, per currency: the
+    trial balance's own computation (``billing.books.trial_balance``), read for the
+    AR-control code only, from the lines' (entry date, code, currency) index, so the
+    check does not add up every other code of the books as well."""
+    balance = trial_balance(start=None, end=as_of, codes=[settings.AR_CONTROL_CODE])
+    return {row.currency: row.closing_minor for row in balance.rows}
 
 
 def aging_invoices(
@@ -278,7 +295,7 @@ def aging_invoices(
         .annotate(**annotations)
         .annotate(bucketed_at=F("balance_at") - outside_sum)
         .annotate(aging_on=aging_date_at(as_of, prefix=""))
-        .annotate(bucket=bucket_at(as_of))
+        .annotate(bucket=bucket_at(as_of, prefix=""))
     )
     if acct_no is not None:
         invoices = invoices.filter(account__acct_no=acct_no)

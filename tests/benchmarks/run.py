@@ -16,6 +16,9 @@ D   the deepest page of the busy account's write-offs vs page 1;
 E   writeoff_create (the whole service path) per second vs a bare ORM insert + update;
 F   seed_billing's rate vs a raw executemany insert of the same rows;
 G   gzip bytes of the first page load and of one htmx swap;
+H   the aging report as of today (every figure, the check included) vs bare SQL
+    GROUP BYs of the same figures through the raw cursor, with their query plans;
+I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
     plus our admin changelists (invoices, write-offs) vs stock.
 
 Absolute times on a shared machine are noise, so variants that are compared
@@ -76,6 +79,10 @@ def parse_args() -> argparse.Namespace:
         help="profile that request with pyinstrument instead of measuring",
     )
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    parser.add_argument(
+        "--steps",
+        help="comma-separated measures to run (default all), e.g. measure_reports",
+    )
     return parser.parse_args()
 
 
@@ -717,6 +724,59 @@ class Benchmark:
             )
         )
 
+    def measure_reports(self) -> None:
+        """H and I: each report's selector (its SQL and the Python that pivots the
+        grouped rows) against the bare GROUP BYs of the same figures, alternating."""
+        import datetime
+
+        from billing.rules import today
+        from tests.benchmarks import reports as bare
+        from writeoffs import reports
+
+        n = self.args.requests
+        as_of = today()
+        start = (as_of.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+        aging_sql = bare.aging_bare(as_of)
+        analysis_sql = bare.analysis_bare(start, as_of)
+        t = round_robin(
+            {
+                "aging": lambda: reports.aging_report(as_of),
+                "aging_bare": bare.run_all(aging_sql),
+                "aging_page": lambda: self.clerk_client.get("/reports/aging/"),
+                "analysis": lambda: reports.writeoff_analysis(start, as_of),
+                "analysis_bare": bare.run_all(analysis_sql),
+                "analysis_page": lambda: self.clerk_client.get("/reports/write-offs/"),
+            },
+            n,
+            warmup=1,
+        )
+        self.record(
+            "H", "aging report / bare GROUP BYs", t["aging"].wall, t["aging_bare"].wall, "<=2"
+        )
+        self.record(
+            "I",
+            "write-off analysis / bare GROUP BY",
+            t["analysis"].wall,
+            t["analysis_bare"].wall,
+            "<=2",
+        )
+        for key in ("aging", "analysis"):
+            self.figures[f"{key}_queries"] = t[key].queries
+            self.figures[f"{key}_page_ms"] = round(t[f"{key}_page"].wall, 1)
+            self.rows.append(
+                (key[0].upper(), f"{key} whole page", f"{t[f'{key}_page'].wall:.1f} ms", "", "")
+            )
+            self.sql_listing(key, t[key])
+        plans = {}
+        for key, statements in (("aging", aging_sql), ("analysis", analysis_sql)):
+            for index, (sql, _params, _s) in enumerate(t[key].own_queries):
+                plans[f"{key}_{index}"] = query_plan(sql, _params)
+            for index, (sql, params) in enumerate(statements):
+                plans[f"{key}_bare_{index}"] = query_plan(sql, params)
+        for name, plan in plans.items():
+            self.note(f"query plan ({name}):\n    " + "\n    ".join(plan))
+        self.figures["HI_plans"] = plans
+
     def sql_listing(self, name: str, timing: Timing) -> None:
         self.note(f"{name}: {len(timing.captured)} queries captured, own SQL:")
         for sql, _params, seconds in timing.own_queries:
@@ -779,7 +839,7 @@ def main() -> None:
         if args.profile:
             pages.profile(bench, args.profile, args.requests)
             return
-        for step in (
+        steps = (
             bench.measure_a_b,
             bench.measure_c,
             bench.measure_d,
@@ -787,7 +847,12 @@ def main() -> None:
             bench.measure_g,
             bench.measure_f,
             bench.measure_e,
-        ):
+            bench.measure_reports,
+        )
+        wanted = set(args.steps.split(",")) if args.steps else None
+        for step in steps:
+            if wanted is not None and step.__name__ not in wanted:
+                continue
             bench.note(f"--- {step.__name__}")
             try:
                 step()
