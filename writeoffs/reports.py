@@ -18,6 +18,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -26,7 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, JSONObject, TruncMonth
 from django.utils import timezone
 
 from billing.books import pending_writeoff_count, trial_balance
@@ -416,11 +417,19 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         lines.filter(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE)
         .annotate(
             month=TruncMonth("entry_date"),
-            reason=Subquery(writeoff.values("reason_code")[:1]),
-            revenue=Subquery(writeoff.values("revenue_impacting")[:1]),
-            user=Subquery(writeoff.values("created_by_label")[:1]),
+            # The write-off's reason, kind and user in one subquery (one index probe
+            # per line rather than three); the entry names its source by string, so
+            # there is no relation to join along.
+            source=Subquery(
+                writeoff.annotate(
+                    fields=JSONObject(
+                        reason="reason_code", revenue="revenue_impacting", user="created_by_label"
+                    )
+                ).values("fields")[:1],
+                output_field=JSONField(),
+            ),
         )
-        .values_list("month", "currency", "reason", "revenue", "user")
+        .values_list("month", "currency", "source")
         .annotate(
             written=Sum("credit_minor", filter=~Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
             reversed=Sum("debit_minor", filter=Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
@@ -428,8 +437,16 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         .order_by()
     )
     rows = [
-        AnalysisRow(_month(month), currency, reason, bool(revenue), user, written or 0, rev or 0)
-        for month, currency, reason, revenue, user, written, rev in grouped
+        AnalysisRow(
+            _month(month),
+            currency,
+            source["reason"],
+            bool(source["revenue"]),
+            source["user"],
+            written or 0,
+            rev or 0,
+        )
+        for month, currency, source, written, rev in grouped
     ]
     # RECOVERY: fed by the journal's recovery event; 0 until recoveries post.
     recovered = (
