@@ -31,7 +31,17 @@ from simple_history.admin import SimpleHistoryAdmin
 from billing.actors import Actor
 from billing.api_keys import api_key_revoke
 from billing.errors import BillingError
-from billing.models import Account, AccountingCode, ApiKey, Invoice, InvoiceLine, Payment
+from billing.models import (
+    Account,
+    AccountingCode,
+    AccountingPeriodLock,
+    ApiKey,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+)
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
 from billing.rules import clean_comments, clean_optional_text
@@ -382,3 +392,61 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 api_key_revoke(key.name)
                 revoked += 1
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The journal and the lock date's history: shown, never added, changed or deleted
+    here. A correction is a new, dated entry made by a service; the lock date moves
+    on its own screen."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class JournalLineInline(admin.TabularInline):
+    model = JournalLine
+    fields = ["accounting_code", "debit_display", "credit_display"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="debit")
+    def debit_display(self, line: JournalLine) -> str:
+        return money_display(line.debit_minor, line.currency) if line.debit_minor else ""
+
+    @admin.display(description="credit")
+    def credit_display(self, line: JournalLine) -> str:
+        return money_display(line.credit_minor, line.currency) if line.credit_minor else ""
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ExactNumberSearchMixin, ReadOnlyAdmin):
+    list_display = ["id", "entry_date", "event", "invoice", "currency", "memo", "posted_at"]
+    list_filter = ["event", "currency"]
+    list_select_related = ["invoice"]
+    number_search_fields = ("id", "invoice__invoice_no")
+    search_help_text = "Exact entry number or invoice number."
+    inlines = [JournalLineInline]
+    ordering = ["-id"]
+
+
+@admin.register(AccountingPeriodLock)
+class AccountingPeriodLockAdmin(ReadOnlyAdmin):
+    list_display = ["locked_through", "previous", "moved_by_label", "moved_at", "reason"]
+    ordering = ["-id"]

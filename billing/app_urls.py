@@ -25,3 +25,11 @@ urlpatterns = [
         name="payment_remove",
     ),
 ]
+
+# The books: the lock date, the trial balance, the journal export.
+urlpatterns += [
+    path("books/lock-date/", views.lock_date_page, name="lock_date"),
+    path("books/trial-balance/", views.trial_balance_page, name="trial_balance"),
+    path("books/journal/", views.journal_export_page, name="journal_export_page"),
+    path("books/journal/export.csv", views.journal_export_csv, name="journal_export"),
+]

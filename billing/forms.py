@@ -90,3 +90,57 @@ class ReasonForm(forms.Form):
 
     # Length and illegal characters are the service's checks (clean_comments).
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LockDateForm(forms.Form):
+    """Move the lock date: the date the books close through, and why. The confirm
+    step posts the same values again with ``confirmed`` set."""
+
+    locked_through = forms.DateField(
+        label="Close the books through", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class DateRangeForm(forms.Form):
+    """A report's date range: both ends included; the start may be left empty."""
+
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(label="Through", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            self.add_error("start", "The start must be on or before the end.")
+        return data
+
+
+class JournalExportForm(forms.Form):
+    """The journal export: by date range, or by entry-number range."""
+
+    start = forms.DateField(
+        label="From date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="Through date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    first_entry = forms.IntegerField(label="From entry number", required=False, min_value=1)
+    last_entry = forms.IntegerField(label="Through entry number", required=False, min_value=1)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        dates = data.get("start") or data.get("end")
+        numbers = data.get("first_entry") or data.get("last_entry")
+        if not dates and not numbers and not self.errors:
+            raise forms.ValidationError("Choose a date range or an entry-number range.")
+        if dates and numbers:
+            raise forms.ValidationError("Choose a date range or an entry-number range, not both.")
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            self.add_error("start", "The start must be on or before the end.")
+        first, last = data.get("first_entry"), data.get("last_entry")
+        if first and last and first > last:
+            self.add_error("first_entry", "The first entry must be at or before the last.")
+        return data

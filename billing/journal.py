@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Sum
 
 from billing.actors import Actor
@@ -73,29 +73,47 @@ class ControlCodes(NamedTuple):
     dispute_conversion_id: int
 
 
+_control_codes: dict[tuple[str, str, str], ControlCodes] = {}
+
+
 def control_codes() -> ControlCodes:
-    """The ids of the codes the settings name. Read on every posting (one indexed
-    query) rather than cached: a test database flush gives them new ids."""
-    wanted = {
-        name: getattr(settings, name)
-        for name in ("AR_CONTROL_CODE", "CASH_CODE", "DISPUTE_CONVERSION_CODE")
-    }
-    ids = dict(AccountingCode.objects.filter(code__in=wanted.values()).values_list("code", "id"))
-    missing = [name for name, code in wanted.items() if code not in ids]
+    """The ids of the codes the settings name, read once per process and setting
+    values. Ids are never reused (AUTOINCREMENT, sequences) and a code that has
+    postings cannot be deleted (PROTECT); a database flush (tests) runs
+    post_migrate, which clears this cache in ``ensure_control_codes``."""
+    wanted = (settings.AR_CONTROL_CODE, settings.CASH_CODE, settings.DISPUTE_CONVERSION_CODE)
+    cached = _control_codes.get(wanted)
+    if cached is not None:
+        return cached
+    ids = dict(AccountingCode.objects.filter(code__in=wanted).values_list("code", "id"))
+    missing = [code for code in wanted if code not in ids]
     if missing:
         raise BillingError(
             INVALID_ACCOUNTING_CODE,
-            f"The chart of accounts has no code for {', '.join(missing)}; run migrate.",
+            f"The chart of accounts has no code {', '.join(missing)} (AR_CONTROL_CODE, "
+            "CASH_CODE, DISPUTE_CONVERSION_CODE); run migrate.",
         )
-    return ControlCodes(
-        ids[wanted["AR_CONTROL_CODE"]],
-        ids[wanted["CASH_CODE"]],
-        ids[wanted["DISPUTE_CONVERSION_CODE"]],
-    )
+    codes = _control_codes[wanted] = ControlCodes(*(ids[code] for code in wanted))
+    return codes
+
+
+# PostgreSQL advisory lock between postings (shared) and a move of the lock date
+# (exclusive): a move waits for every posting in flight to commit, and a posting
+# that starts during a move reads the new date once the move commits. SQLite's
+# IMMEDIATE transactions already serialise every write.
+PERIOD_LOCK_KEY = 0x4A524E4C  # "JRNL"
+
+
+def hold_period_lock(*, exclusive: bool = False) -> None:
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [PERIOD_LOCK_KEY])
 
 
 def lock_date() -> datetime.date | None:
     """The date the books are closed through, or None when no period is closed."""
+    hold_period_lock()
     return (
         AccountingPeriodLock.objects.order_by("-id")
         .values_list("locked_through", flat=True)
@@ -382,6 +400,7 @@ def ensure_control_codes(**kwargs) -> None:
     """Create the codes the settings name when they are missing (after migrate, and
     after a test database flush). An existing code is left as it is; the system
     check reports one of the wrong kind."""
+    _control_codes.clear()
     for setting_name, (name, kind) in CONTROL_CODES.items():
         AccountingCode.objects.get_or_create(
             code=getattr(settings, setting_name), defaults={"name": name, "kind": kind}

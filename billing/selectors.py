@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from billing.models import Account, Invoice, Payment
+from billing.models import Account, Invoice, JournalEntry, JournalLine, Payment
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
 from billing.rules import today
@@ -139,11 +139,49 @@ def account_totals(account: Account) -> AccountTotals:
 
 
 @dataclass(frozen=True)
+class Posting:
+    code: str
+    name: str
+    debit: Decimal | None
+    credit: Decimal | None
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     at: datetime.datetime
     actor: str
     subject: str
     description: str
+    # The journal entry the event posted, if any: its number and lines.
+    entry_number: int | None = None
+    postings: tuple[Posting, ...] = ()
+
+
+def _journal_by_event(invoice: Invoice) -> dict[tuple[str, int, str], list]:
+    """The invoice's journal entries with their lines, keyed by (source, id, event);
+    reclassifications by their sequence too. Two queries."""
+    entries = {
+        entry.pk: entry
+        for entry in JournalEntry.objects.filter(invoice=invoice).order_by("id")[:TIMELINE_LIMIT]
+    }
+    lines: dict[int, list[Posting]] = {pk: [] for pk in entries}
+    for line in (
+        JournalLine.objects.filter(entry_id__in=list(entries))
+        .select_related("accounting_code")
+        .order_by("entry_id", "-debit_minor", "id")
+    ):
+        lines[line.entry_id].append(
+            Posting(
+                line.accounting_code.code,
+                line.accounting_code.name,
+                line.debit if line.debit_minor else None,
+                line.credit if line.credit_minor else None,
+            )
+        )
+    return {
+        (entry.source_type, entry.source_id, entry.event, entry.sequence): [entry, lines[pk]]
+        for pk, entry in entries.items()
+    }
 
 
 # Changes to these are the consequence of a payment, write-off or hold, which the
@@ -163,18 +201,30 @@ TIMELINE_LIMIT = 500
 
 def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
     """Every recorded change to the invoice and its payments, write-offs and holds,
-    newest first, with who made it. Four queries, however long the history."""
+    newest first, with who made it, and the journal entry each event posted. Six
+    queries, however long the history."""
     currency = invoice.currency
     entries: list[TimelineEntry] = []
+    journal = _journal_by_event(invoice)
 
     def money(minor: int) -> str:
         return f"{format_money(from_minor(minor, currency), currency)} {currency}"
 
-    def add(row, subject: str, description: str) -> None:
+    def add(row, subject: str, description: str, posted: tuple | None = None) -> None:
         actor = row.history_actor or (
             row.history_user.get_username() if row.history_user_id else "unknown"
         )
-        entries.append(TimelineEntry(row.history_date, actor, subject, description))
+        found = journal.pop((*posted, 0), None) if posted else None
+        entries.append(
+            TimelineEntry(
+                row.history_date,
+                actor,
+                subject,
+                description,
+                entry_number=found[0].pk if found else None,
+                postings=tuple(found[1]) if found else (),
+            )
+        )
 
     def oldest_first(model, **scope) -> list:
         newest = model.history.filter(**scope).select_related("history_user")
@@ -203,7 +253,9 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 else:
                     changes.append(f"{name.replace('_', ' ')} {old} → {new}")
             if changes:
-                add(row, subject, "Changed " + "; ".join(changes) + ".")
+                sent = became(row, before, Invoice.Status.SENT)
+                posted = ("billing.invoice", invoice.pk, "invoice_sent") if sent else None
+                add(row, subject, "Changed " + "; ".join(changes) + ".", posted)
         before = row
 
     seen: dict[int, object] = {}
@@ -218,9 +270,15 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 subject,
                 f"Payment of {money(row.amount_minor)} recorded "
                 f"(paid {row.paid_on} by {method}{reference}).",
+                ("billing.payment", row.id, "payment"),
             )
         elif became(row, before, Payment.Status.REMOVED):
-            add(row, subject, f"Payment of {money(row.amount_minor)} removed: {row.removal_reason}")
+            add(
+                row,
+                subject,
+                f"Payment of {money(row.amount_minor)} removed: {row.removal_reason}",
+                ("billing.payment", row.id, "payment_void"),
+            )
         else:
             add(row, subject, "Payment details edited.")
 
@@ -235,12 +293,18 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
                 subject,
                 f"Wrote off {money(row.amount_minor)}{origin} "
                 f"({row.get_reason_code_display()}), dated {row.writeoff_date}.",
+                (
+                    "writeoffs.writeoff",
+                    row.id,
+                    "dispute_conversion" if row.origin_dispute_id else "writeoff",
+                ),
             )
         elif became(row, before, WriteOff.Status.REVERSED):
             add(
                 row,
                 subject,
                 f"Write-off of {money(row.amount_minor)} reversed: {row.reversal_reason}",
+                ("writeoffs.writeoff", row.id, "writeoff_reversal"),
             )
         else:
             add(row, subject, "Write-off comments or accounting code edited.")
@@ -264,6 +328,20 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
             add(row, subject, f"Dispute hold of {money(row.amount_minor)} {outcome[row.status]}.")
         else:
             add(row, subject, "Dispute hold comments edited.")
+
+    # Entries no history row stands for: reclassifications, and rows seeded or
+    # backfilled in bulk (which have no history). Each shows as its own event.
+    for entry, postings in journal.values():
+        entries.append(
+            TimelineEntry(
+                entry.posted_at,
+                entry.created_by_label or "unknown",
+                f"Journal entry {entry.pk}",
+                f"{entry.get_event_display()} dated {entry.entry_date}: {entry.memo}",
+                entry_number=entry.pk,
+                postings=tuple(postings),
+            )
+        )
 
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries

@@ -19,7 +19,13 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.journal import post_invoice_sent, post_payment, post_reversal, require_open
+from billing.journal import (
+    hold_period_lock,
+    post_invoice_sent,
+    post_payment,
+    post_reversal,
+    require_open,
+)
 from billing.models import AccountingCode, AccountingPeriodLock, Invoice, JournalEvent, Payment
 from billing.money import from_minor
 from billing.rules import (
@@ -228,6 +234,8 @@ def lock_date_move(
         )
     reason = clean_comments(reason, field="reason", label="A reason")
     with transaction.atomic():
+        # Waits for every posting in flight (PostgreSQL); see billing.journal.
+        hold_period_lock(exclusive=True)
         current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
         previous = current.locked_through if current else None
         if previous is not None and locked_through == previous:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -12,10 +14,20 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
+from billing.books import EXPORT_HEADER, journal_export_rows, journal_lines, trial_balance
 from billing.errors import BillingError
-from billing.forms import InvoiceFilterForm, PaymentForm, ReasonForm, attach_billing_error
+from billing.forms import (
+    DateRangeForm,
+    InvoiceFilterForm,
+    JournalExportForm,
+    LockDateForm,
+    PaymentForm,
+    ReasonForm,
+    attach_billing_error,
+)
 from billing.htmx import render_page
-from billing.models import Account, Invoice
+from billing.journal import lock_date
+from billing.models import Account, AccountingPeriodLock, Invoice
 from billing.money import format_money, from_minor
 from billing.pagination import keyset_window, page_window
 from billing.rules import today
@@ -29,7 +41,7 @@ from billing.selectors import (
     invoices_filtered,
     payment_for,
 )
-from billing.services import payment_record, payment_remove
+from billing.services import lock_date_move, payment_record, payment_remove
 from writeoffs.models import DisputeHold, WriteOff
 
 ACCOUNTS_PER_PAGE = 25
@@ -283,3 +295,114 @@ def _done(request: HttpRequest, next_url: str, text: str, event: str) -> HttpRes
         return trigger_client_event(response, event)
     messages.success(request, text)
     return redirect(next_url)
+
+
+# --- The books: lock date, trial balance, journal export (issue 11) -------------------
+
+LOCK_HISTORY_ROWS = 50
+
+
+@login_required
+@permission_required("billing.move_lock_date", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def lock_date_page(request: HttpRequest) -> HttpResponse:
+    """Books closed through: move the lock date with a reason, after a confirm step."""
+    form = LockDateForm(request.POST if request.method == "POST" else None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not data["confirmed"]:
+            confirming = True
+        else:
+            try:
+                move = lock_date_move(
+                    locked_through=data["locked_through"],
+                    reason=data["reason"],
+                    actor=Actor.for_user(request.user),
+                )
+            except BillingError as error:
+                attach_billing_error(form, error)
+            else:
+                text = f"The books are closed through {move.locked_through}."
+                messages.success(request, text)
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("lock_date")
+                    return response
+                return redirect("lock_date")
+    return render_page(
+        request,
+        "billing/lock_date.html",
+        {
+            "form": form,
+            "confirming": confirming,
+            "lock_date": lock_date(),
+            "today": today(),
+            "moves": AccountingPeriodLock.objects.select_related("moved_by")[:LOCK_HISTORY_ROWS],
+        },
+        partial="lock_form",
+    )
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def trial_balance_page(request: HttpRequest) -> HttpResponse:
+    """Per code and currency: opening, debits, credits, closing; debits = credits
+    per currency."""
+    initial = {"start": today().replace(day=1), "end": today()}
+    form = DateRangeForm(request.GET or initial)
+    balance = None
+    if form.is_valid():
+        balance = trial_balance(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    return render_page(
+        request,
+        "billing/trial_balance.html",
+        {"form": form, "balance": balance, "lock_date": lock_date()},
+        partial="results",
+    )
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def journal_export_page(request: HttpRequest) -> HttpResponse:
+    """Choose the range to export; the form GETs the CSV's own URL."""
+    form = JournalExportForm(initial={"start": today().replace(day=1), "end": today()})
+    return render(request, "billing/journal_export.html", {"form": form})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def journal_export_csv(request: HttpRequest) -> HttpResponse:
+    """The journal as CSV, one row per line, streamed as it is read."""
+    form = JournalExportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "billing/journal_export.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    lines = journal_lines(
+        start=data["start"],
+        end=data["end"],
+        first_entry=data["first_entry"],
+        last_entry=data["last_entry"],
+    )
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(EXPORT_HEADER)
+        for row in journal_export_rows(lines):
+            yield writer.writerow(row)
+
+    if data["start"] or data["end"]:
+        name = f"journal-{data['start'] or 'start'}-{data['end'] or 'end'}.csv"
+    else:
+        name = f"journal-{data['first_entry'] or 1}-{data['last_entry'] or 'last'}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

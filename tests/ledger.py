@@ -1,7 +1,8 @@
 """Recomputing an invoice's running totals from its rows, for tests that race or fail.
 
-Sums are taken in Python over integer minor units, never with a database SUM
-(SQLite sums in floating point).
+Sums are taken in Python over integer minor units, so that the oracle shares no
+SQL with what it checks (an integer SUM would be exact on both databases too:
+only a SUM over a decimal column, which SQLite stores as REAL, is not).
 """
 
 from __future__ import annotations

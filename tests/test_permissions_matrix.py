@@ -72,6 +72,14 @@ EXPECTED: dict[str, Expect] = {
     "payment_list": Expect(get=READ),
     "payment_new": Expect(get=CLERK_FORM, post=CLERK_POST),
     "payment_remove": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
+    # the books (the Finance controller's own column is in tests/billing/test_books_views.py)
+    "lock_date": Expect(
+        get=(LOGIN, 403, 403, 403, 200), post=(LOGIN, 403, 403, 403, PASSED), scoped=False
+    ),
+    "trial_balance": Expect(get=SUPERVISOR_FORM, scoped=False),
+    "journal_export_page": Expect(get=SUPERVISOR_FORM, scoped=False),
+    # Without a range the export answers its form with 400.
+    "journal_export": Expect(get=(LOGIN, 403, 403, 400, 400), scoped=False),
     # write-offs pages
     "writeoff_page": Expect(get=READ),
     "writeoff_picker": Expect(get=CLERK_FORM),

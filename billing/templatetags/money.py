@@ -17,9 +17,8 @@ def money(amount: Decimal | None, currency: str = "USD") -> str:
 
 
 @register.filter
-def money_minor(minor: int | None, currency: str = "USD") -> str:
-    """``{{ row.total_minor|money_minor:row.currency }}``: integer minor units, shown
-    through the currency's exponent (the reports' grouped sums are minor units)."""
+def minor_money(minor: int | None, currency: str = "USD") -> str:
+    """``{{ line.debit_minor|minor_money:line.currency }}``: integer minor units shown."""
     if minor is None:
         return ""
     return format_money(from_minor(minor, currency), currency)

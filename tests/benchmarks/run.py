@@ -13,9 +13,14 @@ B2  the whole partial vs a minimal view with a one-loop template;
 C   the invoice-picker search (SQL and whole response) vs a bare indexed SELECT,
     with the database's query plan;
 D   the deepest page of the busy account's write-offs vs page 1;
-E   writeoff_create (the whole service path) per second vs a bare ORM insert + update;
+E   writeoff_create (the whole service path, history and posting included) per second vs
+    bare ORM inserts of the write-off, its journal entry and lines + the invoice update;
 F   seed_billing's rate vs a raw executemany insert of the same rows;
 G   gzip bytes of the first page load and of one htmx swap;
+J1  seed_billing with the journal vs the same seed with the journal left out;
+J2  the trial balance over a year vs a bare GROUP BY of the same lines (raw cursor);
+J3  the journal export of a month (whole streamed response) vs a raw cursor fetch of
+    its rows;
 H   the aging report as of today (every figure, the check included) vs bare SQL
     GROUP BYs of the same figures through the raw cursor, with their query plans;
 I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
@@ -251,6 +256,43 @@ def plan_uses_index(plan: list[str]) -> bool:
     return "USING INDEX" in text or "USING COVERING INDEX" in text or "Index" in text
 
 
+def seed_without_journal(*, accounts: int, per_account: int, busy: int, seed: int) -> float:
+    """J1's baseline: the same seed with the journal's rows left out, timed, then
+    deleted again with plain DELETEs (as ``seed_billing --reset`` does)."""
+    from unittest import mock
+
+    from django.apps import apps
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from billing.management.commands import seed_billing
+
+    with mock.patch.object(seed_billing.Command, "_post", lambda self, *a, **k: None):
+        start = time.perf_counter()
+        call_command(
+            "seed_billing",
+            accounts=accounts,
+            invoices_per_account=per_account,
+            busy_account_writeoffs=busy,
+            seed=seed,
+            verbosity=0,
+        )
+        seconds = time.perf_counter() - start
+    tables = [
+        "writeoffs.WriteOff",
+        "writeoffs.DisputeHold",
+        "billing.Payment",
+        "billing.InvoiceLine",
+        "billing.Invoice",
+        "billing.Account",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for label in tables:
+            table = connection.ops.quote_name(apps.get_model(label)._meta.db_table)
+            cursor.execute(f"DELETE FROM {table}")
+    return seconds
+
+
 # --- The benchmark -------------------------------------------------------------
 
 
@@ -298,6 +340,11 @@ class Benchmark:
         call_command("migrate", database="copy", verbosity=0)
         self.figures["migrate_s"] = round(time.perf_counter() - start, 1)
 
+        self.note(f"J1: seeding without the journal, {accounts} x {per_account} invoices...")
+        self.seed_without_journal_seconds = seed_without_journal(
+            accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
+        )
+        self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
         self.note(f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}...")
         start = time.perf_counter()
         call_command(
@@ -536,9 +583,17 @@ class Benchmark:
         from django.db.models import F
 
         from billing.actors import Actor
-        from billing.models import Invoice
+        from billing.journal import control_codes
+        from billing.models import Invoice, JournalEntry, JournalLine
         from writeoffs.models import WriteOff
         from writeoffs.services import writeoff_create
+
+        codes = control_codes()
+        revenue_code_id = (
+            Invoice.objects.filter(status=Invoice.Status.SENT)
+            .values_list("revenue_code_id", flat=True)
+            .first()
+        )
 
         count = self.args.creates
         invoices = list(
@@ -552,7 +607,7 @@ class Benchmark:
             )
             .filter(available__gte=100)
             .order_by("id")
-            .values_list("id", "account_id")[: count * 3]
+            .values_list("id", "account_id")[: count * 4]
         )
         actor = Actor.for_user(self.clerk)
         today = datetime.date.today()
@@ -567,7 +622,7 @@ class Benchmark:
                 idempotency_key=uuid.uuid4().hex,
             )
 
-        def orm(invoice_id: int, account_id: int, *, history: bool) -> None:
+        def orm(invoice_id: int, account_id: int, *, history: bool, journal: bool) -> None:
             with transaction.atomic():
                 writeoff = WriteOff(
                     account_id=account_id,
@@ -583,14 +638,43 @@ class Benchmark:
                     # simple_history skips a row whenever this attribute exists.
                     writeoff.skip_history_when_saving = True
                 writeoff.save()
+                if journal:
+                    entry = JournalEntry.objects.create(
+                        entry_date=today,
+                        currency="USD",
+                        event="writeoff",
+                        invoice_id=invoice_id,
+                        account_id=account_id,
+                        source_type="writeoffs.writeoff",
+                        source_id=writeoff.pk,
+                        created_by=self.clerk,
+                        created_by_label=self.clerk.username,
+                    )
+                    common = {
+                        "entry": entry,
+                        "entry_date": today,
+                        "currency": "USD",
+                        "invoice_id": invoice_id,
+                    }
+                    JournalLine.objects.bulk_create(
+                        [
+                            JournalLine(
+                                **common, accounting_code_id=revenue_code_id, debit_minor=1
+                            ),
+                            JournalLine(
+                                **common, accounting_code_id=codes.ar_control_id, credit_minor=1
+                            ),
+                        ]
+                    )
                 Invoice.objects.filter(pk=invoice_id).update(
                     written_off_minor=F("written_off_minor") + 1
                 )
 
         variants = {
             "service": service,
-            "bare": lambda i, a: orm(i, a, history=False),
-            "orm_with_history": lambda i, a: orm(i, a, history=True),
+            "bare": lambda i, a: orm(i, a, history=False, journal=True),
+            "bare_without_journal": lambda i, a: orm(i, a, history=False, journal=False),
+            "orm_with_history": lambda i, a: orm(i, a, history=True, journal=True),
         }
         times: dict[str, list[float]] = {name: [] for name in variants}
         rows = iter(invoices)
@@ -604,7 +688,7 @@ class Benchmark:
         self.figures["E_creates_each"] = len(times["service"])
         self.record(
             "E",
-            "service creates/s / bare ORM insert+update",
+            "service creates/s / bare ORM inserts (write-off, entry, lines) + update",
             rate["service"],
             rate["bare"],
             ">=0.33",
@@ -612,11 +696,90 @@ class Benchmark:
         )
         self.record(
             "E_vs_orm_create",
-            "service / ORM create() with its history row + update",
+            "service / ORM create() with its history row, entry, lines + update",
             rate["service"],
             rate["orm_with_history"],
             ">=0.33",
             "per_s",
+        )
+        self.record(
+            "E_journal_cost",
+            "bare inserts with entry and lines / without",
+            rate["bare"],
+            rate["bare_without_journal"],
+            "report",
+            "per_s",
+        )
+
+    def measure_j(self) -> None:
+        """J1 seeding with vs without the journal; J2 trial balance over a year vs a bare
+        GROUP BY; J3 a month's journal export vs a raw fetch of its rows."""
+        import datetime
+
+        from django.db import connection
+        from django.urls import reverse
+
+        from billing.books import trial_balance
+        from billing.models import JournalEntry, JournalLine
+
+        self.figures["journal_entries"] = JournalEntry.objects.count()
+        self.figures["journal_lines"] = JournalLine.objects.count()
+        self.record(
+            "J1",
+            "seed with the journal / without (s)",
+            self.seed_seconds,
+            self.seed_without_journal_seconds,
+            "<=1.5",
+            "s",
+        )
+        end = datetime.date.today()
+        start = end - datetime.timedelta(days=364)
+        table = connection.ops.quote_name(JournalLine._meta.db_table)
+        bare = cursor_select(
+            f"SELECT accounting_code_id, currency, SUM(debit_minor), SUM(credit_minor) "
+            f"FROM {table} WHERE entry_date BETWEEN %s AND %s "
+            "GROUP BY accounting_code_id, currency",
+            [start, end],
+        )
+        t = round_robin(
+            {"ours": lambda: trial_balance(start=start, end=end), "bare": bare},
+            self.args.requests,
+        )
+        self.figures["J2_lines_in_year"] = JournalLine.objects.filter(
+            entry_date__range=(start, end)
+        ).count()
+        self.record(
+            "J2", "trial balance (a year) / bare GROUP BY", t["ours"].wall, t["bare"].wall, "<=2"
+        )
+
+        month_start = end - datetime.timedelta(days=30)
+        url = reverse("journal_export")
+        params = {"start": month_start.isoformat(), "end": end.isoformat()}
+
+        def export():
+            response = self.admin_client.get(url, params)
+            size = sum(len(chunk) for chunk in response.streaming_content)
+            response.content_length = size
+            return response
+
+        raw = cursor_select(
+            f"SELECT l.entry_date, l.entry_id, c.code, c.name, l.debit_minor, l.credit_minor, "
+            f"l.currency, e.memo, e.source_type, e.source_id, e.posted_at, e.approved_by_label "
+            f"FROM {table} l JOIN {connection.ops.quote_name(JournalEntry._meta.db_table)} e "
+            f"ON e.id = l.entry_id JOIN billing_accountingcode c ON c.id = l.accounting_code_id "
+            f"WHERE l.entry_date BETWEEN %s AND %s ORDER BY l.entry_date, l.id",
+            [month_start, end],
+        )
+        t = round_robin({"export": export, "raw": raw}, max(3, self.args.requests // 5), warmup=1)
+        self.figures["J3_lines_in_month"] = JournalLine.objects.filter(
+            entry_date__range=(month_start, end)
+        ).count()
+        self.record(
+            "J3",
+            "journal export of a month (CSV) / raw fetch",
+            t["export"].wall,
+            t["raw"].wall,
+            "report",
         )
 
     def measure_f(self) -> None:
@@ -796,6 +959,8 @@ class Benchmark:
 
 
 def goal_met(ratio: float, goal: str) -> str:
+    if goal == "report":
+        return "(no goal)"
     bound = float(goal.lstrip("<>="))
     ok = ratio <= bound if goal.startswith("<") else ratio >= bound
     return "met" if ok else "NOT met"
@@ -847,6 +1012,7 @@ def main() -> None:
             bench.measure_g,
             bench.measure_f,
             bench.measure_e,
+            bench.measure_j,
             bench.measure_reports,
         )
         wanted = set(args.steps.split(",")) if args.steps else None

@@ -683,3 +683,40 @@ def test_another_currency_posts_in_its_own_currency(db):
     assert set(JournalLine.objects.filter(invoice=invoice).values_list("currency", flat=True)) == {
         "EUR"
     }
+
+
+def test_journal_lines_page_by_keyset_in_date_order_for_the_api(account, clerk_actor):
+    from billing.books import journal_lines
+    from billing.pagination import keyset_window
+
+    for n in range(3):
+        InvoiceFactory(account=account, invoice_no=20000 + n, bill_date=today() - (30 - n) * DAY)
+    lines = journal_lines(start=today() - 40 * DAY, end=today())
+    first = keyset_window(lines, {}, 4)
+    assert first.has_next
+    second = keyset_window(lines, {"after": first.next_cursor}, 4)
+    seen = [line.pk for line in first] + [line.pk for line in second]
+    assert len(seen) == len(set(seen)) == 6
+    dates = [line.entry_date for line in (*first, *second)]
+    assert dates == sorted(dates)
+    assert not second.has_next
+
+
+def test_the_system_check_reports_a_journal_code_that_is_missing_or_of_the_wrong_kind(settings, db):
+    from billing.checks import check_journal_codes
+
+    assert check_journal_codes() == []
+    settings.CASH_CODE = "9999"
+    settings.DISPUTE_CONVERSION_CODE = "1200"
+    messages = check_journal_codes()
+    assert [message.id for message in messages] == ["billing.E010", "billing.E010"]
+    assert "CASH_CODE is '9999'" in messages[0].msg
+    assert "DISPUTE_CONVERSION_CODE is '1200', which is not an active expense" in messages[1].msg
+
+
+def test_posting_refuses_when_a_control_code_is_missing(invoice, clerk_actor, settings):
+    settings.CASH_CODE = "9999"
+    with pytest.raises(BillingError) as error:
+        payment_record(invoice_id=invoice.pk, amount="1.00", actor=clerk_actor)
+    assert error.value.code == INVALID_ACCOUNTING_CODE
+    assert Invoice.objects.get(pk=invoice.pk).paid_minor == 0

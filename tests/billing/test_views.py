@@ -2,6 +2,7 @@
 Payment drawer and Remove payment pop-out."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -423,6 +424,39 @@ def test_history_timeline_lists_every_change_with_its_actor(
     assert [entry.at for entry in timeline] == sorted((e.at for e in timeline), reverse=True)
 
 
+def test_history_timeline_shows_each_events_postings(
+    client, viewer, account, invoice, clerk_actor, supervisor_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    payment = pay(invoice, clerk_actor, amount="20.00")
+    writeoff = write_off(invoice, clerk_actor, "5.00", 1, "Goodwill")
+    writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong invoice", actor=supervisor_actor)
+    client.force_login(viewer)
+
+    response = client.get(detail_url(account, invoice))
+    by_subject = {}
+    for entry in response.context["timeline"]:
+        if entry.postings:
+            by_subject.setdefault(entry.subject, []).append(
+                [(p.code, p.debit, p.credit) for p in entry.postings]
+            )
+    d = Decimal
+    assert by_subject[f"Payment {payment.pk}"] == [
+        [("1000", d("20.00"), None), ("1200", None, d("20.00"))]
+    ]
+    assert by_subject[f"Write-off {writeoff.pk}"] == [
+        [("1200", d("5.00"), None), ("4000", None, d("5.00"))],
+        [("4000", d("5.00"), None), ("1200", None, d("5.00"))],
+    ]
+    assert by_subject["Invoice 10023"] == [
+        [("1200", d("120.00"), None), ("4000", None, d("120.00"))]
+    ]
+    html = response.content.decode()
+    assert "Postings of journal entry" in html
+    assert "1200 Accounts receivable control" in html
+
+
 def test_invoice_detail_htmx_refresh_gets_only_the_ledger(client, viewer, account, invoice):
     client.force_login(viewer)
 
@@ -446,10 +480,11 @@ def test_invoice_detail_query_count_is_the_same_for_1_and_50_entries(
 
     client.force_login(supervisor)
     add_entries(1)
-    with django_assert_num_queries(14):
+    # Two of them read the journal entries and their lines for the timeline.
+    with django_assert_num_queries(16):
         client.get(detail_url(account, invoice))
     add_entries(49)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         response = client.get(detail_url(account, invoice))
     assert len(response.context["payments"]) == 50
 

@@ -155,3 +155,18 @@ def test_an_unknown_action_is_refused(settings, hold):
 
     hold.refresh_from_db()
     assert hold.is_open
+
+
+@pytest.mark.django_db
+def test_a_closed_run_date_converts_nothing_and_says_so_per_hold(hold, settings):
+    from billing.models import AccountingPeriodLock
+
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
+    run_date = hold.expires_on + datetime.timedelta(days=1)
+    AccountingPeriodLock.objects.create(locked_through=run_date, reason="Closed")
+    before = snapshot()
+    out = run("--date", run_date.isoformat())
+    assert f"left open, the books are closed through {run_date}" in out
+    assert "converted to a permanent write-off" not in out
+    assert f"converted nothing on {run_date}" in out
+    assert snapshot() == before

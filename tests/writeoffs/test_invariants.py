@@ -5,12 +5,14 @@ and remove payments, create and reverse write-offs, create disputes, settle
 them each way, expire them with each expiration action) against a few invoices
 in different currencies, with valid, over-available and invalid amounts.
 
-After every step it checks three things:
+After every step it checks four things:
 - the stored running totals equal totals recomputed from the rows with plain
   Python arithmetic (the oracle never calls the services or billing.rules);
 - they equal the machine's own model, which predicts every outcome, including
   which error code a refused call must raise;
-- 0 <= held <= balance_due and paid + written_off <= total.
+- 0 <= held <= balance_due and paid + written_off <= total;
+- the journal: every entry balances, and AR control equals the balance due, per
+  invoice and per currency (grouped integer SUMs over the lines, plain SQL).
 
 Each example runs inside a savepoint that is rolled back afterwards, so the
 invoices start fresh every time. HYPOTHESIS_PROFILE=ci runs 500 examples.
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -39,9 +42,9 @@ from hypothesis.stateful import (
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
-from billing.models import Invoice, InvoiceLine, Payment
+from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Payment
 from billing.roles import CLERK, SUPERVISOR
-from billing.services import payment_record, payment_remove
+from billing.services import invoice_send, payment_record, payment_remove
 from writeoffs.models import DisputeHold, WriteOff
 from writeoffs.services import (
     dispute_hold_create,
@@ -92,6 +95,15 @@ ENTRY_ROWS_SQL = " UNION ALL ".join(
     f"SELECT '{kind}', id, invoice_id, amount_minor, status FROM {model._meta.db_table} "  # noqa: S608
     "WHERE invoice_id IN ({marks})"
     for kind, model in (("p", Payment), ("w", WriteOff), ("h", DisputeHold))
+)
+_LINES = JournalLine._meta.db_table
+UNBALANCED_ENTRIES_SQL = (
+    f"SELECT entry_id FROM {_LINES} WHERE invoice_id IN ({{marks}}) "  # noqa: S608
+    "GROUP BY entry_id HAVING SUM(debit_minor) <> SUM(credit_minor)"
+)
+AR_BY_INVOICE_SQL = (
+    f"SELECT invoice_id, currency, SUM(debit_minor) - SUM(credit_minor) FROM {_LINES} "  # noqa: S608
+    "WHERE accounting_code_id = %s AND invoice_id IN ({marks}) GROUP BY invoice_id, currency"
 )
 
 
@@ -416,6 +428,29 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         assert statuses == expected
 
+    @invariant()
+    def every_entry_balances_and_ar_control_equals_the_balance_due(self):
+        pks = [invoice.pk for invoice in self.invoices]
+        marks = ", ".join(["%s"] * len(pks))
+        with connection.cursor() as cursor:
+            cursor.execute(UNBALANCED_ENTRIES_SQL.format(marks=marks), pks)
+            assert cursor.fetchall() == []
+            cursor.execute(AR_BY_INVOICE_SQL.format(marks=marks), [self.world["ar_id"], *pks])
+            ar = {invoice_id: (currency, net) for invoice_id, currency, net in cursor.fetchall()}
+        by_currency: dict[str, list[int]] = {}
+        for invoice in self.invoices:
+            due = invoice.total - invoice.paid - invoice.written_off
+            if invoice.status != "sent":
+                assert invoice.pk not in ar
+                continue
+            currency, net = ar[invoice.pk]
+            assert (currency, net) == (invoice.currency, due)
+            sums = by_currency.setdefault(currency, [0, 0])
+            sums[0] += net
+            sums[1] += due
+        for posted, due in by_currency.values():
+            assert posted == due
+
 
 @pytest.mark.django_db
 def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
@@ -432,11 +467,13 @@ def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
             bill_date=bill_date,
             due_date=bill_date + datetime.timedelta(days=30),
             aging_date=bill_date + datetime.timedelta(days=30),
-            status=status,
+            status="draft",
             revenue_code=revenue,
             total_minor=total,
         )
         InvoiceLine.objects.create(invoice=invoice, description="Service", amount_minor=total)
+        if status == "sent":
+            invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
         invoice_pks.append(invoice.pk)
     LedgerMachine.world = {
         "clerk": Actor.for_user(UserFactory(username="sm-clerk", groups=[CLERK])),
@@ -444,6 +481,7 @@ def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
         "invoice_pks": invoice_pks,
         "aging_date": bill_date + datetime.timedelta(days=30),
         "expense_code_id": expense.pk,
+        "ar_id": AccountingCode.objects.get(code=django_settings.AR_CONTROL_CODE).pk,
     }
     run_state_machine_as_test(
         LedgerMachine,

@@ -204,6 +204,27 @@ class RowWriter:
         self.rows.append(tuple(row[name] for name in self.attnames))
         return pk
 
+    def adder(self, *names: str) -> Callable[..., int]:
+        """A faster ``add`` for rows that always set the same columns: ``add(*values)``
+        in ``names`` order, for the journal's rows (two or three per money event)."""
+        defaults = [self._defaults[name] for name in self.attnames]
+        positions = [self.attnames.index(name) for name in names]
+        converters = [self._convert.get(name) for name in names]
+        id_position = self.attnames.index("id")
+        rows = self.rows
+
+        def add(*values: object) -> int:
+            pk = self.next_id
+            self.next_id += 1
+            row = defaults.copy()
+            row[id_position] = pk
+            for position, convert, value in zip(positions, converters, values, strict=True):
+                row[position] = convert(value) if convert is not None else value
+            rows.append(tuple(row))
+            return pk
+
+        return add
+
     def flush(self) -> None:
         with connection.cursor() as cursor:
             for start in range(0, len(self.rows), INSERT_CHUNK):
@@ -412,6 +433,25 @@ class Command(BaseCommand):
             JournalLine,
             JournalLine(entry=prototype_entry, debit_minor=0, credit_minor=0, currency="USD"),
         )
+        self._add_journal_entry = self.entries.adder(
+            "entry_date",
+            "currency",
+            "event",
+            "invoice_id",
+            "account_id",
+            "source_type",
+            "source_id",
+            "posted_at",
+        )
+        self._add_journal_line = self.journal_lines.adder(
+            "entry_id",
+            "entry_date",
+            "currency",
+            "invoice_id",
+            "accounting_code_id",
+            "debit_minor",
+            "credit_minor",
+        )
         self.codes = control_codes()
         self.tally = Tally()
 
@@ -534,24 +574,13 @@ class Command(BaseCommand):
         amount: int,
     ) -> None:
         """One two-line entry, as ``billing.journal`` posts it."""
-        entry_id = self.entries.add(
-            entry_date=on,
-            currency=draft.account.currency,
-            event=event,
-            invoice_id=draft.id,
-            account_id=draft.account.pk,
-            source_type=source_type,
-            source_id=source_id,
-            posted_at=_moment(on),
+        currency = draft.account.currency
+        moment = _moment(on)
+        entry_id = self._add_journal_entry(
+            on, currency, event, draft.id, draft.account.pk, source_type, source_id, moment
         )
-        common = {
-            "entry_id": entry_id,
-            "entry_date": on,
-            "currency": draft.account.currency,
-            "invoice_id": draft.id,
-        }
-        self.journal_lines.add(**common, accounting_code_id=debit, debit_minor=amount)
-        self.journal_lines.add(**common, accounting_code_id=credit, credit_minor=amount)
+        self._add_journal_line(entry_id, on, currency, draft.id, debit, amount, 0)
+        self._add_journal_line(entry_id, on, currency, draft.id, credit, 0, amount)
 
     def _build_invoice(self, rng: random.Random, account: Account) -> None:
         roll = rng.random()

@@ -46,6 +46,8 @@ class Command(BaseCommand):
             "release": "released",
             "release_reage": f"released and re-aged to {result.run_date}",
         }[result.action]
+        if result.closed_through is not None:
+            verb = f"left open, the books are closed through {result.closed_through}"
         for hold in self._holds(touched):
             self.stdout.write(
                 f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
