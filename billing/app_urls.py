@@ -5,7 +5,7 @@ from django.urls import path
 from billing import views
 
 urlpatterns = [
-    path("", views.account_list, name="account_list"),
+    path("accounts/", views.account_list, name="account_list"),
     path("accounts/<int:acct_no>/", views.account_overview, name="account_overview"),
     path("accounts/<int:acct_no>/invoices/", views.invoice_list, name="invoice_list"),
     path(

@@ -59,11 +59,17 @@ class TrialBalance:
     totals: dict[str, CurrencyTotals] = field(default_factory=dict)
 
 
-def trial_balance(*, start: datetime.date | None, end: datetime.date) -> TrialBalance:
+def trial_balance(
+    *, start: datetime.date | None, end: datetime.date, codes: list[str] | None = None
+) -> TrialBalance:
     """Per code and currency: the opening balance (lines before ``start``), the
     debits and credits from ``start`` through ``end``, and the closing balance.
-    Per currency, debits equal credits (and the opening balances net to 0)."""
+    Per currency, debits equal credits (and the opening balances net to 0).
+    ``codes`` narrows it to those accounting codes (the aging report's AR-control
+    check); the totals are then those codes' only and need not balance."""
     lines = JournalLine.objects.filter(entry_date__lte=end)
+    if codes is not None:
+        lines = lines.filter(accounting_code__code__in=codes)
     in_range = Q(entry_date__gte=start) if start else Q()
     grouped = (
         lines.values_list("accounting_code_id", "currency")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("writeoffs.report_urls")),
     path("", include("billing.app_urls")),
     path("", include("writeoffs.urls")),
     path("api/", include("writeoffs.api_urls")),

@@ -321,6 +321,10 @@ class DisputeHold(LedgerEntry):
     )
     settled_by_label = models.CharField(max_length=150, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # The settlement date: today for a person, the run date for expiry. A re-age moves
+    # the invoice's aging date to it, and the aging report as of a past date reads the
+    # re-ages (and which holds were still open) from it, not from the moment of saving.
+    settled_on = models.DateField(null=True, blank=True)
     settlement_comments = models.TextField(blank=True)
     # A conversion over its requester's limit waits for approval: the hold stays open,
     # its amount stays in held (not pending), and expiry leaves it alone.
@@ -336,6 +340,10 @@ class DisputeHold(LedgerEntry):
             models.Index(fields=["account", "-id"], name="dispute_account_newest_idx"),
             models.Index(fields=["invoice", "-id"], name="dispute_invoice_idx"),
             models.Index(fields=["status", "expires_on"], name="dispute_status_expiry_idx"),
+            # The aging report's latest re-age on or before a date, per invoice.
+            models.Index(
+                fields=["invoice", "status", "settled_on"], name="dispute_invoice_settled_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="dispute_amount_gt_0"),
@@ -350,6 +358,10 @@ class DisputeHold(LedgerEntry):
             models.CheckConstraint(
                 condition=Q(conversion_pending=False) | Q(status="open"),
                 name="dispute_conversion_pending_is_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(settled_on__isnull=False),
+                name="dispute_settled_has_date",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],

@@ -324,7 +324,7 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
             invoice.held_minor -= writeoff.amount_minor
             released = "held_minor"
             hold.status = DisputeHold.Status.WRITTEN_OFF
-            _mark_settled(hold, actor, writeoff.comments)
+            _mark_settled(hold, actor, writeoff.comments, on_date=approved_on)
         else:
             invoice.pending_minor -= writeoff.amount_minor
             released = "pending_minor"
@@ -1219,15 +1219,20 @@ def _settle(
                 invoice.aging_date = on_date
                 changed.append("aging_date")
             invoice.save(update_fields=changed)
-        _mark_settled(hold, actor, text)
+        _mark_settled(hold, actor, text, on_date=on_date)
     return hold
 
 
-def _mark_settled(hold: DisputeHold, actor: Actor, comments: str) -> None:
+def _mark_settled(
+    hold: DisputeHold, actor: Actor, comments: str, *, on_date: datetime.date
+) -> None:
+    """``on_date`` is the business date of the settlement (the run date for expiry):
+    the aging report re-ages from it."""
     hold.conversion_pending = False
     hold.settled_by = actor.user
     hold.settled_by_label = actor.label
     hold.settled_at = timezone.now()
+    hold.settled_on = on_date
     hold.settlement_comments = comments
     hold.save(
         update_fields=[
@@ -1236,6 +1241,7 @@ def _mark_settled(hold: DisputeHold, actor: Actor, comments: str) -> None:
             "settled_by",
             "settled_by_label",
             "settled_at",
+            "settled_on",
             "settlement_comments",
         ]
     )

@@ -24,6 +24,9 @@ J1  seed_billing with the journal vs the same seed with the journal left out;
 J2  the trial balance over a year vs a bare GROUP BY of the same lines (raw cursor);
 J3  the journal export of a month (whole streamed response) vs a raw cursor fetch of
     its rows;
+H   the aging report as of today (every figure, the check included) vs bare SQL
+    GROUP BYs of the same figures through the raw cursor, with their query plans;
+I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
     plus our admin changelists (invoices, write-offs) vs stock.
 
 Absolute times on a shared machine are noise, so variants that are compared
@@ -1058,6 +1061,59 @@ class Benchmark:
             )
         )
 
+    def measure_reports(self) -> None:
+        """H and I: each report's selector (its SQL and the Python that pivots the
+        grouped rows) against the bare GROUP BYs of the same figures, alternating."""
+        import datetime
+
+        from billing.rules import today
+        from tests.benchmarks import reports as bare
+        from writeoffs import reports
+
+        n = self.args.requests
+        as_of = today()
+        start = (as_of.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+        aging_sql = bare.aging_bare(as_of)
+        analysis_sql = bare.analysis_bare(start, as_of)
+        t = round_robin(
+            {
+                "aging": lambda: reports.aging_report(as_of),
+                "aging_bare": bare.run_all(aging_sql),
+                "aging_page": lambda: self.clerk_client.get("/reports/aging/"),
+                "analysis": lambda: reports.writeoff_analysis(start, as_of),
+                "analysis_bare": bare.run_all(analysis_sql),
+                "analysis_page": lambda: self.clerk_client.get("/reports/write-offs/"),
+            },
+            n,
+            warmup=1,
+        )
+        self.record(
+            "H", "aging report / bare GROUP BYs", t["aging"].wall, t["aging_bare"].wall, "<=2"
+        )
+        self.record(
+            "I",
+            "write-off analysis / bare GROUP BY",
+            t["analysis"].wall,
+            t["analysis_bare"].wall,
+            "<=2",
+        )
+        for key, row_key in (("aging", "H"), ("analysis", "I")):
+            self.figures[f"{key}_queries"] = t[key].queries
+            self.figures[f"{key}_page_ms"] = round(t[f"{key}_page"].wall, 1)
+            self.rows.append(
+                (row_key, f"{key} whole page", f"{t[f'{key}_page'].wall:.1f} ms", "", "")
+            )
+            self.sql_listing(key, t[key])
+        plans = {}
+        for key, statements in (("aging", aging_sql), ("analysis", analysis_sql)):
+            for index, (sql, _params, _s) in enumerate(t[key].own_queries):
+                plans[f"{key}_{index}"] = query_plan(sql, _params)
+            for index, (sql, params) in enumerate(statements):
+                plans[f"{key}_bare_{index}"] = query_plan(sql, params)
+        for name, plan in plans.items():
+            self.note(f"query plan ({name}):\n    " + "\n    ".join(plan))
+        self.figures["HI_plans"] = plans
+
     def sql_listing(self, name: str, timing: Timing) -> None:
         self.note(f"{name}: {len(timing.captured)} queries captured, own SQL:")
         for sql, _params, seconds in timing.own_queries:
@@ -1122,7 +1178,7 @@ def main() -> None:
         if args.profile:
             pages.profile(bench, args.profile, args.requests)
             return
-        for step in (
+        steps = (
             bench.measure_a_b,
             bench.measure_c,
             bench.measure_d,
@@ -1132,7 +1188,9 @@ def main() -> None:
             bench.measure_e,
             bench.measure_j,
             bench.measure_h,
-        ):
+            bench.measure_reports,
+        )
+        for step in steps:
             if args.only and step.__name__ not in args.only:
                 continue
             bench.note(f"--- {step.__name__}")

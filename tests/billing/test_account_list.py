@@ -90,8 +90,10 @@ def test_sign_in_page_and_sign_out(client, viewer):
     signed_in = client.post(
         reverse("login"), {"username": "viewer", "password": "correct horse battery staple"}
     )
-    assert signed_in["Location"] == reverse("account_list")
-    html = client.get(reverse("account_list")).content.decode()
+    # Signing in lands on the staff home page, whose search goes to the accounts list.
+    assert signed_in["Location"] == reverse("home")
+    html = client.get(reverse("home")).content.decode()
+    assert f'action="{reverse("account_list")}"' in html
     assert "Signed in as <strong" in html and "viewer" in html
     signed_out = client.post(reverse("logout"))
     assert signed_out["Location"] == reverse("login")

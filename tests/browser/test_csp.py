@@ -54,6 +54,8 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
 ):
     page, violations = watched
     sign_in(page, "clerk")
+    # Signing in lands on the home page; the accounts list is one click away.
+    page.get_by_role("navigation", name="Top bar").get_by_role("link", name="Accounts").click()
     page.get_by_role("link", name="5001", exact=True).click()
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Write-Offs").click()
 

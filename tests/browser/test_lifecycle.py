@@ -260,7 +260,7 @@ def test_axe_finds_no_serious_violations_on_the_invoice_payment_and_settlement_s
     page.get_by_label("Username").fill("supervisor")
     page.get_by_label("Password").fill("correct horse battery staple")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Accounts").wait_for()
+    page.get_by_role("heading", name="Receivables at a glance").wait_for()  # the home page
 
     page.goto(f"{live_server.url}/accounts/5001/")
     assert axe(page, "account overview") == []

@@ -732,7 +732,9 @@ class Command(BaseCommand):
                 self.holds.add(**hold)
                 return
             settled_on = _between(rng, created, self.as_of)
-            hold.update(settled_by_label=SEED_LABEL, settled_at=_moment(settled_on))
+            hold.update(
+                settled_by_label=SEED_LABEL, settled_at=_moment(settled_on), settled_on=settled_on
+            )
             if settle < 0.85:
                 self.holds.add(
                     **hold,

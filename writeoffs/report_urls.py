@@ -1,0 +1,15 @@
+"""The staff home page, the reports and the worklists across accounts."""
+
+from django.urls import path
+
+from writeoffs import report_views as views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("reports/aging/", views.aging, name="report_aging"),
+    path("reports/aging/invoices/", views.aging_invoices, name="report_aging_invoices"),
+    path("reports/aging/export.csv", views.aging_csv, name="report_aging_csv"),
+    path("reports/write-offs/", views.writeoff_analysis, name="report_writeoffs"),
+    path("reports/write-offs/export.csv", views.writeoff_analysis_csv, name="report_writeoffs_csv"),
+    path("worklists/disputes/", views.dispute_worklist, name="worklist_disputes"),
+]

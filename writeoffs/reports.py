@@ -1,0 +1,576 @@
+"""The reports finance reads at a glance: aging as of a date, write-off analysis,
+the disputes worklist and the home page's figures.
+
+Every figure is an integer SUM over minor-unit columns in SQL (exact on SQLite and
+PostgreSQL), grouped in the database; Python only pivots the grouped rows. Each
+report runs a fixed number of queries, however many rows there are.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, JSONObject, TruncMonth
+from django.utils import timezone
+
+from billing.books import pending_writeoff_count, trial_balance
+from billing.models import Account, Invoice, JournalEvent, JournalLine
+from writeoffs.models import DisputeHold, ReasonCode, WriteOff
+
+# --- aging --------------------------------------------------------------------
+
+# (key, label, days past the aging date: first, last). Current is "not yet past".
+BUCKETS = (
+    ("current", "Current", None, 0),
+    ("d1_30", "1\u201330", 1, 30),
+    ("d31_60", "31\u201360", 31, 60),
+    ("d61_90", "61\u201390", 61, 90),
+    ("over_90", "Over 90", 91, None),
+)
+BUCKET_KEYS = tuple(key for key, *_ in BUCKETS)
+BUCKET_LABELS = dict((key, label) for key, label, *_ in BUCKETS)
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """The first moment after ``day`` in the configured time zone: a row created
+    before it was created on or before ``day``."""
+    return timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    )
+
+
+def aging_date_at(as_of: datetime.date, *, prefix: str) -> Coalesce:
+    """The invoice's aging date at ``as_of``: its latest re-age (a hold settled
+    "released and re-aged") on or before ``as_of``, else its due date. ``prefix`` is
+    the path from the queried model to the invoice ("" for Invoice itself)."""
+    invoice_ref = f"{prefix}id" if prefix else "pk"
+    latest_reage = (
+        DisputeHold.objects.filter(
+            invoice_id=OuterRef(invoice_ref),
+            status=DisputeHold.Status.RELEASED_REAGED,
+            settled_on__lte=as_of,
+        )
+        .order_by("-settled_on")
+        .values("settled_on")[:1]
+    )
+    return Coalesce(Subquery(latest_reage), F(f"{prefix}due_date"))
+
+
+def _bucket_of(field_name: str, as_of: datetime.date) -> Case:
+    """0..4, the index in BUCKETS of ``as_of`` minus the date in ``field_name``."""
+
+    def not_before(days: int) -> Q:
+        return Q(**{f"{field_name}__gte": as_of - datetime.timedelta(days=days)})
+
+    return Case(
+        When(not_before(0), then=Value(0)),
+        When(not_before(30), then=Value(1)),
+        When(not_before(60), then=Value(2)),
+        When(not_before(90), then=Value(3)),
+        default=Value(4),
+        output_field=IntegerField(),
+    )
+
+
+def bucket_at(as_of: datetime.date, *, prefix: str) -> Coalesce:
+    """The invoice's bucket at ``as_of`` (see ``aging_date_at``). The latest re-age's
+    bucket is worked out inside its subquery, so the database runs the subquery once
+    per row rather than once per bucket boundary; an invoice never re-aged is
+    bucketed by its due date, a column of the row."""
+    invoice_ref = f"{prefix}id" if prefix else "pk"
+    latest_reage_bucket = (
+        DisputeHold.objects.filter(
+            invoice_id=OuterRef(invoice_ref),
+            status=DisputeHold.Status.RELEASED_REAGED,
+            settled_on__lte=as_of,
+        )
+        .order_by("-settled_on")
+        .annotate(reage_bucket=_bucket_of("settled_on", as_of))
+        .values("reage_bucket")[:1]
+    )
+    return Coalesce(Subquery(latest_reage_bucket), _bucket_of(f"{prefix}due_date", as_of))
+
+
+def ar_balances(as_of: datetime.date) -> QuerySet:
+    """Every AR-control line dated on or before ``as_of``, as (signed amount) rows
+    with the invoice's path at ``invoice__``."""
+    return JournalLine.objects.filter(
+        accounting_code__code=settings.AR_CONTROL_CODE, entry_date__lte=as_of
+    ).annotate(amount=F("debit_minor") - F("credit_minor"))
+
+
+def holds_open_at(as_of: datetime.date) -> QuerySet:
+    """Dispute holds open at the end of ``as_of``: created on or before it, and not
+    settled by then."""
+    return DisputeHold.objects.filter(
+        Q(settled_on__isnull=True) | Q(settled_on__gt=as_of),
+        created_at__lt=end_of_day(as_of),
+    ).annotate(amount=F("amount_minor"))
+
+
+# The amounts shown beside the buckets and left out of them, each one aggregate over
+# rows that name their invoice at ``invoice__`` and carry an ``amount``. Pending
+# approval (the approvals work) is one more entry: ("pending", "Pending approval",
+# write-offs pending at the end of the date).
+OUTSIDE_BUCKETS: list[tuple[str, str, Callable[[datetime.date], QuerySet]]] = [
+    ("held", "On hold", holds_open_at),
+]
+
+
+def _by_bucket(rows: QuerySet, as_of: datetime.date, group: tuple[str, ...]) -> list[tuple]:
+    """``rows`` summed per ``group`` and bucket, in two statements: the invoices never
+    re-aged by ``as_of`` are bucketed by their due date, a column of the row; only
+    the few re-aged ones pay for the subquery that finds their latest re-age. The
+    list of re-aged invoices is an uncorrelated subquery, computed once."""
+    reaged = DisputeHold.objects.filter(
+        status=DisputeHold.Status.RELEASED_REAGED, settled_on__lte=as_of
+    ).values("invoice_id")
+    plain = rows.exclude(invoice_id__in=reaged).annotate(
+        bucket=_bucket_of("invoice__due_date", as_of)
+    )
+    moved = rows.filter(invoice_id__in=reaged).annotate(bucket=bucket_at(as_of, prefix="invoice__"))
+    return [
+        row
+        for part in (plain, moved)
+        for row in part.values_list(*group, "bucket").annotate(total=Sum("amount")).order_by()
+    ]
+
+
+@dataclass
+class AgingRow:
+    """One line of the report: an account (or a currency's total) in one currency."""
+
+    currency: str
+    acct_no: int | None = None
+    name: str = ""
+    buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKET_KEYS, 0))
+    outside: dict[str, int] = field(default_factory=lambda: {key: 0 for key, *_ in OUTSIDE_BUCKETS})
+
+    @property
+    def bucketed_minor(self) -> int:
+        return sum(self.buckets.values())
+
+    @property
+    def total_minor(self) -> int:
+        """The balance at the date: buckets plus everything held out of them."""
+        return self.bucketed_minor + sum(self.outside.values())
+
+    @property
+    def is_zero(self) -> bool:
+        return not any(self.buckets.values()) and not any(self.outside.values())
+
+
+@dataclass(frozen=True)
+class ControlCheck:
+    currency: str
+    aging_minor: int
+    ar_control_minor: int
+
+    @property
+    def agrees(self) -> bool:
+        return self.aging_minor == self.ar_control_minor
+
+
+@dataclass
+class AgingReport:
+    as_of: datetime.date
+    accounts: list[AgingRow]
+    totals: dict[str, AgingRow]
+    checks: list[ControlCheck]
+
+    @property
+    def agrees(self) -> bool:
+        return all(check.agrees for check in self.checks)
+
+
+def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingReport:
+    """Aging as of ``as_of`` (SPEC, "Reports and worklists"), per account and per
+    currency. An invoice's balance at the date is the sum of its AR-control lines
+    dated on or before it; what is held (and pending) at the date goes to its own
+    column and comes out of the invoice's bucket. A fixed number of queries whatever
+    the size: two for the balances, two for each outside column, one for the trial
+    balance (account names ride along in the GROUP BY)."""
+    # By the invoice's currency, while the trial balance goes by the line's: a line
+    # posted in the wrong currency shows as a disagreement.
+    group = ("invoice__account__acct_no", "invoice__account__name", "invoice__currency")
+    rows: dict[tuple[int, str], AgingRow] = {}
+
+    def row_for(acct_no: int, name: str, row_currency: str) -> AgingRow:
+        key = (acct_no, row_currency)
+        if key not in rows:
+            rows[key] = AgingRow(currency=row_currency, acct_no=acct_no, name=name)
+        return rows[key]
+
+    sources = [(None, ar_balances)] + [(key, open_at) for key, _label, open_at in OUTSIDE_BUCKETS]
+    for key, rows_at in sources:
+        found = rows_at(as_of)
+        if currency:
+            found = found.filter(invoice__currency=currency)
+        for acct_no, name, row_currency, bucket, total in _by_bucket(found, as_of, group):
+            row = row_for(acct_no, name, row_currency)
+            if key is None:
+                row.buckets[BUCKET_KEYS[bucket]] += total
+                continue
+            row.outside[key] += total
+            row.buckets[BUCKET_KEYS[bucket]] -= total
+
+    accounts = sorted(
+        (row for row in rows.values() if not row.is_zero), key=lambda r: (r.currency, r.acct_no)
+    )
+    totals: dict[str, AgingRow] = {}
+    for row in accounts:
+        total = totals.setdefault(row.currency, AgingRow(currency=row.currency))
+        for key, amount in row.buckets.items():
+            total.buckets[key] += amount
+        for key, amount in row.outside.items():
+            total.outside[key] += amount
+    control = ar_control_at(as_of)
+    currencies = sorted(set(totals) | ({currency} & set(control) if currency else set(control)))
+    checks = [
+        ControlCheck(
+            code,
+            totals[code].total_minor if code in totals else 0,
+            control.get(code, 0),
+        )
+        for code in currencies
+    ]
+    return AgingReport(
+        as_of=as_of,
+        accounts=accounts,
+        totals={code: totals.get(code, AgingRow(currency=code)) for code in currencies},
+        checks=checks,
+    )
+
+
+def ar_control_at(as_of: datetime.date) -> dict[str, int]:
+    """The trial balance's closing AR control at ``as_of``, per currency: the
+    trial balance's own computation (``billing.books.trial_balance``), read for the
+    AR-control code only, from the lines' (entry date, code, currency) index, so the
+    check does not add up every other code of the books as well."""
+    balance = trial_balance(start=None, end=as_of, codes=[settings.AR_CONTROL_CODE])
+    return {row.currency: row.closing_minor for row in balance.rows}
+
+
+def aging_invoices(
+    as_of: datetime.date,
+    *,
+    currency: str,
+    column: str,
+    acct_no: int | None = None,
+) -> QuerySet[Invoice]:
+    """The invoices behind one cell: ``column`` is a bucket key or an outside
+    column's key. Each invoice carries its balance, held, aging date and bucket at
+    ``as_of``; a bucket cell lists those with a bucketed amount, an outside cell
+    those with an amount in that column."""
+    ar_lines = (
+        ar_balances(as_of)
+        .filter(invoice_id=OuterRef("pk"))
+        .order_by()
+        .values("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    annotations = {"balance_at": Coalesce(Subquery(ar_lines), 0)}
+    for key, _label, open_at in OUTSIDE_BUCKETS:
+        amounts = (
+            open_at(as_of)
+            .filter(invoice_id=OuterRef("pk"))
+            .order_by()
+            .values("invoice_id")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        annotations[f"{key}_at"] = Coalesce(Subquery(amounts), 0)
+    outside_sum = sum((F(f"{key}_at") for key, *_ in OUTSIDE_BUCKETS), Value(0))
+    invoices = (
+        Invoice.objects.filter(currency=currency)
+        .exclude(status=Invoice.Status.DRAFT)
+        .select_related("account")
+        .annotate(**annotations)
+        .annotate(bucketed_at=F("balance_at") - outside_sum)
+        .annotate(aging_on=aging_date_at(as_of, prefix=""))
+        .annotate(bucket=bucket_at(as_of, prefix=""))
+    )
+    if acct_no is not None:
+        invoices = invoices.filter(account__acct_no=acct_no)
+    if column in BUCKET_KEYS:
+        invoices = invoices.filter(bucket=BUCKET_KEYS.index(column)).exclude(bucketed_at=0)
+    else:
+        invoices = invoices.exclude(**{f"{column}_at": 0})
+    return invoices.order_by("aging_on", "invoice_no")
+
+
+def outside_columns() -> list[tuple[str, str]]:
+    return [(key, label) for key, label, _ in OUTSIDE_BUCKETS]
+
+
+# --- write-off analysis ---------------------------------------------------------
+
+WRITEOFF_SOURCE = WriteOff._meta.label_lower
+# AR-control lines of these events move written-off money: a write-off or a
+# conversion credits AR control, its reversal debits it back, in the month each posts.
+WRITTEN_OFF_EVENTS = (
+    JournalEvent.WRITEOFF,
+    JournalEvent.DISPUTE_CONVERSION,
+    JournalEvent.WRITEOFF_REVERSAL,
+)
+
+
+@dataclass
+class AnalysisRow:
+    month: datetime.date
+    currency: str
+    reason_code: int
+    revenue_impacting: bool
+    user: str
+    written_off_minor: int = 0
+    reversed_minor: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.written_off_minor - self.reversed_minor
+
+    @property
+    def reason_label(self) -> str:
+        return ReasonCode(self.reason_code).label if self.reason_code in ReasonCode.values else ""
+
+
+@dataclass
+class MonthRow:
+    month: datetime.date
+    currency: str
+    by_reason: dict[int, int] = field(default_factory=dict)
+    written_off_minor: int = 0
+    reversed_minor: int = 0
+    revenue_minor: int = 0
+    expense_minor: int = 0
+    recovered_minor: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.written_off_minor - self.reversed_minor
+
+
+@dataclass
+class UserRow:
+    user: str
+    currency: str
+    written_off_minor: int = 0
+    reversed_minor: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.written_off_minor - self.reversed_minor
+
+
+@dataclass
+class WriteoffAnalysis:
+    start: datetime.date
+    end: datetime.date
+    rows: list[AnalysisRow]
+    months: list[MonthRow]
+    users: list[UserRow]
+    reasons: list[int]
+
+    def currencies(self) -> list[str]:
+        return sorted({month.currency for month in self.months})
+
+
+def month_starts(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnalysis:
+    """Written off per month (of the journal's entry date), by reason, revenue-
+    impacting or expense, and by the user who wrote it off, from ``start`` through
+    ``end``. A reversal counts, negatively, in the month it posts, against its
+    write-off's reason and user. Recoveries come from the journal's recovery event
+    (the AR-control debit that reinstates written-off money). Two queries."""
+    lines = JournalLine.objects.filter(
+        accounting_code__code=settings.AR_CONTROL_CODE,
+        entry_date__gte=start,
+        entry_date__lte=end,
+    )
+    writeoff = WriteOff.objects.filter(pk=OuterRef("entry__source_id"))
+    grouped = (
+        lines.filter(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE)
+        .annotate(
+            month=TruncMonth("entry_date"),
+            # The write-off's reason, kind and user in one subquery (one index probe
+            # per line rather than three); the entry names its source by string, so
+            # there is no relation to join along.
+            source=Subquery(
+                writeoff.annotate(
+                    fields=JSONObject(
+                        reason="reason_code", revenue="revenue_impacting", user="created_by_label"
+                    )
+                ).values("fields")[:1],
+                output_field=JSONField(),
+            ),
+        )
+        .values_list("month", "currency", "source")
+        .annotate(
+            written=Sum("credit_minor", filter=~Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
+            reversed=Sum("debit_minor", filter=Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
+        )
+        .order_by()
+    )
+    rows = [
+        AnalysisRow(
+            _month(month),
+            currency,
+            source["reason"],
+            bool(source["revenue"]),
+            source["user"],
+            written or 0,
+            rev or 0,
+        )
+        for month, currency, source, written, rev in grouped
+    ]
+    # RECOVERY: fed by the journal's recovery event; 0 until recoveries post.
+    recovered = (
+        lines.filter(entry__event=JournalEvent.RECOVERY)
+        .annotate(month=TruncMonth("entry_date"))
+        .values_list("month", "currency")
+        .annotate(total=Sum("debit_minor"))
+        .order_by()
+    )
+    months: dict[tuple[datetime.date, str], MonthRow] = {}
+    users: dict[tuple[str, str], UserRow] = {}
+    for row in rows:
+        month = months.setdefault((row.month, row.currency), MonthRow(row.month, row.currency))
+        month.by_reason[row.reason_code] = month.by_reason.get(row.reason_code, 0) + row.net_minor
+        month.written_off_minor += row.written_off_minor
+        month.reversed_minor += row.reversed_minor
+        if row.revenue_impacting:
+            month.revenue_minor += row.net_minor
+        else:
+            month.expense_minor += row.net_minor
+        user = users.setdefault((row.user, row.currency), UserRow(row.user, row.currency))
+        user.written_off_minor += row.written_off_minor
+        user.reversed_minor += row.reversed_minor
+    for month_value, currency, total in recovered:
+        key = (_month(month_value), currency)
+        months.setdefault(key, MonthRow(*key)).recovered_minor += total or 0
+    rows.sort(key=lambda r: (r.month, r.currency, r.reason_code, not r.revenue_impacting, r.user))
+    return WriteoffAnalysis(
+        start=start,
+        end=end,
+        rows=rows,
+        months=[months[key] for key in sorted(months)],
+        users=[users[key] for key in sorted(users, key=lambda k: (k[1], k[0]))],
+        reasons=sorted({row.reason_code for row in rows}),
+    )
+
+
+def _month(value: datetime.date | datetime.datetime) -> datetime.date:
+    # TruncMonth of a DateField is a date on both databases; be lenient all the same.
+    if isinstance(value, datetime.datetime):
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+# --- disputes worklist ------------------------------------------------------------
+
+WORKLIST_FILTERS = {
+    "all": "All open",
+    "week": "Expiring within 7 days",
+    "expired": "Expired",
+}
+
+
+def open_holds(view: str, today: datetime.date) -> QuerySet[DisputeHold]:
+    """Open dispute holds across accounts, soonest expiry first. ``week``: expiring
+    within 7 days (not yet expired); ``expired``: past their expiry date."""
+    holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
+    if view == "week":
+        holds = holds.filter(
+            expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=7)
+        )
+    elif view == "expired":
+        holds = holds.filter(expires_on__lt=today)
+    return holds.select_related("invoice", "account").order_by("expires_on", "id")
+
+
+# --- the home page ------------------------------------------------------------------
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    receivable_minor: int = 0
+    held_minor: int = 0
+    written_off_minor: int = 0
+    recovered_minor: int = 0
+
+
+@dataclass
+class HomeFigures:
+    today: datetime.date
+    currencies: list[CurrencyFigures]
+    pending_approvals: int
+    expiring_this_week: int
+
+
+def pending_approvals() -> int:
+    """PENDING APPROVALS hook: the count of write-offs awaiting approval, from the
+    books (0 until write-offs can be pending)."""
+    return pending_writeoff_count()
+
+
+def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
+    """Open receivables and on hold from the invoices' running totals (sent
+    invoices), this month's written off and recovered from ``month``."""
+    grouped = (
+        Invoice.objects.filter(status=Invoice.Status.SENT)
+        .values_list("currency")
+        .annotate(
+            receivable=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")),
+            held=Sum("held_minor"),
+        )
+        .order_by("currency")
+    )
+    figures = {
+        currency: CurrencyFigures(currency, receivable or 0, held or 0)
+        for currency, receivable, held in grouped
+    }
+    for row in month.months:
+        entry = figures.setdefault(row.currency, CurrencyFigures(row.currency))
+        entry.written_off_minor += row.net_minor
+        entry.recovered_minor += row.recovered_minor
+    expiring = DisputeHold.objects.filter(
+        status=DisputeHold.Status.OPEN,
+        expires_on__gte=today,
+        expires_on__lte=today + datetime.timedelta(days=7),
+    ).aggregate(n=Count("id"))["n"]
+    return HomeFigures(
+        today=today,
+        currencies=[figures[key] for key in sorted(figures)],
+        pending_approvals=pending_approvals(),
+        expiring_this_week=expiring,
+    )
+
+
+def accounts_named(acct_nos: list[int]) -> dict[int, Account]:
+    return {a.acct_no: a for a in Account.objects.filter(acct_no__in=acct_nos)}
