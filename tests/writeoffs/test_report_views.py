@@ -47,10 +47,11 @@ def test_aging_csv_has_a_row_per_account_and_a_total_per_currency(client, viewer
     rows = rows_of(client.get(reverse("report_aging_csv"), {"as_of": as_of}))
     assert rows[0] == [
         "As of", "Account No.", "Account", "Currency",
-        "Current", "1\u201330", "31\u201360", "61\u201390", "Over 90", "On hold", "Total",
+        "Current", "1\u201330", "31\u201360", "61\u201390", "Over 90", "On hold",
+        "Pending approval", "Total",
     ]  # fmt: skip
-    eur = ["0.00", "175.00", "0.00", "0.00", "0.00", "0.00", "175.00"]
-    usd = ["50.00", "0.00", "70.00", "0.00", "70.00", "10.00", "200.00"]
+    eur = ["0.00", "175.00", "0.00", "0.00", "0.00", "0.00", "0.00", "175.00"]
+    usd = ["50.00", "0.00", "70.00", "0.00", "70.00", "10.00", "0.00", "200.00"]
     assert rows[1:] == [
         [as_of, "6001", "Euro GmbH", "EUR", *eur],
         [as_of, "5001", "Acme Corp", "USD", *usd],

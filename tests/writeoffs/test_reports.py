@@ -38,7 +38,7 @@ def test_aging_today_puts_each_invoice_in_its_bucket_with_holds_outside(ledger):
         (7001, "USD"): ({"current": 6000}, 0),
     }
     assert buckets(report.totals["USD"]) == {"current": 9000, "d1_30": 5000, "d61_90": 7000}
-    assert report.totals["USD"].outside == {"held": 2000}
+    assert report.totals["USD"].outside == {"held": 2000, "pending": 0}
     assert report.totals["USD"].total_minor == 23000
     assert buckets(report.totals["EUR"]) == {"d31_60": 15000}
 
@@ -217,3 +217,35 @@ def test_month_starts_cover_the_range():
         datetime.date(2027, 1, 1),
         datetime.date(2027, 2, 1),
     ]
+
+
+def test_a_write_off_pending_approval_has_its_own_column_until_it_is_decided(
+    ledger, clerk, supervisor
+):
+    from billing.actors import Actor
+    from writeoffs.models import ApprovalLimit, WriteOff
+    from writeoffs.services import writeoff_approve, writeoff_create
+
+    ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)
+    before = reports.aging_report(ledger.today).totals["USD"]
+    pending = writeoff_create(
+        invoice_id=ledger.invoices["I2"].pk,
+        amount="25.00",
+        reason_code=ReasonCode.BAD_DEBT,
+        comments="Over the clerk's limit",
+        actor=Actor.for_user(clerk),
+    )
+    assert pending.status == WriteOff.Status.PENDING
+
+    waiting = reports.aging_report(ledger.today)
+    # Still due (nothing posted), so the total is unchanged; it leaves its bucket.
+    assert waiting.totals["USD"].outside["pending"] == 2500
+    assert waiting.totals["USD"].total_minor == before.total_minor
+    assert waiting.totals["USD"].bucketed_minor == before.bucketed_minor - 2500
+    assert waiting.agrees
+
+    writeoff_approve(writeoff_id=pending.pk, actor=Actor.for_user(supervisor))
+    approved = reports.aging_report(ledger.today)
+    assert approved.totals["USD"].outside["pending"] == 0
+    assert approved.totals["USD"].total_minor == before.total_minor - 2500
+    assert approved.agrees
