@@ -186,7 +186,7 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
     def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         # modelform_factory makes a new class on every call, so this is this request's.
-        form.actor = Actor.for_user(request.user)
+        form.actor = Actor.for_request(request)
         return form
 
     def save_model(self, request: HttpRequest, obj, form: CorrectionForm, change: bool) -> None:
@@ -238,7 +238,7 @@ def confirm_ledger_action(
     if "apply" in request.POST:
         form = ActionTextForm(request.POST, label=label, required=required)
         if form.is_valid():
-            actor = Actor.for_user(request.user)
+            actor = Actor.for_request(request)
             succeeded = 0
             for obj in queryset.order_by("pk"):
                 try:

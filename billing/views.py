@@ -296,7 +296,7 @@ def payment_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Http
                 paid_on=data["paid_on"],
                 method=data["method"],
                 reference=data["reference"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
                 idempotency_key=data["idempotency_key"],
             )
         except BillingError as error:
@@ -331,7 +331,7 @@ def payment_remove_view(request: HtmxHttpRequest, acct_no: int, payment_id: int)
             payment_remove(
                 payment_id=payment.pk,
                 reason=form.cleaned_data["reason"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             attach_billing_error(form, error)
@@ -403,7 +403,7 @@ def lock_date_page(request: HttpRequest) -> HttpResponse:
                 move = lock_date_move(
                     locked_through=data["locked_through"],
                     reason=data["reason"],
-                    actor=Actor.for_user(request.user),
+                    actor=Actor.for_request(request),
                 )
             except BillingError as error:
                 attach_billing_error(form, error)

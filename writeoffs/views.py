@@ -242,7 +242,7 @@ def _confirm(
     try:
         entry = kind.create(
             invoice_id=invoice.pk,
-            actor=Actor.for_user(request.user),
+            actor=Actor.for_request(request),
             idempotency_key=token,
             source=Source.UI,
             **form.plan_arguments(),
@@ -279,7 +279,7 @@ def _plan(request: HtmxHttpRequest, invoice: Invoice, kind: EntryKind, form: Ent
         return None
     try:
         return kind.plan(
-            invoice=invoice, actor=Actor.for_user(request.user), **form.plan_arguments()
+            invoice=invoice, actor=Actor.for_request(request), **form.plan_arguments()
         )
     except BillingError as error:
         attach_billing_error(form, error)
@@ -366,7 +366,7 @@ def dispute_settle(
             hold = services.dispute_hold_settle(
                 dispute_hold_id=hold.pk,
                 action=settlement,
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
                 source=Source.UI,
                 **form.settle_arguments(),
             )
@@ -404,7 +404,7 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
             writeoff = services.writeoff_reverse(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             writeoff.refresh_from_db()
