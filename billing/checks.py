@@ -97,7 +97,7 @@ def check_journal_codes(app_configs=None, **kwargs) -> list[checks.CheckMessage]
     except DatabaseError:
         # Before the first migrate there is no table to check; migrate creates the codes.
         return []
-    messages = []
+    messages: list[checks.CheckMessage] = []
     for name, kind in wanted.items():
         value = getattr(settings, name)
         code = found.get(value)
