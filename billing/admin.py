@@ -16,6 +16,7 @@ come with ``list_select_related``, and no page counts the whole table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -126,14 +127,14 @@ class CorrectionForm(forms.ModelForm):
 
     actor: Actor
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         """The service's keyword arguments for the fields that changed."""
         return {name: self.cleaned_data[name] for name in self.changed_data}
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
 
     def clean(self) -> dict:
@@ -325,17 +326,17 @@ class InvoiceAdminForm(CorrectionForm):
             )
             self.fields["revenue_code"].required = True
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         code = self.cleaned_data.get("revenue_code")
         changed = "revenue_code" in self.changed_data and code is not None
         return {"revenue_code_id": code.pk} if changed else {}
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return invoice_revenue_code_correction_plan(
             invoice=self.instance, actor=self.actor, **changes
         )
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return invoice_revenue_code_correct(
             invoice_id=self.instance.pk, actor=self.actor, **changes
         )
@@ -384,10 +385,10 @@ class PaymentAdminForm(CorrectionForm):
         model = Payment
         fields = ["reference"]
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return payment_correction_plan(payment=self.instance, actor=self.actor, **changes)
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return payment_correct(payment_id=self.instance.pk, actor=self.actor, **changes)
 
 

@@ -49,7 +49,7 @@ def dispute_settings_problems() -> list[str]:
 
 @checks.register()
 def check_billing_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    messages = [
+    messages: list[checks.CheckMessage] = [
         checks.Warning(problem, id="billing.W001", hint="Creating a dispute fails with 29013.")
         for problem in dispute_settings_problems()
     ]

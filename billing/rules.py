@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import unicodedata
 from collections.abc import Callable
-from typing import TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -29,8 +28,6 @@ from billing.history import acting_as
 from billing.models import Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.parsing import is_ascii_digits
-
-Entry = TypeVar("Entry", bound=models.Model)
 
 COMMENTS_MAX_LENGTH = 3000
 REFERENCE_MAX_LENGTH = 100
@@ -170,14 +167,15 @@ def invoice_id_of(
     so this is safe to read before taking the invoice lock."""
     invoice_id = None
     if isinstance(pk, int) or (isinstance(pk, str) and is_ascii_digits(pk)):
-        invoice_id = model._default_manager.filter(pk=pk).values_list("invoice_id", flat=True).first()
+        rows = model._default_manager.filter(pk=pk)
+        invoice_id = rows.values_list("invoice_id", flat=True).first()
     if invoice_id is None:
         name = str(model._meta.verbose_name).capitalize()
         raise BillingError(not_found_code, f"{name} {pk} does not exist.")
     return invoice_id
 
 
-def correct_entry(
+def correct_entry[Entry: models.Model](
     model: type[Entry],
     pk: object,
     actor: Actor,
