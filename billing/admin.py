@@ -16,7 +16,7 @@ come with ``list_select_related``, and no page counts the whole table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -69,7 +69,7 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         object_list = self.object_list
-        if hasattr(object_list, "count") and hasattr(object_list, "query"):
+        if isinstance(object_list, models.QuerySet):
             return min(object_list[: self.cap + 1].count(), self.cap)
         return len(object_list)
 
@@ -112,8 +112,11 @@ class ExactNumberSearchMixin:
         relation, _, field_name = lookup.rpartition("__")
         if not relation:
             return Q(**{lookup: number})
-        related = model._meta.get_field(relation).related_model
-        keys = list(related.objects.filter(**{field_name: number}).values_list("pk", flat=True))
+        # A lookup through a relation: its field always names the related model.
+        field = model._meta.get_field(relation)
+        related = cast("type[models.Model]", field.related_model)
+        matches = related._default_manager.filter(**{field_name: number})
+        keys = list(matches.values_list("pk", flat=True))
         return Q(**{f"{relation}__in": keys}) if keys else Q(pk__in=[])
 
 
@@ -137,7 +140,7 @@ class CorrectionForm(forms.ModelForm):
     def correct(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         changes = self.changes() if not self.errors else {}
         if changes:
@@ -295,8 +298,7 @@ class AccountingCodeAdmin(admin.ModelAdmin):
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
-    fields = ["description", "service_start", "service_end", "amount_display"]
-    readonly_fields = fields
+    fields = readonly_fields = ("description", "service_start", "service_end", "amount_display")
     extra = 0
     can_delete = False
 
@@ -321,15 +323,17 @@ class InvoiceAdminForm(CorrectionForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if "revenue_code" in self.fields:
-            self.fields["revenue_code"].queryset = AccountingCode.objects.filter(
+            codes = cast(forms.ModelChoiceField, self.fields["revenue_code"])  # a ForeignKey's
+            codes.queryset = AccountingCode.objects.filter(
                 kind=AccountingCode.Kind.REVENUE, active=True
             )
             self.fields["revenue_code"].required = True
 
     def changes(self) -> dict[str, Any]:
         code = self.cleaned_data.get("revenue_code")
-        changed = "revenue_code" in self.changed_data and code is not None
-        return {"revenue_code_id": code.pk} if changed else {}
+        if "revenue_code" in self.changed_data and code is not None:
+            return {"revenue_code_id": code.pk}
+        return {}
 
     def plan(self, changes: dict[str, Any]) -> object:
         return invoice_revenue_code_correction_plan(
@@ -468,8 +472,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class JournalLineInline(admin.TabularInline):
     model = JournalLine
-    fields = ["accounting_code", "debit_display", "credit_display"]
-    readonly_fields = fields
+    fields = readonly_fields = ("accounting_code", "debit_display", "credit_display")
     extra = 0
     can_delete = False
 

@@ -18,7 +18,7 @@ from billing.models import Invoice, Payment
 from billing.rules import check_text, today
 
 
-def attach_billing_error(form: forms.Form, error: BillingError) -> None:
+def attach_billing_error(form: forms.BaseForm, error: BillingError) -> None:
     """Show a service's refusal next to the field it is about (or above the form).
 
     A refusal for the user's role is not something to correct in the form: it is

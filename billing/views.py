@@ -465,7 +465,7 @@ class _Echo:
 @login_required
 @permission_required("billing.export_journal", raise_exception=True)
 @require_http_methods(["GET"])
-def journal_export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def journal_export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The journal as CSV, one row per line, streamed as it is read."""
     form = JournalExportForm(request.GET)
     if not form.is_valid():

@@ -9,8 +9,9 @@ hold are admin actions that call the services, row by row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -37,7 +38,8 @@ class WriteOffAdminForm(CorrectionForm):
         if "accounting_code" in self.fields:
             # Offered only for a write-off that is not revenue-impacting (see
             # WriteOffAdmin.get_editable_fields): exactly the codes the service takes.
-            self.fields["accounting_code"].queryset = AccountingCode.objects.filter(
+            codes = cast(forms.ModelChoiceField, self.fields["accounting_code"])  # a ForeignKey's
+            codes.queryset = AccountingCode.objects.filter(
                 kind=AccountingCode.Kind.EXPENSE, active=True
             )
             self.fields["accounting_code"].required = True

@@ -250,7 +250,7 @@ class DisputeHold(LedgerEntry):
         return self.is_open and now <= self.expires_on <= warning
 
 
-SETTLEMENT_FOR_STATUS = {
+SETTLEMENT_FOR_STATUS: dict[str, Settlement] = {
     DisputeHold.Status.WRITTEN_OFF: Settlement.CONVERT,
     DisputeHold.Status.RELEASED: Settlement.RELEASE,
     DisputeHold.Status.RELEASED_REAGED: Settlement.RELEASE_REAGE,
