@@ -10,23 +10,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import PermissionDenied
+
 from billing.roles import API_ROLE_PERMISSIONS
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
 
     from billing.models import ApiKey
 
 
 @dataclass(frozen=True)
 class Actor:
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     api_key: ApiKey | None = None
     system: bool = False
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser) -> Actor:
+    def for_user(cls, user: User) -> Actor:
         return cls(user=user)
+
+    @classmethod
+    def for_request(cls, request: HttpRequest) -> Actor:
+        """The signed-in user behind a view's request (every view is ``@login_required``).
+
+        An anonymous request never gets this far; refusing it here narrows
+        ``request.user`` to a ``User`` for the services.
+        """
+        user = request.user
+        if not user.is_authenticated:
+            raise PermissionDenied
+        return cls.for_user(user)
 
     @classmethod
     def for_api_key(cls, api_key: ApiKey) -> Actor:

@@ -16,6 +16,7 @@ come with ``list_select_related``, and no page counts the whole table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -68,7 +69,7 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         object_list = self.object_list
-        if hasattr(object_list, "count") and hasattr(object_list, "query"):
+        if isinstance(object_list, models.QuerySet):
             return min(object_list[: self.cap + 1].count(), self.cap)
         return len(object_list)
 
@@ -111,8 +112,11 @@ class ExactNumberSearchMixin:
         relation, _, field_name = lookup.rpartition("__")
         if not relation:
             return Q(**{lookup: number})
-        related = model._meta.get_field(relation).related_model
-        keys = list(related.objects.filter(**{field_name: number}).values_list("pk", flat=True))
+        # A lookup through a relation: its field always names the related model.
+        field = model._meta.get_field(relation)
+        related = cast("type[models.Model]", field.related_model)
+        matches = related._default_manager.filter(**{field_name: number})
+        keys = list(matches.values_list("pk", flat=True))
         return Q(**{f"{relation}__in": keys}) if keys else Q(pk__in=[])
 
 
@@ -126,17 +130,17 @@ class CorrectionForm(forms.ModelForm):
 
     actor: Actor
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         """The service's keyword arguments for the fields that changed."""
         return {name: self.cleaned_data[name] for name in self.changed_data}
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         changes = self.changes() if not self.errors else {}
         if changes:
@@ -209,7 +213,7 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
     def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         # modelform_factory makes a new class on every call, so this is this request's.
-        form.actor = Actor.for_user(request.user)
+        form.actor = Actor.for_request(request)
         return form
 
     def save_model(self, request: HttpRequest, obj, form: CorrectionForm, change: bool) -> None:
@@ -261,7 +265,7 @@ def confirm_ledger_action(
     if "apply" in request.POST:
         form = ActionTextForm(request.POST, label=label, required=required)
         if form.is_valid():
-            actor = Actor.for_user(request.user)
+            actor = Actor.for_request(request)
             succeeded = 0
             for obj in queryset.order_by("pk"):
                 try:
@@ -317,8 +321,7 @@ class AccountingCodeAdmin(admin.ModelAdmin):
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
-    fields = ["description", "service_start", "service_end", "amount_display"]
-    readonly_fields = fields
+    fields = readonly_fields = ("description", "service_start", "service_end", "amount_display")
     extra = 0
     can_delete = False
 
@@ -343,22 +346,24 @@ class InvoiceAdminForm(CorrectionForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if "revenue_code" in self.fields:
-            self.fields["revenue_code"].queryset = AccountingCode.objects.filter(
+            codes = cast(forms.ModelChoiceField, self.fields["revenue_code"])  # a ForeignKey's
+            codes.queryset = AccountingCode.objects.filter(
                 kind=AccountingCode.Kind.REVENUE, active=True
             )
             self.fields["revenue_code"].required = True
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         code = self.cleaned_data.get("revenue_code")
-        changed = "revenue_code" in self.changed_data and code is not None
-        return {"revenue_code_id": code.pk} if changed else {}
+        if "revenue_code" in self.changed_data and code is not None:
+            return {"revenue_code_id": code.pk}
+        return {}
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return invoice_revenue_code_correction_plan(
             invoice=self.instance, actor=self.actor, **changes
         )
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return invoice_revenue_code_correct(
             invoice_id=self.instance.pk, actor=self.actor, **changes
         )
@@ -407,10 +412,10 @@ class PaymentAdminForm(CorrectionForm):
         model = Payment
         fields = ["reference"]
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return payment_correction_plan(payment=self.instance, actor=self.actor, **changes)
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return payment_correct(payment_id=self.instance.pk, actor=self.actor, **changes)
 
 
@@ -511,8 +516,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class JournalLineInline(admin.TabularInline):
     model = JournalLine
-    fields = ["accounting_code", "debit_display", "credit_display"]
-    readonly_fields = fields
+    fields = readonly_fields = ("accounting_code", "debit_display", "credit_display")
     extra = 0
     can_delete = False
 

@@ -31,7 +31,7 @@ from billing.models import ApiKey
 from billing.rules import check_text
 
 PREFIX_LENGTH = 8
-NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+NAME_MAX_LENGTH: int = ApiKey._meta.get_field("name").max_length or 0
 # token_urlsafe(32) gives 43 characters; anything outside this shape cannot be a key
 # and is refused before it reaches the database.
 _KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}", re.ASCII)

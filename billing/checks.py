@@ -49,7 +49,7 @@ def dispute_settings_problems() -> list[str]:
 
 @checks.register()
 def check_billing_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    messages = [
+    messages: list[checks.CheckMessage] = [
         checks.Warning(problem, id="billing.W001", hint="Creating a dispute fails with 29013.")
         for problem in dispute_settings_problems()
     ]
@@ -97,7 +97,7 @@ def check_journal_codes(app_configs=None, **kwargs) -> list[checks.CheckMessage]
     except DatabaseError:
         # Before the first migrate there is no table to check; migrate creates the codes.
         return []
-    messages = []
+    messages: list[checks.CheckMessage] = []
     for name, kind in wanted.items():
         value = getattr(settings, name)
         code = found.get(value)

@@ -4,14 +4,14 @@ import datetime
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from billing.actors import Actor
 from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
 from billing.services import invoice_send
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -28,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(*(Group.objects.get(name=name) for name in extracted))
 
 
-class AccountingCodeFactory(factory.django.DjangoModelFactory):
+class AccountingCodeFactory(factory.django.DjangoModelFactory[AccountingCode]):
     class Meta:
         model = AccountingCode
         django_get_or_create = ("code",)
@@ -38,7 +38,7 @@ class AccountingCodeFactory(factory.django.DjangoModelFactory):
     kind = AccountingCode.Kind.REVENUE
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
     class Meta:
         model = Account
 
@@ -51,7 +51,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
     status = Account.Status.ACTIVE
 
 
-class InvoiceFactory(factory.django.DjangoModelFactory):
+class InvoiceFactory(factory.django.DjangoModelFactory[Invoice]):
     """A sent invoice with one line; ``total_minor`` is the line's amount.
 
     It is made as a draft and sent through ``invoice_send``, the only way an
@@ -86,14 +86,15 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     total_minor = 12000
 
     @factory.post_generation
-    def lines(self, create, extracted, **kwargs):
-        if create and self.total_minor > 0:
+    def lines(invoice: Invoice, create: bool, extracted: object, **kwargs: object) -> None:
+        # factory_boy passes the built invoice, not the factory.
+        if create and invoice.total_minor > 0:
             InvoiceLine.objects.create(
-                invoice=self,
+                invoice=invoice,
                 description="Subscription",
-                service_start=self.bill_date,
-                service_end=self.due_date,
-                amount_minor=self.total_minor,
+                service_start=invoice.bill_date,
+                service_end=invoice.due_date,
+                amount_minor=invoice.total_minor,
             )
 
 
@@ -102,7 +103,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 # services, and ``seed_billing`` computes the totals itself before inserting.
 
 
-class InvoiceLineFactory(factory.django.DjangoModelFactory):
+class InvoiceLineFactory(factory.django.DjangoModelFactory[InvoiceLine]):
     class Meta:
         model = InvoiceLine
 
@@ -113,7 +114,7 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     amount_minor = 12000
 
 
-class PaymentFactory(factory.django.DjangoModelFactory):
+class PaymentFactory(factory.django.DjangoModelFactory[Payment]):
     class Meta:
         model = Payment
 

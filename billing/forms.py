@@ -8,6 +8,8 @@ names (``attach_billing_error``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -17,7 +19,12 @@ from billing.models import Invoice, Payment
 from billing.rules import check_text, today
 
 
-def attach_billing_error(form: forms.Form, error: BillingError, *, translate=None) -> None:
+def attach_billing_error(
+    form: forms.BaseForm,
+    error: BillingError,
+    *,
+    translate: Callable[[BillingError], str] | None = None,
+) -> None:
     """Show a service's refusal next to the field it is about (or above the form).
 
     A ``BillingErrors`` group shows each of its refusals. A field the form itself
@@ -108,14 +115,16 @@ class PaymentForm(forms.Form):
             }
         )
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any] | None:
         if self.has_error("idempotency_key"):
             # An error on a hidden field would show nowhere and Save would seem to do
             # nothing: say it above the form, and carry a new token so saving again works.
-            del self._errors["idempotency_key"]
+            del self.errors["idempotency_key"]
             self.add_error(None, "This form expired. Check the payment and save it again.")
-            self.data = self.data.copy()
-            self.data["idempotency_key"] = uuid.uuid4().hex
+            # Bound data is a QueryDict (or a dict in tests); both copy to a mutable one.
+            data = self.data.copy()  # type: ignore[attr-defined]  # Mapping declares no copy()
+            data["idempotency_key"] = uuid.uuid4().hex
+            self.data = data
         return super().clean()
 
 
@@ -145,8 +154,9 @@ class DateRangeForm(forms.Form):
     )
     end = forms.DateField(label="Through", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             self.add_error("start", "The start must be on or before the end.")
         return data
@@ -164,8 +174,9 @@ class JournalExportForm(forms.Form):
     first_entry = forms.IntegerField(label="From entry number", required=False, min_value=1)
     last_entry = forms.IntegerField(label="Through entry number", required=False, min_value=1)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         dates = data.get("start") or data.get("end")
         numbers = data.get("first_entry") or data.get("last_entry")
         if not dates and not numbers and not self.errors:

@@ -68,7 +68,8 @@ def find_replay(
             INVALID_INPUT, "The idempotency key is too long.", field="idempotency_key"
         )
     # At most one row matches (a unique constraint), so no ORDER BY is needed.
-    existing = next(
+    # Every entry model with an idempotency key also stores its fingerprint.
+    existing: Any = next(
         iter(
             model._default_manager.filter(
                 idempotency_scope=actor.idempotency_scope, idempotency_key=key

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from django.conf import settings
 from django.db import connection, models
@@ -42,6 +42,7 @@ from billing.models import (
     JournalEntry,
     JournalEvent,
     JournalLine,
+    Payment,
 )
 from billing.rules import today
 
@@ -59,12 +60,34 @@ class Line(NamedTuple):
     credit_minor: int = 0
 
 
+def posting_code(accounting_code_id: int | None, what: str) -> int:
+    """The code a row posts to; a row without one is a bug in its caller (the
+    journal line's column is NOT NULL), refused before anything is written."""
+    if accounting_code_id is None:
+        raise ValueError(f"{what} has no accounting code to post to")
+    return accounting_code_id
+
+
 def debit(accounting_code_id: int, amount_minor: int) -> Line:
     return Line(accounting_code_id, debit_minor=amount_minor)
 
 
 def credit(accounting_code_id: int, amount_minor: int) -> Line:
     return Line(accounting_code_id, credit_minor=amount_minor)
+
+
+class PostedWriteOff(Protocol):
+    """What posting reads of a write-off (writeoffs.models.WriteOff; billing's core
+    does not import writeoffs)."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def invoice(self) -> Invoice: ...
+    @property
+    def accounting_code_id(self) -> int | None: ...
+    @property
+    def amount_minor(self) -> int: ...
 
 
 class ControlCodes(NamedTuple):
@@ -224,7 +247,10 @@ def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
         invoice=invoice,
         lines=[
             debit(codes.ar_control_id, invoice.total_minor),
-            credit(invoice.revenue_code_id, invoice.total_minor),
+            credit(
+                posting_code(invoice.revenue_code_id, f"invoice {invoice.invoice_no}"),
+                invoice.total_minor,
+            ),
         ],
         actor=actor,
         memo=f"Invoice {invoice.invoice_no} sent",
@@ -232,7 +258,7 @@ def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
     )
 
 
-def post_payment(payment: models.Model, *, invoice: Invoice, actor: Actor) -> JournalEntry:
+def post_payment(payment: Payment, *, invoice: Invoice, actor: Actor) -> JournalEntry:
     """Cash / clearing / AR control, on the paid-on date."""
     codes = control_codes()
     return post_entry(
@@ -284,7 +310,7 @@ def post_recovery(
 
 
 def post_writeoff(
-    writeoff: models.Model,
+    writeoff: PostedWriteOff,
     *,
     entry_date: datetime.date,
     actor: Actor,
@@ -302,11 +328,14 @@ def post_writeoff(
     converted = getattr(writeoff, "origin_dispute_id", None) is not None
     return post_entry(
         event=JournalEvent.DISPUTE_CONVERSION if converted else JournalEvent.WRITEOFF,
-        source=writeoff,
+        source=SourceRef("writeoffs.writeoff", writeoff.pk),
         entry_date=entry_date,
         invoice=invoice,
         lines=[
-            debit(writeoff.accounting_code_id, writeoff.amount_minor),
+            debit(
+                posting_code(writeoff.accounting_code_id, f"write-off {writeoff.pk}"),
+                writeoff.amount_minor,
+            ),
             credit(codes.ar_control_id, writeoff.amount_minor),
         ],
         actor=actor,

@@ -78,7 +78,7 @@ def _ordering(queryset: QuerySet) -> list[tuple[str, bool]]:
     """The queryset's ORDER BY as (field, descending); it must end on the primary key."""
     ordering = [
         ("id" if name.lstrip("-") == "pk" else name.lstrip("-"), name.startswith("-"))
-        for name in queryset.query.order_by
+        for name in map(str, queryset.query.order_by)
     ]
     if not ordering or ordering[-1][0] != "id":
         raise ValueError("A keyset page needs an ordering that ends on the primary key.")

@@ -185,28 +185,29 @@ def invoice_id_of(
     so this is safe to read before taking the invoice lock."""
     invoice_id = None
     if isinstance(pk, int) or (isinstance(pk, str) and is_ascii_digits(pk)):
-        invoice_id = model.objects.filter(pk=pk).values_list("invoice_id", flat=True).first()
+        rows = model._default_manager.filter(pk=pk)
+        invoice_id = rows.values_list("invoice_id", flat=True).first()
     if invoice_id is None:
-        name = model._meta.verbose_name.capitalize()
+        name = str(model._meta.verbose_name).capitalize()
         raise BillingError(not_found_code, f"{name} {pk} does not exist.")
     return invoice_id
 
 
-def correct_entry(
-    model: type[models.Model],
+def correct_entry[Entry: models.Model](
+    model: type[Entry],
     pk: object,
     actor: Actor,
-    plan: Callable[[models.Model], dict[str, object]],
+    plan: Callable[[Entry], dict[str, object]],
     *,
     not_found_code: int = INVALID_INPUT,
-) -> models.Model:
+) -> Entry:
     """Apply a correction to one ledger row: lock its invoice, re-read the row under
     its lock, ask ``plan`` (a service's correction plan) what changes, and save
     only that, with history recording ``actor``. Nothing changed: nothing saved."""
     invoice_id = invoice_id_of(model, pk, not_found_code=not_found_code)
     with transaction.atomic(), acting_as(actor):
         lock_invoice(invoice_id)
-        row = model.objects.select_for_update().get(pk=pk)
+        row = model._default_manager.select_for_update().get(pk=pk)
         changes = plan(row)
         for name, value in changes.items():
             setattr(row, name, value)

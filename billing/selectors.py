@@ -218,14 +218,16 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
                     changes.append(f"{name.replace('_', ' ')} {old} → {new}")
             if changes:
                 sent = became(row, before, Invoice.Status.SENT)
-                posted = ("billing.invoice", invoice.pk, "invoice_sent") if sent else None
+                posted: PostingKey | None = (
+                    ("billing.invoice", invoice.pk, "invoice_sent") if sent else None
+                )
                 entries.append(
                     TimelineEntry.of(row, subject, "Changed " + "; ".join(changes) + ".", posted)
                 )
 
     for row, before in history_with_previous(Payment, invoice_id=invoice.pk):
         subject = f"Payment {row.id}"
-        posted: PostingKey | None = None
+        posted = None
         if row.history_type == "+":
             method = row.get_method_display().lower()
             reference = f", reference {row.reference}" if row.reference else ""

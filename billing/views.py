@@ -80,7 +80,7 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-def _error_page(request: HtmxHttpRequest, template: str, status: int) -> HttpResponse:
+def _error_page(request: HttpRequest, template: str, status: int) -> HttpResponse:
     """A full page normally; for htmx, just the message, shown in the drawer.
 
     htmx swaps 403/404 bodies (see responseHandling in base.html). Whatever asked,
@@ -143,7 +143,7 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if database_is_unavailable(exception):
         return service_unavailable(request)
     return defaults.bad_request(request, exception)
@@ -301,7 +301,7 @@ def payment_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Http
                 paid_on=data["paid_on"],
                 method=data["method"],
                 reference=data["reference"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
                 idempotency_key=data["idempotency_key"],
             )
         except BillingError as error:
@@ -336,7 +336,7 @@ def payment_remove_view(request: HtmxHttpRequest, acct_no: int, payment_id: int)
             payment_remove(
                 payment_id=payment.pk,
                 reason=form.cleaned_data["reason"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             attach_billing_error(form, error)
@@ -395,7 +395,7 @@ LOCK_HISTORY_ROWS = 50
 @login_required
 @permission_required("billing.move_lock_date", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def lock_date_page(request: HttpRequest) -> HttpResponse:
+def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
     """Books closed through: move the lock date with a reason, after a confirm step."""
     form = LockDateForm(request.POST if request.method == "POST" else None)
     confirming = False
@@ -408,7 +408,7 @@ def lock_date_page(request: HttpRequest) -> HttpResponse:
                 move = lock_date_move(
                     locked_through=data["locked_through"],
                     reason=data["reason"],
-                    actor=Actor.for_user(request.user),
+                    actor=Actor.for_request(request),
                 )
             except BillingError as error:
                 attach_billing_error(form, error)
@@ -437,7 +437,7 @@ def lock_date_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.export_journal", raise_exception=True)
 @require_http_methods(["GET"])
-def trial_balance_page(request: HttpRequest) -> HttpResponse:
+def trial_balance_page(request: HtmxHttpRequest) -> HttpResponse:
     """Per code and currency: opening, debits, credits, closing; debits = credits
     per currency."""
     initial = {"start": today().replace(day=1), "end": today()}
@@ -470,7 +470,7 @@ class _Echo:
 @login_required
 @permission_required("billing.export_journal", raise_exception=True)
 @require_http_methods(["GET"])
-def journal_export_csv(request: HttpRequest) -> HttpResponse:
+def journal_export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The journal as CSV, one row per line, streamed as it is read."""
     form = JournalExportForm(request.GET)
     if not form.is_valid():

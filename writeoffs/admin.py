@@ -9,6 +9,8 @@ hold are admin actions that call the services, row by row.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
@@ -45,22 +47,23 @@ class WriteOffAdminForm(CorrectionForm):
         if "accounting_code" in self.fields:
             # Offered only for a write-off that is not revenue-impacting (see
             # WriteOffAdmin.get_editable_fields): exactly the codes the service takes.
-            self.fields["accounting_code"].queryset = AccountingCode.objects.filter(
+            codes = cast(forms.ModelChoiceField, self.fields["accounting_code"])  # a ForeignKey's
+            codes.queryset = AccountingCode.objects.filter(
                 kind=AccountingCode.Kind.EXPENSE, active=True
             )
             self.fields["accounting_code"].required = True
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         changes = super().changes()
         if "accounting_code" in changes:
             code = changes.pop("accounting_code")
             changes["accounting_code_id"] = code.pk if code else None
         return changes
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return writeoff_correction_plan(writeoff=self.instance, actor=self.actor, **changes)
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return writeoff_correct(writeoff_id=self.instance.pk, actor=self.actor, **changes)
 
 
@@ -128,10 +131,10 @@ class DisputeHoldAdminForm(CorrectionForm):
         model = DisputeHold
         fields = ["comments"]
 
-    def plan(self, changes: dict[str, object]) -> object:
+    def plan(self, changes: dict[str, Any]) -> object:
         return dispute_hold_correction_plan(hold=self.instance, actor=self.actor, **changes)
 
-    def correct(self, changes: dict[str, object]) -> object:
+    def correct(self, changes: dict[str, Any]) -> object:
         return dispute_hold_correct(dispute_hold_id=self.instance.pk, actor=self.actor, **changes)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -50,7 +51,7 @@ from billing.errors import (
 from billing.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, replay_or_run, request_sha256
 from billing.models import Account, ApiKey, Invoice
 from billing.money import from_minor
-from billing.pagination import keyset_window
+from billing.pagination import PageWindow, keyset_window
 from billing.rules import check_text, today
 from writeoffs.api_models import (
     AccountInput,
@@ -62,6 +63,7 @@ from writeoffs.api_models import (
     ListCursor,
     ListRequest,
     ListResponse,
+    Ok,
     SettleRequest,
     SettleResponse,
     WriteOffRow,
@@ -94,7 +96,7 @@ def api_endpoint(request_model: type[ApiInput], *, idempotent: bool = False):
     every outcome into a JSON answer. Every call is a POST: the API key travels
     in the body, never in a URL that access logs keep."""
 
-    def decorator(handler: Callable[[ApiCall], BaseModel]):
+    def decorator(handler: Callable[[ApiCall], Ok]):
         @csrf_exempt  # The caller authenticates with its key, not a session cookie.
         @wraps(handler)
         def view(request: HttpRequest) -> JsonResponse:
@@ -213,7 +215,7 @@ def get_acct_writeoff_or_disputes_m(call: ApiCall) -> ListResponse:
             queryset = queryset.filter(created_at__lt=_start_of(next_day))
         return queryset
 
-    def page_of(queryset, after: int | None):
+    def page_of(queryset: QuerySet, after: int | None) -> PageWindow:
         if position is None:
             return keyset_window(queryset, {"page": str(given.page or 1)}, per_page)
         return keyset_window(queryset, {"after": str(after or 0)}, per_page)
@@ -228,7 +230,7 @@ def get_acct_writeoff_or_disputes_m(call: ApiCall) -> ListResponse:
         writeoffs = created_between(writeoffs_for(account))
         if position is None:
             fields["writeoff_count"] = writeoffs.count()
-        window = page_of(writeoffs, position and position.after_writeoff)
+        window = page_of(writeoffs, position.after_writeoff if position else None)
         fields["writeoffs"] = [_writeoff_row(w) for w in window]
         after["writeoffs"] = window.items[-1].pk if window.has_next else 0
         more |= window.has_next
@@ -236,7 +238,7 @@ def get_acct_writeoff_or_disputes_m(call: ApiCall) -> ListResponse:
         disputes = created_between(disputes_for(account))
         if position is None:
             fields["dispute_count"] = disputes.count()
-        window = page_of(disputes, position and position.after_dispute)
+        window = page_of(disputes, position.after_dispute if position else None)
         on = today()
         fields["disputes"] = [_dispute_row(d, on) for d in window]
         after["disputes"] = window.items[-1].pk if window.has_next else 0
@@ -409,7 +411,7 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
-def _run(handler: Callable[[ApiCall], BaseModel], call: ApiCall) -> tuple[int, dict]:
+def _run(handler: Callable[[ApiCall], Ok], call: ApiCall) -> tuple[int, dict]:
     try:
         return HTTPStatus.OK, handler(call).body()
     except BillingError as error:
@@ -471,8 +473,8 @@ def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
 
 
 def _writeoff_row(writeoff: WriteOff) -> WriteOffRow:
-    return WriteOffRow(
-        **{
+    return WriteOffRow.model_validate(
+        {
             "rec_no": writeoff.pk,
             "dispute_ind": 0,
             "invoice_no": writeoff.invoice.invoice_no,
@@ -494,8 +496,8 @@ def _writeoff_row(writeoff: WriteOff) -> WriteOffRow:
 
 
 def _dispute_row(hold: DisputeHold, on: datetime.date) -> DisputeRow:
-    return DisputeRow(
-        **{
+    return DisputeRow.model_validate(
+        {
             "rec_no": hold.pk,
             "dispute_ind": 1,
             "invoice_no": hold.invoice.invoice_no,

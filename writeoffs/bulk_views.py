@@ -60,7 +60,7 @@ def bulk_run_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             run = bulk.bulk_run_create(
-                actor=Actor.for_user(request.user), **form.create_arguments()
+                actor=Actor.for_request(request), **form.create_arguments()
             )
         except BillingError as error:
             form.add_billing_error(error)
@@ -101,7 +101,7 @@ def bulk_run_exclude(request: HttpRequest, run_id: int) -> HttpResponse:
             run_id=run.pk,
             invoice_id=int(request.POST.get("invoice", "")),
             excluded=request.POST.get("excluded") == "1",
-            actor=Actor.for_user(request.user),
+            actor=Actor.for_request(request),
         )
     except ValueError:
         messages.error(request, "Choose an invoice to exclude.")
@@ -122,7 +122,7 @@ def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
     _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_user(request.user))
+        run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
@@ -141,7 +141,7 @@ def bulk_run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_cancel(run_id=run.pk, actor=Actor.for_user(request.user))
+        run = bulk.bulk_run_cancel(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
@@ -162,7 +162,7 @@ def bulk_run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_resume(run_id=run.pk, actor=Actor.for_user(request.user))
+        run = bulk.bulk_run_resume(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:

@@ -13,7 +13,7 @@ from billing.factories import InvoiceFactory
 from writeoffs.models import DisputeHold, ReasonCode, Source, WriteOff
 
 
-class WriteOffFactory(factory.django.DjangoModelFactory):
+class WriteOffFactory(factory.django.DjangoModelFactory[WriteOff]):
     class Meta:
         model = WriteOff
 
@@ -30,7 +30,7 @@ class WriteOffFactory(factory.django.DjangoModelFactory):
     status = WriteOff.Status.ACTIVE
 
 
-class DisputeHoldFactory(factory.django.DjangoModelFactory):
+class DisputeHoldFactory(factory.django.DjangoModelFactory[DisputeHold]):
     class Meta:
         model = DisputeHold
 

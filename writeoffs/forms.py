@@ -84,6 +84,10 @@ class EntryForm(forms.Form):
                 continue
         return initial
 
+    def plan_arguments(self) -> dict[str, Any]:
+        """The cleaned fields as the kind's plan and create services take them."""
+        raise NotImplementedError
+
 
 class WriteOffForm(EntryForm):
     remaining_kind = "writeoff"

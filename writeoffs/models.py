@@ -425,7 +425,7 @@ class DisputeHold(LedgerEntry):
 
 
 
-SETTLEMENT_FOR_STATUS = {
+SETTLEMENT_FOR_STATUS: dict[str, Settlement] = {
     DisputeHold.Status.WRITTEN_OFF: Settlement.CONVERT,
     DisputeHold.Status.RELEASED: Settlement.RELEASE,
     DisputeHold.Status.RELEASED_REAGED: Settlement.RELEASE_REAGE,

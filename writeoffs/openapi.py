@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
+from typing import Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -174,6 +175,7 @@ def _operation(operation: Operation) -> dict:
 
 
 def _schemas() -> dict:
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]]
     models = [(op.request, "validation") for op in OPERATIONS]
     models += [(op.response, "serialization") for op in OPERATIONS]
     models.append((ApiError, "serialization"))

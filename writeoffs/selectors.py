@@ -172,13 +172,14 @@ def pickable_invoices(account: Account, query: str = "") -> QuerySet[Invoice]:
     invoices = (
         Invoice.objects.filter(account=account, status=Invoice.Status.SENT)
         .alias(
-            available=F("total_minor")
+            # Not "available": Invoice has a property of that name.
+            open_minor=F("total_minor")
             - F("paid_minor")
             - F("written_off_minor")
             - F("held_minor")
             - F("pending_minor")
         )
-        .filter(available__gt=0)
+        .filter(open_minor__gt=0)
         .order_by("-bill_date", "-invoice_no")
     )
     if query.strip():

@@ -12,6 +12,7 @@ import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import models, transaction
@@ -1017,7 +1018,8 @@ def writeoff_correct(
             accounting_code_id=accounting_code_id,
         )
         if "accounting_code" in changes:
-            _reclassify(writeoff, changes["accounting_code"], actor=actor)
+            new_code = cast("AccountingCode | None", changes["accounting_code"])  # from the plan
+            _reclassify(writeoff, new_code, actor=actor)
         return changes
 
     return correct_entry(WriteOff, writeoff_id, actor, plan)
@@ -1084,7 +1086,7 @@ def invoice_revenue_code_correct(
             return invoice
         old_code_id = invoice.revenue_code_id
         invoice.revenue_code = code
-        invoice._change_reason = reason or None
+        invoice._change_reason = reason or None  # type: ignore[attr-defined]  # simple_history
         invoice.save(update_fields=["revenue_code"])
         if old_code_id is not None:
             post_reclassification(
@@ -1100,7 +1102,7 @@ def invoice_revenue_code_correct(
         )
         for writeoff in followers.order_by("pk"):
             _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
-            writeoff._change_reason = reason or None
+            writeoff._change_reason = reason or None  # type: ignore[attr-defined]  # simple_history
             writeoff.save(update_fields=["accounting_code"])
     return invoice
 
@@ -1356,7 +1358,7 @@ def _as_int(raw: object) -> int | None:
 def _writeoff_reason(raw: object, actor: Actor) -> int:
     code = _as_int(raw)
     allowed = STORED_WRITEOFF_REASON_CODES if actor.system else WRITEOFF_REASON_CODES
-    if code not in allowed:
+    if code is None or code not in allowed:
         raise BillingError(
             INVALID_REASON_CODE,
             "Invalid reason code: choose Bad Debt, Good Will, Billing Error, Sales Return, "
@@ -1407,8 +1409,9 @@ def _expense_code(accounting_code_id: object) -> AccountingCode:
 
 def _active_code(kind: str, raw: object, *, field: str, refusal: str) -> AccountingCode:
     code = None
-    if _as_int(raw) is not None:
-        code = AccountingCode.objects.filter(pk=raw, kind=kind, active=True).first()
+    pk = _as_int(raw)
+    if pk is not None:
+        code = AccountingCode.objects.filter(pk=pk, kind=kind, active=True).first()
     if code is None:
         raise BillingError(INVALID_ACCOUNTING_CODE, refusal, field=field)
     return code

@@ -252,7 +252,7 @@ def _confirm(
     try:
         entry = kind.create(
             invoice_id=invoice.pk,
-            actor=Actor.for_user(request.user),
+            actor=Actor.for_request(request),
             idempotency_key=token,
             source=Source.UI,
             **form.plan_arguments(),
@@ -298,7 +298,7 @@ def _plan(request: HtmxHttpRequest, invoice: Invoice, kind: EntryKind, form: Ent
     valid = form.is_valid()
     try:
         plan = kind.plan(
-            invoice=invoice, actor=Actor.for_user(request.user), **form.plan_arguments()
+            invoice=invoice, actor=Actor.for_request(request), **form.plan_arguments()
         )
     except BillingError as error:
         attach_billing_error(form, error, translate=form.in_plain_words)
@@ -386,7 +386,7 @@ def dispute_settle(
             hold = services.dispute_hold_settle(
                 dispute_hold_id=hold.pk,
                 action=settlement,
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
                 source=Source.UI,
                 **form.settle_arguments(),
             )
@@ -429,7 +429,7 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
             writeoff = services.writeoff_reverse(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             writeoff.refresh_from_db()
@@ -463,7 +463,7 @@ def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) 
     if request.method == "POST":
         try:
             writeoff = services.writeoff_withdraw(
-                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
             )
         except BillingError as refused:
             error = refused.message
@@ -544,7 +544,7 @@ def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse
     if request.method == "POST":
         try:
             writeoff = services.writeoff_approve(
-                writeoff_id=writeoff.pk, actor=Actor.for_user(request.user)
+                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
             )
         except BillingError as refused:
             error = refused.message
@@ -575,7 +575,7 @@ def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
             writeoff = services.writeoff_reject(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
             )
         except BillingError as refused:
             writeoff.refresh_from_db()
@@ -629,7 +629,7 @@ def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Htt
                 method=data["method"],
                 reference=data["reference"],
                 writeoff_ids=[int(pk) for pk in data["writeoffs"]] or None,
-                actor=Actor.for_user(request.user),
+                actor=Actor.for_request(request),
                 idempotency_key=data["idempotency_key"],
             )
         except BillingError as error:

@@ -106,8 +106,12 @@ class Command(BaseCommand):
         failed = []
         for number, step in enumerate(STEPS, 1):
             prefix = f"[{day} {number}/{len(STEPS)} {step.name}]"
+
+            def say(line: str, p: str = prefix) -> None:
+                self.stdout.write(f"{p} {line}")
+
             try:
-                summary = step.run(day, lambda line, p=prefix: self.stdout.write(f"{p} {line}"))
+                summary = step.run(day, say)
             except Exception as error:
                 # One step's failure (a bug, a lock timeout) must not stop the others,
                 # which are independent; the traceback goes to the log.

@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import factory.random
 from django.conf import settings
@@ -133,7 +134,7 @@ def _split(rng: random.Random, amount: int, parts: int) -> list[int]:
     return [b - a for a, b in itertools.pairwise(edges)]
 
 
-def _remembered(adapt: Callable[[object], object]) -> Callable[[object], object]:
+def _remembered(adapt: Callable[[Any], object]) -> Callable[[object], object]:
     seen: dict[object, object] = {}
 
     def convert(value: object) -> object:
@@ -181,10 +182,10 @@ class RowWriter:
         quote = connection.ops.quote_name
         self.sql = (
             f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"({', '.join(quote(cast(str, f.column)) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        self.next_id = (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+        self.next_id = (model._default_manager.aggregate(m=Max("pk"))["m"] or 0) + 1
         self.rows: list[tuple] = []
         self.count = 0
 
@@ -470,7 +471,7 @@ class Command(BaseCommand):
 
     def _seed(self, *, seed: int, n_accounts: int, per_account: int, busy_writeoffs: int) -> int:
         codes = {
-            code: AccountingCodeFactory(code=code, name=name, kind=kind)
+            code: AccountingCodeFactory.create(code=code, name=name, kind=kind)
             for code, name, kind in ACCOUNTING_CODES
         }
         self.revenue_code_ids = [c.pk for c in codes.values() if c.kind == "revenue"]
@@ -715,7 +716,8 @@ class Command(BaseCommand):
                 max(expires_on - datetime.timedelta(days=days), draft.bill_date), self.as_of
             )
             expires_on = created + datetime.timedelta(days=days)
-            hold = {
+            # Column values, as RowWriter.add takes them.
+            hold: dict[str, Any] = {
                 "invoice_id": draft.id,
                 "account_id": draft.account.pk,
                 "amount_minor": amount,
@@ -761,7 +763,7 @@ class Command(BaseCommand):
         self, rng: random.Random, draft: InvoiceDraft, amount: int, removed: bool = False
     ) -> None:
         paid_on = _between(rng, draft.bill_date, self.as_of)
-        values = {
+        values: dict[str, Any] = {
             "invoice_id": draft.id,
             "account_id": draft.account.pk,
             "amount_minor": amount,
@@ -816,7 +818,7 @@ class Command(BaseCommand):
     ) -> None:
         revenue_impacting = origin_id is not None or rng.random() < 0.7
         writeoff_date = on or _between(rng, draft.bill_date, self.as_of)
-        values = {
+        values: dict[str, Any] = {
             "invoice_id": draft.id,
             "account_id": draft.account.pk,
             "amount_minor": amount,

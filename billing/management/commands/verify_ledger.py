@@ -33,7 +33,9 @@ from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, P
 from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
 
 CHUNK = 10000
-END = object()
+# What a source row should have posted: the net per code (a row whose code is unset
+# expects it under None, which no posting matches), its event and its undoing event.
+Expected = tuple[dict[int | None, int], str | None, str | None]
 
 
 def sums_by_invoice(rows: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
@@ -54,14 +56,14 @@ class Stream:
 
     def __init__(self, rows: Iterable[tuple[int, int]]) -> None:
         self._sums = sums_by_invoice(rows)
-        self._head = next(self._sums, END)
+        self._head = next(self._sums, None)
 
     def take(self, invoice_id: int) -> int:
         """The sum for ``invoice_id``: 0 when it has no rows. Rows of invoices that do
         not exist cannot happen (foreign keys), so anything smaller is skipped."""
-        while self._head is not END and self._head[0] < invoice_id:
-            self._head = next(self._sums, END)
-        if self._head is not END and self._head[0] == invoice_id:
+        while self._head is not None and self._head[0] < invoice_id:
+            self._head = next(self._sums, None)
+        if self._head is not None and self._head[0] == invoice_id:
             return self._head[1]
         return 0
 
@@ -201,18 +203,19 @@ def _postings(source_type: str) -> Iterator[tuple[int, dict[int, int], dict[str,
         .order_by("source_id", "event")
         .iterator(chunk_size=CHUNK)
     )
-    net_head = next(nets, END)
+    net_head = next(nets, None)
     for source_id, counts in _grouped_events(events):
         by_code: dict[int, int] = {}
-        while net_head is not END and net_head[0] <= source_id:
+        while net_head is not None and net_head[0] <= source_id:
             if net_head[0] == source_id and net_head[2]:
                 by_code[net_head[1]] = net_head[2]
-            net_head = next(nets, END)
+            net_head = next(nets, None)
         yield source_id, by_code, counts
 
 
 def _grouped_events(rows) -> Iterator[tuple[int, dict[str, int]]]:
-    current, counts = None, {}
+    current: int | None = None
+    counts: dict[str, int] = {}
     for source_id, event, n in rows:
         if source_id != current:
             if current is not None:
@@ -295,13 +298,13 @@ class JournalCheck:
         ):
             self.problems.add(f"Journal entries post a {source_type!r}, which posts nothing.")
 
-    def _invoice_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+    def _invoice_expected(self, row) -> Expected:
         _, status, total, revenue_code_id = row
         if status != Invoice.Status.SENT:
             return {}, None, None
         return {self.ar: total, revenue_code_id: -total}, "invoice_sent", None
 
-    def _payment_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+    def _payment_expected(self, row) -> Expected:
         payment_id, status, amount = row
         # A payment that reinstated written-off money posts one "recovery" entry:
         # cash / AR control for the whole payment, and AR control / each recovered
@@ -316,7 +319,7 @@ class JournalCheck:
             nets[code_id] = nets.get(code_id, 0) - part
         return nets, event, None
 
-    def _writeoff_expected(self, row) -> tuple[dict[int, int], str | None, str | None]:
+    def _writeoff_expected(self, row) -> Expected:
         _, status, amount, code_id, origin_dispute_id = row
         event = "dispute_conversion" if origin_dispute_id else "writeoff"
         if status == WriteOff.Status.ACTIVE:
@@ -328,18 +331,19 @@ class JournalCheck:
 
     def _rows(self, source_type: str, rows, expected) -> None:
         postings = _postings(source_type)
-        head = next(postings, END)
+        head = next(postings, None)
         for row in rows.order_by("id").iterator(chunk_size=CHUNK):
             row_id = row[0]
-            while head is not END and head[0] < row_id:
+            while head is not None and head[0] < row_id:
                 self.problems.add(
                     f"Journal entries post {source_type} {head[0]}, which does not exist."
                 )
-                head = next(postings, END)
-            nets, events = {}, {}
-            if head is not END and head[0] == row_id:
+                head = next(postings, None)
+            nets: dict[int, int] = {}
+            events: dict[str, int] = {}
+            if head is not None and head[0] == row_id:
                 _, nets, events = head
-                head = next(postings, END)
+                head = next(postings, None)
             want_nets, posted, undone = expected(row)
             want_events = {e: 1 for e in (posted, undone) if e}
             got_events = {e: n for e, n in events.items() if e != "reclassification"}
