@@ -196,7 +196,7 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
             if name not in lead and ("idempotency" in name or name.endswith("_minor"))
         ]
         rest = [name for name in fields if name not in lead and name not in technical]
-        fieldsets = (
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = (
             [(None, {"fields": lead}), ("Details", {"fields": rest})]
             if lead
             else [(None, {"fields": rest})]
@@ -455,26 +455,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["=name", "=prefix"]
     actions = ["revoke_selected"]
     exclude = ["key_hash"]
-
-    def get_fieldsets(self, request: HttpRequest, obj=None):
-        """The lead fields first; the rest after; idempotency fields and raw minor units in
-        a collapsed section (the amounts show as money in the lead)."""
-        fields = self.get_fields(request, obj)
-        lead = [name for name in self.lead_fields if name in fields]
-        technical = [
-            name
-            for name in fields
-            if name not in lead and ("idempotency" in name or name.endswith("_minor"))
-        ]
-        rest = [name for name in fields if name not in lead and name not in technical]
-        fieldsets = (
-            [(None, {"fields": lead}), ("Details", {"fields": rest})]
-            if lead
-            else [(None, {"fields": rest})]
-        )
-        if technical:
-            fieldsets.append(("Technical details", {"classes": ["collapse"], "fields": technical}))
-        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [f.name for f in ApiKey._meta.fields if f.name not in {"id", "key_hash"}]

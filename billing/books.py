@@ -83,12 +83,12 @@ def trial_balance(
         .order_by()
     )
     rows = list(grouped)
-    codes = {
+    code_by_pk = {
         code.pk: code for code in AccountingCode.objects.filter(pk__in={row[0] for row in rows})
     }
     result = TrialBalance(start=start, end=end)
     for code_id, currency, debits, credits, opening in rows:
-        code = codes[code_id]
+        code = code_by_pk[code_id]
         result.rows.append(
             TrialBalanceRow(code.code, code.name, code.kind, currency, opening, debits, credits)
         )

@@ -277,7 +277,7 @@ def post_payment(payment: Payment, *, invoice: Invoice, actor: Actor) -> Journal
 
 
 def post_recovery(
-    payment: models.Model,
+    payment: Payment,
     *,
     invoice: Invoice,
     reinstated: Sequence[tuple[int, int]],

@@ -8,7 +8,7 @@ enough to know whether there is a next page, in a single query.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,7 @@ def page_number(raw: object) -> int:
     return 1
 
 
-def page_window(queryset: QuerySet, raw_page: object, per_page: int) -> PageWindow:
+def page_window(queryset: QuerySet | Sequence[Any], raw_page: object, per_page: int) -> PageWindow:
     number = page_number(raw_page)
     start = (number - 1) * per_page
     rows = list(queryset[start : start + per_page + 1])

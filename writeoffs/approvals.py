@@ -63,9 +63,10 @@ def approval_limit_minor(actor: Actor, currency: str) -> int | None:
             "limit_minor", flat=True
         )
     )
-    if None in limits:
+    capped = [limit for limit in limits if limit is not None]
+    if len(capped) != len(limits):  # some role has no limit
         return None
-    return max(limits, default=0)
+    return max(capped, default=0)
 
 
 def within_limit(limit_minor: int | None, amount_minor: int) -> bool:
@@ -74,9 +75,9 @@ def within_limit(limit_minor: int | None, amount_minor: int) -> bool:
 
 def hold_requester(hold: DisputeHold) -> Actor:
     """Whom an expiry conversion of ``hold`` is requested for: its creator."""
-    if hold.api_key_id is not None:
+    if hold.api_key is not None:
         return Actor.for_api_key(hold.api_key)
-    if hold.created_by_id is not None:
+    if hold.created_by is not None:
         return Actor.for_user(hold.created_by)
     # A hold with no recorded creator (seeded data): nobody's limit covers it.
     return Actor()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -39,7 +40,7 @@ from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.rules import clean_comments, require_perm, today
 from writeoffs.approvals import approval_limit_minor, within_limit
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
-from writeoffs.services import _posting_code, _writeoff_reason, writeoff_create
+from writeoffs.services import _expense_code, _writeoff_reason, writeoff_create
 
 CREATE_PERM = "writeoffs.add_writeoff"
 APPROVE_PERM = "writeoffs.approve_writeoff"
@@ -116,7 +117,7 @@ def bulk_run_prepare(
             "Choose at least one account status: active, suspended or closed.",
             field="account_statuses",
         )
-    code = None if revenue_impacting else _posting_code(None, False, accounting_code_id)
+    code = None if revenue_impacting else _expense_code(accounting_code_id)
     return BulkRun(
         created_by=actor.user,
         max_balance_minor=limits_minor,
@@ -178,12 +179,13 @@ def bulk_run_candidates(
     per_currency = Q()
     for code, largest in sorted(run.max_balance_minor.items()):
         if currency is None or code == currency:
-            per_currency |= Q(currency=code, available__gte=1, available__lte=largest)
+            per_currency |= Q(currency=code, open_minor__gte=1, open_minor__lte=largest)
     if not per_currency:
         return Invoice.objects.none()
     invoices = (
         Invoice.objects.filter(status=Invoice.Status.SENT)
-        .alias(available=AVAILABLE_MINOR)
+        # Not "available": Invoice has a property of that name.
+        .alias(open_minor=AVAILABLE_MINOR)
         .filter(per_currency, aging_date__lte=cutoff)
     )
     if set(run.account_statuses) != set(Account.Status.values):
@@ -229,25 +231,23 @@ def bulk_run_preview(run: BulkRun, *, on: datetime.date | None = None) -> list[C
     Integer SUMs are exact on both databases.
     """
     excluded = excluded_invoice_ids(run)
+    n_excluded: Count | Value
+    total_excluded: Sum | Value
     if excluded:
         left_out = Q(pk__in=excluded)
-        aggregates = {
-            "n": Count("pk", filter=~left_out),
-            "total": Sum("available", filter=~left_out),
-            "n_excluded": Count("pk", filter=left_out),
-            "total_excluded": Sum("available", filter=left_out),
-        }
+        n = Count("pk", filter=~left_out)
+        total = Sum("open_minor", filter=~left_out)
+        n_excluded = Count("pk", filter=left_out)
+        total_excluded = Sum("open_minor", filter=left_out)
     else:
-        aggregates = {
-            "n": Count("pk"),
-            "total": Sum("available"),
-            "n_excluded": Value(0),
-            "total_excluded": Value(0),
-        }
+        n = Count("pk")
+        total = Sum("open_minor")
+        n_excluded = Value(0)
+        total_excluded = Value(0)
     parts = [
         bulk_run_candidates(run, on=on, currency=currency)
         .values("currency")
-        .annotate(**aggregates)
+        .annotate(n=n, included_total=total, n_excluded=n_excluded, total_excluded=total_excluded)
         .order_by()
         for currency in sorted(run.max_balance_minor)
     ]
@@ -258,7 +258,7 @@ def bulk_run_preview(run: BulkRun, *, on: datetime.date | None = None) -> list[C
         CurrencyFigures(
             currency=row["currency"],
             count=row["n"],
-            total_minor=row["total"] or 0,
+            total_minor=row["included_total"] or 0,
             excluded_count=row["n_excluded"],
             excluded_total_minor=row["total_excluded"] or 0,
         )
@@ -486,6 +486,7 @@ def bulk_run_progress(run: BulkRun) -> Progress:
         elif state == BulkRunItem.State.FAILED:
             progress.failed += row["n"]
             code = row["error_code"]
+            assert code is not None  # bulkrunitem_failed_has_code
             progress.failed_by_code[code] = progress.failed_by_code.get(code, 0) + row["n"]
     return progress
 
@@ -631,6 +632,7 @@ def _waiting_on_an_invoice_lock(run: BulkRun) -> bool:
 
 
 def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
+    assert item.amount_minor is not None  # only excluded items lack one (bulkrunitem_amount_gt_0)
     try:
         writeoff = writeoff_create(
             invoice_id=item.invoice_id,
@@ -669,6 +671,11 @@ def idempotency_key(run_id: int, invoice_id: int) -> str:
 def _skip_rule(run: BulkRun, item: BulkRunItem, invoice: Invoice) -> str | None:
     """Why the invoice changed too much since the freeze to be written, if it did."""
     rules = BulkRunItem.SkipRule
+    # Starting the run froze these on every item it writes (the excluded have none),
+    # and a started run has its aging cutoff (bulkrun_started_is_approved).
+    assert item.amount_minor is not None
+    assert item.frozen_held_minor is not None and item.frozen_paid_minor is not None
+    assert run.aging_cutoff is not None
     if invoice.status != Invoice.Status.SENT:
         return rules.NOT_OPEN
     if invoice.held_minor > item.frozen_held_minor:
@@ -733,7 +740,8 @@ def bulk_run_log_rows(run: BulkRun) -> Iterator[list[object]]:
             item.error_code or "",
             item.message,
             item.writeoff_id or "",
-            run.writeoff_date.isoformat() if item.writeoff_id else "",
+            # A written item's run has started, so has its date (bulkrun_started_is_approved).
+            run.writeoff_date.isoformat() if item.writeoff_id and run.writeoff_date else "",
             item.heartbeat_at.isoformat() if item.heartbeat_at else "",
         ]
 
@@ -747,7 +755,8 @@ def money_text(minor: int, currency: str) -> str:
 
 def _locked_run(run_id: object) -> BulkRun:
     try:
-        return BulkRun.objects.select_for_update().get(pk=run_id)
+        # Whatever the caller passed: a bad id raises one of the errors caught below.
+        return BulkRun.objects.select_for_update().get(pk=cast("int", run_id))
     except (BulkRun.DoesNotExist, ValueError, TypeError):
         raise BillingError(BULK_RUN_INVALID_STATE, f"Bulk run {run_id} does not exist.") from None
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
-from billing.htmx import render_page
+from billing.htmx import HtmxHttpRequest, render_page
 from billing.pagination import page_window
 from writeoffs import bulk, exports
 from writeoffs.approvals import DEFAULT_CURRENCIES
@@ -40,7 +40,7 @@ VIEW_PERM = "writeoffs.view_writeoff"
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET"])
-def bulk_run_list(request: HttpRequest) -> HttpResponse:
+def bulk_run_list(request: HtmxHttpRequest) -> HttpResponse:
     runs = BulkRun.objects.select_related("created_by", "approved_by").order_by("-id")
     context = {
         "step": "list",
@@ -53,7 +53,7 @@ def bulk_run_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(bulk.CREATE_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def bulk_run_new(request: HttpRequest) -> HttpResponse:
+def bulk_run_new(request: HtmxHttpRequest) -> HttpResponse:
     """The criteria form; a valid one saves a draft and opens its preview."""
     currencies = _currencies()
     form = BulkRunForm(request.POST or None, currencies=currencies)
@@ -72,7 +72,7 @@ def bulk_run_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET"])
-def bulk_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+def bulk_run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     """A draft's preview (htmx swaps only its list on a page turn), or a run's progress."""
     run = _run(run_id)
     if run.status == BulkRun.Status.DRAFT:
@@ -84,7 +84,7 @@ def bulk_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET"])
-def bulk_run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+def bulk_run_progress(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     """The progress fragment the run's page polls every 2 seconds until the run is finished."""
     run = _run(run_id)
     return render_page(request, TEMPLATE, _progress_context(request, run), partial="progress")
@@ -93,7 +93,7 @@ def bulk_run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @permission_required(bulk.CREATE_PERM, raise_exception=True)
 @require_http_methods(["POST"])
-def bulk_run_exclude(request: HttpRequest, run_id: int) -> HttpResponse:
+def bulk_run_exclude(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     """Leave one invoice of a draft out (``excluded=1``) or put it back (``excluded=0``)."""
     run = _run(run_id)
     try:

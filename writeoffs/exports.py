@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -135,7 +135,7 @@ class _Echo:
 
 
 def csv_response(
-    filename: str, header: list[str], rows: Iterable[list[str]]
+    filename: str, header: list[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 

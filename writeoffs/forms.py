@@ -9,7 +9,7 @@ view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -191,7 +191,7 @@ class SettleForm(forms.Form):
     reason_code = forms.TypedChoiceField(
         label="Reason code",
         coerce=int,
-        choices=WriteOffForm.base_fields["reason_code"].choices,
+        choices=cast(forms.ChoiceField, WriteOffForm.base_fields["reason_code"]).choices,
     )
     comments = forms.CharField(
         label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -232,7 +232,7 @@ class RecoveryForm(forms.Form):
     def __init__(self, *args, recoverable: list, currency: str, **kwargs) -> None:
         kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
         super().__init__(*args, **kwargs)
-        self.fields["writeoffs"].choices = [
+        cast(forms.MultipleChoiceField, self.fields["writeoffs"]).choices = [
             (
                 str(w.pk),
                 f"Write-off {w.pk} of {w.writeoff_date:%b %-d, %Y}: "

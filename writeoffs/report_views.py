@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
@@ -18,12 +19,15 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from billing.htmx import render_page
+from billing.htmx import HtmxHttpRequest, render_page
 from billing.money import from_minor
 from billing.pagination import page_window
 from billing.rules import today
 from writeoffs import reports
 from writeoffs.models import ReasonCode
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 AGING_TEMPLATE = "writeoffs/aging.html"
 ANALYSIS_TEMPLATE = "writeoffs/writeoff_analysis.html"
@@ -66,6 +70,7 @@ class RangeForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data
         end = data.get("end") or today()
         start = data.get("start") or (end.replace(day=1) - datetime.timedelta(days=330)).replace(
             day=1
@@ -87,7 +92,7 @@ def _valid(form: forms.Form, defaults: dict) -> dict:
     return {**defaults, **{k: v for k, v in cleaned.items() if k not in form.errors}}
 
 
-def _csv_response(filename: str) -> tuple[HttpResponse, csv.writer]:
+def _csv_response(filename: str) -> tuple[HttpResponse, Writer]:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response, csv.writer(response)
@@ -125,7 +130,7 @@ def aging_chart(report: reports.AgingReport) -> dict:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def aging(request: HttpRequest) -> HttpResponse:
+def aging(request: HtmxHttpRequest) -> HttpResponse:
     form, as_of, currency = _aging_input(request)
     report = reports.aging_report(as_of, currency=currency)
     accounts = page_window(report.accounts, request.GET.get("page"), ACCOUNTS_PER_PAGE)
@@ -172,7 +177,7 @@ def aging_csv(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def aging_invoices(request: HttpRequest) -> HttpResponse:
+def aging_invoices(request: HtmxHttpRequest) -> HttpResponse:
     """The invoices behind one cell of the aging report."""
     form = DrillForm(request.GET)
     if not form.is_valid() or not form.cleaned_data.get("currency"):
@@ -266,7 +271,7 @@ def _analysis_context(analysis: reports.WriteoffAnalysis) -> list[dict]:
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
-def writeoff_analysis(request: HttpRequest) -> HttpResponse:
+def writeoff_analysis(request: HtmxHttpRequest) -> HttpResponse:
     form, start, end = _range_input(request)
     analysis = reports.writeoff_analysis(start, end)
     context = {
@@ -338,7 +343,7 @@ def writeoff_analysis_csv(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("writeoffs.view_disputehold", raise_exception=True)
 @require_http_methods(["GET"])
-def dispute_worklist(request: HttpRequest) -> HttpResponse:
+def dispute_worklist(request: HtmxHttpRequest) -> HttpResponse:
     view = request.GET.get("view", "all")
     if view not in reports.WORKLIST_FILTERS:
         view = "all"
@@ -361,7 +366,7 @@ def dispute_worklist(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     on_date = today()
     month = reports.writeoff_analysis(on_date.replace(day=1), on_date)
     year_start = (on_date.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)

@@ -56,6 +56,7 @@ from billing.journal import (
     post_recovery,
     post_reversal,
     post_writeoff,
+    posting_code,
     require_open,
 )
 from billing.models import AccountingCode, Invoice, JournalEvent, Payment
@@ -472,6 +473,7 @@ def _check_decision(writeoff: WriteOff, invoice: Invoice, actor: Actor, *, verb:
         )
     limit = approval_limit_minor(actor, invoice.currency)
     if not within_limit(limit, writeoff.amount_minor):
+        assert limit is not None  # within_limit() covers every amount when there is no limit
         currency = invoice.currency
         raise BillingError(
             APPROVER_LIMIT_TOO_LOW,
@@ -648,7 +650,10 @@ def recovery_record(
                 post_recovery(
                     payment,
                     invoice=invoice,
-                    reinstated=[(w.accounting_code_id, part) for w, part in allocation],
+                    reinstated=[
+                        (posting_code(w.accounting_code_id, f"Write-off {w.pk}"), part)
+                        for w, part in allocation
+                    ],
                     actor=actor,
                 )
             else:
@@ -677,7 +682,8 @@ def _recovery_allocation(
                 "Choose only this invoice's recoverable write-offs, each once.",
                 field="writeoffs",
             )
-        chosen = [by_id[pk] for pk in chosen_ids]
+        # Every id is a candidate's (checked above), so none is None.
+        chosen = [by_id[pk] for pk in chosen_ids if pk is not None]
     else:
         chosen = candidates
     allocation = []

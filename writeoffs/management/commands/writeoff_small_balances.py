@@ -154,10 +154,12 @@ class Command(BaseCommand):
 
     def _summary(self, run: BulkRun) -> None:
         progress = bulk.bulk_run_progress(run)
-        written = {}
+        written: dict[str, int] = {}
         for item in run.items.filter(state=BulkRunItem.State.WRITTEN).only(
             "currency", "amount_minor"
         ):
+            # A written item was not excluded, so it has its amount (bulkrunitem_amount_gt_0).
+            assert item.amount_minor is not None
             written[item.currency] = written.get(item.currency, 0) + item.amount_minor
         amounts = ", ".join(
             f"{bulk.money_text(minor, currency)} {currency}"
