@@ -1,6 +1,7 @@
 """The Approvals queue, its confirm pop-outs, the top bar count and pending rows."""
 
 import datetime
+import json
 
 import pytest
 from django.contrib.auth.models import Group
@@ -97,7 +98,8 @@ def test_approve_pop_out_then_confirm_with_htmx(client, supervisor, pending):
     assert f"Approve write-off {pending.pk}?" in popout and "600.00" in popout
     response = client.post(url, headers=HTMX)
     assert response.status_code == 204
-    assert "writeoffDecided" in response["HX-Trigger"]
+    trigger = json.loads(response["HX-Trigger"])
+    assert trigger["ledgerChanged"] == {"kind": "writeoff", "id": pending.pk}
     assert WriteOff.objects.get(pk=pending.pk).status == WriteOff.Status.ACTIVE
 
 
