@@ -470,7 +470,6 @@ def _invoice_id(invoice_no: int, account: Account) -> int:
     )
     if invoice_id is None:
         raise BillingError(
-            INVALID_ACCOUNTING_CODE,
             INVOICE_NOT_FOUND,
             f"Invoice {invoice_no} does not exist on account {account.acct_no}.",
             field="invoice_no",
