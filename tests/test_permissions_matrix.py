@@ -103,9 +103,7 @@ EXPECTED: dict[str, Expect] = {
     "api_settle_dispute_hold_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
     ),
-    "api_get_journal_lines_m": Expect(
-        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
-    ),
+    "api_get_journal_lines_m": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
