@@ -143,7 +143,7 @@ def test_ui_settlement_and_reversal_are_recorded_by_the_supervisor(client, books
 
     response = client.post(
         reverse("dispute_settle", args=[9001, hold.pk, "convert"]),
-        {"reason_code": "0", "comments": "Customer will not pay."},
+        {"reason_code": "0", "revenue_impacting": "on", "comments": "Customer will not pay."},
     )
     assert response.status_code == 302
     response = client.post(

@@ -132,6 +132,7 @@ EXPECTED: dict[str, Expect] = {
     "api_settle_dispute_hold_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
     ),
+    "api_get_journal_lines_m": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
@@ -348,7 +349,7 @@ def test_another_accounts_objects_are_404_for_every_role_that_may_see_them(clien
 
 
 def test_api_keys_are_checked_by_role_and_revocation(client, ledgers):
-    """Only a supervisor key settles; a revoked key is unknown."""
+    """Only a supervisor key settles or reads the journal; a revoked key is unknown."""
     own, _ = ledgers
     keys = {role: api_key_create(f"matrix-{role}", role)[1] for role in ("clerk", "supervisor")}
     revoked = api_key_create("matrix-revoked", "supervisor")[1]
@@ -369,6 +370,22 @@ def test_api_keys_are_checked_by_role_and_revocation(client, ledgers):
     assert settle(keys["clerk"]).status_code == 403
     assert settle(revoked).status_code == 401
     assert settle(keys["supervisor"]).status_code == 200
+
+    def journal(key: str):
+        return client.post(
+            reverse("api_get_journal_lines_m"),
+            {
+                "client_no": "1000",
+                "auth_key": key,
+                "start_date": "2000-01-01",
+                "end_date": "2999-12-31",
+            },
+        )
+
+    # Reading the journal needs billing.export_journal: supervisor keys only.
+    assert journal(keys["clerk"]).status_code == 403
+    assert journal(revoked).status_code == 401
+    assert journal(keys["supervisor"]).status_code == 200
 
 
 def test_anonymous_htmx_requests_get_hx_redirect_to_sign_in_never_a_login_fragment(

@@ -35,10 +35,12 @@ from pydantic import BaseModel, ValidationError
 
 from billing.actors import Actor
 from billing.api_keys import api_key_authenticate, authentication_throttle
+from billing.books import journal_lines
 from billing.errors import (
     ACCOUNT_NOT_FOUND,
     AUTHENTICATION_FAILED,
     BODY_TOO_LARGE,
+    INVALID_ACCOUNTING_CODE,
     INVALID_INPUT,
     INVOICE_NOT_FOUND,
     LENGTH_REQUIRED,
@@ -49,10 +51,10 @@ from billing.errors import (
     BillingError,
 )
 from billing.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, replay_or_run, request_sha256
-from billing.models import Account, ApiKey, Invoice
+from billing.models import Account, AccountingCode, ApiKey, Invoice, JournalLine
 from billing.money import from_minor
 from billing.pagination import PageWindow, keyset_window
-from billing.rules import check_text, today
+from billing.rules import check_text, require_perm, today
 from writeoffs.api_models import (
     AccountInput,
     ApiError,
@@ -60,6 +62,10 @@ from writeoffs.api_models import (
     CreateRequest,
     CreateResponse,
     DisputeRow,
+    JournalCursor,
+    JournalLineRow,
+    JournalLinesRequest,
+    JournalLinesResponse,
     ListCursor,
     ListRequest,
     ListResponse,
@@ -252,14 +258,19 @@ def get_acct_writeoff_or_disputes_m(call: ApiCall) -> ListResponse:
 def settle_dispute_hold_m(call: ApiCall) -> SettleResponse:
     given: SettleRequest = call.input
     reason_code = ReasonCode.BAD_DEBT
-    if given.action == Settlement.CONVERT and given.reason_code is not None:
-        reason_code = given.reason_code
+    accounting_code_id = None
+    if given.action == Settlement.CONVERT:
+        if given.reason_code is not None:
+            reason_code = given.reason_code
+        if given.accounting_code is not None:
+            accounting_code_id = _expense_code_id(given.accounting_code)
     hold = dispute_hold_settle(
         dispute_hold_id=given.dispute_no,
         action=given.action,
         actor=call.actor,
         comments=given.comments or "",
         reason_code=reason_code,
+        accounting_code_id=accounting_code_id,
         source=Source.API,
     )
     rec_no = conversion_pending = None
@@ -286,6 +297,29 @@ def api_writeoff_status(writeoff: WriteOff) -> str:
     if writeoff.is_pending:
         return "pending_approval"
     return writeoff.status
+
+
+@api_endpoint(JournalLinesRequest)
+def get_journal_lines_m(call: ApiCall) -> JournalLinesResponse:
+    """Journal lines with an entry date in the range, in (entry date, line) order,
+    for integrations: a page at a time by ``cursor`` (``keyset_window`` from the
+    last line the caller saw), so every page costs the same however deep."""
+    require_perm(call.actor, "billing.export_journal")
+    given: JournalLinesRequest = call.input
+    lines = journal_lines(start=given.start_date, end=given.end_date)
+    position = given.position
+    params = {"page": "1"} if position is None else {"after": position.keyset()}
+    window = keyset_window(lines, params, given.page_size)
+    fields: dict[str, Any] = {
+        "start_date": given.start_date,
+        "end_date": given.end_date,
+        "page_size": given.page_size,
+        "lines": [_journal_line_row(line) for line in window],
+    }
+    if window.has_next:
+        last = window.items[-1]
+        fields["next_cursor"] = JournalCursor(last.entry_date, last.pk).encode()
+    return JournalLinesResponse.ok(**fields)
 
 
 # These two change nothing; exempt so that a stray POST still gets a JSON answer
@@ -457,6 +491,19 @@ def _invoice_id(invoice_no: int, account: Account) -> int:
     return invoice_id
 
 
+def _expense_code_id(code: str) -> int:
+    """The id of the accounting code whose code is ``code``; the service checks that it
+    is an active expense code (the same 3123 either way)."""
+    found = AccountingCode.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            f"No accounting code {code!r}: give an active expense code's code.",
+            field="accounting_code",
+        )
+    return found
+
+
 # --- output ----------------------------------------------------------------
 
 
@@ -492,6 +539,23 @@ def _writeoff_row(writeoff: WriteOff) -> WriteOffRow:
             "origin_dispute_no": writeoff.origin_dispute_id,
             "reversed_date": _local_date(writeoff.reversed_at),
         }
+    )
+
+
+def _journal_line_row(line: JournalLine) -> JournalLineRow:
+    entry, code, currency = line.entry, line.accounting_code, line.currency
+    return JournalLineRow(
+        entry_no=entry.number,
+        entry_date=line.entry_date,
+        event=entry.event,
+        currency=currency,
+        accounting_code=code.code,
+        accounting_code_name=code.name,
+        debit=_money(line.debit_minor, currency) if line.debit_minor else None,
+        credit=_money(line.credit_minor, currency) if line.credit_minor else None,
+        memo=entry.memo,
+        source_document=f"{entry.source_type}:{entry.source_id}",
+        posted_at=entry.posted_at,
     )
 
 

@@ -44,6 +44,7 @@ from billing.errors import (
     PAGE_TOO_DEEP,
     BillingError,
 )
+from billing.models import JournalEvent
 from billing.rules import COMMENTS_MAX_LENGTH
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
 
@@ -464,9 +465,79 @@ class SettleRequest(ApiInput):
         | None
     ) = None
 
+    accounting_code: (
+        Annotated[
+            Text,
+            Field(
+                description="Action 1 only: the expense accounting code's code (as in "
+                'admin, e.g. "6100") the write-off debits. Not given: revenue-impacting '
+                "(debits the invoice's revenue code). Unknown, inactive or not an expense "
+                "code: 3123. Ignored for actions 2 and 3."
+            ),
+        ]
+        | None
+    ) = None
+
     @property
     def action(self) -> str:
         return SETTLEMENT_ACTIONS[self.settlement_action]
+
+
+@dataclass(frozen=True)
+class JournalCursor:
+    """Where the next page of journal lines starts: after the line with this entry
+    date and id (the selector's order)."""
+
+    entry_date: datetime.date
+    line_id: int
+
+    def encode(self) -> str:
+        text = f"{self.entry_date.isoformat()}.{self.line_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, raw: str) -> JournalCursor:
+        try:
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+            day, line_id = text.split(".")
+            if not _DIGITS.fullmatch(line_id) or int(line_id) < 0:
+                raise ValueError(line_id)
+            return cls(_date(day), int(line_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise refuse(INVALID_INPUT, "cursor is not one this call returned.") from None
+
+    def keyset(self) -> str:
+        """As ``billing.pagination.keyset_window`` reads an ``after`` cursor."""
+        return f"{self.entry_date.isoformat()}~{self.line_id}"
+
+
+def _valid_journal_cursor(raw: str) -> str:
+    JournalCursor.decode(raw)
+    return raw
+
+
+class JournalLinesRequest(ApiInput):
+    start_date: date_input("First entry date (yyyy-mm-dd), inclusive. Else 1024.")
+    end_date: date_input("Last entry date (yyyy-mm-dd), inclusive. Else 1024.")
+    page_size: Annotated[
+        integer(1, PAGE_SIZE_MAX, f"Lines per page, 1 to {PAGE_SIZE_MAX} (default 100)."),
+        OnError(INVALID_INPUT, f"page_size must be a whole number from 1 to {PAGE_SIZE_MAX}."),
+    ] = PAGE_SIZE_DEFAULT
+    cursor: (
+        Annotated[
+            Text,
+            AfterValidator(_valid_journal_cursor),
+            Field(
+                description="next_cursor from the page before: the next page, read by key "
+                "however deep. Send the same dates with it. Otherwise: 1011."
+            ),
+        ]
+        | None
+    ) = None
+
+    @property
+    def position(self) -> JournalCursor | None:
+        return None if self.cursor is None else JournalCursor.decode(self.cursor)
 
 
 # --- answers -----------------------------------------------------------------
@@ -589,4 +660,30 @@ class SettleResponse(Ok):
         None,
         description="Action 1: the conversion is over the key's limit and waits for "
         "approval; the hold stays open.",
+    )
+
+
+class JournalLineRow(BaseModel):
+    entry_no: int = Field(description="The journal entry's number.")
+    entry_date: datetime.date
+    event: str = Field(description="One of: " + ", ".join(JournalEvent.values) + ".")
+    currency: Currency
+    accounting_code: str = Field(description="The accounting code's code.")
+    accounting_code_name: str
+    debit: Money | None = Field(description="Set on a debit line, else null.")
+    credit: Money | None = Field(description="Set on a credit line, else null.")
+    memo: str
+    source_document: str = Field(
+        description='The row that posted it, "app.model:id" (e.g. "writeoffs.writeoff:12").'
+    )
+    posted_at: datetime.datetime
+
+
+class JournalLinesResponse(Ok):
+    start_date: datetime.date
+    end_date: datetime.date
+    page_size: int
+    lines: list[JournalLineRow] = Field(description="In entry date, then line order.")
+    next_cursor: str | None = Field(
+        None, description="Send as cursor for the next page; absent on the last page."
     )

@@ -16,6 +16,7 @@ urlpatterns = [
         name="api_get_acct_writeoff_or_disputes_m",
     ),
     path("settle_dispute_hold_m", api.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
+    path("get_journal_lines_m", api.get_journal_lines_m, name="api_get_journal_lines_m"),
     path("openapi.json", api.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", api.unknown_call, name="api_unknown_call"),

@@ -185,7 +185,12 @@ class DisputeHoldForm(EntryForm):
 
 
 class SettleForm(forms.Form):
-    """Settling a dispute hold: a reason code when converting, optional comments."""
+    """Settling a dispute hold: a reason code and the posting (revenue-impacting, or an
+    expense code) when converting, as a write-off chooses; optional comments.
+
+    The conversion's two fields carry ids of their own: the entry drawer's write-off
+    form, which may be on the page at the same time, uses the default ones.
+    """
 
     # Like the create drawer: no preselected reason, the person chooses one.
     reason_code = forms.TypedChoiceField(
@@ -193,20 +198,59 @@ class SettleForm(forms.Form):
         coerce=int,
         choices=cast(forms.ChoiceField, WriteOffForm.base_fields["reason_code"]).choices,
     )
+    revenue_impacting = forms.BooleanField(
+        label="Revenue-impacting",
+        required=False,
+        initial=True,
+        help_text="Posts against the invoice's revenue code. Turn off to post to an expense code.",
+        widget=forms.CheckboxInput(
+            attrs={
+                "id": "settle_revenue_impacting",
+                "class": "form-check-input",
+                "role": "switch",
+                "aria-describedby": "settle_revenue_impacting_helptext",
+                "data-hides": "settle_accounting_code_group",
+            }
+        ),
+    )
+    accounting_code = forms.ModelChoiceField(
+        label="Expense accounting code",
+        required=False,
+        queryset=AccountingCode.objects.filter(kind=AccountingCode.Kind.EXPENSE, active=True),
+        empty_label="Choose an expense code",
+        help_text="Only for a conversion that is not revenue-impacting.",
+        widget=forms.Select(
+            attrs={
+                "id": "settle_accounting_code",
+                "class": "form-select",
+                "aria-describedby": "settle_accounting_code_helptext",
+            }
+        ),
+    )
     comments = forms.CharField(
         label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    field_order = ["reason_code", "revenue_impacting", "accounting_code", "comments"]
 
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
         if action != Settlement.CONVERT:
-            del self.fields["reason_code"]
+            for name in ("reason_code", "revenue_impacting", "accounting_code"):
+                del self.fields[name]
 
     def settle_arguments(self) -> dict:
-        arguments = {"comments": self.cleaned_data["comments"]}
+        """The service's arguments. Revenue-impacting is ``accounting_code_id=None``;
+        off, the chosen code (none chosen: the service refuses, next to the field)."""
+        data = self.cleaned_data
+        arguments = {"comments": data["comments"]}
         if self.action == Settlement.CONVERT:
-            arguments["reason_code"] = self.cleaned_data["reason_code"]
+            arguments["reason_code"] = data["reason_code"]
+            if not data.get("revenue_impacting"):
+                code = data.get("accounting_code")
+                # No code is 0, never None (which means revenue-impacting): the
+                # service refuses it next to the field, as it does for a write-off.
+                arguments["accounting_code_id"] = code.pk if code else 0
         return arguments
 
 

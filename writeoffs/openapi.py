@@ -22,6 +22,8 @@ from writeoffs.api_models import (
     ApiError,
     CreateRequest,
     CreateResponse,
+    JournalLinesRequest,
+    JournalLinesResponse,
     ListRequest,
     ListResponse,
     SettleRequest,
@@ -72,12 +74,25 @@ OPERATIONS = (
         "settle_dispute_hold_m",
         "Settle an open dispute hold (supervisor key)",
         "1 converts the held amount to a permanent write-off (reason_code, default 0 Bad "
-        "Debt), 2 removes the hold and re-ages the invoice as of today, 3 removes it without "
-        "re-aging. A clerk key gets 403 (1003).",
+        "Debt), posted as a create posts: revenue-impacting (debiting the invoice's revenue "
+        "code) unless accounting_code names the expense code to debit; 2 removes the "
+        "hold and re-ages the invoice as of today, 3 removes it without re-aging. A clerk "
+        "key gets 403 (1003).",
         SettleRequest,
         SettleResponse,
-        (1003, 1005, 3024, 3124, 3125, 3126, 3127),
+        (1003, 1005, 3024, 3123, 3124, 3125, 3126, 3127),
         idempotent=True,
+    ),
+    Operation(
+        "get_journal_lines_m",
+        "List journal lines by entry date range (supervisor key)",
+        "Every journal line with an entry date from start_date to end_date, in entry date, "
+        "then line order: debits and credits as decimal strings. Pages are read by key: "
+        "send `next_cursor` back as `cursor` (with the same dates) for the next page, at the "
+        "same cost however deep. Needs billing.export_journal; a clerk key gets 403 (1003).",
+        JournalLinesRequest,
+        JournalLinesResponse,
+        (1003, 1024),
     ),
 )
 

@@ -875,13 +875,13 @@ def test_api_calls_are_csrf_exempt_but_other_views_are_not(create_input):
     assert_error(client.post("/api/no_such_call"), 1012, 404)
 
 
-def test_openapi_document_describes_the_three_calls(client):
+def test_openapi_document_describes_the_four_calls(client):
     response = client.get("/api/openapi.json")
 
     document = response.json()
     assert response.status_code == 200
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {CREATE, LIST, SETTLE}
+    assert set(document["paths"]) == {CREATE, LIST, SETTLE, "/api/get_journal_lines_m"}
 
 
 def test_openapi_document_lists_every_error_code_the_api_can_return(client):
@@ -892,10 +892,9 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
         for operation in path.values()
         for code in operation["x-error-codes"]
     }
-    # 3123 (accounting code) cannot come from the API: it never picks an expense code.
-    # 3140-3149 (approvals, recovery) and 3150-3153 (bulk runs) neither: approval,
-    # recovery and bulk runs are screens and commands, not API calls.
-    not_from_the_api = {0, 3123, *range(3140, 3154)}
+    # 3140-3149 (approvals, recovery) and 3150-3153 (bulk runs) cannot come from the
+    # API: approval, recovery and bulk runs are screens and commands, not API calls.
+    not_from_the_api = {0, *range(3140, 3154)}
 
     assert documented | set(UNKNOWN_CALL_ERROR_CODES) == set(ERROR_CODES) - not_from_the_api
     assert set(
@@ -905,6 +904,7 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
         "create_writeoff_or_dispute_m",
         "get_acct_writeoff_or_disputes_m",
         "settle_dispute_hold_m",
+        "get_journal_lines_m",
     }
 
 

@@ -16,8 +16,8 @@ from django.test import Client
 
 from billing.api_keys import api_key_create
 from billing.errors import ERROR_CODES
-from billing.factories import AccountFactory, InvoiceFactory
-from billing.models import AccountingPeriodLock, Invoice
+from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
+from billing.models import AccountingCode, AccountingPeriodLock, Invoice
 from writeoffs.api_models import API_MAX_PAGE
 from writeoffs.factories import WriteOffFactory
 from writeoffs.openapi import CALL_ERROR_CODES, openapi_document
@@ -25,6 +25,7 @@ from writeoffs.openapi import CALL_ERROR_CODES, openapi_document
 CREATE = "create_writeoff_or_dispute_m"
 LIST = "get_acct_writeoff_or_disputes_m"
 SETTLE = "settle_dispute_hold_m"
+JOURNAL = "get_journal_lines_m"
 
 
 class World:
@@ -45,6 +46,9 @@ class World:
         ).json()["rec_no"]
         WriteOffFactory(invoice=self.invoice, amount_minor=100)
         WriteOffFactory(invoice=self.invoice, amount_minor=200)
+        self.expense_code = AccountingCodeFactory(
+            code="6150", name="Dispute losses", kind=AccountingCode.Kind.EXPENSE
+        )
 
     def call(self, name, data, *, headers=None, raw=None, content_type="application/json"):
         body = json.dumps(data) if raw is None else raw
@@ -68,6 +72,14 @@ class World:
     def list_input(self, **extra):
         return {**self.auth(), "acct_no": 5001, **extra}
 
+    def journal_input(self, key=None, **extra):
+        return {
+            **self.auth(key or self.supervisor),
+            "start_date": "2000-01-01",
+            "end_date": "2999-12-31",
+            **extra,
+        }
+
     def settle_input(self, key=None, **extra):
         return {
             **self.auth(key or self.supervisor),
@@ -88,7 +100,12 @@ def broken_service(world, name, target):
             raise RuntimeError("boom")
 
         monkeypatch.setattr(target, broken)
-        inputs = {CREATE: world.create_input, LIST: world.list_input, SETTLE: world.settle_input}
+        inputs = {
+            CREATE: world.create_input,
+            LIST: world.list_input,
+            SETTLE: world.settle_input,
+            JOURNAL: world.journal_input,
+        }
         return world.call(name, inputs[name]())
 
     return run
@@ -115,7 +132,9 @@ def common(world, name, valid: Callable[..., dict]) -> dict[int, Callable]:
 
 def _without_required(name, data):
     # The first required input after authentication.
-    first = {CREATE: "invoice_no", LIST: "acct_no", SETTLE: "dispute_no"}[name]
+    first = {CREATE: "invoice_no", LIST: "acct_no", SETTLE: "dispute_no", JOURNAL: "start_date"}[
+        name
+    ]
     return {k: v for k, v in data.items() if k != first}
 
 
@@ -124,11 +143,13 @@ def _invalid_value(name):
         CREATE: {"do_dispute": 2},
         LIST: {"page_size": 501},
         SETTLE: {"dispute_no": "ten"},
+        JOURNAL: {"page_size": 0},
     }[name]
 
 
 def scenarios(world) -> dict[str, dict[int | str, Callable]]:
     create, listing, settle = world.create_input, world.list_input, world.settle_input
+    journal = world.journal_input
 
     def clash(name, first, second):
         def run(monkeypatch):
@@ -203,6 +224,9 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
         SETTLE: {
             "ok release": lambda mp: world.call(SETTLE, settle()),
             "ok convert": lambda mp: world.call(SETTLE, settle(settlement_action=1)),
+            "ok convert to an expense code": lambda mp: world.call(
+                SETTLE, settle(settlement_action=1, accounting_code=world.expense_code.code)
+            ),
             **common(world, SETTLE, settle),
             1001: broken_service(world, SETTLE, "writeoffs.api.dispute_hold_settle"),
             1003: lambda mp: world.call(SETTLE, settle(key=world.clerk)),
@@ -211,7 +235,24 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
             3124: settled_twice,
             3125: lambda mp: world.call(SETTLE, settle(dispute_no=987654)),
             3126: lambda mp: world.call(SETTLE, settle(settlement_action=4)),
+            3123: lambda mp: world.call(
+                SETTLE, settle(settlement_action=1, accounting_code="no-such-code")
+            ),
             3127: lambda mp: world.call(SETTLE, settle(comments="x" * 3001)),
+        },
+        JOURNAL: {
+            "ok": lambda mp: world.call(JOURNAL, journal()),
+            "ok by cursor": lambda mp: world.call(
+                JOURNAL,
+                journal(
+                    page_size=1,
+                    cursor=world.call(JOURNAL, journal(page_size=1)).json()["next_cursor"],
+                ),
+            ),
+            **common(world, JOURNAL, journal),
+            1001: broken_service(world, JOURNAL, "writeoffs.api.journal_lines"),
+            1003: lambda mp: world.call(JOURNAL, journal(key=world.clerk)),
+            1024: lambda mp: world.call(JOURNAL, journal(end_date="31/12/2026")),
         },
     }
 
@@ -233,6 +274,9 @@ SUCCESS_CASES = [
     (LIST, "ok by cursor"),
     (SETTLE, "ok release"),
     (SETTLE, "ok convert"),
+    (SETTLE, "ok convert to an expense code"),
+    (JOURNAL, "ok"),
+    (JOURNAL, "ok by cursor"),
 ]
 
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from billing.factories import AccountFactory, InvoiceFactory, UserFactory
-from billing.models import Invoice
+from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
+from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent
 from tests.ledger import assert_ledger_consistent
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
 from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
@@ -95,7 +95,7 @@ def test_convert_creates_a_linked_writeoff_with_the_chosen_reason(
 
     response = client.post(
         settle_url(account, hold, "convert"),
-        {"reason_code": "2", "comments": "Agreed: billing error"},
+        {"reason_code": "2", "revenue_impacting": "on", "comments": "Agreed: billing error"},
         **HTMX,
     )
 
@@ -169,7 +169,11 @@ def test_a_settled_dispute_cannot_be_settled_again(
     dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=supervisor_actor)
     client.force_login(supervisor)
 
-    response = client.post(settle_url(account, hold, "convert"), {"reason_code": "0"}, **HTMX)
+    response = client.post(
+        settle_url(account, hold, "convert"),
+        {"reason_code": "0", "revenue_impacting": "on"},
+        **HTMX,
+    )
 
     assert response.status_code == 200
     assert "already settled" in response.content.decode()
@@ -187,6 +191,123 @@ def test_convert_refuses_a_reason_code_outside_0_to_5(client, supervisor, accoun
 
     assert response.status_code == 200
     assert response.context["settle_form"].errors["reason_code"]
+    hold.refresh_from_db()
+    assert hold.is_open
+
+
+# --- settle: a conversion posts like a create (revenue-impacting or an expense code) ---
+
+
+def conversion_debits(hold) -> list[tuple[str, int]]:
+    writeoff = WriteOff.objects.get(origin_dispute=hold)
+    entry = JournalEntry.objects.get(event=JournalEvent.DISPUTE_CONVERSION, source_id=writeoff.pk)
+    return [
+        (line.accounting_code.code, line.debit_minor)
+        for line in entry.lines.select_related("accounting_code")
+        if line.debit_minor
+    ]
+
+
+def test_convert_popout_offers_the_revenue_impacting_switch_and_the_expense_codes(
+    client, supervisor, account, hold, expense_code
+):
+    AccountingCodeFactory(
+        code="6900", name="Retired", kind=AccountingCode.Kind.EXPENSE, active=False
+    )
+    client.force_login(supervisor)
+
+    html = client.get(settle_url(account, hold, "convert"), **HTMX).content.decode()
+
+    switch = re.search(r"<input[^>]*name=\"revenue_impacting\"[^>]*>", html).group(0)
+    assert "checked" in switch
+    assert 'data-hides="settle_accounting_code_group"' in switch
+    assert 'id="settle_accounting_code_group"' in html
+    select = re.search(r"<select[^>]*name=\"accounting_code\".*?</select>", html, re.S).group(0)
+    assert f'value="{expense_code.pk}"' in select
+    assert "Retired" not in select  # inactive codes are not offered
+    assert "Subscription revenue" not in select  # nor revenue codes
+    assert "<script" not in html
+
+
+@pytest.mark.parametrize("action", ["release", "release_reage"])
+def test_a_release_popout_asks_for_no_posting(client, supervisor, account, hold, action):
+    client.force_login(supervisor)
+
+    html = client.get(settle_url(account, hold, action), **HTMX).content.decode()
+
+    assert 'name="revenue_impacting"' not in html
+    assert 'name="accounting_code"' not in html
+
+
+def test_convert_with_revenue_impacting_on_debits_the_invoices_revenue_code(
+    client, supervisor, account, invoice, hold, expense_code
+):
+    client.force_login(supervisor)
+
+    response = client.post(
+        settle_url(account, hold, "convert"),
+        # A code chosen and then the switch turned back on: revenue-impacting wins.
+        {"reason_code": "0", "revenue_impacting": "on", "accounting_code": expense_code.pk},
+        **HTMX,
+    )
+
+    assert response.status_code == 204
+    assert conversion_debits(hold) == [(invoice.revenue_code.code, 5000)]
+    writeoff = WriteOff.objects.get(origin_dispute=hold)
+    assert writeoff.revenue_impacting is True
+    assert writeoff.accounting_code_id == invoice.revenue_code_id
+
+
+def test_convert_with_revenue_impacting_off_debits_the_chosen_expense_code(
+    client, supervisor, account, invoice, hold, expense_code
+):
+    other = AccountingCodeFactory(code="6200", name="Disputes", kind=AccountingCode.Kind.EXPENSE)
+    client.force_login(supervisor)
+
+    response = client.post(
+        settle_url(account, hold, "convert"),
+        {"reason_code": "0", "accounting_code": other.pk},
+        **HTMX,
+    )
+
+    assert response.status_code == 204
+    assert conversion_debits(hold) == [("6200", 5000)]
+    assert WriteOff.objects.get(origin_dispute=hold).revenue_impacting is False
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_convert_with_revenue_impacting_off_and_no_code_is_refused_beside_the_select(
+    client, supervisor, account, invoice, hold, expense_code
+):
+    client.force_login(supervisor)
+
+    response = client.post(settle_url(account, hold, "convert"), {"reason_code": "0"}, **HTMX)
+
+    assert response.status_code == 200
+    errors = response.context["settle_form"].errors["accounting_code"]
+    assert "expense accounting code" in errors[0]
+    assert errors[0] in response.content.decode()
+    hold.refresh_from_db()
+    assert hold.is_open
+    assert not WriteOff.objects.exists()
+    invoice.refresh_from_db()
+    assert (invoice.held_minor, invoice.written_off_minor) == (5000, 0)
+
+
+def test_convert_refuses_an_inactive_expense_code(client, supervisor, account, hold):
+    retired = AccountingCodeFactory(
+        code="6900", name="Retired", kind=AccountingCode.Kind.EXPENSE, active=False
+    )
+    client.force_login(supervisor)
+
+    response = client.post(
+        settle_url(account, hold, "convert"),
+        {"reason_code": "0", "accounting_code": retired.pk},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    assert response.context["settle_form"].errors["accounting_code"]
     hold.refresh_from_db()
     assert hold.is_open
 
