@@ -27,7 +27,7 @@ def assert_nul_page(response):
 def test_a_search_with_nul_is_a_readable_400(client, clerk):
     client.force_login(clerk)
     AccountFactory(acct_no=5001, name="Acme")
-    response = client.get("/", {"q": "Ac\x00me"})
+    response = client.get("/accounts/", {"q": "Ac\x00me"})
     assert_nul_page(response)
     assert "Acme" not in response.content.decode()
     assert "<html" in response.content.decode()
@@ -35,7 +35,7 @@ def test_a_search_with_nul_is_a_readable_400(client, clerk):
 
 def test_an_htmx_request_with_nul_gets_the_message_for_the_drawer(client, clerk):
     client.force_login(clerk)
-    response = client.get("/", {"q": "\x00"}, headers={"HX-Request": "true"})
+    response = client.get("/accounts/", {"q": "\x00"}, headers={"HX-Request": "true"})
     assert_nul_page(response)
     assert "<html" not in response.content.decode()
     assert response["HX-Retarget"] == "#drawer-content"
@@ -88,7 +88,7 @@ def test_a_search_with_another_illegal_character_shows_the_message_and_no_result
 ):
     client.force_login(clerk)
     AccountFactory(acct_no=5001, name="Acme")
-    response = client.get("/", {"q": f"Acme{char}"})
+    response = client.get("/accounts/", {"q": f"Acme{char}"})
     body = response.content.decode()
     assert response.status_code == 200
     assert f"Illegal characters entered: remove the invisible character U+{ord(char):04X}" in body
@@ -100,7 +100,7 @@ def test_a_search_with_another_illegal_character_shows_the_message_and_no_result
 def test_a_search_keeps_tabs_and_finds_what_it_did_before(client, clerk):
     client.force_login(clerk)
     AccountFactory(acct_no=5001, name="Acme")
-    response = client.get("/", {"q": " Acme "})
+    response = client.get("/accounts/", {"q": " Acme "})
     assert ">Acme<" in response.content.decode()
 
 

@@ -92,7 +92,7 @@ def test_other_server_errors_stay_a_plain_500(browser_client, clerk, monkeypatch
 
     monkeypatch.setattr("billing.views.accounts_matching", broken)
     browser_client.force_login(clerk)
-    response = browser_client.get("/")
+    response = browser_client.get("/accounts/")
     assert response.status_code == 500
     assert "Retry-After" not in response
 

@@ -192,7 +192,7 @@ def test_a_conversion_over_the_limit_says_it_waits_for_approval(client, account,
     )
     client.force_login(UserFactory(username="conv-sup", groups=[SUPERVISOR]))
     url = reverse("dispute_settle", args=[account.acct_no, hold.pk, "convert"])
-    response = client.post(url, {"reason_code": "0", "comments": ""})
+    response = client.post(url, {"reason_code": "0", "comments": "", "revenue_impacting": "on"})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "waits for approval" in page
