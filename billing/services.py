@@ -72,29 +72,45 @@ def payment_plan(
     available amount: a disputed part must be released first."""
     require_perm(actor, "billing.add_payment")
     require_sent(invoice, "payments recorded")
-    date = paid_on or today()
-    if date > today():
-        raise BillingError(
-            INVALID_INPUT, "The payment date cannot be in the future.", field="paid_on"
-        )
-    if date < invoice.bill_date:
-        raise BillingError(
-            INVALID_INPUT,
-            f"The payment date must be on or after the invoice's bill date, {invoice.bill_date}.",
-            field="paid_on",
-        )
-    require_open(date, field="paid_on", what="payment date")
-    if method not in Payment.Method.values:
-        raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+    date, method, reference = payment_terms(
+        invoice, paid_on=paid_on, method=method, reference=reference
+    )
     return PaymentPlan(
         invoice=invoice,
         amount_minor=resolve_amount(invoice, amount, kind="Payment"),
         paid_on=date,
         method=method,
-        reference=clean_optional_text(
-            reference, field="reference", max_length=REFERENCE_MAX_LENGTH
-        ),
+        reference=reference,
     )
+
+
+def payment_terms(
+    invoice: Invoice,
+    *,
+    paid_on: datetime.date | None,
+    method: str,
+    reference: str,
+    what: str = "payment",
+) -> tuple[datetime.date, str, str]:
+    """A payment's date (default today), method and reference, checked: on or after
+    the bill date, not in the future, after the lock date. A recovery is a payment
+    too and is held to the same terms (``what`` names it in the messages)."""
+    date = paid_on or today()
+    if date > today():
+        raise BillingError(
+            INVALID_INPUT, f"The {what} date cannot be in the future.", field="paid_on"
+        )
+    if date < invoice.bill_date:
+        raise BillingError(
+            INVALID_INPUT,
+            f"The {what} date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            field="paid_on",
+        )
+    require_open(date, field="paid_on", what=f"{what} date")
+    if method not in Payment.Method.values:
+        raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
+    text = clean_optional_text(reference, field="reference", max_length=REFERENCE_MAX_LENGTH)
+    return date, method, text
 
 
 def payment_record(

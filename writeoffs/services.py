@@ -32,7 +32,6 @@ from billing.errors import (
     INVALID_COMMENTS,
     INVALID_DISPUTE_SETTINGS,
     INVALID_EXPIRE_HOLD_DAYS,
-    INVALID_INPUT,
     INVALID_REASON_CODE,
     INVALID_RECOVERY_CHOICE,
     INVALID_SETTLEMENT_ACTION,
@@ -73,6 +72,7 @@ from billing.rules import (
     resolve_amount,
     today,
 )
+from billing.services import payment_terms
 from writeoffs.approvals import approval_limit_minor, hold_requester, within_limit
 from writeoffs.models import (
     RECOVERABLE_REASON_CODES,
@@ -602,16 +602,10 @@ def recovery_record(
                 "recoverable).",
                 field="amount",
             )
-        date = paid_on or today()
-        if date > today() or date < invoice.bill_date:
-            raise BillingError(
-                INVALID_INPUT,
-                f"The recovery date must be from the bill date, {invoice.bill_date}, to today.",
-                field="paid_on",
-            )
-        if method not in Payment.Method.values:
-            raise BillingError(INVALID_INPUT, "Choose a payment method.", field="method")
-        require_open(date, field="paid_on", what="recovery date")
+        # A recovery is a payment: the same date, method and reference rules.
+        date, payment_method, text = payment_terms(
+            invoice, paid_on=paid_on, method=method, reference=reference, what="recovery"
+        )
         allocation = _recovery_allocation(
             candidates, amount_minor - max(invoice.available_minor, 0), writeoff_ids, date
         )
@@ -621,8 +615,8 @@ def recovery_record(
                 account_id=invoice.account_id,
                 amount_minor=amount_minor,
                 paid_on=date,
-                method=method,
-                reference=clean_optional_text(reference, field="reference", max_length=100),
+                method=payment_method,
+                reference=text,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
                 idempotency_scope=actor.idempotency_scope,
