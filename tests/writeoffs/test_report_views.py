@@ -145,7 +145,7 @@ def test_worklist_htmx_fragment_refreshes_after_a_settlement(client, viewer, led
     response = client.get(reverse("worklist_disputes"), {"view": "expired"}, **HTMX)
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="dispute-worklist"')
-    assert 'hx-trigger="disputeSettled from:body' in html
+    assert 'hx-trigger="ledgerChanged from:body"' in html
     assert "No open dispute hold is past its expiry date." in html
 
 
