@@ -138,7 +138,8 @@ ENTRY_ROWS_SQL = " UNION ALL ".join(
     f"FROM {model._meta.db_table} WHERE invoice_id IN ({{marks}})"
     for kind, model, conversion in (
         ("p", Payment, "0"),
-        ("w", WriteOff, "origin_dispute_id IS NOT NULL"),
+        # An integer on every branch: PostgreSQL will not UNION a boolean with 0.
+        ("w", WriteOff, "CASE WHEN origin_dispute_id IS NULL THEN 0 ELSE 1 END"),
         ("h", DisputeHold, "0"),
     )
 )
