@@ -28,6 +28,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject, ModelChange
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from billing.actors import Actor
 from billing.api_keys import api_key_revoke
@@ -46,6 +48,7 @@ from billing.models import (
 )
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
+from billing.rules import clean_correction_reason
 from billing.services import payment_correct, payment_correction_plan
 
 # The revenue-code correction moves write-offs too, so its service is the write-offs app's.
@@ -130,9 +133,16 @@ class CorrectionForm(forms.ModelForm):
 
     actor: Actor
 
+    reason = forms.CharField(
+        label="Reason for the correction",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Required with any change; kept in the row's history.",
+    )
+
     def changes(self) -> dict[str, Any]:
         """The service's keyword arguments for the fields that changed."""
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        return {name: self.cleaned_data[name] for name in self.changed_data if name != "reason"}
 
     def plan(self, changes: dict[str, Any]) -> object:
         raise NotImplementedError
@@ -146,12 +156,57 @@ class CorrectionForm(forms.ModelForm):
         if changes:
             try:
                 self.plan(changes)
+                clean_correction_reason(self.cleaned_data.get("reason"))
             except BillingError as error:
                 attach_billing_error(self, error)
         return data
 
 
-class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
+class ReadableHistoryContext(HistoricalRecordContextHelper):
+    """A change as a person reads it: an empty reference is "—" (simple-history shows
+    "Deleted user (pk=None)" for a foreign key that was empty), and minor units are
+    money in the row's currency."""
+
+    def prepare_delta_change_value(self, change: ModelChange, value: Any) -> Any:
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return "—"
+        if change.field.endswith("_minor") and isinstance(value, int):
+            return money_display(value, self.currency())
+        return super().prepare_delta_change_value(change, value)
+
+    def currency(self) -> str:
+        record = self.record
+        if getattr(record, "currency", ""):
+            return record.currency
+        return Invoice.objects.values_list("currency", flat=True).get(pk=record.invoice_id)
+
+
+class ReadableHistoryMixin:
+    """History pages that say what changed in money and words, and say so when a row's
+    earliest record is a change (its state before was never recorded)."""
+
+    model: type[models.Model]
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryContext(self.model, historical_record)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Each record's changes against the record before it, the page's oldest one
+        included (simple-history leaves it out, so every page's last row showed none)."""
+        records = list(historical_records)
+        if not records:
+            return
+        for newer, older in zip(records, [*records[1:], records[-1].prev_record], strict=True):
+            if older is None:
+                # Seeded rows and rows older than their history start with a change.
+                newer.history_earlier_state_unknown = newer.history_type == "~"
+                continue
+            delta = newer.diff_against(older, foreign_keys_are_objs=foreign_keys_are_objs)
+            helper = self.get_historical_record_context_helper(request, newer)
+            newer.history_delta_changes = helper.context_for_delta_changes(delta)
+
+
+class LedgerAdmin(ReadableHistoryMixin, ExactNumberSearchMixin, SimpleHistoryAdmin):
     """Admin for rows that are never added or deleted here.
 
     Every field is read-only except ``editable_fields`` (free text and
@@ -184,7 +239,6 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
     def get_editable_fields(self, obj) -> tuple[str, ...]:
         return self.editable_fields
 
-
     def get_fieldsets(self, request: HttpRequest, obj=None):
         """The lead fields first; the rest after; idempotency fields and raw minor units in
         a collapsed section (the amounts show as money in the lead)."""
@@ -201,6 +255,12 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
             if lead
             else [(None, {"fields": rest})]
         )
+        if (
+            obj is not None
+            and self.get_editable_fields(obj)
+            and self.has_change_permission(request, obj)
+        ):
+            fieldsets.insert(1, ("Correction", {"fields": ["reason"]}))
         if technical:
             fieldsets.append(("Technical details", {"classes": ["collapse"], "fields": technical}))
         return fieldsets
@@ -221,7 +281,7 @@ class LedgerAdmin(ExactNumberSearchMixin, SimpleHistoryAdmin):
         if not change or not changes:
             return
         try:
-            form.correct(changes)
+            form.correct({**changes, "reason": form.cleaned_data.get("reason")})
         except BillingError as error:
             # Only a change made between the form's check and the lock gets here.
             self.message_user(request, error.message, messages.ERROR)

@@ -81,3 +81,31 @@ def cache_history_managers() -> None:
         for name, value in list(vars(model).items()):
             if type(value) is HistoryDescriptor:
                 setattr(model, name, CachedHistoryDescriptor(value))
+
+
+def record_creation_history(
+    model: type[models.Model], *, after_pk: int, actor_label: str, reason: str
+) -> int:
+    """Write a creation record ("+") for each row of ``model`` with a key above
+    ``after_pk``, in one INSERT … SELECT: for rows written in bulk (``seed_billing``),
+    which bypasses simple-history's signals. Their first change then shows what it
+    changed. Returns how many records it wrote."""
+    from django.db import connection
+    from django.utils import timezone
+
+    history = model.history.model  # type: ignore[attr-defined]  # simple_history
+    own = {"history_id", "history_date", "history_change_reason", "history_type"}
+    own |= {"history_user", "history_actor"}
+    columns = [f.column for f in history._meta.concrete_fields if f.name not in own]
+    quote = connection.ops.quote_name
+    copied = ", ".join(quote(column) for column in columns)
+    key = model._meta.pk.column if model._meta.pk else None
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608  (names from _meta)
+        f"({copied}, history_date, history_change_reason, history_type, history_actor) "
+        f"SELECT {copied}, %s, %s, '+', %s FROM {quote(model._meta.db_table)} "
+        f"WHERE {quote(key or 'id')} > %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), reason, actor_label, after_pk])
+        return cursor.rowcount

@@ -193,24 +193,34 @@ def invoice_id_of(
     return invoice_id
 
 
+def clean_correction_reason(reason: str | None) -> str:
+    """Why a ledger row is corrected: required, and kept in the row's history."""
+    return clean_comments(reason, field="reason", label="A reason for the correction")
+
+
 def correct_entry[Entry: models.Model](
     model: type[Entry],
     pk: object,
     actor: Actor,
     plan: Callable[[Entry], dict[str, object]],
     *,
+    reason: str | None,
     not_found_code: int = INVALID_INPUT,
 ) -> Entry:
     """Apply a correction to one ledger row: lock its invoice, re-read the row under
     its lock, ask ``plan`` (a service's correction plan) what changes, and save
-    only that, with history recording ``actor``. Nothing changed: nothing saved."""
+    only that, with history recording ``actor`` and ``reason``. Nothing changed:
+    nothing saved, and no reason is needed."""
     invoice_id = invoice_id_of(model, pk, not_found_code=not_found_code)
     with transaction.atomic(), acting_as(actor):
         lock_invoice(invoice_id)
         row = model._default_manager.select_for_update().get(pk=pk)
         changes = plan(row)
+        if not changes:
+            return row
+        # simple-history keeps the reason with the historical row.
+        row._change_reason = clean_correction_reason(reason)  # type: ignore[attr-defined]
         for name, value in changes.items():
             setattr(row, name, value)
-        if changes:
-            row.save(update_fields=list(changes))
+        row.save(update_fields=list(changes))
     return row

@@ -217,14 +217,18 @@ def payment_correction_plan(
     return {"reference": text} if text != payment.reference else {}
 
 
-def payment_correct(*, payment_id: int, actor: Actor, reference: str | None = None) -> Payment:
-    """Correct a payment's reference, under the invoice lock, recorded in history."""
+def payment_correct(
+    *, payment_id: int, actor: Actor, reason: str | None, reference: str | None = None
+) -> Payment:
+    """Correct a payment's reference, under the invoice lock, recorded in history with
+    ``reason``."""
     require_perm(actor, "billing.change_payment")
     return correct_entry(
         Payment,
         payment_id,
         actor,
         lambda payment: payment_correction_plan(payment=payment, actor=actor, reference=reference),
+        reason=reason,
     )
 
 

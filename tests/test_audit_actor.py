@@ -175,7 +175,11 @@ def test_admin_comment_correction_is_recorded_by_the_administrator(client, books
 
     response = client.post(
         reverse("admin:writeoffs_writeoff_change", args=[writeoff.pk]),
-        {"comments": "Typo fixed", "accounting_code": writeoff.accounting_code_id or ""},
+        {
+            "comments": "Typo fixed",
+            "accounting_code": writeoff.accounting_code_id or "",
+            "reason": "Typo",
+        },
     )
 
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -193,7 +197,7 @@ def test_admin_payment_and_invoice_corrections_are_recorded_by_the_administrator
     mark = history_mark()
 
     for url, data in (
-        (reverse("admin:billing_payment_change", args=[payment.pk]), {"reference": "CHK-77"}),
+        (reverse("admin:billing_payment_change", args=[payment.pk]), {"reference": "CHK-77", "reason": "Cheque number"}),
         (
             reverse("admin:billing_invoice_change", args=[books["invoice"].pk]),
             {
@@ -204,6 +208,7 @@ def test_admin_payment_and_invoice_corrections_are_recorded_by_the_administrator
                 "lines-MAX_NUM_FORMS": "1000",
                 "lines-0-id": books["invoice"].lines.get().pk,
                 "lines-0-invoice": books["invoice"].pk,
+                "reason": "Mapped to services",
             },
         ),
     ):

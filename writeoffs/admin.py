@@ -16,7 +16,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from billing.admin import CorrectionForm, LedgerAdmin, confirm_ledger_action, money_display
+from billing.admin import (
+    CorrectionForm,
+    LedgerAdmin,
+    ReadableHistoryMixin,
+    confirm_ledger_action,
+    money_display,
+)
 from billing.models import AccountingCode
 from writeoffs.models import (
     ApprovalLimit,
@@ -207,7 +213,7 @@ class ApprovalLimitAdminForm(forms.ModelForm):
 
 
 @admin.register(ApprovalLimit)
-class ApprovalLimitAdmin(SimpleHistoryAdmin):
+class ApprovalLimitAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     """Limits are edited by the finance controller and superusers: only they hold
     the add/change permissions (billing/roles.py). A row is never deleted; set
     it to 0 instead, so history keeps every value a write-off was checked against."""

@@ -63,6 +63,7 @@ from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
+    clean_correction_reason,
     clean_optional_text,
     correct_entry,
     invoice_id_of,
@@ -1004,10 +1005,12 @@ def writeoff_correct(
     *,
     writeoff_id: int,
     actor: Actor,
+    reason: str | None,
     comments: str | None = None,
     accounting_code_id: object = None,
 ) -> WriteOff:
-    """Correct a write-off's comments or (when not revenue-impacting) its expense code."""
+    """Correct a write-off's comments or (when not revenue-impacting) its expense code;
+    history records ``reason``."""
     require_perm(actor, "writeoffs.change_writeoff")
 
     def plan(writeoff: WriteOff) -> dict[str, object]:
@@ -1022,7 +1025,7 @@ def writeoff_correct(
             _reclassify(writeoff, new_code, actor=actor)
         return changes
 
-    return correct_entry(WriteOff, writeoff_id, actor, plan)
+    return correct_entry(WriteOff, writeoff_id, actor, plan, reason=reason)
 
 
 def dispute_hold_correction_plan(
@@ -1037,15 +1040,16 @@ def dispute_hold_correction_plan(
 
 
 def dispute_hold_correct(
-    *, dispute_hold_id: int, actor: Actor, comments: str | None = None
+    *, dispute_hold_id: int, actor: Actor, reason: str | None, comments: str | None = None
 ) -> DisputeHold:
-    """Correct a dispute hold's comments."""
+    """Correct a dispute hold's comments; history records ``reason``."""
     require_perm(actor, "writeoffs.change_disputehold")
     return correct_entry(
         DisputeHold,
         dispute_hold_id,
         actor,
         lambda hold: dispute_hold_correction_plan(hold=hold, actor=actor, comments=comments),
+        reason=reason,
         not_found_code=DISPUTE_NOT_FOUND,
     )
 
@@ -1065,7 +1069,7 @@ def invoice_revenue_code_correction_plan(
 
 
 def invoice_revenue_code_correct(
-    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str = ""
+    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str | None
 ) -> Invoice:
     """Correct the revenue code an invoice posts to; its revenue-impacting write-offs
     (active or reversed) move with it, in the same transaction.
@@ -1074,9 +1078,6 @@ def invoice_revenue_code_correct(
     billing's core never imports writeoffs. ``reason`` goes into each history row.
     """
     require_perm(actor, "billing.change_invoice")
-    reason = clean_optional_text(
-        reason, field="reason", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
-    )
     with transaction.atomic(), acting_as(actor):
         invoice = lock_invoice(invoice_id)
         code = invoice_revenue_code_correction_plan(
@@ -1084,9 +1085,10 @@ def invoice_revenue_code_correct(
         )
         if code is None:
             return invoice
+        reason = clean_correction_reason(reason)
         old_code_id = invoice.revenue_code_id
         invoice.revenue_code = code
-        invoice._change_reason = reason or None  # type: ignore[attr-defined]  # simple_history
+        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
         invoice.save(update_fields=["revenue_code"])
         if old_code_id is not None:
             post_reclassification(
@@ -1102,7 +1104,7 @@ def invoice_revenue_code_correct(
         )
         for writeoff in followers.order_by("pk"):
             _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
-            writeoff._change_reason = reason or None  # type: ignore[attr-defined]  # simple_history
+            writeoff._change_reason = reason  # type: ignore[attr-defined]  # simple_history
             writeoff.save(update_fields=["accounting_code"])
     return invoice
 

@@ -88,6 +88,7 @@ def test_posted_amount_invoice_and_status_of_a_writeoff_are_ignored(admin_client
             "invoice": other.pk,
             "status": "reversed",
             "reason_code": "5",
+            "reason": "Entered in error",
             "_save": "Save",
         },
     )
@@ -120,6 +121,7 @@ def test_posted_totals_of_an_invoice_are_ignored(admin_client, invoice, payment)
             "lines-0-id": line.pk,
             "lines-0-invoice": invoice.pk,
             "lines-0-amount_minor": "1",
+            "reason": "Entered in error",
             "_save": "Save",
         },
     )
@@ -134,7 +136,8 @@ def test_posted_totals_of_an_invoice_are_ignored(admin_client, invoice, payment)
 
 def test_comment_correction_is_in_history_with_the_admin_as_actor(admin_client, admin_user, hold):
     response = admin_client.post(
-        admin_url(hold), {"comments": "Disputed: duplicate charge", "_save": "Save"}
+        admin_url(hold),
+        {"comments": "Disputed: duplicate charge", "reason": "Entered in error", "_save": "Save"},
     )
     assert response.status_code == 302
     latest = hold.history.order_by("-history_id").first()
@@ -154,6 +157,7 @@ def test_comment_correction_with_a_control_character_is_refused(admin_client, wr
         {
             "comments": "Bad\x07bell",
             "accounting_code": writeoff.accounting_code_id,
+            "reason": "Entered in error",
             "_save": "Save",
         },
     )
@@ -391,7 +395,12 @@ def test_expense_code_correction_goes_through_the_service_into_history(
     other = AccountingCodeFactory(code="6200", kind=AccountingCode.Kind.EXPENSE)
     response = admin_client.post(
         admin_url(writeoff),
-        {"comments": "Good will", "accounting_code": other.pk, "_save": "Save"},
+        {
+            "comments": "Good will",
+            "accounting_code": other.pk,
+            "reason": "Entered in error",
+            "_save": "Save",
+        },
     )
     assert response.status_code == 302
     writeoff.refresh_from_db()
@@ -415,6 +424,7 @@ def test_invoice_revenue_code_correction_moves_its_revenue_impacting_writeoffs(
             "lines-MAX_NUM_FORMS": "1000",
             "lines-0-id": line.pk,
             "lines-0-invoice": invoice.pk,
+            "reason": "Entered in error",
             "_save": "Save",
         },
     )
@@ -432,7 +442,9 @@ def test_invoice_form_offers_only_active_revenue_codes(admin_client, invoice, ex
 def test_payment_reference_with_a_control_character_is_refused_next_to_the_field(
     admin_client, payment
 ):
-    response = admin_client.post(admin_url(payment), {"reference": "CHK\x07", "_save": "Save"})
+    response = admin_client.post(
+        admin_url(payment), {"reference": "CHK\x07", "reason": "Entered in error", "_save": "Save"}
+    )
     assert response.status_code == 200
     assert "reference" in response.context["adminform"].form.errors
     payment.refresh_from_db()
@@ -442,7 +454,9 @@ def test_payment_reference_with_a_control_character_is_refused_next_to_the_field
 def test_payment_reference_correction_is_in_history_with_the_admin_as_actor(
     admin_client, admin_user, payment
 ):
-    response = admin_client.post(admin_url(payment), {"reference": "CHK-2291", "_save": "Save"})
+    response = admin_client.post(
+        admin_url(payment), {"reference": "CHK-2291", "reason": "Entered in error", "_save": "Save"}
+    )
     assert response.status_code == 302
     latest = payment.history.order_by("-history_id").first()
     assert (latest.reference, latest.history_actor) == ("CHK-2291", admin_user.username)
@@ -489,3 +503,105 @@ def test_bill_date_refusal_names_the_date_in_the_apps_format(invoice, clerk_acto
             writeoff_date=invoice.bill_date.replace(year=invoice.bill_date.year - 1),
         )
     assert info.value.message.endswith(f"bill date, {invoice.bill_date:%b %-d, %Y}.")
+
+
+# --- issue 15: history says what changed and why, for seeded rows too -------------
+
+
+def test_a_correction_without_a_reason_is_refused_next_to_the_reason_field(admin_client, writeoff):
+    response = admin_client.post(
+        admin_url(writeoff), {"comments": "Bankrupt, case 7", "reason": " ", "_save": "Save"}
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["reason"] == ["A reason for the correction is required."]
+    writeoff.refresh_from_db()
+    assert writeoff.comments == "Customer bankrupt"
+
+
+def test_saving_an_unchanged_row_needs_no_reason_and_writes_no_history(admin_client, writeoff):
+    before = writeoff.history.count()
+    response = admin_client.post(
+        admin_url(writeoff), {"comments": "Customer bankrupt", "_save": "Save"}
+    )
+    assert response.status_code == 302
+    assert writeoff.history.count() == before
+
+
+def test_a_view_only_user_sees_no_correction_reason_field(client, staff_clerk, writeoff):
+    client.force_login(staff_clerk)
+    page = client.get(admin_url(writeoff))
+    assert page.status_code == 200
+    assert b'name="reason"' not in page.content
+
+
+def test_a_seeded_rows_first_change_shows_what_changed_and_why(admin_client, settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = True  # seeding a development database
+    call_command("seed_billing", "--accounts", "2", "--invoices-per-account", "30", stdout=None)
+    seeded = WriteOff.objects.filter(status=WriteOff.Status.ACTIVE).first()
+    old_comments = seeded.comments
+    response = admin_client.post(
+        admin_url(seeded),
+        {"comments": "Customer bankrupt, case 7", "reason": "Case number added", "_save": "Save"},
+    )
+    assert response.status_code == 302
+    history = admin_client.get(admin_url(seeded, "history")).content.decode()
+    assert "Case number added" in history
+    assert f"<strong>Comments</strong>: {old_comments} → Customer bankrupt, case 7" in history
+    assert "seed_billing" in history and "Seeded" in history
+    assert "was not recorded" not in history
+
+
+def test_history_of_a_reversal_names_people_and_money_never_deleted_user_pk_none(
+    admin_client, writeoff, supervisor_actor
+):
+    from writeoffs.services import writeoff_reverse
+
+    writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong invoice", actor=supervisor_actor)
+    history = admin_client.get(admin_url(writeoff, "history")).content.decode()
+    assert "Deleted user" not in history and "pk=None" not in history
+    assert f"<strong>Reversed by</strong>: — → {supervisor_actor.user.username}" in history
+    invoice_history = admin_client.get(admin_url(writeoff.invoice, "history")).content.decode()
+    # The invoice's written-off total, as money, not minor units.
+    assert "<strong>Written off minor</strong>: 30.00 USD → 0.00 USD" in invoice_history
+
+
+def test_a_row_whose_history_starts_with_a_change_says_its_earlier_state_is_unknown(
+    admin_client, writeoff
+):
+    writeoff.history.filter(history_type="+").delete()  # as for a row older than its history
+    WriteOff.objects.filter(pk=writeoff.pk).update(comments="Imported")
+    from writeoffs.services import writeoff_correct
+
+    writeoff_correct(
+        writeoff_id=writeoff.pk,
+        actor=Actor.for_user(UserFactory(is_superuser=True)),
+        comments="Imported, checked",
+        reason="Checked against the contract",
+    )
+    history = admin_client.get(admin_url(writeoff, "history")).content.decode()
+    assert "The state before this change was not recorded." in history
+    assert "Checked against the contract" in history
+
+
+def test_every_history_page_shows_the_changes_of_its_oldest_row(admin_client, writeoff, admin_user):
+    from writeoffs.services import writeoff_correct
+
+    actor = Actor.for_user(admin_user)
+    for n in range(3):
+        writeoff_correct(
+            writeoff_id=writeoff.pk, actor=actor, comments=f"Note {n}", reason=f"Step {n}"
+        )
+    from writeoffs.admin import WriteOffAdmin
+
+    per_page = WriteOffAdmin.history_list_per_page
+    WriteOffAdmin.history_list_per_page = 2
+    try:
+        first = admin_client.get(admin_url(writeoff, "history")).content.decode()
+    finally:
+        WriteOffAdmin.history_list_per_page = per_page
+    # Page 1 holds the two newest changes; the older of them is compared with page 2's.
+    assert "<strong>Comments</strong>: Note 1 → Note 2" in first
+    assert "<strong>Comments</strong>: Note 0 → Note 1" in first

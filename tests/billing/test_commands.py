@@ -104,7 +104,14 @@ def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_holds():
     assert not Payment.objects.exclude(invoice__status="sent").exists()
     assert not WriteOff.objects.exclude(invoice__status="sent").exists()
     lines = output.strip().splitlines()
-    assert "no history records" in output
+    # Every seeded row starts its history with a creation record by the seed.
+    seeded = Invoice.objects.count() + Payment.objects.count()
+    seeded += WriteOff.objects.count() + DisputeHold.objects.count()
+    assert f"{seeded:,} creation records in history" in output
+    writeoff = WriteOff.objects.first()
+    assert [(r.history_type, r.history_actor) for r in writeoff.history.all()] == [
+        ("+", "seed_billing")
+    ]
     assert lines[-1].startswith("Seeded 6 accounts, 240 invoices")
 
 

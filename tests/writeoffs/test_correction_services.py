@@ -82,7 +82,10 @@ def test_writeoff_comment_correction_is_saved_in_history_with_the_actor(
     revenue_writeoff, admin_actor, admin_user
 ):
     writeoff_correct(
-        writeoff_id=revenue_writeoff.pk, actor=admin_actor, comments="Bankrupt, case 7"
+        writeoff_id=revenue_writeoff.pk,
+        actor=admin_actor,
+        comments="Bankrupt, case 7",
+        reason="Entered in error",
     )
     latest = revenue_writeoff.history.order_by("-history_id").first()
     assert latest.comments == "Bankrupt, case 7"
@@ -98,7 +101,10 @@ def test_writeoff_comment_correction_is_held_to_the_comment_rules(
 ):
     error = refusal(
         lambda: writeoff_correct(
-            writeoff_id=revenue_writeoff.pk, actor=admin_actor, comments=comments
+            writeoff_id=revenue_writeoff.pk,
+            actor=admin_actor,
+            comments=comments,
+            reason="Entered in error",
         )
     )
     assert error.code == code
@@ -111,7 +117,10 @@ def test_a_revenue_impacting_writeoffs_code_cannot_be_corrected_on_its_own(
 ):
     error = refusal(
         lambda: writeoff_correct(
-            writeoff_id=revenue_writeoff.pk, actor=admin_actor, accounting_code_id=expense_code.pk
+            writeoff_id=revenue_writeoff.pk,
+            actor=admin_actor,
+            accounting_code_id=expense_code.pk,
+            reason="Entered in error",
         )
     )
     assert error.code == INVALID_ACCOUNTING_CODE
@@ -123,7 +132,10 @@ def test_an_expense_writeoff_moves_to_another_active_expense_code(
     expense_writeoff, admin_actor, other_expense_code, admin_user
 ):
     writeoff_correct(
-        writeoff_id=expense_writeoff.pk, actor=admin_actor, accounting_code_id=other_expense_code.pk
+        writeoff_id=expense_writeoff.pk,
+        actor=admin_actor,
+        accounting_code_id=other_expense_code.pk,
+        reason="Entered in error",
     )
     assert WriteOff.objects.get().accounting_code == other_expense_code
     latest = expense_writeoff.history.order_by("-history_id").first()
@@ -144,7 +156,10 @@ def test_an_expense_writeoff_refuses_any_code_but_an_active_expense_code(
     }[target]()
     error = refusal(
         lambda: writeoff_correct(
-            writeoff_id=expense_writeoff.pk, actor=admin_actor, accounting_code_id=code_id
+            writeoff_id=expense_writeoff.pk,
+            actor=admin_actor,
+            accounting_code_id=code_id,
+            reason="Entered in error",
         )
     )
     assert error.code == INVALID_ACCOUNTING_CODE
@@ -154,7 +169,10 @@ def test_an_expense_writeoff_refuses_any_code_but_an_active_expense_code(
 def test_a_correction_that_changes_nothing_adds_no_history_row(revenue_writeoff, admin_actor):
     before = revenue_writeoff.history.count()
     writeoff_correct(
-        writeoff_id=revenue_writeoff.pk, actor=admin_actor, comments="Customer bankrupt"
+        writeoff_id=revenue_writeoff.pk,
+        actor=admin_actor,
+        comments="Customer bankrupt",
+        reason="Entered in error",
     )
     assert revenue_writeoff.history.count() == before
 
@@ -162,7 +180,10 @@ def test_a_correction_that_changes_nothing_adds_no_history_row(revenue_writeoff,
 def test_corrections_need_the_change_permission(revenue_writeoff, supervisor_actor):
     error = refusal(
         lambda: writeoff_correct(
-            writeoff_id=revenue_writeoff.pk, actor=supervisor_actor, comments="Not mine to edit"
+            writeoff_id=revenue_writeoff.pk,
+            actor=supervisor_actor,
+            comments="Not mine to edit",
+            reason="Entered in error",
         )
     )
     assert error.code == PERMISSION_DENIED
@@ -218,7 +239,10 @@ def test_invoice_revenue_code_correction_refuses_any_code_but_an_active_revenue_
     }[target]()
     error = refusal(
         lambda: invoice_revenue_code_correct(
-            invoice_id=invoice.pk, revenue_code_id=code_id, actor=admin_actor
+            invoice_id=invoice.pk,
+            revenue_code_id=code_id,
+            actor=admin_actor,
+            reason="Entered in error",
         )
     )
     assert (error.code, error.field) == (INVALID_ACCOUNTING_CODE, "revenue_code")
@@ -232,10 +256,17 @@ def test_dispute_hold_comment_correction_is_in_history_and_keeps_the_rules(
     hold = dispute_hold_create(
         invoice_id=invoice.pk, amount="20.00", comments="Disputed", actor=supervisor_actor
     )
-    dispute_hold_correct(dispute_hold_id=hold.pk, actor=admin_actor, comments="Duplicate charge")
+    dispute_hold_correct(
+        dispute_hold_id=hold.pk,
+        actor=admin_actor,
+        comments="Duplicate charge",
+        reason="Entered in error",
+    )
     assert hold.history.order_by("-history_id").first().history_actor == admin_user.username
     error = refusal(
-        lambda: dispute_hold_correct(dispute_hold_id=hold.pk, actor=admin_actor, comments=" ")
+        lambda: dispute_hold_correct(
+            dispute_hold_id=hold.pk, actor=admin_actor, comments=" ", reason="Entered in error"
+        )
     )
     assert error.code == INVALID_COMMENTS
     assert DisputeHold.objects.get().comments == "Duplicate charge"
@@ -245,11 +276,15 @@ def test_payment_reference_correction_is_in_history_and_keeps_the_length_limit(
     invoice, supervisor_actor, admin_actor, admin_user
 ):
     payment = payment_record(invoice_id=invoice.pk, amount="10.00", actor=supervisor_actor)
-    payment_correct(payment_id=payment.pk, actor=admin_actor, reference="CHK-2291")
+    payment_correct(
+        payment_id=payment.pk, actor=admin_actor, reference="CHK-2291", reason="Entered in error"
+    )
     latest = payment.history.order_by("-history_id").first()
     assert (latest.reference, latest.history_actor) == ("CHK-2291", admin_user.username)
     error = refusal(
-        lambda: payment_correct(payment_id=payment.pk, actor=admin_actor, reference="x" * 101)
+        lambda: payment_correct(
+            payment_id=payment.pk, actor=admin_actor, reference="x" * 101, reason="Entered in error"
+        )
     )
     assert (error.code, error.field) == (INVALID_INPUT, "reference")
     payment.refresh_from_db()
@@ -271,7 +306,10 @@ def test_invoice_revenue_code_correction_posts_reclassifications_and_keeps_the_b
 ):
     old_code = invoice.revenue_code.code
     invoice_revenue_code_correct(
-        invoice_id=invoice.pk, revenue_code_id=new_revenue_code.pk, actor=admin_actor
+        invoice_id=invoice.pk,
+        revenue_code_id=new_revenue_code.pk,
+        actor=admin_actor,
+        reason="Entered in error",
     )
 
     # 120.00 billed less 30.00 written off against revenue now sits on the new code;
@@ -289,7 +327,10 @@ def test_expense_code_correction_posts_a_reclassification_dated_today(
     expense_writeoff, expense_code, other_expense_code, admin_actor
 ):
     writeoff_correct(
-        writeoff_id=expense_writeoff.pk, actor=admin_actor, accounting_code_id=other_expense_code.pk
+        writeoff_id=expense_writeoff.pk,
+        actor=admin_actor,
+        accounting_code_id=other_expense_code.pk,
+        reason="Entered in error",
     )
 
     entry = JournalEntry.objects.get(event=JournalEvent.RECLASSIFICATION)

@@ -20,9 +20,10 @@ post (``billing.journal``), built here in bulk: an invoice sent on its bill
 date, each payment on its paid-on date, each write-off on its write-off date,
 and a void or reversal on the day it happened.
 
-Bulk inserts bypass django-simple-history's signals: seeded rows have no
-history records. Their history starts with the first change made through the
-app, the API or admin.
+Bulk inserts bypass django-simple-history's signals, so each seeded invoice,
+payment, write-off and hold gets its creation record at the end, in one
+INSERT … SELECT per table (``record_creation_history``), by "seed_billing":
+the first change made through the app, the API or admin then shows what it changed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from billing.factories import (
     InvoiceLineFactory,
     PaymentFactory,
 )
+from billing.history import record_creation_history
 from billing.journal import control_codes, lock_date
 from billing.models import (
     Account,
@@ -265,7 +267,7 @@ class Tally:
 class Command(BaseCommand):
     help = (
         "Create deterministic demo data (accounts, invoices, payments, write-offs, dispute "
-        "holds) with bulk inserts. Seeded rows have no history records."
+        "holds) with bulk inserts, each with its creation record in history."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -377,9 +379,6 @@ class Command(BaseCommand):
             busy_writeoffs=options["busy_account_writeoffs"],
         )
         self._demo_users(options)
-        self.stdout.write(
-            "Seeded rows have no history records (bulk inserts bypass django-simple-history)."
-        )
         statuses = ", ".join(
             f"{n:,} {status}" for status, n in sorted(self.tally.invoices_by_status.items())
         )
@@ -537,6 +536,10 @@ class Command(BaseCommand):
         self.codes = control_codes()
         self.tally = Tally()
 
+        # Rows with keys above these are this run's: they get their creation records.
+        tracked = (Invoice, Payment, WriteOff, DisputeHold)
+        seeded_after = {m: m.objects.aggregate(m=Max("pk"))["m"] or 0 for m in tracked}
+
         busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
         planned = n_accounts * per_account + busy_invoices
         accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
@@ -576,6 +579,14 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for sql in sequence_sql:
                 cursor.execute(sql)
+        with transaction.atomic():
+            written = sum(
+                record_creation_history(
+                    model, after_pk=after, actor_label=SEED_LABEL, reason="Seeded"
+                )
+                for model, after in seeded_after.items()
+            )
+        self._progress(f"  {written:,} creation records in history")
         return n_accounts
 
     # --- builders ----------------------------------------------------------------
