@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Performance at a million invoices, measured side by side as ratios.
 
-    python tests/benchmarks/run.py [--invoices N] [--database-url URL]
+    python tests/benchmarks/run.py [--invoices N] [--database-url URL] [--no-http]
+    python tests/benchmarks/run.py --scale 1000000,5000000 --database-url URL
 
 Seeds a throwaway database with the project's own ``seed_billing`` (timed),
 then measures, in one process through ``django.test.Client``:
@@ -13,6 +14,13 @@ B2  the whole partial vs a minimal view with a one-loop template;
 C   the invoice-picker search (SQL and whole response) vs a bare indexed SELECT,
     with the database's query plan;
 D   the deepest page of the busy account's write-offs vs page 1;
+H_http  the real server (``http_load.py``): gunicorn from the production config with
+    2 workers and keep-alive, on the benchmark's database, loaded by wrk (2 threads,
+    8 connections, --http-seconds a run): requests/s of the Write-offs partial vs a
+    bare view returning a fixed string behind the same middleware and session, runs
+    alternating (--http-rounds each), and the partial's p99 / p50 latency. wrk's own
+    summaries are printed; any response but a 200 makes the figures invalid. wrk is
+    installed from Debian if missing; --no-http leaves this out;
 E   writeoff_create (the whole service path, history and posting included) per second vs
     bare ORM inserts of the write-off, its journal entry and lines + the invoice update;
 H   a bulk run of --bulk-run invoices: written per second by the worker's code vs
@@ -27,26 +35,44 @@ J3  the journal export of a month (whole streamed response) vs a raw cursor fetc
 H   the aging report as of today (every figure, the check included) vs bare SQL
     GROUP BYs of the same figures through the raw cursor, with their query plans;
 I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
+M   peak memory of a process streaming the whole journal export and the busy
+    account's write-offs CSV through the test client (``measured.py``: resident
+    memory, the driver's buffers included);
     plus our admin changelists (invoices, write-offs) vs stock.
+
+--scale SMALL,LARGE (PostgreSQL) measures S instead: cost against data size. It
+seeds SMALL invoices (seed_billing in a child process, for its peak memory),
+copies that database (CREATE DATABASE ... TEMPLATE) and grows the copy to LARGE
+with seed_billing's add-after-existing mode, then times the partial, the picker
+search, page 2,000 of the busy account, one writeoff_create, the aging report and
+the trial balance on both databases in one round-robin (the default connection
+switched request by request), and reports LARGE / SMALL for each; then F over the
+larger database (both seed runs against a raw insert of all their rows) and the
+seed's peak memory. --skip measure_f leaves out the raw copy, the slow part.
 
 Absolute times on a shared machine are noise, so variants that are compared
 run round-robin, request by request, and every figure is a median. The output
-is a table, then one JSON line with every figure and ratio.
+is a table, then one JSON line with every figure and ratio. --only and --skip
+take step names (measure_http, measure_memory, measure_f, ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import gzip
 import json
 import os
 import platform
 import re
+import secrets
 import statistics
+import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -80,6 +106,31 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only", nargs="+", metavar="STEP", help="measure only these steps (e.g. measure_h)"
     )
+    parser.add_argument(
+        "--skip", nargs="+", default=[], metavar="STEP", help="leave these steps out"
+    )
+    parser.add_argument(
+        "--scale",
+        type=sizes,
+        metavar="SMALL,LARGE",
+        help="S: seed SMALL invoices, measure, grow the same database to LARGE, measure "
+        "again and compare (PostgreSQL, needs --database-url), e.g. 1000000,5000000",
+    )
+    parser.add_argument(
+        "--no-http", action="store_true", help="leave out H (HTTP), gunicorn under wrk"
+    )
+    parser.add_argument(
+        "--http-seconds", type=float, default=10, help="H (HTTP): seconds of each wrk run"
+    )
+    parser.add_argument(
+        "--http-rounds", type=int, default=2, help="H (HTTP): wrk runs per variant, alternating"
+    )
+    parser.add_argument(
+        "--http-worker-class",
+        choices=["gthread", "sync"],
+        default="gthread",
+        help="H (HTTP): gunicorn's worker class (sync closes every connection; see http_load.py)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--profile",
@@ -95,7 +146,24 @@ def parse_args() -> argparse.Namespace:
         help="profile that request with pyinstrument instead of measuring",
     )
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.scale:
+        if not args.database_url:
+            parser.error("--scale runs on PostgreSQL: give --database-url too")
+        args.invoices = args.scale[0]
+    if args.no_http:
+        args.skip.append("measure_http")
+    return args
+
+
+def sizes(text: str) -> tuple[int, int]:
+    try:
+        small, large = (int(part.replace("_", "")) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("two sizes, e.g. 1000000,5000000") from None
+    if not 0 < small < large:
+        raise argparse.ArgumentTypeError("the second size must be above the first")
+    return small, large
 
 
 # --- The throwaway databases -------------------------------------------------
@@ -106,6 +174,9 @@ def prepare_databases(args: argparse.Namespace) -> Callable[[], None]:
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.settings"
     os.environ["DEBUG"] = "0"
     os.environ["SECURE_SSL_REDIRECT"] = "0"
+    # Throwaway, and shared with the children (gunicorn, the seed, the exports): a
+    # session made here is valid there.
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     tag = f"billing_bench_{os.getpid()}"
     if args.database_url:
@@ -118,6 +189,10 @@ def prepare_databases(args: argparse.Namespace) -> Callable[[], None]:
                 conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{tag}"))
         os.environ["BENCHMARK_COPY_NAME"] = names[1]
+        if args.scale:
+            # S: made later, from the seeded database as its template (measure_scale).
+            names.append(f"{tag}_large")
+            os.environ["BENCHMARK_LARGE_NAME"] = names[2]
 
         def drop() -> None:
             from django.db import connections
@@ -193,18 +268,26 @@ class Timing:
         return statistics.median(self.own_sql_ms)
 
 
-def round_robin(variants: dict[str, Callable[[], object]], n: int, warmup: int = 3):
+def round_robin(
+    variants: dict[str, Callable[[], object]],
+    n: int,
+    warmup: int = 3,
+    databases: tuple[str, ...] = ("default",),
+):
     """Time each variant ``n`` times, alternating, after ``warmup`` rounds.
 
     SQL time is the time spent in each statement's ``execute`` (an execute_wrapper),
-    the same instrument for the pages and for the bare SELECTs they are compared with.
+    the same instrument for the pages and for the bare SELECTs they are compared with,
+    on each of ``databases`` (S's variants run on two, see ``on_database``).
     """
-    from django.db import connection
+    from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext
 
     recorder = SqlRecorder()
     timings = {name: Timing() for name in variants}
-    with connection.execute_wrapper(recorder):
+    with ExitStack() as watching:
+        for alias in databases:
+            watching.enter_context(connections[alias].execute_wrapper(recorder))
         for round_no in range(warmup + n):
             for name, call in variants.items():
                 recorder.calls.clear()
@@ -232,6 +315,29 @@ def round_robin(variants: dict[str, Callable[[], object]], n: int, warmup: int =
             call()
         timings[name].captured = [query["sql"] for query in captured.captured_queries]
     return timings
+
+
+@contextmanager
+def on_database(alias: str) -> Iterator[None]:
+    """Django's default connection is ``alias``'s inside the block. What S measures (the
+    test client's pages, the services, the reports) all use the default connection, so
+    this is how the two sizes take turns in one round-robin."""
+    from django.db import connections
+
+    default = connections["default"]
+    connections["default"] = connections[alias]
+    try:
+        yield
+    finally:
+        connections["default"] = default
+
+
+def on(alias: str, call: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        with on_database(alias):
+            return call()
+
+    return run
 
 
 def cursor_select(sql: str, params: list) -> Callable[[], None]:
@@ -282,6 +388,7 @@ def seed_without_journal(*, accounts: int, per_account: int, busy: int, seed: in
             invoices_per_account=per_account,
             busy_account_writeoffs=busy,
             seed=seed,
+            allow_production_database=str(connection.settings_dict["NAME"]),
             verbosity=0,
         )
         seconds = time.perf_counter() - start
@@ -308,6 +415,7 @@ class Benchmark:
         self.args = args
         self.figures: dict[str, object] = {}
         self.rows: list[tuple[str, str, str, str, str]] = []
+        self.seed_runs: list[dict] = []
 
     # Helpers ------------------------------------------------------------------
 
@@ -336,6 +444,7 @@ class Benchmark:
         accounts = args.accounts or max(args.invoices // 50, 10)
         per_account = max(args.invoices // accounts, 1)
         busy = args.busy_account_writeoffs or max(round(50_000 * args.invoices / 1_000_000), 2_500)
+        self.per_account = per_account
         self.figures.update(
             vendor=connection.vendor,
             invoices_requested=args.invoices,
@@ -347,47 +456,32 @@ class Benchmark:
         call_command("migrate", database="copy", verbosity=0)
         self.figures["migrate_s"] = round(time.perf_counter() - start, 1)
 
-        self.note(f"J1: seeding without the journal, {accounts} x {per_account} invoices...")
-        self.seed_without_journal_seconds = seed_without_journal(
-            accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
-        )
-        self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
-        self.note(f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}...")
-        start = time.perf_counter()
-        call_command(
-            "seed_billing",
-            accounts=accounts,
-            invoices_per_account=per_account,
-            busy_account_writeoffs=busy,
-            seed=args.seed,
-            # DEBUG is off here; this throwaway database is the one to fill.
-            allow_production_database=str(connection.settings_dict["NAME"]),
-            verbosity=0,
-        )
-        self.seed_seconds = time.perf_counter() - start
-        self.figures["seed_s"] = round(self.seed_seconds, 1)
-        self.note(f"seeded in {self.seed_seconds:.1f} s")
-
-        # What a production database has after a bulk load: statistics (and on
-        # PostgreSQL the visibility map autovacuum would set, for index-only scans).
-        start = time.perf_counter()
-        with connection.cursor() as cursor:
-            if connection.vendor == "sqlite":
-                cursor.execute("PRAGMA analysis_limit=1000")
-                cursor.execute("ANALYZE")
-            else:
-                cursor.execute("VACUUM ANALYZE")
-        self.figures["analyze_s"] = round(time.perf_counter() - start, 1)
-
-        from billing.models import Invoice
-        from writeoffs.models import DisputeHold, WriteOff
-
-        self.counts = {
-            "invoices": Invoice.objects.count(),
-            "writeoffs": WriteOff.objects.count(),
-            "dispute_holds": DisputeHold.objects.count(),
-        }
-        self.figures.update(self.counts)
+        if args.scale:
+            self.seed_child(accounts=accounts, per_account=per_account, busy=busy)
+        else:
+            self.note(f"J1: seeding without the journal, {accounts} x {per_account} invoices...")
+            self.seed_without_journal_seconds = seed_without_journal(
+                accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
+            )
+            self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
+            self.note(
+                f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}..."
+            )
+            start = time.perf_counter()
+            call_command(
+                "seed_billing",
+                accounts=accounts,
+                invoices_per_account=per_account,
+                busy_account_writeoffs=busy,
+                seed=args.seed,
+                # DEBUG is off here; this throwaway database is the one to fill.
+                allow_production_database=str(connection.settings_dict["NAME"]),
+                verbosity=0,
+            )
+            self.seed_seconds = time.perf_counter() - start
+            self.figures["seed_s"] = round(self.seed_seconds, 1)
+            self.note(f"seeded in {self.seed_seconds:.1f} s")
+        self.after_seed()
 
         from django.contrib.auth import get_user_model
 
@@ -399,6 +493,62 @@ class Benchmark:
             "bench-clerk", "c@example.com", None, is_staff=True
         )
         self.clerk.groups.add(Group.objects.get(name="Billing clerk"))
+
+    def seed_child(
+        self, *, accounts: int, per_account: int, busy: int, alias: str = "default"
+    ) -> None:
+        """seed_billing in a process of its own, for its peak memory; on a database
+        that has rows already it adds more after them (S grows a copy so)."""
+        from django.db import connections
+
+        settings_dict = connections[alias].settings_dict
+        self.note(f"seeding {accounts:,} accounts x {per_account} invoices in a child process...")
+        env = {}
+        if alias != "default":
+            url = urlsplit(os.environ["DATABASE_URL"])
+            env["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{settings_dict['NAME']}"))
+        figures = run_child(
+            "seed_billing",
+            f"--accounts={accounts}",
+            f"--invoices-per-account={per_account}",
+            f"--busy-account-writeoffs={busy}",
+            f"--seed={self.args.seed}",
+            f"--allow-production-database={settings_dict['NAME']}",
+            "--verbosity=0",
+            env=env,
+        )
+        self.seed_runs.append(figures)
+        self.seed_seconds = sum(run["seconds"] for run in self.seed_runs)
+        self.figures["seed_runs"] = self.seed_runs
+        self.figures["seed_s"] = round(self.seed_seconds, 1)
+        self.note(
+            f"seeded in {figures['seconds']:.1f} s, peak memory "
+            f"{figures['peak_rss_bytes'] / 2**20:.0f} MB"
+        )
+
+    def after_seed(self, alias: str = "default") -> None:
+        """What a production database has after a bulk load: statistics (and on
+        PostgreSQL the visibility map autovacuum would set, for index-only scans)."""
+        from django.db import connections
+
+        from billing.models import Invoice
+        from writeoffs.models import DisputeHold, WriteOff
+
+        connection = connections[alias]
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA analysis_limit=1000")
+                cursor.execute("ANALYZE")
+            else:
+                cursor.execute("VACUUM ANALYZE")
+        self.figures["analyze_s"] = round(time.perf_counter() - start, 1)
+        self.counts = {
+            "invoices": Invoice.objects.using(alias).count(),
+            "writeoffs": WriteOff.objects.using(alias).count(),
+            "dispute_holds": DisputeHold.objects.using(alias).count(),
+        }
+        self.figures.update(self.counts)
 
     def clients(self) -> None:
         from django.test import Client
@@ -547,13 +697,17 @@ class Benchmark:
         from tests.benchmarks import pages
 
         n = self.args.requests
-        depth = min(2000, max(self.busy_writeoffs // 25, 1))
+        depth = self.deep_page()
         deep = pages.writeoffs_deep_page(self.clerk_client, self.account, depth)
         first = pages.writeoffs_partial(self.clerk_client, self.account)
         t = round_robin({"deep": deep, "first": first}, n)
         self.figures["D_page"] = depth
         self.record("D", f"page {depth:,} / page 1", t["deep"].wall, t["first"].wall, "<=1.5")
         self.sql_listing(f"page {depth}", t["deep"])
+
+    def deep_page(self) -> int:
+        """D's page: 2,000 (50,000 write-offs), or the last one of a smaller busy account."""
+        return min(2000, max(self.busy_writeoffs // 25, 1))
 
     def measure_admin_invoices(self) -> None:
         from django.contrib import admin
@@ -585,17 +739,14 @@ class Benchmark:
 
     def measure_e(self) -> None:
         """Write-offs per second: the whole service path vs a bare ORM insert + update."""
-        import datetime
-        import uuid
-
         from django.db import transaction
         from django.db.models import F
 
         from billing.actors import Actor
         from billing.journal import control_codes
         from billing.models import Invoice, JournalEntry, JournalLine
+        from tests.benchmarks import pages
         from writeoffs.models import WriteOff
-        from writeoffs.services import writeoff_create
 
         codes = control_codes()
         revenue_code_id = (
@@ -605,31 +756,12 @@ class Benchmark:
         )
 
         count = self.args.creates
-        invoices = list(
-            Invoice.objects.filter(status=Invoice.Status.SENT)
-            .exclude(account=self.account)
-            .alias(
-                available=F("total_minor")
-                - F("paid_minor")
-                - F("written_off_minor")
-                - F("held_minor")
-            )
-            .filter(available__gte=100)
-            .order_by("id")
-            .values_list("id", "account_id")[: count * 4]
-        )
+        invoices = pages.invoices_with_room(self.account, count * 4)
         actor = Actor.for_user(self.clerk)
         today = datetime.date.today()
 
         def service(invoice_id: int, account_id: int) -> None:
-            writeoff_create(
-                invoice_id=invoice_id,
-                amount="0.01",
-                reason_code=1,
-                comments="Benchmark goodwill credit",
-                actor=actor,
-                idempotency_key=uuid.uuid4().hex,
-            )
+            pages.goodwill_writeoff(invoice_id, actor)
 
         def orm(invoice_id: int, account_id: int, *, history: bool, journal: bool) -> None:
             with transaction.atomic():
@@ -723,8 +855,6 @@ class Benchmark:
     def measure_j(self) -> None:
         """J1 seeding with vs without the journal; J2 trial balance over a year vs a bare
         GROUP BY; J3 a month's journal export vs a raw fetch of its rows."""
-        import datetime
-
         from django.db import connection
         from django.urls import reverse
 
@@ -741,8 +871,7 @@ class Benchmark:
             "<=1.5",
             "s",
         )
-        end = datetime.date.today()
-        start = end - datetime.timedelta(days=364)
+        start, end = trial_balance_year()
         table = connection.ops.quote_name(JournalLine._meta.db_table)
         bare = cursor_select(
             f"SELECT accounting_code_id, currency, SUM(debit_minor), SUM(credit_minor) "
@@ -800,8 +929,6 @@ class Benchmark:
         ``bulk_run_execute`` repeats in ``db_worker``), one invoice per transaction,
         alternating invoice by invoice.
         """
-        import datetime
-
         from django.db import connection
 
         from billing.actors import Actor
@@ -961,7 +1088,8 @@ class Benchmark:
         from django.apps import apps
         from django.db import connections, transaction
 
-        source = connections["default"]
+        # S copies the larger of its two databases, the one seeded twice.
+        source = connections["large" if self.args.scale else "default"]
         target = connections["copy"]
         models = [
             apps.get_model(label)
@@ -1019,6 +1147,17 @@ class Benchmark:
         self.figures["F_rows"] = total_rows
         self.figures["F_rows_per_table"] = per_table
         self.figures["F_raw_insert_s"] = round(insert_seconds, 1)
+        if self.args.scale:
+            # S: the seed and its growth together, the journal included.
+            self.record(
+                "S_seed",
+                f"seed rows/s (its {len(self.seed_runs)} runs) / raw executemany rows/s",
+                seed_rate,
+                raw_rate,
+                ">=0.4",
+                "rows_per_s",
+            )
+            return
         self.record(
             "F", "seed rows/s / raw executemany rows/s", seed_rate, raw_rate, ">=0.25", "rows_per_s"
         )
@@ -1064,8 +1203,6 @@ class Benchmark:
     def measure_reports(self) -> None:
         """H and I: each report's selector (its SQL and the Python that pivots the
         grouped rows) against the bare GROUP BYs of the same figures, alternating."""
-        import datetime
-
         from billing.rules import today
         from tests.benchmarks import reports as bare
         from writeoffs import reports
@@ -1114,6 +1251,231 @@ class Benchmark:
             self.note(f"query plan ({name}):\n    " + "\n    ".join(plan))
         self.figures["HI_plans"] = plans
 
+    def measure_http(self) -> None:
+        """H (HTTP): requests per second through gunicorn, the Write-offs partial vs a
+        bare view behind the same middleware and session, wrk runs alternating."""
+        from django.conf import settings
+        from django.test import Client
+        from django.urls import reverse
+
+        from tests.benchmarks import http_load, pages
+
+        try:
+            wrk = http_load.ensure_wrk()
+        except http_load.LoadToolMissing as missing:
+            raise pages.NotReady(str(missing)) from missing
+        # A session of the clerk's own, in the database the server reads; a GET needs no
+        # CSRF cookie.
+        client = Client()
+        client.force_login(self.clerk)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}", **pages.PARTIAL_HEADERS}
+        paths = {
+            "partial": pages.writeoffs_partial_url(self.account),
+            "bare": reverse("bench_bare"),
+        }
+        seconds = self.args.http_seconds
+        server = http_load.Server(worker_class=self.args.http_worker_class)
+        runs: list[http_load.WrkRun] = []
+        try:
+            server.start()
+            self.note(
+                f"gunicorn on 127.0.0.1:{server.port}, 2 {self.args.http_worker_class} workers; "
+                f"wrk 2 threads, 8 connections, {seconds:.0f} s a run"
+            )
+            for path in paths.values():
+                http_load.check_response(server, path, headers)
+            for name, path in paths.items():  # warm-up: each worker's first requests
+                http_load.run_wrk(wrk, name, server.url(path), headers, seconds=2)
+            for _ in range(self.args.http_rounds):
+                for name, path in paths.items():
+                    booted = server.booted()
+                    run = http_load.run_wrk(wrk, name, server.url(path), headers, seconds=seconds)
+                    run.workers_booted = server.booted() - booted
+                    runs.append(run)
+                    self.note(f"wrk, {name} ({path}):\n{run.summary}")
+                    self.note(
+                        f"  statuses {run.statuses}, socket errors {run.socket_errors}, "
+                        f"{run.workers_booted} workers recycled (max_requests)"
+                    )
+        finally:
+            server.stop()
+            if any(run.not_ok for run in runs):
+                self.note(f"gunicorn's log:\n{server.tail()}")
+            server.remove_log()
+        self.figures["H_http_runs"] = [
+            {
+                "variant": run.name,
+                "requests": run.requests,
+                "seconds": round(run.seconds, 2),
+                "per_s": round(run.rate, 1),
+                "p50_ms": run.p50_ms,
+                "p99_ms": run.p99_ms,
+                "mean_bytes": round(run.bytes / max(run.requests, 1)),
+                "statuses": run.statuses,
+                "socket_errors": run.socket_errors,
+                "workers_recycled": run.workers_booted,
+            }
+            for run in runs
+        ]
+        failed = {run.name: run.not_ok for run in runs if run.not_ok}
+        if failed:
+            # A run answered with the sign-in redirect (or errors) measured something else.
+            self.figures["H_http_not_200"] = failed
+            self.rows.append(
+                ("H_http", "requests/s through gunicorn", "", "", f"INVALID: not 200 {failed}")
+            )
+            return
+        of = {name: [run for run in runs if run.name == name] for name in paths}
+        rate = {
+            name: sum(r.requests for r in group) / sum(r.seconds for r in group)
+            for name, group in of.items()
+        }
+        self.record(
+            "H_http",
+            "requests/s through gunicorn: partial / bare view (2 workers, 8 connections)",
+            rate["partial"],
+            rate["bare"],
+            ">=0.5",
+            "per_s",
+        )
+        self.record(
+            "H_http_latency",
+            "partial's latency through gunicorn: p99 / p50 (median of the runs)",
+            statistics.median(r.p99_ms for r in of["partial"]),
+            statistics.median(r.p50_ms for r in of["partial"]),
+            "<=2",
+        )
+
+    def measure_memory(self) -> None:
+        """Peak memory of a process streaming each export over all its rows: the whole
+        journal, and the busy account's write-offs (the largest write-off CSV)."""
+        from django.urls import reverse
+
+        exports = {
+            "journal_export": reverse("journal_export") + "?first_entry=1",
+            "writeoffs_csv": reverse("writeoff_csv", args=[self.account.acct_no]),
+        }
+        for name, url in exports.items():
+            figures = run_child("stream", url, self.admin_user.username)
+            peak = figures["peak_rss_bytes"] / 2**20
+            before = figures["rss_before_bytes"] / 2**20
+            self.figures[f"M_{name}"] = figures
+            self.note(
+                f"{name}: {figures['rows']:,} rows, {figures['bytes'] / 2**20:.1f} MB in "
+                f"{figures['seconds']:.1f} s; peak memory {peak:.0f} MB ({before:.0f} MB before)"
+            )
+            self.rows.append(
+                (
+                    "M",
+                    f"{name}, all {figures['rows']:,} rows streamed: peak memory "
+                    f"({before:.0f} MB resident before the request)",
+                    f"{peak:.0f} MB",
+                    "",
+                    "<=150 MB " + ("met" if peak <= 150 else "NOT met"),
+                )
+            )
+
+    # S: the same measures at two sizes ------------------------------------------
+
+    def measure_scale(self) -> None:
+        """S: the measures that must stay flat in data size, on the seeded database and
+        on a copy of it that seed_billing grew to the larger size, in one round-robin."""
+        import psycopg
+        from django.db import connections
+
+        large = self.args.scale[1]
+        small_counts = self.counts
+        # A file copy of the seeded database, statistics, users and sessions included;
+        # PostgreSQL copies only a database nobody is connected to.
+        small_name = connections["default"].settings_dict["NAME"]
+        large_name = connections["large"].settings_dict["NAME"]
+        connections.close_all()
+        start = time.perf_counter()
+        with psycopg.connect(self.args.database_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{large_name}" TEMPLATE "{small_name}"')
+        self.figures["S_template_copy_s"] = round(time.perf_counter() - start, 1)
+        self.seed_child(
+            accounts=max((large - small_counts["invoices"]) // self.per_account, 1),
+            per_account=self.per_account,
+            busy=0,
+            alias="large",
+        )
+        self.after_seed("large")
+        large_counts = self.counts
+        self.figures["S_counts"] = {"small": small_counts, "large": large_counts}
+        self.note(
+            f"S: {small_counts['invoices']:,} invoices (the seeded database) and "
+            f"{large_counts['invoices']:,} (its copy, grown), measured alternately"
+        )
+
+        n = self.args.requests
+        variants: dict[str, Callable[[], object]] = {}
+        reports_variants: dict[str, Callable[[], object]] = {}
+        for alias in ("default", "large"):
+            with on_database(alias):
+                pages_of, reports_of = self.scale_variants()
+            variants.update({f"{name}@{alias}": on(alias, c) for name, c in pages_of.items()})
+            reports_variants.update(
+                {f"{name}@{alias}": on(alias, c) for name, c in reports_of.items()}
+            )
+        both = ("default", "large")
+        t = round_robin(variants, n, databases=both)
+        # The reports read every row: fewer repetitions (each is seconds at millions).
+        t.update(round_robin(reports_variants, max(3, n // 6), warmup=1, databases=both))
+        labels = {
+            "partial": ("the Write-offs partial", "<=1.3"),
+            "picker": ("the picker search (whole response)", "<=1.3"),
+            "deep": (f"page {self.deep_page():,} of the busy account", "<=1.3"),
+            "create": ("one writeoff_create (median)", "<=1.3"),
+            "aging": ("the aging report", "<=6"),
+            "trial_balance": ("the trial balance over a year", "<=6"),
+        }
+        counted = f"{large_counts['invoices']:,} / {small_counts['invoices']:,} invoices"
+        for name, (label, goal) in labels.items():
+            ours, base = t[f"{name}@large"], t[f"{name}@default"]
+            self.record(f"S_{name}", f"{label}, {counted}", ours.wall, base.wall, goal)
+            self.figures[f"S_{name}_sql_ms"] = {
+                "small": round(base.sql, 3),
+                "large": round(ours.sql, 3),
+            }
+        peak = max(run["peak_rss_bytes"] for run in self.seed_runs) / 2**20
+        self.figures["S_seed_peak_memory_mb"] = round(peak)
+        self.rows.append(
+            (
+                "S_seed",
+                "seed_billing's peak memory (the larger of its two runs)",
+                f"{peak:.0f} MB",
+                "",
+                "<=1024 MB " + ("met" if peak <= 1024 else "NOT met"),
+            )
+        )
+
+    def scale_variants(self) -> tuple[dict, dict]:
+        """S's calls on the current default database: the same as A's partial, C, D, E's
+        service create, the aging report (H) and J2's trial balance."""
+        from billing.books import trial_balance
+        from billing.rules import today
+        from tests.benchmarks import pages
+        from writeoffs import reports
+
+        start, end = trial_balance_year()
+        as_of = today()
+        return (
+            {
+                "partial": pages.writeoffs_partial(self.clerk_client, self.account),
+                "picker": pages.picker_search(self.clerk_client, self.account)[0],
+                "deep": pages.writeoffs_deep_page(
+                    self.clerk_client, self.account, self.deep_page()
+                ),
+                "create": pages.service_create(self, count=self.args.requests + 10),
+            },
+            {
+                "aging": lambda: reports.aging_report(as_of),
+                "trial_balance": lambda: trial_balance(start=start, end=end),
+            },
+        )
+
     def sql_listing(self, name: str, timing: Timing) -> None:
         self.note(f"{name}: {len(timing.captured)} queries captured, own SQL:")
         for sql, _params, seconds in timing.own_queries:
@@ -1130,6 +1492,29 @@ class Benchmark:
         print("-" * len(line))
         for row in self.rows:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def trial_balance_year() -> tuple[datetime.date, datetime.date]:
+    """J2's and S's trial balance: the year to today."""
+    end = datetime.date.today()
+    return end - datetime.timedelta(days=364), end
+
+
+def run_child(*arguments: str, env: dict[str, str] | None = None) -> dict:
+    """``measured.py`` in a child process on this benchmark's database: its figures."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("measured.py")), *arguments],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(arguments)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def goal_met(ratio: float, goal: str) -> str:
@@ -1178,20 +1563,25 @@ def main() -> None:
         if args.profile:
             pages.profile(bench, args.profile, args.requests)
             return
-        steps = (
-            bench.measure_a_b,
-            bench.measure_c,
-            bench.measure_d,
-            bench.measure_admin_invoices,
-            bench.measure_g,
-            bench.measure_f,
-            bench.measure_e,
-            bench.measure_j,
-            bench.measure_h,
-            bench.measure_reports,
-        )
+        if args.scale:
+            steps: tuple[Callable[[], None], ...] = (bench.measure_scale, bench.measure_f)
+        else:
+            steps = (
+                bench.measure_a_b,
+                bench.measure_c,
+                bench.measure_d,
+                bench.measure_admin_invoices,
+                bench.measure_g,
+                bench.measure_http,
+                bench.measure_f,
+                bench.measure_e,
+                bench.measure_j,
+                bench.measure_h,
+                bench.measure_reports,
+                bench.measure_memory,
+            )
         for step in steps:
-            if args.only and step.__name__ not in args.only:
+            if (args.only and step.__name__ not in args.only) or step.__name__ in args.skip:
                 continue
             bench.note(f"--- {step.__name__}")
             try:

@@ -26,3 +26,11 @@ DATABASES["copy"] = {
     "NAME": os.environ["BENCHMARK_COPY_NAME"],
     "TEST": {},
 }
+
+# S (--scale): the larger size, a copy of the seeded database that seed_billing grew.
+if os.environ.get("BENCHMARK_LARGE_NAME"):
+    DATABASES["large"] = {
+        **DATABASES["default"],
+        "NAME": os.environ["BENCHMARK_LARGE_NAME"],
+        "TEST": {},
+    }

@@ -4,6 +4,8 @@
   baseline for measurement A and the admin comparisons.
 - ``minimal/<acct_no>/write-offs/``: the floor for B2, the same rows through a
   one-loop template.
+- ``bare/``: the floor for H (HTTP), a fixed string for a signed-in user: every
+  middleware and the session's user, nothing of a page.
 """
 
 from django.contrib import admin
@@ -12,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods
 
 from billing.models import Account, Invoice
 from writeoffs.models import WriteOff
@@ -62,9 +65,16 @@ def minimal_writeoffs(request: HttpRequest, acct_no: int) -> HttpResponse:
     return HttpResponse(MINIMAL_TEMPLATE.render({"writeoffs": writeoffs}, request))
 
 
+@login_required
+@require_http_methods(["GET"])
+def bare(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
     path("stock-admin/", stock_site.urls),
     path("stock-admin-same-page/", stock_same_page_site.urls),
     path("minimal/<int:acct_no>/write-offs/", minimal_writeoffs, name="bench_minimal"),
+    path("bare/", bare, name="bench_bare"),
     path("", include("billing.urls")),
 ]
