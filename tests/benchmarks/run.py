@@ -282,6 +282,7 @@ def seed_without_journal(*, accounts: int, per_account: int, busy: int, seed: in
             invoices_per_account=per_account,
             busy_account_writeoffs=busy,
             seed=seed,
+            allow_production_database=str(connection.settings_dict["NAME"]),
             verbosity=0,
         )
         seconds = time.perf_counter() - start
