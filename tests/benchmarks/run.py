@@ -142,6 +142,8 @@ def parse_args() -> argparse.Namespace:
             "admin-invoices",
             "admin-writeoffs",
             "create",
+            "bulk-step",
+            "bulk-loop",
         ],
         help="profile that request with pyinstrument instead of measuring",
     )
@@ -932,109 +934,13 @@ class Benchmark:
         from django.db import connection
 
         from billing.actors import Actor
-        from billing.models import Account, Invoice, InvoiceLine
+        from tests.benchmarks import bulk_runs
         from writeoffs import bulk
-        from writeoffs.services import writeoff_create
 
-        size = self.args.bulk_run or max(min(10_000, self.args.invoices // 100), 100)
-        self.figures["H_run_invoices"] = size
-        # The run's half is aged before the run's cutoff (2001-01-01), the loop's after.
-        aged = (datetime.date(2000, 6, 1), datetime.date(2001, 6, 1))
-        account = Account.objects.create(acct_no=990_000_001, name="Bulk benchmark", currency="USD")
-        start_no = 990_000_000_000
-        revenue_code_id = (
-            Invoice.objects.filter(revenue_code__isnull=False)
-            .values_list("revenue_code", flat=True)
-            .first()
-        )
-        Invoice.objects.bulk_create(
-            (
-                Invoice(
-                    invoice_no=start_no + n,
-                    account=account,
-                    currency="USD",
-                    bill_date=aged[n >= size] - datetime.timedelta(days=30),
-                    due_date=aged[n >= size],
-                    aging_date=aged[n >= size],
-                    status=Invoice.Status.SENT,
-                    revenue_code_id=revenue_code_id,
-                    total_minor=100 + n % 400,
-                )
-                for n in range(2 * size)
-            ),
-            batch_size=2000,
-        )
-        made = list(
-            Invoice.objects.filter(account=account).order_by("id").values_list("id", "total_minor")
-        )
-        InvoiceLine.objects.bulk_create(
-            (InvoiceLine(invoice_id=i, description="Bench", amount_minor=m) for i, m in made),
-            batch_size=2000,
-        )
+        bulk_runs.measure_h1(self)
+        bulk_runs.measure_workers(self)
         actor = Actor.for_user(self.clerk)
         today = datetime.date.today()
-        older = (today - datetime.date(2001, 1, 1)).days  # only the invoices made above
-
-        run = bulk.bulk_run_create(
-            actor=actor,
-            max_balance={"USD": "5.00"},
-            older_than_days=older,
-            reason_code=0,
-            comments="Benchmark run",
-        )
-        # A supervisor approves the total, as it is above the clerk's limit.
-        from django.contrib.auth.models import Group
-
-        from writeoffs.models import ApprovalLimit, BulkRun
-
-        approver = self.admin_user.__class__.objects.create_user("bench-supervisor")
-        approver.groups.add(Group.objects.get(name="Billing supervisor"))
-        ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=None)
-        run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver), enqueue=False)
-        # The loop takes the invoices the run left out (the run froze the first half).
-        loop_ids = [i for i, _ in made if not run.items.filter(invoice_id=i).exists()]
-        if run.items.count() != size or len(loop_ids) != size:
-            raise SystemExit(f"H: the run froze {run.items.count()} of {2 * size} invoices")
-
-        # Round-robin, invoice by invoice: the worker's step (claim, check, write, in one
-        # transaction) and one writeoff_create, so that machine load hits both alike.
-        run = BulkRun.objects.select_related("created_by").get(pk=run.pk)
-        creator = Actor.for_user(run.created_by)
-        creator.has_perm(bulk.CREATE_PERM)  # a worker's actor is warm after its first item
-        actor.has_perm(bulk.CREATE_PERM)
-        times: dict[str, list[float]] = {"run": [], "loop": []}
-        for invoice_id in loop_ids:
-            start = time.perf_counter()
-            item = bulk.write_next_item(run, creator, "benchmark")
-            times["run"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            writeoff_create(
-                invoice_id=invoice_id,
-                amount=None,
-                reason_code=0,
-                comments="Benchmark loop",
-                actor=actor,
-                writeoff_date=today,
-                idempotency_key=f"bench-loop-{invoice_id}",
-            )
-            times["loop"].append(time.perf_counter() - start)
-            if item is None or item.state != "written":
-                raise SystemExit(f"H: the run's step wrote nothing ({item and item.state})")
-        run = bulk.bulk_run_execute(run.pk)  # finds nothing pending and completes the run
-        if run.status != BulkRun.Status.COMPLETED or bulk.bulk_run_progress(run).written != size:
-            raise SystemExit("H: the run did not complete with every invoice written")
-        run_rate = 1 / statistics.median(times["run"])
-        loop_rate = 1 / statistics.median(times["loop"])
-        self.figures["H1_run_total_s"] = round(sum(times["run"]), 2)
-        self.figures["H1_loop_total_s"] = round(sum(times["loop"]), 2)
-        self.record(
-            "H1",
-            "bulk run invoices/s (one worker) / writeoff_create loop",
-            run_rate,
-            loop_rate,
-            ">=0.8",
-            "per_s",
-        )
 
         # The preview of a run over the seeded invoices: balances up to the clerk's
         # limit, so the index ranges hold a good share of the open invoices.
@@ -1081,7 +987,9 @@ class Benchmark:
         self.figures["H2_plans"] = plans
         self.figures["H2_index_used"] = uses
         self.rows.append(("H2", "index used by the preview", str(uses), "", "yes"))
-        self.note(f"{connection.vendor}: bulk run {run_rate:.0f}/s, loop {loop_rate:.0f}/s")
+        self.note(
+            f"{connection.vendor}: preview {t['preview'].sql:.2f} ms, bare {t['bare'].sql:.2f} ms"
+        )
 
     def measure_f(self) -> None:
         """seed_billing's rows per second vs raw executemany of the same rows."""
@@ -1558,8 +1466,11 @@ def main() -> None:
         bench.setup()
         bench.clients()
         bench.busy_account()
-        from tests.benchmarks import pages
+        from tests.benchmarks import bulk_runs, pages
 
+        if args.profile in bulk_runs.PROFILES:
+            bulk_runs.profile(bench, args.profile, args.requests)
+            return
         if args.profile:
             pages.profile(bench, args.profile, args.requests)
             return
