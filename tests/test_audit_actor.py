@@ -197,7 +197,10 @@ def test_admin_payment_and_invoice_corrections_are_recorded_by_the_administrator
     mark = history_mark()
 
     for url, data in (
-        (reverse("admin:billing_payment_change", args=[payment.pk]), {"reference": "CHK-77", "reason": "Cheque number"}),
+        (
+            reverse("admin:billing_payment_change", args=[payment.pk]),
+            {"reference": "CHK-77", "reason": "Cheque number"},
+        ),
         (
             reverse("admin:billing_invoice_change", args=[books["invoice"].pk]),
             {
