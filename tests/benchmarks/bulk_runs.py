@@ -200,19 +200,11 @@ def measure_h1(bench) -> None:
 
 def profile(bench, name: str, requests: int) -> None:
     """Either side, ``requests`` invoices under pyinstrument (after 3 to warm up)."""
-    from pyinstrument import Profiler
+    from tests.benchmarks.pages import profile_calls
 
     sides = Sides(bench, requests + 3)
     call: Callable[[], None] = sides.step if name == "bulk-step" else sides.loop
-    for _ in range(3):
-        call()
-    profiler = Profiler(interval=0.0005)
-    profiler.start()
-    for _ in range(requests):
-        call()
-    profiler.stop()
-    print(f"{connection.vendor}: {name} x {requests}")
-    print(profiler.output_text(unicode=True, color=False, show_all=True))
+    profile_calls(name, call, requests)
 
 
 # --- H3: real workers ----------------------------------------------------------------

@@ -128,7 +128,6 @@ def picker_search(client: Client, account: Account) -> tuple[Callable, str, list
 
 def profile(bench, name: str, requests: int) -> None:
     """Run one request ``requests`` times under pyinstrument and print where time goes."""
-    from pyinstrument import Profiler
 
     calls = {
         "partial": lambda: writeoffs_partial(bench.clerk_client, bench.account),
@@ -141,7 +140,13 @@ def profile(bench, name: str, requests: int) -> None:
         "admin-writeoffs": lambda: lambda: bench.admin_client.get("/admin/writeoffs/writeoff/"),
     }
     calls["create"] = lambda: service_create(bench)
-    call = calls[name]()
+    profile_calls(name, calls[name](), requests)
+
+
+def profile_calls(name: str, call: Callable[[], object], requests: int) -> None:
+    """Print pyinstrument's profile of ``requests`` calls of ``call``, after 3 to warm up."""
+    from pyinstrument import Profiler
+
     for _ in range(3):
         call()
     profiler = Profiler(interval=0.0005)
