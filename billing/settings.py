@@ -137,14 +137,18 @@ SQLITE_OPTIONS = {
     ),
 }
 
+# Connections are kept for a minute on both databases. A new SQLite connection
+# per request starts with an empty page cache and its schema unparsed.
+_conn_max_age = 60
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "CONN_MAX_AGE": _conn_max_age,
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -204,6 +204,11 @@ class WriteOff(LedgerEntry):
                 fields=["account", "-amount_minor", "-id"], name="writeoff_account_amount_idx"
             ),
             models.Index(fields=["invoice", "-id"], name="writeoff_invoice_idx"),
+            # The Write-offs table's footer total, from the index alone (the busy
+            # account's 50,000 rows were 50 ms of table reads without it).
+            models.Index(
+                fields=["account", "status", "amount_minor"], name="writeoff_account_total_idx"
+            ),
             # The Approvals queue (oldest first) and the top bar's count.
             models.Index(
                 fields=["created_at", "id"],
@@ -339,6 +344,10 @@ class DisputeHold(LedgerEntry):
         indexes = [
             models.Index(fields=["account", "-id"], name="dispute_account_newest_idx"),
             models.Index(fields=["invoice", "-id"], name="dispute_invoice_idx"),
+            # The Disputes table's footer total of open holds, from the index alone.
+            models.Index(
+                fields=["account", "status", "amount_minor"], name="dispute_account_total_idx"
+            ),
             models.Index(fields=["status", "expires_on"], name="dispute_status_expiry_idx"),
             # The aging report's latest re-age on or before a date, per invoice.
             models.Index(

@@ -441,6 +441,11 @@ class Benchmark:
     def note(self, text: str) -> None:
         print(text, flush=True)
 
+    def measures(self, step: str) -> bool:
+        """Whether this run measures ``step`` (``--only`` and ``--skip``)."""
+        args = self.args
+        return (not args.only or step in args.only) and step not in args.skip
+
     @property
     def heavy_rounds(self) -> int:
         """Rounds for the measures that scan a year of the journal (the trial balance,
@@ -473,11 +478,14 @@ class Benchmark:
         if args.scale:
             self.seed_child(accounts=accounts, per_account=per_account, busy=busy)
         else:
-            self.note(f"J1: seeding without the journal, {accounts} x {per_account} invoices...")
-            self.seed_without_journal_seconds = seed_without_journal(
-                accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
-            )
-            self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
+            if self.measures("measure_j") and not args.profile:
+                self.note(
+                    f"J1: seeding without the journal, {accounts} x {per_account} invoices..."
+                )
+                self.seed_without_journal_seconds = seed_without_journal(
+                    accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
+                )
+                self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
             self.note(
                 f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}..."
             )
@@ -1528,7 +1536,7 @@ def main() -> None:
                 bench.measure_memory,
             )
         for step in steps:
-            if (args.only and step.__name__ not in args.only) or step.__name__ in args.skip:
+            if not bench.measures(step.__name__):
                 continue
             bench.note(f"--- {step.__name__}")
             first_row = len(bench.rows)
