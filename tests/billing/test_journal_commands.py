@@ -92,30 +92,19 @@ def _seeded_journal() -> dict:
         "invoice_id",
     ):
         lines.setdefault(row[0], []).append(row[1:])
-    return {
-        (source_type, source_id, event): (
-            entry_date,
-            posted_at,
-            currency,
-            invoice_id,
-            account_id,
-            label,
-            sorted(lines.get(entry_id, [])),
-        )
-        for entry_id, source_type, source_id, event, *fields in JournalEntry.objects.values_list(
-            "id",
-            "source_type",
-            "source_id",
-            "event",
-            "entry_date",
-            "posted_at",
-            "currency",
-            "invoice_id",
-            "account_id",
-            "created_by_label",
-        )
-        for entry_date, posted_at, currency, invoice_id, account_id, label in [fields]
-    }
+    entries = JournalEntry.objects.values_list(
+        "id",
+        "source_type",
+        "source_id",
+        "event",
+        "entry_date",
+        "posted_at",
+        "currency",
+        "invoice_id",
+        "account_id",
+        "created_by_label",
+    )
+    return {tuple(row[1:4]): (*row[4:], sorted(lines.get(row[0], []))) for row in entries}
 
 
 def test_every_seeded_event_posts_its_rule_on_its_own_date():
