@@ -5,11 +5,20 @@ import datetime
 import io
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
+from django.utils import timezone
 
-from billing.models import AccountingPeriodLock, Invoice, JournalEntry, JournalLine, Payment
+from billing.models import (
+    AccountingCode,
+    AccountingPeriodLock,
+    Invoice,
+    JournalEntry,
+    JournalLine,
+    Payment,
+)
 from writeoffs.models import WriteOff
 
 
@@ -18,6 +27,7 @@ def _local_demo_database(settings):
     """Seeding runs as a developer's does, with DEBUG on (pytest turns it off);
     tests/billing/test_seed_safety.py covers DEBUG off."""
     settings.DEBUG = True
+
 
 AS_OF = "2026-06-30"
 SMALL = ["--accounts", "4", "--invoices-per-account", "30", "--as-of", AS_OF]
@@ -64,6 +74,106 @@ def test_seeding_posts_an_entry_for_every_money_event_and_verify_ledger_agrees()
     )
     totals = JournalLine.objects.aggregate(d=Sum("debit_minor"), c=Sum("credit_minor"))
     assert totals["d"] == totals["c"] > 0
+    assert "the journal agrees" in run("verify_ledger")
+
+
+def _seeded_journal() -> dict:
+    """Each entry by (source type, source id, event): its dates, currency, invoice,
+    account and author, and its lines (code, debit, credit, line date, currency,
+    invoice), sorted."""
+    lines: dict[int, list] = {}
+    for row in JournalLine.objects.values_list(
+        "entry_id",
+        "accounting_code__code",
+        "debit_minor",
+        "credit_minor",
+        "entry_date",
+        "currency",
+        "invoice_id",
+    ):
+        lines.setdefault(row[0], []).append(row[1:])
+    entries = JournalEntry.objects.values_list(
+        "id",
+        "source_type",
+        "source_id",
+        "event",
+        "entry_date",
+        "posted_at",
+        "currency",
+        "invoice_id",
+        "account_id",
+        "created_by_label",
+    )
+    return {tuple(row[1:4]): (*row[4:], sorted(lines.get(row[0], []))) for row in entries}
+
+
+def test_every_seeded_event_posts_its_rule_on_its_own_date():
+    """The seeded journal, entry by entry, against the SPEC's postings stated here from
+    the rows (billing/journal.py's rules), for every kind of seeded event."""
+    out = run(
+        "seed_billing",
+        *["--accounts", "20", "--invoices-per-account", "30", "--as-of", AS_OF],
+        *["--busy-account-writeoffs", "100"],
+    )
+    ar, cash = django_settings.AR_CONTROL_CODE, django_settings.CASH_CODE
+    codes = dict(AccountingCode.objects.values_list("id", "code"))
+    expected = {}
+
+    def posts(source, event, day, invoice, debit_code, credit_code, amount):
+        moment = datetime.datetime.combine(day, datetime.time(15), tzinfo=datetime.UTC)
+        lines = [(debit_code, amount, 0), (credit_code, 0, amount)]
+        expected[(source._meta.label_lower, source.pk, event)] = (
+            day,
+            moment,
+            invoice.currency,
+            invoice.pk,
+            invoice.account_id,
+            "seed_billing",
+            sorted((*line, day, invoice.currency, invoice.pk) for line in lines),
+        )
+
+    for invoice in Invoice.objects.filter(status=Invoice.Status.SENT):
+        revenue = codes[invoice.revenue_code_id]
+        posts(invoice, "invoice_sent", invoice.bill_date, invoice, ar, revenue, invoice.total_minor)
+    for payment in Payment.objects.select_related("invoice"):
+        args = (payment.invoice, cash, ar, payment.amount_minor)
+        posts(payment, "payment", payment.paid_on, *args)
+        if payment.status == Payment.Status.REMOVED:
+            voided_on = timezone.localdate(payment.removed_at)
+            posts(
+                payment, "payment_void", voided_on, payment.invoice, ar, cash, payment.amount_minor
+            )
+    kinds = set()
+    for writeoff in WriteOff.objects.select_related("invoice", "origin_dispute"):
+        invoice, code = writeoff.invoice, codes[writeoff.accounting_code_id]
+        if writeoff.origin_dispute is not None:
+            kinds.add("dispute conversion")
+            assert writeoff.writeoff_date == writeoff.origin_dispute.settled_on
+            event = "dispute_conversion"
+        else:
+            kinds.add("revenue" if writeoff.revenue_impacting else "expense")
+            event = "writeoff"
+        assert (code == codes[invoice.revenue_code_id]) == writeoff.revenue_impacting
+        posts(writeoff, event, writeoff.writeoff_date, invoice, code, ar, writeoff.amount_minor)
+        if writeoff.status == WriteOff.Status.REVERSED:
+            kinds.add("reversal")
+            reversed_on = timezone.localdate(writeoff.reversed_at)
+            posts(
+                writeoff, "writeoff_reversal", reversed_on, invoice, ar, code, writeoff.amount_minor
+            )
+
+    events = {event for _, _, event in expected}
+    assert events == {
+        "invoice_sent",
+        "payment",
+        "payment_void",
+        "writeoff",
+        "dispute_conversion",
+        "writeoff_reversal",
+    }
+    assert kinds == {"revenue", "expense", "dispute conversion", "reversal"}
+    assert _seeded_journal() == expected
+    assert f"{len(expected):,} journal entries" in out
     assert "the journal agrees" in run("verify_ledger")
 
 

@@ -16,9 +16,12 @@ it, so ``verify_ledger`` agrees with the result; the database CHECK constraints
 still guard every row.
 
 Every seeded money event gets its journal entry, the same lines the services
-post (``billing.journal``), built here in bulk: an invoice sent on its bill
-date, each payment on its paid-on date, each write-off on its write-off date,
-and a void or reversal on the day it happened.
+post (``billing.journal``): an invoice sent on its bill date, each payment on its
+paid-on date, each write-off on its write-off date, and a void or reversal on the
+day it happened. The journal is not built in Python: right after a batch's rows
+are inserted, in its transaction, one INSERT … SELECT per kind of event writes the
+entries of the batch's new rows, and two more write their debit and credit lines
+(``Command._post_journal_batch``).
 
 Bulk inserts bypass django-simple-history's signals, so each seeded invoice,
 payment, write-off and hold gets its creation record at the end, in one
@@ -46,7 +49,18 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db.models import (
+    DateTimeField,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.factories import (
@@ -86,6 +100,8 @@ BUSY_WRITEOFFS_PER_INVOICE = 100
 WRITEOFF_SHARE = 0.26
 HOLD_SHARE = 0.11
 SEED_LABEL = "seed_billing"
+# A journal column's value in INSERT … SELECT: a field of the source rows, or an expression.
+type Column = str | Combinable
 
 ACCOUNTING_CODES = [
     ("4000", "Subscription revenue", AccountingCode.Kind.REVENUE),
@@ -149,6 +165,49 @@ def _remembered(adapt: Callable[[Any], object]) -> Callable[[object], object]:
     return convert
 
 
+class MomentOf(Func):
+    """``_moment`` in SQL: 15:00 UTC on a date, in each backend's own date arithmetic.
+    Django's portable date + duration calls a Python function per row on SQLite,
+    which cost about as much as inserting the row (measured)."""
+
+    output_field = DateTimeField()
+    template = "((%(expressions)s + TIME '15:00') AT TIME ZONE 'UTC')"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite's format for Django's datetimes: UTC, "YYYY-MM-DD HH:MM:SS".
+        return self.as_sql(
+            compiler, connection, template="datetime(%(expressions)s, '+15 hours')", **extra_context
+        )
+
+
+def _insert_select(model: type[models.Model], rows: QuerySet, columns: dict[str, Column]) -> int:
+    """One row of ``model`` per row of ``rows``, in their order, in one INSERT … SELECT:
+    each column (by attname) set to a field of ``rows`` (by name) or an expression
+    over them. Returns how many rows it wrote."""
+    expressions = [F(c) if isinstance(c, str) else c for c in columns.values()]
+    select, params = rows.values_list(*expressions).query.sql_with_params()
+    quote = connection.ops.quote_name
+    column = {f.attname: cast(str, f.column) for f in model._meta.concrete_fields}
+    names = ", ".join(quote(column[name]) for name in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {select}", params)
+        return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One kind of money event, as ``billing.journal`` posts it, over its source rows:
+    the entry date, the codes debited and credited and the amount, each a field of
+    the rows or an expression over them."""
+
+    event: JournalEvent
+    rows: QuerySet
+    day: Column
+    debit: Column
+    credit: Column
+    amount: Column = "amount_minor"
+
+
 class RowWriter:
     """Rows of one model, starting from a factory-built prototype, inserted with
     ``executemany``. Primary keys are handed out here, from after the table's
@@ -208,27 +267,6 @@ class RowWriter:
             row[name] = convert[name](value) if name in convert else value
         self.rows.append(tuple(row[name] for name in self.attnames))
         return pk
-
-    def adder(self, *names: str) -> Callable[..., int]:
-        """A faster ``add`` for rows that always set the same columns: ``add(*values)``
-        in ``names`` order, for the journal's rows (two or three per money event)."""
-        defaults = [self._defaults[name] for name in self.attnames]
-        positions = [self.attnames.index(name) for name in names]
-        converters = [self._convert.get(name) for name in names]
-        id_position = self.attnames.index("id")
-        rows = self.rows
-
-        def add(*values: object) -> int:
-            pk = self.next_id
-            self.next_id += 1
-            row = defaults.copy()
-            row[id_position] = pk
-            for position, convert, value in zip(positions, converters, values, strict=True):
-                row[position] = convert(value) if convert is not None else value
-            rows.append(tuple(row))
-            return pk
-
-        return add
 
     def flush(self) -> None:
         with connection.cursor() as cursor:
@@ -388,7 +426,7 @@ class Command(BaseCommand):
                 f"({statuses or 'none'}), {self.lines.count:,} invoice lines, "
                 f"{self.payments.count:,} payments, {self.writeoffs.count:,} write-offs, "
                 f"{self.holds.count:,} dispute holds ({self.tally.expired_open_holds:,} open "
-                f"past expiry) and {self.entries.count:,} journal entries in "
+                f"past expiry) and {self.journal_entries:,} journal entries in "
                 f"{time.perf_counter() - self.started:.1f} s "
                 f"(seed {options['seed']}, as of {self.as_of})."
             )
@@ -501,39 +539,8 @@ class Command(BaseCommand):
             DisputeHold,
             DisputeHoldFactory.build(invoice=prototype_invoice, created_by_label=SEED_LABEL),
         )
-        prototype_entry = JournalEntry(
-            entry_date=self.as_of,
-            currency="USD",
-            event=JournalEvent.INVOICE_SENT,
-            source_type="",
-            source_id=0,
-            created_by_label=SEED_LABEL,
-        )
-        self.entries = RowWriter(JournalEntry, prototype_entry)
-        self.journal_lines = RowWriter(
-            JournalLine,
-            JournalLine(entry=prototype_entry, debit_minor=0, credit_minor=0, currency="USD"),
-        )
-        self._add_journal_entry = self.entries.adder(
-            "entry_date",
-            "currency",
-            "event",
-            "invoice_id",
-            "account_id",
-            "source_type",
-            "source_id",
-            "posted_at",
-        )
-        self._add_journal_line = self.journal_lines.adder(
-            "entry_id",
-            "entry_date",
-            "currency",
-            "invoice_id",
-            "accounting_code_id",
-            "debit_minor",
-            "credit_minor",
-        )
         self.codes = control_codes()
+        self.journal_entries = 0
         self.tally = Tally()
 
         # Rows with keys above these are this run's: they get their creation records.
@@ -547,6 +554,9 @@ class Command(BaseCommand):
         while done < n_accounts:
             size = min(accounts_per_batch, n_accounts - done)
             with transaction.atomic():
+                batch_from = {
+                    w.model: w.next_id for w in (self.invoices, self.payments, self.writeoffs)
+                }
                 accounts = Account.objects.bulk_create(
                     [self._build_account(rng, first_acct_no + done + i) for i in range(size)]
                 )
@@ -563,18 +573,17 @@ class Command(BaseCommand):
                 for writer in (self.invoices, self.lines, self.payments, self.holds):
                     writer.flush()
                 self.writeoffs.flush()
-                self.entries.flush()
-                self.journal_lines.flush()
+                self._post_journal_batch(batch_from)
             done += size
             self._progress(
                 f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
                 f"invoices ({time.perf_counter() - self.started:.1f} s)"
             )
         # Primary keys were given explicitly: move PostgreSQL's sequences past them
-        # (SQLite's AUTOINCREMENT follows explicit keys by itself).
+        # (SQLite's AUTOINCREMENT follows explicit keys by itself). The journal's keys
+        # came from the sequences (INSERT … SELECT).
         sequence_sql = connection.ops.sequence_reset_sql(
-            no_style(),
-            [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold, JournalEntry, JournalLine],
+            no_style(), [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold]
         )
         with connection.cursor() as cursor:
             for sql in sequence_sql:
@@ -588,6 +597,111 @@ class Command(BaseCommand):
             )
         self._progress(f"  {written:,} creation records in history")
         return n_accounts
+
+    # --- the journal -------------------------------------------------------------
+
+    def _post_journal_batch(self, batch_from: dict[type[models.Model], int]) -> None:
+        """The journal of the batch just flushed (its rows have keys from ``batch_from``):
+        per kind of event, one INSERT … SELECT of its entries from the source rows,
+        then one of their debit lines and one of their credit lines, each line finding
+        its entry by source and event (the entries' unique index)."""
+        for posting in self._postings(batch_from):
+            # In date order: the journal's date indexes then grow a page at a time
+            # instead of at random places (a batch's dates span two years).
+            rows = posting.rows.order_by(posting.day, "pk")
+            # Entries copy the invoice's currency and account, as post_entry does.
+            invoice = "" if rows.model is Invoice else "invoice__"
+            source_type = rows.model._meta.label_lower
+            shared: dict[str, Column] = {
+                "entry_date": posting.day,
+                "currency": f"{invoice}currency",
+                "invoice_id": f"{invoice}id",
+            }
+            self.journal_entries += _insert_select(
+                JournalEntry,
+                rows,
+                {
+                    **shared,
+                    "event": Value(posting.event.value),
+                    "account_id": f"{invoice}account_id",
+                    "source_type": Value(source_type),
+                    "source_id": "pk",
+                    "sequence": Value(0),
+                    "memo": Value(""),
+                    "created_by_label": Value(SEED_LABEL),
+                    "approved_by_label": Value(""),
+                    "posted_at": MomentOf(posting.day),
+                },
+            )
+            entry = JournalEntry.objects.filter(
+                source_type=source_type, source_id=OuterRef("pk"), event=posting.event.value
+            )
+            line = {**shared, "entry_id": Subquery(entry.order_by().values("pk"))}
+            zero = Value(0)
+            for code, debit_minor, credit_minor in (
+                (posting.debit, posting.amount, zero),
+                (posting.credit, zero, posting.amount),
+            ):
+                _insert_select(
+                    JournalLine,
+                    rows,
+                    {
+                        **line,
+                        "accounting_code_id": code,
+                        "debit_minor": debit_minor,
+                        "credit_minor": credit_minor,
+                    },
+                )
+
+    def _postings(self, batch_from: dict[type[models.Model], int]) -> list[Posting]:
+        """The SPEC's postings of the seeded events (``billing.journal``): a void or a
+        reversal is the reverse of the entry it undoes; a reversal is dated the day of
+        its ``reversed_at`` (15:00 UTC on the day it happened)."""
+        ar, cash = Value(self.codes.ar_control_id), Value(self.codes.cash_id)
+        invoices = Invoice.objects.filter(pk__gte=batch_from[Invoice])
+        payments = Payment.objects.filter(pk__gte=batch_from[Payment])
+        writeoffs = WriteOff.objects.filter(pk__gte=batch_from[WriteOff])
+        reversed_on = TruncDate("reversed_at", tzinfo=datetime.UTC)
+        code = "accounting_code_id"
+        return [
+            Posting(
+                JournalEvent.INVOICE_SENT,
+                invoices.filter(status=Invoice.Status.SENT),
+                "bill_date",
+                debit=ar,
+                credit="revenue_code_id",
+                amount="total_minor",
+            ),
+            Posting(JournalEvent.PAYMENT, payments, "paid_on", debit=cash, credit=ar),
+            Posting(
+                JournalEvent.PAYMENT_VOID,
+                payments.filter(status=Payment.Status.REMOVED),
+                "paid_on",
+                debit=ar,
+                credit=cash,
+            ),
+            Posting(
+                JournalEvent.WRITEOFF,
+                writeoffs.filter(origin_dispute__isnull=True),
+                "writeoff_date",
+                debit=code,
+                credit=ar,
+            ),
+            Posting(
+                JournalEvent.DISPUTE_CONVERSION,
+                writeoffs.filter(origin_dispute__isnull=False),
+                "writeoff_date",
+                debit=code,
+                credit=ar,
+            ),
+            Posting(
+                JournalEvent.WRITEOFF_REVERSAL,
+                writeoffs.filter(status=WriteOff.Status.REVERSED),
+                reversed_on,
+                debit=ar,
+                credit=code,
+            ),
+        ]
 
     # --- builders ----------------------------------------------------------------
 
@@ -642,38 +756,6 @@ class Command(BaseCommand):
         )
         by_status = self.tally.invoices_by_status
         by_status[draft.status] = by_status.get(draft.status, 0) + 1
-        if draft.status == Invoice.Status.SENT:
-            self._post(
-                draft,
-                JournalEvent.INVOICE_SENT.value,
-                "billing.invoice",
-                draft.id,
-                draft.bill_date,
-                debit=self.codes.ar_control_id,
-                credit=draft.revenue_code_id,
-                amount=draft.total,
-            )
-
-    def _post(
-        self,
-        draft: InvoiceDraft,
-        event: str,
-        source_type: str,
-        source_id: int,
-        on: datetime.date,
-        *,
-        debit: int,
-        credit: int,
-        amount: int,
-    ) -> None:
-        """One two-line entry, as ``billing.journal`` posts it."""
-        currency = draft.account.currency
-        moment = _moment(on)
-        entry_id = self._add_journal_entry(
-            on, currency, event, draft.id, draft.account.pk, source_type, source_id, moment
-        )
-        self._add_journal_line(entry_id, on, currency, draft.id, debit, amount, 0)
-        self._add_journal_line(entry_id, on, currency, draft.id, credit, 0, amount)
 
     def _build_invoice(self, rng: random.Random, account: Account) -> None:
         roll = rng.random()
@@ -793,29 +875,7 @@ class Command(BaseCommand):
             )
         else:
             draft.paid += amount
-        payment_id = self.payments.add(**values)
-        codes = self.codes
-        self._post(
-            draft,
-            JournalEvent.PAYMENT.value,
-            "billing.payment",
-            payment_id,
-            paid_on,
-            debit=codes.cash_id,
-            credit=codes.ar_control_id,
-            amount=amount,
-        )
-        if removed:
-            self._post(
-                draft,
-                JournalEvent.PAYMENT_VOID.value,
-                "billing.payment",
-                payment_id,
-                paid_on,
-                debit=codes.ar_control_id,
-                credit=codes.cash_id,
-                amount=amount,
-            )
+        self.payments.add(**values)
 
     def _writeoff(
         self,
@@ -858,29 +918,7 @@ class Command(BaseCommand):
             )
         else:
             draft.written_off += amount
-        writeoff_id = self.writeoffs.add(**values)
-        event = JournalEvent.DISPUTE_CONVERSION if origin_id else JournalEvent.WRITEOFF
-        self._post(
-            draft,
-            event.value,
-            "writeoffs.writeoff",
-            writeoff_id,
-            writeoff_date,
-            debit=values["accounting_code_id"],
-            credit=self.codes.ar_control_id,
-            amount=amount,
-        )
-        if reversed_on is not None:
-            self._post(
-                draft,
-                JournalEvent.WRITEOFF_REVERSAL.value,
-                "writeoffs.writeoff",
-                writeoff_id,
-                reversed_on,
-                debit=self.codes.ar_control_id,
-                credit=values["accounting_code_id"],
-                amount=amount,
-            )
+        self.writeoffs.add(**values)
 
     # --- demo users ----------------------------------------------------------
 
