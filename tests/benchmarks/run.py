@@ -658,7 +658,7 @@ class Benchmark:
             "partial's own SQL / bare SELECT",
             t["partial"].own_sql,
             t["bare"].sql,
-            "<=2",
+            "<=1.5",
         )
         self.record(
             "B2", "partial / minimal one-loop view", t["partial"].wall, t["minimal"].wall, "<=2"
@@ -680,7 +680,7 @@ class Benchmark:
             f"our write-off admin / stock, both {per_page} rows",
             t["ours_admin"].wall,
             t["stock_same_page"].wall,
-            "<=0.5",
+            "<=1.0",
         )
         self.figures["admin_writeoffs_queries"] = t["ours_admin"].queries
         self.figures["stock_same_page_writeoff_admin_queries"] = t["stock_same_page"].queries
