@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, JSONObject, TruncMonth
 from django.utils import timezone
 
 from billing.books import pending_writeoff_count, trial_balance
+from billing.journal import control_codes
 from billing.models import Account, Invoice, JournalEvent, JournalLine
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
 
@@ -116,6 +117,25 @@ def ar_balances(as_of: datetime.date) -> QuerySet:
     ).annotate(amount=F("debit_minor") - F("credit_minor"))
 
 
+def invoice_balances(as_of: datetime.date) -> QuerySet:
+    """Every invoice with its balance at ``as_of`` as ``amount``: the sum of its
+    AR-control lines dated on or before it, one lookup in the lines' (invoice, code)
+    index per invoice. Joining every line to its invoice instead read the lines in
+    date order and each invoice once per line: five times slower at 1M invoices."""
+    balance = (
+        JournalLine.objects.filter(
+            invoice=OuterRef("pk"),
+            accounting_code_id=control_codes().ar_control_id,
+            entry_date__lte=as_of,
+        )
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum(F("debit_minor") - F("credit_minor")))
+        .values("total")
+    )
+    return Invoice.objects.annotate(amount=Subquery(balance))
+
+
 def holds_open_at(as_of: datetime.date) -> QuerySet:
     """Dispute holds open at the end of ``as_of``: created on or before it, and not
     settled by then."""
@@ -164,18 +184,23 @@ OUTSIDE_BUCKETS: list[tuple[str, str, Callable[[datetime.date], QuerySet]]] = [
 ]
 
 
-def _by_bucket(rows: QuerySet, as_of: datetime.date, group: tuple[str, ...]) -> list[tuple]:
-    """``rows`` summed per ``group`` and bucket, in two statements: the invoices never
-    re-aged by ``as_of`` are bucketed by their due date, a column of the row; only
-    the few re-aged ones pay for the subquery that finds their latest re-age. The
-    list of re-aged invoices is an uncorrelated subquery, computed once."""
+def _by_bucket(rows: QuerySet, as_of: datetime.date, prefix: str) -> list[tuple]:
+    """``rows`` summed per account, currency and bucket, in two statements: the
+    invoices never re-aged by ``as_of`` are bucketed by their due date, a column of
+    the row; only the few re-aged ones pay for the subquery that finds their latest
+    re-age. The list of re-aged invoices is an uncorrelated subquery, computed once.
+    ``prefix`` is the path from a row to its invoice ("" for invoices themselves)."""
     reaged = DisputeHold.objects.filter(
         status=DisputeHold.Status.RELEASED_REAGED, settled_on__lte=as_of
     ).values("invoice_id")
-    plain = rows.exclude(invoice_id__in=reaged).annotate(
-        bucket=_bucket_of("invoice__due_date", as_of)
+    invoice_id = f"{prefix}id" if prefix else "pk"
+    plain = rows.exclude(**{f"{invoice_id}__in": reaged}).annotate(
+        bucket=_bucket_of(f"{prefix}due_date", as_of)
     )
-    moved = rows.filter(invoice_id__in=reaged).annotate(bucket=bucket_at(as_of, prefix="invoice__"))
+    moved = rows.filter(**{f"{invoice_id}__in": reaged}).annotate(
+        bucket=bucket_at(as_of, prefix=prefix)
+    )
+    group = (f"{prefix}account__acct_no", f"{prefix}account__name", f"{prefix}currency")
     return [
         row
         for part in (plain, moved)
@@ -239,7 +264,6 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
     balance (account names ride along in the GROUP BY)."""
     # By the invoice's currency, while the trial balance goes by the line's: a line
     # posted in the wrong currency shows as a disagreement.
-    group = ("invoice__account__acct_no", "invoice__account__name", "invoice__currency")
     rows: dict[tuple[int, str], AgingRow] = {}
 
     def row_for(acct_no: int, name: str, row_currency: str) -> AgingRow:
@@ -248,12 +272,16 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
             rows[key] = AgingRow(currency=row_currency, acct_no=acct_no, name=name)
         return rows[key]
 
-    sources = [(None, ar_balances)] + [(key, open_at) for key, _label, open_at in OUTSIDE_BUCKETS]
-    for key, rows_at in sources:
+    sources = [(None, invoice_balances, "")] + [
+        (key, open_at, "invoice__") for key, _label, open_at in OUTSIDE_BUCKETS
+    ]
+    for key, rows_at, prefix in sources:
         found = rows_at(as_of)
         if currency:
-            found = found.filter(invoice__currency=currency)
-        for acct_no, name, row_currency, bucket, total in _by_bucket(found, as_of, group):
+            found = found.filter(**{f"{prefix}currency": currency})
+        for acct_no, name, row_currency, bucket, total in _by_bucket(found, as_of, prefix):
+            if total is None:  # an invoice with no AR lines by then (a draft, say)
+                continue
             row = row_for(acct_no, name, row_currency)
             if key is None:
                 row.buckets[BUCKET_KEYS[bucket]] += total
