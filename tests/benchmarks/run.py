@@ -494,6 +494,13 @@ class Benchmark:
                     accounts=accounts, per_account=per_account, busy=busy, seed=args.seed
                 )
                 self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
+                # J1 times two seeds one after the other: the load beside each says
+                # whether the machine was the same for both.
+                self.figures["seed_without_journal_load"] = load_average()
+                self.note(
+                    f"seeded without the journal in {self.seed_without_journal_seconds:.1f} s "
+                    f"(load average {load_average()})"
+                )
             self.note(
                 f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}..."
             )
@@ -510,7 +517,8 @@ class Benchmark:
             )
             self.seed_seconds = time.perf_counter() - start
             self.figures["seed_s"] = round(self.seed_seconds, 1)
-            self.note(f"seeded in {self.seed_seconds:.1f} s")
+            self.figures["seed_load"] = load_average()
+            self.note(f"seeded in {self.seed_seconds:.1f} s (load average {load_average()})")
         self.after_seed()
 
         from django.contrib.auth import get_user_model
@@ -1480,6 +1488,11 @@ class Benchmark:
         print("-" * len(line))
         for row in self.rows:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def load_average() -> str:
+    """The machine's load over the last 1, 5 and 15 minutes (two cores here)."""
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
 
 
 def trial_balance_year() -> tuple[datetime.date, datetime.date]:
