@@ -1,7 +1,7 @@
 """Reads of the books: the trial balance, the journal's lines, the close snapshot.
 
 Every figure is a SUM over integer minor-unit columns in SQL, exact on SQLite and
-PostgreSQL, over the lines' (entry date, code, currency) index.
+PostgreSQL, over the lines' (entry date, code, currency, amounts) index.
 """
 
 from __future__ import annotations

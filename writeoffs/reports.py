@@ -320,8 +320,8 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
 def ar_control_at(as_of: datetime.date) -> dict[str, int]:
     """The trial balance's closing AR control at ``as_of``, per currency: the
     trial balance's own computation (``billing.books.trial_balance``), read for the
-    AR-control code only, from the lines' (entry date, code, currency) index, so the
-    check does not add up every other code of the books as well."""
+    AR-control code only, from the lines' (entry date, code, currency, amounts)
+    index, so the check does not add up every other code of the books as well."""
     balance = trial_balance(start=None, end=as_of, codes=[settings.AR_CONTROL_CODE])
     return {row.currency: row.closing_minor for row in balance.rows}
 
