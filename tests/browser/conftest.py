@@ -150,6 +150,13 @@ def axe(axe_script):
     results_file = SCREENSHOTS / "axe-results.json"
 
     def run(page, screen: str) -> list[dict]:
+        # Contrast is measured on what is painted: a modal's backdrop still fading in
+        # reads as low contrast on a loaded machine. Wait for every finite animation
+        # and transition to end (a spinner's infinite one never does).
+        page.wait_for_function(
+            """() => document.getAnimations().every(a => a.playState !== "running"
+                || a.effect.getComputedTiming().iterations === Infinity)"""
+        )
         page.add_script_tag(path=str(axe_script))
         violations = page.evaluate(
             """async () => {
