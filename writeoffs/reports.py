@@ -17,8 +17,8 @@ from django.db.models import (
     Case,
     Count,
     F,
+    FilteredRelation,
     IntegerField,
-    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -27,7 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, JSONObject, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from billing.books import pending_writeoff_count, trial_balance
@@ -470,24 +470,25 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         entry_date__gte=start,
         entry_date__lte=end,
     )
-    writeoff = WriteOff.objects.filter(pk=OuterRef("entry__source_id"))
     grouped = (
         lines.filter(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE)
         .annotate(
             month=TruncMonth("entry_date"),
-            # The write-off's reason, kind and user in one subquery (one index probe
-            # per line rather than three); the entry names its source by string, so
-            # there is no relation to join along.
-            source=Subquery(
-                writeoff.annotate(
-                    fields=JSONObject(
-                        reason="reason_code", revenue="revenue_impacting", user="created_by_label"
-                    )
-                ).values("fields")[:1],
-                output_field=JSONField(),
+            # The entry names its write-off by id (source_id), not by a relation; the
+            # write-off is found along the entry's invoice, whose write-offs it is one
+            # of, so the database joins it instead of probing it once per line.
+            writeoff=FilteredRelation(
+                "entry__invoice__writeoffs",
+                condition=Q(entry__invoice__writeoffs__pk=F("entry__source_id")),
             ),
         )
-        .values_list("month", "currency", "source")
+        .values_list(
+            "month",
+            "currency",
+            "writeoff__reason_code",
+            "writeoff__revenue_impacting",
+            "writeoff__created_by_label",
+        )
         .annotate(
             written=Sum("credit_minor", filter=~Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
             reversed=Sum("debit_minor", filter=Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
@@ -495,16 +496,8 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         .order_by()
     )
     rows = [
-        AnalysisRow(
-            _month(month),
-            currency,
-            source["reason"],
-            bool(source["revenue"]),
-            source["user"],
-            written or 0,
-            rev or 0,
-        )
-        for month, currency, source, written, rev in grouped
+        AnalysisRow(_month(month), currency, reason, bool(revenue), user, written or 0, rev or 0)
+        for month, currency, reason, revenue, user, written, rev in grouped
     ]
     # RECOVERY: fed by the journal's recovery event; 0 until recoveries post.
     recovered = (
