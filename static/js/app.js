@@ -21,6 +21,9 @@
   const openers = new WeakMap();
   let pendingFocusId = null;
   let pendingHighlight = null;
+  // The id of what had focus when htmx began a swap (htmx gives it back to the new
+  // element of that id): anything else focused since then was chosen by the user.
+  let focusedIdBeforeSwap = null;
 
   function drawer() { return document.getElementById("drawer"); }
   function popout() { return document.getElementById("popout"); }
@@ -36,6 +39,11 @@
   ];
 
   function focusFirstIn(container) {
+    // A field the user has moved into since the swap keeps its focus: a quick click
+    // (or a test's typing) must not be pulled back to the first field.
+    const active = document.activeElement;
+    if (active && container.contains(active) && active.matches("input, select, textarea")
+        && active.id !== focusedIdBeforeSwap) { return; }
     let target = null;
     for (const selector of FOCUS_ORDER) {
       target = container.querySelector(selector);
@@ -105,6 +113,10 @@
     if ((xhr.status === 403 || xhr.status === 404) && xhr.getResponseHeader("HX-Retarget")) {
       event.stopPropagation();
     }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    focusedIdBeforeSwap = document.activeElement ? document.activeElement.id : null;
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
