@@ -496,10 +496,10 @@ class Benchmark:
                 self.figures["seed_without_journal_s"] = round(self.seed_without_journal_seconds, 1)
                 # J1 times two seeds one after the other: the load beside each says
                 # whether the machine was the same for both.
-                self.figures["seed_without_journal_load"] = load_average()
+                load = self.figures["seed_without_journal_load"] = load_average()
                 self.note(
                     f"seeded without the journal in {self.seed_without_journal_seconds:.1f} s "
-                    f"(load average {load_average()})"
+                    f"(load average {load})"
                 )
             self.note(
                 f"seeding {accounts} accounts x {per_account} invoices on {connection.vendor}..."
@@ -517,8 +517,8 @@ class Benchmark:
             )
             self.seed_seconds = time.perf_counter() - start
             self.figures["seed_s"] = round(self.seed_seconds, 1)
-            self.figures["seed_load"] = load_average()
-            self.note(f"seeded in {self.seed_seconds:.1f} s (load average {load_average()})")
+            load = self.figures["seed_load"] = load_average()
+            self.note(f"seeded in {self.seed_seconds:.1f} s (load average {load})")
         self.after_seed()
 
         from django.contrib.auth import get_user_model
