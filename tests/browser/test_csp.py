@@ -95,8 +95,7 @@ def test_full_writeoff_and_dispute_flow_has_no_csp_violations(
         "link", name="10023"
     ).click()
     entry = page.get_by_role("dialog", name=re.compile("Invoice 10023"))
-    # The drawer focuses its first field once htmx has settled; typing before that
-    # sent "45" into the amount (a CI run did).
+    # As a user sees it: the drawer has settled and focused its first field.
     expect(entry.get_by_label("Amount (USD)")).to_be_focused()
     entry.get_by_label("Expire hold days").fill("45")
     expect(entry.get_by_text(re.compile(r"Expires on .* \(45 days\)"))).to_be_visible()

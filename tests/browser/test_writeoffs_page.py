@@ -97,7 +97,7 @@ def test_dispute_flow_from_side_navigation_to_new_row(clerk_on_account, shot, cs
     picker.get_by_role("link", name="10023").click()
 
     entry = drawer(page, "Create a Dispute Hold · Invoice 10023")
-    # Typed before the drawer has focused its first field, text lands there instead.
+    # As a user sees it: the drawer has settled and focused its first field.
     expect(entry.get_by_label("Amount (USD)")).to_be_focused()
     entry.get_by_label("Amount (USD)").fill("20")
     entry.get_by_label("Expire hold days").fill("45")
