@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.support import htmx_settled
@@ -124,6 +126,43 @@ def test_dispute_flow_from_side_navigation_to_new_row(clerk_on_account, shot, cs
     shot(page, "dispute-new-row")
     assert hold.expire_hold_days == 45
     assert csp_violations == []
+
+
+def test_an_invoice_clicked_while_a_search_is_on_its_way_still_opens(clerk_on_account):
+    """A clerk types a number and clicks the invoice already listed before the search answers.
+
+    A late search result used to replace the list under the click, and the entry
+    drawer never came: htmx could no longer find the drawer from a link that had
+    left the page (a CI run hit this by chance). The picker's requests now share
+    one sync scope, so the click cancels the search.
+    """
+    page = clerk_on_account
+    open_writeoffs_from_side_navigation(page)
+    page.get_by_role("link", name="Create a Write-off").click()
+    picker = drawer(page, "^Create a Write-off$")
+    search = picker.get_by_role("searchbox", name="Search by invoice number")
+    expect(search).to_be_focused()
+
+    held = {}
+
+    def hold(route):
+        held["search" if "q=1002" in route.request.url else "entry"] = route
+
+    page.route(re.compile(r"[?&]q=1002|/write-offs/new/10023/"), hold)
+    with page.expect_request(lambda request: "q=1002" in request.url):
+        search.fill("1002")
+    with page.expect_request(lambda request: request.url.endswith("/new/10023/")):
+        picker.get_by_role("link", name="10023").click()
+
+    # The worst order: the search answers first, then the invoice's drawer. The
+    # click has cancelled the search, so Playwright may refuse to go on with it.
+    with contextlib.suppress(PlaywrightError):
+        held["search"].continue_()
+    page.wait_for_timeout(200)  # room for a late search result to land, if one were coming
+    held["entry"].continue_()
+    entry = drawer(page, "Create a Write-off · Invoice 10023")
+    expect(entry.get_by_label("Amount (USD)")).to_be_focused()
+    expect(page.get_by_role("searchbox", name="Search by invoice number")).to_have_count(0)
 
 
 def test_amount_over_balance_shows_the_balance_due_next_to_the_field(clerk_on_account, shot):
