@@ -26,7 +26,9 @@ duck-typed, so that billing's core never imports ``writeoffs``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple, Protocol
 
 from django.conf import settings
@@ -134,14 +136,44 @@ def hold_period_lock(*, exclusive: bool = False) -> None:
             cursor.execute(f"SELECT {function}(%s)", [PERIOD_LOCK_KEY])
 
 
+# Inside ``lock_date_read_once()``: the lock date once read, in a one-item list.
+_read_once: ContextVar[list[datetime.date | None] | None] = ContextVar(
+    "lock_date_read_once", default=None
+)
+
+
+@contextmanager
+def lock_date_read_once() -> Iterator[None]:
+    """Within this block, read the lock date once, however many checks ask for it.
+
+    Only inside a transaction: the period lock the first read takes (PostgreSQL), or
+    the write lock the transaction holds from its start (SQLite), lasts until it ends,
+    so the date cannot move while the block runs. A service that checks its date when
+    it plans and again when it posts makes one read instead of two.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_date_read_once() belongs inside the service's transaction")
+    token = _read_once.set([])
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def lock_date() -> datetime.date | None:
     """The date the books are closed through, or None when no period is closed."""
+    memo = _read_once.get()
+    if memo:
+        return memo[0]
     hold_period_lock()
-    return (
+    locked = (
         AccountingPeriodLock.objects.order_by("-id")
         .values_list("locked_through", flat=True)
         .first()
     )
+    if memo is not None:
+        memo.append(locked)
+    return locked
 
 
 def require_open(date: datetime.date, *, field: str | None, what: str = "date") -> None:

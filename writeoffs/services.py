@@ -50,6 +50,7 @@ from billing.idempotency import create_once, find_replay, fingerprint
 from billing.journal import (
     control_codes,
     lock_date,
+    lock_date_read_once,
     post_payment,
     post_reclassification,
     post_recovery,
@@ -189,6 +190,10 @@ def writeoff_create(
         replay = find_replay(WriteOff, actor, idempotency_key, content)
         if replay is not None:
             return replay
+        with lock_date_read_once():
+            return create_new(invoice)
+
+    def create_new(invoice: Invoice) -> WriteOff:
         if bulk_run_id is not None:
             _require_running_bulk_run(bulk_run_id, actor)
         plan = writeoff_plan(

@@ -7,7 +7,8 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from billing.actors import Actor
 from billing.errors import (
@@ -25,6 +26,7 @@ from billing.journal import (
     credit,
     debit,
     lock_date,
+    lock_date_read_once,
     post_entry,
     post_invoice_revenue_code_change,
     post_reclassification,
@@ -396,6 +398,44 @@ def test_a_writeoff_dated_the_day_after_the_lock_date_posts(invoice, clerk_actor
         actor=clerk_actor,
     )
     assert only_entry(source_id=writeoff.pk, event="writeoff").entry_date == today() - 9 * DAY
+
+
+def test_a_writeoff_create_reads_the_lock_date_once_for_its_plan_and_its_posting(
+    invoice, clerk_actor
+):
+    close_books(today() - 10 * DAY)
+    lock_table = AccountingPeriodLock._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        writeoff_create(
+            invoice_id=invoice.pk,
+            amount="10.00",
+            reason_code=0,
+            comments="One read",
+            writeoff_date=today() - 9 * DAY,
+            actor=clerk_actor,
+        )
+    lock_reads = [q["sql"] for q in queries if f'FROM "{lock_table}"' in q["sql"]]
+    assert len(lock_reads) == 1, lock_reads
+    assert only_entry(event="writeoff").entry_date == today() - 9 * DAY
+
+
+def test_the_lock_date_read_once_ends_with_its_block(invoice):
+    close_books(today() - 10 * DAY)
+    with transaction.atomic():
+        with lock_date_read_once():
+            assert lock_date() == today() - 10 * DAY
+            AccountingPeriodLock.objects.update(locked_through=today() - 5 * DAY)
+            assert lock_date() == today() - 10 * DAY  # the block's one read
+        assert lock_date() == today() - 5 * DAY
+
+
+@pytest.mark.django_db(transaction=True)  # a test case's own transaction would count
+def test_the_lock_date_read_once_refuses_to_run_outside_a_transaction():
+    with (
+        pytest.raises(RuntimeError, match="inside the service's transaction"),
+        lock_date_read_once(),
+    ):
+        pass  # pragma: no cover
 
 
 def test_a_payment_dated_in_a_closed_period_is_refused_beside_paid_on(invoice, clerk_actor):
