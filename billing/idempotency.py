@@ -68,23 +68,27 @@ def find_replay(
             INVALID_INPUT, "The idempotency key is too long.", field="idempotency_key"
         )
     # At most one row matches (a unique constraint), so no ORDER BY is needed.
-    # Every entry model with an idempotency key also stores its fingerprint.
-    existing: Any = next(
+    # Every entry model with an idempotency key also stores its fingerprint. Almost
+    # every key is new: the lookup reads two columns, and only a replay the row.
+    match = next(
         iter(
             model._default_manager.filter(
                 idempotency_scope=actor.idempotency_scope, idempotency_key=key
-            ).order_by()[:1]
+            )
+            .order_by()
+            .values_list("pk", "idempotency_fingerprint")[:1]
         ),
         None,
     )
-    if existing is None:
+    if match is None:
         return None
-    if existing.idempotency_fingerprint != content_fingerprint:
+    pk, stored_fingerprint = match
+    if stored_fingerprint != content_fingerprint:
         raise BillingError(
             IDEMPOTENCY_CLASH,
             "This request's idempotency key was already used for a different request.",
         )
-    return existing
+    return model._default_manager.get(pk=pk)
 
 
 def violated_constraint(error: IntegrityError) -> str | None:

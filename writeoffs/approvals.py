@@ -37,6 +37,9 @@ DEFAULT_LIMITS = {
 }
 DEFAULT_CURRENCIES = ("USD", "EUR")
 
+# Where ``actor_roles`` keeps a user's roles on the user object.
+_ROLES_CACHE = "_approval_roles_cache"
+
 
 def actor_roles(actor: Actor) -> list[str]:
     """The approval-limit roles an actor holds (none for an inactive user or a revoked
@@ -46,10 +49,17 @@ def actor_roles(actor: Actor) -> list[str]:
     user = actor.user
     if user is None or not user.is_active:
         return []
-    # Group names map to roles in Python: a CASE in SQL cost more to build than the
-    # statement costs to run (every write-off create checks a limit).
-    names = Group.objects.filter(user=user, name__in=ROLE_GROUPS).values_list("name", flat=True)
-    return [ROLE_GROUPS[name] for name in names]
+    # Kept on the user object, as Django keeps its permissions (``_perm_cache``): the
+    # service's permission check and this one then see the same groups, read once per
+    # object (a request, or a command's user). A change of groups applies from the
+    # next request.
+    cached: tuple[str, ...] | None = user.__dict__.get(_ROLES_CACHE)
+    if cached is None:
+        # Group names map to roles in Python: a CASE in SQL cost more to build than
+        # the statement costs to run (every write-off create checks a limit).
+        names = Group.objects.filter(user=user, name__in=ROLE_GROUPS).values_list("name", flat=True)
+        cached = user.__dict__[_ROLES_CACHE] = tuple(ROLE_GROUPS[name] for name in names)
+    return list(cached)
 
 
 def approval_limit_minor(actor: Actor, currency: str) -> int | None:

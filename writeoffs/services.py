@@ -1278,18 +1278,20 @@ def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> Limit
     limit = approval_limit_minor(requester, invoice.currency)
     if limit is None:
         return LimitCheck(limit_minor=None, checked_minor=amount_minor)
+    if requester.api_key is not None:
+        by_requester: dict[str, object] = {"requested_by_api_key": requester.api_key}
+    elif requester.user is not None:
+        by_requester = {"requested_by": requester.user, "requested_by_api_key__isnull": True}
+    else:
+        return LimitCheck(limit_minor=limit, checked_minor=amount_minor)
     since = timezone.now() - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_WINDOW_DAYS)
+    # One filter() call: each call copies the query, and every create runs this.
     recent = WriteOff.objects.filter(
         invoice=invoice,
         status__in=[WriteOff.Status.PENDING, WriteOff.Status.ACTIVE],
         created_at__gte=since,
+        **by_requester,
     )
-    if requester.api_key is not None:
-        recent = recent.filter(requested_by_api_key=requester.api_key)
-    elif requester.user is not None:
-        recent = recent.filter(requested_by=requester.user, requested_by_api_key__isnull=True)
-    else:
-        recent = recent.none()
     earlier = sum(recent.values_list("amount_minor", flat=True))
     return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
 

@@ -194,3 +194,23 @@ class TestAdmin:
         row = ApprovalLimit.objects.get(role="clerk", currency="USD")
         assert client.post(f"{self.URL}{row.pk}/delete/", {"post": "yes"}).status_code == 403
         assert ApprovalLimit.objects.filter(pk=row.pk).exists()
+
+
+def test_a_users_roles_are_read_once_per_user_object_like_its_permissions(
+    django_assert_num_queries,
+):
+    """The groups are read once per user object (a request's), as Django reads its
+    permissions; a later object of the same user (the next request) sees a change."""
+    user = UserFactory(groups=[CLERK])
+    actor = Actor.for_user(user)
+    with django_assert_num_queries(2):  # the groups, then the limits
+        assert approval_limit_minor(actor, "USD") == 500_00
+    with django_assert_num_queries(1):  # the limits only
+        assert approval_limit_minor(actor, "EUR") == 500_00
+    user.groups.add(Group.objects.get(name=SUPERVISOR))
+    assert approval_limit_minor(actor, "USD") == 500_00
+    fresh = Actor.for_user(type(user).objects.get(pk=user.pk))
+    assert approval_limit_minor(fresh, "USD") == 5_000_00
+    # The limits themselves are read every time: a controller's edit applies at once.
+    ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=600_00)
+    assert approval_limit_minor(fresh, "USD") == 600_00
