@@ -219,3 +219,112 @@ def test_backfill_refuses_once_a_lock_date_is_set():
     AccountingPeriodLock.objects.create(locked_through=datetime.date(2026, 5, 31), reason="May")
     with pytest.raises(CommandError, match="closed through 2026-05-31"):
         run("backfill_journal")
+
+
+# --- the journal's indexes around a bulk load -------------------------------------
+
+
+def journal_index_columns() -> dict[str, list[str]]:
+    """Each journal index's columns, as the database has them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return {
+            name: info["columns"]
+            for model in (JournalEntry, JournalLine)
+            for name, info in connection.introspection.get_constraints(
+                cursor, model._meta.db_table
+            ).items()
+            if info["index"] and not info["primary_key"] and not info["unique"]
+        }
+
+
+def ddl_of(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith(("DROP INDEX", "CREATE INDEX"))]
+
+
+def test_a_bulk_seed_drops_the_journal_indexes_and_builds_the_same_ones_again():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    before = journal_index_columns()
+    assert set(before) == {
+        "journal_entry_date_idx",
+        "journal_entry_invoice_idx",
+        "journal_line_date_amounts_idx",
+        "journal_line_invoice_idx",
+        "journal_line_entry_idx",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        run("seed_billing", *SMALL)
+    ddl = ddl_of(queries)
+    # Every index dropped before the first row and built once after the last.
+    assert [sql.split()[0] for sql in ddl] == ["DROP"] * 5 + ["CREATE"] * 5
+    first_insert = next(
+        i for i, q in enumerate(queries) if q["sql"].startswith('INSERT INTO "billing_account"')
+    )
+    last_insert = max(
+        i for i, q in enumerate(queries) if q["sql"].startswith('INSERT INTO "billing_journal')
+    )
+    drops = [i for i, q in enumerate(queries) if q["sql"].startswith("DROP INDEX")]
+    creates = [i for i, q in enumerate(queries) if q["sql"].startswith("CREATE INDEX")]
+    assert max(drops) < first_insert and min(creates) > last_insert
+    assert journal_index_columns() == before
+    # The unique constraint stayed: a second entry for an event is still refused.
+    entry = JournalEntry.objects.first()
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        JournalEntry.objects.create(
+            entry_date=entry.entry_date,
+            currency=entry.currency,
+            event=entry.event,
+            invoice_id=entry.invoice_id,
+            account_id=entry.account_id,
+            source_type=entry.source_type,
+            source_id=entry.source_id,
+        )
+
+
+def test_a_small_seed_into_a_larger_database_keeps_the_indexes():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run("seed_billing", *SMALL)
+    with CaptureQueriesContext(connection) as queries:
+        run("seed_billing", "--accounts", "1", "--invoices-per-account", "5", "--as-of", AS_OF)
+    assert ddl_of(queries) == []
+    assert "the journal agrees" in run("verify_ledger")
+
+
+def test_a_seed_that_fails_still_builds_the_indexes_it_dropped(monkeypatch):
+    from billing.management.commands import seed_billing
+
+    before = journal_index_columns()
+
+    def fail(self, batch_from):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(seed_billing.Command, "_post_journal_batch", fail)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        run("seed_billing", *SMALL)
+    assert journal_index_columns() == before
+    assert not Invoice.objects.exists()
+
+
+def test_the_next_seed_builds_an_index_a_killed_run_left_missing():
+    from django.db import connection
+
+    run("seed_billing", *SMALL)
+    with connection.cursor() as cursor:
+        cursor.execute('DROP INDEX "journal_line_date_amounts_idx"')
+    assert "journal_line_date_amounts_idx" not in journal_index_columns()
+    # A small seed into the larger database: it drops nothing, but builds what is missing.
+    run("seed_billing", "--accounts", "1", "--invoices-per-account", "5", "--as-of", AS_OF)
+    assert journal_index_columns()["journal_line_date_amounts_idx"] == [
+        "entry_date",
+        "accounting_code_id",
+        "currency",
+        "debit_minor",
+        "credit_minor",
+    ]

@@ -23,6 +23,13 @@ are inserted, in its transaction, one INSERT … SELECT per kind of event writes
 entries of the batch's new rows, and two more write their debit and credit lines
 (``Command._post_journal_batch``).
 
+A seed that at least doubles the invoices drops the journal's indexes (all but the
+primary keys and the unique constraint, which keeps guarding every entry) before
+its first batch and builds them again once the rows are in
+(``journal_indexes_built_after``): building an index over sorted rows costs far
+less than growing it row by row at random dates. A run that was killed before the
+end leaves them missing, and the next seed builds them again.
+
 Bulk inserts bypass django-simple-history's signals, so each seeded invoice,
 payment, write-off and hold gets its creation record at the end, in one
 INSERT … SELECT per table (``record_creation_history``), by "seed_billing":
@@ -38,7 +45,8 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -302,6 +310,71 @@ class Tally:
     expired_open_holds: int = 0
 
 
+# The tables a bulk load builds the indexes of afterwards.
+BULK_INDEXED = (JournalEntry, JournalLine)
+
+
+def missing_journal_indexes() -> list[str]:
+    """The journal's indexes (its models' ``Meta.indexes``) the database lacks."""
+    with connection.cursor() as cursor:
+        present = {
+            name
+            for model in BULK_INDEXED
+            for name in connection.introspection.get_constraints(cursor, model._meta.db_table)
+        }
+    return [
+        index.name
+        for model in BULK_INDEXED
+        for index in model._meta.indexes
+        if index.name not in present
+    ]
+
+
+def _check_pending_foreign_keys() -> None:
+    """PostgreSQL changes no index of a table whose deferred foreign-key checks are
+    still pending in the transaction. A seed commits each batch, so that happens only
+    inside a caller's transaction (a test's): run those checks now instead of at its
+    commit."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        connection.check_constraints()
+
+
+@contextmanager
+def journal_indexes_built_after(
+    *, enabled: bool, progress: Callable[[str], None] = lambda message: None
+) -> Iterator[None]:
+    """Drop the journal's ``Meta.indexes`` for the block and build them at its end.
+
+    Only indexes: the primary keys and the unique (event, source) constraint stay,
+    so the database still refuses a second entry for an event. The definitions are
+    the models' own (``Index.create_sql``, as a migration writes them), so an index
+    a killed run left missing is built again by the next run, enabled or not. The
+    DDL runs as plain statements (the schema editor is not entered: on SQLite that
+    refuses inside a transaction), which both databases take inside one.
+    """
+    editor = connection.schema_editor()
+    _check_pending_foreign_keys()
+    indexes = [(model, index) for model in BULK_INDEXED for index in model._meta.indexes]
+    to_build = set(missing_journal_indexes())
+    if enabled:
+        for _model, index in indexes:
+            if index.name not in to_build:
+                editor.execute(f"DROP INDEX {editor.quote_name(index.name)}")
+                to_build.add(index.name)
+    try:
+        yield
+    finally:
+        started = time.perf_counter()
+        _check_pending_foreign_keys()
+        for model, index in indexes:
+            if index.name in to_build:
+                editor.execute(index.create_sql(model, editor))
+        if to_build:
+            progress(
+                f"  built {len(to_build)} journal indexes in {time.perf_counter() - started:.1f} s"
+            )
+
+
 class Command(BaseCommand):
     help = (
         "Create deterministic demo data (accounts, invoices, payments, write-offs, dispute "
@@ -549,6 +622,38 @@ class Command(BaseCommand):
 
         busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
         planned = n_accounts * per_account + busy_invoices
+        bulk_load = planned >= Invoice.objects.count()
+        with journal_indexes_built_after(enabled=bulk_load, progress=self._progress):
+            self._seed_batches(rng, first_acct_no, n_accounts, per_account, busy_writeoffs)
+        # Primary keys were given explicitly: move PostgreSQL's sequences past them
+        # (SQLite's AUTOINCREMENT follows explicit keys by itself). The journal's keys
+        # came from the sequences (INSERT … SELECT).
+        sequence_sql = connection.ops.sequence_reset_sql(
+            no_style(), [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold]
+        )
+        with connection.cursor() as cursor:
+            for sql in sequence_sql:
+                cursor.execute(sql)
+        with transaction.atomic():
+            written = sum(
+                record_creation_history(
+                    model, after_pk=after, actor_label=SEED_LABEL, reason="Seeded"
+                )
+                for model, after in seeded_after.items()
+            )
+        self._progress(f"  {written:,} creation records in history")
+        return n_accounts
+
+    def _seed_batches(
+        self,
+        rng: random.Random,
+        first_acct_no: int,
+        n_accounts: int,
+        per_account: int,
+        busy_writeoffs: int,
+    ) -> None:
+        busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
+        planned = n_accounts * per_account + busy_invoices
         accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
         done = 0
         while done < n_accounts:
@@ -579,24 +684,6 @@ class Command(BaseCommand):
                 f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
                 f"invoices ({time.perf_counter() - self.started:.1f} s)"
             )
-        # Primary keys were given explicitly: move PostgreSQL's sequences past them
-        # (SQLite's AUTOINCREMENT follows explicit keys by itself). The journal's keys
-        # came from the sequences (INSERT … SELECT).
-        sequence_sql = connection.ops.sequence_reset_sql(
-            no_style(), [Invoice, InvoiceLine, Payment, WriteOff, DisputeHold]
-        )
-        with connection.cursor() as cursor:
-            for sql in sequence_sql:
-                cursor.execute(sql)
-        with transaction.atomic():
-            written = sum(
-                record_creation_history(
-                    model, after_pk=after, actor_label=SEED_LABEL, reason="Seeded"
-                )
-                for model, after in seeded_after.items()
-            )
-        self._progress(f"  {written:,} creation records in history")
-        return n_accounts
 
     # --- the journal -------------------------------------------------------------
 
