@@ -75,10 +75,12 @@ def approval_limit_minor(actor: Actor, currency: str) -> int | None:
     held = actor_roles(actor)
     if not held:
         return 0
+    # Unordered: the highest is taken below, and the model's ordering cost more to
+    # compile than the statement costs to run.
     limits = list(
-        ApprovalLimit.objects.filter(role__in=held, currency=currency).values_list(
-            "limit_minor", flat=True
-        )
+        ApprovalLimit.objects.filter(role__in=held, currency=currency)
+        .order_by()
+        .values_list("limit_minor", flat=True)
     )
     capped = [limit for limit in limits if limit is not None]
     if len(capped) != len(limits):  # some role has no limit

@@ -1292,7 +1292,7 @@ def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> Limit
         created_at__gte=since,
         **by_requester,
     )
-    earlier = sum(recent.values_list("amount_minor", flat=True))
+    earlier = sum(recent.order_by().values_list("amount_minor", flat=True))
     return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
 
 
