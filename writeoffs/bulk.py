@@ -555,6 +555,7 @@ _CLAIM_FIELDS = (
     "invoice__paid_minor",
     "invoice__written_off_minor",
     "invoice__held_minor",
+    "invoice__pending_minor",
     "invoice__aging_date",
     "invoice__account__status",
 )

@@ -360,6 +360,24 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
     assert all(Invoice.objects.get(pk=i.pk).available_minor == 0 for i in invoices)
 
 
+def test_one_step_reads_the_invoice_once_in_its_claim(clerk_actor, usd):
+    """The claim loads every invoice field the skip rules read: a field it left out
+    would cost each item one more statement (a deferred field's own SELECT)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small_invoice(usd, 100)
+    run = started(clerk_actor)
+    with CaptureQueriesContext(connection) as queries:
+        item = bulk.write_next_item(run, Actor.for_user(run.created_by), "test")
+    assert item is not None and item.state == BulkRunItem.State.WRITTEN
+    invoice_reads = [
+        q["sql"] for q in queries if q["sql"].startswith('SELECT "billing_invoice"."id"')
+    ]
+    # writeoff_create's own lock is the only other read of the invoice.
+    assert len(invoice_reads) == 1, invoice_reads
+
+
 def test_executing_again_writes_nothing_more(clerk_actor, usd):
     small_invoice(usd, 100)
     small_invoice(usd, 200)
