@@ -349,6 +349,28 @@ def test_approval_after_the_period_closed_posts_on_the_approval_date(
     assert dates == [written, timezone.localdate()]
 
 
+def test_approval_after_a_real_close_reads_the_lock_date_once_and_posts_today(
+    big, clerk_actor, supervisor_actor
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import AccountingPeriodLock, JournalEntry
+
+    written = timezone.localdate() - datetime.timedelta(days=5)
+    pending = write_off(big, clerk_actor, "600.00", writeoff_date=written)
+    AccountingPeriodLock.objects.create(locked_through=written, reason="Closed")
+    lock_table = AccountingPeriodLock._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        approved = writeoff_approve(writeoff_id=pending.pk, actor=supervisor_actor)
+    # The date check and the posting share one read of the lock date.
+    assert len([q for q in queries if f'FROM "{lock_table}"' in q["sql"]]) == 1
+    assert approved.writeoff_date == timezone.localdate()
+    entry = JournalEntry.objects.get(source_id=approved.pk, event="writeoff")
+    assert entry.entry_date == timezone.localdate()
+    assert_ledger_consistent(big.pk)
+
+
 def test_approval_in_an_open_period_keeps_the_writeoff_date(big, clerk_actor, supervisor_actor):
     written = timezone.localdate() - datetime.timedelta(days=5)
     pending = write_off(big, clerk_actor, "600.00", writeoff_date=written)
