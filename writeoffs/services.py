@@ -307,7 +307,7 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
     """
     _require_approver(actor)
     invoice_id = invoice_id_of(WriteOff, writeoff_id)
-    # The lock date is read once, for the date check and again for the posting.
+    # One read of the lock date serves the date check and the posting.
     with transaction.atomic(), acting_as(actor), lock_date_read_once():
         invoice = lock_invoice(invoice_id)
         writeoff = WriteOff.objects.select_for_update().get(pk=writeoff_id)

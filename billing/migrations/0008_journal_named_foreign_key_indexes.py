@@ -21,7 +21,7 @@ def _rename(table: str, column: str, old: str, new: str) -> migrations.RunSQL:
 
 class Migration(migrations.Migration):
     """Every journal index is named, so that seed_billing can drop and rebuild them
-    around a bulk load (``Command._journal_indexes_built_after``)."""
+    around a bulk load (``journal_indexes_built_after`` in seed_billing)."""
 
     dependencies = [
         ("billing", "0007_journal_line_covering_index"),

@@ -624,7 +624,36 @@ class Command(BaseCommand):
         planned = n_accounts * per_account + busy_invoices
         bulk_load = planned >= Invoice.objects.count()
         with journal_indexes_built_after(enabled=bulk_load, progress=self._progress):
-            self._seed_batches(rng, first_acct_no, n_accounts, per_account, busy_writeoffs)
+            accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
+            done = 0
+            while done < n_accounts:
+                size = min(accounts_per_batch, n_accounts - done)
+                with transaction.atomic():
+                    batch_from = {
+                        w.model: w.next_id for w in (self.invoices, self.payments, self.writeoffs)
+                    }
+                    accounts = Account.objects.bulk_create(
+                        [self._build_account(rng, first_acct_no + done + i) for i in range(size)]
+                    )
+                    for account in accounts:
+                        for _ in range(per_account):
+                            self._build_invoice(rng, account)
+                    if done == 0 and busy_writeoffs:
+                        for n in range(busy_invoices):
+                            left = busy_writeoffs - n * BUSY_WRITEOFFS_PER_INVOICE
+                            self._build_busy_invoice(
+                                rng, accounts[0], min(left, BUSY_WRITEOFFS_PER_INVOICE)
+                            )
+                    # Parents first, although the foreign keys are only checked at commit.
+                    for writer in (self.invoices, self.lines, self.payments, self.holds):
+                        writer.flush()
+                    self.writeoffs.flush()
+                    self._post_journal_batch(batch_from)
+                done += size
+                self._progress(
+                    f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
+                    f"invoices ({time.perf_counter() - self.started:.1f} s)"
+                )
         # Primary keys were given explicitly: move PostgreSQL's sequences past them
         # (SQLite's AUTOINCREMENT follows explicit keys by itself). The journal's keys
         # came from the sequences (INSERT … SELECT).
@@ -643,47 +672,6 @@ class Command(BaseCommand):
             )
         self._progress(f"  {written:,} creation records in history")
         return n_accounts
-
-    def _seed_batches(
-        self,
-        rng: random.Random,
-        first_acct_no: int,
-        n_accounts: int,
-        per_account: int,
-        busy_writeoffs: int,
-    ) -> None:
-        busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
-        planned = n_accounts * per_account + busy_invoices
-        accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
-        done = 0
-        while done < n_accounts:
-            size = min(accounts_per_batch, n_accounts - done)
-            with transaction.atomic():
-                batch_from = {
-                    w.model: w.next_id for w in (self.invoices, self.payments, self.writeoffs)
-                }
-                accounts = Account.objects.bulk_create(
-                    [self._build_account(rng, first_acct_no + done + i) for i in range(size)]
-                )
-                for account in accounts:
-                    for _ in range(per_account):
-                        self._build_invoice(rng, account)
-                if done == 0 and busy_writeoffs:
-                    for n in range(busy_invoices):
-                        left = busy_writeoffs - n * BUSY_WRITEOFFS_PER_INVOICE
-                        self._build_busy_invoice(
-                            rng, accounts[0], min(left, BUSY_WRITEOFFS_PER_INVOICE)
-                        )
-                # Parents first, although the foreign keys are only checked at commit.
-                for writer in (self.invoices, self.lines, self.payments, self.holds):
-                    writer.flush()
-                self.writeoffs.flush()
-                self._post_journal_batch(batch_from)
-            done += size
-            self._progress(
-                f"  {done:,}/{n_accounts:,} accounts, {self.invoices.count:,}/{planned:,} "
-                f"invoices ({time.perf_counter() - self.started:.1f} s)"
-            )
 
     # --- the journal -------------------------------------------------------------
 
