@@ -52,7 +52,10 @@ from billing.rules import clean_correction_reason
 from billing.services import payment_correct, payment_correction_plan
 
 # The revenue-code correction moves write-offs too, so its service is the write-offs app's.
-from writeoffs.services import invoice_revenue_code_correct, invoice_revenue_code_correction_plan
+from writeoffs.lifecycle.corrections import (
+    invoice_revenue_code_correct,
+    invoice_revenue_code_correction_plan,
+)
 
 # An admin action runs a service once per row; a larger selection belongs in a
 # management command.

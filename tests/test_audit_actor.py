@@ -27,8 +27,9 @@ from billing.models import Invoice, Payment
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from billing.services import payment_record
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 

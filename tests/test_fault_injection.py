@@ -24,15 +24,14 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, JournalEntry, JournalLine, Payment
 from billing.roles import SUPERVISOR
 from billing.services import invoice_send, payment_record, payment_remove
-from writeoffs import services as writeoff_services
+from writeoffs.lifecycle import create as writeoff_create_module
+from writeoffs.lifecycle import holds as hold_module
+from writeoffs.lifecycle import reverse as writeoff_reverse_module
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
-    writeoff_create,
-    writeoff_reverse,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +155,7 @@ def test_writeoff_create_fault_leaves_no_trace(step, fault_invoice, supervisor_a
             idempotency_key="k1",
         )
 
-    assert_no_trace(run, fault(step, writeoff_services))
+    assert_no_trace(run, fault(step, writeoff_create_module))
     assert Invoice.objects.get(pk=fault_invoice.pk).written_off_minor == 0
     # And the same request still succeeds afterwards: the key was not burnt.
     assert run().amount_minor == 5000
@@ -180,7 +179,7 @@ def test_dispute_hold_create_fault_leaves_no_trace(step, fault_invoice, supervis
             idempotency_key="k2",
         )
 
-    assert_no_trace(run, fault(step, writeoff_services))
+    assert_no_trace(run, fault(step, hold_module))
     assert run().amount_minor == 5000
 
 
@@ -255,7 +254,7 @@ def test_writeoff_reverse_fault_leaves_no_trace(step, fault_invoice, supervisor_
     def run():
         return writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong", actor=supervisor_actor_tx)
 
-    assert_no_trace(run, fault(step, writeoff_services))
+    assert_no_trace(run, fault(step, writeoff_reverse_module))
     assert run().status == WriteOff.Status.REVERSED
 
 
@@ -308,7 +307,7 @@ def test_dispute_hold_settle_fault_leaves_no_trace(
             dispute_hold_id=hold.pk, action=action, actor=supervisor_actor_tx, comments="Settle"
         )
 
-    assert_no_trace(run, fault(step, writeoff_services))
+    assert_no_trace(run, fault(step, hold_module))
     assert run().status != DisputeHold.Status.OPEN
 
 
@@ -323,7 +322,7 @@ def test_dispute_holds_expire_fault_leaves_no_trace(
         return dispute_holds_expire(run_date=run_date)
 
     with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
-        assert_no_trace(run, fault(step, writeoff_services))
+        assert_no_trace(run, fault(step, hold_module))
         assert run().settled == [hold.pk]
 
 
@@ -336,7 +335,7 @@ def test_expiry_fault_on_the_second_hold_keeps_the_first_settlement_whole(
     first = _open_hold(fault_invoice, supervisor_actor_tx)
     second = _open_hold(fault_invoice, supervisor_actor_tx)
     run_date = second.expires_on + datetime.timedelta(days=1)
-    real_lock = writeoff_services.lock_invoice
+    real_lock = hold_module.lock_invoice
     calls = []
 
     def fail_on_second(invoice_id):
@@ -348,7 +347,7 @@ def test_expiry_fault_on_the_second_hold_keeps_the_first_settlement_whole(
 
     with (
         override_settings(DISPUTE_HOLD_EXPIRATION_ACTION="release"),
-        mock.patch.object(writeoff_services, "lock_invoice", fail_on_second),
+        mock.patch.object(hold_module, "lock_invoice", fail_on_second),
         pytest.raises(InjectedFault),
     ):
         dispute_holds_expire(run_date=run_date)

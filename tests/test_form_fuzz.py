@@ -30,7 +30,8 @@ from billing.roles import SUPERVISOR
 from billing.rules import today
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
-from writeoffs.services import dispute_hold_create, writeoff_create
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 
 EXAMPLES = {"ci": 100}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 40)
 FUZZ = settings(

@@ -25,7 +25,8 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from billing.services import payment_record
 from writeoffs.bulk import bulk_run_create
-from writeoffs.services import dispute_hold_create, writeoff_create
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 
 ROLES = ("anonymous", "viewer", "clerk", "supervisor", "superuser")
 

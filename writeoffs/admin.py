@@ -24,6 +24,14 @@ from billing.admin import (
     money_display,
 )
 from billing.models import AccountingCode
+from writeoffs.lifecycle.corrections import (
+    dispute_hold_correct,
+    dispute_hold_correction_plan,
+    writeoff_correct,
+    writeoff_correction_plan,
+)
+from writeoffs.lifecycle.holds import dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import (
     ApprovalLimit,
     BulkRun,
@@ -32,14 +40,6 @@ from writeoffs.models import (
     Settlement,
     Source,
     WriteOff,
-)
-from writeoffs.services import (
-    dispute_hold_correct,
-    dispute_hold_correction_plan,
-    dispute_hold_settle,
-    writeoff_correct,
-    writeoff_correction_plan,
-    writeoff_reverse,
 )
 
 

@@ -75,10 +75,11 @@ from writeoffs.api_models import (
     WriteOffRow,
     input_error,
 )
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import DisputeHold, ReasonCode, Settlement, Source, WriteOff
 from writeoffs.openapi import openapi_document
 from writeoffs.selectors import disputes_for, writeoffs_for
-from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
 
 log = logging.getLogger(__name__)
 

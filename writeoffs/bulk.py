@@ -38,9 +38,10 @@ from billing.errors import (
 from billing.models import AVAILABLE_MINOR, Account, Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.rules import clean_comments, require_perm, today
-from writeoffs.approvals import approval_limit_minor, within_limit
+from writeoffs.approvals.limits import approval_limit_minor, within_limit
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.rules import _expense_code, _writeoff_reason
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
-from writeoffs.services import _expense_code, _writeoff_reason, writeoff_create
 
 CREATE_PERM = "writeoffs.add_writeoff"
 APPROVE_PERM = "writeoffs.approve_writeoff"

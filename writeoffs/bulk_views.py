@@ -26,7 +26,7 @@ from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
 from billing.htmx import HtmxHttpRequest, render_page
 from billing.pagination import page_window
 from writeoffs import bulk, exports
-from writeoffs.approvals import DEFAULT_CURRENCIES
+from writeoffs.approvals.limits import DEFAULT_CURRENCIES
 from writeoffs.forms import BulkRunForm
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem
 

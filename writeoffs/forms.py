@@ -22,8 +22,8 @@ from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
 from writeoffs.bulk import max_balance_field
+from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
-from writeoffs.services import EXPIRE_HOLD_DAYS_MIN
 
 
 class MarkedRequiredCharField(forms.CharField):

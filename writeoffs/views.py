@@ -31,8 +31,19 @@ from billing.money import format_money, from_minor
 from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
-from writeoffs import exports, services
+from writeoffs import exports
+from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject, writeoff_withdraw
 from writeoffs.forms import DisputeHoldForm, EntryForm, RecoveryForm, SettleForm, WriteOffForm
+from writeoffs.lifecycle.create import WriteOffPlan, writeoff_create, writeoff_plan
+from writeoffs.lifecycle.holds import (
+    DisputeHoldPlan,
+    dispute_hold_create,
+    dispute_hold_plan,
+    dispute_hold_settle,
+    resolve_expire_hold_days,
+)
+from writeoffs.lifecycle.recovery import recoverable_minor, recoverable_writeoffs, recovery_record
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
@@ -71,7 +82,7 @@ class EntryKind:
     table: Callable[[Account, tuple[str, bool] | None], QuerySet]
     # The total of the table's active rows (its footer).
     active_total: Callable[[Account], object]
-    plan: Callable[..., services.WriteOffPlan | services.DisputeHoldPlan]
+    plan: Callable[..., WriteOffPlan | DisputeHoldPlan]
     create: Callable[..., WriteOff | DisputeHold]
 
     def url(self, step: str, account: Account, invoice: Invoice | None = None) -> str:
@@ -90,8 +101,8 @@ WRITEOFF = EntryKind(
     sorts=WRITEOFF_SORTS,
     table=writeoff_table,
     active_total=active_writeoffs_total,
-    plan=services.writeoff_plan,
-    create=services.writeoff_create,
+    plan=writeoff_plan,
+    create=writeoff_create,
 )
 DISPUTE = EntryKind(
     key="dispute",
@@ -104,8 +115,8 @@ DISPUTE = EntryKind(
     sorts=DISPUTE_SORTS,
     table=disputes_for,
     active_total=open_holds_total,
-    plan=services.dispute_hold_plan,
-    create=services.dispute_hold_create,
+    plan=dispute_hold_plan,
+    create=dispute_hold_create,
 )
 KIND_FOR_TAB = {WRITEOFF.tab: WRITEOFF, DISPUTE.tab: DISPUTE}
 
@@ -322,7 +333,7 @@ def _render_entry(
         "form": form,
         "entry_url": kind.url("entry", account, invoice),
         "today": today(),
-        "default_expire_hold_days": services.resolve_expire_hold_days(None),
+        "default_expire_hold_days": resolve_expire_hold_days(None),
     }
     response = render_page(request, TEMPLATE, context, partial="entry")
     if request.htmx:
@@ -340,7 +351,7 @@ def _render_confirm(
     invoice: Invoice,
     kind: EntryKind,
     form: EntryForm,
-    plan: services.WriteOffPlan | services.DisputeHoldPlan,
+    plan: WriteOffPlan | DisputeHoldPlan,
 ) -> HttpResponse:
     """The pop-out: the plan's concrete values, frozen in hidden fields, and a fresh token."""
     frozen = {**form.cleaned_data, "amount": str(plan.amount)}
@@ -383,7 +394,7 @@ def dispute_settle(
     form = SettleForm(request.POST if request.method == "POST" else None, action=action)
     if request.method == "POST" and form.is_valid():
         try:
-            hold = services.dispute_hold_settle(
+            hold = dispute_hold_settle(
                 dispute_hold_id=hold.pk,
                 action=settlement,
                 actor=Actor.for_request(request),
@@ -426,7 +437,7 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            writeoff = services.writeoff_reverse(
+            writeoff = writeoff_reverse(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
                 actor=Actor.for_request(request),
@@ -462,7 +473,7 @@ def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) 
     error = None
     if request.method == "POST":
         try:
-            writeoff = services.writeoff_withdraw(
+            writeoff = writeoff_withdraw(
                 writeoff_id=writeoff.pk, actor=Actor.for_request(request)
             )
         except BillingError as refused:
@@ -543,7 +554,7 @@ def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse
     error = None
     if request.method == "POST":
         try:
-            writeoff = services.writeoff_approve(
+            writeoff = writeoff_approve(
                 writeoff_id=writeoff.pk, actor=Actor.for_request(request)
             )
         except BillingError as refused:
@@ -572,7 +583,7 @@ def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            writeoff = services.writeoff_reject(
+            writeoff = writeoff_reject(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
                 actor=Actor.for_request(request),
@@ -613,7 +624,7 @@ def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Htt
     """Record Recovery: a drawer over the invoice page, or a page of its own without JS."""
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
-    recoverable = services.recoverable_writeoffs(invoice)
+    recoverable = recoverable_writeoffs(invoice)
     form = RecoveryForm(
         request.POST if request.method == "POST" else None,
         recoverable=recoverable,
@@ -622,7 +633,7 @@ def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Htt
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            payment = services.recovery_record(
+            payment = recovery_record(
                 invoice_id=invoice.pk,
                 amount=data["amount"],
                 paid_on=data["paid_on"],
@@ -650,7 +661,7 @@ def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Htt
         "section": "invoices",
         "invoice": invoice,
         "recoverable": recoverable,
-        "maximum": from_minor(services.recoverable_minor(invoice, recoverable), invoice.currency),
+        "maximum": from_minor(recoverable_minor(invoice, recoverable), invoice.currency),
         "recovery_form": form,
     }
     return render_page(request, "writeoffs/recovery.html", context, partial="drawer")

@@ -36,8 +36,8 @@ from django.test.utils import CaptureQueriesContext
 from billing.actors import Actor
 from billing.models import Account, Invoice, InvoiceLine
 from writeoffs import bulk
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem, WriteOff
-from writeoffs.services import writeoff_create
 from writeoffs.tasks import execute_bulk_run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -179,7 +179,7 @@ def goodwill_writeoff(invoice_id: int, actor) -> WriteOff:
     """One write-off of 0.01 through the service: E's and S's create."""
     import uuid
 
-    from writeoffs.services import writeoff_create
+    from writeoffs.lifecycle.create import writeoff_create
 
     return writeoff_create(
         invoice_id=invoice_id,

@@ -11,8 +11,9 @@ from billing.factories import AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode, ApiKey, Invoice
 from billing.roles import CLERK, SUPERVISOR
 from billing.services import payment_record
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ def test_reverse_action_reverses_through_the_service_and_restores_the_balance(
 def test_reverse_action_reports_each_refused_row_and_reverses_the_rest(
     admin_client, invoice, writeoff, supervisor_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     second = writeoff_create(
         invoice_id=invoice.pk,
@@ -557,7 +558,7 @@ def test_a_seeded_rows_first_change_shows_what_changed_and_why(admin_client, set
 def test_history_of_a_reversal_names_people_and_money_never_deleted_user_pk_none(
     admin_client, writeoff, supervisor_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong invoice", actor=supervisor_actor)
     history = admin_client.get(admin_url(writeoff, "history")).content.decode()
@@ -573,7 +574,7 @@ def test_a_row_whose_history_starts_with_a_change_says_its_earlier_state_is_unkn
 ):
     writeoff.history.filter(history_type="+").delete()  # as for a row older than its history
     WriteOff.objects.filter(pk=writeoff.pk).update(comments="Imported")
-    from writeoffs.services import writeoff_correct
+    from writeoffs.lifecycle.corrections import writeoff_correct
 
     writeoff_correct(
         writeoff_id=writeoff.pk,
@@ -587,7 +588,7 @@ def test_a_row_whose_history_starts_with_a_change_says_its_earlier_state_is_unkn
 
 
 def test_every_history_page_shows_the_changes_of_its_oldest_row(admin_client, writeoff, admin_user):
-    from writeoffs.services import writeoff_correct
+    from writeoffs.lifecycle.corrections import writeoff_correct
 
     actor = Actor.for_user(admin_user)
     for n in range(3):

@@ -12,7 +12,7 @@ from billing.journal import lock_date
 from billing.models import AccountingPeriodLock
 from billing.rules import today
 from billing.services import payment_record
-from writeoffs.services import writeoff_create
+from writeoffs.lifecycle.create import writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 DAY = datetime.timedelta(days=1)

@@ -13,8 +13,9 @@ from django.db.models import F
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceLine, Payment
 from billing.services import payment_record
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 
@@ -154,10 +155,10 @@ def test_entries_without_an_idempotency_key_are_not_unique(invoice):
 @pytest.mark.parametrize(
     ("first", "then", "module"),
     [
-        ("dispute", "writeoff", "writeoffs.services"),
+        ("dispute", "writeoff", "writeoffs.lifecycle.create"),
         ("dispute", "payment", "billing.services"),
-        ("payment", "dispute", "writeoffs.services"),
-        ("writeoff", "dispute", "writeoffs.services"),
+        ("payment", "dispute", "writeoffs.lifecycle.holds"),
+        ("writeoff", "dispute", "writeoffs.lifecycle.holds"),
     ],
 )
 def test_service_working_from_a_stale_balance_is_stopped_by_the_constraint(

@@ -11,8 +11,8 @@ import simple_history
 from simple_history.manager import HistoryDescriptor, HistoryManager
 
 from billing.models import Invoice
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
-from writeoffs.services import writeoff_create
 
 # sha256 of inspect.getsource(HistoryDescriptor) in django-simple-history 3.13.0,
 # the release .ci/requirements.lock pins.

@@ -10,8 +10,8 @@ from billing.errors import BillingError
 from billing.factories import AccountFactory
 from billing.idempotency import create_once, fingerprint
 from billing.models import Account, Invoice
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
-from writeoffs.services import writeoff_create
 
 
 @pytest.fixture

@@ -41,15 +41,11 @@ from billing.models import (
 )
 from billing.rules import today
 from billing.services import invoice_send, lock_date_move, payment_record, payment_remove
+from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import ReasonCode, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
-    writeoff_create,
-    writeoff_plan,
-    writeoff_reverse,
-)
 
 pytestmark = pytest.mark.django_db
 

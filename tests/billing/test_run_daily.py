@@ -16,8 +16,9 @@ from billing import maintenance
 from billing.api_keys import api_key_create
 from billing.management.commands import run_daily
 from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 
@@ -218,8 +219,8 @@ def test_a_malformed_date_is_refused():
 def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(
     settings, invoice, clerk_actor
 ):
+    from writeoffs.lifecycle.create import writeoff_create
     from writeoffs.models import ApprovalLimit, WriteOff
-    from writeoffs.services import writeoff_create
 
     settings.WRITEOFF_APPROVAL_DAYS = 14
     ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)

@@ -25,7 +25,7 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import ApiKey, Invoice, Payment
 from billing.roles import CLERK
 from billing.services import payment_record, payment_remove
-from writeoffs.services import dispute_hold_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 
 pytestmark = pytest.mark.django_db
 

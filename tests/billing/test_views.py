@@ -14,8 +14,9 @@ from billing.models import Invoice, Payment
 from billing.rules import today
 from billing.services import payment_record, payment_remove
 from tests.ledger import assert_ledger_consistent
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -391,7 +392,8 @@ def test_history_timeline_lists_every_change_with_its_actor(
 ):
     payment = pay(invoice, clerk_actor, amount="20.00")
     payment_remove(payment_id=payment.pk, reason="Bounced cheque", actor=supervisor_actor)
-    from writeoffs.services import dispute_hold_settle, writeoff_reverse
+    from writeoffs.lifecycle.holds import dispute_hold_settle
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     writeoff = write_off(invoice, clerk_actor, "5.00", 1, "Goodwill")
     writeoff_reverse(writeoff_id=writeoff.pk, reason="Wrong invoice", actor=supervisor_actor)
@@ -430,7 +432,7 @@ def test_history_timeline_lists_every_change_with_its_actor(
 def test_history_timeline_shows_each_events_postings(
     client, viewer, account, invoice, clerk_actor, supervisor_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     payment = pay(invoice, clerk_actor, amount="20.00")
     writeoff = write_off(invoice, clerk_actor, "5.00", 1, "Goodwill")

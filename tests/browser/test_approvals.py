@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 
 from billing.factories import InvoiceFactory
 from tests.browser.support import htmx_settled
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
-from writeoffs.services import writeoff_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

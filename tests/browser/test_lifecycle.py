@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from billing.factories import InvoiceFactory
 from billing.models import Invoice, Payment
 from tests.browser.support import htmx_settled
-from writeoffs.services import writeoff_create
+from writeoffs.lifecycle.create import writeoff_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,7 +123,7 @@ def test_filter_invoices_to_written_off(
 
 @pytest.fixture
 def open_hold(invoice, clerk_actor):
-    from writeoffs.services import dispute_hold_create
+    from writeoffs.lifecycle.holds import dispute_hold_create
 
     return dispute_hold_create(
         invoice_id=invoice.pk, amount="50.00", comments="Customer disputes", actor=clerk_actor

@@ -12,7 +12,9 @@ from playwright.sync_api import Page, expect
 
 from billing.factories import InvoiceFactory
 from tests.browser.support import htmx_settled
-from writeoffs.services import dispute_hold_create, writeoff_create, writeoff_reverse
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

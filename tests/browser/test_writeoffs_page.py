@@ -10,8 +10,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.support import htmx_settled
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -48,13 +48,11 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode, Invoice
 from billing.rules import today
 from billing.services import payment_record
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import DisputeHold, ReasonCode
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_holds_expire,
-    writeoff_create,
-    writeoff_reverse,
-)
 
 DAY = datetime.timedelta(days=1)
 

@@ -10,8 +10,9 @@ from billing.api_keys import api_key_create
 from billing.factories import AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
 from billing.rules import today
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 JOURNAL = "/api/get_journal_lines_m"
 SETTLE = "/api/settle_dispute_hold_m"

@@ -16,8 +16,9 @@ from billing.roles import CLERK, SUPERVISOR
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.test_concurrency import THREADS, refusals, run_at_once
+from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
-from writeoffs.services import writeoff_approve, writeoff_create, writeoff_reject
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from billing.actors import Actor
 from billing.api_keys import api_key_create
 from billing.factories import UserFactory
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
-from writeoffs.approvals import (
+from writeoffs.approvals.limits import (
     approval_limit_minor,
     ensure_default_limits,
     hold_requester,

@@ -11,8 +11,9 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.factories import InvoiceFactory, UserFactory
 from billing.roles import CONTROLLER, SUPERVISOR
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 pytestmark = pytest.mark.django_db
 

@@ -29,19 +29,18 @@ from billing.models import Invoice
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
-from writeoffs import services
-from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
+from writeoffs.approvals import decisions
+from writeoffs.approvals.decisions import (
     writeoff_approve,
-    writeoff_create,
     writeoff_reject,
-    writeoff_reverse,
     writeoff_withdraw,
     writeoffs_lapse,
 )
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 
 pytestmark = pytest.mark.django_db
 
@@ -342,7 +341,7 @@ def test_approval_after_the_period_closed_posts_on_the_approval_date(
 ):
     written = timezone.localdate() - datetime.timedelta(days=5)
     pending = write_off(big, clerk_actor, "600.00", writeoff_date=written)
-    monkeypatch.setattr(services, "period_is_open", lambda date: date > written)
+    monkeypatch.setattr(decisions, "period_is_open", lambda date: date > written)
     approved = writeoff_approve(writeoff_id=pending.pk, actor=supervisor_actor)
     assert approved.writeoff_date == timezone.localdate()
     dates = [h.writeoff_date for h in approved.history.order_by("history_id")]

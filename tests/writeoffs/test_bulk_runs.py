@@ -31,8 +31,9 @@ from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs import bulk
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
-from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
 
 pytestmark = pytest.mark.django_db
 

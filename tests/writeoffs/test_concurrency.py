@@ -32,14 +32,11 @@ from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
-    writeoff_create,
-    writeoff_reverse,
-)
 
 THREADS = 20
 

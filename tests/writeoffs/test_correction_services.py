@@ -20,15 +20,15 @@ from billing.factories import AccountingCodeFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
 from billing.rules import today
 from billing.services import payment_correct, payment_record
-from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import (
+from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
-    dispute_hold_create,
     invoice_revenue_code_correct,
     writeoff_correct,
-    writeoff_create,
-    writeoff_reverse,
 )
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.models import DisputeHold, WriteOff
 
 
 @pytest.fixture

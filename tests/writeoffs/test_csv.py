@@ -15,8 +15,10 @@ from writeoffs.exports import (
     safe_text,
     writeoff_rows,
 )
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create, writeoff_reverse
 
 
 def parse(response) -> list[list[str]]:

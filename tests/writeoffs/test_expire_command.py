@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 
 from billing.models import Invoice
 from tests.ledger import assert_ledger_consistent
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
-from writeoffs.services import dispute_hold_create
 
 
 def run(*args: str) -> str:
@@ -128,7 +128,7 @@ def test_action_none_leaves_holds_open_and_lists_them_as_expired(settings, hold)
 
 
 def test_settled_holds_are_not_touched(settings, hold, supervisor_actor):
-    from writeoffs.services import dispute_hold_settle
+    from writeoffs.lifecycle.holds import dispute_hold_settle
 
     dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=supervisor_actor)
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"

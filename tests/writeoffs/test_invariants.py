@@ -50,18 +50,17 @@ from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
 from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Payment
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.services import invoice_send, payment_record, payment_remove
-from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
+from writeoffs.approvals.decisions import (
     writeoff_approve,
-    writeoff_create,
     writeoff_reject,
-    writeoff_reverse,
     writeoff_withdraw,
     writeoffs_lapse,
 )
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 
 # Error codes, spelled out here rather than imported, so the test states them itself.
 OVER_AVAILABLE = 3119

@@ -13,8 +13,9 @@ from django.urls import reverse
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent
 from tests.ledger import assert_ledger_consistent
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
-from writeoffs.services import dispute_hold_create, dispute_hold_settle, writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ACTIONS = ["convert", "release", "release_reage"]
@@ -499,7 +500,7 @@ def test_clerk_and_viewer_see_no_settle_or_reverse_controls(
 def test_supervisor_sees_reverse_only_on_active_writeoffs(
     client, supervisor, account, invoice, writeoff, clerk_actor, supervisor_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     reversed_one = writeoff_create(
         invoice_id=invoice.pk, amount="5.00", reason_code=0, comments="x", actor=clerk_actor
@@ -602,7 +603,7 @@ def test_supervisor_tables_query_count_is_the_same_for_1_and_50_rows(
     client, supervisor, account, clerk_actor, supervisor_actor, django_assert_num_queries, tab
 ):
     """Settle and reverse controls, and who settled or reversed, cost no query per row."""
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     big = InvoiceFactory(account=account, total_minor=1_000_000)
 
@@ -641,7 +642,7 @@ def writeoffs_page(account):
 def test_reversed_writeoff_amount_is_struck_through_with_the_reason_on_a_second_line(
     client, supervisor, account, writeoff, supervisor_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     writeoff_create(
         invoice_id=writeoff.invoice_id,
@@ -664,7 +665,7 @@ def test_reversed_writeoff_amount_is_struck_through_with_the_reason_on_a_second_
 def test_tables_show_the_total_of_their_active_rows(
     client, supervisor, account, invoice, writeoff, supervisor_actor, clerk_actor
 ):
-    from writeoffs.services import writeoff_reverse
+    from writeoffs.lifecycle.reverse import writeoff_reverse
 
     other = writeoff_create(
         invoice_id=invoice.pk, amount="12.50", reason_code=1, comments="y", actor=clerk_actor

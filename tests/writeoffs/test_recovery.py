@@ -23,8 +23,10 @@ from billing.factories import InvoiceFactory
 from billing.models import Invoice, Payment
 from billing.services import payment_record, payment_remove
 from tests.ledger import assert_ledger_consistent
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.recovery import recovery_record
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import WriteOff, WriteOffRecovery
-from writeoffs.services import recovery_record, writeoff_create, writeoff_reverse
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,10 @@ from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.services import payment_record
 from tests.writeoffs.reports_fixture import DAY, build_report_ledger
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import DisputeHold
-from writeoffs.services import dispute_hold_create, writeoff_create, writeoff_reverse
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

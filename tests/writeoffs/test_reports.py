@@ -163,7 +163,7 @@ def test_writeoff_analysis_range_leaves_out_what_posted_outside_it(ledger):
 
 
 def test_a_dispute_conversion_counts_as_written_off_under_its_reason(ledger, supervisor_actor):
-    from writeoffs.services import dispute_hold_settle
+    from writeoffs.lifecycle.holds import dispute_hold_settle
 
     hold = DisputeHold.objects.get(invoice=ledger.invoices["I2"], status="open")
     dispute_hold_settle(
@@ -176,7 +176,7 @@ def test_a_dispute_conversion_counts_as_written_off_under_its_reason(ledger, sup
 
 
 def test_worklist_filters_open_holds_by_expiry(ledger, clerk_actor):
-    from writeoffs.services import dispute_hold_create
+    from writeoffs.lifecycle.holds import dispute_hold_create
 
     t = ledger.today
     soon = dispute_hold_create(
@@ -223,8 +223,9 @@ def test_a_write_off_pending_approval_has_its_own_column_until_it_is_decided(
     ledger, clerk, supervisor
 ):
     from billing.actors import Actor
+    from writeoffs.approvals.decisions import writeoff_approve
+    from writeoffs.lifecycle.create import writeoff_create
     from writeoffs.models import ApprovalLimit, WriteOff
-    from writeoffs.services import writeoff_approve, writeoff_create
 
     ApprovalLimit.objects.filter(role="clerk", currency="USD").update(limit_minor=10_00)
     before = reports.aging_report(ledger.today).totals["USD"]

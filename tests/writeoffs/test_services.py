@@ -34,15 +34,11 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode, ApiKey, Invoice
 from billing.roles import CLERK
 from billing.services import payment_record
+from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import ApprovalLimit, DisputeHold, ReasonCode, Source, WriteOff
-from writeoffs.services import (
-    dispute_hold_create,
-    dispute_hold_settle,
-    dispute_holds_expire,
-    writeoff_create,
-    writeoff_plan,
-    writeoff_reverse,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -1126,7 +1122,7 @@ def test_writeoff_plan_raises_every_independent_refusal_together_first_one_leadi
     invoice, clerk_actor
 ):
     from billing.errors import BillingErrors
-    from writeoffs.services import writeoff_plan
+    from writeoffs.lifecycle.create import writeoff_plan
 
     with pytest.raises(BillingErrors) as info:
         writeoff_plan(
@@ -1156,7 +1152,7 @@ def test_writeoff_create_still_refuses_with_the_first_error_and_writes_nothing(
 
 def test_dispute_plan_raises_comments_days_and_amount_together(invoice, clerk_actor):
     from billing.errors import BillingErrors
-    from writeoffs.services import dispute_hold_plan
+    from writeoffs.lifecycle.holds import dispute_hold_plan
 
     with pytest.raises(BillingErrors) as info:
         dispute_hold_plan(

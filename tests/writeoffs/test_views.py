@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.services import dispute_hold_create, writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 HTMX_DRAWER = {**HTMX, "HTTP_HX_TARGET": "drawer-content"}

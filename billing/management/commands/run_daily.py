@@ -21,9 +21,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.maintenance import purge_expired_records
 from billing.rules import today
+from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import bulk_runs_resume_stalled
 from writeoffs.management.commands.expire_dispute_holds import expire_holds
-from writeoffs.services import writeoffs_lapse
 
 log = logging.getLogger(__name__)
 

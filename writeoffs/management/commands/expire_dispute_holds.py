@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.checks import EXPIRATION_LEAVE_OPEN
 from billing.errors import BillingError
 from billing.money import format_money
+from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.models import DisputeHold, Settlement
-from writeoffs.services import dispute_holds_expire
 
 
 def _run_date(raw: str) -> datetime.date:

@@ -1,0 +1,1 @@
+"""Approvals (maker-checker): limits per role and currency, and the decisions on pending write-offs."""

@@ -1,0 +1,201 @@
+"""Admin's corrections of posted rows: comments and accounting codes, each a
+reclassification in the journal, never an edit of an amount.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.db import transaction
+
+from billing.actors import Actor
+from billing.errors import (
+    DISPUTE_NOT_FOUND,
+    INVALID_ACCOUNTING_CODE,
+    BillingError,
+)
+from billing.history import acting_as
+from billing.journal import (
+    post_reclassification,
+)
+from billing.models import AccountingCode, Invoice
+from billing.rules import (
+    clean_comments,
+    clean_correction_reason,
+    correct_entry,
+    lock_invoice,
+    require_perm,
+)
+from writeoffs.lifecycle.rules import _active_code, _as_int, _expense_code
+from writeoffs.models import (
+    DisputeHold,
+    WriteOff,
+)
+
+
+def writeoff_correction_plan(
+    *,
+    writeoff: WriteOff,
+    actor: Actor,
+    comments: str | None = None,
+    accounting_code_id: object = None,
+) -> dict[str, object]:
+    """The fields correcting ``writeoff`` changes, checked; ``None`` keeps a field.
+
+    A revenue-impacting write-off posts to its invoice's revenue code, so its code is
+    never corrected on its own: correcting the invoice's revenue code moves it
+    (``invoice_revenue_code_correct``).
+    """
+    require_perm(actor, "writeoffs.change_writeoff")
+    changes: dict[str, object] = {}
+    if comments is not None:
+        text = clean_comments(comments)
+        if text != writeoff.comments:
+            changes["comments"] = text
+    moved = _as_int(accounting_code_id) != writeoff.accounting_code_id
+    if accounting_code_id is not None and moved:
+        if writeoff.revenue_impacting:
+            raise BillingError(
+                INVALID_ACCOUNTING_CODE,
+                "A revenue-impacting write-off posts to its invoice's revenue code; "
+                "correct the invoice's revenue code instead.",
+                field="accounting_code",
+            )
+        changes["accounting_code"] = _expense_code(accounting_code_id)
+    return changes
+
+
+def writeoff_correct(
+    *,
+    writeoff_id: int,
+    actor: Actor,
+    reason: str | None,
+    comments: str | None = None,
+    accounting_code_id: object = None,
+) -> WriteOff:
+    """Correct a write-off's comments or (when not revenue-impacting) its expense code;
+    history records ``reason``."""
+    require_perm(actor, "writeoffs.change_writeoff")
+
+    def plan(writeoff: WriteOff) -> dict[str, object]:
+        changes = writeoff_correction_plan(
+            writeoff=writeoff,
+            actor=actor,
+            comments=comments,
+            accounting_code_id=accounting_code_id,
+        )
+        if "accounting_code" in changes:
+            new_code = cast("AccountingCode | None", changes["accounting_code"])  # from the plan
+            _reclassify(writeoff, new_code, actor=actor)
+        return changes
+
+    return correct_entry(WriteOff, writeoff_id, actor, plan, reason=reason)
+
+
+def dispute_hold_correction_plan(
+    *, hold: DisputeHold, actor: Actor, comments: str | None = None
+) -> dict[str, object]:
+    """The fields correcting ``hold`` changes, checked; ``None`` keeps a field."""
+    require_perm(actor, "writeoffs.change_disputehold")
+    if comments is None:
+        return {}
+    text = clean_comments(comments)
+    return {"comments": text} if text != hold.comments else {}
+
+
+def dispute_hold_correct(
+    *, dispute_hold_id: int, actor: Actor, reason: str | None, comments: str | None = None
+) -> DisputeHold:
+    """Correct a dispute hold's comments; history records ``reason``."""
+    require_perm(actor, "writeoffs.change_disputehold")
+    return correct_entry(
+        DisputeHold,
+        dispute_hold_id,
+        actor,
+        lambda hold: dispute_hold_correction_plan(hold=hold, actor=actor, comments=comments),
+        reason=reason,
+        not_found_code=DISPUTE_NOT_FOUND,
+    )
+
+
+def invoice_revenue_code_correction_plan(
+    *, invoice: Invoice, actor: Actor, revenue_code_id: object
+) -> AccountingCode | None:
+    """The active revenue code ``invoice`` moves to, or ``None`` when it already posts there."""
+    require_perm(actor, "billing.change_invoice")
+    code = _active_code(
+        AccountingCode.Kind.REVENUE,
+        revenue_code_id,
+        field="revenue_code",
+        refusal="Choose an active revenue accounting code for the invoice.",
+    )
+    return None if code.pk == invoice.revenue_code_id else code
+
+
+def invoice_revenue_code_correct(
+    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str | None
+) -> Invoice:
+    """Correct the revenue code an invoice posts to; its revenue-impacting write-offs
+    (active or reversed) move with it, in the same transaction.
+
+    It lives here rather than in billing.services because it moves write-offs, and
+    billing's core never imports writeoffs. ``reason`` goes into each history row.
+    """
+    require_perm(actor, "billing.change_invoice")
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        code = invoice_revenue_code_correction_plan(
+            invoice=invoice, actor=actor, revenue_code_id=revenue_code_id
+        )
+        if code is None:
+            return invoice
+        reason = clean_correction_reason(reason)
+        old_code_id = invoice.revenue_code_id
+        invoice.revenue_code = code
+        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+        invoice.save(update_fields=["revenue_code"])
+        if old_code_id is not None:
+            post_reclassification(
+                invoice,
+                invoice=invoice,
+                old_code_id=old_code_id,
+                new_code_id=code.pk,
+                actor=actor,
+                memo=reason,
+            )
+        followers = WriteOff.objects.select_for_update().filter(
+            invoice=invoice, revenue_impacting=True
+        )
+        for writeoff in followers.order_by("pk"):
+            _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
+            writeoff._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+            writeoff.save(update_fields=["accounting_code"])
+    return invoice
+
+
+def _reclassify(
+    writeoff: WriteOff,
+    code: AccountingCode | None,
+    *,
+    actor: Actor,
+    invoice: Invoice | None = None,
+    memo: str = "",
+) -> None:
+    """Point a written write-off at another posting code; the caller saves it.
+
+    The one place a write-off's code changes after it was written, always inside
+    the caller's transaction under the invoice lock. It posts the journal's
+    reclassification entry: what the write-off has posted on the old code (nothing
+    for a reversed one) moves to the new code, dated today.
+    """
+    old_code_id = writeoff.accounting_code_id
+    writeoff.accounting_code = code
+    if old_code_id is not None and code is not None:
+        post_reclassification(
+            writeoff,
+            invoice=invoice or writeoff.invoice,
+            old_code_id=old_code_id,
+            new_code_id=code.pk,
+            actor=actor,
+            memo=memo,
+        )

@@ -1,0 +1,121 @@
+"""Dispute expiry: DISPUTE_HOLD_EXPIRATION_ACTION on the holds past their expiry date.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from billing.actors import Actor
+from billing.checks import EXPIRATION_LEAVE_OPEN
+from billing.errors import (
+    INVALID_DISPUTE_SETTINGS,
+    INVALID_STATE,
+    BillingError,
+)
+from billing.journal import (
+    control_codes,
+    lock_date,
+)
+from billing.rules import (
+    today,
+)
+from writeoffs.lifecycle.holds import _settle
+from writeoffs.models import (
+    DisputeHold,
+    ReasonCode,
+    Settlement,
+    Source,
+)
+
+
+@dataclass
+class ExpiryResult:
+    run_date: datetime.date
+    action: str
+    settled: list[int] = field(default_factory=list)
+    left_open: list[int] = field(default_factory=list)
+    # Set when the run date is in a closed period and the action would post.
+    closed_through: datetime.date | None = None
+    # Conversions over the hold creator's limit, now waiting for approval.
+    conversion_pending: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.closed_through is not None:
+            return (
+                f"The books are closed through {self.closed_through}: converted nothing on "
+                f"{self.run_date} ({len(self.left_open)} dispute hold(s) past expiry left open)."
+            )
+        if self.action == EXPIRATION_LEAVE_OPEN:
+            return (
+                f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
+                f"(DISPUTE_HOLD_EXPIRATION_ACTION is none)."
+            )
+        summary = f"{len(self.settled)} dispute hold(s) expired on {self.run_date}: {self.action}."
+        if self.conversion_pending:
+            summary += (
+                f" {len(self.conversion_pending)} conversion(s) over the hold creator's limit "
+                "are pending approval."
+            )
+        return summary
+
+
+def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResult:
+    """Apply DISPUTE_HOLD_EXPIRATION_ACTION to every open hold past its expiry date.
+
+    Each hold is settled in its own transaction, as the system. Running it again
+    changes nothing: settled holds are no longer open.
+    """
+    run_date = run_date or today()
+    action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
+    result = ExpiryResult(run_date=run_date, action=action)
+    due = list(
+        # A hold whose conversion waits for approval is left to the approver.
+        DisputeHold.objects.filter(
+            status=DisputeHold.Status.OPEN, conversion_pending=False, expires_on__lt=run_date
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if action == EXPIRATION_LEAVE_OPEN:
+        result.left_open = due
+        return result
+    if action not in Settlement.values:
+        raise BillingError(
+            INVALID_DISPUTE_SETTINGS, f"DISPUTE_HOLD_EXPIRATION_ACTION {action!r} is not valid."
+        )
+    conversion_code_id = None
+    if action == Settlement.CONVERT:
+        locked = lock_date()
+        # A conversion posts on the run date: a closed period takes no postings.
+        if locked is not None and run_date <= locked:
+            result.closed_through = locked
+            result.left_open = due
+            return result
+        conversion_code_id = control_codes().dispute_conversion_id
+    system = Actor.for_system()
+    for hold_id in due:
+        try:
+            hold = _settle(
+                dispute_hold_id=hold_id,
+                action=action,
+                actor=system,
+                comments=f"Dispute hold expired on {run_date}.",
+                reason_code=ReasonCode.SYSTEM_CONVERSION,
+                # Expiry posts to DISPUTE_CONVERSION_CODE (SPEC, Part 1 rules amended).
+                accounting_code_id=conversion_code_id,
+                source=Source.SYSTEM,
+                on_date=run_date,
+            )
+        except BillingError as error:
+            # Settled by a person between the listing and the lock: nothing to do.
+            if error.code != INVALID_STATE:
+                raise
+            continue
+        if hold.conversion_pending:
+            result.conversion_pending.append(hold_id)
+        else:
+            result.settled.append(hold_id)
+    return result

@@ -1,0 +1,335 @@
+"""Dispute holds: the plan, the create and the settlement (convert, release, release
+and re-age).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.actors import Actor
+from billing.checks import dispute_settings_problems
+from billing.errors import (
+    DISPUTE_NOT_FOUND,
+    INVALID_COMMENTS,
+    INVALID_DISPUTE_SETTINGS,
+    INVALID_EXPIRE_HOLD_DAYS,
+    INVALID_REASON_CODE,
+    INVALID_SETTLEMENT_ACTION,
+    INVALID_STATE,
+    BillingError,
+    ErrorCollector,
+)
+from billing.history import acting_as
+from billing.idempotency import create_once, find_replay, fingerprint
+from billing.models import Invoice
+from billing.money import from_minor
+from billing.rules import (
+    COMMENTS_MAX_LENGTH,
+    clean_comments,
+    clean_optional_text,
+    invoice_id_of,
+    lock_invoice,
+    require_perm,
+    require_sent,
+    resolve_amount,
+    today,
+)
+from writeoffs.approvals.limits import hold_requester
+from writeoffs.lifecycle.rules import (
+    _as_int,
+    _insert_writeoff,
+    _limit_check,
+    _posting_code,
+    _writeoff_becomes_active,
+    _writeoff_reason,
+)
+from writeoffs.models import (
+    DisputeHold,
+    ReasonCode,
+    Settlement,
+    Source,
+)
+
+EXPIRE_HOLD_DAYS_MIN = 2
+
+
+@dataclass(frozen=True)
+class DisputeHoldPlan:
+    """A dispute hold that passed every rule against the invoice as it was read."""
+
+    invoice: Invoice
+    amount_minor: int
+    comments: str
+    expire_hold_days: int
+    expires_on: datetime.date
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)
+
+    @property
+    def balance_due_after(self) -> Decimal:
+        """A hold moves nothing out of the balance due; it only stops it being available."""
+        return self.invoice.balance_due
+
+    @property
+    def available_after(self) -> Decimal:
+        return from_minor(self.invoice.available_minor - self.amount_minor, self.invoice.currency)
+
+
+def dispute_hold_plan(
+    *,
+    invoice: Invoice,
+    amount: object,
+    comments: str,
+    actor: Actor,
+    expire_hold_days: object = None,
+    reason_code: object = ReasonCode.CHARGE_DISPUTE_HOLD,
+) -> DisputeHoldPlan:
+    """Check a dispute hold against ``invoice`` and resolve its concrete values; write nothing."""
+    require_perm(actor, "writeoffs.add_disputehold")
+    if dispute_settings_problems():
+        raise BillingError(
+            INVALID_DISPUTE_SETTINGS,
+            "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid. "
+            "Ask an administrator to correct the dispute-hold settings.",
+        )
+    require_sent(invoice, "dispute holds")
+    if _as_int(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
+        raise BillingError(
+            INVALID_REASON_CODE,
+            "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
+            field="reason_code",
+        )
+    rules = ErrorCollector()
+    text = rules.check(clean_comments, comments)
+    days = rules.check(resolve_expire_hold_days, expire_hold_days)
+    amount_minor = rules.check(resolve_amount, invoice, amount, kind="Dispute")
+    rules.raise_any()
+    return DisputeHoldPlan(
+        invoice=invoice,
+        comments=text,
+        expire_hold_days=days,
+        expires_on=today() + datetime.timedelta(days=days),
+        amount_minor=amount_minor,
+    )
+
+
+def dispute_hold_create(
+    *,
+    invoice_id: int,
+    amount: object,
+    comments: str,
+    actor: Actor,
+    expire_hold_days: object = None,
+    reason_code: object = ReasonCode.CHARGE_DISPUTE_HOLD,
+    source: str = Source.UI,
+    idempotency_key: str | None = None,
+) -> DisputeHold:
+    """Put all (``amount`` empty) or part of an invoice's available balance on hold."""
+    require_perm(actor, "writeoffs.add_disputehold")
+    content = fingerprint(
+        invoice_id=invoice_id,
+        amount=amount,
+        comments=comments,
+        expire_hold_days=expire_hold_days,
+        reason_code=reason_code,
+    )
+
+    def create() -> DisputeHold:
+        invoice = lock_invoice(invoice_id)
+        replay = find_replay(DisputeHold, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
+        plan = dispute_hold_plan(
+            invoice=invoice,
+            amount=amount,
+            comments=comments,
+            actor=actor,
+            expire_hold_days=expire_hold_days,
+            reason_code=reason_code,
+        )
+        with acting_as(actor):
+            hold = DisputeHold.objects.create(
+                account_id=invoice.account_id,
+                invoice=invoice,
+                amount_minor=plan.amount_minor,
+                comments=plan.comments,
+                expire_hold_days=plan.expire_hold_days,
+                expires_on=plan.expires_on,
+                source=source,
+                created_by=actor.user,
+                api_key=actor.api_key,
+                created_by_label=actor.label,
+                idempotency_scope=actor.idempotency_scope,
+                idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=content,
+            )
+            invoice.held_minor += plan.amount_minor
+            invoice.save(update_fields=["held_minor"])
+        return hold
+
+    return create_once(DisputeHold, actor, idempotency_key, content, create)
+
+
+def dispute_hold_settle(
+    *,
+    dispute_hold_id: int,
+    action: str,
+    actor: Actor,
+    comments: str = "",
+    reason_code: object = ReasonCode.BAD_DEBT,
+    accounting_code_id: int | None = None,
+    source: str = Source.UI,
+) -> DisputeHold:
+    """Settle an open dispute hold.
+
+    - ``convert``: the held amount becomes a permanent write-off with ``reason_code``
+      (no availability check: the amount was already held);
+    - ``release``: the hold is removed and the balance stays due;
+    - ``release_reage``: also moves the invoice's aging date to today.
+    """
+    require_perm(actor, "writeoffs.settle_disputehold")
+    return _settle(
+        dispute_hold_id=dispute_hold_id,
+        action=action,
+        actor=actor,
+        comments=comments,
+        reason_code=reason_code,
+        accounting_code_id=accounting_code_id,
+        source=source,
+        on_date=today(),
+    )
+
+
+def resolve_expire_hold_days(raw: object) -> int:
+    """The days a new hold lasts: the deployment default, or an override within range."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return settings.DISPUTE_HOLD_EXPIRATION_DAYS
+    days = _as_int(raw)
+    maximum = settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS
+    if days is None or not EXPIRE_HOLD_DAYS_MIN <= days <= maximum:
+        raise BillingError(
+            INVALID_EXPIRE_HOLD_DAYS,
+            f"The value of Dispute hold override (Expire_Hold_Days) is invalid: enter a whole "
+            f"number of days from {EXPIRE_HOLD_DAYS_MIN} to {maximum}.",
+            field="expire_hold_days",
+        )
+    return days
+
+
+def _settle(
+    *,
+    dispute_hold_id: int,
+    action: str,
+    actor: Actor,
+    comments: str,
+    reason_code: object,
+    accounting_code_id: int | None,
+    source: str,
+    on_date: datetime.date,
+) -> DisputeHold:
+    if action not in Settlement.values:
+        raise BillingError(
+            INVALID_SETTLEMENT_ACTION,
+            "Choose convert, release, or release and re-age.",
+            field="action",
+        )
+    # Optional here, but held to the same limit and code as every other comment.
+    text = clean_optional_text(
+        comments, field="comments", max_length=COMMENTS_MAX_LENGTH, code=INVALID_COMMENTS
+    )
+    code = _writeoff_reason(reason_code, actor) if action == Settlement.CONVERT else None
+    invoice_id = invoice_id_of(DisputeHold, dispute_hold_id, not_found_code=DISPUTE_NOT_FOUND)
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        hold = DisputeHold.objects.select_for_update().get(pk=dispute_hold_id)
+        if not hold.is_open:
+            raise BillingError(
+                INVALID_STATE,
+                f"Dispute hold {hold.pk} is already settled ({hold.get_status_display().lower()}).",
+            )
+        if hold.conversion_pending:
+            raise BillingError(
+                INVALID_STATE,
+                f"Dispute hold {hold.pk} has a conversion pending approval; it can be settled "
+                "once that is rejected, withdrawn or lapsed.",
+            )
+        changed = []
+        if action == Settlement.CONVERT:
+            # Expiry converts on behalf of whoever created the hold, against their limit.
+            requester = hold_requester(hold) if actor.system else actor
+            approval = _limit_check(invoice, requester, hold.amount_minor)
+            writeoff = _insert_writeoff(
+                invoice,
+                actor,
+                requester=requester,
+                approval=approval,
+                amount_minor=hold.amount_minor,
+                reason_code=code,
+                comments=text or f"Converted from dispute hold {hold.pk}.",
+                writeoff_date=max(on_date, invoice.bill_date),
+                revenue_impacting=accounting_code_id is None,
+                accounting_code=_posting_code(
+                    invoice, accounting_code_id is None, accounting_code_id
+                ),
+                source=source,
+                origin_dispute=hold,
+            )
+            if not approval.within:
+                # The amount stays in held (it is already out of available): the hold
+                # stays open until the conversion is approved, rejected or lapses.
+                hold.conversion_pending = True
+                hold.save(update_fields=["conversion_pending"])
+                return hold
+            invoice.held_minor -= hold.amount_minor
+            _writeoff_becomes_active(
+                invoice,
+                writeoff,
+                actor=actor,
+                entry_date=writeoff.writeoff_date,
+                also_save=["held_minor"],
+            )
+            hold.status = DisputeHold.Status.WRITTEN_OFF
+        else:
+            invoice.held_minor -= hold.amount_minor
+            changed.append("held_minor")
+            if action == Settlement.RELEASE:
+                hold.status = DisputeHold.Status.RELEASED
+            else:
+                hold.status = DisputeHold.Status.RELEASED_REAGED
+                invoice.aging_date = on_date
+                changed.append("aging_date")
+            invoice.save(update_fields=changed)
+        _mark_settled(hold, actor, text, on_date=on_date)
+    return hold
+
+
+def _mark_settled(
+    hold: DisputeHold, actor: Actor, comments: str, *, on_date: datetime.date
+) -> None:
+    """``on_date`` is the business date of the settlement (the run date for expiry):
+    the aging report re-ages from it."""
+    hold.conversion_pending = False
+    hold.settled_by = actor.user
+    hold.settled_by_label = actor.label
+    hold.settled_at = timezone.now()
+    hold.settled_on = on_date
+    hold.settlement_comments = comments
+    hold.save(
+        update_fields=[
+            "status",
+            "conversion_pending",
+            "settled_by",
+            "settled_by_label",
+            "settled_at",
+            "settled_on",
+            "settlement_comments",
+        ]
+    )

@@ -1,0 +1,210 @@
+"""The write-off rules every lifecycle step shares: reason, date, posting code, the
+approval-limit check and the insert that makes a write-off pending or active.
+
+Only the lifecycle services call these, inside their own transaction and under the
+invoice's row lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from billing.actors import Actor
+from billing.errors import (
+    BULK_RUN_INVALID_STATE,
+    INVALID_ACCOUNTING_CODE,
+    INVALID_REASON_CODE,
+    INVALID_WRITEOFF_DATE,
+    BillingError,
+)
+from billing.journal import (
+    post_writeoff,
+    require_open,
+)
+from billing.models import AccountingCode, Invoice
+from billing.rules import (
+    today,
+)
+from writeoffs.approvals.limits import approval_limit_minor, within_limit
+from writeoffs.models import (
+    STORED_WRITEOFF_REASON_CODES,
+    WRITEOFF_REASON_CODES,
+    BulkRun,
+    WriteOff,
+)
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """A write-off's amount against its requester's limit."""
+
+    limit_minor: int | None
+    checked_minor: int
+
+    @property
+    def within(self) -> bool:
+        return within_limit(self.limit_minor, self.checked_minor)
+
+
+def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> LimitCheck:
+    """Check ``amount_minor`` plus the requester's active and pending write-offs on this
+    invoice in the window against their limit, so splitting does not get under it.
+
+    Runs under the invoice lock, so two requests by one requester cannot both miss
+    each other.
+    """
+    limit = approval_limit_minor(requester, invoice.currency)
+    if limit is None:
+        return LimitCheck(limit_minor=None, checked_minor=amount_minor)
+    if requester.api_key is not None:
+        by_requester: dict[str, object] = {"requested_by_api_key": requester.api_key}
+    elif requester.user is not None:
+        by_requester = {"requested_by": requester.user, "requested_by_api_key__isnull": True}
+    else:
+        return LimitCheck(limit_minor=limit, checked_minor=amount_minor)
+    since = timezone.now() - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_WINDOW_DAYS)
+    # One filter() call: each call copies the query, and every create runs this.
+    recent = WriteOff.objects.filter(
+        invoice=invoice,
+        status__in=[WriteOff.Status.PENDING, WriteOff.Status.ACTIVE],
+        created_at__gte=since,
+        **by_requester,
+    )
+    earlier = sum(recent.order_by().values_list("amount_minor", flat=True))
+    return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
+
+
+def _writeoff_becomes_active(
+    invoice: Invoice,
+    writeoff: WriteOff,
+    *,
+    actor: Actor,
+    entry_date: datetime.date,
+    also_save: tuple[str, ...] | list[str] = (),
+) -> None:
+    """The one step by which a write-off takes its amount off the balance due.
+
+    Both a create within the limit and an approval come through here, with the
+    write-off already saved as active. ``entry_date`` is the date its journal
+    entry posts on: the write-off date, or for a late approval the approval date.
+    """
+    invoice.written_off_minor += writeoff.amount_minor
+    invoice.save(update_fields=["written_off_minor", *also_save])
+    post_writeoff(
+        writeoff,
+        entry_date=entry_date,
+        actor=actor,
+        invoice=invoice,
+        approved_by_label=writeoff.approved_by_label,
+    )
+
+
+def _insert_writeoff(
+    invoice: Invoice, actor: Actor, *, requester: Actor, approval: LimitCheck, **fields
+) -> WriteOff:
+    key = fields.pop("idempotency_key", None)
+    return WriteOff.objects.create(
+        account_id=invoice.account_id,
+        invoice=invoice,
+        created_by=actor.user,
+        api_key=actor.api_key,
+        created_by_label=actor.label,
+        requested_by=requester.user,
+        requested_by_api_key=requester.api_key,
+        requested_by_label=requester.label,
+        limit_applied_minor=approval.limit_minor,
+        checked_minor=approval.checked_minor,
+        status=WriteOff.Status.ACTIVE if approval.within else WriteOff.Status.PENDING,
+        idempotency_scope=actor.idempotency_scope,
+        idempotency_key=key or None,
+        **fields,
+    )
+
+
+def _require_running_bulk_run(bulk_run_id: int, actor: Actor) -> None:
+    """A bulk run's approval covers only its creator's writes, and only while it runs."""
+    if not BulkRun.objects.filter(
+        pk=bulk_run_id, status=BulkRun.Status.RUNNING, created_by_id=getattr(actor.user, "pk", None)
+    ).exists():
+        raise BillingError(
+            BULK_RUN_INVALID_STATE, f"Bulk run {bulk_run_id} is not running for {actor.label}."
+        )
+
+
+def _as_int(raw: object) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    # ASCII digits only: str.isdigit() also admits "²" and the like, which int() refuses.
+    if isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
+        return int(raw.strip())
+    return None
+
+
+def _writeoff_reason(raw: object, actor: Actor) -> int:
+    code = _as_int(raw)
+    allowed = STORED_WRITEOFF_REASON_CODES if actor.system else WRITEOFF_REASON_CODES
+    if code is None or code not in allowed:
+        raise BillingError(
+            INVALID_REASON_CODE,
+            "Invalid reason code: choose Bad Debt, Good Will, Billing Error, Sales Return, "
+            "Promotional Discount or Other.",
+            field="reason_code",
+        )
+    return code
+
+
+def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.date:
+    date = date or today()
+    if date > today():
+        raise BillingError(
+            INVALID_WRITEOFF_DATE,
+            "The write-off date cannot be in the future.",
+            field="writeoff_date",
+        )
+    if date < invoice.bill_date:
+        raise BillingError(
+            INVALID_WRITEOFF_DATE,
+            "The write-off date must be on or after the invoice's bill date, "
+            f"{date_format(invoice.bill_date)}.",
+            field="writeoff_date",
+        )
+    require_open(date, field="writeoff_date", what="write-off date")
+    return date
+
+
+def _posting_code(
+    invoice: Invoice, revenue_impacting: bool, accounting_code_id: int | None
+) -> AccountingCode | None:
+    """Revenue-impacting write-offs post to the invoice's revenue code; any other
+    write-off posts to the active expense code the user picked."""
+    if revenue_impacting:
+        return invoice.revenue_code
+    return _expense_code(accounting_code_id)
+
+
+def _expense_code(accounting_code_id: object) -> AccountingCode:
+    return _active_code(
+        AccountingCode.Kind.EXPENSE,
+        accounting_code_id,
+        field="accounting_code",
+        refusal="Choose an active expense accounting code for a write-off that is not "
+        "revenue-impacting.",
+    )
+
+
+def _active_code(kind: str, raw: object, *, field: str, refusal: str) -> AccountingCode:
+    code = None
+    pk = _as_int(raw)
+    if pk is not None:
+        code = AccountingCode.objects.filter(pk=pk, kind=kind, active=True).first()
+    if code is None:
+        raise BillingError(INVALID_ACCOUNTING_CODE, refusal, field=field)
+    return code
