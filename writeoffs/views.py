@@ -32,7 +32,8 @@ from billing.pagination import keyset_window, page_window
 from billing.rules import today
 from billing.selectors import account_for, invoice_for
 from writeoffs import exports
-from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject, writeoff_withdraw
+from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+from writeoffs.approvals.decisions import writeoff_withdraw as withdraw_writeoff
 from writeoffs.forms import DisputeHoldForm, EntryForm, RecoveryForm, SettleForm, WriteOffForm
 from writeoffs.lifecycle.create import WriteOffPlan, writeoff_create, writeoff_plan
 from writeoffs.lifecycle.holds import (
@@ -43,7 +44,7 @@ from writeoffs.lifecycle.holds import (
     resolve_expire_hold_days,
 )
 from writeoffs.lifecycle.recovery import recoverable_minor, recoverable_writeoffs, recovery_record
-from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.lifecycle.reverse import writeoff_reverse as reverse_writeoff
 from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
@@ -437,7 +438,7 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            writeoff = writeoff_reverse(
+            writeoff = reverse_writeoff(
                 writeoff_id=writeoff.pk,
                 reason=form.cleaned_data["reason"],
                 actor=Actor.for_request(request),
@@ -473,7 +474,7 @@ def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) 
     error = None
     if request.method == "POST":
         try:
-            writeoff = writeoff_withdraw(
+            writeoff = withdraw_writeoff(
                 writeoff_id=writeoff.pk, actor=Actor.for_request(request)
             )
         except BillingError as refused:

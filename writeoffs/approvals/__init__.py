@@ -1,1 +1,2 @@
-"""Approvals (maker-checker): limits per role and currency, and the decisions on pending write-offs."""
+"""Approvals (maker-checker): limits per role and currency, and the decisions on
+pending write-offs."""

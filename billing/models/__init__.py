@@ -1,0 +1,49 @@
+"""Accounts, invoices, payments, accounting codes, the journal and API keys.
+
+Amounts are stored as integer minor units (``*_minor``). Each model lives in its own
+module; this package is where Django and the rest of the code find them.
+"""
+
+from billing.models.accounts import (
+    Account,
+    AccountingCode,
+)
+from billing.models.api_keys import (
+    IDEMPOTENCY_WINDOW,
+    ApiIdempotencyRecord,
+    ApiKey,
+)
+from billing.models.base import (
+    IdempotentEntry,
+)
+from billing.models.invoices import (
+    AVAILABLE_MINOR,
+    Invoice,
+    InvoiceLine,
+)
+from billing.models.journal import (
+    AccountingPeriodLock,
+    JournalEntry,
+    JournalEvent,
+    JournalLine,
+)
+from billing.models.payments import (
+    Payment,
+)
+
+__all__ = [
+    "AVAILABLE_MINOR",
+    "IDEMPOTENCY_WINDOW",
+    "Account",
+    "AccountingCode",
+    "AccountingPeriodLock",
+    "ApiIdempotencyRecord",
+    "ApiKey",
+    "IdempotentEntry",
+    "Invoice",
+    "InvoiceLine",
+    "JournalEntry",
+    "JournalEvent",
+    "JournalLine",
+    "Payment",
+]

@@ -1,0 +1,181 @@
+"""Invoices and their lines. An invoice stores its running totals (paid, written off,
+held, pending), guarded by CHECK constraints.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from billing.history import ActorHistoryModel
+from billing.models.accounts import Account, AccountingCode
+from billing.money import from_minor
+
+# An invoice's available amount in SQL, as ``Invoice.available_minor`` computes it in
+# Python. The small-balance index below is built on this very expression, so a query
+# must filter on it (not on an equivalent one) for the index to serve it.
+AVAILABLE_MINOR = (
+    F("total_minor")
+    - F("paid_minor")
+    - F("written_off_minor")
+    - F("held_minor")
+    - F("pending_minor")
+)
+
+
+class Invoice(models.Model):
+    """An invoice and its running totals.
+
+    ``paid_minor``, ``written_off_minor``, ``held_minor`` and ``pending_minor``
+    (write-offs waiting for approval, which reserve their amount) are kept up to date
+    by the services in the same transaction as the row that changes them. The
+    CHECK constraints below are the last guard against a race: whatever slips
+    past the service's lock cannot commit a negative balance.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        VOID = "void", "Void"
+
+    invoice_no = models.PositiveBigIntegerField("Invoice No.", unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    # Copied from the account when the invoice is issued; an invoice never changes currency.
+    currency = models.CharField(max_length=3, default="USD")
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    aging_date = models.DateField(help_text="Starts as the due date; re-aging moves it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    revenue_code = models.ForeignKey(
+        AccountingCode, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    total_minor = models.BigIntegerField(default=0)
+    paid_minor = models.BigIntegerField(default=0)
+    written_off_minor = models.BigIntegerField(default=0)
+    held_minor = models.BigIntegerField(default=0)
+    pending_minor = models.BigIntegerField(default=0)
+
+    history = HistoricalRecords(bases=[ActorHistoryModel])
+
+    class Meta:
+        ordering = ["-bill_date", "-invoice_no"]
+        # Only invoice_send (a service) makes an invoice sent; no role has it, so it is
+        # the system's and a superuser's.
+        permissions = [("send_invoice", "Can send an invoice")]
+        indexes = [
+            models.Index(
+                fields=["account", "-bill_date", "-invoice_no"], name="invoice_account_date_idx"
+            ),
+            models.Index(
+                fields=["account", "status", "invoice_no"], name="invoice_acct_status_idx"
+            ),
+            models.Index(fields=["account", "aging_date"], name="invoice_account_aging_idx"),
+            # Bulk small-balance runs: sent invoices by currency and available amount.
+            # A preview (available between 1 and the currency's largest balance) is one
+            # range scan per currency that skips the settled invoices (available 0) and
+            # every large balance; aging date is in the index so the scan checks the
+            # age without reading the row.
+            models.Index(
+                F("currency"),
+                AVAILABLE_MINOR,
+                F("aging_date"),
+                name="invoice_small_balance_idx",
+                condition=Q(status="sent"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(invoice_no__gt=0), name="invoice_no_positive"),
+            models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_gte_0"),
+            models.CheckConstraint(condition=Q(paid_minor__gte=0), name="invoice_paid_gte_0"),
+            models.CheckConstraint(
+                condition=Q(written_off_minor__gte=0), name="invoice_written_off_gte_0"
+            ),
+            models.CheckConstraint(condition=Q(held_minor__gte=0), name="invoice_held_gte_0"),
+            models.CheckConstraint(condition=Q(pending_minor__gte=0), name="invoice_pending_gte_0"),
+            # 0 <= held + pending <= total - paid - written off, which also keeps
+            # balance_due >= 0.
+            models.CheckConstraint(
+                condition=Q(
+                    held_minor__lte=F("total_minor")
+                    - F("paid_minor")
+                    - F("written_off_minor")
+                    - F("pending_minor")
+                ),
+                name="invoice_held_pending_within_balance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_no}"
+
+    def _money(self, minor: int) -> Decimal:
+        return from_minor(minor, self.currency)
+
+    @property
+    def total(self) -> Decimal:
+        return self._money(self.total_minor)
+
+    @property
+    def paid(self) -> Decimal:
+        return self._money(self.paid_minor)
+
+    @property
+    def written_off(self) -> Decimal:
+        return self._money(self.written_off_minor)
+
+    @property
+    def held(self) -> Decimal:
+        return self._money(self.held_minor)
+
+    @property
+    def pending(self) -> Decimal:
+        return self._money(self.pending_minor)
+
+    @property
+    def balance_due_minor(self) -> int:
+        return self.total_minor - self.paid_minor - self.written_off_minor
+
+    @property
+    def available_minor(self) -> int:
+        return self.balance_due_minor - self.held_minor - self.pending_minor
+
+    @property
+    def is_overdue(self) -> bool:
+        """Something is still due and the aging date (today in TIME_ZONE) has passed.
+        The Invoices filter asks the same in SQL (``billing.selectors.invoices_filtered``)."""
+        return self.balance_due_minor > 0 and self.aging_date < timezone.localdate()
+
+    @property
+    def balance_due(self) -> Decimal:
+        return self._money(self.balance_due_minor)
+
+    @property
+    def available(self) -> Decimal:
+        return self._money(self.available_minor)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=300)
+    service_start = models.DateField(null=True, blank=True)
+    service_end = models.DateField(null=True, blank=True)
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0), name="invoice_line_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.invoice.currency)

@@ -1,0 +1,51 @@
+"""Write-offs and dispute holds, their approvals, recoveries and bulk runs.
+
+Each model lives in its own module; this package is where Django and the rest of
+the code find them.
+"""
+
+from writeoffs.models.approvals import (
+    ApprovalLimit,
+)
+from writeoffs.models.bulk import (
+    BulkRun,
+    BulkRunItem,
+)
+from writeoffs.models.choices import (
+    RECOVERABLE_REASON_CODES,
+    SETTLEMENT_OUTCOMES,
+    STORED_WRITEOFF_REASON_CODES,
+    WRITEOFF_REASON_CODES,
+    ReasonCode,
+    Settlement,
+    Source,
+)
+from writeoffs.models.holds import (
+    SETTLEMENT_FOR_STATUS,
+    DisputeHold,
+)
+from writeoffs.models.recovery import (
+    WriteOffRecovery,
+)
+from writeoffs.models.writeoffs import (
+    LedgerEntry,
+    WriteOff,
+)
+
+__all__ = [
+    "RECOVERABLE_REASON_CODES",
+    "SETTLEMENT_FOR_STATUS",
+    "SETTLEMENT_OUTCOMES",
+    "STORED_WRITEOFF_REASON_CODES",
+    "WRITEOFF_REASON_CODES",
+    "ApprovalLimit",
+    "BulkRun",
+    "BulkRunItem",
+    "DisputeHold",
+    "LedgerEntry",
+    "ReasonCode",
+    "Settlement",
+    "Source",
+    "WriteOff",
+    "WriteOffRecovery",
+]
