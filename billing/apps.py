@@ -8,13 +8,15 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from billing import checks, journal, roles  # noqa: F401  (registers the system checks)
+        from billing import roles
         from billing.history import cache_history_managers, connect_history_actor
+        from billing.ledger import codes
+        from billing.ops import checks  # noqa: F401  (registers the system checks)
 
         post_migrate.connect(roles.ensure_billing_groups, dispatch_uid="billing_groups")
         # A test database flush empties the chart of accounts; put the control codes back.
         post_migrate.connect(
-            journal.ensure_control_codes, sender=self, dispatch_uid="billing_control_codes"
+            codes.ensure_control_codes, sender=self, dispatch_uid="billing_control_codes"
         )
         connect_history_actor()
         cache_history_managers()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 
 from billing.actors import Actor
 from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
-from billing.services import invoice_send
+from billing.receivables.invoices import invoice_send
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

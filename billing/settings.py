@@ -82,7 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Before the HTTPS redirect and the host check: see the class.
-    "billing.middleware.HealthCheckMiddleware",
+    "billing.ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -95,8 +95,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Before any view or admin page reads a parameter: see the class.
-    "billing.middleware.RefuseNulMiddleware",
-    "billing.middleware.HtmxAuthMiddleware",
+    "billing.ops.middleware.RefuseNulMiddleware",
+    "billing.ops.middleware.HtmxAuthMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, so that a locked-out sign-in is answered before any view runs.
     "axes.middleware.AxesMiddleware",

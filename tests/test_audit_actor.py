@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.factories import (
     AccountFactory,
     AccountingCodeFactory,
@@ -24,9 +24,9 @@ from billing.factories import (
     UserFactory,
 )
 from billing.models import Invoice, Payment
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
-from billing.services import payment_record
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff

@@ -18,12 +18,14 @@ import pytest
 from django.test import override_settings
 from simple_history.signals import post_create_historical_record
 
-from billing import services as billing_services
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, JournalEntry, JournalLine, Payment
+from billing.receivables import invoices as invoice_module
+from billing.receivables import payments as payment_module
+from billing.receivables.invoices import invoice_send
+from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import SUPERVISOR
-from billing.services import invoice_send, payment_record, payment_remove
 from writeoffs.lifecycle import create as writeoff_create_module
 from writeoffs.lifecycle import holds as hold_module
 from writeoffs.lifecycle import reverse as writeoff_reverse_module
@@ -201,7 +203,7 @@ def test_payment_record_fault_leaves_no_trace(step, fault_invoice, supervisor_ac
             idempotency_key="k3",
         )
 
-    assert_no_trace(run, fault(step, billing_services))
+    assert_no_trace(run, fault(step, payment_module))
     assert run().amount_minor == 5000
 
 
@@ -220,7 +222,7 @@ def test_invoice_send_fault_leaves_the_invoice_a_draft_with_no_entry(step, db):
     def run():
         return invoice_send(invoice_id=draft.pk, actor=Actor.for_system())
 
-    assert_no_trace(run, fault(step, billing_services))
+    assert_no_trace(run, fault(step, invoice_module))
     assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT
     assert run().status == Invoice.Status.SENT
     assert JournalEntry.objects.filter(invoice=draft).count() == 1
@@ -273,7 +275,7 @@ def test_payment_remove_fault_leaves_no_trace(step, fault_invoice, supervisor_ac
     def run():
         return payment_remove(payment_id=payment.pk, reason="Mistake", actor=supervisor_actor_tx)
 
-    assert_no_trace(run, fault(step, billing_services))
+    assert_no_trace(run, fault(step, payment_module))
     assert run().status == Payment.Status.REMOVED
 
 

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from billing.actors import Actor
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode
+from billing.receivables.payments import payment_record
 from billing.roles import SUPERVISOR
 from billing.rules import today
-from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
@@ -307,7 +307,7 @@ def carries_nul(data: dict) -> bool:
 
 
 def assert_nul_refused(response, name: str, data: dict) -> None:
-    """NUL is refused before any view reads it (billing.middleware.RefuseNulMiddleware)."""
+    """NUL is refused before any view reads it (billing.ops.middleware.RefuseNulMiddleware)."""
     assert response.status_code == 400, (name, data, response.status_code)
     assert NUL_REFUSED in response.content.decode(), (name, data)
 

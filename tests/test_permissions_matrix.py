@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create, api_key_revoke
+from billing.api.keys import api_key_create, api_key_revoke
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
-from billing.services import payment_record
 from writeoffs.bulk import bulk_run_create
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create

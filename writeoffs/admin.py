@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from billing.admin import (
+from billing.admin.base import (
     CorrectionForm,
     LedgerAdmin,
     ReadableHistoryMixin,

@@ -34,8 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
 from billing.actors import Actor
-from billing.api_keys import api_key_authenticate, authentication_throttle
-from billing.books import journal_lines
+from billing.api.keys import api_key_authenticate, authentication_throttle
 from billing.errors import (
     ACCOUNT_NOT_FOUND,
     AUTHENTICATION_FAILED,
@@ -51,10 +50,11 @@ from billing.errors import (
     BillingError,
 )
 from billing.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, replay_or_run, request_sha256
+from billing.ledger.books import journal_lines
 from billing.models import Account, AccountingCode, ApiKey, Invoice, JournalLine
 from billing.money import from_minor
-from billing.pagination import PageWindow, keyset_window
 from billing.rules import check_text, require_perm, today
+from billing.web.pagination import PageWindow, keyset_window
 from writeoffs.api_models import (
     AccountInput,
     ApiError,

@@ -507,7 +507,7 @@ class JournalCursor:
             raise refuse(INVALID_INPUT, "cursor is not one this call returned.") from None
 
     def keyset(self) -> str:
-        """As ``billing.pagination.keyset_window`` reads an ``after`` cursor."""
+        """As ``billing.web.pagination.keyset_window`` reads an ``after`` cursor."""
         return f"{self.entry_date.isoformat()}~{self.line_id}"
 
 

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
-from billing.htmx import HtmxHttpRequest, render_page
-from billing.pagination import page_window
+from billing.web.htmx import HtmxHttpRequest, render_page
+from billing.web.pagination import page_window
 from writeoffs import bulk, exports
 from writeoffs.approvals.limits import DEFAULT_CURRENCIES
 from writeoffs.forms import BulkRunForm

@@ -3,7 +3,7 @@
 They only turn text into values of the right type. Every money rule (amount
 within available, dates, comments, codes, expiry days) is the service's: the
 view calls ``writeoff_plan`` / ``dispute_hold_plan`` and attaches the
-``BillingError`` to ``error.field`` (``billing.forms.attach_billing_error``).
+``BillingError`` to ``error.field`` (``billing.web.forms.attach_billing_error``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
-from billing.forms import attach_billing_error
 from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
+from billing.web.forms import attach_billing_error
 from writeoffs.bulk import max_balance_field
 from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement

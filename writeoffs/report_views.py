@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from billing.htmx import HtmxHttpRequest, render_page
 from billing.money import from_minor
-from billing.pagination import page_window
 from billing.rules import today
+from billing.web.htmx import HtmxHttpRequest, render_page
+from billing.web.pagination import page_window
 from writeoffs import reports
 from writeoffs.models import ReasonCode
 

@@ -30,8 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from billing.books import pending_writeoff_count, trial_balance
-from billing.journal import control_codes
+from billing.ledger.books import trial_balance
+from billing.ledger.codes import control_codes
+from billing.ledger.snapshot import pending_writeoff_count
 from billing.models import Account, Invoice, JournalEvent, JournalLine
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
 
@@ -319,7 +320,7 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
 
 def ar_control_at(as_of: datetime.date) -> dict[str, int]:
     """The trial balance's closing AR control at ``as_of``, per currency: the
-    trial balance's own computation (``billing.books.trial_balance``), read for the
+    trial balance's own computation (``billing.ledger.books.trial_balance``), read for the
     AR-control code only, from the lines' (entry date, code, currency, amounts)
     index, so the check does not add up every other code of the books as well."""
     balance = trial_balance(start=None, end=as_of, codes=[settings.AR_CONTROL_CODE])

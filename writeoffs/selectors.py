@@ -17,8 +17,7 @@ from django.shortcuts import get_object_or_404
 from billing.models import Account, Invoice
 from billing.money import from_minor
 from billing.parsing import is_ascii_digits
-from billing.rules import today
-from billing.selectors import (
+from billing.receivables.selectors import (
     PostingKey,
     TimelineEntry,
     became,
@@ -28,6 +27,7 @@ from billing.selectors import (
     timeline_money,
     with_postings,
 )
+from billing.rules import today
 from writeoffs.models import SETTLEMENT_FOR_STATUS, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the

@@ -24,13 +24,13 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.forms import ReasonForm, attach_billing_error
-from billing.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.models import Account, Invoice
 from billing.money import format_money, from_minor
-from billing.pagination import keyset_window, page_window
+from billing.receivables.selectors import account_for, invoice_for
 from billing.rules import today
-from billing.selectors import account_for, invoice_for
+from billing.web.forms import ReasonForm, attach_billing_error
+from billing.web.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
+from billing.web.pagination import keyset_window, page_window
 from writeoffs import exports
 from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
 from writeoffs.approvals.decisions import writeoff_withdraw as withdraw_writeoff

@@ -146,7 +146,7 @@ class Invoice(models.Model):
     @property
     def is_overdue(self) -> bool:
         """Something is still due and the aging date (today in TIME_ZONE) has passed.
-        The Invoices filter asks the same in SQL (``billing.selectors.invoices_filtered``)."""
+        The Invoices filter asks the same in SQL (``invoices_filtered``)."""
         return self.balance_due_minor > 0 and self.aging_date < timezone.localdate()
 
     @property

@@ -10,7 +10,7 @@ measures the production class instead (wrk then reconnects for every request).
 
 wrk counts the status of every response through a small Lua script: anything
 but 200 makes the run invalid. A signed-out htmx request is answered 204 with
-``HX-Redirect`` (billing.middleware.HtmxAuthMiddleware), so "2xx" is not enough.
+``HX-Redirect`` (billing.ops.middleware.HtmxAuthMiddleware), so "2xx" is not enough.
 """
 
 from __future__ import annotations

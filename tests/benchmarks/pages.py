@@ -51,7 +51,7 @@ def writeoffs_partial(client: Client, account: Account) -> Callable:
 
 def writeoffs_deep_page(client: Client, account: Account, page: int) -> Callable:
     """Page ``page`` of the table, through the link page ``page - 1``'s Next button carries."""
-    from billing.pagination import keyset_cursor
+    from billing.web.pagination import keyset_cursor
     from writeoffs.selectors import writeoffs_for
 
     rows = writeoffs_for(account)

@@ -384,8 +384,8 @@ def seed_without_journal(*, accounts: int, per_account: int, busy: int, seed: in
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from billing.management.commands import seed_billing
     from billing.models import JournalEntry, JournalLine
+    from writeoffs.management.commands import seed_billing
 
     def journal_rows() -> tuple[int, int]:
         return JournalEntry.objects.count(), JournalLine.objects.count()
@@ -781,7 +781,7 @@ class Benchmark:
         from django.db.models import F
 
         from billing.actors import Actor
-        from billing.journal import control_codes
+        from billing.ledger.codes import control_codes
         from billing.models import Invoice, JournalEntry, JournalLine
         from tests.benchmarks import pages
         from writeoffs.models import WriteOff
@@ -896,7 +896,7 @@ class Benchmark:
         from django.db import connection
         from django.urls import reverse
 
-        from billing.books import trial_balance
+        from billing.ledger.books import trial_balance
         from billing.models import JournalEntry, JournalLine
 
         self.figures["journal_entries"] = JournalEntry.objects.count()
@@ -1450,7 +1450,7 @@ class Benchmark:
     def scale_variants(self) -> tuple[dict, dict]:
         """S's calls on the current default database: the same as A's partial, C, D, E's
         service create, the aging report (H) and J2's trial balance."""
-        from billing.books import trial_balance
+        from billing.ledger.books import trial_balance
         from billing.rules import today
         from tests.benchmarks import pages
         from writeoffs import reports

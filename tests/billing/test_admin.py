@@ -6,11 +6,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from billing.actors import Actor
-from billing.admin import CappedCountPaginator
+from billing.admin.base import CappedCountPaginator
 from billing.factories import AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode, ApiKey, Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
-from billing.services import payment_record
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff

@@ -8,10 +8,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from billing.journal import lock_date
+from billing.ledger.periods import lock_date
 from billing.models import AccountingPeriodLock
+from billing.receivables.payments import payment_record
 from billing.rules import today
-from billing.services import payment_record
 from writeoffs.lifecycle.create import writeoff_create
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -12,7 +12,7 @@ from django.db.models import F
 
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceLine, Payment
-from billing.services import payment_record
+from billing.receivables.payments import payment_record
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
@@ -156,7 +156,7 @@ def test_entries_without_an_idempotency_key_are_not_unique(invoice):
     ("first", "then", "module"),
     [
         ("dispute", "writeoff", "writeoffs.lifecycle.create"),
-        ("dispute", "payment", "billing.services"),
+        ("dispute", "payment", "billing.receivables.payments"),
         ("payment", "dispute", "writeoffs.lifecycle.holds"),
         ("writeoff", "dispute", "writeoffs.lifecycle.holds"),
     ],

@@ -3,7 +3,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 
 from billing.errors import INVALID_AMOUNT, PERMISSION_DENIED, BillingError
-from billing.forms import attach_billing_error
+from billing.web.forms import attach_billing_error
 
 
 class AmountForm(forms.Form):

@@ -5,7 +5,7 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.errors import BillingError
 from billing.factories import AccountFactory
 from billing.idempotency import create_once, fingerprint

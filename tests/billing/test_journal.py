@@ -20,13 +20,13 @@ from billing.errors import (
     BillingError,
 )
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
-from billing.journal import (
+from billing.ledger.close import lock_date_move
+from billing.ledger.codes import control_codes
+from billing.ledger.periods import lock_date, lock_date_read_once
+from billing.ledger.posting import (
     Line,
-    control_codes,
     credit,
     debit,
-    lock_date,
-    lock_date_read_once,
     post_entry,
     post_invoice_revenue_code_change,
     post_reclassification,
@@ -39,8 +39,9 @@ from billing.models import (
     JournalEvent,
     JournalLine,
 )
+from billing.receivables.invoices import invoice_send
+from billing.receivables.payments import payment_record, payment_remove
 from billing.rules import today
-from billing.services import invoice_send, lock_date_move, payment_record, payment_remove
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -722,8 +723,8 @@ def test_another_currency_posts_in_its_own_currency(db):
 
 
 def test_journal_lines_page_by_keyset_in_date_order_for_the_api(account, clerk_actor):
-    from billing.books import journal_lines
-    from billing.pagination import keyset_window
+    from billing.ledger.books import journal_lines
+    from billing.web.pagination import keyset_window
 
     for n in range(3):
         InvoiceFactory(account=account, invoice_no=20000 + n, bill_date=today() - (30 - n) * DAY)
@@ -739,7 +740,7 @@ def test_journal_lines_page_by_keyset_in_date_order_for_the_api(account, clerk_a
 
 
 def test_the_system_check_reports_a_journal_code_that_is_missing_or_of_the_wrong_kind(settings, db):
-    from billing.checks import check_journal_codes
+    from billing.ops.checks import check_journal_codes
 
     assert check_journal_codes() == []
     settings.CASH_CODE = "9999"

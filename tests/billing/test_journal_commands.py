@@ -298,7 +298,7 @@ def test_a_small_seed_into_a_larger_database_keeps_the_indexes():
 
 
 def test_a_seed_that_fails_still_builds_the_indexes_it_dropped(monkeypatch):
-    from billing.management.commands import seed_billing
+    from writeoffs.management.commands import seed_billing
 
     before = journal_index_columns()
 

@@ -13,10 +13,10 @@ from django.db import connection, connections, transaction
 
 from billing.actors import Actor
 from billing.factories import UserFactory
-from billing.journal import lock_date
+from billing.ledger.close import lock_date_move
+from billing.ledger.periods import lock_date
 from billing.roles import CONTROLLER
 from billing.rules import today
-from billing.services import lock_date_move
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

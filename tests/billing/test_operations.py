@@ -90,7 +90,7 @@ def test_other_server_errors_stay_a_plain_500(browser_client, clerk, monkeypatch
     def broken(query):
         raise RuntimeError("a bug, not an outage")
 
-    monkeypatch.setattr("billing.views.accounts_matching", broken)
+    monkeypatch.setattr("billing.web.accounts.accounts_matching", broken)
     browser_client.force_login(clerk)
     response = browser_client.get("/accounts/")
     assert response.status_code == 500

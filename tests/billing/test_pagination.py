@@ -4,7 +4,7 @@ import pytest
 
 from billing.factories import InvoiceFactory
 from billing.models import Invoice
-from billing.pagination import keyset_window
+from billing.web.pagination import keyset_window
 
 START = datetime.date(2026, 1, 1)
 

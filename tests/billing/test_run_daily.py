@@ -12,12 +12,12 @@ from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from billing import maintenance
-from billing.api_keys import api_key_create
-from billing.management.commands import run_daily
+from billing.api.keys import api_key_create
 from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
+from billing.ops import maintenance
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.management.commands import run_daily
 from writeoffs.models import DisputeHold, WriteOff
 
 pytestmark = pytest.mark.django_db

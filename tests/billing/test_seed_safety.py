@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import Account, ApiIdempotencyRecord
 from writeoffs.models import WriteOff

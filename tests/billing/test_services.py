@@ -23,8 +23,8 @@ from billing.errors import (
 )
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import ApiKey, Invoice, Payment
+from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK
-from billing.services import payment_record, payment_remove
 from writeoffs.lifecycle.holds import dispute_hold_create
 
 pytestmark = pytest.mark.django_db

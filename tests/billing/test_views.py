@@ -11,8 +11,8 @@ from django.urls import reverse
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
+from billing.receivables.payments import payment_record, payment_remove
 from billing.rules import today
-from billing.services import payment_record, payment_remove
 from tests.ledger import assert_ledger_consistent
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create

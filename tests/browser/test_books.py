@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from billing.journal import lock_date
+from billing.ledger.periods import lock_date
 from tests.browser.support import htmx_settled
 from writeoffs.models import WriteOff
 

@@ -67,7 +67,7 @@ def test_record_a_partial_payment_and_see_the_remaining_balance(
 def test_remove_a_payment(
     page: Page, live_server, sign_in, supervisor, account, invoice, clerk_actor, shot
 ):
-    from billing.services import payment_record
+    from billing.receivables.payments import payment_record
 
     payment = payment_record(
         invoice_id=invoice.pk, amount="20.00", actor=clerk_actor, reference="CHK-1"
@@ -248,7 +248,7 @@ def test_write_off_from_the_invoice_page(
 def test_axe_finds_no_serious_violations_on_the_invoice_payment_and_settlement_screens(
     new_context, live_server, supervisor, account, invoice, open_hold, clerk_actor, axe
 ):
-    from billing.services import payment_record
+    from billing.receivables.payments import payment_record
 
     payment = payment_record(invoice_id=invoice.pk, amount="10.00", actor=clerk_actor)
     writeoff = writeoff_create(

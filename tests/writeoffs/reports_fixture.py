@@ -46,8 +46,8 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, Invoice
+from billing.receivables.payments import payment_record
 from billing.rules import today
-from billing.services import payment_record
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create

@@ -19,9 +19,9 @@ from billing.actors import Actor
 from billing.errors import BillingError
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import SUPERVISOR
 from billing.rules import today
-from billing.services import payment_record
 from writeoffs import reports
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from billing.api_keys import api_key_create, api_key_revoke
+from billing.api.keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.factories import AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
 from billing.rules import today

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from django.test import Client
 
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, AccountingPeriodLock, Invoice

@@ -17,7 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client, override_settings
 
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.models import ApiKey
 from writeoffs.models import WriteOff
 

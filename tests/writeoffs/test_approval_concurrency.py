@@ -12,8 +12,8 @@ from billing.actors import Actor
 from billing.errors import OVER_AVAILABLE, WRITEOFF_NOT_PENDING
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
-from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.test_concurrency import THREADS, refusals, run_at_once
 from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject

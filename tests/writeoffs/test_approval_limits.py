@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.factories import UserFactory
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
 from writeoffs.approvals.limits import (

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.errors import (
     APPROVER_IS_REQUESTER,
     APPROVER_LACKS_PERMISSION,
@@ -26,8 +26,8 @@ from billing.errors import (
 )
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from writeoffs.approvals import decisions
 from writeoffs.approvals.decisions import (

@@ -25,9 +25,9 @@ from billing.errors import (
 )
 from billing.factories import AccountFactory, UserFactory
 from billing.models import Account, Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.rules import today
-from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs import bulk

@@ -24,13 +24,13 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.actors import Actor
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.errors import INVALID_STATE, OVER_AVAILABLE, BillingError
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
-from billing.services import payment_record
 from tests.ledger import assert_ledger_consistent
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire

@@ -18,8 +18,8 @@ from billing.errors import (
 )
 from billing.factories import AccountingCodeFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
+from billing.receivables.payments import payment_correct, payment_record
 from billing.rules import today
-from billing.services import payment_correct, payment_record
 from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
     invoice_revenue_code_correct,

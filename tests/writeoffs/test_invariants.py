@@ -48,8 +48,9 @@ from billing.actors import Actor
 from billing.errors import BillingError
 from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
 from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Payment
+from billing.receivables.invoices import invoice_send
+from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from billing.services import invoice_send, payment_record, payment_remove
 from writeoffs.approvals.decisions import (
     writeoff_approve,
     writeoff_reject,

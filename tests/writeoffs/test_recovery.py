@@ -21,7 +21,7 @@ from billing.errors import (
 )
 from billing.factories import InvoiceFactory
 from billing.models import Invoice, Payment
-from billing.services import payment_record, payment_remove
+from billing.receivables.payments import payment_record, payment_remove
 from tests.ledger import assert_ledger_consistent
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.recovery import recovery_record

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory
-from billing.services import payment_record
+from billing.receivables.payments import payment_record
 from tests.writeoffs.reports_fixture import DAY, build_report_ledger
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create

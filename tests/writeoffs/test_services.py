@@ -32,8 +32,8 @@ from billing.errors import (
 )
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode, ApiKey, Invoice
+from billing.receivables.payments import payment_record
 from billing.roles import CLERK
-from billing.services import payment_record
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle

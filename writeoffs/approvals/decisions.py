@@ -22,10 +22,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.journal import (
-    lock_date,
-    lock_date_read_once,
-)
+from billing.ledger.periods import lock_date, lock_date_read_once
 from billing.models import Invoice
 from billing.money import format_money, from_minor
 from billing.rules import (

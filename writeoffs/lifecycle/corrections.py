@@ -15,9 +15,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.journal import (
-    post_reclassification,
-)
+from billing.ledger.posting import post_reclassification
 from billing.models import AccountingCode, Invoice
 from billing.rules import (
     clean_comments,

@@ -18,9 +18,7 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
-from billing.journal import (
-    lock_date_read_once,
-)
+from billing.ledger.periods import lock_date_read_once
 from billing.models import AccountingCode, Invoice
 from billing.money import from_minor
 from billing.rules import (

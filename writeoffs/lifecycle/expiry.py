@@ -9,16 +9,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from billing.actors import Actor
-from billing.checks import EXPIRATION_LEAVE_OPEN
 from billing.errors import (
     INVALID_DISPUTE_SETTINGS,
     INVALID_STATE,
     BillingError,
 )
-from billing.journal import (
-    control_codes,
-    lock_date,
-)
+from billing.ledger.codes import control_codes
+from billing.ledger.periods import lock_date
+from billing.ops.checks import EXPIRATION_LEAVE_OPEN
 from billing.rules import (
     today,
 )

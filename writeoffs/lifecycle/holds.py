@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.checks import dispute_settings_problems
 from billing.errors import (
     DISPUTE_NOT_FOUND,
     INVALID_COMMENTS,
@@ -29,6 +28,7 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.models import Invoice
 from billing.money import from_minor
+from billing.ops.checks import dispute_settings_problems
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,

@@ -16,19 +16,16 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
-from billing.journal import (
-    post_payment,
-    post_recovery,
-    posting_code,
-)
+from billing.ledger.codes import posting_code
+from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
 from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.receivables.payments import payment_terms
 from billing.rules import (
     lock_invoice,
     require_perm,
     require_sent,
 )
-from billing.services import payment_terms
 from writeoffs.lifecycle.rules import _as_int
 from writeoffs.models import (
     RECOVERABLE_REASON_CODES,

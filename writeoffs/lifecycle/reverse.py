@@ -14,9 +14,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.journal import (
-    post_reversal,
-)
+from billing.ledger.posting import post_reversal
 from billing.models import JournalEvent
 from billing.rules import (
     clean_comments,

@@ -23,10 +23,8 @@ from billing.errors import (
     INVALID_WRITEOFF_DATE,
     BillingError,
 )
-from billing.journal import (
-    post_writeoff,
-    require_open,
-)
+from billing.ledger.periods import require_open
+from billing.ledger.posting import post_writeoff
 from billing.models import AccountingCode, Invoice
 from billing.rules import (
     today,

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.api_keys import api_key_create
+from billing.api.keys import api_key_create
 from billing.errors import BillingError
 from billing.models import ApiKey
 

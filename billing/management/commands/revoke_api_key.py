@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.api_keys import api_key_revoke
+from billing.api.keys import api_key_revoke
 from billing.errors import BillingError
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.checks import EXPIRATION_LEAVE_OPEN
 from billing.errors import BillingError
 from billing.money import format_money
+from billing.ops.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.models import DisputeHold, Settlement
 

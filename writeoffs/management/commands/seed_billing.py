@@ -79,7 +79,8 @@ from billing.factories import (
     PaymentFactory,
 )
 from billing.history import record_creation_history
-from billing.journal import control_codes, lock_date
+from billing.ledger.codes import control_codes
+from billing.ledger.periods import lock_date
 from billing.models import (
     Account,
     AccountingCode,

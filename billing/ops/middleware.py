@@ -11,8 +11,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 
-from billing.htmx import HtmxHttpRequest
-from billing.views import healthz, nul_in_input
+from billing.web.errors import healthz, nul_in_input
+from billing.web.htmx import HtmxHttpRequest
 
 
 class HtmxAuthMiddleware:

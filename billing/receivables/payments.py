@@ -1,4 +1,6 @@
-"""Every write to payments. Each function is one transaction under the invoice lock."""
+"""Every write to payments: record, remove (void) and correct. Each function is one
+transaction under the invoice lock.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +14,15 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import (
-    INVALID_ACCOUNTING_CODE,
-    INVALID_AMOUNT,
     INVALID_INPUT,
     INVALID_STATE,
-    PERMISSION_DENIED,
     BillingError,
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
-from billing.journal import (
-    hold_period_lock,
-    post_invoice_sent,
-    post_payment,
-    post_reversal,
-    require_open,
-)
-from billing.models import AccountingCode, AccountingPeriodLock, Invoice, JournalEvent, Payment
+from billing.ledger.periods import require_open
+from billing.ledger.posting import post_payment, post_reversal
+from billing.models import Invoice, JournalEvent, Payment
 from billing.money import from_minor
 from billing.rules import (
     REFERENCE_MAX_LENGTH,
@@ -230,92 +224,6 @@ def payment_correct(
         lambda payment: payment_correction_plan(payment=payment, actor=actor, reference=reference),
         reason=reason,
     )
-
-
-def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
-    """Make a draft invoice sent: the only way an invoice becomes sent. It posts AR
-    control / its revenue code on the bill date, which must be after the lock date."""
-    require_perm(actor, "billing.send_invoice")
-    with transaction.atomic(), acting_as(actor):
-        invoice = lock_invoice(invoice_id)
-        if invoice.status != Invoice.Status.DRAFT:
-            raise BillingError(
-                INVALID_STATE,
-                f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
-                "only a draft invoice can be sent.",
-            )
-        code = invoice.revenue_code
-        if code is None or code.kind != AccountingCode.Kind.REVENUE or not code.active:
-            raise BillingError(
-                INVALID_ACCOUNTING_CODE,
-                f"Invoice {invoice.invoice_no} needs an active revenue code before it is sent.",
-                field="revenue_code",
-            )
-        if invoice.total_minor <= 0:
-            raise BillingError(
-                INVALID_AMOUNT,
-                f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
-            )
-        require_open(invoice.bill_date, field="bill_date", what="bill date")
-        invoice.status = Invoice.Status.SENT
-        invoice.save(update_fields=["status"])
-        post_invoice_sent(invoice, actor=actor)
-    return invoice
-
-
-def lock_date_move(
-    *, locked_through: datetime.date | None, reason: str, actor: Actor
-) -> AccountingPeriodLock:
-    """Close the books through ``locked_through`` (always before today), with a reason,
-    recording the close snapshot. Moving it back needs a superuser. It cannot move
-    past a pending write-off (``billing.books.close_blockers``)."""
-    from billing.books import close_blockers, close_snapshot
-
-    require_perm(actor, "billing.move_lock_date")
-    if locked_through is None:
-        raise BillingError(
-            INVALID_INPUT, "Enter the date to close the books through.", field="locked_through"
-        )
-    if locked_through >= today():
-        raise BillingError(
-            INVALID_INPUT,
-            f"The lock date must be before today ({today()}).",
-            field="locked_through",
-        )
-    reason = clean_comments(reason, field="reason", label="A reason")
-    with transaction.atomic():
-        # Waits for every posting in flight (PostgreSQL); see billing.journal.
-        hold_period_lock(exclusive=True)
-        current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
-        previous = current.locked_through if current else None
-        if previous is not None and locked_through == previous:
-            raise BillingError(
-                INVALID_INPUT,
-                f"The books are already closed through {previous}.",
-                field="locked_through",
-            )
-        superuser = actor.user is not None and actor.user.is_superuser
-        if previous is not None and locked_through < previous and not superuser:
-            raise BillingError(
-                PERMISSION_DENIED,
-                f"Only a superuser may move the lock date back from {previous}.",
-                field="locked_through",
-            )
-        blockers = close_blockers(locked_through)
-        if blockers:
-            raise BillingError(
-                INVALID_STATE,
-                f"The books cannot close through {locked_through}: " + " ".join(blockers),
-                field="locked_through",
-            )
-        return AccountingPeriodLock.objects.create(
-            locked_through=locked_through,
-            previous=previous,
-            reason=reason,
-            moved_by=actor.user,
-            moved_by_label=actor.label,
-            snapshot=close_snapshot(locked_through),
-        )
 
 
 def _void_recoveries(payment: Payment) -> int:

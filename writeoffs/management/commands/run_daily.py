@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.maintenance import purge_expired_records
+from billing.ops.maintenance import purge_expired_records
 from billing.rules import today
 from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import bulk_runs_resume_stalled

@@ -1,45 +1,23 @@
 """Posting to the journal: the one place a journal entry or line is written.
 
 Every service that makes a money event calls one of these inside its own
-transaction, after it has locked the invoice, so the event row, the invoice's
-running totals and the entry commit or roll back together.
-
-The rules (SPEC, "The journal"):
-
-=====================  =========================  ===================  ===============
-event                  debit                      credit               entry date
-=====================  =========================  ===================  ===============
-invoice sent           AR control                 revenue code         bill date
-payment                cash / clearing            AR control           paid-on date
-write-off              revenue or expense code    AR control           write-off date
-dispute conversion     as a write-off             AR control           settlement date
-write-off reversal     the reverse of its postings                     today
-payment void           the reverse of its postings                     today
-reclassification       the old code's posting moved to the new code    today
-recovery               (four lines, the approvals and recovery work)   recovery date
-=====================  =========================  ===================  ===============
-
-Source rows are named by string (``app_label.model`` and primary key) and read
-duck-typed, so that billing's core never imports ``writeoffs``.
+transaction, so the entry commits or rolls back with the event.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 
-from django.conf import settings
-from django.db import connection, models
+from django.db import models
 from django.db.models import Sum
 
 from billing.actors import Actor
-from billing.errors import INVALID_ACCOUNTING_CODE, INVALID_STATE, PERIOD_CLOSED, BillingError
+from billing.errors import INVALID_STATE, BillingError
+from billing.ledger.codes import control_codes, posting_code
+from billing.ledger.periods import require_open
 from billing.models import (
-    AccountingCode,
-    AccountingPeriodLock,
     Invoice,
     JournalEntry,
     JournalEvent,
@@ -48,26 +26,11 @@ from billing.models import (
 )
 from billing.rules import today
 
-# setting name -> (name, kind) of the code the data migration creates for it.
-CONTROL_CODES = {
-    "AR_CONTROL_CODE": ("Accounts receivable control", AccountingCode.Kind.ASSET),
-    "CASH_CODE": ("Cash / clearing", AccountingCode.Kind.ASSET),
-    "DISPUTE_CONVERSION_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
-}
-
 
 class Line(NamedTuple):
     accounting_code_id: int
     debit_minor: int = 0
     credit_minor: int = 0
-
-
-def posting_code(accounting_code_id: int | None, what: str) -> int:
-    """The code a row posts to; a row without one is a bug in its caller (the
-    journal line's column is NOT NULL), refused before anything is written."""
-    if accounting_code_id is None:
-        raise ValueError(f"{what} has no accounting code to post to")
-    return accounting_code_id
 
 
 def debit(accounting_code_id: int, amount_minor: int) -> Line:
@@ -90,102 +53,6 @@ class PostedWriteOff(Protocol):
     def accounting_code_id(self) -> int | None: ...
     @property
     def amount_minor(self) -> int: ...
-
-
-class ControlCodes(NamedTuple):
-    ar_control_id: int
-    cash_id: int
-    dispute_conversion_id: int
-
-
-_control_codes: dict[tuple[str, str, str], ControlCodes] = {}
-
-
-def control_codes() -> ControlCodes:
-    """The ids of the codes the settings name, read once per process and setting
-    values. Ids are never reused (AUTOINCREMENT, sequences) and a code that has
-    postings cannot be deleted (PROTECT); a database flush (tests) runs
-    post_migrate, which clears this cache in ``ensure_control_codes``."""
-    wanted = (settings.AR_CONTROL_CODE, settings.CASH_CODE, settings.DISPUTE_CONVERSION_CODE)
-    cached = _control_codes.get(wanted)
-    if cached is not None:
-        return cached
-    ids = dict(AccountingCode.objects.filter(code__in=wanted).values_list("code", "id"))
-    missing = [code for code in wanted if code not in ids]
-    if missing:
-        raise BillingError(
-            INVALID_ACCOUNTING_CODE,
-            f"The chart of accounts has no code {', '.join(missing)} (AR_CONTROL_CODE, "
-            "CASH_CODE, DISPUTE_CONVERSION_CODE); run migrate.",
-        )
-    codes = _control_codes[wanted] = ControlCodes(*(ids[code] for code in wanted))
-    return codes
-
-
-# PostgreSQL advisory lock between postings (shared) and a move of the lock date
-# (exclusive): a move waits for every posting in flight to commit, and a posting
-# that starts during a move reads the new date once the move commits. SQLite's
-# IMMEDIATE transactions already serialise every write.
-PERIOD_LOCK_KEY = 0x4A524E4C  # "JRNL"
-
-
-def hold_period_lock(*, exclusive: bool = False) -> None:
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s)", [PERIOD_LOCK_KEY])
-
-
-# Inside ``lock_date_read_once()``: the lock date once read, in a one-item list.
-_read_once: ContextVar[list[datetime.date | None] | None] = ContextVar(
-    "lock_date_read_once", default=None
-)
-
-
-@contextmanager
-def lock_date_read_once() -> Iterator[None]:
-    """Within this block, read the lock date once, however many checks ask for it.
-
-    Only inside a transaction: the period lock the first read takes (PostgreSQL), or
-    the write lock the transaction holds from its start (SQLite), lasts until it ends,
-    so the date cannot move while the block runs. A service that checks its date when
-    it plans and again when it posts makes one read instead of two.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_date_read_once() belongs inside the service's transaction")
-    token = _read_once.set([])
-    try:
-        yield
-    finally:
-        _read_once.reset(token)
-
-
-def lock_date() -> datetime.date | None:
-    """The date the books are closed through, or None when no period is closed."""
-    memo = _read_once.get()
-    if memo:
-        return memo[0]
-    hold_period_lock()
-    locked = (
-        AccountingPeriodLock.objects.order_by("-id")
-        .values_list("locked_through", flat=True)
-        .first()
-    )
-    if memo is not None:
-        memo.append(locked)
-    return locked
-
-
-def require_open(date: datetime.date, *, field: str | None, what: str = "date") -> None:
-    """Refuse ``date`` when it is on or before the lock date (error 3130)."""
-    locked = lock_date()
-    if locked is not None and date <= locked:
-        raise BillingError(
-            PERIOD_CLOSED,
-            f"The books are closed through {locked.isoformat()}: the {what} must be after "
-            f"{locked.isoformat()}.",
-            field=field,
-        )
 
 
 class SourceRef(NamedTuple):
@@ -264,9 +131,6 @@ def post_entry(
         for line in lines
     )
     return entry
-
-
-# --- the events ------------------------------------------------------------------
 
 
 def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
@@ -485,17 +349,3 @@ def post_invoice_revenue_code_change(
         if entry is not None:
             entries.append(entry)
     return entries
-
-
-# --- chart of accounts -------------------------------------------------------------
-
-
-def ensure_control_codes(**kwargs) -> None:
-    """Create the codes the settings name when they are missing (after migrate, and
-    after a test database flush). An existing code is left as it is; the system
-    check reports one of the wrong kind."""
-    _control_codes.clear()
-    for setting_name, (name, kind) in CONTROL_CODES.items():
-        AccountingCode.objects.get_or_create(
-            code=getattr(settings, setting_name), defaults={"name": name, "kind": kind}
-        )

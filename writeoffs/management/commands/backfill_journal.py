@@ -17,13 +17,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.journal import (
-    lock_date,
-    post_invoice_sent,
-    post_payment,
-    post_reversal,
-    post_writeoff,
-)
+from billing.ledger.periods import lock_date
+from billing.ledger.posting import post_invoice_sent, post_payment, post_reversal, post_writeoff
 from billing.models import Invoice, JournalEntry, JournalEvent, Payment
 
 BATCH = 1000

@@ -1,0 +1,78 @@
+"""Moving the lock date (closing the books), with a reason and a close snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+
+from billing.actors import Actor
+from billing.errors import (
+    INVALID_INPUT,
+    INVALID_STATE,
+    PERMISSION_DENIED,
+    BillingError,
+)
+from billing.ledger.periods import hold_period_lock
+from billing.models import AccountingPeriodLock
+from billing.rules import (
+    clean_comments,
+    require_perm,
+    today,
+)
+
+
+def lock_date_move(
+    *, locked_through: datetime.date | None, reason: str, actor: Actor
+) -> AccountingPeriodLock:
+    """Close the books through ``locked_through`` (always before today), with a reason,
+    recording the close snapshot. Moving it back needs a superuser. It cannot move
+    past a pending write-off (``billing.ledger.snapshot.close_blockers``)."""
+    from billing.ledger.snapshot import close_blockers, close_snapshot
+
+    require_perm(actor, "billing.move_lock_date")
+    if locked_through is None:
+        raise BillingError(
+            INVALID_INPUT, "Enter the date to close the books through.", field="locked_through"
+        )
+    if locked_through >= today():
+        raise BillingError(
+            INVALID_INPUT,
+            f"The lock date must be before today ({today()}).",
+            field="locked_through",
+        )
+    reason = clean_comments(reason, field="reason", label="A reason")
+    with transaction.atomic():
+        # Waits for every posting in flight (PostgreSQL); see billing.journal.
+        hold_period_lock(exclusive=True)
+        current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
+        previous = current.locked_through if current else None
+        if previous is not None and locked_through == previous:
+            raise BillingError(
+                INVALID_INPUT,
+                f"The books are already closed through {previous}.",
+                field="locked_through",
+            )
+        superuser = actor.user is not None and actor.user.is_superuser
+        if previous is not None and locked_through < previous and not superuser:
+            raise BillingError(
+                PERMISSION_DENIED,
+                f"Only a superuser may move the lock date back from {previous}.",
+                field="locked_through",
+            )
+        blockers = close_blockers(locked_through)
+        if blockers:
+            raise BillingError(
+                INVALID_STATE,
+                f"The books cannot close through {locked_through}: " + " ".join(blockers),
+                field="locked_through",
+            )
+        return AccountingPeriodLock.objects.create(
+            locked_through=locked_through,
+            previous=previous,
+            reason=reason,
+            moved_by=actor.user,
+            moved_by_label=actor.label,
+            snapshot=close_snapshot(locked_through),
+        )

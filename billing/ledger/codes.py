@@ -1,0 +1,70 @@
+"""The control codes (AR control, cash, dispute conversion): settings that name rows of
+the chart of accounts, resolved once per process and checked at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.conf import settings
+
+from billing.errors import INVALID_ACCOUNTING_CODE, BillingError
+from billing.models import (
+    AccountingCode,
+)
+
+# setting name -> (name, kind) of the code the data migration creates for it.
+CONTROL_CODES = {
+    "AR_CONTROL_CODE": ("Accounts receivable control", AccountingCode.Kind.ASSET),
+    "CASH_CODE": ("Cash / clearing", AccountingCode.Kind.ASSET),
+    "DISPUTE_CONVERSION_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
+}
+
+
+def posting_code(accounting_code_id: int | None, what: str) -> int:
+    """The code a row posts to; a row without one is a bug in its caller (the
+    journal line's column is NOT NULL), refused before anything is written."""
+    if accounting_code_id is None:
+        raise ValueError(f"{what} has no accounting code to post to")
+    return accounting_code_id
+
+
+class ControlCodes(NamedTuple):
+    ar_control_id: int
+    cash_id: int
+    dispute_conversion_id: int
+
+
+_control_codes: dict[tuple[str, str, str], ControlCodes] = {}
+
+
+def control_codes() -> ControlCodes:
+    """The ids of the codes the settings name, read once per process and setting
+    values. Ids are never reused (AUTOINCREMENT, sequences) and a code that has
+    postings cannot be deleted (PROTECT); a database flush (tests) runs
+    post_migrate, which clears this cache in ``ensure_control_codes``."""
+    wanted = (settings.AR_CONTROL_CODE, settings.CASH_CODE, settings.DISPUTE_CONVERSION_CODE)
+    cached = _control_codes.get(wanted)
+    if cached is not None:
+        return cached
+    ids = dict(AccountingCode.objects.filter(code__in=wanted).values_list("code", "id"))
+    missing = [code for code in wanted if code not in ids]
+    if missing:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            f"The chart of accounts has no code {', '.join(missing)} (AR_CONTROL_CODE, "
+            "CASH_CODE, DISPUTE_CONVERSION_CODE); run migrate.",
+        )
+    codes = _control_codes[wanted] = ControlCodes(*(ids[code] for code in wanted))
+    return codes
+
+
+def ensure_control_codes(**kwargs) -> None:
+    """Create the codes the settings name when they are missing (after migrate, and
+    after a test database flush). An existing code is left as it is; the system
+    check reports one of the wrong kind."""
+    _control_codes.clear()
+    for setting_name, (name, kind) in CONTROL_CODES.items():
+        AccountingCode.objects.get_or_create(
+            code=getattr(settings, setting_name), defaults={"name": name, "kind": kind}
+        )

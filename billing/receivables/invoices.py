@@ -1,0 +1,53 @@
+"""Sending an invoice: the only way an invoice becomes sent, posting its revenue.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from billing.actors import Actor
+from billing.errors import (
+    INVALID_ACCOUNTING_CODE,
+    INVALID_AMOUNT,
+    INVALID_STATE,
+    BillingError,
+)
+from billing.history import acting_as
+from billing.ledger.periods import require_open
+from billing.ledger.posting import post_invoice_sent
+from billing.models import AccountingCode, Invoice
+from billing.rules import (
+    lock_invoice,
+    require_perm,
+)
+
+
+def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
+    """Make a draft invoice sent: the only way an invoice becomes sent. It posts AR
+    control / its revenue code on the bill date, which must be after the lock date."""
+    require_perm(actor, "billing.send_invoice")
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise BillingError(
+                INVALID_STATE,
+                f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
+                "only a draft invoice can be sent.",
+            )
+        code = invoice.revenue_code
+        if code is None or code.kind != AccountingCode.Kind.REVENUE or not code.active:
+            raise BillingError(
+                INVALID_ACCOUNTING_CODE,
+                f"Invoice {invoice.invoice_no} needs an active revenue code before it is sent.",
+                field="revenue_code",
+            )
+        if invoice.total_minor <= 0:
+            raise BillingError(
+                INVALID_AMOUNT,
+                f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
+            )
+        require_open(invoice.bill_date, field="bill_date", what="bill date")
+        invoice.status = Invoice.Status.SENT
+        invoice.save(update_fields=["status"])
+        post_invoice_sent(invoice, actor=actor)
+    return invoice

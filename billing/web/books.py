@@ -1,0 +1,140 @@
+"""The books: the lock-date screen, the trial balance and the journal export.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from billing.actors import Actor
+from billing.errors import BillingError
+from billing.ledger.books import journal_lines, trial_balance
+from billing.ledger.close import lock_date_move
+from billing.ledger.export import EXPORT_HEADER, journal_export_rows
+from billing.ledger.periods import lock_date
+from billing.models import AccountingPeriodLock
+from billing.rules import today
+from billing.web.forms import (
+    DateRangeForm,
+    JournalExportForm,
+    LockDateForm,
+    attach_billing_error,
+)
+from billing.web.htmx import HtmxHttpRequest, render_page
+
+# Billing's pages show write-offs and holds too; they read them through the write-offs
+# app's selectors (the import-linter contract in pyproject.toml allows views this).
+
+LOCK_HISTORY_ROWS = 50
+
+
+@login_required
+@permission_required("billing.move_lock_date", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Books closed through: move the lock date with a reason, after a confirm step."""
+    form = LockDateForm(request.POST if request.method == "POST" else None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not data["confirmed"]:
+            confirming = True
+        else:
+            try:
+                move = lock_date_move(
+                    locked_through=data["locked_through"],
+                    reason=data["reason"],
+                    actor=Actor.for_request(request),
+                )
+            except BillingError as error:
+                attach_billing_error(form, error)
+            else:
+                text = f"The books are closed through {move.locked_through}."
+                messages.success(request, text)
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("lock_date")
+                    return response
+                return redirect("lock_date")
+    return render_page(
+        request,
+        "billing/lock_date.html",
+        {
+            "form": form,
+            "confirming": confirming,
+            "lock_date": lock_date(),
+            "today": today(),
+            "moves": AccountingPeriodLock.objects.select_related("moved_by")[:LOCK_HISTORY_ROWS],
+        },
+        partial="lock_form",
+    )
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def trial_balance_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Per code and currency: opening, debits, credits, closing; debits = credits
+    per currency."""
+    initial = {"start": today().replace(day=1), "end": today()}
+    form = DateRangeForm(request.GET or initial)
+    balance = None
+    if form.is_valid():
+        balance = trial_balance(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    return render_page(
+        request,
+        "billing/trial_balance.html",
+        {"form": form, "balance": balance, "lock_date": lock_date()},
+        partial="results",
+    )
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def journal_export_page(request: HttpRequest) -> HttpResponse:
+    """Choose the range to export; the form GETs the CSV's own URL."""
+    form = JournalExportForm(initial={"start": today().replace(day=1), "end": today()})
+    return render(request, "billing/journal_export.html", {"form": form})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@permission_required("billing.export_journal", raise_exception=True)
+@require_http_methods(["GET"])
+def journal_export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The journal as CSV, one row per line, streamed as it is read."""
+    form = JournalExportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "billing/journal_export.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    lines = journal_lines(
+        start=data["start"],
+        end=data["end"],
+        first_entry=data["first_entry"],
+        last_entry=data["last_entry"],
+    )
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(EXPORT_HEADER)
+        for row in journal_export_rows(lines):
+            yield writer.writerow(row)
+
+    if data["start"] or data["end"]:
+        name = f"journal-{data['start'] or 'start'}-{data['end'] or 'end'}.csv"
+    else:
+        name = f"journal-{data['first_entry'] or 1}-{data['last_entry'] or 'last'}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
