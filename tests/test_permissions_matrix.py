@@ -24,7 +24,7 @@ from billing.api.keys import api_key_create, api_key_revoke
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
-from writeoffs.bulk import bulk_run_create
+from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 

@@ -25,8 +25,9 @@ from billing.actors import Actor
 from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
-from writeoffs import bulk, exports
+from writeoffs import exports
 from writeoffs.approvals.limits import DEFAULT_CURRENCIES
+from writeoffs.bulk import execute, log, preview, runs
 from writeoffs.forms import BulkRunForm
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem
 
@@ -41,17 +42,17 @@ VIEW_PERM = "writeoffs.view_writeoff"
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET"])
 def bulk_run_list(request: HtmxHttpRequest) -> HttpResponse:
-    runs = BulkRun.objects.select_related("created_by", "approved_by").order_by("-id")
+    all_runs = BulkRun.objects.select_related("created_by", "approved_by").order_by("-id")
     context = {
         "step": "list",
-        "runs": page_window(runs, request.GET.get("page"), RUNS_PER_PAGE),
-        "can_create": request.user.has_perm(bulk.CREATE_PERM),
+        "runs": page_window(all_runs, request.GET.get("page"), RUNS_PER_PAGE),
+        "can_create": request.user.has_perm(runs.CREATE_PERM),
     }
     return render_page(request, TEMPLATE, context)
 
 
 @login_required
-@permission_required(bulk.CREATE_PERM, raise_exception=True)
+@permission_required(runs.CREATE_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def bulk_run_new(request: HtmxHttpRequest) -> HttpResponse:
     """The criteria form; a valid one saves a draft and opens its preview."""
@@ -59,7 +60,7 @@ def bulk_run_new(request: HtmxHttpRequest) -> HttpResponse:
     form = BulkRunForm(request.POST or None, currencies=currencies)
     if request.method == "POST" and form.is_valid():
         try:
-            run = bulk.bulk_run_create(
+            run = runs.bulk_run_create(
                 actor=Actor.for_request(request), **form.create_arguments()
             )
         except BillingError as error:
@@ -91,13 +92,13 @@ def bulk_run_progress(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(bulk.CREATE_PERM, raise_exception=True)
+@permission_required(runs.CREATE_PERM, raise_exception=True)
 @require_http_methods(["POST"])
 def bulk_run_exclude(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     """Leave one invoice of a draft out (``excluded=1``) or put it back (``excluded=0``)."""
     run = _run(run_id)
     try:
-        bulk.bulk_run_exclude(
+        runs.bulk_run_exclude(
             run_id=run.pk,
             invoice_id=int(request.POST.get("invoice", "")),
             excluded=request.POST.get("excluded") == "1",
@@ -119,10 +120,10 @@ def bulk_run_exclude(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
 def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
     """Freeze and approve the draft, and hand it to the worker. The creator starts a run
     within their limit; above it, an approver (never the creator) starts it."""
-    _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
+    _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_request(request))
+        run = runs.bulk_run_start(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
@@ -138,14 +139,14 @@ def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["POST"])
 def bulk_run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
+    _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_cancel(run_id=run.pk, actor=Actor.for_request(request))
+        run = runs.bulk_run_cancel(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
-        progress = bulk.bulk_run_progress(run)
+        progress = execute.bulk_run_progress(run)
         messages.success(
             request,
             f"Bulk run {run.pk} cancelled after {progress.done} of {progress.total} invoice(s) "
@@ -159,10 +160,10 @@ def bulk_run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["POST"])
 def bulk_run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require_any_perm(request, bulk.CREATE_PERM, bulk.APPROVE_PERM)
+    _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = bulk.bulk_run_resume(run_id=run.pk, actor=Actor.for_request(request))
+        run = runs.bulk_run_resume(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
@@ -177,7 +178,7 @@ def bulk_run_log(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     """The run's log as CSV, one row per invoice, streamed."""
     run = _run(run_id)
     return exports.csv_response(
-        f"bulk-run-{run.pk}-log.csv", bulk.LOG_HEADER, bulk.bulk_run_log_rows(run)
+        f"bulk-run-{run.pk}-log.csv", log.LOG_HEADER, log.bulk_run_log_rows(run)
     )
 
 
@@ -213,13 +214,15 @@ def _refuse(request: HttpRequest, error: BillingError) -> None:
 
 
 def _preview_context(request: HttpRequest, run: BulkRun) -> dict[str, Any]:
-    figures = bulk.bulk_run_preview(run)
+    figures = preview.bulk_run_preview(run)
     currencies = sorted(run.max_balance_minor)
     currency = request.GET.get("currency") or request.POST.get("currency") or ""
     if currency not in currencies:
         currency = currencies[0]
     page = request.GET.get("page") or request.POST.get("page")
-    invoices = page_window(bulk.bulk_run_preview_invoices(run, currency), page, INVOICES_PER_PAGE)
+    invoices = page_window(
+        preview.bulk_run_preview_invoices(run, currency), page, INVOICES_PER_PAGE
+    )
     is_creator = request.user.pk == run.created_by_id
     return {
         "step": "preview",
@@ -228,21 +231,21 @@ def _preview_context(request: HttpRequest, run: BulkRun) -> dict[str, Any]:
         "currencies": currencies,
         "currency": currency,
         "invoices": invoices,
-        "excluded": set(bulk.excluded_invoice_ids(run)),
-        "can_edit": is_creator and request.user.has_perm(bulk.CREATE_PERM),
-        "can_start": request.user.has_perm(bulk.CREATE_PERM if is_creator else bulk.APPROVE_PERM),
+        "excluded": set(preview.excluded_invoice_ids(run)),
+        "can_edit": is_creator and request.user.has_perm(runs.CREATE_PERM),
+        "can_start": request.user.has_perm(runs.CREATE_PERM if is_creator else runs.APPROVE_PERM),
         "is_creator": is_creator,
     }
 
 
 def _progress_context(request: HttpRequest, run: BulkRun) -> dict[str, Any]:
-    progress = bulk.bulk_run_progress(run)
+    progress = execute.bulk_run_progress(run)
     failures = (
         run.items.filter(state=BulkRunItem.State.FAILED)
         .select_related("invoice__account")
         .order_by("id")[:FAILURES_SHOWN]
     )
-    may_act = request.user.has_perm(bulk.CREATE_PERM) or request.user.has_perm(bulk.APPROVE_PERM)
+    may_act = request.user.has_perm(runs.CREATE_PERM) or request.user.has_perm(runs.APPROVE_PERM)
     return {
         "step": "progress",
         "run": run,

@@ -21,7 +21,7 @@ from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
 from billing.web.forms import attach_billing_error
-from writeoffs.bulk import max_balance_field
+from writeoffs.bulk.runs import max_balance_field
 from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
 

@@ -1,7 +1,7 @@
 """Step H's bulk runs: the worker's rate, its statements, its profile, two workers.
 
 H1  a run of --bulk-run invoices through the worker's own step
-    (``writeoffs.bulk.write_next_item``, what ``bulk_run_execute`` repeats in
+    (``writeoffs.bulk.execute.write_next_item``, what ``bulk_run_execute`` repeats in
     ``db_worker``) vs ``writeoff_create`` in a plain loop over as many other
     invoices, alternating invoice by invoice; then each side's statements for one
     invoice (django's ``CaptureQueriesContext``), listed.
@@ -35,10 +35,11 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.actors import Actor
 from billing.models import Account, Invoice, InvoiceLine
-from writeoffs import bulk
+from writeoffs.bulk.execute import bulk_run_execute, bulk_run_progress, write_next_item
+from writeoffs.bulk.runs import CREATE_PERM, bulk_run_create, bulk_run_start
+from writeoffs.bulk.tasks import execute_bulk_run
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem, WriteOff
-from writeoffs.tasks import execute_bulk_run
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ("bulk-step", "bulk-loop")
@@ -106,7 +107,7 @@ def started_run(bench, count: int) -> BulkRun:
 
     invoice_ids = small_balances(bench, count, aged=RUN_AGED)
     clerk = Actor.for_user(bench.clerk)
-    run = bulk.bulk_run_create(
+    run = bulk_run_create(
         actor=clerk,
         max_balance={"USD": "5.00"},
         older_than_days=(datetime.date.today() - RUN_CUTOFF).days,
@@ -120,7 +121,7 @@ def started_run(bench, count: int) -> BulkRun:
         approver.groups.add(Group.objects.get(name="Billing supervisor"))
         ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=None)
         bench.bulk_approver = approver
-    run = bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver), enqueue=False)
+    run = bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver), enqueue=False)
     frozen = sorted(run.items.values_list("invoice_id", flat=True))
     if frozen != invoice_ids:
         raise SystemExit(f"H: the run froze {len(frozen)} invoices, not the {count} made for it")
@@ -138,11 +139,11 @@ class Sides:
         self.actor = Actor.for_user(bench.clerk)
         self.today = datetime.date.today()
         # A worker's actor is warm after its first item.
-        self.creator.has_perm(bulk.CREATE_PERM)
-        self.actor.has_perm(bulk.CREATE_PERM)
+        self.creator.has_perm(CREATE_PERM)
+        self.actor.has_perm(CREATE_PERM)
 
     def step(self) -> None:
-        item = bulk.write_next_item(self.run, self.creator, "benchmark")
+        item = write_next_item(self.run, self.creator, "benchmark")
         if item is None or item.state != BulkRunItem.State.WRITTEN:
             raise SystemExit(f"H: the run's step wrote nothing ({item and item.state})")
 
@@ -192,8 +193,8 @@ def measure_h1(bench) -> None:
         bench.note(f"H1 {name}: {len(statements)} statements for one invoice")
         for sql in statements:
             bench.note(f"    {sql[:110]}")
-    run = bulk.bulk_run_execute(sides.run.pk)  # finds nothing pending and completes the run
-    if run.status != BulkRun.Status.COMPLETED or bulk.bulk_run_progress(run).written != size + 2:
+    run = bulk_run_execute(sides.run.pk)  # finds nothing pending and completes the run
+    if run.status != BulkRun.Status.COMPLETED or bulk_run_progress(run).written != size + 2:
         raise SystemExit("H: the run did not complete with every invoice written")
     bench.note(f"{connection.vendor}: bulk run {run_rate:.0f}/s, loop {loop_rate:.0f}/s")
 

@@ -998,7 +998,7 @@ class Benchmark:
 
         from billing.actors import Actor
         from tests.benchmarks import bulk_runs
-        from writeoffs import bulk
+        from writeoffs.bulk import preview, runs
 
         bulk_runs.measure_h1(self)
         bulk_runs.measure_workers(self)
@@ -1007,14 +1007,14 @@ class Benchmark:
 
         # The preview of a run over the seeded invoices: balances up to the clerk's
         # limit, so the index ranges hold a good share of the open invoices.
-        preview_run = bulk.bulk_run_prepare(
+        preview_run = runs.bulk_run_prepare(
             actor=actor,
             max_balance={"USD": "500.00", "EUR": "500.00"},
             older_than_days=30,
             reason_code=0,
             comments="Benchmark preview",
         )
-        cutoff = bulk.aging_cutoff(preview_run, today)
+        cutoff = preview.aging_cutoff(preview_run, today)
         # The index's own expression (billing.models.AVAILABLE_MINOR, pending included):
         # with any other the planner can use only the index's first column.
         available = "(total_minor - paid_minor - written_off_minor - held_minor - pending_minor)"
@@ -1031,7 +1031,7 @@ class Benchmark:
             bare_params += ["sent", currency, largest, cutoff]
         t = round_robin(
             {
-                "preview": lambda: bulk.bulk_run_preview(preview_run),
+                "preview": lambda: preview.bulk_run_preview(preview_run),
                 "bare": cursor_select(bare_sql, bare_params),
             },
             self.args.requests,
@@ -1039,7 +1039,7 @@ class Benchmark:
         self.record(
             "H2", "bulk preview query / bare indexed SELECT", t["preview"].sql, t["bare"].sql, "<=2"
         )
-        figures = bulk.bulk_run_preview(preview_run)
+        figures = preview.bulk_run_preview(preview_run)
         self.figures["H2_preview"] = {f.currency: [f.count, f.total_minor] for f in figures}
         [(preview_sql, preview_params, _)] = t["preview"].own_queries
         plans = {

@@ -30,7 +30,22 @@ from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.rules import today
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.bulk_support import criteria, small_invoice
-from writeoffs import bulk
+from writeoffs.bulk.execute import (
+    bulk_run_execute,
+    bulk_run_progress,
+    idempotency_key,
+    write_next_item,
+)
+from writeoffs.bulk.log import bulk_run_log_rows
+from writeoffs.bulk.preview import bulk_run_preview, bulk_run_preview_invoices
+from writeoffs.bulk.runs import (
+    bulk_run_cancel,
+    bulk_run_create,
+    bulk_run_exclude,
+    bulk_run_resume,
+    bulk_run_start,
+    bulk_runs_resume_stalled,
+)
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
@@ -39,7 +54,7 @@ pytestmark = pytest.mark.django_db
 
 
 def figures(run: BulkRun) -> dict[str, tuple[int, int]]:
-    return {f.currency: (f.count, f.total_minor) for f in bulk.bulk_run_preview(run)}
+    return {f.currency: (f.count, f.total_minor) for f in bulk_run_preview(run)}
 
 
 @pytest.fixture
@@ -53,8 +68,8 @@ def eur(db):
 
 
 def started(actor: Actor, **overrides) -> BulkRun:
-    run = bulk.bulk_run_create(actor=actor, **criteria(**overrides))
-    return bulk.bulk_run_start(run_id=run.pk, actor=actor)
+    run = bulk_run_create(actor=actor, **criteria(**overrides))
+    return bulk_run_start(run_id=run.pk, actor=actor)
 
 
 # --- criteria -------------------------------------------------------------------------
@@ -66,7 +81,7 @@ def test_preview_counts_and_totals_each_currency_up_to_its_largest_balance(clerk
     small_invoice(usd, 501)  # above 5.00
     small_invoice(eur, 300)
     small_invoice(eur, 301)  # above EUR's 3.00
-    run = bulk.bulk_run_create(
+    run = bulk_run_create(
         actor=clerk_actor, **criteria(max_balance={"USD": "5.00", "EUR": "3.00"})
     )
     assert figures(run) == {"USD": (2, 600), "EUR": (1, 300)}
@@ -78,21 +93,21 @@ def test_preview_leaves_out_settled_draft_and_void_invoices(clerk_actor, usd, su
     payment_record(invoice_id=paid.pk, amount="2.00", actor=supervisor_actor)
     small_invoice(usd, 200, status=Invoice.Status.DRAFT)
     small_invoice(usd, 200, status=Invoice.Status.VOID)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     assert figures(run) == {"USD": (1, 200)}
 
 
 def test_the_balance_counted_is_what_is_left_after_payments(clerk_actor, usd, supervisor_actor):
     invoice = small_invoice(usd, 12000)
     payment_record(invoice_id=invoice.pk, amount="119.00", actor=supervisor_actor)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     assert figures(run) == {"USD": (1, 100)}
 
 
 def test_only_invoices_at_least_the_given_days_past_their_aging_date_are_chosen(clerk_actor, usd):
     small_invoice(usd, 100, days_past_aging=90)
     small_invoice(usd, 100, days_past_aging=89)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria(older_than_days=90))
+    run = bulk_run_create(actor=clerk_actor, **criteria(older_than_days=90))
     assert figures(run) == {"USD": (1, 100)}
 
 
@@ -100,11 +115,11 @@ def test_account_status_is_a_criterion_and_defaults_to_active(clerk_actor, usd):
     small_invoice(usd, 100)
     suspended = AccountFactory(acct_no=7003, status=Account.Status.SUSPENDED)
     small_invoice(suspended, 200)
-    default = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    both = bulk.bulk_run_create(
+    default = bulk_run_create(actor=clerk_actor, **criteria())
+    both = bulk_run_create(
         actor=clerk_actor, **criteria(account_statuses=["active", "suspended"])
     )
-    only_suspended = bulk.bulk_run_create(
+    only_suspended = bulk_run_create(
         actor=clerk_actor, **criteria(account_statuses=["suspended"])
     )
     assert figures(default) == {"USD": (1, 100)}
@@ -116,8 +131,8 @@ def test_invoices_with_open_holds_are_left_out_by_default(clerk_actor, usd):
     small_invoice(usd, 100)
     held = small_invoice(usd, 400)
     dispute_hold_create(invoice_id=held.pk, amount="1.00", comments="Disputed", actor=clerk_actor)
-    default = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    with_held = bulk.bulk_run_create(actor=clerk_actor, **criteria(exclude_held=False))
+    default = bulk_run_create(actor=clerk_actor, **criteria())
+    with_held = bulk_run_create(actor=clerk_actor, **criteria(exclude_held=False))
     assert figures(default) == {"USD": (1, 100)}
     # Included, the held invoice counts only its available part.
     assert figures(with_held) == {"USD": (2, 400)}
@@ -125,7 +140,7 @@ def test_invoices_with_open_holds_are_left_out_by_default(clerk_actor, usd):
 
 def test_a_largest_balance_above_the_creators_limit_is_refused(clerk_actor):
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "500.01"}))
+        bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "500.01"}))
     assert refused.value.code == BULK_RUN_INVALID_CRITERIA
     assert refused.value.field == "max_balance_usd"
     assert "500.00" in refused.value.message
@@ -133,7 +148,7 @@ def test_a_largest_balance_above_the_creators_limit_is_refused(clerk_actor):
 
 
 def test_a_largest_balance_at_the_creators_limit_is_accepted(clerk_actor):
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "500.00"}))
+    run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "500.00"}))
     assert run.max_balance_minor == {"USD": 50000}
 
 
@@ -153,7 +168,7 @@ def test_a_largest_balance_at_the_creators_limit_is_accepted(clerk_actor):
 )
 def test_invalid_criteria_are_refused_next_to_their_field(clerk_actor, overrides, field):
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=clerk_actor, **criteria(**overrides))
+        bulk_run_create(actor=clerk_actor, **criteria(**overrides))
     assert refused.value.code == BULK_RUN_INVALID_CRITERIA
     assert refused.value.field == field
 
@@ -162,15 +177,15 @@ def test_the_reason_comments_and_expense_code_are_checked_as_for_one_writeoff(
     clerk_actor, expense_code
 ):
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=clerk_actor, **criteria(reason_code=9999))
+        bulk_run_create(actor=clerk_actor, **criteria(reason_code=9999))
     assert refused.value.field == "reason_code"
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=clerk_actor, **criteria(comments=" "))
+        bulk_run_create(actor=clerk_actor, **criteria(comments=" "))
     assert refused.value.field == "comments"
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=clerk_actor, **criteria(revenue_impacting=False))
+        bulk_run_create(actor=clerk_actor, **criteria(revenue_impacting=False))
     assert refused.value.code == INVALID_ACCOUNTING_CODE
-    run = bulk.bulk_run_create(
+    run = bulk_run_create(
         actor=clerk_actor,
         **criteria(revenue_impacting=False, accounting_code_id=expense_code.pk),
     )
@@ -179,28 +194,28 @@ def test_the_reason_comments_and_expense_code_are_checked_as_for_one_writeoff(
 
 def test_a_viewer_cannot_create_a_run(viewer):
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_create(actor=Actor.for_user(viewer), **criteria())
+        bulk_run_create(actor=Actor.for_user(viewer), **criteria())
     assert refused.value.code == PERMISSION_DENIED
 
 
 def test_excluded_invoices_are_counted_apart_and_can_be_put_back(clerk_actor, usd):
     keep = small_invoice(usd, 100)
     leave = small_invoice(usd, 200)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    bulk.bulk_run_exclude(run_id=run.pk, invoice_id=leave.pk, excluded=True, actor=clerk_actor)
-    [usd_figures] = bulk.bulk_run_preview(run)
+    run = bulk_run_create(actor=clerk_actor, **criteria())
+    bulk_run_exclude(run_id=run.pk, invoice_id=leave.pk, excluded=True, actor=clerk_actor)
+    [usd_figures] = bulk_run_preview(run)
     assert (usd_figures.count, usd_figures.total_minor) == (1, 100)
     assert (usd_figures.excluded_count, usd_figures.excluded_total_minor) == (1, 200)
-    bulk.bulk_run_exclude(run_id=run.pk, invoice_id=leave.pk, excluded=False, actor=clerk_actor)
+    bulk_run_exclude(run_id=run.pk, invoice_id=leave.pk, excluded=False, actor=clerk_actor)
     assert figures(run) == {"USD": (2, 300)}
-    assert keep.pk in set(bulk.bulk_run_preview_invoices(run, "USD").values_list("pk", flat=True))
+    assert keep.pk in set(bulk_run_preview_invoices(run, "USD").values_list("pk", flat=True))
 
 
 def test_only_the_creator_edits_a_draft(clerk_actor, supervisor_actor, usd):
     invoice = small_invoice(usd, 100)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_exclude(
+        bulk_run_exclude(
             run_id=run.pk, invoice_id=invoice.pk, excluded=True, actor=supervisor_actor
         )
     assert refused.value.code == PERMISSION_DENIED
@@ -213,9 +228,9 @@ def test_start_freezes_invoices_amounts_date_and_enqueues_one_task(clerk_actor, 
     a = small_invoice(usd, 100)
     b = small_invoice(usd, 250)
     excluded = small_invoice(usd, 300)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    bulk.bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = bulk_run_create(actor=clerk_actor, **criteria())
+    bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
+    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.RUNNING
     assert run.writeoff_date == today()
     assert run.aging_cutoff == today() - datetime.timedelta(days=90)
@@ -226,7 +241,7 @@ def test_start_freezes_invoices_amounts_date_and_enqueues_one_task(clerk_actor, 
     assert items == {a.pk: 100, b.pk: 250}
     assert run.items.filter(excluded=True).get().invoice_id == excluded.pk
     [task] = DBTaskResult.objects.all()
-    assert task.task_path == "writeoffs.tasks.execute_bulk_run"
+    assert task.task_path == "writeoffs.bulk.tasks.execute_bulk_run"
     assert task.args_kwargs["args"] == [run.pk]
     assert WriteOff.objects.count() == 0  # nothing is written in the request
 
@@ -234,9 +249,9 @@ def test_start_freezes_invoices_amounts_date_and_enqueues_one_task(clerk_actor, 
 def test_a_clerk_cannot_start_a_run_whose_total_is_above_their_limit(clerk_actor, usd):
     for _ in range(3):
         small_invoice(usd, 20000)  # 3 x 200.00 = 600.00 > 500.00
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
+    run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        bulk_run_start(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     assert "600.00 USD is above your limit of 500.00 USD" in refused.value.message
     run.refresh_from_db()
@@ -250,12 +265,12 @@ def test_a_supervisor_whose_limit_covers_it_approves_and_starts_a_clerks_run(
 ):
     for _ in range(3):
         small_invoice(usd, 20000)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
-    run = bulk.bulk_run_start(run_id=run.pk, actor=supervisor_actor)
+    run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
+    run = bulk_run_start(run_id=run.pk, actor=supervisor_actor)
     assert run.approved_by == supervisor_actor.user
     assert run.created_by == clerk_actor.user
     assert run.approval_limits == {"USD": 500000}
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     # Written as the run's creator, never pending, though above the creator's own limit.
     assert set(WriteOff.objects.values_list("created_by", flat=True)) == {clerk_actor.user.pk}
     assert WriteOff.objects.filter(status=WriteOff.Status.ACTIVE).count() == 3
@@ -264,13 +279,13 @@ def test_a_supervisor_whose_limit_covers_it_approves_and_starts_a_clerks_run(
 def test_an_approver_whose_limit_does_not_cover_the_total_is_refused(clerk_actor, usd):
     for _ in range(3):
         small_invoice(usd, 20000)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
+    run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
     low = UserFactory(username="low-supervisor", groups=[SUPERVISOR])
     from writeoffs.models import ApprovalLimit
 
     ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=50000)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=Actor.for_user(low))
+        bulk_run_start(run_id=run.pk, actor=Actor.for_user(low))
     assert refused.value.code == BULK_RUN_OVER_LIMIT
 
 
@@ -282,29 +297,29 @@ def test_the_creator_never_approves_their_own_run_over_their_limit_even_as_an_ap
     creator = Actor.for_user(UserFactory(username="sup-creator", groups=[SUPERVISOR]))
     for _ in range(2):
         small_invoice(usd, 20000)  # 400.00 > the supervisor's 300.00
-    run = bulk.bulk_run_create(actor=creator, **criteria(max_balance={"USD": "200.00"}))
+    run = bulk_run_create(actor=creator, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=creator)
+        bulk_run_start(run_id=run.pk, actor=creator)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     controller = Actor.for_user(UserFactory(username="controller", groups=[CONTROLLER]))
-    run = bulk.bulk_run_start(run_id=run.pk, actor=controller)
+    run = bulk_run_start(run_id=run.pk, actor=controller)
     assert run.approved_by == controller.user
     assert run.approval_limits == {"USD": None}
 
 
 def test_a_clerk_cannot_approve_another_clerks_run(clerk_actor, usd):
     small_invoice(usd, 100)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     other = Actor.for_user(UserFactory(username="clerk-2", groups=[CLERK]))
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=other)
+        bulk_run_start(run_id=run.pk, actor=other)
     assert refused.value.code == PERMISSION_DENIED
 
 
 def test_a_run_with_nothing_to_write_cannot_start(clerk_actor, usd):
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        bulk_run_start(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_EMPTY
 
 
@@ -312,7 +327,7 @@ def test_a_run_starts_once(clerk_actor, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        bulk_run_start(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     assert run.items.count() == 1
 
@@ -321,7 +336,7 @@ def test_a_started_run_is_frozen_against_exclusions(clerk_actor, usd):
     invoice = small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_exclude(
+        bulk_run_exclude(
             run_id=run.pk, invoice_id=invoice.pk, excluded=True, actor=clerk_actor
         )
     assert refused.value.code == BULK_RUN_INVALID_STATE
@@ -341,7 +356,7 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
         revenue_impacting=False,
         accounting_code_id=expense_code.pk,
     )
-    run = bulk.bulk_run_execute(run.pk)
+    run = bulk_run_execute(run.pk)
     assert run.status == BulkRun.Status.COMPLETED
     assert run.finished_at is not None
     rows = WriteOff.objects.order_by("invoice_id")
@@ -370,7 +385,7 @@ def test_one_step_reads_the_invoice_once_in_its_claim(clerk_actor, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with CaptureQueriesContext(connection) as queries:
-        item = bulk.write_next_item(run, Actor.for_user(run.created_by), "test")
+        item = write_next_item(run, Actor.for_user(run.created_by), "test")
     assert item is not None and item.state == BulkRunItem.State.WRITTEN
     invoice_reads = [
         q["sql"] for q in queries if q["sql"].startswith('SELECT "billing_invoice"."id"')
@@ -383,8 +398,8 @@ def test_executing_again_writes_nothing_more(clerk_actor, usd):
     small_invoice(usd, 100)
     small_invoice(usd, 200)
     run = started(clerk_actor)
-    bulk.bulk_run_execute(run.pk)
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     assert WriteOff.objects.count() == 2
 
 
@@ -400,10 +415,10 @@ def test_a_writeoff_already_made_under_the_runs_key_is_not_made_again(clerk_acto
         actor=clerk_actor,
         writeoff_date=run.writeoff_date,
         source=Source.BULK,
-        idempotency_key=bulk.idempotency_key(run.pk, invoice.pk),
+        idempotency_key=idempotency_key(run.pk, invoice.pk),
         bulk_run_id=run.pk,
     )
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     assert list(WriteOff.objects.values_list("pk", flat=True)) == [first.pk]
     assert run.items.get().writeoff_id == first.pk
 
@@ -413,7 +428,7 @@ def test_the_writeoff_date_stays_frozen_when_the_run_resumes_after_midnight(cler
     run = started(clerk_actor)
     tomorrow = today() + datetime.timedelta(days=1)
     with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
-        bulk.bulk_run_execute(run.pk)
+        bulk_run_execute(run.pk)
     [writeoff] = WriteOff.objects.all()
     assert writeoff.writeoff_date == run.writeoff_date == tomorrow - datetime.timedelta(days=1)
 
@@ -444,7 +459,7 @@ def test_invoices_that_changed_since_the_freeze_are_skipped_with_their_rule(
     Invoice.objects.filter(pk=voided.pk).update(status=Invoice.Status.VOID)
     Invoice.objects.filter(pk=reaged.pk).update(aging_date=today())
 
-    run = bulk.bulk_run_execute(run.pk)
+    run = bulk_run_execute(run.pk)
     assert run.status == BulkRun.Status.COMPLETED
     assert run.items.get(invoice=untouched).state == BulkRunItem.State.WRITTEN
     assert _skipped_rule(run, paid) == BulkRunItem.SkipRule.PAID
@@ -453,7 +468,7 @@ def test_invoices_that_changed_since_the_freeze_are_skipped_with_their_rule(
     assert _skipped_rule(run, voided) == BulkRunItem.SkipRule.NOT_OPEN
     assert _skipped_rule(run, reaged) == BulkRunItem.SkipRule.REAGED
     assert WriteOff.objects.filter(bulk_run=run).count() == 1
-    progress = bulk.bulk_run_progress(run)
+    progress = bulk_run_progress(run)
     assert (progress.written, progress.skipped, progress.failed, progress.percent) == (1, 5, 0, 100)
     assert progress.skipped_by_rule == {
         "paid": 1,
@@ -473,7 +488,7 @@ def test_an_invoice_whose_dispute_was_released_since_is_still_written(clerk_acto
     )
     supervisor = Actor.for_user(UserFactory(username="sup", groups=[SUPERVISOR]))
     dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=supervisor)
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     assert run.items.get().state == BulkRunItem.State.WRITTEN
 
 
@@ -481,7 +496,7 @@ def test_an_account_whose_status_changed_since_is_skipped(clerk_actor, usd):
     small_invoice(usd, 400)
     run = started(clerk_actor)
     Account.objects.filter(pk=usd.pk).update(status=Account.Status.CLOSED)
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     assert run.items.get().skip_rule == BulkRunItem.SkipRule.ACCOUNT_STATUS
 
 
@@ -493,11 +508,11 @@ def test_a_refused_writeoff_fails_its_item_with_the_error_code_and_the_run_goes_
     run = started(clerk_actor, revenue_impacting=False, accounting_code_id=expense_code.pk)
     expense_code.active = False
     expense_code.save()
-    run = bulk.bulk_run_execute(run.pk)
+    run = bulk_run_execute(run.pk)
     assert run.status == BulkRun.Status.COMPLETED
     failed = list(run.items.values_list("state", "error_code"))
     assert failed == [("failed", INVALID_ACCOUNTING_CODE)] * 2
-    assert bulk.bulk_run_progress(run).failed_by_code == {INVALID_ACCOUNTING_CODE: 2}
+    assert bulk_run_progress(run).failed_by_code == {INVALID_ACCOUNTING_CODE: 2}
     assert not WriteOff.objects.exists()
 
 
@@ -510,25 +525,25 @@ def test_cancel_stops_between_invoices_and_says_how_far_it_got(clerk_actor, usd)
     def cancel_after_two(item):
         seen.append(item.pk)
         if len(seen) == 2:
-            bulk.bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
+            bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
 
-    run = bulk.bulk_run_execute(run.pk, on_item=cancel_after_two)
+    run = bulk_run_execute(run.pk, on_item=cancel_after_two)
     assert run.status == BulkRun.Status.CANCELLED
     assert run.cancelled_by == clerk_actor.user
-    progress = bulk.bulk_run_progress(run)
+    progress = bulk_run_progress(run)
     assert (progress.written, progress.pending, progress.total) == (2, 3, 5)
     assert WriteOff.objects.count() == 2
     # A cancelled run never writes its remaining items, even if a worker runs it again.
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     assert WriteOff.objects.count() == 2
 
 
 def test_a_finished_run_cannot_be_cancelled(clerk_actor, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
+        bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
 
 
@@ -536,7 +551,7 @@ def test_a_viewer_cannot_cancel(clerk_actor, viewer, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_cancel(run_id=run.pk, actor=Actor.for_user(viewer))
+        bulk_run_cancel(run_id=run.pk, actor=Actor.for_user(viewer))
     assert refused.value.code == PERMISSION_DENIED
 
 
@@ -544,7 +559,7 @@ def test_writeoff_create_refuses_a_bulk_run_that_is_not_running_or_not_the_actor
     clerk_actor, supervisor_actor, usd
 ):
     invoice = small_invoice(usd, 100)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_create(actor=clerk_actor, **criteria())
     for actor in (clerk_actor, supervisor_actor):
         with pytest.raises(BillingError) as refused:
             writeoff_create(
@@ -574,10 +589,10 @@ def test_resume_enqueues_a_stalled_run_again_and_refuses_a_live_one(clerk_actor,
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_resume(run_id=run.pk, actor=clerk_actor)
+        bulk_run_resume(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     later = timezone.now() + datetime.timedelta(minutes=6)
-    run = bulk.bulk_run_resume(run_id=run.pk, actor=clerk_actor, now=later)
+    run = bulk_run_resume(run_id=run.pk, actor=clerk_actor, now=later)
     assert (run.resume_count, run.heartbeat_at) == (1, later)
     assert DBTaskResult.objects.count() == 2
 
@@ -587,7 +602,7 @@ def test_resume_stalled_enqueues_only_running_runs_with_an_old_heartbeat(clerk_a
     stalled = started(clerk_actor)
     small_invoice(usd, 200)
     finished = started(clerk_actor)  # takes the second invoice; the first is stalled's
-    bulk.bulk_run_execute(finished.pk)
+    bulk_run_execute(finished.pk)
     fresh_time = timezone.now() + datetime.timedelta(minutes=6)
     BulkRun.objects.filter(pk=stalled.pk).update(
         heartbeat_at=fresh_time - datetime.timedelta(minutes=10)
@@ -595,21 +610,21 @@ def test_resume_stalled_enqueues_only_running_runs_with_an_old_heartbeat(clerk_a
     small_invoice(usd, 300)
     fresh = started(clerk_actor)
     BulkRun.objects.filter(pk=fresh.pk).update(heartbeat_at=fresh_time)
-    assert bulk.bulk_runs_resume_stalled(now=fresh_time) == [stalled.pk]
+    assert bulk_runs_resume_stalled(now=fresh_time) == [stalled.pk]
     # Idempotent: resuming refreshed the heartbeat, so a second pass finds nothing.
-    assert bulk.bulk_runs_resume_stalled(now=fresh_time) == []
+    assert bulk_runs_resume_stalled(now=fresh_time) == []
 
 
 def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, supervisor_actor, usd):
     written = small_invoice(usd, 100)
     paid = small_invoice(usd, 200)
     excluded = small_invoice(usd, 300)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    bulk.bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = bulk_run_create(actor=clerk_actor, **criteria())
+    bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
+    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
     payment_record(invoice_id=paid.pk, amount="1.00", actor=supervisor_actor)
-    bulk.bulk_run_execute(run.pk)
-    rows = {row[1]: row for row in bulk.bulk_run_log_rows(run)}
+    bulk_run_execute(run.pk)
+    rows = {row[1]: row for row in bulk_run_log_rows(run)}
     assert rows[written.invoice_no][4:6] == ["1.00", "written"]
     assert rows[written.invoice_no][10] == run.writeoff_date.isoformat()
     assert rows[paid.invoice_no][5:7] == ["skipped", "paid"]
@@ -618,9 +633,9 @@ def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, superviso
 
 def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
     small_invoice(usd, 100)
-    run = bulk.bulk_run_create(actor=clerk_actor, **criteria())
-    run = bulk.bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
+    run = bulk_run_create(actor=clerk_actor, **criteria())
+    run = bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.CANCELLED
     with pytest.raises(BillingError) as refused:
-        bulk.bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        bulk_run_start(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE

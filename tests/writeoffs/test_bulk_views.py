@@ -13,7 +13,10 @@ from billing.actors import Actor
 from billing.factories import AccountFactory, UserFactory
 from billing.roles import CLERK, SUPERVISOR
 from tests.writeoffs.bulk_support import criteria, small_invoice
-from writeoffs import bulk
+from writeoffs.bulk.execute import bulk_run_execute
+from writeoffs.bulk.log import LOG_HEADER
+from writeoffs.bulk.preview import excluded_invoice_ids
+from writeoffs.bulk.runs import bulk_run_create, bulk_run_start
 from writeoffs.models import BulkRun, WriteOff
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +76,7 @@ def test_no_currency_given_is_refused_with_a_message(client, clerk):
 def test_excluding_a_row_over_htmx_returns_the_preview_with_new_totals(client, clerk, usd):
     small_invoice(usd, 150)
     leave = small_invoice(usd, 250)
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(clerk)
     response = client.post(
         reverse("bulk_run_exclude", args=[run.pk]),
@@ -91,7 +94,7 @@ def test_excluding_a_row_over_htmx_returns_the_preview_with_new_totals(client, c
 
 def test_excluding_without_javascript_redirects_back_to_the_same_page(client, clerk, usd):
     leave = small_invoice(usd, 250)
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(clerk)
     response = client.post(
         reverse("bulk_run_exclude", args=[run.pk]),
@@ -99,24 +102,24 @@ def test_excluding_without_javascript_redirects_back_to_the_same_page(client, cl
     )
     assert response.status_code == 302
     assert response["Location"].endswith("?currency=USD&page=1")
-    assert bulk.excluded_invoice_ids(run) == [leave.pk]
+    assert excluded_invoice_ids(run) == [leave.pk]
 
 
 def test_another_clerk_cannot_exclude_rows_of_a_clerks_draft(client, clerk, usd):
     leave = small_invoice(usd, 250)
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(UserFactory(username="clerk-2", groups=[CLERK]))
     response = client.post(
         reverse("bulk_run_exclude", args=[run.pk]), {"invoice": leave.pk, "excluded": "1"}
     )
     assert response.status_code == 403
-    assert bulk.excluded_invoice_ids(run) == []
+    assert excluded_invoice_ids(run) == []
 
 
 def _over_clerk_limit(clerk, usd) -> BulkRun:
     for _ in range(3):
         small_invoice(usd, 20000)
-    return bulk.bulk_run_create(
+    return bulk_run_create(
         actor=Actor.for_user(clerk), **criteria(max_balance={"USD": "200.00"})
     )
 
@@ -147,7 +150,7 @@ def test_starting_over_the_limit_needs_an_approver_and_the_request_writes_nothin
 
 def test_a_clerk_cannot_start_another_clerks_run(client, clerk, usd):
     small_invoice(usd, 100)
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(UserFactory(username="clerk-2", groups=[CLERK]))
     page = client.get(reverse("bulk_run_detail", args=[run.pk])).content.decode()
     assert "Start run" not in page
@@ -160,15 +163,15 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(client, c
     small_invoice(usd, 100)
     small_invoice(usd, 200)
     actor = Actor.for_user(clerk)
-    run = bulk.bulk_run_create(actor=actor, **criteria())
-    bulk.bulk_run_start(run_id=run.pk, actor=actor)
+    run = bulk_run_create(actor=actor, **criteria())
+    bulk_run_start(run_id=run.pk, actor=actor)
     client.force_login(clerk)
     url = reverse("bulk_run_progress", args=[run.pk])
     running = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in running
     assert 'value="0"' in running
     assert "Cancel run" in running
-    bulk.bulk_run_execute(run.pk)
+    bulk_run_execute(run.pk)
     done = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "every 2s" not in done
     assert 'max="2" value="2"' in done
@@ -181,8 +184,8 @@ def test_cancel_says_how_far_the_run_got(client, clerk, usd):
     small_invoice(usd, 100)
     small_invoice(usd, 200)
     actor = Actor.for_user(clerk)
-    run = bulk.bulk_run_create(actor=actor, **criteria())
-    bulk.bulk_run_start(run_id=run.pk, actor=actor)
+    run = bulk_run_create(actor=actor, **criteria())
+    bulk_run_start(run_id=run.pk, actor=actor)
     client.force_login(clerk)
     response = client.post(reverse("bulk_run_cancel", args=[run.pk]), follow=True)
     assert "cancelled after 0 of 2 invoice(s) (0 written)" in response.content.decode()
@@ -191,8 +194,8 @@ def test_cancel_says_how_far_the_run_got(client, clerk, usd):
 def test_a_stalled_run_shows_resume_and_resuming_enqueues_it(client, clerk, usd):
     small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
-    run = bulk.bulk_run_create(actor=actor, **criteria())
-    run = bulk.bulk_run_start(run_id=run.pk, actor=actor)
+    run = bulk_run_create(actor=actor, **criteria())
+    run = bulk_run_start(run_id=run.pk, actor=actor)
     BulkRun.objects.filter(pk=run.pk).update(
         heartbeat_at=run.heartbeat_at - BulkRun.STALL_AFTER * 2
     )
@@ -209,31 +212,31 @@ def test_a_stalled_run_shows_resume_and_resuming_enqueues_it(client, clerk, usd)
 def test_the_log_downloads_as_csv_with_one_row_per_invoice(client, clerk, viewer, usd):
     a = small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
-    run = bulk.bulk_run_create(actor=actor, **criteria())
-    bulk.bulk_run_start(run_id=run.pk, actor=actor)
-    bulk.bulk_run_execute(run.pk)
+    run = bulk_run_create(actor=actor, **criteria())
+    bulk_run_start(run_id=run.pk, actor=actor)
+    bulk_run_execute(run.pk)
     client.force_login(viewer)
     response = client.get(reverse("bulk_run_log", args=[run.pk]))
     assert response.streaming
     assert response["Content-Disposition"].endswith(f'"bulk-run-{run.pk}-log.csv"')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == bulk.LOG_HEADER
+    assert rows[0] == LOG_HEADER
     assert rows[1][1:6] == [str(a.invoice_no), str(usd.acct_no), "USD", "1.00", "written"]
 
 
 def test_the_writeoffs_table_links_a_runs_rows_to_the_run(client, clerk, usd):
     small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
-    run = bulk.bulk_run_create(actor=actor, **criteria())
-    bulk.bulk_run_start(run_id=run.pk, actor=actor)
-    bulk.bulk_run_execute(run.pk)
+    run = bulk_run_create(actor=actor, **criteria())
+    bulk_run_start(run_id=run.pk, actor=actor)
+    bulk_run_execute(run.pk)
     client.force_login(clerk)
     page = client.get(reverse("writeoff_page", args=[usd.acct_no])).content.decode()
     assert f'href="{reverse("bulk_run_detail", args=[run.pk])}">Bulk run {run.pk}</a>' in page
 
 
 def test_the_detail_page_is_whole_for_a_browser_and_a_fragment_for_htmx(client, viewer, clerk):
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(viewer)
     url = reverse("bulk_run_detail", args=[run.pk])
     assert "<html" in client.get(url).content.decode()
@@ -249,7 +252,7 @@ def test_an_unknown_run_is_404(client, viewer):
 
 
 def test_the_list_shows_runs_and_offers_new_runs_to_clerks_only(client, clerk, viewer):
-    run = bulk.bulk_run_create(actor=Actor.for_user(clerk), **criteria())
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria())
     client.force_login(viewer)
     page = client.get(reverse("bulk_run_list")).content.decode()
     assert f"Bulk run {run.pk}" in page

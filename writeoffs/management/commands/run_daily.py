@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.ops.maintenance import purge_expired_records
 from billing.rules import today
 from writeoffs.approvals.decisions import writeoffs_lapse
-from writeoffs.bulk import bulk_runs_resume_stalled
+from writeoffs.bulk.runs import bulk_runs_resume_stalled
 from writeoffs.management.commands.expire_dispute_holds import expire_holds
 
 log = logging.getLogger(__name__)

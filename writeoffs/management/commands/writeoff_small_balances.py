@@ -21,7 +21,10 @@ from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, AccountingCode
 from billing.money import format_money
-from writeoffs import bulk
+from writeoffs.bulk.execute import bulk_run_execute, bulk_run_progress
+from writeoffs.bulk.log import money_text
+from writeoffs.bulk.preview import bulk_run_preview
+from writeoffs.bulk.runs import bulk_run_prepare, bulk_run_start
 from writeoffs.models import BulkRun, BulkRunItem
 
 BAR_WIDTH = 30
@@ -80,7 +83,7 @@ class Command(BaseCommand):
             else creator
         )
         try:
-            run = bulk.bulk_run_prepare(
+            run = bulk_run_prepare(
                 actor=creator,
                 max_balance=dict(options["max_balance"]),
                 older_than_days=options["older_than_days"],
@@ -97,7 +100,7 @@ class Command(BaseCommand):
             # A start that is refused leaves no draft behind.
             with transaction.atomic():
                 run.save()
-                run = bulk.bulk_run_start(run_id=run.pk, actor=approver, enqueue=False)
+                run = bulk_run_start(run_id=run.pk, actor=approver, enqueue=False)
         except BillingError as error:
             raise CommandError(f"{error.message} (error {error.code})") from None
         self.stdout.write(f"Bulk run {run.pk} started; approved by {run.approved_by}.")
@@ -110,7 +113,7 @@ class Command(BaseCommand):
             self._bar(done, total)
 
         self._bar(0, total)
-        run = bulk.bulk_run_execute(run.pk, on_item=advance, processed_by="command")
+        run = bulk_run_execute(run.pk, on_item=advance, processed_by="command")
         self.stdout.write("")
         self._summary(run)
 
@@ -130,7 +133,7 @@ class Command(BaseCommand):
         return pk
 
     def _preview(self, run: BulkRun) -> None:
-        figures = bulk.bulk_run_preview(run)
+        figures = bulk_run_preview(run)
         for line in figures:
             self.stdout.write(
                 f"{line.currency}: {line.count} invoice(s), "
@@ -153,7 +156,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _summary(self, run: BulkRun) -> None:
-        progress = bulk.bulk_run_progress(run)
+        progress = bulk_run_progress(run)
         written: dict[str, int] = {}
         for item in run.items.filter(state=BulkRunItem.State.WRITTEN).only(
             "currency", "amount_minor"
@@ -162,7 +165,7 @@ class Command(BaseCommand):
             assert item.amount_minor is not None
             written[item.currency] = written.get(item.currency, 0) + item.amount_minor
         amounts = ", ".join(
-            f"{bulk.money_text(minor, currency)} {currency}"
+            f"{money_text(minor, currency)} {currency}"
             for currency, minor in sorted(written.items())
         )
         line = (

@@ -1,0 +1,290 @@
+"""Executing a started run on the task worker: claim the next item, write it through
+the write-off create in its own transaction, or skip it with its rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from billing.actors import Actor
+from billing.errors import BULK_RUN_INVALID_STATE, BillingError
+from billing.models import Invoice
+from billing.money import from_minor
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
+
+# How often a working worker refreshes the run's heartbeat (it is stalled after 5 minutes).
+HEARTBEAT_EVERY = datetime.timedelta(seconds=10)
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    written: int = 0
+    skipped: int = 0
+    failed: int = 0
+    skipped_by_rule: dict[str, int] = field(default_factory=dict)
+    failed_by_code: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.written + self.skipped + self.failed
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.done
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.done * 100 // self.total
+
+
+def bulk_run_progress(run: BulkRun) -> Progress:
+    """Counts by state, skips by rule and failures by error code: one GROUP BY."""
+    progress = Progress()
+    rows = (
+        BulkRunItem.objects.filter(run=run, excluded=False)
+        .values("state", "skip_rule", "error_code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        progress.total += row["n"]
+        state = row["state"]
+        if state == BulkRunItem.State.WRITTEN:
+            progress.written += row["n"]
+        elif state == BulkRunItem.State.SKIPPED:
+            progress.skipped += row["n"]
+            rule = row["skip_rule"]
+            progress.skipped_by_rule[rule] = progress.skipped_by_rule.get(rule, 0) + row["n"]
+        elif state == BulkRunItem.State.FAILED:
+            progress.failed += row["n"]
+            code = row["error_code"]
+            assert code is not None  # bulkrunitem_failed_has_code
+            progress.failed_by_code[code] = progress.failed_by_code.get(code, 0) + row["n"]
+    return progress
+
+
+def bulk_run_execute(
+    run_id: int,
+    *,
+    on_item: Callable[[BulkRunItem], None] | None = None,
+    processed_by: str = "",
+) -> BulkRun:
+    """Write the run's pending items until none is left or the run is cancelled.
+
+    Safe to run in several workers at once (PostgreSQL): each claims its next
+    item with ``SKIP LOCKED``. The last worker to find nothing pending marks the
+    run completed.
+    """
+    pause = settings.BULK_RUN_PAUSE_SECONDS
+    # What the run writes is frozen, so it is read once; only its status is read
+    # again, with each item's claim.
+    run = BulkRun.objects.select_related("created_by").get(pk=run_id)
+    creator = Actor.for_user(run.created_by)
+    _beat(run_id)
+    last_beat = time.monotonic()
+    while True:
+        item = write_next_item(run, creator, processed_by)
+        if item is None:
+            if not _waiting_on_an_invoice_lock(run):
+                break
+            time.sleep(0.2)
+            continue
+        if on_item is not None:
+            on_item(item)
+        if time.monotonic() - last_beat >= HEARTBEAT_EVERY.total_seconds():
+            _beat(run_id)
+            last_beat = time.monotonic()
+        if pause:
+            time.sleep(pause)
+    with transaction.atomic():
+        run = locked_run(run_id)
+        pending = run.items.filter(excluded=False, state=BulkRunItem.State.PENDING).exists()
+        if run.status == BulkRun.Status.RUNNING and not pending:
+            run.status = BulkRun.Status.COMPLETED
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "finished_at"])
+    return run
+
+
+# What the claim reads: the item, and what the skip rules need of its invoice and account.
+_CLAIM_FIELDS = (
+    "id",
+    "run_id",
+    "invoice_id",
+    "currency",
+    "amount_minor",
+    "frozen_paid_minor",
+    "frozen_held_minor",
+    "state",
+    "skip_rule",
+    "error_code",
+    "message",
+    "writeoff_id",
+    "heartbeat_at",
+    "processed_by",
+    "invoice__status",
+    "invoice__total_minor",
+    "invoice__paid_minor",
+    "invoice__written_off_minor",
+    "invoice__held_minor",
+    "invoice__pending_minor",
+    "invoice__aging_date",
+    "invoice__account__status",
+)
+
+
+def write_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunItem | None:
+    """Claim, check and write one item, all in one transaction.
+
+    The claim reads the run's status in the same statement: a cancelled run
+    claims nothing, so cancelling stops the run before its next invoice.
+    """
+    with transaction.atomic():
+        # One statement claims the item and locks its invoice (the lock writeoff_create
+        # takes again), with the account's status for the rules. An item whose invoice
+        # another transaction holds is passed over for now and claimed on a later turn.
+        item = (
+            BulkRunItem.objects.select_related("invoice__account")
+            .only(*_CLAIM_FIELDS)
+            .select_for_update(skip_locked=True, of=("self", "invoice"))
+            .filter(
+                run_id=run.pk,
+                run__status=BulkRun.Status.RUNNING,
+                excluded=False,
+                state=BulkRunItem.State.PENDING,
+            )
+            .order_by("id")
+            .first()
+        )
+        if item is None:
+            return None
+        item.heartbeat_at = timezone.now()
+        item.processed_by = processed_by
+        invoice = item.invoice
+        rule = _skip_rule(run, item, invoice)
+        if rule is not None and _written_by_run(run, item):
+            # The invoice changed because this run already wrote it (its write-off
+            # committed without its item, which one transaction should never allow):
+            # replaying through the idempotency key records it instead of skipping it.
+            rule = None
+        if rule is not None:
+            item.state = BulkRunItem.State.SKIPPED
+            item.skip_rule = rule
+            item.message = BulkRunItem.SkipRule(rule).label
+        else:
+            _write(run, creator, item)
+        # A plain UPDATE: the item has no history or signals to feed, and the worker's
+        # hot path is cheaper without save()'s machinery.
+        BulkRunItem.objects.filter(pk=item.pk).update(
+            state=item.state,
+            skip_rule=item.skip_rule,
+            error_code=item.error_code,
+            message=item.message,
+            writeoff=item.writeoff,
+            heartbeat_at=item.heartbeat_at,
+            processed_by=item.processed_by,
+        )
+    return item
+
+
+def _waiting_on_an_invoice_lock(run: BulkRun) -> bool:
+    """Whether a pending item is free but its invoice is locked by another transaction
+    (PostgreSQL; the claim skipped it). Items other workers hold are not waited for."""
+    with transaction.atomic():
+        free = (
+            BulkRunItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                run_id=run.pk,
+                run__status=BulkRun.Status.RUNNING,
+                excluded=False,
+                state=BulkRunItem.State.PENDING,
+            )
+            .values_list("pk", flat=True)[:1]
+        )
+        return bool(list(free))
+
+
+def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
+    assert item.amount_minor is not None  # only excluded items lack one (bulkrunitem_amount_gt_0)
+    try:
+        writeoff = writeoff_create(
+            invoice_id=item.invoice_id,
+            amount=from_minor(item.amount_minor, item.currency),
+            reason_code=run.reason_code,
+            comments=run.comments,
+            actor=creator,
+            writeoff_date=run.writeoff_date,
+            revenue_impacting=run.revenue_impacting,
+            accounting_code_id=run.accounting_code_id,
+            source=Source.BULK,
+            idempotency_key=idempotency_key(run.pk, item.invoice_id),
+            bulk_run_id=run.pk,
+        )
+    except BillingError as error:
+        item.state = BulkRunItem.State.FAILED
+        item.error_code = error.code
+        item.message = error.message
+        return
+    item.state = BulkRunItem.State.WRITTEN
+    item.writeoff = writeoff
+    item.message = f"Write-off {writeoff.pk}"
+
+
+def _written_by_run(run: BulkRun, item: BulkRunItem) -> bool:
+    return WriteOff.objects.filter(
+        idempotency_scope=Actor.for_user(run.created_by).idempotency_scope,
+        idempotency_key=idempotency_key(run.pk, item.invoice_id),
+    ).exists()
+
+
+def idempotency_key(run_id: int, invoice_id: int) -> str:
+    return f"run-{run_id}-{invoice_id}"
+
+
+def _skip_rule(run: BulkRun, item: BulkRunItem, invoice: Invoice) -> str | None:
+    """Why the invoice changed too much since the freeze to be written, if it did."""
+    rules = BulkRunItem.SkipRule
+    # Starting the run froze these on every item it writes (the excluded have none),
+    # and a started run has its aging cutoff (bulkrun_started_is_approved).
+    assert item.amount_minor is not None
+    assert item.frozen_held_minor is not None and item.frozen_paid_minor is not None
+    assert run.aging_cutoff is not None
+    if invoice.status != Invoice.Status.SENT:
+        return rules.NOT_OPEN
+    if invoice.held_minor > item.frozen_held_minor:
+        return rules.DISPUTED
+    if invoice.paid_minor > item.frozen_paid_minor:
+        return rules.PAID
+    if invoice.available_minor < item.amount_minor:
+        return rules.BELOW_FROZEN
+    if invoice.aging_date > run.aging_cutoff:
+        return rules.REAGED
+    if invoice.account.status not in run.account_statuses:
+        return rules.ACCOUNT_STATUS
+    return None
+
+
+def _beat(run_id: int) -> None:
+    """Tell stall detection this run's worker is alive (its own short write)."""
+    BulkRun.objects.filter(pk=run_id, status=BulkRun.Status.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def locked_run(run_id: object) -> BulkRun:
+    try:
+        # Whatever the caller passed: a bad id raises one of the errors caught below.
+        return BulkRun.objects.select_for_update().get(pk=cast("int", run_id))
+    except (BulkRun.DoesNotExist, ValueError, TypeError):
+        raise BillingError(BULK_RUN_INVALID_STATE, f"Bulk run {run_id} does not exist.") from None

@@ -1,0 +1,50 @@
+"""A run's log as CSV rows: readable for ever, from the run's own tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from billing.money import format_money, from_minor
+from writeoffs.models import BulkRun
+
+LOG_HEADER = [
+    "run",
+    "invoice_no",
+    "account_no",
+    "currency",
+    "amount",
+    "state",
+    "skip_rule",
+    "error_code",
+    "message",
+    "writeoff",
+    "writeoff_date",
+    "processed_at",
+]
+
+
+def bulk_run_log_rows(run: BulkRun) -> Iterator[list[object]]:
+    """The run's log, one row per item (excluded invoices included), streamed."""
+    items = run.items.select_related("invoice__account").order_by("id").iterator(chunk_size=2000)
+    for item in items:
+        state = "excluded" if item.excluded else item.state
+        yield [
+            run.pk,
+            item.invoice.invoice_no,
+            item.invoice.account.acct_no,
+            item.currency,
+            "" if item.amount is None else str(item.amount),
+            state,
+            item.skip_rule,
+            item.error_code or "",
+            item.message,
+            item.writeoff_id or "",
+            # A written item's run has started, so has its date (bulkrun_started_is_approved).
+            run.writeoff_date.isoformat() if item.writeoff_id and run.writeoff_date else "",
+            item.heartbeat_at.isoformat() if item.heartbeat_at else "",
+        ]
+
+
+def money_text(minor: int, currency: str) -> str:
+    return format_money(from_minor(minor, currency), currency)
