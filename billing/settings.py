@@ -116,7 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "writeoffs.context_processors.pending_approvals",
+                "writeoffs.web.context_processors.pending_approvals",
             ],
         },
     },

@@ -9,10 +9,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("writeoffs.report_urls")),
+    path("", include("writeoffs.web.report_urls")),
     path("", include("billing.web.urls")),
-    path("", include("writeoffs.urls")),
-    path("api/", include("writeoffs.api_urls")),
+    path("", include("writeoffs.web.urls")),
+    path("api/", include("writeoffs.api.urls")),
 ]
 
 # Readable 403/404 pages, and for htmx a message fragment that lands in the drawer.

@@ -1,0 +1,1 @@
+"""API keys: creating, revoking and authenticating them."""

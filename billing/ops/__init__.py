@@ -1,0 +1,1 @@
+"""Running the site: middleware, system checks and the daily purges."""

@@ -1,0 +1,2 @@
+"""Receivables: sending invoices, recording and removing payments, and the reads the
+account pages share."""

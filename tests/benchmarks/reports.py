@@ -11,7 +11,7 @@ from django.db import connection
 
 from billing.models import Account, AccountingCode, Invoice, JournalEntry, JournalLine
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.reports import end_of_day
+from writeoffs.reports.aging import end_of_day
 
 
 def _date(value: datetime.date):

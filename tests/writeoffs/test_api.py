@@ -17,8 +17,8 @@ from billing.api.keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice
+from writeoffs.api.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 from writeoffs.models import ApprovalLimit, DisputeHold, Source, WriteOff
-from writeoffs.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 
 CREATE = "/api/create_writeoff_or_dispute_m"
 LIST = "/api/get_acct_writeoff_or_disputes_m"
@@ -525,7 +525,7 @@ def test_1001_unexpected_failure_is_500_without_traceback(
     def broken(**kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr("writeoffs.api.writeoff_create", broken)
+    monkeypatch.setattr("writeoffs.api.calls.writeoff_create", broken)
     state = ledger()
 
     response = api.post(CREATE, create_input)
@@ -934,7 +934,7 @@ def many_writeoffs(account, invoice):
 
 
 def test_list_page_beyond_the_cap_is_refused_with_1013(api, clerk_key, account):
-    from writeoffs.api_models import API_MAX_PAGE
+    from writeoffs.api.fields import API_MAX_PAGE
 
     response = api.post(LIST, list_input(clerk_key, page=API_MAX_PAGE + 1))
 
@@ -1020,7 +1020,7 @@ def test_list_cursor_of_another_flag_is_1011(api, clerk_key, many_writeoffs):
 def test_list_is_read_through_the_write_offs_pages_selectors(
     api, clerk_key, many_writeoffs, monkeypatch
 ):
-    import writeoffs.api
+    import writeoffs.api.calls
     import writeoffs.selectors
 
     calls = []
@@ -1029,7 +1029,7 @@ def test_list_is_read_through_the_write_offs_pages_selectors(
         calls.append(account.acct_no)
         return writeoffs.selectors.writeoffs_for(account, *args)
 
-    monkeypatch.setattr(writeoffs.api, "writeoffs_for", spy)
+    monkeypatch.setattr(writeoffs.api.calls, "writeoffs_for", spy)
 
     api.post(LIST, list_input(clerk_key, dispute_or_writeoff_flag=1))
 

@@ -18,9 +18,9 @@ from billing.api.keys import api_key_create
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, AccountingPeriodLock, Invoice
-from writeoffs.api_models import API_MAX_PAGE
+from writeoffs.api.fields import API_MAX_PAGE
+from writeoffs.api.openapi import CALL_ERROR_CODES, openapi_document
 from writeoffs.factories import WriteOffFactory
-from writeoffs.openapi import CALL_ERROR_CODES, openapi_document
 
 CREATE = "create_writeoff_or_dispute_m"
 LIST = "get_acct_writeoff_or_disputes_m"
@@ -183,7 +183,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
                 CREATE, create(reason_code=9001, do_dispute=1, writeoff_dispute_amount="1")
             ),
             **common(world, CREATE, create),
-            1001: broken_service(world, CREATE, "writeoffs.api.writeoff_create"),
+            1001: broken_service(world, CREATE, "writeoffs.api.calls.writeoff_create"),
             1005: clash(
                 CREATE,
                 create(writeoff_dispute_amount="1"),
@@ -216,7 +216,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
                 ),
             ),
             **common(world, LIST, listing),
-            1001: broken_service(world, LIST, "writeoffs.api.writeoffs_for"),
+            1001: broken_service(world, LIST, "writeoffs.api.calls.writeoffs_for"),
             1009: lambda mp: world.call(LIST, listing(acct_no=31337)),
             1013: lambda mp: world.call(LIST, listing(page=API_MAX_PAGE + 1)),
             1024: lambda mp: world.call(LIST, listing(start_date="yesterday")),
@@ -228,7 +228,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
                 SETTLE, settle(settlement_action=1, accounting_code=world.expense_code.code)
             ),
             **common(world, SETTLE, settle),
-            1001: broken_service(world, SETTLE, "writeoffs.api.dispute_hold_settle"),
+            1001: broken_service(world, SETTLE, "writeoffs.api.calls.dispute_hold_settle"),
             1003: lambda mp: world.call(SETTLE, settle(key=world.clerk)),
             1005: clash(SETTLE, settle(), settle(comments="other")),
             3024: lambda mp: world.call(SETTLE, settle(settlement_action=1, reason_code=9001)),
@@ -250,7 +250,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
                 ),
             ),
             **common(world, JOURNAL, journal),
-            1001: broken_service(world, JOURNAL, "writeoffs.api.journal_lines"),
+            1001: broken_service(world, JOURNAL, "writeoffs.api.calls.journal_lines"),
             1003: lambda mp: world.call(JOURNAL, journal(key=world.clerk)),
             1024: lambda mp: world.call(JOURNAL, journal(end_date="31/12/2026")),
         },

@@ -58,7 +58,7 @@ def test_list_by_post_takes_the_key_from_the_body(client, clerk_key, account):
 
 
 def test_no_documented_operation_takes_a_query_or_header_key():
-    from writeoffs.openapi import openapi_document
+    from writeoffs.api.openapi import openapi_document
 
     for path, operations in openapi_document()["paths"].items():
         assert set(operations) == {"post"}, path

@@ -7,7 +7,11 @@ import io
 import pytest
 
 from billing.factories import InvoiceFactory
-from writeoffs.exports import (
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
+from writeoffs.web.exports import (
     DISPUTE_HEADER,
     WRITEOFF_HEADER,
     csv_response,
@@ -15,10 +19,6 @@ from writeoffs.exports import (
     safe_text,
     writeoff_rows,
 )
-from writeoffs.lifecycle.create import writeoff_create
-from writeoffs.lifecycle.holds import dispute_hold_create
-from writeoffs.lifecycle.reverse import writeoff_reverse
-from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 
 
 def parse(response) -> list[list[str]]:

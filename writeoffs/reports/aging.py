@@ -1,9 +1,6 @@
-"""The reports finance reads at a glance: aging as of a date, write-off analysis,
-the disputes worklist and the home page's figures.
-
-Every figure is an integer SUM over minor-unit columns in SQL (exact on SQLite and
-PostgreSQL), grouped in the database; Python only pivots the grouped rows. Each
-report runs a fixed number of queries, however many rows there are.
+"""Aging as of a date: each invoice's balance from its AR-control lines, bucketed by
+days past its aging date, with held and pending amounts in their own columns, and the
+check against AR control.
 """
 
 from __future__ import annotations
@@ -15,9 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import (
     Case,
-    Count,
     F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -27,16 +22,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.ledger.books import trial_balance
 from billing.ledger.codes import control_codes
-from billing.ledger.snapshot import pending_writeoff_count
-from billing.models import Account, Invoice, JournalEvent, JournalLine
-from writeoffs.models import DisputeHold, ReasonCode, WriteOff
-
-# --- aging --------------------------------------------------------------------
+from billing.models import Invoice, JournalLine
+from writeoffs.models import DisputeHold, WriteOff
 
 # (key, label, days past the aging date: first, last). Current is "not yet past".
 BUCKETS = (
@@ -46,7 +38,11 @@ BUCKETS = (
     ("d61_90", "61\u201390", 61, 90),
     ("over_90", "Over 90", 91, None),
 )
+
+
 BUCKET_KEYS = tuple(key for key, *_ in BUCKETS)
+
+
 BUCKET_LABELS = dict((key, label) for key, label, *_ in BUCKETS)
 
 
@@ -378,251 +374,3 @@ def aging_invoices(
 
 def outside_columns() -> list[tuple[str, str]]:
     return [(key, label) for key, label, _ in OUTSIDE_BUCKETS]
-
-
-# --- write-off analysis ---------------------------------------------------------
-
-WRITEOFF_SOURCE = WriteOff._meta.label_lower
-# AR-control lines of these events move written-off money: a write-off or a
-# conversion credits AR control, its reversal debits it back, in the month each posts.
-WRITTEN_OFF_EVENTS = (
-    JournalEvent.WRITEOFF,
-    JournalEvent.DISPUTE_CONVERSION,
-    JournalEvent.WRITEOFF_REVERSAL,
-)
-
-
-@dataclass
-class AnalysisRow:
-    month: datetime.date
-    currency: str
-    reason_code: int
-    revenue_impacting: bool
-    user: str
-    written_off_minor: int = 0
-    reversed_minor: int = 0
-
-    @property
-    def net_minor(self) -> int:
-        return self.written_off_minor - self.reversed_minor
-
-    @property
-    def reason_label(self) -> str:
-        return ReasonCode(self.reason_code).label if self.reason_code in ReasonCode.values else ""
-
-
-@dataclass
-class MonthRow:
-    month: datetime.date
-    currency: str
-    by_reason: dict[int, int] = field(default_factory=dict)
-    written_off_minor: int = 0
-    reversed_minor: int = 0
-    revenue_minor: int = 0
-    expense_minor: int = 0
-    recovered_minor: int = 0
-
-    @property
-    def net_minor(self) -> int:
-        return self.written_off_minor - self.reversed_minor
-
-
-@dataclass
-class UserRow:
-    user: str
-    currency: str
-    written_off_minor: int = 0
-    reversed_minor: int = 0
-
-    @property
-    def net_minor(self) -> int:
-        return self.written_off_minor - self.reversed_minor
-
-
-@dataclass
-class WriteoffAnalysis:
-    start: datetime.date
-    end: datetime.date
-    rows: list[AnalysisRow]
-    months: list[MonthRow]
-    users: list[UserRow]
-    reasons: list[int]
-
-    def currencies(self) -> list[str]:
-        return sorted({month.currency for month in self.months})
-
-
-def month_starts(start: datetime.date, end: datetime.date) -> list[datetime.date]:
-    months, month = [], start.replace(day=1)
-    while month <= end:
-        months.append(month)
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
-    return months
-
-
-def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnalysis:
-    """Written off per month (of the journal's entry date), by reason, revenue-
-    impacting or expense, and by the user who wrote it off, from ``start`` through
-    ``end``. A reversal counts, negatively, in the month it posts, against its
-    write-off's reason and user. Recoveries come from the journal's recovery event
-    (the AR-control debit that reinstates written-off money). Two queries."""
-    lines = JournalLine.objects.filter(
-        accounting_code__code=settings.AR_CONTROL_CODE,
-        entry_date__gte=start,
-        entry_date__lte=end,
-    )
-    grouped = (
-        lines.filter(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE)
-        .annotate(
-            month=TruncMonth("entry_date"),
-            # The entry names its write-off by id (source_id), not by a relation; the
-            # write-off is found along the entry's invoice, whose write-offs it is one
-            # of, so the database joins it instead of probing it once per line.
-            writeoff=FilteredRelation(
-                "entry__invoice__writeoffs",
-                condition=Q(entry__invoice__writeoffs__pk=F("entry__source_id")),
-            ),
-        )
-        .values_list(
-            "month",
-            "currency",
-            "writeoff__reason_code",
-            "writeoff__revenue_impacting",
-            "writeoff__created_by_label",
-        )
-        .annotate(
-            written=Sum("credit_minor", filter=~Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
-            reversed=Sum("debit_minor", filter=Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
-        )
-        .order_by()
-    )
-    rows = [
-        AnalysisRow(_month(month), currency, reason, bool(revenue), user, written or 0, rev or 0)
-        for month, currency, reason, revenue, user, written, rev in grouped
-    ]
-    # RECOVERY: fed by the journal's recovery event; 0 until recoveries post.
-    recovered = (
-        lines.filter(entry__event=JournalEvent.RECOVERY)
-        .annotate(month=TruncMonth("entry_date"))
-        .values_list("month", "currency")
-        .annotate(total=Sum("debit_minor"))
-        .order_by()
-    )
-    months: dict[tuple[datetime.date, str], MonthRow] = {}
-    users: dict[tuple[str, str], UserRow] = {}
-    for row in rows:
-        month = months.setdefault((row.month, row.currency), MonthRow(row.month, row.currency))
-        month.by_reason[row.reason_code] = month.by_reason.get(row.reason_code, 0) + row.net_minor
-        month.written_off_minor += row.written_off_minor
-        month.reversed_minor += row.reversed_minor
-        if row.revenue_impacting:
-            month.revenue_minor += row.net_minor
-        else:
-            month.expense_minor += row.net_minor
-        user = users.setdefault((row.user, row.currency), UserRow(row.user, row.currency))
-        user.written_off_minor += row.written_off_minor
-        user.reversed_minor += row.reversed_minor
-    for month_value, currency, total in recovered:
-        key = (_month(month_value), currency)
-        months.setdefault(key, MonthRow(*key)).recovered_minor += total or 0
-    rows.sort(key=lambda r: (r.month, r.currency, r.reason_code, not r.revenue_impacting, r.user))
-    return WriteoffAnalysis(
-        start=start,
-        end=end,
-        rows=rows,
-        months=[months[key] for key in sorted(months)],
-        users=[users[key] for key in sorted(users, key=lambda k: (k[1], k[0]))],
-        reasons=sorted({row.reason_code for row in rows}),
-    )
-
-
-def _month(value: datetime.date | datetime.datetime) -> datetime.date:
-    # TruncMonth of a DateField is a date on both databases; be lenient all the same.
-    if isinstance(value, datetime.datetime):
-        return value.date().replace(day=1)
-    return value.replace(day=1)
-
-
-# --- disputes worklist ------------------------------------------------------------
-
-WORKLIST_FILTERS = {
-    "all": "All open",
-    "week": "Expiring within 7 days",
-    "expired": "Expired",
-}
-
-
-def open_holds(view: str, today: datetime.date) -> QuerySet[DisputeHold]:
-    """Open dispute holds across accounts, soonest expiry first. ``week``: expiring
-    within 7 days (not yet expired); ``expired``: past their expiry date."""
-    holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
-    if view == "week":
-        holds = holds.filter(
-            expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=7)
-        )
-    elif view == "expired":
-        holds = holds.filter(expires_on__lt=today)
-    return holds.select_related("invoice", "account").order_by("expires_on", "id")
-
-
-# --- the home page ------------------------------------------------------------------
-
-
-@dataclass
-class CurrencyFigures:
-    currency: str
-    receivable_minor: int = 0
-    held_minor: int = 0
-    written_off_minor: int = 0
-    recovered_minor: int = 0
-
-
-@dataclass
-class HomeFigures:
-    today: datetime.date
-    currencies: list[CurrencyFigures]
-    pending_approvals: int
-    expiring_this_week: int
-
-
-def pending_approvals() -> int:
-    """PENDING APPROVALS hook: the count of write-offs awaiting approval, from the
-    books (0 until write-offs can be pending)."""
-    return pending_writeoff_count()
-
-
-def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
-    """Open receivables and on hold from the invoices' running totals (sent
-    invoices), this month's written off and recovered from ``month``."""
-    grouped = (
-        Invoice.objects.filter(status=Invoice.Status.SENT)
-        .values_list("currency")
-        .annotate(
-            receivable=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")),
-            held_total=Sum("held_minor"),
-        )
-        .order_by("currency")
-    )
-    figures = {
-        currency: CurrencyFigures(currency, receivable or 0, held or 0)
-        for currency, receivable, held in grouped
-    }
-    for row in month.months:
-        entry = figures.setdefault(row.currency, CurrencyFigures(row.currency))
-        entry.written_off_minor += row.net_minor
-        entry.recovered_minor += row.recovered_minor
-    expiring = DisputeHold.objects.filter(
-        status=DisputeHold.Status.OPEN,
-        expires_on__gte=today,
-        expires_on__lte=today + datetime.timedelta(days=7),
-    ).aggregate(n=Count("id"))["n"]
-    return HomeFigures(
-        today=today,
-        currencies=[figures[key] for key in sorted(figures)],
-        pending_approvals=pending_approvals(),
-        expiring_this_week=expiring,
-    )
-
-
-def accounts_named(acct_nos: list[int]) -> dict[int, Account]:
-    return {a.acct_no: a for a in Account.objects.filter(acct_no__in=acct_nos)}

@@ -25,11 +25,11 @@ from billing.actors import Actor
 from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
-from writeoffs import exports
 from writeoffs.approvals.limits import DEFAULT_CURRENCIES
 from writeoffs.bulk import execute, log, preview, runs
-from writeoffs.forms import BulkRunForm
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem
+from writeoffs.web import exports
+from writeoffs.web.forms import BulkRunForm
 
 TEMPLATE = "writeoffs/bulk_run.html"
 RUNS_PER_PAGE = 25

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from writeoffs import report_views as views
+from writeoffs.web import reports as views
 
 urlpatterns = [
     path("", views.home, name="home"),

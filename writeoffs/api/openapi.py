@@ -18,17 +18,14 @@ from pydantic.json_schema import models_json_schema
 
 from billing.errors import ERROR_CODES
 from billing.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
-from writeoffs.api_models import (
+from writeoffs.api.answers import (
     ApiError,
-    CreateRequest,
     CreateResponse,
-    JournalLinesRequest,
     JournalLinesResponse,
-    ListRequest,
     ListResponse,
-    SettleRequest,
     SettleResponse,
 )
+from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 
 # Codes any call can answer with, before it looks at its own inputs.
 COMMON_ERROR_CODES = (1001, 1004, 1006, 1007, 1010, 1011, 1014, 1015, 25020)

@@ -1,10 +1,7 @@
 """The Transactions > Write-Offs page: tables, picker and entry drawers, confirm pop-out.
 
 Each step is a plain URL. Without htmx it renders the whole page; with htmx it
-renders the step's ``{% partialdef %}`` from the same template, which
-static/js/app.js shows in the drawer (#drawer-content) or the pop-out
-(#popout-content). No view checks a money rule: the entry step asks the
-service for a plan, the confirm step asks the service to create.
+renders the page's named partial.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -25,45 +22,40 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, Invoice
-from billing.money import format_money, from_minor
+from billing.money import format_money
 from billing.receivables.selectors import account_for, invoice_for
 from billing.rules import today
-from billing.web.forms import ReasonForm, attach_billing_error
+from billing.web.forms import attach_billing_error
 from billing.web.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import keyset_window, page_window
-from writeoffs import exports
-from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
-from writeoffs.approvals.decisions import writeoff_withdraw as withdraw_writeoff
-from writeoffs.forms import DisputeHoldForm, EntryForm, RecoveryForm, SettleForm, WriteOffForm
 from writeoffs.lifecycle.create import WriteOffPlan, writeoff_create, writeoff_plan
 from writeoffs.lifecycle.holds import (
     DisputeHoldPlan,
     dispute_hold_create,
     dispute_hold_plan,
-    dispute_hold_settle,
     resolve_expire_hold_days,
 )
-from writeoffs.lifecycle.recovery import recoverable_minor, recoverable_writeoffs, recovery_record
-from writeoffs.lifecycle.reverse import writeoff_reverse as reverse_writeoff
 from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
     active_writeoffs_total,
-    dispute_for,
     disputes_for,
     open_holds_total,
     parse_sort,
-    pending_approval_for,
-    pending_approvals,
     pickable_invoices,
-    writeoff_for,
     writeoff_table,
     writeoffs_for,
 )
+from writeoffs.web import exports
+from writeoffs.web.forms import DisputeHoldForm, EntryForm, WriteOffForm
 
 ROWS_PER_PAGE = 25
+
+
 INVOICES_PER_PAGE = 10
+
+
 TEMPLATE = "writeoffs/page.html"
 
 
@@ -105,6 +97,8 @@ WRITEOFF = EntryKind(
     plan=writeoff_plan,
     create=writeoff_create,
 )
+
+
 DISPUTE = EntryKind(
     key="dispute",
     tab="disputes",
@@ -119,10 +113,9 @@ DISPUTE = EntryKind(
     plan=dispute_hold_plan,
     create=dispute_hold_create,
 )
+
+
 KIND_FOR_TAB = {WRITEOFF.tab: WRITEOFF, DISPUTE.tab: DISPUTE}
-
-
-# --- the page ---------------------------------------------------------------
 
 
 @login_required
@@ -153,9 +146,6 @@ def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
         + (f"?{urlencode({'sort': request.GET['sort']})}" if sort else ""),
     }
     return render_page(request, TEMPLATE, context, partial="tabs")
-
-
-# --- step 1: the invoice picker ---------------------------------------------
 
 
 @login_required
@@ -194,9 +184,6 @@ def _picker(request: HtmxHttpRequest, acct_no: int, kind: EntryKind) -> HttpResp
     )
 
 
-# --- step 2: the entry drawer -----------------------------------------------
-
-
 @login_required
 @permission_required(WRITEOFF.perm, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -226,9 +213,6 @@ def _entry(
     if plan is None:
         return _render_entry(request, account, invoice, kind, form)
     return _render_confirm(request, account, invoice, kind, form, plan)
-
-
-# --- step 3: the confirm pop-out --------------------------------------------
 
 
 @login_required
@@ -284,9 +268,6 @@ def _confirm(
             "until then."
         )
     return _done(request, account, kind, entry.pk, message)
-
-
-# --- helpers ------------------------------------------------------------------
 
 
 def _page_context(account: Account, kind: EntryKind) -> dict[str, Any]:
@@ -377,125 +358,6 @@ def _idempotency_token(raw: str) -> str | None:
         return None
 
 
-# --- settling disputes, reversing write-offs, CSV (issue 4) ------------------
-
-
-@login_required
-@permission_required("writeoffs.settle_disputehold", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def dispute_settle(
-    request: HtmxHttpRequest, acct_no: int, dispute_id: int, action: str
-) -> HttpResponse:
-    """The confirm pop-out for one settlement action on an open dispute hold."""
-    if action not in Settlement.values:
-        raise Http404("Unknown settlement action.")
-    settlement = Settlement(action)
-    account = account_for(acct_no)
-    hold = dispute_for(account, dispute_id)
-    form = SettleForm(request.POST if request.method == "POST" else None, action=action)
-    if request.method == "POST" and form.is_valid():
-        try:
-            hold = dispute_hold_settle(
-                dispute_hold_id=hold.pk,
-                action=settlement,
-                actor=Actor.for_request(request),
-                source=Source.UI,
-                **form.settle_arguments(),
-            )
-        except BillingError as error:
-            hold.refresh_from_db()
-            attach_billing_error(form, error)
-        else:
-            message = (
-                f"Dispute hold {hold.number} on invoice {hold.invoice.invoice_no} "
-                f"{settlement.outcome}."
-            )
-            if hold.conversion_pending:
-                message = (
-                    f"The conversion of dispute hold {hold.number} is over your approval "
-                    "limit and waits for approval; the hold stays open until then."
-                )
-            return _done(request, account, DISPUTE, hold.pk, message)
-    context = {
-        **_page_context(account, DISPUTE),
-        "step": "settle",
-        "hold": hold,
-        "invoice": hold.invoice,
-        "action": settlement,
-        "settle_form": form,
-        "today": today(),
-    }
-    return render_page(request, TEMPLATE, context, partial="settle")
-
-
-@login_required
-@permission_required("writeoffs.reverse_writeoff", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
-    """The confirm pop-out to reverse a write-off: a reason is required."""
-    account = account_for(acct_no)
-    writeoff = writeoff_for(account, writeoff_id)
-    form = ReasonForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            writeoff = reverse_writeoff(
-                writeoff_id=writeoff.pk,
-                reason=form.cleaned_data["reason"],
-                actor=Actor.for_request(request),
-            )
-        except BillingError as error:
-            writeoff.refresh_from_db()
-            attach_billing_error(form, error)
-        else:
-            invoice = writeoff.invoice
-            message = (
-                f"Write-off {writeoff.number} reversed: "
-                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} is due "
-                f"again on invoice {invoice.invoice_no}."
-            )
-            return _done(request, account, WRITEOFF, writeoff.pk, message)
-    context = {
-        **_page_context(account, WRITEOFF),
-        "step": "reverse",
-        "writeoff": writeoff,
-        "invoice": writeoff.invoice,
-        "reverse_form": form,
-    }
-    return render_page(request, TEMPLATE, context, partial="reverse")
-
-
-@login_required
-@permission_required("writeoffs.add_writeoff", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -> HttpResponse:
-    """The confirm pop-out in which a requester withdraws their pending write-off."""
-    account = account_for(acct_no)
-    writeoff = writeoff_for(account, writeoff_id)
-    error = None
-    if request.method == "POST":
-        try:
-            writeoff = withdraw_writeoff(
-                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
-            )
-        except BillingError as refused:
-            error = refused.message
-            writeoff.refresh_from_db()
-        else:
-            message = (
-                f"Write-off {writeoff.number} withdrawn; its amount is available again on "
-                f"invoice {writeoff.invoice.invoice_no}."
-            )
-            return _done(request, account, WRITEOFF, writeoff.pk, message)
-    context = {
-        **_page_context(account, WRITEOFF),
-        "step": "withdraw",
-        "writeoff": writeoff,
-        "invoice": writeoff.invoice,
-        "error": error,
-    }
-    return render_page(request, TEMPLATE, context, partial="withdraw")
-
-
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
@@ -528,141 +390,3 @@ def _done(
     page = reverse("writeoff_page", args=[account.acct_no])
     next_url = f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}"
     return htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
-
-
-# --- the Approvals queue (across accounts) ------------------------------------
-
-APPROVALS_TEMPLATE = "writeoffs/approvals.html"
-APPROVALS_PER_PAGE = 25
-
-
-@login_required
-@permission_required("writeoffs.approve_writeoff", raise_exception=True)
-@require_http_methods(["GET"])
-def approval_queue(request: HtmxHttpRequest) -> HttpResponse:
-    """Write-offs waiting for approval, oldest first, with their invoice's balances."""
-    window = page_window(pending_approvals(), request.GET.get("page"), APPROVALS_PER_PAGE)
-    context = {"step": "queue", "window": window, "rows": window.items}
-    return render_page(request, APPROVALS_TEMPLATE, context, partial="queue")
-
-
-@login_required
-@permission_required("writeoffs.approve_writeoff", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
-    """The confirm pop-out to approve a pending write-off."""
-    writeoff = pending_approval_for(writeoff_id)
-    error = None
-    if request.method == "POST":
-        try:
-            writeoff = writeoff_approve(
-                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
-            )
-        except BillingError as refused:
-            error = refused.message
-            writeoff.refresh_from_db()
-        else:
-            invoice = writeoff.invoice
-            return _decided(
-                request,
-                writeoff,
-                f"Write-off {writeoff.number} approved: "
-                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} written "
-                f"off on invoice {invoice.invoice_no}.",
-            )
-    context = {"step": "approve", "writeoff": writeoff, "invoice": writeoff.invoice}
-    context["error"] = error
-    return render_page(request, APPROVALS_TEMPLATE, context, partial="approve")
-
-
-@login_required
-@permission_required("writeoffs.approve_writeoff", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
-    """The confirm pop-out to reject a pending write-off: a reason is required."""
-    writeoff = pending_approval_for(writeoff_id)
-    form = ReasonForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            writeoff = writeoff_reject(
-                writeoff_id=writeoff.pk,
-                reason=form.cleaned_data["reason"],
-                actor=Actor.for_request(request),
-            )
-        except BillingError as refused:
-            writeoff.refresh_from_db()
-            attach_billing_error(form, refused)
-        else:
-            return _decided(
-                request,
-                writeoff,
-                f"Write-off {writeoff.number} rejected; its amount is available again on "
-                f"invoice {writeoff.invoice.invoice_no}.",
-            )
-    context = {
-        "step": "reject",
-        "writeoff": writeoff,
-        "invoice": writeoff.invoice,
-        "reject_form": form,
-    }
-    return render_page(request, APPROVALS_TEMPLATE, context, partial="reject")
-
-
-def _decided(request: HtmxHttpRequest, writeoff: WriteOff, message: str) -> HttpResponse:
-    """After an approval or rejection: htmx closes the pop-out and the queue or the
-    Write-Offs table refreshes; without JS, back to the queue with the message."""
-    next_url = reverse("approval_queue")
-    return htmx_done(request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url)
-
-
-# --- Record Recovery (from the invoice page) -----------------------------------
-
-
-@login_required
-@permission_required("billing.add_payment", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
-    """Record Recovery: a drawer over the invoice page, or a page of its own without JS."""
-    account = account_for(acct_no)
-    invoice = invoice_for(account, invoice_no)
-    recoverable = recoverable_writeoffs(invoice)
-    form = RecoveryForm(
-        request.POST if request.method == "POST" else None,
-        recoverable=recoverable,
-        currency=invoice.currency,
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment = recovery_record(
-                invoice_id=invoice.pk,
-                amount=data["amount"],
-                paid_on=data["paid_on"],
-                method=data["method"],
-                reference=data["reference"],
-                writeoff_ids=[int(pk) for pk in data["writeoffs"]] or None,
-                actor=Actor.for_request(request),
-                idempotency_key=data["idempotency_key"],
-            )
-        except BillingError as error:
-            attach_billing_error(form, error)
-        else:
-            invoice.refresh_from_db()
-            text = (
-                f"Recovery of {format_money(payment.amount, invoice.currency)} "
-                f"{invoice.currency} recorded on invoice {invoice.invoice_no} "
-                f"(payment {payment.pk})."
-            )
-            next_url = reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])
-            return htmx_done(
-                request, kind="payment", pk=payment.pk, message=text, next_url=next_url
-            )
-    context = {
-        "account": account,
-        "section": "invoices",
-        "invoice": invoice,
-        "recoverable": recoverable,
-        "maximum": from_minor(recoverable_minor(invoice, recoverable), invoice.currency),
-        "recovery_form": form,
-    }
-    return render_page(request, "writeoffs/recovery.html", context, partial="drawer")

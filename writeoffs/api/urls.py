@@ -1,0 +1,23 @@
+"""The JSON API (seed 001), mounted at /api/."""
+
+from django.urls import path, re_path
+
+from writeoffs.api import calls, transport
+
+urlpatterns = [
+    path(
+        "create_writeoff_or_dispute_m",
+        calls.create_writeoff_or_dispute_m,
+        name="api_create_writeoff_or_dispute_m",
+    ),
+    path(
+        "get_acct_writeoff_or_disputes_m",
+        calls.get_acct_writeoff_or_disputes_m,
+        name="api_get_acct_writeoff_or_disputes_m",
+    ),
+    path("settle_dispute_hold_m", calls.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
+    path("get_journal_lines_m", calls.get_journal_lines_m, name="api_get_journal_lines_m"),
+    path("openapi.json", transport.openapi_json, name="api_openapi"),
+    # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
+    re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),
+]

@@ -1,0 +1,98 @@
+"""The disputes worklist and the staff home page's figures.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    F,
+    QuerySet,
+    Sum,
+)
+
+from billing.ledger.snapshot import pending_writeoff_count
+from billing.models import Account, Invoice
+from writeoffs.models import DisputeHold
+from writeoffs.reports.analysis import WriteoffAnalysis
+
+WORKLIST_FILTERS = {
+    "all": "All open",
+    "week": "Expiring within 7 days",
+    "expired": "Expired",
+}
+
+
+def open_holds(view: str, today: datetime.date) -> QuerySet[DisputeHold]:
+    """Open dispute holds across accounts, soonest expiry first. ``week``: expiring
+    within 7 days (not yet expired); ``expired``: past their expiry date."""
+    holds = DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)
+    if view == "week":
+        holds = holds.filter(
+            expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=7)
+        )
+    elif view == "expired":
+        holds = holds.filter(expires_on__lt=today)
+    return holds.select_related("invoice", "account").order_by("expires_on", "id")
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    receivable_minor: int = 0
+    held_minor: int = 0
+    written_off_minor: int = 0
+    recovered_minor: int = 0
+
+
+@dataclass
+class HomeFigures:
+    today: datetime.date
+    currencies: list[CurrencyFigures]
+    pending_approvals: int
+    expiring_this_week: int
+
+
+def pending_approvals() -> int:
+    """PENDING APPROVALS hook: the count of write-offs awaiting approval, from the
+    books (0 until write-offs can be pending)."""
+    return pending_writeoff_count()
+
+
+def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
+    """Open receivables and on hold from the invoices' running totals (sent
+    invoices), this month's written off and recovered from ``month``."""
+    grouped = (
+        Invoice.objects.filter(status=Invoice.Status.SENT)
+        .values_list("currency")
+        .annotate(
+            receivable=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")),
+            held_total=Sum("held_minor"),
+        )
+        .order_by("currency")
+    )
+    figures = {
+        currency: CurrencyFigures(currency, receivable or 0, held or 0)
+        for currency, receivable, held in grouped
+    }
+    for row in month.months:
+        entry = figures.setdefault(row.currency, CurrencyFigures(row.currency))
+        entry.written_off_minor += row.net_minor
+        entry.recovered_minor += row.recovered_minor
+    expiring = DisputeHold.objects.filter(
+        status=DisputeHold.Status.OPEN,
+        expires_on__gte=today,
+        expires_on__lte=today + datetime.timedelta(days=7),
+    ).aggregate(n=Count("id"))["n"]
+    return HomeFigures(
+        today=today,
+        currencies=[figures[key] for key in sorted(figures)],
+        pending_approvals=pending_approvals(),
+        expiring_this_week=expiring,
+    )
+
+
+def accounts_named(acct_nos: list[int]) -> dict[int, Account]:
+    return {a.acct_no: a for a in Account.objects.filter(acct_no__in=acct_nos)}
