@@ -1,4 +1,8 @@
 """The journal export: one CSV row per journal line, for import into a general ledger.
+
+The rows hold plain values (debit and credit as ``Decimal``); ``billing.csv_export``
+writes them, guarding the text (a code name, a memo from an admin's correction
+reason, an approver's name) against being run as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ EXPORT_HEADER = [
 EXPORT_CHUNK = 2000
 
 
-def journal_export_rows(lines: QuerySet[JournalLine]) -> Iterator[list[str]]:
+def journal_export_rows(lines: QuerySet[JournalLine]) -> Iterator[list[object]]:
     """One CSV row per line, read ``EXPORT_CHUNK`` lines at a time (a server-side
     cursor on PostgreSQL), so a million lines never sit in memory."""
     from billing.money import from_minor
@@ -61,15 +65,15 @@ def journal_export_rows(lines: QuerySet[JournalLine]) -> Iterator[list[str]]:
         approver,
     ) in columns.iterator(chunk_size=EXPORT_CHUNK):
         yield [
-            entry_date.isoformat(),
-            str(entry_id),
+            entry_date,
+            entry_id,
             code,
             name,
-            str(from_minor(debit, currency)) if debit else "",
-            str(from_minor(credit, currency)) if credit else "",
+            from_minor(debit, currency) if debit else None,
+            from_minor(credit, currency) if credit else None,
             currency,
             memo,
             f"{source_type}:{source_id}",
-            posted_at.isoformat(),
+            posted_at,
             approver,
         ]

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
+from billing.csv_export import csv_response
 from billing.errors import BillingError
 from billing.ledger.books import journal_lines, trial_balance
 from billing.ledger.close import lock_date_move
@@ -104,11 +103,6 @@ def journal_export_page(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/journal_export.html", {"form": form})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @permission_required("billing.export_journal", raise_exception=True)
 @require_http_methods(["GET"])
@@ -124,17 +118,8 @@ def journal_export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResp
         first_entry=data["first_entry"],
         last_entry=data["last_entry"],
     )
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(EXPORT_HEADER)
-        for row in journal_export_rows(lines):
-            yield writer.writerow(row)
-
     if data["start"] or data["end"]:
         name = f"journal-{data['start'] or 'start'}-{data['end'] or 'end'}.csv"
     else:
         name = f"journal-{data['first_entry'] or 1}-{data['last_entry'] or 'last'}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_response(name, EXPORT_HEADER, journal_export_rows(lines))
