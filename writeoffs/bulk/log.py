@@ -1,4 +1,7 @@
 """A run's log as CSV rows: readable for ever, from the run's own tables.
+
+The rows hold plain values (the amount as ``Decimal``); ``billing.csv_export``
+writes them, guarding every text cell against being run as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ def bulk_run_log_rows(run: BulkRun) -> Iterator[list[object]]:
             item.invoice.invoice_no,
             item.invoice.account.acct_no,
             item.currency,
-            "" if item.amount is None else str(item.amount),
+            item.amount,
             state,
             item.skip_rule,
-            item.error_code or "",
+            item.error_code,
             item.message,
-            item.writeoff_id or "",
+            item.writeoff_id,
             # A written item's run has started, so has its date (bulkrun_started_is_approved).
             run.writeoff_date.isoformat() if item.writeoff_id and run.writeoff_date else "",
             item.heartbeat_at.isoformat() if item.heartbeat_at else "",

@@ -22,13 +22,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
+from billing.csv_export import csv_response
 from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs.approvals.limits import DEFAULT_CURRENCIES
 from writeoffs.bulk import execute, log, preview, runs
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem
-from writeoffs.web import exports
 from writeoffs.web.forms import BulkRunForm
 
 TEMPLATE = "writeoffs/bulk_run.html"
@@ -177,9 +177,7 @@ def bulk_run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
 def bulk_run_log(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     """The run's log as CSV, one row per invoice, streamed."""
     run = _run(run_id)
-    return exports.csv_response(
-        f"bulk-run-{run.pk}-log.csv", log.LOG_HEADER, log.bulk_run_log_rows(run)
-    )
+    return csv_response(f"bulk-run-{run.pk}-log.csv", log.LOG_HEADER, log.bulk_run_log_rows(run))
 
 
 # --- helpers ----------------------------------------------------------------------

@@ -3,16 +3,16 @@
 The views pass the same queryset the table shows (same filters, same order), so
 an export never disagrees with the page. Rows are written as they are read from
 the database, so a large account streams instead of building the file in memory.
+The rows hold plain values (amounts as ``Decimal``); ``billing.csv_export`` writes
+them, and guards every text cell against being run as a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
 
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -56,19 +56,8 @@ DISPUTE_HEADER = [
     "Settlement comments",
 ]
 
-# A spreadsheet runs a cell that starts with one of these as a formula
-# ("CSV injection"); free text written by users or API callers must not.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 # Enough rows per database round trip to keep memory flat on a big account.
 _CHUNK_SIZE = 2000
-
-
-def safe_text(value: str) -> str:
-    """Free text as a spreadsheet shows it literally."""
-    if value and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _iso(value: datetime.date | datetime.datetime | None) -> str:
@@ -79,71 +68,49 @@ def _iso(value: datetime.date | datetime.datetime | None) -> str:
     return value.isoformat()
 
 
-def writeoff_rows(writeoffs: QuerySet[WriteOff]) -> Iterator[list[str]]:
+def writeoff_rows(writeoffs: QuerySet[WriteOff]) -> Iterator[list[object]]:
     rows = writeoffs.select_related("invoice", "accounting_code").iterator(chunk_size=_CHUNK_SIZE)
     for writeoff in rows:
         code = writeoff.accounting_code
         yield [
-            str(writeoff.number),
-            str(writeoff.invoice.invoice_no),
+            writeoff.number,
+            writeoff.invoice.invoice_no,
             _iso(writeoff.writeoff_date),
-            str(writeoff.amount),
+            writeoff.amount,
             writeoff.invoice.currency,
-            str(writeoff.reason_code),
+            writeoff.reason_code,
             writeoff.get_reason_code_display(),
-            "yes" if writeoff.revenue_impacting else "no",
-            code.code if code else "",
-            safe_text(writeoff.comments),
-            safe_text(writeoff.created_by_label),
+            writeoff.revenue_impacting,
+            code.code if code else None,
+            writeoff.comments,
+            writeoff.created_by_label,
             _iso(writeoff.created_at),
             writeoff.source,
-            str(writeoff.origin_dispute_id or ""),
+            writeoff.origin_dispute_id,
             writeoff.status,
-            safe_text(writeoff.reversed_by_label),
+            writeoff.reversed_by_label,
             _iso(writeoff.reversed_at),
-            safe_text(writeoff.reversal_reason),
-            str(writeoff.recovered),
-            safe_text(writeoff.requested_by_label),
-            safe_text(writeoff.approved_by_label),
+            writeoff.reversal_reason,
+            writeoff.recovered,
+            writeoff.requested_by_label,
+            writeoff.approved_by_label,
         ]
 
 
-def dispute_rows(disputes: QuerySet[DisputeHold]) -> Iterator[list[str]]:
+def dispute_rows(disputes: QuerySet[DisputeHold]) -> Iterator[list[object]]:
     for hold in disputes.select_related("invoice").iterator(chunk_size=_CHUNK_SIZE):
         yield [
-            str(hold.number),
-            str(hold.invoice.invoice_no),
+            hold.number,
+            hold.invoice.invoice_no,
             _iso(hold.created_at),
-            str(hold.amount),
+            hold.amount,
             hold.invoice.currency,
             _iso(hold.expires_on),
             hold.status,
-            safe_text(hold.comments),
-            safe_text(hold.created_by_label),
+            hold.comments,
+            hold.created_by_label,
             hold.source,
-            safe_text(hold.settled_by_label),
+            hold.settled_by_label,
             _iso(hold.settled_at),
-            safe_text(hold.settlement_comments),
+            hold.settlement_comments,
         ]
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer to stream through."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_response(
-    filename: str, header: list[str], rows: Iterable[Sequence[object]]
-) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.actors import Actor
+from billing.csv_export import csv_response
 from billing.errors import BillingError
 from billing.models import Account, Invoice
 from billing.money import format_money
@@ -365,7 +366,7 @@ def writeoff_csv(request: HtmxHttpRequest, acct_no: int) -> StreamingHttpRespons
     """The Write-offs table as a CSV file, in the table's current order."""
     account = account_for(acct_no)
     rows = writeoffs_for(account, parse_sort(request.GET.get("sort", ""), WRITEOFF_SORTS))
-    return exports.csv_response(
+    return csv_response(
         f"writeoffs-{account.acct_no}.csv", exports.WRITEOFF_HEADER, exports.writeoff_rows(rows)
     )
 
@@ -377,7 +378,7 @@ def dispute_csv(request: HtmxHttpRequest, acct_no: int) -> StreamingHttpResponse
     """The Disputes table as a CSV file, in the table's current order."""
     account = account_for(acct_no)
     rows = disputes_for(account, parse_sort(request.GET.get("sort", ""), DISPUTE_SORTS))
-    return exports.csv_response(
+    return csv_response(
         f"disputes-{account.acct_no}.csv", exports.DISPUTE_HEADER, exports.dispute_rows(rows)
     )
 
