@@ -30,7 +30,8 @@ def ledger(clerk, supervisor, settings):
 
 
 def rows_of(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.streaming
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 def test_aging_page_shows_the_totals_the_check_and_the_chart_data(client, viewer, ledger):

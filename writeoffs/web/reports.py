@@ -7,27 +7,24 @@ pop-outs and URLs, with their own permission.
 
 from __future__ import annotations
 
-import csv
 import datetime
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
+from billing.csv_export import csv_response
 from billing.money import from_minor
 from billing.rules import today
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs import reports
 from writeoffs.models import ReasonCode
-
-if TYPE_CHECKING:
-    from _csv import Writer
 
 AGING_TEMPLATE = "writeoffs/aging.html"
 ANALYSIS_TEMPLATE = "writeoffs/writeoff_analysis.html"
@@ -92,12 +89,6 @@ def _valid(form: forms.Form, defaults: dict) -> dict:
     return {**defaults, **{k: v for k, v in cleaned.items() if k not in form.errors}}
 
 
-def _csv_response(filename: str) -> tuple[HttpResponse, Writer]:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response, csv.writer(response)
-
-
 def _money(minor: int, currency: str) -> Decimal:
     return from_minor(minor, currency)
 
@@ -152,26 +143,27 @@ def aging(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def aging_csv(request: HttpRequest) -> HttpResponse:
+def aging_csv(request: HttpRequest) -> StreamingHttpResponse:
     _form, as_of, currency = _aging_input(request)
     report = reports.aging_report(as_of, currency=currency)
-    response, writer = _csv_response(f"aging-{as_of.isoformat()}.csv")
     outside = reports.outside_columns()
-    writer.writerow(
+    header = (
         ["As of", "Account No.", "Account", "Currency"]
         + [label for _, label, *_ in reports.BUCKETS]
         + [label for _, label in outside]
         + ["Total"]
     )
-    rows = [*report.accounts, *report.totals.values()]
-    for row in rows:
-        writer.writerow(
-            [as_of.isoformat(), row.acct_no or "", row.name or "Total", row.currency]
-            + [_money(row.buckets[key], row.currency) for key in reports.BUCKET_KEYS]
-            + [_money(row.outside[key], row.currency) for key, _ in outside]
-            + [_money(row.total_minor, row.currency)]
-        )
-    return response
+
+    def rows() -> Iterator[Sequence[object]]:
+        for row in [*report.accounts, *report.totals.values()]:
+            yield (
+                [as_of, row.acct_no, row.name or "Total", row.currency]
+                + [_money(row.buckets[key], row.currency) for key in reports.BUCKET_KEYS]
+                + [_money(row.outside[key], row.currency) for key, _ in outside]
+                + [_money(row.total_minor, row.currency)]
+            )
+
+    return csv_response(f"aging-{as_of.isoformat()}.csv", header, rows())
 
 
 @login_required
@@ -288,53 +280,49 @@ def writeoff_analysis(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
-def writeoff_analysis_csv(request: HttpRequest) -> HttpResponse:
+def writeoff_analysis_csv(request: HttpRequest) -> StreamingHttpResponse:
     _form, start, end = _range_input(request)
     analysis = reports.writeoff_analysis(start, end)
-    response, writer = _csv_response(f"writeoff-analysis-{start}-{end}.csv")
-    writer.writerow(
-        [
-            "Month",
-            "Currency",
-            "Reason code",
-            "Reason",
-            "Revenue-impacting",
-            "User",
-            "Written off",
-            "Reversed",
-            "Net",
-        ]
-    )
-    for row in analysis.rows:
-        writer.writerow(
-            [
+    header = [
+        "Month",
+        "Currency",
+        "Reason code",
+        "Reason",
+        "Revenue-impacting",
+        "User",
+        "Written off",
+        "Reversed",
+        "Net",
+    ]
+
+    def rows() -> Iterator[list[object]]:
+        for row in analysis.rows:
+            yield [
                 row.month.strftime("%Y-%m"),
                 row.currency,
                 row.reason_code,
                 row.reason_label,
-                "yes" if row.revenue_impacting else "no",
+                row.revenue_impacting,
                 row.user,
                 _money(row.written_off_minor, row.currency),
                 _money(row.reversed_minor, row.currency),
                 _money(row.net_minor, row.currency),
             ]
-        )
-    for month in analysis.months:
-        if month.recovered_minor:
-            writer.writerow(
-                [
+        for month in analysis.months:
+            if month.recovered_minor:
+                yield [
                     month.month.strftime("%Y-%m"),
                     month.currency,
-                    "",
+                    None,
                     "Recovered",
-                    "",
-                    "",
-                    "",
-                    "",
+                    None,
+                    None,
+                    None,
+                    None,
                     _money(-month.recovered_minor, month.currency),
                 ]
-            )
-    return response
+
+    return csv_response(f"writeoff-analysis-{start}-{end}.csv", header, rows())
 
 
 # --- disputes worklist ------------------------------------------------------------------
