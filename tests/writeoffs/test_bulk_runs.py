@@ -7,9 +7,12 @@ exactly-once test with a real worker process and SIGKILL is test_bulk_worker.py.
 from __future__ import annotations
 
 import datetime
+import io
+from collections import Counter
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -42,10 +45,8 @@ from writeoffs.bulk.runs import (
     bulk_run_cancel,
     bulk_run_create,
     bulk_run_exclude,
-    bulk_run_resume,
-    bulk_run_start,
-    bulk_runs_resume_stalled,
 )
+from writeoffs.bulk.tasks import resume_bulk_run, resume_stalled_bulk_runs, start_bulk_run
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
@@ -67,9 +68,15 @@ def eur(db):
     return AccountFactory(acct_no=7002, currency="EUR")
 
 
+def task_runs() -> Counter[int]:
+    """How many tasks are enqueued for each run."""
+    stored = DBTaskResult.objects.values_list("args_kwargs", flat=True)
+    return Counter(args_kwargs["args"][0] for args_kwargs in stored)
+
+
 def started(actor: Actor, **overrides) -> BulkRun:
     run = bulk_run_create(actor=actor, **criteria(**overrides))
-    return bulk_run_start(run_id=run.pk, actor=actor)
+    return start_bulk_run(run_id=run.pk, actor=actor)
 
 
 # --- criteria -------------------------------------------------------------------------
@@ -230,7 +237,7 @@ def test_start_freezes_invoices_amounts_date_and_enqueues_one_task(clerk_actor, 
     excluded = small_invoice(usd, 300)
     run = bulk_run_create(actor=clerk_actor, **criteria())
     bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.RUNNING
     assert run.writeoff_date == today()
     assert run.aging_cutoff == today() - datetime.timedelta(days=90)
@@ -251,7 +258,7 @@ def test_a_clerk_cannot_start_a_run_whose_total_is_above_their_limit(clerk_actor
         small_invoice(usd, 20000)  # 3 x 200.00 = 600.00 > 500.00
     run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     assert "600.00 USD is above your limit of 500.00 USD" in refused.value.message
     run.refresh_from_db()
@@ -266,7 +273,7 @@ def test_a_supervisor_whose_limit_covers_it_approves_and_starts_a_clerks_run(
     for _ in range(3):
         small_invoice(usd, 20000)
     run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
-    run = bulk_run_start(run_id=run.pk, actor=supervisor_actor)
+    run = start_bulk_run(run_id=run.pk, actor=supervisor_actor)
     assert run.approved_by == supervisor_actor.user
     assert run.created_by == clerk_actor.user
     assert run.approval_limits == {"USD": 500000}
@@ -285,7 +292,7 @@ def test_an_approver_whose_limit_does_not_cover_the_total_is_refused(clerk_actor
 
     ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=50000)
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=Actor.for_user(low))
+        start_bulk_run(run_id=run.pk, actor=Actor.for_user(low))
     assert refused.value.code == BULK_RUN_OVER_LIMIT
 
 
@@ -299,10 +306,10 @@ def test_the_creator_never_approves_their_own_run_over_their_limit_even_as_an_ap
         small_invoice(usd, 20000)  # 400.00 > the supervisor's 300.00
     run = bulk_run_create(actor=creator, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=creator)
+        start_bulk_run(run_id=run.pk, actor=creator)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     controller = Actor.for_user(UserFactory(username="controller", groups=[CONTROLLER]))
-    run = bulk_run_start(run_id=run.pk, actor=controller)
+    run = start_bulk_run(run_id=run.pk, actor=controller)
     assert run.approved_by == controller.user
     assert run.approval_limits == {"USD": None}
 
@@ -312,14 +319,14 @@ def test_a_clerk_cannot_approve_another_clerks_run(clerk_actor, usd):
     run = bulk_run_create(actor=clerk_actor, **criteria())
     other = Actor.for_user(UserFactory(username="clerk-2", groups=[CLERK]))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=other)
+        start_bulk_run(run_id=run.pk, actor=other)
     assert refused.value.code == PERMISSION_DENIED
 
 
 def test_a_run_with_nothing_to_write_cannot_start(clerk_actor, usd):
     run = bulk_run_create(actor=clerk_actor, **criteria())
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_EMPTY
 
 
@@ -327,7 +334,7 @@ def test_a_run_starts_once(clerk_actor, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     assert run.items.count() == 1
 
@@ -589,10 +596,10 @@ def test_resume_enqueues_a_stalled_run_again_and_refuses_a_live_one(clerk_actor,
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk_run_resume(run_id=run.pk, actor=clerk_actor)
+        resume_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     later = timezone.now() + datetime.timedelta(minutes=6)
-    run = bulk_run_resume(run_id=run.pk, actor=clerk_actor, now=later)
+    run = resume_bulk_run(run_id=run.pk, actor=clerk_actor, now=later)
     assert (run.resume_count, run.heartbeat_at) == (1, later)
     assert DBTaskResult.objects.count() == 2
 
@@ -610,9 +617,23 @@ def test_resume_stalled_enqueues_only_running_runs_with_an_old_heartbeat(clerk_a
     small_invoice(usd, 300)
     fresh = started(clerk_actor)
     BulkRun.objects.filter(pk=fresh.pk).update(heartbeat_at=fresh_time)
-    assert bulk_runs_resume_stalled(now=fresh_time) == [stalled.pk]
+    assert resume_stalled_bulk_runs(now=fresh_time) == [stalled.pk]
     # Idempotent: resuming refreshed the heartbeat, so a second pass finds nothing.
-    assert bulk_runs_resume_stalled(now=fresh_time) == []
+    assert resume_stalled_bulk_runs(now=fresh_time) == []
+    # Each run was enqueued when it started; only the stalled one once more.
+    assert task_runs() == Counter({stalled.pk: 2, finished.pk: 1, fresh.pk: 1})
+
+
+def test_the_daily_run_enqueues_each_stalled_run_again(clerk_actor, usd):
+    small_invoice(usd, 100)
+    run = started(clerk_actor)
+    BulkRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - BulkRun.STALL_AFTER - datetime.timedelta(seconds=1)
+    )
+    out = io.StringIO()
+    call_command("run_daily", stdout=out)
+    assert f"Bulk run {run.pk} was stalled: enqueued again." in out.getvalue()
+    assert task_runs() == Counter({run.pk: 2})
 
 
 def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, supervisor_actor, usd):
@@ -621,7 +642,7 @@ def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, superviso
     excluded = small_invoice(usd, 300)
     run = bulk_run_create(actor=clerk_actor, **criteria())
     bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = start_bulk_run(run_id=run.pk, actor=clerk_actor)
     payment_record(invoice_id=paid.pk, amount="1.00", actor=supervisor_actor)
     bulk_run_execute(run.pk)
     rows = {row[1]: row for row in bulk_run_log_rows(run)}
@@ -637,5 +658,5 @@ def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
     run = bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.CANCELLED
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
