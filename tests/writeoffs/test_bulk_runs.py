@@ -13,6 +13,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -23,20 +24,22 @@ from billing.errors import (
     BULK_RUN_INVALID_STATE,
     BULK_RUN_OVER_LIMIT,
     INVALID_ACCOUNTING_CODE,
+    INVOICE_NOT_OPEN,
+    OVER_AVAILABLE,
+    PERIOD_CLOSED,
     PERMISSION_DENIED,
     BillingError,
 )
 from billing.factories import AccountFactory, UserFactory
-from billing.models import Account, Invoice
+from billing.models import Account, AccountingPeriodLock, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from billing.rules import today
+from billing.rules import lock_invoice, today
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs.bulk.execute import (
     bulk_run_execute,
     bulk_run_progress,
-    idempotency_key,
     write_next_item,
 )
 from writeoffs.bulk.log import bulk_run_log_rows
@@ -47,7 +50,11 @@ from writeoffs.bulk.runs import (
     bulk_run_exclude,
 )
 from writeoffs.bulk.tasks import resume_bulk_run, resume_stalled_bulk_runs, start_bulk_run
-from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.create import (
+    bulk_idempotency_key,
+    writeoff_create,
+    writeoff_create_in_run,
+)
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
 
@@ -383,22 +390,50 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
     assert all(Invoice.objects.get(pk=i.pk).available_minor == 0 for i in invoices)
 
 
-def test_one_step_reads_the_invoice_once_in_its_claim(clerk_actor, usd):
-    """The claim loads every invoice field the skip rules read: a field it left out
-    would cost each item one more statement (a deferred field's own SELECT)."""
+# One written item, statement by statement (SQLite; PostgreSQL adds the shared period
+# lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the idempotency
+# key's lookup; the lock date; the write-off and its history row; the invoice and its
+# history row; the journal entry and its lines; the item. The rest are savepoints.
+# (A worker's first item also loads its creator's permissions, once per worker.)
+STATEMENTS_PER_WRITTEN_ITEM = 14
+
+
+@pytest.mark.parametrize("revenue_impacting", [True, False])
+def test_one_step_reads_the_invoice_once_in_its_claim_and_never_the_run(
+    clerk_actor, usd, expense_code, revenue_impacting
+):
+    """The claim loads the whole invoice, locked, with its revenue code: a field it left
+    out would cost each item a SELECT of its own, and the write-off is made on that row
+    instead of locking and reading the invoice again. The run was read once, before the
+    first item; only the claim's join reads its status (to stop when it is cancelled),
+    and neither the run nor the expense code it posts to is read or locked again."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    small_invoice(usd, 100)
-    run = started(clerk_actor)
-    with CaptureQueriesContext(connection) as queries:
-        item = write_next_item(run, Actor.for_user(run.created_by), "test")
-    assert item is not None and item.state == BulkRunItem.State.WRITTEN
-    invoice_reads = [
-        q["sql"] for q in queries if q["sql"].startswith('SELECT "billing_invoice"."id"')
-    ]
-    # writeoff_create's own lock is the only other read of the invoice.
-    assert len(invoice_reads) == 1, invoice_reads
+    for minor in (100, 200, 300):
+        small_invoice(usd, minor)
+    code = {} if revenue_impacting else {"accounting_code_id": expense_code.pk}
+    run = started(clerk_actor, revenue_impacting=revenue_impacting, **code)
+    # What bulk_run_execute reads once, before its first item.
+    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run.pk)
+    creator = Actor.for_user(run.created_by)
+    write_next_item(run, creator, "test")
+    extra = 1 if connection.vendor == "postgresql" else 0  # the shared period lock
+    for _ in range(2):  # every item after the worker's first: the same statements
+        with CaptureQueriesContext(connection) as queries:
+            item = write_next_item(run, creator, "test")
+        assert item is not None and item.state == BulkRunItem.State.WRITTEN, item
+        statements = [q["sql"] for q in queries]
+        assert len(statements) == STATEMENTS_PER_WRITTEN_ITEM + extra, statements
+        [claim] = [sql for sql in statements if sql.startswith('SELECT "writeoffs_bulkrunitem"')]
+        invoice_reads = [sql for sql in statements if '"billing_invoice"."total_minor"' in sql]
+        assert invoice_reads == [claim]
+        run_reads = [sql for sql in statements if '"writeoffs_bulkrun"' in sql]
+        assert run_reads == [claim]
+        assert '"writeoffs_bulkrun"."status" = ' in claim  # joined, never locked:
+        assert '"writeoffs_bulkrun"' not in claim.partition(" FOR UPDATE")[2]
+        assert not [sql for sql in statements if sql.startswith('SELECT "billing_accountingcode"')]
+    assert WriteOff.objects.filter(bulk_run=run).count() == 3
 
 
 def test_executing_again_writes_nothing_more(clerk_actor, usd):
@@ -414,17 +449,11 @@ def test_a_writeoff_already_made_under_the_runs_key_is_not_made_again(clerk_acto
     """The idempotency key is the second guard: if an item's write-off exists, it is replayed."""
     invoice = small_invoice(usd, 100)
     run = started(clerk_actor)
-    first = writeoff_create(
-        invoice_id=invoice.pk,
-        amount="1.00",
-        reason_code=run.reason_code,
-        comments=run.comments,
-        actor=clerk_actor,
-        writeoff_date=run.writeoff_date,
-        source=Source.BULK,
-        idempotency_key=idempotency_key(run.pk, invoice.pk),
-        bulk_run_id=run.pk,
-    )
+    with transaction.atomic():
+        first = writeoff_create_in_run(
+            run=run, invoice=lock_invoice(invoice.pk), amount_minor=100, actor=clerk_actor
+        )
+    assert first.idempotency_key == bulk_idempotency_key(run.pk, invoice.pk)
     bulk_run_execute(run.pk)
     assert list(WriteOff.objects.values_list("pk", flat=True)) == [first.pk]
     assert run.items.get().writeoff_id == first.pk
@@ -562,22 +591,54 @@ def test_a_viewer_cannot_cancel(clerk_actor, viewer, usd):
     assert refused.value.code == PERMISSION_DENIED
 
 
-def test_writeoff_create_refuses_a_bulk_run_that_is_not_running_or_not_the_actors(
+def test_a_write_in_a_run_is_refused_unless_the_run_runs_and_the_actor_created_it(
     clerk_actor, supervisor_actor, usd
 ):
+    """A run's approval stands in for the limit only for its creator and while it runs.
+    (writeoff_create takes no run at all: no other caller can borrow a run's approval.)"""
     invoice = small_invoice(usd, 100)
-    run = bulk_run_create(actor=clerk_actor, **criteria())
-    for actor in (clerk_actor, supervisor_actor):
-        with pytest.raises(BillingError) as refused:
-            writeoff_create(
-                invoice_id=invoice.pk,
-                amount="1.00",
-                reason_code=0,
-                comments="x",
-                actor=actor,
-                bulk_run_id=run.pk,
+    small_invoice(usd, 200)
+    draft = bulk_run_create(actor=clerk_actor, **criteria())
+    running = started(clerk_actor)
+    for run, actor in ((draft, clerk_actor), (running, supervisor_actor)):
+        with pytest.raises(BillingError) as refused, transaction.atomic():
+            writeoff_create_in_run(
+                run=run, invoice=lock_invoice(invoice.pk), amount_minor=100, actor=actor
             )
         assert refused.value.code == BULK_RUN_INVALID_STATE
+    assert not WriteOff.objects.exists()
+
+
+def test_a_write_in_a_run_checks_the_invoice_the_amount_and_the_lock_date_again(clerk_actor, usd):
+    """The frozen values are not parsed again, but the rules that depend on the invoice
+    and on the day are checked on the locked invoice like any write-off's."""
+    invoice = small_invoice(usd, 100)
+    run = started(clerk_actor)
+
+    def write(amount_minor: int) -> None:
+        with transaction.atomic():
+            writeoff_create_in_run(
+                run=run,
+                invoice=lock_invoice(invoice.pk),
+                amount_minor=amount_minor,
+                actor=clerk_actor,
+            )
+
+    with pytest.raises(BillingError) as refused:
+        write(101)
+    assert (refused.value.code, refused.value.message) == (
+        OVER_AVAILABLE,
+        f"Write-off amount 1.01 is more than the 1.00 available on invoice {invoice.invoice_no}.",
+    )
+    AccountingPeriodLock.objects.create(locked_through=run.writeoff_date, reason="Closed")
+    with pytest.raises(BillingError) as refused:
+        write(100)
+    assert refused.value.code == PERIOD_CLOSED
+    AccountingPeriodLock.objects.all().delete()
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+    with pytest.raises(BillingError) as refused:
+        write(100)
+    assert refused.value.code == INVOICE_NOT_OPEN
     assert not WriteOff.objects.exists()
 
 
