@@ -121,7 +121,7 @@ def started_run(bench, count: int) -> BulkRun:
         approver.groups.add(Group.objects.get(name="Billing supervisor"))
         ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=None)
         bench.bulk_approver = approver
-    run = bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver), enqueue=False)
+    run = bulk_run_start(run_id=run.pk, actor=Actor.for_user(approver))
     frozen = sorted(run.items.values_list("invoice_id", flat=True))
     if frozen != invoice_ids:
         raise SystemExit(f"H: the run froze {len(frozen)} invoices, not the {count} made for it")

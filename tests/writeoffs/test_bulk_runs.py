@@ -7,10 +7,14 @@ exactly-once test with a real worker process and SIGKILL is test_bulk_worker.py.
 from __future__ import annotations
 
 import datetime
+import io
+from collections import Counter
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -21,20 +25,22 @@ from billing.errors import (
     BULK_RUN_INVALID_STATE,
     BULK_RUN_OVER_LIMIT,
     INVALID_ACCOUNTING_CODE,
+    INVOICE_NOT_OPEN,
+    OVER_AVAILABLE,
+    PERIOD_CLOSED,
     PERMISSION_DENIED,
     BillingError,
 )
 from billing.factories import AccountFactory, UserFactory
-from billing.models import Account, Invoice
+from billing.models import Account, AccountingPeriodLock, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from billing.rules import today
+from billing.rules import lock_invoice, today
 from tests.ledger import assert_ledger_consistent
 from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs.bulk.execute import (
     bulk_run_execute,
     bulk_run_progress,
-    idempotency_key,
     write_next_item,
 )
 from writeoffs.bulk.log import bulk_run_log_rows
@@ -43,11 +49,13 @@ from writeoffs.bulk.runs import (
     bulk_run_cancel,
     bulk_run_create,
     bulk_run_exclude,
-    bulk_run_resume,
-    bulk_run_start,
-    bulk_runs_resume_stalled,
 )
-from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.bulk.tasks import resume_bulk_run, resume_stalled_bulk_runs, start_bulk_run
+from writeoffs.lifecycle.create import (
+    bulk_idempotency_key,
+    writeoff_create,
+    writeoff_create_in_run,
+)
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
 
@@ -68,9 +76,15 @@ def eur(db):
     return AccountFactory(acct_no=7002, currency="EUR")
 
 
+def task_runs() -> Counter[int]:
+    """How many tasks are enqueued for each run."""
+    stored = DBTaskResult.objects.values_list("args_kwargs", flat=True)
+    return Counter(args_kwargs["args"][0] for args_kwargs in stored)
+
+
 def started(actor: Actor, **overrides) -> BulkRun:
     run = bulk_run_create(actor=actor, **criteria(**overrides))
-    return bulk_run_start(run_id=run.pk, actor=actor)
+    return start_bulk_run(run_id=run.pk, actor=actor)
 
 
 # --- criteria -------------------------------------------------------------------------
@@ -231,7 +245,7 @@ def test_start_freezes_invoices_amounts_date_and_enqueues_one_task(clerk_actor, 
     excluded = small_invoice(usd, 300)
     run = bulk_run_create(actor=clerk_actor, **criteria())
     bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.RUNNING
     assert run.writeoff_date == today()
     assert run.aging_cutoff == today() - datetime.timedelta(days=90)
@@ -252,7 +266,7 @@ def test_a_clerk_cannot_start_a_run_whose_total_is_above_their_limit(clerk_actor
         small_invoice(usd, 20000)  # 3 x 200.00 = 600.00 > 500.00
     run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     assert "600.00 USD is above your limit of 500.00 USD" in refused.value.message
     run.refresh_from_db()
@@ -267,7 +281,7 @@ def test_a_supervisor_whose_limit_covers_it_approves_and_starts_a_clerks_run(
     for _ in range(3):
         small_invoice(usd, 20000)
     run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "200.00"}))
-    run = bulk_run_start(run_id=run.pk, actor=supervisor_actor)
+    run = start_bulk_run(run_id=run.pk, actor=supervisor_actor)
     assert run.approved_by == supervisor_actor.user
     assert run.created_by == clerk_actor.user
     assert run.approval_limits == {"USD": 500000}
@@ -286,7 +300,7 @@ def test_an_approver_whose_limit_does_not_cover_the_total_is_refused(clerk_actor
 
     ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=50000)
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=Actor.for_user(low))
+        start_bulk_run(run_id=run.pk, actor=Actor.for_user(low))
     assert refused.value.code == BULK_RUN_OVER_LIMIT
 
 
@@ -300,10 +314,10 @@ def test_the_creator_never_approves_their_own_run_over_their_limit_even_as_an_ap
         small_invoice(usd, 20000)  # 400.00 > the supervisor's 300.00
     run = bulk_run_create(actor=creator, **criteria(max_balance={"USD": "200.00"}))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=creator)
+        start_bulk_run(run_id=run.pk, actor=creator)
     assert refused.value.code == BULK_RUN_OVER_LIMIT
     controller = Actor.for_user(UserFactory(username="controller", groups=[CONTROLLER]))
-    run = bulk_run_start(run_id=run.pk, actor=controller)
+    run = start_bulk_run(run_id=run.pk, actor=controller)
     assert run.approved_by == controller.user
     assert run.approval_limits == {"USD": None}
 
@@ -313,14 +327,14 @@ def test_a_clerk_cannot_approve_another_clerks_run(clerk_actor, usd):
     run = bulk_run_create(actor=clerk_actor, **criteria())
     other = Actor.for_user(UserFactory(username="clerk-2", groups=[CLERK]))
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=other)
+        start_bulk_run(run_id=run.pk, actor=other)
     assert refused.value.code == PERMISSION_DENIED
 
 
 def test_a_run_with_nothing_to_write_cannot_start(clerk_actor, usd):
     run = bulk_run_create(actor=clerk_actor, **criteria())
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_EMPTY
 
 
@@ -328,7 +342,7 @@ def test_a_run_starts_once(clerk_actor, usd):
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     assert run.items.count() == 1
 
@@ -377,22 +391,50 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
     assert all(Invoice.objects.get(pk=i.pk).available_minor == 0 for i in invoices)
 
 
-def test_one_step_reads_the_invoice_once_in_its_claim(clerk_actor, usd):
-    """The claim loads every invoice field the skip rules read: a field it left out
-    would cost each item one more statement (a deferred field's own SELECT)."""
+# One written item, statement by statement (SQLite; PostgreSQL adds the shared period
+# lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the idempotency
+# key's lookup; the lock date; the write-off and its history row; the invoice and its
+# history row; the journal entry and its lines; the item. The rest are savepoints.
+# (A worker's first item also loads its creator's permissions, once per worker.)
+STATEMENTS_PER_WRITTEN_ITEM = 14
+
+
+@pytest.mark.parametrize("revenue_impacting", [True, False])
+def test_one_step_reads_the_invoice_once_in_its_claim_and_never_the_run(
+    clerk_actor, usd, expense_code, revenue_impacting
+):
+    """The claim loads the whole invoice, locked, with its revenue code: a field it left
+    out would cost each item a SELECT of its own, and the write-off is made on that row
+    instead of locking and reading the invoice again. The run was read once, before the
+    first item; only the claim's join reads its status (to stop when it is cancelled),
+    and neither the run nor the expense code it posts to is read or locked again."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    small_invoice(usd, 100)
-    run = started(clerk_actor)
-    with CaptureQueriesContext(connection) as queries:
-        item = write_next_item(run, Actor.for_user(run.created_by), "test")
-    assert item is not None and item.state == BulkRunItem.State.WRITTEN
-    invoice_reads = [
-        q["sql"] for q in queries if q["sql"].startswith('SELECT "billing_invoice"."id"')
-    ]
-    # writeoff_create's own lock is the only other read of the invoice.
-    assert len(invoice_reads) == 1, invoice_reads
+    for minor in (100, 200, 300):
+        small_invoice(usd, minor)
+    code = {} if revenue_impacting else {"accounting_code_id": expense_code.pk}
+    run = started(clerk_actor, revenue_impacting=revenue_impacting, **code)
+    # What bulk_run_execute reads once, before its first item.
+    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run.pk)
+    creator = Actor.for_user(run.created_by)
+    write_next_item(run, creator, "test")
+    extra = 1 if connection.vendor == "postgresql" else 0  # the shared period lock
+    for _ in range(2):  # every item after the worker's first: the same statements
+        with CaptureQueriesContext(connection) as queries:
+            item = write_next_item(run, creator, "test")
+        assert item is not None and item.state == BulkRunItem.State.WRITTEN, item
+        statements = [q["sql"] for q in queries]
+        assert len(statements) == STATEMENTS_PER_WRITTEN_ITEM + extra, statements
+        [claim] = [sql for sql in statements if sql.startswith('SELECT "writeoffs_bulkrunitem"')]
+        invoice_reads = [sql for sql in statements if '"billing_invoice"."total_minor"' in sql]
+        assert invoice_reads == [claim]
+        run_reads = [sql for sql in statements if '"writeoffs_bulkrun"' in sql]
+        assert run_reads == [claim]
+        assert '"writeoffs_bulkrun"."status" = ' in claim  # joined, never locked:
+        assert '"writeoffs_bulkrun"' not in claim.partition(" FOR UPDATE")[2]
+        assert not [sql for sql in statements if sql.startswith('SELECT "billing_accountingcode"')]
+    assert WriteOff.objects.filter(bulk_run=run).count() == 3
 
 
 def test_executing_again_writes_nothing_more(clerk_actor, usd):
@@ -408,17 +450,11 @@ def test_a_writeoff_already_made_under_the_runs_key_is_not_made_again(clerk_acto
     """The idempotency key is the second guard: if an item's write-off exists, it is replayed."""
     invoice = small_invoice(usd, 100)
     run = started(clerk_actor)
-    first = writeoff_create(
-        invoice_id=invoice.pk,
-        amount="1.00",
-        reason_code=run.reason_code,
-        comments=run.comments,
-        actor=clerk_actor,
-        writeoff_date=run.writeoff_date,
-        source=Source.BULK,
-        idempotency_key=idempotency_key(run.pk, invoice.pk),
-        bulk_run_id=run.pk,
-    )
+    with transaction.atomic():
+        first = writeoff_create_in_run(
+            run=run, invoice=lock_invoice(invoice.pk), amount_minor=100, actor=clerk_actor
+        )
+    assert first.idempotency_key == bulk_idempotency_key(run.pk, invoice.pk)
     bulk_run_execute(run.pk)
     assert list(WriteOff.objects.values_list("pk", flat=True)) == [first.pk]
     assert run.items.get().writeoff_id == first.pk
@@ -556,22 +592,54 @@ def test_a_viewer_cannot_cancel(clerk_actor, viewer, usd):
     assert refused.value.code == PERMISSION_DENIED
 
 
-def test_writeoff_create_refuses_a_bulk_run_that_is_not_running_or_not_the_actors(
+def test_a_write_in_a_run_is_refused_unless_the_run_runs_and_the_actor_created_it(
     clerk_actor, supervisor_actor, usd
 ):
+    """A run's approval stands in for the limit only for its creator and while it runs.
+    (writeoff_create takes no run at all: no other caller can borrow a run's approval.)"""
     invoice = small_invoice(usd, 100)
-    run = bulk_run_create(actor=clerk_actor, **criteria())
-    for actor in (clerk_actor, supervisor_actor):
-        with pytest.raises(BillingError) as refused:
-            writeoff_create(
-                invoice_id=invoice.pk,
-                amount="1.00",
-                reason_code=0,
-                comments="x",
-                actor=actor,
-                bulk_run_id=run.pk,
+    small_invoice(usd, 200)
+    draft = bulk_run_create(actor=clerk_actor, **criteria())
+    running = started(clerk_actor)
+    for run, actor in ((draft, clerk_actor), (running, supervisor_actor)):
+        with pytest.raises(BillingError) as refused, transaction.atomic():
+            writeoff_create_in_run(
+                run=run, invoice=lock_invoice(invoice.pk), amount_minor=100, actor=actor
             )
         assert refused.value.code == BULK_RUN_INVALID_STATE
+    assert not WriteOff.objects.exists()
+
+
+def test_a_write_in_a_run_checks_the_invoice_the_amount_and_the_lock_date_again(clerk_actor, usd):
+    """The frozen values are not parsed again, but the rules that depend on the invoice
+    and on the day are checked on the locked invoice like any write-off's."""
+    invoice = small_invoice(usd, 100)
+    run = started(clerk_actor)
+
+    def write(amount_minor: int) -> None:
+        with transaction.atomic():
+            writeoff_create_in_run(
+                run=run,
+                invoice=lock_invoice(invoice.pk),
+                amount_minor=amount_minor,
+                actor=clerk_actor,
+            )
+
+    with pytest.raises(BillingError) as refused:
+        write(101)
+    assert (refused.value.code, refused.value.message) == (
+        OVER_AVAILABLE,
+        f"Write-off amount 1.01 is more than the 1.00 available on invoice {invoice.invoice_no}.",
+    )
+    AccountingPeriodLock.objects.create(locked_through=run.writeoff_date, reason="Closed")
+    with pytest.raises(BillingError) as refused:
+        write(100)
+    assert refused.value.code == PERIOD_CLOSED
+    AccountingPeriodLock.objects.all().delete()
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+    with pytest.raises(BillingError) as refused:
+        write(100)
+    assert refused.value.code == INVOICE_NOT_OPEN
     assert not WriteOff.objects.exists()
 
 
@@ -590,10 +658,10 @@ def test_resume_enqueues_a_stalled_run_again_and_refuses_a_live_one(clerk_actor,
     small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk_run_resume(run_id=run.pk, actor=clerk_actor)
+        resume_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
     later = timezone.now() + datetime.timedelta(minutes=6)
-    run = bulk_run_resume(run_id=run.pk, actor=clerk_actor, now=later)
+    run = resume_bulk_run(run_id=run.pk, actor=clerk_actor, now=later)
     assert (run.resume_count, run.heartbeat_at) == (1, later)
     assert DBTaskResult.objects.count() == 2
 
@@ -611,9 +679,23 @@ def test_resume_stalled_enqueues_only_running_runs_with_an_old_heartbeat(clerk_a
     small_invoice(usd, 300)
     fresh = started(clerk_actor)
     BulkRun.objects.filter(pk=fresh.pk).update(heartbeat_at=fresh_time)
-    assert bulk_runs_resume_stalled(now=fresh_time) == [stalled.pk]
+    assert resume_stalled_bulk_runs(now=fresh_time) == [stalled.pk]
     # Idempotent: resuming refreshed the heartbeat, so a second pass finds nothing.
-    assert bulk_runs_resume_stalled(now=fresh_time) == []
+    assert resume_stalled_bulk_runs(now=fresh_time) == []
+    # Each run was enqueued when it started; only the stalled one once more.
+    assert task_runs() == Counter({stalled.pk: 2, finished.pk: 1, fresh.pk: 1})
+
+
+def test_the_daily_run_enqueues_each_stalled_run_again(clerk_actor, usd):
+    small_invoice(usd, 100)
+    run = started(clerk_actor)
+    BulkRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - BulkRun.STALL_AFTER - datetime.timedelta(seconds=1)
+    )
+    out = io.StringIO()
+    call_command("run_daily", stdout=out)
+    assert f"Bulk run {run.pk} was stalled: enqueued again." in out.getvalue()
+    assert task_runs() == Counter({run.pk: 2})
 
 
 def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, supervisor_actor, usd):
@@ -622,7 +704,7 @@ def test_the_log_has_one_row_per_invoice_with_its_outcome(clerk_actor, superviso
     excluded = small_invoice(usd, 300)
     run = bulk_run_create(actor=clerk_actor, **criteria())
     bulk_run_exclude(run_id=run.pk, invoice_id=excluded.pk, excluded=True, actor=clerk_actor)
-    run = bulk_run_start(run_id=run.pk, actor=clerk_actor)
+    run = start_bulk_run(run_id=run.pk, actor=clerk_actor)
     payment_record(invoice_id=paid.pk, amount="1.00", actor=supervisor_actor)
     bulk_run_execute(run.pk)
     rows = {row[1]: row for row in bulk_run_log_rows(run)}
@@ -639,5 +721,5 @@ def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
     run = bulk_run_cancel(run_id=run.pk, actor=clerk_actor)
     assert run.status == BulkRun.Status.CANCELLED
     with pytest.raises(BillingError) as refused:
-        bulk_run_start(run_id=run.pk, actor=clerk_actor)
+        start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE

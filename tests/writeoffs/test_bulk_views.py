@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from billing.actors import Actor
 from billing.factories import AccountFactory, UserFactory
@@ -16,7 +17,8 @@ from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs.bulk.execute import bulk_run_execute
 from writeoffs.bulk.log import LOG_HEADER
 from writeoffs.bulk.preview import excluded_invoice_ids
-from writeoffs.bulk.runs import bulk_run_create, bulk_run_start
+from writeoffs.bulk.runs import bulk_run_create
+from writeoffs.bulk.tasks import start_bulk_run
 from writeoffs.models import BulkRun, WriteOff
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +136,7 @@ def test_starting_over_the_limit_needs_an_approver_and_the_request_writes_nothin
     assert "600.00 USD is above your limit of 500.00 USD" in body
     run.refresh_from_db()
     assert run.status == BulkRun.Status.DRAFT
+    assert not DBTaskResult.objects.exists()  # a refused start enqueues nothing
 
     supervisor = UserFactory(username="approver", groups=[SUPERVISOR])
     client.force_login(supervisor)
@@ -145,6 +148,11 @@ def test_starting_over_the_limit_needs_an_approver_and_the_request_writes_nothin
     assert run.approved_by == supervisor
     assert "A worker writes them now" in response.content.decode()
     # The request only froze and enqueued the run: the worker writes.
+    [task] = DBTaskResult.objects.all()
+    assert (task.task_path, task.args_kwargs["args"]) == (
+        "writeoffs.bulk.tasks.execute_bulk_run",
+        [run.pk],
+    )
     assert not WriteOff.objects.exists()
 
 
@@ -164,7 +172,7 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(client, c
     small_invoice(usd, 200)
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
-    bulk_run_start(run_id=run.pk, actor=actor)
+    start_bulk_run(run_id=run.pk, actor=actor)
     client.force_login(clerk)
     url = reverse("bulk_run_progress", args=[run.pk])
     running = client.get(url, HTTP_HX_REQUEST="true").content.decode()
@@ -185,7 +193,7 @@ def test_cancel_says_how_far_the_run_got(client, clerk, usd):
     small_invoice(usd, 200)
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
-    bulk_run_start(run_id=run.pk, actor=actor)
+    start_bulk_run(run_id=run.pk, actor=actor)
     client.force_login(clerk)
     response = client.post(reverse("bulk_run_cancel", args=[run.pk]), follow=True)
     assert "cancelled after 0 of 2 invoice(s) (0 written)" in response.content.decode()
@@ -195,7 +203,7 @@ def test_a_stalled_run_shows_resume_and_resuming_enqueues_it(client, clerk, usd)
     small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
-    run = bulk_run_start(run_id=run.pk, actor=actor)
+    run = start_bulk_run(run_id=run.pk, actor=actor)
     BulkRun.objects.filter(pk=run.pk).update(
         heartbeat_at=run.heartbeat_at - BulkRun.STALL_AFTER * 2
     )
@@ -207,13 +215,18 @@ def test_a_stalled_run_shows_resume_and_resuming_enqueues_it(client, clerk, usd)
     assert "resumed" in response.content.decode()
     run.refresh_from_db()
     assert run.resume_count == 1
+    # One task from the start, one more from the resume.
+    assert list(DBTaskResult.objects.values_list("args_kwargs__args", flat=True)) == [
+        [run.pk],
+        [run.pk],
+    ]
 
 
 def test_the_log_downloads_as_csv_with_one_row_per_invoice(client, clerk, viewer, usd):
     a = small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
-    bulk_run_start(run_id=run.pk, actor=actor)
+    start_bulk_run(run_id=run.pk, actor=actor)
     bulk_run_execute(run.pk)
     client.force_login(viewer)
     response = client.get(reverse("bulk_run_log", args=[run.pk]))
@@ -228,7 +241,7 @@ def test_the_writeoffs_table_links_a_runs_rows_to_the_run(client, clerk, usd):
     small_invoice(usd, 100)
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
-    bulk_run_start(run_id=run.pk, actor=actor)
+    start_bulk_run(run_id=run.pk, actor=actor)
     bulk_run_execute(run.pk)
     client.force_login(clerk)
     page = client.get(reverse("writeoff_page", args=[usd.acct_no])).content.decode()

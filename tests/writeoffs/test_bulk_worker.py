@@ -23,7 +23,8 @@ from billing.roles import CLERK
 from tests.ledger import assert_ledger_consistent
 from tests.workers import start_worker
 from tests.writeoffs.bulk_support import criteria, small_invoice
-from writeoffs.bulk.runs import bulk_run_create, bulk_run_start, bulk_runs_resume_stalled
+from writeoffs.bulk.runs import bulk_run_create
+from writeoffs.bulk.tasks import resume_stalled_bulk_runs, start_bulk_run
 from writeoffs.models import BulkRun, BulkRunItem, WriteOff
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +65,7 @@ def frozen_run(settings):
     account = AccountFactory(acct_no=9001)
     invoices = [small_invoice(account, 100 + i) for i in range(INVOICES)]
     run = bulk_run_create(actor=clerk, **criteria(older_than_days=30))
-    run = bulk_run_start(run_id=run.pk, actor=clerk)
+    run = start_bulk_run(run_id=run.pk, actor=clerk)
     assert run.items.count() == INVOICES
     return run, invoices
 
@@ -98,7 +99,7 @@ def assert_each_invoice_written_exactly_once(run: BulkRun, invoices) -> None:
 
 def resume_stalled(run: BulkRun) -> None:
     later = timezone.now() + BulkRun.STALL_AFTER + datetime.timedelta(seconds=1)
-    assert bulk_runs_resume_stalled(now=later) == [run.pk]
+    assert resume_stalled_bulk_runs(now=later) == [run.pk]
 
 
 def test_a_run_killed_partway_and_resumed_by_another_worker_writes_each_invoice_once(frozen_run):
@@ -107,7 +108,7 @@ def test_a_run_killed_partway_and_resumed_by_another_worker_writes_each_invoice_
     assert 10 <= done_before_kill < INVOICES, "the kill must land partway through"
     run.refresh_from_db()
     assert run.status == BulkRun.Status.RUNNING  # the dead worker finished nothing
-    assert bulk_runs_resume_stalled() == []  # not stalled yet: heartbeat is fresh
+    assert resume_stalled_bulk_runs() == []  # not stalled yet: heartbeat is fresh
 
     resume_stalled(run)
     finish(start_worker("resuming-worker", batch=True, extra_env=LATER_DAY))

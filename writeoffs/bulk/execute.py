@@ -1,5 +1,5 @@
 """Executing a started run on the task worker: claim the next item, write it through
-the write-off create in its own transaction, or skip it with its rule.
+the write-off create core in its own transaction, or skip it with its rule.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import BULK_RUN_INVALID_STATE, BillingError
-from billing.models import Invoice
-from billing.money import from_minor
-from writeoffs.lifecycle.create import writeoff_create
-from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
+from billing.models import AccountingCode, Invoice
+from writeoffs.lifecycle.create import bulk_idempotency_key, writeoff_create_in_run
+from writeoffs.models import BulkRun, BulkRunItem, WriteOff
 
 # How often a working worker refreshes the run's heartbeat (it is stalled after 5 minutes).
 HEARTBEAT_EVERY = datetime.timedelta(seconds=10)
@@ -87,9 +86,9 @@ def bulk_run_execute(
     run completed.
     """
     pause = settings.BULK_RUN_PAUSE_SECONDS
-    # What the run writes is frozen, so it is read once; only its status is read
-    # again, with each item's claim.
-    run = BulkRun.objects.select_related("created_by").get(pk=run_id)
+    # What the run writes is frozen, so it is read once (with its creator and expense
+    # code); only its status is read again, in each item's claim.
+    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run_id)
     creator = Actor.for_user(run.created_by)
     _beat(run_id)
     last_beat = time.monotonic()
@@ -117,7 +116,10 @@ def bulk_run_execute(
     return run
 
 
-# What the claim reads: the item, and what the skip rules need of its invoice and account.
+# What the claim reads: the item; its whole invoice with the revenue code, which the
+# write-off is checked against, saves (its history row copies every field) and posts
+# to; and the account's status, for the skip rules. A field left out here would cost
+# each item a SELECT of its own.
 _CLAIM_FIELDS = (
     "id",
     "run_id",
@@ -133,13 +135,8 @@ _CLAIM_FIELDS = (
     "writeoff_id",
     "heartbeat_at",
     "processed_by",
-    "invoice__status",
-    "invoice__total_minor",
-    "invoice__paid_minor",
-    "invoice__written_off_minor",
-    "invoice__held_minor",
-    "invoice__pending_minor",
-    "invoice__aging_date",
+    *(f"invoice__{f.name}" for f in Invoice._meta.concrete_fields if not f.is_relation),
+    *(f"invoice__revenue_code__{f.name}" for f in AccountingCode._meta.concrete_fields),
     "invoice__account__status",
 )
 
@@ -148,14 +145,15 @@ def write_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunI
     """Claim, check and write one item, all in one transaction.
 
     The claim reads the run's status in the same statement: a cancelled run
-    claims nothing, so cancelling stops the run before its next invoice.
+    claims nothing, so cancelling stops the run before its next invoice. Nothing
+    else reads the run: the write takes its frozen values from ``run``.
     """
     with transaction.atomic():
-        # One statement claims the item and locks its invoice (the lock writeoff_create
-        # takes again), with the account's status for the rules. An item whose invoice
+        # One statement claims the item and locks its invoice, the lock the write-off
+        # is made under, with the account's status for the rules. An item whose invoice
         # another transaction holds is passed over for now and claimed on a later turn.
         item = (
-            BulkRunItem.objects.select_related("invoice__account")
+            BulkRunItem.objects.select_related("invoice__account", "invoice__revenue_code")
             .only(*_CLAIM_FIELDS)
             .select_for_update(skip_locked=True, of=("self", "invoice"))
             .filter(
@@ -173,7 +171,7 @@ def write_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunI
         item.processed_by = processed_by
         invoice = item.invoice
         rule = _skip_rule(run, item, invoice)
-        if rule is not None and _written_by_run(run, item):
+        if rule is not None and _written_by_run(run, creator, item):
             # The invoice changed because this run already wrote it (its write-off
             # committed without its item, which one transaction should never allow):
             # replaying through the idempotency key records it instead of skipping it.
@@ -218,18 +216,9 @@ def _waiting_on_an_invoice_lock(run: BulkRun) -> bool:
 def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
     assert item.amount_minor is not None  # only excluded items lack one (bulkrunitem_amount_gt_0)
     try:
-        writeoff = writeoff_create(
-            invoice_id=item.invoice_id,
-            amount=from_minor(item.amount_minor, item.currency),
-            reason_code=run.reason_code,
-            comments=run.comments,
-            actor=creator,
-            writeoff_date=run.writeoff_date,
-            revenue_impacting=run.revenue_impacting,
-            accounting_code_id=run.accounting_code_id,
-            source=Source.BULK,
-            idempotency_key=idempotency_key(run.pk, item.invoice_id),
-            bulk_run_id=run.pk,
+        # The frozen minor units and the invoice the claim locked, straight to the core.
+        writeoff = writeoff_create_in_run(
+            run=run, invoice=item.invoice, amount_minor=item.amount_minor, actor=creator
         )
     except BillingError as error:
         item.state = BulkRunItem.State.FAILED
@@ -241,15 +230,11 @@ def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
     item.message = f"Write-off {writeoff.pk}"
 
 
-def _written_by_run(run: BulkRun, item: BulkRunItem) -> bool:
+def _written_by_run(run: BulkRun, creator: Actor, item: BulkRunItem) -> bool:
     return WriteOff.objects.filter(
-        idempotency_scope=Actor.for_user(run.created_by).idempotency_scope,
-        idempotency_key=idempotency_key(run.pk, item.invoice_id),
+        idempotency_scope=creator.idempotency_scope,
+        idempotency_key=bulk_idempotency_key(run.pk, item.invoice_id),
     ).exists()
-
-
-def idempotency_key(run_id: int, invoice_id: int) -> str:
-    return f"run-{run_id}-{invoice_id}"
 
 
 def _skip_rule(run: BulkRun, item: BulkRunItem, invoice: Invoice) -> str | None:

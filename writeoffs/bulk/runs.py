@@ -1,7 +1,10 @@
 """Bulk small-balance write-off runs: a draft with its criteria and exclusions, then
 start (which freezes the run and approves its total once), cancel and resume.
 
-A run never executes inside a web request: starting it enqueues its task.
+A run never executes inside a web request, and these services never hand it to the
+worker themselves: the task worker is transport, a layer above them. A caller that
+starts or resumes a run for the worker goes through ``writeoffs.bulk.tasks``
+(``start_bulk_run``, ``resume_bulk_run``), which enqueues it in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from writeoffs.approvals.limits import approval_limit_minor, within_limit
 from writeoffs.bulk.execute import locked_run
 from writeoffs.bulk.log import money_text
 from writeoffs.bulk.preview import aging_cutoff, bulk_run_candidates, excluded_invoice_ids
-from writeoffs.bulk.tasks import enqueue_bulk_run
 from writeoffs.lifecycle.rules import _expense_code, _writeoff_reason
 from writeoffs.models import BulkRun, BulkRunItem
 
@@ -152,10 +154,11 @@ def bulk_run_exclude(*, run_id: int, invoice_id: int, excluded: bool, actor: Act
     return run
 
 
-def bulk_run_start(
-    *, run_id: int, actor: Actor, enqueue: bool = True, now: datetime.datetime | None = None
-) -> BulkRun:
-    """Freeze the draft's invoices and approve its total once, then enqueue it.
+def bulk_run_start(*, run_id: int, actor: Actor, now: datetime.datetime | None = None) -> BulkRun:
+    """Freeze the draft's invoices and approve its total once; return the running run.
+
+    It enqueues nothing: ``writeoffs.bulk.tasks.start_bulk_run`` wraps this and the
+    enqueue in one transaction, and ``writeoff_small_balances`` executes the run itself.
 
     The creator starts a run within their own limit for every currency. Above it,
     a different person with the approve permission whose limit covers each
@@ -218,10 +221,6 @@ def bulk_run_start(
         run.approval_limits = limits
         run.heartbeat_at = now
         run.save()
-        if enqueue:
-            # The database backend writes the task row in this transaction: the run
-            # and its task commit together, or neither does.
-            enqueue_bulk_run(run)
     return run
 
 
@@ -267,7 +266,8 @@ def bulk_run_cancel(*, run_id: int, actor: Actor, now: datetime.datetime | None 
 
 
 def bulk_run_resume(*, run_id: int, actor: Actor, now: datetime.datetime | None = None) -> BulkRun:
-    """Enqueue a stalled run again (its heartbeat is more than 5 minutes old)."""
+    """Mark a stalled run (its heartbeat is more than 5 minutes old) as resumed, for
+    ``writeoffs.bulk.tasks.resume_bulk_run`` to enqueue again in the same transaction."""
     if not actor.system:
         require_perm(actor, CREATE_PERM if _is_own(run_id, actor) else APPROVE_PERM)
     now = now or timezone.now()
@@ -282,31 +282,18 @@ def bulk_run_resume(*, run_id: int, actor: Actor, now: datetime.datetime | None 
         run.heartbeat_at = now
         run.resume_count += 1
         run.save(update_fields=["heartbeat_at", "resume_count"])
-        enqueue_bulk_run(run)
     return run
 
 
-def bulk_runs_resume_stalled(*, now: datetime.datetime | None = None) -> list[int]:
-    """The daily run's step: enqueue every stalled run again. Idempotent within 5 minutes."""
-    now = now or timezone.now()
-    stalled = list(
+def stalled_bulk_run_ids(now: datetime.datetime) -> list[int]:
+    """The running runs whose heartbeat is more than 5 minutes old at ``now``."""
+    return list(
         BulkRun.objects.filter(
             status=BulkRun.Status.RUNNING, heartbeat_at__lt=now - BulkRun.STALL_AFTER
         )
         .order_by("id")
         .values_list("id", flat=True)
     )
-    resumed = []
-    for run_id in stalled:
-        try:
-            bulk_run_resume(run_id=run_id, actor=Actor.for_system(), now=now)
-        except BillingError as error:
-            if error.code != BULK_RUN_INVALID_STATE:  # finished or resumed meanwhile
-                raise
-            continue
-        resumed.append(run_id)
-    return resumed
-
 
 
 def _is_own(run_id: int, actor: Actor) -> bool:

@@ -1,26 +1,31 @@
 """Creating a write-off: the plan the confirm step shows, and the create itself.
 
-Each function re-reads the invoice under its row lock before checking anything,
-checks every rule, writes the entry and the invoice's running totals in the same
-transaction, and raises ``BillingError`` on any refusal (nothing is written).
-Views, admin, the API, bulk runs and management commands all call these.
+Every create checks every rule on the invoice read under its row lock, writes the
+entry and the invoice's running totals in the same transaction, and raises
+``BillingError`` on any refusal (nothing is written). Views, admin, the API and
+management commands call ``writeoff_create``, whose input is untrusted; a bulk
+run's worker calls ``writeoff_create_in_run`` with the values its run froze. Both
+go through one core, ``_create``.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.actors import Actor
 from billing.errors import (
+    OVER_AVAILABLE,
+    BillingError,
     ErrorCollector,
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.ledger.periods import lock_date_read_once
 from billing.models import AccountingCode, Invoice
-from billing.money import from_minor
+from billing.money import format_money, from_minor
 from billing.rules import (
     clean_comments,
     lock_invoice,
@@ -34,15 +39,19 @@ from writeoffs.lifecycle.rules import (
     _limit_check,
     _posting_code,
     _require_running_bulk_run,
+    _run_posting_code,
     _writeoff_becomes_active,
     _writeoff_date,
     _writeoff_reason,
 )
 from writeoffs.models import (
+    BulkRun,
     ReasonCode,
     Source,
     WriteOff,
 )
+
+ADD_PERM = "writeoffs.add_writeoff"
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ def writeoff_plan(
     The entry drawer calls this to show errors and to freeze the amount on the
     confirm step; ``writeoff_create`` calls it again on the locked invoice.
     """
-    require_perm(actor, "writeoffs.add_writeoff")
+    require_perm(actor, ADD_PERM)
     require_sent(invoice, "write-offs")
     # The inputs are independent: check them all, so a form shows every refusal at
     # once. The first refusal (in this order) is what a single-error caller sees.
@@ -120,14 +129,14 @@ def writeoff_create(
     accounting_code_id: int | None = None,
     source: str = Source.UI,
     idempotency_key: str | None = None,
-    bulk_run_id: int | None = None,
 ) -> WriteOff:
     """Write off all (``amount`` empty) or part of an invoice's available balance.
 
-    ``bulk_run_id``: the write-off belongs to that running bulk run, whose approval
-    as a whole stands in for the per-write-off approval limit; it never goes pending.
+    The input is untrusted: ``writeoff_plan`` parses and checks it on the locked
+    invoice, after an earlier request with the same idempotency key has had its
+    chance to replay. Over the actor's approval limit, the write-off goes pending.
     """
-    require_perm(actor, "writeoffs.add_writeoff")
+    require_perm(actor, ADD_PERM)
     content = fingerprint(
         invoice_id=invoice_id,
         amount=amount,
@@ -140,46 +149,147 @@ def writeoff_create(
 
     def create() -> WriteOff:
         invoice = lock_invoice(invoice_id)
-        replay = find_replay(WriteOff, actor, idempotency_key, content)
-        if replay is not None:
-            return replay
-        with lock_date_read_once():
-            return create_new(invoice)
 
-    def create_new(invoice: Invoice) -> WriteOff:
-        if bulk_run_id is not None:
-            _require_running_bulk_run(bulk_run_id, actor)
-        plan = writeoff_plan(
-            invoice=invoice,
-            amount=amount,
-            reason_code=reason_code,
-            comments=comments,
+        def plan() -> WriteOffPlan:
+            return writeoff_plan(
+                invoice=invoice,
+                amount=amount,
+                reason_code=reason_code,
+                comments=comments,
+                actor=actor,
+                writeoff_date=writeoff_date,
+                revenue_impacting=revenue_impacting,
+                accounting_code_id=accounting_code_id,
+            )
+
+        return _create(
+            invoice,
+            plan,
             actor=actor,
-            writeoff_date=writeoff_date,
-            revenue_impacting=revenue_impacting,
-            accounting_code_id=accounting_code_id,
+            source=source,
+            idempotency_key=idempotency_key,
+            content=content,
         )
-        if bulk_run_id is None:
-            approval = _limit_check(invoice, actor, plan.amount_minor)
+
+    return create_once(WriteOff, actor, idempotency_key, content, create)
+
+
+def writeoff_create_in_run(
+    *, run: BulkRun, invoice: Invoice, amount_minor: int, actor: Actor
+) -> WriteOff:
+    """Write off one item of a running bulk run: its frozen amount in minor units, with
+    the reason, comments, write-off date and posting code the run froze when it was
+    approved, as the run's creator (``actor``), under the key ``run-<run>-<invoice>``.
+
+    For the worker, inside the transaction whose claim locked ``invoice`` (every field,
+    with its revenue code). ``run`` is the row the worker read once: nothing here reads
+    it again, and nothing is parsed. The rules that depend on the invoice or the day
+    are checked as for any write-off (the invoice is sent, the amount is available,
+    the date is not before the bill date nor in a closed period); the run's approval
+    as a whole stands in for the per-write-off limit, so it never goes pending.
+    Cancelling the run stops its worker at its next claim, which reads the status.
+    """
+    _require_running_bulk_run(run, actor)
+    require_perm(actor, ADD_PERM)
+    key = bulk_idempotency_key(run.pk, invoice.pk)
+    # The content the worker sent as writeoff_create's input before it called this,
+    # so that a write-off made under the run's key then still replays, never clashes.
+    content = fingerprint(
+        invoice_id=invoice.pk,
+        amount=from_minor(amount_minor, invoice.currency),
+        reason_code=run.reason_code,
+        comments=run.comments,
+        writeoff_date=run.writeoff_date,
+        revenue_impacting=run.revenue_impacting,
+        accounting_code_id=run.accounting_code_id,
+    )
+
+    def plan() -> WriteOffPlan:
+        require_sent(invoice, "write-offs")
+        if not 0 < amount_minor <= invoice.available_minor:
+            raise BillingError(
+                OVER_AVAILABLE,
+                f"Write-off amount {_money(invoice, amount_minor)} is more than the "
+                f"{_money(invoice, invoice.available_minor)} available on invoice "
+                f"{invoice.invoice_no}.",
+                field="amount",
+            )
+        return WriteOffPlan(
+            invoice=invoice,
+            amount_minor=amount_minor,
+            reason_code=run.reason_code,
+            comments=run.comments,
+            writeoff_date=_writeoff_date(invoice, run.writeoff_date),
+            revenue_impacting=run.revenue_impacting,
+            accounting_code=_run_posting_code(run, invoice),
+        )
+
+    def create() -> WriteOff:
+        return _create(
+            invoice,
+            plan,
+            actor=actor,
+            source=Source.BULK,
+            idempotency_key=key,
+            content=content,
+            bulk_run=run,
+        )
+
+    return create_once(WriteOff, actor, key, content, create)
+
+
+def bulk_idempotency_key(run_id: int, invoice_id: int) -> str:
+    """A run writes each invoice at most once, however often its worker is resumed."""
+    return f"run-{run_id}-{invoice_id}"
+
+
+def _money(invoice: Invoice, minor: int) -> str:
+    return format_money(from_minor(minor, invoice.currency), invoice.currency)
+
+
+def _create(
+    invoice: Invoice,
+    plan: Callable[[], WriteOffPlan],
+    *,
+    actor: Actor,
+    source: str,
+    idempotency_key: str | None,
+    content: str,
+    bulk_run: BulkRun | None = None,
+) -> WriteOff:
+    """The create core, in ``create_once``'s transaction, on ``invoice`` read under its
+    row lock: replay an earlier request with this idempotency key, or check the
+    caller's ``plan`` against the lock date read once, insert the write-off and take it
+    off the balance (posting its journal entry) or reserve it pending approval.
+
+    ``plan`` turns the caller's values into checked ones; it runs only for a new key.
+    ``bulk_run``: the write-off belongs to that run, approved as a whole: it never pends.
+    """
+    replay = find_replay(WriteOff, actor, idempotency_key, content)
+    if replay is not None:
+        return replay
+    with lock_date_read_once():
+        planned = plan()
+        if bulk_run is None:
+            approval = _limit_check(invoice, actor, planned.amount_minor)
         else:
-            # A bulk run's total was approved once, as a whole: its writes never pend.
-            approval = LimitCheck(limit_minor=None, checked_minor=plan.amount_minor)
+            approval = LimitCheck(limit_minor=None, checked_minor=planned.amount_minor)
         with acting_as(actor):
             writeoff = _insert_writeoff(
                 invoice,
                 actor,
                 requester=actor,
                 approval=approval,
-                amount_minor=plan.amount_minor,
-                reason_code=plan.reason_code,
-                comments=plan.comments,
-                writeoff_date=plan.writeoff_date,
-                revenue_impacting=plan.revenue_impacting,
-                accounting_code=plan.accounting_code,
+                amount_minor=planned.amount_minor,
+                reason_code=planned.reason_code,
+                comments=planned.comments,
+                writeoff_date=planned.writeoff_date,
+                revenue_impacting=planned.revenue_impacting,
+                accounting_code=planned.accounting_code,
                 source=source,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
-                bulk_run_id=bulk_run_id,
+                bulk_run=bulk_run,
             )
             if approval.within:
                 _writeoff_becomes_active(
@@ -188,8 +298,6 @@ def writeoff_create(
             else:
                 # Over the limit: the amount is reserved (no longer available) but still
                 # due, and nothing posts until a second person approves.
-                invoice.pending_minor += plan.amount_minor
+                invoice.pending_minor += planned.amount_minor
                 invoice.save(update_fields=["pending_minor"])
-        return writeoff
-
-    return create_once(WriteOff, actor, idempotency_key, content, create)
+    return writeoff

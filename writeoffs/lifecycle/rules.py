@@ -125,13 +125,19 @@ def _insert_writeoff(
     )
 
 
-def _require_running_bulk_run(bulk_run_id: int, actor: Actor) -> None:
-    """A bulk run's approval covers only its creator's writes, and only while it runs."""
-    if not BulkRun.objects.filter(
-        pk=bulk_run_id, status=BulkRun.Status.RUNNING, created_by_id=getattr(actor.user, "pk", None)
-    ).exists():
+def _require_running_bulk_run(run: BulkRun, actor: Actor) -> None:
+    """A bulk run's approval covers only its creator's writes, and only while it runs.
+
+    Checked on the row its worker read once, not read again for each write-off: a run
+    cancelled since then stops the worker at its next claim, which reads the status.
+    """
+    if (
+        run.status != BulkRun.Status.RUNNING
+        or actor.user is None
+        or actor.user.pk != run.created_by_id
+    ):
         raise BillingError(
-            BULK_RUN_INVALID_STATE, f"Bulk run {bulk_run_id} is not running for {actor.label}."
+            BULK_RUN_INVALID_STATE, f"Bulk run {run.pk} is not running for {actor.label}."
         )
 
 
@@ -188,13 +194,29 @@ def _posting_code(
     return _expense_code(accounting_code_id)
 
 
+_EXPENSE_CODE_REFUSAL = (
+    "Choose an active expense accounting code for a write-off that is not revenue-impacting."
+)
+
+
+def _run_posting_code(run: BulkRun, invoice: Invoice) -> AccountingCode | None:
+    """What a bulk run's write-off posts to: the invoice's revenue code, or the expense
+    code the run was approved with, which must still be active. That code comes with
+    the run as its worker read it (``select_related``), not read again per invoice."""
+    if run.revenue_impacting:
+        return invoice.revenue_code
+    code = run.accounting_code
+    if code is None or code.kind != AccountingCode.Kind.EXPENSE or not code.active:
+        raise BillingError(INVALID_ACCOUNTING_CODE, _EXPENSE_CODE_REFUSAL, field="accounting_code")
+    return code
+
+
 def _expense_code(accounting_code_id: object) -> AccountingCode:
     return _active_code(
         AccountingCode.Kind.EXPENSE,
         accounting_code_id,
         field="accounting_code",
-        refusal="Choose an active expense accounting code for a write-off that is not "
-        "revenue-impacting.",
+        refusal=_EXPENSE_CODE_REFUSAL,
     )
 
 

@@ -27,7 +27,7 @@ from billing.errors import ERROR_CODES, PERMISSION_DENIED, BillingError
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs.approvals.limits import DEFAULT_CURRENCIES
-from writeoffs.bulk import execute, log, preview, runs
+from writeoffs.bulk import execute, log, preview, runs, tasks
 from writeoffs.models import ApprovalLimit, BulkRun, BulkRunItem
 from writeoffs.web.forms import BulkRunForm
 
@@ -123,7 +123,7 @@ def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
     _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = runs.bulk_run_start(run_id=run.pk, actor=Actor.for_request(request))
+        run = tasks.start_bulk_run(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:
@@ -163,7 +163,7 @@ def bulk_run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
     try:
-        run = runs.bulk_run_resume(run_id=run.pk, actor=Actor.for_request(request))
+        run = tasks.resume_bulk_run(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
         _refuse(request, error)
     else:

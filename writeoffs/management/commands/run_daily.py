@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.ops.maintenance import purge_expired_records
 from billing.rules import today
 from writeoffs.approvals.decisions import writeoffs_lapse
-from writeoffs.bulk.runs import bulk_runs_resume_stalled
+from writeoffs.bulk import tasks as bulk_tasks
 from writeoffs.management.commands.expire_dispute_holds import expire_holds
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def lapse_pending_approvals(day: datetime.date, report: Report) -> str:
 
 def resume_stalled_bulk_runs(day: datetime.date, report: Report) -> str:
     """Step 3: bulk runs whose heartbeat is over 5 minutes old, enqueued again."""
-    resumed = bulk_runs_resume_stalled()
+    resumed = bulk_tasks.resume_stalled_bulk_runs()
     for run_id in resumed:
         report(f"Bulk run {run_id} was stalled: enqueued again.")
     return f"{len(resumed)} stalled bulk run(s) resumed."

@@ -100,7 +100,8 @@ class Command(BaseCommand):
             # A start that is refused leaves no draft behind.
             with transaction.atomic():
                 run.save()
-                run = bulk_run_start(run_id=run.pk, actor=approver, enqueue=False)
+                # Started, not enqueued: this process executes it below.
+                run = bulk_run_start(run_id=run.pk, actor=approver)
         except BillingError as error:
             raise CommandError(f"{error.message} (error {error.code})") from None
         self.stdout.write(f"Bulk run {run.pk} started; approved by {run.approved_by}.")
