@@ -11,3 +11,16 @@ class WriteoffsConfig(AppConfig):
         from writeoffs.approvals.limits import ensure_default_limits
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
+        _register_with_billing()
+
+
+def _register_with_billing() -> None:
+    """Everything billing's core must hear from write-offs and dispute holds, which it
+    never imports: its hooks in billing/extensions.py."""
+    from billing import extensions
+    from writeoffs import roles
+
+    for role, permissions in roles.ROLE_PERMISSIONS.items():
+        extensions.register_role_permissions(role, permissions)
+    for role, permissions in roles.API_ROLE_PERMISSIONS.items():
+        extensions.register_api_role_permissions(role, permissions)
