@@ -6,11 +6,14 @@ class WriteoffsConfig(AppConfig):
     verbose_name = "Write-offs and disputes"
 
     def ready(self) -> None:
+        from django.core import checks
         from django.db.models.signals import post_migrate
 
         from writeoffs.approvals.limits import ensure_default_limits
+        from writeoffs.checks import check_dispute_settings
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
+        checks.register(check_dispute_settings)
         _register_with_billing()
 
 

@@ -28,7 +28,6 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.models import Invoice
 from billing.money import from_minor
-from billing.ops.checks import dispute_settings_problems
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
@@ -41,6 +40,7 @@ from billing.rules import (
     today,
 )
 from writeoffs.approvals.limits import hold_requester
+from writeoffs.checks import dispute_settings_problems
 from writeoffs.lifecycle.rules import (
     _as_int,
     _insert_writeoff,
