@@ -22,8 +22,11 @@ def _register_with_billing() -> None:
     never imports: its hooks in billing/extensions.py."""
     from billing import extensions
     from writeoffs import roles
+    from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
 
     for role, permissions in roles.ROLE_PERMISSIONS.items():
         extensions.register_role_permissions(role, permissions)
     for role, permissions in roles.API_ROLE_PERMISSIONS.items():
         extensions.register_api_role_permissions(role, permissions)
+    # Services: in the caller's transaction, under its locks.
+    extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)

@@ -20,13 +20,13 @@ from billing.ledger.codes import posting_code
 from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
 from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.parsing import whole_number
 from billing.receivables.payments import payment_terms
 from billing.rules import (
     lock_invoice,
     require_perm,
     require_sent,
 )
-from writeoffs.lifecycle.rules import _as_int
 from writeoffs.models import (
     RECOVERABLE_REASON_CODES,
     WriteOff,
@@ -177,7 +177,7 @@ def _recovery_allocation(
         return []
     by_id = {w.pk: w for w in candidates}
     if writeoff_ids:
-        chosen_ids = [_as_int(pk) for pk in writeoff_ids]
+        chosen_ids = [whole_number(pk) for pk in writeoff_ids]
         if any(pk not in by_id for pk in chosen_ids) or len(set(chosen_ids)) != len(chosen_ids):
             raise BillingError(
                 INVALID_RECOVERY_CHOICE,
