@@ -23,6 +23,7 @@ def _register_with_billing() -> None:
     from billing import extensions
     from writeoffs import roles
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
+    from writeoffs.lifecycle.recovery import void_recoveries
 
     for role, permissions in roles.ROLE_PERMISSIONS.items():
         extensions.register_role_permissions(role, permissions)
@@ -30,3 +31,4 @@ def _register_with_billing() -> None:
         extensions.register_api_role_permissions(role, permissions)
     # Services: in the caller's transaction, under its locks.
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
+    extensions.register_payment_voided(void_recoveries)

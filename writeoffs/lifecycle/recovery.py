@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
+from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import (
@@ -210,3 +211,27 @@ def _recovery_allocation(
             field="writeoffs",
         )
     return allocation
+
+
+def void_recoveries(payment: Payment) -> int:
+    """A payment was voided: void its write-off recoveries (a recovery payment's) and
+    return the amount that is written off again.
+
+    Registered with billing (``billing.extensions.register_payment_voided``), which
+    calls it from ``payment_remove``: in that transaction, under the invoice and
+    payment locks.
+    """
+    restored = 0
+    now = timezone.now()
+    recoveries = WriteOffRecovery.objects.select_for_update().filter(
+        payment=payment, status=WriteOffRecovery.Status.ACTIVE
+    )
+    for recovery in recoveries.order_by("id"):
+        writeoff = WriteOff.objects.select_for_update().get(pk=recovery.writeoff_id)
+        writeoff.recovered_minor -= recovery.amount_minor
+        writeoff.save(update_fields=["recovered_minor"])
+        recovery.status = WriteOffRecovery.Status.VOIDED
+        recovery.voided_at = now
+        recovery.save(update_fields=["status", "voided_at"])
+        restored += recovery.amount_minor
+    return restored
