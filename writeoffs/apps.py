@@ -21,9 +21,10 @@ def _register_with_billing() -> None:
     """Everything billing's core must hear from write-offs and dispute holds, which it
     never imports: its hooks in billing/extensions.py."""
     from billing import extensions
-    from writeoffs import roles
+    from writeoffs import roles, selectors
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
+    from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
     for role, permissions in roles.ROLE_PERMISSIONS.items():
         extensions.register_role_permissions(role, permissions)
@@ -32,3 +33,7 @@ def _register_with_billing() -> None:
     # Services: in the caller's transaction, under its locks.
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
+    # Billing's pages.
+    extensions.register_account_overview_context(account_overview_context)
+    extensions.register_invoice_page_context(invoice_page_context)
+    extensions.register_invoice_filter("recovered", selectors.recovered_invoices)

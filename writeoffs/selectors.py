@@ -1,6 +1,6 @@
 """Reads of write-offs and dispute holds: the Write-Offs page's tables and picker,
 and the parts of billing's pages that show them (the overview's totals and latest
-entries, the invoice's entries and timeline).
+entries, the invoice's entries and timeline, the Invoices list's Recovered filter).
 
 Each list is one query. Rows carry their invoice (``select_related``) because the
 tables show its number and the amounts need its currency.
@@ -254,6 +254,16 @@ def latest_writeoffs(account: Account, count: int) -> QuerySet[WriteOff]:
 
 def latest_disputes(account: Account, count: int) -> QuerySet[DisputeHold]:
     return disputes_for(account)[:count]
+
+
+def recovered_invoices(account: Account) -> Q:
+    """The Invoices list's Recovered filter: invoices of which some write-off was partly
+    paid after all (bad-debt recovery)."""
+    return Q(
+        pk__in=Invoice.objects.filter(account=account, writeoffs__recovered_minor__gt=0).values(
+            "pk"
+        )
+    )
 
 
 # Through the invoice's related managers, so each row already carries its invoice.
