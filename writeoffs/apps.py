@@ -33,6 +33,9 @@ def _register_with_billing() -> None:
     # Services: in the caller's transaction, under its locks.
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
+    # Closing the books.
+    extensions.register_close_blocker(selectors.close_blockers)
+    extensions.register_close_figures(selectors.close_figures)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)
