@@ -5,7 +5,7 @@ pyproject.toml; tests/billing/test_boundary.py). An app that adds to the
 receivables tells the core what it must know by registering functions here from
 its ``AppConfig.ready()``; the core calls whatever is registered, in the order it
 was registered. With nothing registered a hook adds nothing: no context, no
-blocker, no permission, nothing voided.
+blocker, no permission, nothing voided, nothing checked.
 
 A hook runs where the core's own code would: one the core calls inside a service
 runs in that service's transaction, under its row locks, and acts as its actor.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from billing.actors import Actor
     from billing.models import Account, AccountingCode, Invoice, Payment
+    from billing.verification import Verification
 
 # An invoice's revenue code was corrected to ``code``; ``reason`` is the correction's.
 # Called after the invoice and its own posting moved: move (and reclassify in the
@@ -39,6 +40,9 @@ type PaymentVoided = Callable[[Payment], int]
 type CloseBlockers = Callable[[datetime.date], list[str]]
 # Figures a move of the lock date records in its close snapshot, by key.
 type CloseFigures = Callable[[datetime.date], dict[str, Any]]
+# A check of the stored totals and the journal against the rows: at most ``limit``
+# failures of each kind it groups are listed, every one is counted.
+type LedgerCheck = Callable[[int], Verification]
 # Context a page of billing's adds to its own (the template reads both).
 type AccountPageContext = Callable[[HttpRequest, Account], dict[str, Any]]
 type InvoicePageContext = Callable[[HttpRequest, Invoice], dict[str, Any]]
@@ -54,6 +58,7 @@ class Hooks:
     payment_voided: list[PaymentVoided] = field(default_factory=list)
     close_blockers: list[CloseBlockers] = field(default_factory=list)
     close_figures: list[CloseFigures] = field(default_factory=list)
+    ledger_checks: list[LedgerCheck] = field(default_factory=list)
     account_overview_context: list[AccountPageContext] = field(default_factory=list)
     invoice_page_context: list[InvoicePageContext] = field(default_factory=list)
     invoice_filters: dict[str, InvoiceFilter] = field(default_factory=dict)
@@ -91,6 +96,11 @@ def register_close_blocker(hook: CloseBlockers) -> CloseBlockers:
 def register_close_figures(hook: CloseFigures) -> CloseFigures:
     """Merged into the close snapshot a move of the lock date stores."""
     return _append(hooks.close_figures, hook)
+
+
+def register_ledger_check(hook: LedgerCheck) -> LedgerCheck:
+    """Run by ``billing.verification.verify_ledger`` (the close snapshot's check)."""
+    return _append(hooks.ledger_checks, hook)
 
 
 def register_account_overview_context(hook: AccountPageContext) -> AccountPageContext:

@@ -24,6 +24,7 @@ def _register_with_billing() -> None:
     from writeoffs import roles, selectors
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
+    from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
     for role, permissions in roles.ROLE_PERMISSIONS.items():
@@ -36,6 +37,7 @@ def _register_with_billing() -> None:
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(selectors.close_figures)
+    extensions.register_ledger_check(verify_ledger)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)

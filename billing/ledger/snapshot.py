@@ -5,17 +5,15 @@ stored with each move of the lock date.
 from __future__ import annotations
 
 import datetime
-import io
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db.models import F, Sum
 
 from billing import extensions
 from billing.ledger.books import trial_balance
 from billing.models import Invoice, JournalEntry, JournalLine
+from billing.verification import SNAPSHOT_FAILURES, verify_ledger
 
 
 def close_blockers(locked_through: datetime.date) -> list[str]:
@@ -30,15 +28,10 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
 
 def close_snapshot(locked_through: datetime.date) -> dict[str, Any]:
     """The figures a move of the lock date records (SPEC, "Accounting periods"): the
-    ledger check's report, the trial balance through the lock date, AR control
-    against the balance due, the journal's size, and the figures the registered
-    close-figure hooks add (e.g. the pending write-offs)."""
-    out = io.StringIO()
-    try:
-        call_command("verify_ledger", limit=20, stdout=out)
-        ledger = {"ok": True, "report": out.getvalue().strip()[-2000:]}
-    except CommandError as error:
-        ledger = {"ok": False, "report": (out.getvalue() + str(error)).strip()[-2000:]}
+    ledger check's result (``Verification.as_snapshot``), the trial balance through
+    the lock date, AR control against the balance due, the journal's size, and the
+    figures the registered close-figure hooks add (e.g. the pending write-offs)."""
+    ledger = verify_ledger(limit=SNAPSHOT_FAILURES).as_snapshot()
     balance = trial_balance(start=None, end=locked_through)
     # Until the aging report exists, AR control (every line) is checked against the
     # sum of balance due over sent invoices; the aging report replaces it with its
