@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 
-from billing.roles import API_ROLE_PERMISSIONS
+from billing.roles import api_role_permissions
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -75,9 +75,7 @@ class Actor:
         if self.system:
             return True
         if self.api_key is not None:
-            return not self.api_key.revoked and perm in API_ROLE_PERMISSIONS.get(
-                self.api_key.role, frozenset()
-            )
+            return not self.api_key.revoked and perm in api_role_permissions(self.api_key.role)
         if self.user is not None:
             return self.user.is_active and self.user.has_perm(perm)
         return False

@@ -25,11 +25,9 @@ from billing.models import IDEMPOTENCY_WINDOW, ApiIdempotencyRecord, ApiKey
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
-# The constraints a lost race can break: the entries' idempotency keys (unique)
-# and the invoice's balance CHECKs. Any other IntegrityError is a bug, not a race.
-IDEMPOTENCY_CONSTRAINTS = frozenset(
-    {"payment_idempotency_unique", "writeoff_idempotency_unique", "dispute_idempotency_unique"}
-)
+# The constraints a lost race can break: the entry's idempotency key (its model's
+# unique constraint on it, ``idempotency_constraint``) and the invoice's balance
+# CHECKs. Any other IntegrityError is a bug, not a race.
 BALANCE_CONSTRAINTS = frozenset(
     {
         "invoice_paid_gte_0",
@@ -91,12 +89,24 @@ def find_replay(
     return model._default_manager.get(pk=pk)
 
 
-def violated_constraint(error: IntegrityError) -> str | None:
+def idempotency_constraint(model: type[models.Model]) -> str | None:
+    """The name of ``model``'s unique constraint on its idempotency key, if it has one
+    (every entry model that takes a key declares one in its ``Meta.constraints``)."""
+    for constraint in model._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint):
+            continue
+        if "idempotency_key" in constraint.fields:
+            return constraint.name
+    return None
+
+
+def violated_constraint(error: IntegrityError, model: type[models.Model]) -> str | None:
     """The name of the constraint ``error`` reports, when the database says it.
 
     PostgreSQL names it in the diagnostics. SQLite names a CHECK constraint in
-    its message and a UNIQUE one only by its columns, so an idempotency key's
-    unique constraint is recognised by the column.
+    its message and a UNIQUE one only by its columns, so the idempotency key's
+    unique constraint of ``model`` (the entry being created) is recognised by its
+    table and column.
     """
     cause = error.__cause__
     diag = getattr(cause, "diag", None)
@@ -107,11 +117,8 @@ def violated_constraint(error: IntegrityError) -> str | None:
         return message.removeprefix("CHECK constraint failed: ").strip()
     if message.startswith("UNIQUE constraint failed: ") and message.endswith(".idempotency_key"):
         table = message.removeprefix("UNIQUE constraint failed: ").split(".", 1)[0]
-        return {
-            "billing_payment": "payment_idempotency_unique",
-            "writeoffs_writeoff": "writeoff_idempotency_unique",
-            "writeoffs_disputehold": "dispute_idempotency_unique",
-        }.get(table)
+        if table == model._meta.db_table:
+            return idempotency_constraint(model)
     return None
 
 
@@ -135,8 +142,11 @@ def create_once(
         with transaction.atomic():
             return create()
     except IntegrityError as error:
-        constraint = violated_constraint(error)
-        if constraint not in IDEMPOTENCY_CONSTRAINTS | BALANCE_CONSTRAINTS:
+        constraint = violated_constraint(error, model)
+        race = constraint is not None and (
+            constraint == idempotency_constraint(model) or constraint in BALANCE_CONSTRAINTS
+        )
+        if not race:
             raise
         existing = find_replay(model, actor, key, content_fingerprint) if key else None
         if existing is not None:

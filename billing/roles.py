@@ -2,12 +2,16 @@
 
 ``ensure_billing_groups`` runs after every migrate (and after the test runner
 flushes a database), so the groups always exist with exactly these permissions.
-An API key's role (``ApiKey.Role``) maps onto the same sets (``API_ROLE_PERMISSIONS``).
+An API key's role (``ApiKey.Role``) maps onto the same sets (``api_role_permissions``).
+Billing lists its own permissions; each app built on it registers its own per role
+(``billing.extensions``), so every role reads whole here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from billing import extensions
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import Permission
@@ -23,45 +27,49 @@ _VIEW = [
     "billing.view_invoiceline",
     "billing.view_payment",
     "billing.view_accountingcode",
-    "writeoffs.view_writeoff",
-    "writeoffs.view_disputehold",
     "billing.view_journalentry",
     "billing.view_journalline",
     "billing.view_accountingperiodlock",
-    "writeoffs.view_approvallimit",
 ]
-_CREATE = ["billing.add_payment", "writeoffs.add_writeoff", "writeoffs.add_disputehold"]
-_SUPERVISE = [
-    "billing.remove_payment",
-    "writeoffs.reverse_writeoff",
-    "writeoffs.settle_disputehold",
-]
+_CREATE = ["billing.add_payment"]
+_SUPERVISE = ["billing.remove_payment"]
 _BOOKS = ["billing.export_journal"]
 # Segregation of duties: the controller closes periods and reads everything, and
 # creates, settles and reverses nothing.
 _CLOSE = ["billing.move_lock_date"]
 
-_APPROVE = ["writeoffs.approve_writeoff"]
-# The controller approves and edits limits, and creates, settles and reverses nothing
-# (segregation of duties).
-_CONTROL = ["writeoffs.add_approvallimit", "writeoffs.change_approvallimit"]
-
-ROLE_PERMISSIONS = {
+ROLES = (VIEWER, CLERK, SUPERVISOR, CONTROLLER)
+# Billing's own permissions per role; the apps built on billing add theirs
+# (billing.extensions.register_role_permissions).
+_OWN_ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS + _APPROVE,
-    CONTROLLER: _VIEW + _BOOKS + _CLOSE + _APPROVE + _CONTROL,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE,
 }
 
 # An API key writes like a clerk or a supervisor (it reads nothing the API does not
 # return, and approval is never an API call); keyed by ApiKey.Role's values.
-API_ROLE_PERMISSIONS = {
-    "clerk": frozenset(_CREATE),
-    "supervisor": frozenset(_CREATE + _SUPERVISE + _BOOKS),
+API_ROLES = ("clerk", "supervisor")
+_OWN_API_ROLE_PERMISSIONS = {
+    "clerk": _CREATE,
+    "supervisor": _CREATE + _SUPERVISE + _BOOKS,
 }
 
 
-def _permissions(names: list[str]) -> list[Permission]:
+def role_permissions(role: str) -> frozenset[str]:
+    """The staff group ``role``'s permissions: billing's and those registered for it."""
+    registered = extensions.hooks.role_permissions.get(role, set())
+    return frozenset(_OWN_ROLE_PERMISSIONS.get(role, [])) | registered
+
+
+def api_role_permissions(role: str) -> frozenset[str]:
+    """What an API key of ``role`` may do: billing's and what was registered for it."""
+    registered = extensions.hooks.api_role_permissions.get(role, set())
+    return frozenset(_OWN_API_ROLE_PERMISSIONS.get(role, [])) | registered
+
+
+def _permissions(names: frozenset[str]) -> list[Permission]:
     from django.contrib.auth.models import Permission
 
     wanted = {tuple(name.split(".", 1)) for name in names}
@@ -77,6 +85,6 @@ def ensure_billing_groups(**kwargs) -> None:
 
     # post_migrate fires once per app; permissions of apps later in the list may not
     # exist yet on the early calls, and the last call completes every group.
-    for group_name, names in ROLE_PERMISSIONS.items():
+    for group_name in ROLES:
         group, _ = Group.objects.get_or_create(name=group_name)
-        group.permissions.set(_permissions(names))
+        group.permissions.set(_permissions(role_permissions(group_name)))

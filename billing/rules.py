@@ -16,6 +16,7 @@ from django.utils import timezone
 from billing.actors import Actor
 from billing.errors import (
     ILLEGAL_CHARACTERS,
+    INVALID_ACCOUNTING_CODE,
     INVALID_COMMENTS,
     INVALID_INPUT,
     INVOICE_NOT_FOUND,
@@ -25,9 +26,9 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.models import Invoice
+from billing.models import AccountingCode, Invoice
 from billing.money import format_money, from_minor, parse_amount, to_minor
-from billing.parsing import is_ascii_digits
+from billing.parsing import is_ascii_digits, whole_number
 
 COMMENTS_MAX_LENGTH = 3000
 REFERENCE_MAX_LENGTH = 100
@@ -191,6 +192,17 @@ def invoice_id_of(
         name = str(model._meta.verbose_name).capitalize()
         raise BillingError(not_found_code, f"{name} {pk} does not exist.")
     return invoice_id
+
+
+def active_code(kind: str, raw: object, *, field: str, refusal: str) -> AccountingCode:
+    """The active accounting code of ``kind`` whose id is ``raw``; ``refusal`` otherwise."""
+    code = None
+    pk = whole_number(raw)
+    if pk is not None:
+        code = AccountingCode.objects.filter(pk=pk, kind=kind, active=True).first()
+    if code is None:
+        raise BillingError(INVALID_ACCOUNTING_CODE, refusal, field=field)
+    return code
 
 
 def clean_correction_reason(reason: str | None) -> str:

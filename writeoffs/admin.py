@@ -215,7 +215,7 @@ class ApprovalLimitAdminForm(forms.ModelForm):
 @admin.register(ApprovalLimit)
 class ApprovalLimitAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     """Limits are edited by the finance controller and superusers: only they hold
-    the add/change permissions (billing/roles.py). A row is never deleted; set
+    the add/change permissions (writeoffs/roles.py). A row is never deleted; set
     it to 0 instead, so history keeps every value a write-off was checked against."""
 
     form = ApprovalLimitAdminForm

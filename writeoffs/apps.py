@@ -6,8 +6,39 @@ class WriteoffsConfig(AppConfig):
     verbose_name = "Write-offs and disputes"
 
     def ready(self) -> None:
+        from django.core import checks
         from django.db.models.signals import post_migrate
 
         from writeoffs.approvals.limits import ensure_default_limits
+        from writeoffs.checks import check_dispute_settings
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
+        checks.register(check_dispute_settings)
+        _register_with_billing()
+
+
+def _register_with_billing() -> None:
+    """Everything billing's core must hear from write-offs and dispute holds, which it
+    never imports: its hooks in billing/extensions.py."""
+    from billing import extensions
+    from writeoffs import roles, selectors
+    from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
+    from writeoffs.lifecycle.recovery import void_recoveries
+    from writeoffs.verification import verify_ledger
+    from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
+
+    for role, permissions in roles.ROLE_PERMISSIONS.items():
+        extensions.register_role_permissions(role, permissions)
+    for role, permissions in roles.API_ROLE_PERMISSIONS.items():
+        extensions.register_api_role_permissions(role, permissions)
+    # Services: in the caller's transaction, under its locks.
+    extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
+    extensions.register_payment_voided(void_recoveries)
+    # Closing the books.
+    extensions.register_close_blocker(selectors.close_blockers)
+    extensions.register_close_figures(selectors.close_figures)
+    extensions.register_ledger_check(verify_ledger)
+    # Billing's pages.
+    extensions.register_account_overview_context(account_overview_context)
+    extensions.register_invoice_page_context(invoice_page_context)
+    extensions.register_invoice_filter("recovered", selectors.recovered_invoices)

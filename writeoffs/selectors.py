@@ -1,6 +1,7 @@
 """Reads of write-offs and dispute holds: the Write-Offs page's tables and picker,
-and the parts of billing's pages that show them (the overview's totals and latest
-entries, the invoice's entries and timeline).
+the parts of billing's pages that show them (the overview's totals and latest
+entries, the invoice's entries and timeline, the Invoices list's Recovered filter)
+and what a close of the books asks of them.
 
 Each list is one query. Rows carry their invoice (``select_related``) because the
 tables show its number and the amounts need its currency.
@@ -8,6 +9,7 @@ tables show its number and the amounts need its currency.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +30,7 @@ from billing.receivables.selectors import (
     with_postings,
 )
 from billing.rules import today
-from writeoffs.models import SETTLEMENT_FOR_STATUS, DisputeHold, WriteOff
+from writeoffs.models import SETTLEMENT_FOR_STATUS, BulkRun, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
 # primary key, so pages are stable when dates or amounts tie.
@@ -256,6 +258,16 @@ def latest_disputes(account: Account, count: int) -> QuerySet[DisputeHold]:
     return disputes_for(account)[:count]
 
 
+def recovered_invoices(account: Account) -> Q:
+    """The Invoices list's Recovered filter: invoices of which some write-off was partly
+    paid after all (bad-debt recovery)."""
+    return Q(
+        pk__in=Invoice.objects.filter(account=account, writeoffs__recovered_minor__gt=0).values(
+            "pk"
+        )
+    )
+
+
 # Through the invoice's related managers, so each row already carries its invoice.
 def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
     return list(
@@ -324,3 +336,33 @@ def pending_approvals() -> QuerySet[WriteOff]:
 def pending_approval_for(writeoff_id: int) -> WriteOff:
     """A write-off on the Approvals queue (any status, so a decided one shows why)."""
     return get_object_or_404(WriteOff.objects.select_related("invoice", "account"), pk=writeoff_id)
+
+
+# --- billing's close of the books -------------------------------------------------
+
+
+def pending_writeoff_count() -> int:
+    return WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
+
+
+def close_blockers(locked_through: datetime.date) -> list[str]:
+    """What stops the books closing through ``locked_through``: pending write-offs
+    dated on or before it, and unfinished bulk runs (a run writes on its frozen date,
+    which a close must not overtake). At most 50 of each are named."""
+    blockers = []
+    pending = WriteOff.objects.filter(
+        status=WriteOff.Status.PENDING, writeoff_date__lte=locked_through
+    )
+    for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[:50]:
+        blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
+    unfinished = BulkRun.objects.filter(
+        status__in=[BulkRun.Status.DRAFT, BulkRun.Status.RUNNING]
+    ).filter(Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through))
+    for pk, status in unfinished.order_by("pk").values_list("pk", "status")[:50]:
+        blockers.append(f"Bulk run {pk} is {status}: finish or cancel it first.")
+    return blockers
+
+
+def close_figures(locked_through: datetime.date) -> dict[str, int]:
+    """What a close snapshot records of write-offs: how many wait for approval."""
+    return {"pending_writeoffs": pending_writeoff_count()}

@@ -31,13 +31,11 @@ from billing.models import (
     JournalLine,
     Payment,
 )
-from billing.receivables.payments import payment_correct, payment_correction_plan
-
-# The revenue-code correction moves write-offs too, so its service is the write-offs app's.
-from writeoffs.lifecycle.corrections import (
+from billing.receivables.invoices import (
     invoice_revenue_code_correct,
     invoice_revenue_code_correction_plan,
 )
+from billing.receivables.payments import payment_correct, payment_correction_plan
 
 
 @admin.register(Account)

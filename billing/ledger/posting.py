@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from django.db import models
 from django.db.models import Sum
@@ -26,6 +26,9 @@ from billing.models import (
 )
 from billing.rules import today
 
+if TYPE_CHECKING:
+    from django.db.models.options import Options
+
 
 class Line(NamedTuple):
     accounting_code_id: int
@@ -42,9 +45,12 @@ def credit(accounting_code_id: int, amount_minor: int) -> Line:
 
 
 class PostedWriteOff(Protocol):
-    """What posting reads of a write-off (writeoffs.models.WriteOff; billing's core
-    does not import writeoffs)."""
+    """What posting reads of a write-off: a model instance of the app that keeps
+    write-offs, which billing's core does not import. It is the entry's source, named
+    by its own ``_meta.label_lower``."""
 
+    @property
+    def _meta(self) -> Options[Any]: ...
     @property
     def pk(self) -> int: ...
     @property
@@ -224,7 +230,7 @@ def post_writeoff(
     converted = getattr(writeoff, "origin_dispute_id", None) is not None
     return post_entry(
         event=JournalEvent.DISPUTE_CONVERSION if converted else JournalEvent.WRITEOFF,
-        source=SourceRef("writeoffs.writeoff", writeoff.pk),
+        source=SourceRef(writeoff._meta.label_lower, writeoff.pk),
         entry_date=entry_date,
         invoice=invoice,
         lines=[

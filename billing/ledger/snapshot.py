@@ -5,52 +5,33 @@ stored with each move of the lock date.
 from __future__ import annotations
 
 import datetime
-import io
+from typing import Any
 
-from django.apps import apps
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 
+from billing import extensions
 from billing.ledger.books import trial_balance
 from billing.models import Invoice, JournalEntry, JournalLine
+from billing.verification import SNAPSHOT_FAILURES, verify_ledger
 
 
 def close_blockers(locked_through: datetime.date) -> list[str]:
-    """What stops the books closing through ``locked_through``: pending write-offs
-    dated on or before it, and unfinished bulk runs (a run writes on its frozen date,
-    which a close must not overtake). Read by string, so billing's core never
-    imports writeoffs."""
-    blockers = []
-    writeoff = apps.get_model("writeoffs", "WriteOff")
-    pending = writeoff.objects.filter(status="pending", writeoff_date__lte=locked_through)
-    for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[
-        :50
-    ]:
-        blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
-    bulk_run = apps.get_model("writeoffs", "BulkRun")
-    unfinished = bulk_run.objects.filter(status__in=["draft", "running"]).filter(
-        Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
-    )
-    for pk, status in unfinished.order_by("pk").values_list("pk", "status")[:50]:
-        blockers.append(f"Bulk run {pk} is {status}: finish or cancel it first.")
+    """What stops the books closing through ``locked_through``, each a sentence: what
+    the registered close blockers name (e.g. a pending write-off dated on or before
+    it, or an unfinished bulk run, which writes on a date a close must not overtake)."""
+    blockers: list[str] = []
+    for blocking in extensions.hooks.close_blockers:
+        blockers.extend(blocking(locked_through))
     return blockers
 
 
-def pending_writeoff_count() -> int:
-    writeoff = apps.get_model("writeoffs", "WriteOff")
-    return writeoff.objects.filter(status="pending").count()
-
-
-def close_snapshot(locked_through: datetime.date) -> dict:
-    """The figures a move of the lock date records (SPEC, "Accounting periods")."""
-    out = io.StringIO()
-    try:
-        call_command("verify_ledger", limit=20, stdout=out)
-        ledger = {"ok": True, "report": out.getvalue().strip()[-2000:]}
-    except CommandError as error:
-        ledger = {"ok": False, "report": (out.getvalue() + str(error)).strip()[-2000:]}
+def close_snapshot(locked_through: datetime.date) -> dict[str, Any]:
+    """The figures a move of the lock date records (SPEC, "Accounting periods"): the
+    ledger check's result (``Verification.as_snapshot``), the trial balance through
+    the lock date, AR control against the balance due, the journal's size, and the
+    figures the registered close-figure hooks add (e.g. the pending write-offs)."""
+    ledger = verify_ledger(limit=SNAPSHOT_FAILURES).as_snapshot()
     balance = trial_balance(start=None, end=locked_through)
     # Until the aging report exists, AR control (every line) is checked against the
     # sum of balance due over sent invoices; the aging report replaces it with its
@@ -67,7 +48,7 @@ def close_snapshot(locked_through: datetime.date) -> dict:
         .annotate(due=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor"), default=0))
         .order_by("currency")
     )
-    return {
+    snapshot: dict[str, Any] = {
         "locked_through": locked_through.isoformat(),
         "verify_ledger": ledger,
         "trial_balance": {
@@ -86,6 +67,8 @@ def close_snapshot(locked_through: datetime.date) -> dict:
             }
             for currency in sorted(set(ar_by_currency) | set(due_by_currency))
         },
-        "pending_writeoffs": pending_writeoff_count(),
         "journal_entries": JournalEntry.objects.filter(entry_date__lte=locked_through).count(),
     }
+    for figures in extensions.hooks.close_figures:
+        snapshot.update(figures(locked_through))
+    return snapshot

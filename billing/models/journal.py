@@ -30,8 +30,8 @@ class JournalEntry(models.Model):
     """One balanced, dated posting of one money event. Never edited or deleted: a
     correction is a new entry on its own date.
 
-    The source row is named by ``source_type`` (``app_label.model``, e.g.
-    ``writeoffs.writeoff``) and ``source_id``, so that billing's core never imports
+    The source row is named by ``source_type`` (its model's ``app_label.model``, e.g.
+    ``billing.payment``) and ``source_id``, so that billing's core never imports
     the apps whose rows it posts. An event posts once per source; a source may be
     reclassified more than once, so ``sequence`` counts its reclassifications
     (0 for every other event).

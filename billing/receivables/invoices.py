@@ -1,10 +1,12 @@
-"""Sending an invoice: the only way an invoice becomes sent, posting its revenue.
+"""Sending an invoice (the only way an invoice becomes sent, posting its revenue), and
+correcting the revenue code it posts to.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from billing import extensions
 from billing.actors import Actor
 from billing.errors import (
     INVALID_ACCOUNTING_CODE,
@@ -14,9 +16,11 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.ledger.periods import require_open
-from billing.ledger.posting import post_invoice_sent
+from billing.ledger.posting import post_invoice_sent, post_reclassification
 from billing.models import AccountingCode, Invoice
 from billing.rules import (
+    active_code,
+    clean_correction_reason,
     lock_invoice,
     require_perm,
 )
@@ -50,4 +54,54 @@ def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
         invoice.status = Invoice.Status.SENT
         invoice.save(update_fields=["status"])
         post_invoice_sent(invoice, actor=actor)
+    return invoice
+
+
+def invoice_revenue_code_correction_plan(
+    *, invoice: Invoice, actor: Actor, revenue_code_id: object
+) -> AccountingCode | None:
+    """The active revenue code ``invoice`` moves to, or ``None`` when it already posts there."""
+    require_perm(actor, "billing.change_invoice")
+    code = active_code(
+        AccountingCode.Kind.REVENUE,
+        revenue_code_id,
+        field="revenue_code",
+        refusal="Choose an active revenue accounting code for the invoice.",
+    )
+    return None if code.pk == invoice.revenue_code_id else code
+
+
+def invoice_revenue_code_correct(
+    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str | None
+) -> Invoice:
+    """Correct the revenue code an invoice posts to, reclassifying its posting in the
+    journal. What follows the invoice's revenue code (a revenue-impacting write-off)
+    moves with it in the same transaction, under the invoice lock: the
+    ``revenue_code_moved`` hooks of ``billing.extensions``. ``reason`` goes into each
+    history row.
+    """
+    require_perm(actor, "billing.change_invoice")
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        code = invoice_revenue_code_correction_plan(
+            invoice=invoice, actor=actor, revenue_code_id=revenue_code_id
+        )
+        if code is None:
+            return invoice
+        reason = clean_correction_reason(reason)
+        old_code_id = invoice.revenue_code_id
+        invoice.revenue_code = code
+        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+        invoice.save(update_fields=["revenue_code"])
+        if old_code_id is not None:
+            post_reclassification(
+                invoice,
+                invoice=invoice,
+                old_code_id=old_code_id,
+                new_code_id=code.pk,
+                actor=actor,
+                memo=reason,
+            )
+        for moved in extensions.hooks.revenue_code_moved:
+            moved(invoice, code, actor, reason)
     return invoice

@@ -8,10 +8,10 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
+from billing import extensions
 from billing.actors import Actor
 from billing.errors import (
     INVALID_INPUT,
@@ -183,7 +183,11 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
             ]
         )
         invoice.paid_minor -= payment.amount_minor
-        invoice.written_off_minor += _void_recoveries(payment)
+        # A recovery payment had reinstated written-off money: voiding it writes that
+        # off again (the registered payment_voided hooks undo what it reinstated).
+        invoice.written_off_minor += sum(
+            voided(payment) for voided in extensions.hooks.payment_voided
+        )
         invoice.save(update_fields=["paid_minor", "written_off_minor"])
         # The whole entry (recovery lines included), today: never into the period the
         # payment was posted in, which may be closed.
@@ -224,24 +228,3 @@ def payment_correct(
         lambda payment: payment_correction_plan(payment=payment, actor=actor, reference=reference),
         reason=reason,
     )
-
-
-def _void_recoveries(payment: Payment) -> int:
-    """Void a recovery payment's write-off recoveries; return the amount written off again.
-
-    By string reference (apps.get_model), so billing's core never imports writeoffs.
-    """
-    recovery_model = apps.get_model("writeoffs", "WriteOffRecovery")
-    writeoff_model = apps.get_model("writeoffs", "WriteOff")
-    restored = 0
-    now = timezone.now()
-    recoveries = recovery_model.objects.select_for_update().filter(payment=payment, status="active")
-    for recovery in recoveries.order_by("id"):
-        writeoff = writeoff_model.objects.select_for_update().get(pk=recovery.writeoff_id)
-        writeoff.recovered_minor -= recovery.amount_minor
-        writeoff.save(update_fields=["recovered_minor"])
-        recovery.status = "voided"
-        recovery.voided_at = now
-        recovery.save(update_fields=["status", "voided_at"])
-        restored += recovery.amount_minor
-    return restored

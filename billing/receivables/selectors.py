@@ -3,8 +3,9 @@
 Every object a view shows is fetched through a getter scoped to the account in
 the URL, so another account's invoice is a 404, never someone else's data.
 
-Reads of write-offs and dispute holds, including their parts of the overview and
-the invoice's timeline, are writeoffs/selectors.py's: billing never imports writeoffs.
+Reads of the rows other apps keep against an invoice, including their parts of the
+overview and the invoice's timeline, are those apps' own: they reach billing's pages
+through billing.extensions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
+from billing import extensions
 from billing.models import Account, Invoice, JournalEntry, JournalLine, Payment
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
@@ -72,14 +74,11 @@ def invoices_filtered(account: Account, filters: dict) -> QuerySet[Invoice]:
         invoices = invoices.filter(written_off_minor__gt=0)
     if filters.get("disputed"):
         invoices = invoices.filter(held_minor__gt=0)
-    if filters.get("recovered"):
-        # Some write-off was partly paid after all (bad-debt recovery). Through the
-        # reverse relation's name, so billing's core does not import writeoffs.
-        invoices = invoices.filter(
-            pk__in=Invoice.objects.filter(account=account, writeoffs__recovered_minor__gt=0).values(
-                "pk"
-            )
-        )
+    # Filters of rows billing does not keep (e.g. "recovered": some write-off was
+    # partly paid after all), registered by the apps that keep them.
+    for name, narrow in extensions.hooks.invoice_filters.items():
+        if filters.get(name):
+            invoices = invoices.filter(narrow(account))
     if filters.get("overdue"):
         invoices = invoices.filter(
             aging_date__lt=today(),

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from billing import extensions
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, Invoice
@@ -32,18 +34,6 @@ from billing.web.forms import (
 )
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import keyset_window, page_window
-
-# Billing's pages show write-offs and holds too; they read them through the write-offs
-# app's selectors (the import-linter contract in pyproject.toml allows views this).
-from writeoffs.models import WriteOff
-from writeoffs.selectors import (
-    account_totals,
-    invoice_disputes,
-    invoice_timeline,
-    invoice_writeoffs,
-    latest_disputes,
-    latest_writeoffs,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -72,25 +62,17 @@ INVOICES_PER_PAGE = 25
 PAYMENTS_PER_PAGE = 25
 
 
-LATEST_ENTRIES = 5
-
-
 @login_required
 @permission_required("billing.view_account", raise_exception=True)
 @require_http_methods(["GET"])
 def account_overview(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
+    """The account's overview: its totals and latest entries, which the apps that keep
+    them add (``billing.extensions.register_account_overview_context``)."""
     account = account_for(acct_no)
-    return render_page(
-        request,
-        "billing/account_overview.html",
-        {
-            "account": account,
-            "section": "overview",
-            "totals": account_totals(account),
-            "latest_writeoffs": latest_writeoffs(account, LATEST_ENTRIES),
-            "latest_disputes": latest_disputes(account, LATEST_ENTRIES),
-        },
-    )
+    context: dict[str, Any] = {"account": account, "section": "overview"}
+    for extra in extensions.hooks.account_overview_context:
+        context.update(extra(request, account))
+    return render_page(request, "billing/account_overview.html", context)
 
 
 @login_required
@@ -118,35 +100,24 @@ def invoice_list(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
 
 
 def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoice) -> dict:
+    """The invoice page's context: its lines and payments, and what the apps that keep
+    other rows against it add (``billing.extensions.register_invoice_page_context``:
+    write-offs, disputes and the timeline)."""
     user = request.user
-    writeoffs = invoice_writeoffs(invoice)
-    return {
+    context: dict[str, Any] = {
         "account": account,
         "section": "invoices",
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "payments": list(invoice.payments.order_by("-paid_on", "-id")),
-        "writeoffs": writeoffs,
-        "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
-        "disputes": invoice_disputes(invoice),
-        "timeline": invoice_timeline(invoice),
         "can_record_payment": user.has_perm("billing.add_payment")
         and invoice.status == Invoice.Status.SENT
         and invoice.available_minor > 0,
         "can_remove_payment": user.has_perm("billing.remove_payment"),
-        # Seed 003's "Write Off Invoice", worded as everywhere else ("Create a Write-off"):
-        # the Write-Offs page's own entry drawer, for this invoice.
-        "can_write_off": user.has_perm("writeoffs.add_writeoff")
-        and invoice.status == Invoice.Status.SENT
-        and invoice.available_minor > 0,
-        "can_dispute": user.has_perm("writeoffs.add_disputehold")
-        and invoice.status == Invoice.Status.SENT
-        and invoice.available_minor > 0,
-        # Bad-debt recovery: the customer pays a written-off invoice after all.
-        "can_record_recovery": user.has_perm("billing.add_payment")
-        and invoice.status == Invoice.Status.SENT
-        and any(w.is_recoverable for w in writeoffs),
     }
+    for extra in extensions.hooks.invoice_page_context:
+        context.update(extra(request, invoice))
+    return context
 
 
 @login_required

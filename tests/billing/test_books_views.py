@@ -39,6 +39,34 @@ def test_the_controller_closes_the_books_after_a_confirm_step(client, controller
     assert b"Ledger verified" in page.content
 
 
+def test_the_lock_date_page_shows_what_a_close_over_a_drifting_ledger_found(
+    client, controller, controller_actor, invoice
+):
+    from billing.ledger.close import lock_date_move
+    from billing.models import Invoice
+
+    Invoice.objects.filter(pk=invoice.pk).update(total_minor=11000)
+    lock_date_move(locked_through=today() - DAY, reason="Month end", actor=controller_actor)
+    client.force_login(controller)
+    page = client.get(reverse("lock_date")).content.decode()
+    assert "Ledger drift" in page
+    assert "Checked 1 invoice and 1 journal entry: 3 problems" in page
+    assert "AR control lines add up to 12000 but its balance due is 11000" in page
+    assert 'data-kind="currency_ar_control"' in page
+
+
+def test_a_close_kept_before_the_checks_result_was_structured_still_shows(client, controller):
+    AccountingPeriodLock.objects.create(
+        locked_through=today() - DAY,
+        reason="Old close",
+        snapshot={"verify_ledger": {"ok": False, "report": "Invoice 1 (id 1): paid drifted"}},
+    )
+    client.force_login(controller)
+    page = client.get(reverse("lock_date")).content.decode()
+    assert "Ledger drift" in page
+    assert "Invoice 1 (id 1): paid drifted" in page
+
+
 def test_a_lock_date_of_today_is_refused_next_to_the_date_in_the_htmx_fragment(client, controller):
     client.force_login(controller)
     response = client.post(

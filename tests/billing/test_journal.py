@@ -525,6 +525,37 @@ def test_the_controller_moves_the_lock_date_with_a_reason_and_a_snapshot(invoice
     assert snapshot["pending_writeoffs"] == 0
 
 
+def test_the_close_snapshot_stores_the_ledger_checks_result_not_its_printout(
+    invoice, controller_actor
+):
+    move = lock_date_move(locked_through=today() - DAY, reason="Closed", actor=controller_actor)
+    assert move.snapshot["verify_ledger"] == {
+        "ok": True,
+        "checked": {"invoices": 1, "journal_entries": JournalEntry.objects.count()},
+        "failures": [],
+        "failure_count": 0,
+    }
+
+
+def test_a_close_over_a_drifting_ledger_stores_each_failure_with_its_kind_capped(
+    account, controller_actor
+):
+    invoices = [InvoiceFactory(account=account, total_minor=1000) for _ in range(25)]
+    # Each invoice's sent posting and AR control now disagree with its total.
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(total_minor=900)
+
+    move = lock_date_move(locked_through=today() - DAY, reason="Closed", actor=controller_actor)
+
+    ledger = move.snapshot["verify_ledger"]
+    assert ledger["ok"] is False
+    assert ledger["checked"]["invoices"] == 25
+    assert ledger["failure_count"] == 25 + 25 + 1  # postings, AR per invoice, AR per currency
+    assert len(ledger["failures"]) == 20
+    first = ledger["failures"][0]
+    assert first["kind"] == "wrong_postings"
+    assert first["message"].startswith(f"billing.invoice {invoices[0].pk} posts ")
+
+
 def test_the_lock_date_is_always_before_today(controller_actor):
     with pytest.raises(BillingError) as error:
         lock_date_move(locked_through=today(), reason="Too soon", actor=controller_actor)
@@ -712,6 +743,23 @@ def test_verify_ledger_reports_a_posting_for_a_row_that_posts_nothing(invoice, a
     with pytest.raises(CommandError):
         call_command("verify_ledger", stdout=out)
     assert f"billing.invoice {draft.pk} has entries" in out.getvalue()
+
+
+def test_verify_ledger_lists_up_to_its_limit_and_counts_the_rest(account):
+    invoices = [InvoiceFactory(account=account, total_minor=1000) for _ in range(3)]
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices[:2]]).update(paid_minor=1)
+    Invoice.objects.filter(pk=invoices[2].pk).update(total_minor=900)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_ledger", "--limit", "1", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"Invoice {invoices[0].invoice_no} (id {invoices[0].pk}): paid ")
+    # Journal: the invoice's postings, its AR control, the currency's AR control.
+    assert lines[1].startswith(f"billing.invoice {invoices[2].pk} posts ")
+    assert lines[2:] == ["... and 1 more.", "... and 4 more journal problems."]
+    assert str(failed.value).startswith(
+        "2 of 3 invoices have stored totals that disagree with their rows; 5 journal problems"
+    )
 
 
 def test_another_currency_posts_in_its_own_currency(db):

@@ -1,12 +1,14 @@
-"""The roles' permissions are defined once (billing/roles.py) for staff groups and API keys."""
+"""The roles' permissions, defined once for staff groups and API keys: billing's own in
+billing/roles.py, each app's registered with them (billing.extensions)."""
 
 from billing.actors import Actor
 from billing.models import ApiKey
-from billing.roles import API_ROLE_PERMISSIONS, CLERK, ROLE_PERMISSIONS, SUPERVISOR
+from billing.roles import API_ROLES, CLERK, SUPERVISOR, api_role_permissions, role_permissions
 
 
 def test_every_api_key_role_has_a_permission_set():
-    assert set(API_ROLE_PERMISSIONS) == set(ApiKey.Role.values)
+    assert set(API_ROLES) == set(ApiKey.Role.values)
+    assert all(api_role_permissions(role) for role in ApiKey.Role.values)
 
 
 def test_an_api_key_writes_exactly_what_the_staff_role_of_the_same_name_writes():
@@ -14,10 +16,10 @@ def test_an_api_key_writes_exactly_what_the_staff_role_of_the_same_name_writes()
     for role, group in [(ApiKey.Role.CLERK, CLERK), (ApiKey.Role.SUPERVISOR, SUPERVISOR)]:
         writes = {
             perm
-            for perm in ROLE_PERMISSIONS[group]
+            for perm in role_permissions(group)
             if ".view_" not in perm and perm != "writeoffs.approve_writeoff"
         }
-        assert API_ROLE_PERMISSIONS[role] == writes
+        assert api_role_permissions(role) == writes
 
 
 def test_an_api_key_actor_is_granted_only_its_roles_permissions():

@@ -18,11 +18,11 @@ from billing.errors import (
 )
 from billing.factories import AccountingCodeFactory
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalEvent, JournalLine
+from billing.receivables.invoices import invoice_revenue_code_correct
 from billing.receivables.payments import payment_correct, payment_record
 from billing.rules import today
 from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
-    invoice_revenue_code_correct,
     writeoff_correct,
 )
 from writeoffs.lifecycle.create import writeoff_create

@@ -6,25 +6,21 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.db import transaction
-
 from billing.actors import Actor
 from billing.errors import (
     DISPUTE_NOT_FOUND,
     INVALID_ACCOUNTING_CODE,
     BillingError,
 )
-from billing.history import acting_as
 from billing.ledger.posting import post_reclassification
 from billing.models import AccountingCode, Invoice
+from billing.parsing import whole_number
 from billing.rules import (
     clean_comments,
-    clean_correction_reason,
     correct_entry,
-    lock_invoice,
     require_perm,
 )
-from writeoffs.lifecycle.rules import _active_code, _as_int, _expense_code
+from writeoffs.lifecycle.rules import _expense_code
 from writeoffs.models import (
     DisputeHold,
     WriteOff,
@@ -42,7 +38,8 @@ def writeoff_correction_plan(
 
     A revenue-impacting write-off posts to its invoice's revenue code, so its code is
     never corrected on its own: correcting the invoice's revenue code moves it
-    (``invoice_revenue_code_correct``).
+    (``billing.receivables.invoices.invoice_revenue_code_correct``, which calls
+    ``move_revenue_impacting_writeoffs``).
     """
     require_perm(actor, "writeoffs.change_writeoff")
     changes: dict[str, object] = {}
@@ -50,7 +47,7 @@ def writeoff_correction_plan(
         text = clean_comments(comments)
         if text != writeoff.comments:
             changes["comments"] = text
-    moved = _as_int(accounting_code_id) != writeoff.accounting_code_id
+    moved = whole_number(accounting_code_id) != writeoff.accounting_code_id
     if accounting_code_id is not None and moved:
         if writeoff.revenue_impacting:
             raise BillingError(
@@ -116,59 +113,22 @@ def dispute_hold_correct(
     )
 
 
-def invoice_revenue_code_correction_plan(
-    *, invoice: Invoice, actor: Actor, revenue_code_id: object
-) -> AccountingCode | None:
-    """The active revenue code ``invoice`` moves to, or ``None`` when it already posts there."""
-    require_perm(actor, "billing.change_invoice")
-    code = _active_code(
-        AccountingCode.Kind.REVENUE,
-        revenue_code_id,
-        field="revenue_code",
-        refusal="Choose an active revenue accounting code for the invoice.",
-    )
-    return None if code.pk == invoice.revenue_code_id else code
+def move_revenue_impacting_writeoffs(
+    invoice: Invoice, code: AccountingCode, actor: Actor, reason: str
+) -> None:
+    """An invoice's revenue code was corrected to ``code``: its revenue-impacting
+    write-offs (active or reversed) move with it, each reclassified in the journal.
 
-
-def invoice_revenue_code_correct(
-    *, invoice_id: int, revenue_code_id: object, actor: Actor, reason: str | None
-) -> Invoice:
-    """Correct the revenue code an invoice posts to; its revenue-impacting write-offs
-    (active or reversed) move with it, in the same transaction.
-
-    It lives here rather than in billing.services because it moves write-offs, and
-    billing's core never imports writeoffs. ``reason`` goes into each history row.
+    Registered with billing (``billing.extensions.register_revenue_code_moved``), which
+    calls it from ``invoice_revenue_code_correct``: in that transaction, under the
+    invoice lock, after the invoice and its own posting moved. ``reason`` goes into
+    each write-off's history row.
     """
-    require_perm(actor, "billing.change_invoice")
-    with transaction.atomic(), acting_as(actor):
-        invoice = lock_invoice(invoice_id)
-        code = invoice_revenue_code_correction_plan(
-            invoice=invoice, actor=actor, revenue_code_id=revenue_code_id
-        )
-        if code is None:
-            return invoice
-        reason = clean_correction_reason(reason)
-        old_code_id = invoice.revenue_code_id
-        invoice.revenue_code = code
-        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
-        invoice.save(update_fields=["revenue_code"])
-        if old_code_id is not None:
-            post_reclassification(
-                invoice,
-                invoice=invoice,
-                old_code_id=old_code_id,
-                new_code_id=code.pk,
-                actor=actor,
-                memo=reason,
-            )
-        followers = WriteOff.objects.select_for_update().filter(
-            invoice=invoice, revenue_impacting=True
-        )
-        for writeoff in followers.order_by("pk"):
-            _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
-            writeoff._change_reason = reason  # type: ignore[attr-defined]  # simple_history
-            writeoff.save(update_fields=["accounting_code"])
-    return invoice
+    followers = WriteOff.objects.select_for_update().filter(invoice=invoice, revenue_impacting=True)
+    for writeoff in followers.order_by("pk"):
+        _reclassify(writeoff, code, actor=actor, invoice=invoice, memo=reason)
+        writeoff._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+        writeoff.save(update_fields=["accounting_code"])
 
 
 def _reclassify(

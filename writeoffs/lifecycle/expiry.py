@@ -16,10 +16,10 @@ from billing.errors import (
 )
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import lock_date
-from billing.ops.checks import EXPIRATION_LEAVE_OPEN
 from billing.rules import (
     today,
 )
+from writeoffs.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.holds import _settle
 from writeoffs.models import (
     DisputeHold,

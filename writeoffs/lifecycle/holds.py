@@ -28,7 +28,7 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.models import Invoice
 from billing.money import from_minor
-from billing.ops.checks import dispute_settings_problems
+from billing.parsing import whole_number
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
@@ -41,8 +41,8 @@ from billing.rules import (
     today,
 )
 from writeoffs.approvals.limits import hold_requester
+from writeoffs.checks import dispute_settings_problems
 from writeoffs.lifecycle.rules import (
-    _as_int,
     _insert_writeoff,
     _limit_check,
     _posting_code,
@@ -101,7 +101,7 @@ def dispute_hold_plan(
             "Ask an administrator to correct the dispute-hold settings.",
         )
     require_sent(invoice, "dispute holds")
-    if _as_int(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
+    if whole_number(reason_code) != ReasonCode.CHARGE_DISPUTE_HOLD:
         raise BillingError(
             INVALID_REASON_CODE,
             "Invalid reason code: a dispute hold takes reason 9001 (Charge Dispute Hold).",
@@ -212,7 +212,7 @@ def resolve_expire_hold_days(raw: object) -> int:
     """The days a new hold lasts: the deployment default, or an override within range."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return settings.DISPUTE_HOLD_EXPIRATION_DAYS
-    days = _as_int(raw)
+    days = whole_number(raw)
     maximum = settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS
     if days is None or not EXPIRE_HOLD_DAYS_MIN <= days <= maximum:
         raise BillingError(

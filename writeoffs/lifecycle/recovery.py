@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
+from django.utils import timezone
 
 from billing.actors import Actor
 from billing.errors import (
@@ -20,13 +21,13 @@ from billing.ledger.codes import posting_code
 from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
 from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.parsing import whole_number
 from billing.receivables.payments import payment_terms
 from billing.rules import (
     lock_invoice,
     require_perm,
     require_sent,
 )
-from writeoffs.lifecycle.rules import _as_int
 from writeoffs.models import (
     RECOVERABLE_REASON_CODES,
     WriteOff,
@@ -177,7 +178,7 @@ def _recovery_allocation(
         return []
     by_id = {w.pk: w for w in candidates}
     if writeoff_ids:
-        chosen_ids = [_as_int(pk) for pk in writeoff_ids]
+        chosen_ids = [whole_number(pk) for pk in writeoff_ids]
         if any(pk not in by_id for pk in chosen_ids) or len(set(chosen_ids)) != len(chosen_ids):
             raise BillingError(
                 INVALID_RECOVERY_CHOICE,
@@ -210,3 +211,27 @@ def _recovery_allocation(
             field="writeoffs",
         )
     return allocation
+
+
+def void_recoveries(payment: Payment) -> int:
+    """A payment was voided: void its write-off recoveries (a recovery payment's) and
+    return the amount that is written off again.
+
+    Registered with billing (``billing.extensions.register_payment_voided``), which
+    calls it from ``payment_remove``: in that transaction, under the invoice and
+    payment locks.
+    """
+    restored = 0
+    now = timezone.now()
+    recoveries = WriteOffRecovery.objects.select_for_update().filter(
+        payment=payment, status=WriteOffRecovery.Status.ACTIVE
+    )
+    for recovery in recoveries.order_by("id"):
+        writeoff = WriteOff.objects.select_for_update().get(pk=recovery.writeoff_id)
+        writeoff.recovered_minor -= recovery.amount_minor
+        writeoff.save(update_fields=["recovered_minor"])
+        recovery.status = WriteOffRecovery.Status.VOIDED
+        recovery.voided_at = now
+        recovery.save(update_fields=["status", "voided_at"])
+        restored += recovery.amount_minor
+    return restored

@@ -8,7 +8,6 @@ invoice's row lock.
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,7 +17,6 @@ from django.utils.formats import date_format
 from billing.actors import Actor
 from billing.errors import (
     BULK_RUN_INVALID_STATE,
-    INVALID_ACCOUNTING_CODE,
     INVALID_REASON_CODE,
     INVALID_WRITEOFF_DATE,
     BillingError,
@@ -26,7 +24,9 @@ from billing.errors import (
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_writeoff
 from billing.models import AccountingCode, Invoice
+from billing.parsing import whole_number
 from billing.rules import (
+    active_code,
     today,
 )
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
@@ -141,19 +141,8 @@ def _require_running_bulk_run(run: BulkRun, actor: Actor) -> None:
         )
 
 
-def _as_int(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    # ASCII digits only: str.isdigit() also admits "²" and the like, which int() refuses.
-    if isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
-        return int(raw.strip())
-    return None
-
-
 def _writeoff_reason(raw: object, actor: Actor) -> int:
-    code = _as_int(raw)
+    code = whole_number(raw)
     allowed = STORED_WRITEOFF_REASON_CODES if actor.system else WRITEOFF_REASON_CODES
     if code is None or code not in allowed:
         raise BillingError(
@@ -212,19 +201,9 @@ def _run_posting_code(run: BulkRun, invoice: Invoice) -> AccountingCode | None:
 
 
 def _expense_code(accounting_code_id: object) -> AccountingCode:
-    return _active_code(
+    return active_code(
         AccountingCode.Kind.EXPENSE,
         accounting_code_id,
         field="accounting_code",
         refusal=_EXPENSE_CODE_REFUSAL,
     )
-
-
-def _active_code(kind: str, raw: object, *, field: str, refusal: str) -> AccountingCode:
-    code = None
-    pk = _as_int(raw)
-    if pk is not None:
-        code = AccountingCode.objects.filter(pk=pk, kind=kind, active=True).first()
-    if code is None:
-        raise BillingError(INVALID_ACCOUNTING_CODE, refusal, field=field)
-    return code

@@ -13,10 +13,10 @@ from django.db.models import (
     Sum,
 )
 
-from billing.ledger.snapshot import pending_writeoff_count
 from billing.models import Account, Invoice
 from writeoffs.models import DisputeHold
 from writeoffs.reports.analysis import WriteoffAnalysis
+from writeoffs.selectors import pending_writeoff_count
 
 WORKLIST_FILTERS = {
     "all": "All open",

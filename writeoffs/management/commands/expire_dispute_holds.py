@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.money import format_money
-from billing.ops.checks import EXPIRATION_LEAVE_OPEN
+from writeoffs.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.models import DisputeHold, Settlement
 

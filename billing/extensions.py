@@ -1,0 +1,128 @@
+"""What billing's core hears from the apps built on it.
+
+Billing never imports those apps, nor names them (the import-linter contract in
+pyproject.toml; tests/billing/test_boundary.py). An app that adds to the
+receivables tells the core what it must know by registering functions here from
+its ``AppConfig.ready()``; the core calls whatever is registered, in the order it
+was registered. With nothing registered a hook adds nothing: no context, no
+blocker, no permission, nothing voided, nothing checked.
+
+A hook runs where the core's own code would: one the core calls inside a service
+runs in that service's transaction, under its row locks, and acts as its actor.
+
+Registering the same function twice registers it once, so a second ``ready()``
+(which Django does not do, but a test might) changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.models import Q
+    from django.http import HttpRequest
+
+    from billing.actors import Actor
+    from billing.models import Account, AccountingCode, Invoice, Payment
+    from billing.verification import Verification
+
+# An invoice's revenue code was corrected to ``code``; ``reason`` is the correction's.
+# Called after the invoice and its own posting moved: move (and reclassify in the
+# journal) whatever posts to the invoice's revenue code along with it.
+type RevenueCodeMoved = Callable[[Invoice, AccountingCode, Actor, str], None]
+# A payment was voided (removed). Undo what it did beyond paying the invoice, and
+# return the minor units that are written off again (0 for none).
+type PaymentVoided = Callable[[Payment], int]
+# What stops the books closing through a date, each a sentence naming what to do.
+type CloseBlockers = Callable[[datetime.date], list[str]]
+# Figures a move of the lock date records in its close snapshot, by key.
+type CloseFigures = Callable[[datetime.date], dict[str, Any]]
+# A check of the stored totals and the journal against the rows: at most ``limit``
+# failures of each kind it groups are listed, every one is counted.
+type LedgerCheck = Callable[[int], Verification]
+# Context a page of billing's adds to its own (the template reads both).
+type AccountPageContext = Callable[[HttpRequest, Account], dict[str, Any]]
+type InvoicePageContext = Callable[[HttpRequest, Invoice], dict[str, Any]]
+# The Invoices list's filter of this name: the account's invoices it keeps.
+type InvoiceFilter = Callable[[Account], Q]
+
+
+@dataclass
+class Hooks:
+    """Everything registered, per hook. Billing reads it as ``extensions.hooks``."""
+
+    revenue_code_moved: list[RevenueCodeMoved] = field(default_factory=list)
+    payment_voided: list[PaymentVoided] = field(default_factory=list)
+    close_blockers: list[CloseBlockers] = field(default_factory=list)
+    close_figures: list[CloseFigures] = field(default_factory=list)
+    ledger_checks: list[LedgerCheck] = field(default_factory=list)
+    account_overview_context: list[AccountPageContext] = field(default_factory=list)
+    invoice_page_context: list[InvoicePageContext] = field(default_factory=list)
+    invoice_filters: dict[str, InvoiceFilter] = field(default_factory=dict)
+    # Staff group name (billing.roles) -> permissions, "app_label.codename".
+    role_permissions: dict[str, set[str]] = field(default_factory=dict)
+    # API key role (ApiKey.Role's values) -> permissions.
+    api_role_permissions: dict[str, set[str]] = field(default_factory=dict)
+
+
+hooks = Hooks()
+
+
+def _append[Hook](registered: list[Hook], hook: Hook) -> Hook:
+    if hook not in registered:
+        registered.append(hook)
+    return hook
+
+
+def register_revenue_code_moved(hook: RevenueCodeMoved) -> RevenueCodeMoved:
+    """Called by ``invoice_revenue_code_correct``, under the invoice lock."""
+    return _append(hooks.revenue_code_moved, hook)
+
+
+def register_payment_voided(hook: PaymentVoided) -> PaymentVoided:
+    """Called by ``payment_remove`` under the invoice and payment locks; what the hooks
+    return is added back to the invoice's written-off total."""
+    return _append(hooks.payment_voided, hook)
+
+
+def register_close_blocker(hook: CloseBlockers) -> CloseBlockers:
+    """Asked by a move of the lock date, under the period lock; any sentence refuses it."""
+    return _append(hooks.close_blockers, hook)
+
+
+def register_close_figures(hook: CloseFigures) -> CloseFigures:
+    """Merged into the close snapshot a move of the lock date stores."""
+    return _append(hooks.close_figures, hook)
+
+
+def register_ledger_check(hook: LedgerCheck) -> LedgerCheck:
+    """Run by ``billing.verification.verify_ledger`` (the close snapshot's check)."""
+    return _append(hooks.ledger_checks, hook)
+
+
+def register_account_overview_context(hook: AccountPageContext) -> AccountPageContext:
+    return _append(hooks.account_overview_context, hook)
+
+
+def register_invoice_page_context(hook: InvoicePageContext) -> InvoicePageContext:
+    """The invoice page and the drawers over it (Record Payment, Remove payment)."""
+    return _append(hooks.invoice_page_context, hook)
+
+
+def register_invoice_filter(name: str, hook: InvoiceFilter) -> InvoiceFilter:
+    """The filter the Invoices list applies when its form's field ``name`` is set."""
+    hooks.invoice_filters[name] = hook
+    return hook
+
+
+def register_role_permissions(role: str, permissions: Iterable[str]) -> None:
+    """Give the staff group ``role`` these permissions too (``ensure_billing_groups``)."""
+    hooks.role_permissions.setdefault(role, set()).update(permissions)
+
+
+def register_api_role_permissions(role: str, permissions: Iterable[str]) -> None:
+    """Give API keys of ``role`` these permissions too (``Actor.has_perm``)."""
+    hooks.api_role_permissions.setdefault(role, set()).update(permissions)

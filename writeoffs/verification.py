@@ -1,0 +1,399 @@
+"""The ledger check: recompute every invoice's running totals from its rows, check
+the journal against the rows, and return what drifted (``Verification``).
+
+Registered with billing (``billing.extensions.register_ledger_check``): the
+``verify_ledger`` command prints its result, and a move of the lock date stores it in
+the close snapshot.
+
+This deliberately shares no code with the services or the posting code: it adds
+up the integer minor units of the active payments, the active write-offs and the
+open dispute holds itself, and it states the postings each row must have (the
+SPEC's table) on its own. A check that reused the code it checks could not fail.
+
+Each kind of row is read as one stream ordered by invoice (or by row), and the
+streams are merged in id order, so memory stays flat on a million invoices. The
+journal's per-row and per-invoice sums are grouped in SQL: a SUM over integer
+columns is exact on both SQLite and PostgreSQL.
+
+The journal checks:
+- every entry balances (debits = credits);
+- every invoice, payment and write-off has exactly the postings its state gives,
+  and nothing else is posted;
+- each invoice's AR-control lines sum to its balance due;
+- per currency, AR control equals the sum of balance due over sent invoices.
+
+Each failure has a kind (the constants below). The stored-totals failures and the
+journal's are listed up to the limit each, and all of them are counted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.db.models import Count, F, Sum
+
+from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, Payment
+from billing.verification import Verification
+from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
+
+# The kinds of failure. An invoice's stored totals disagree with its rows:
+INVOICE_TOTALS = "invoice_totals"
+# The journal's:
+CONTROL_CODES = "control_codes"  # AR_CONTROL_CODE or CASH_CODE names no code
+UNBALANCED_ENTRY = "unbalanced_entry"
+UNKNOWN_SOURCE = "unknown_source"  # entries post a kind of row that posts nothing
+POSTING_WITHOUT_ROW = "posting_without_row"
+WRONG_ENTRIES = "wrong_entries"  # a row has other entries than its state gives
+WRONG_POSTINGS = "wrong_postings"  # its net per code is not what it should be
+INVOICE_AR_CONTROL = "invoice_ar_control"
+CURRENCY_AR_CONTROL = "currency_ar_control"
+
+CHUNK = 10000
+# What a source row should have posted: the net per code (a row whose code is unset
+# expects it under None, which no posting matches), its event and its undoing event.
+Expected = tuple[dict[int | None, int], str | None, str | None]
+
+
+def sums_by_invoice(rows: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """``(invoice_id, amount)`` rows ordered by invoice -> ``(invoice_id, sum)``."""
+    current, total = None, 0
+    for invoice_id, amount in rows:
+        if invoice_id != current:
+            if current is not None:
+                yield current, total
+            current, total = invoice_id, 0
+        total += amount
+    if current is not None:
+        yield current, total
+
+
+class Stream:
+    """A cursor over one kind of row's per-invoice sums, advanced in step with the invoices."""
+
+    def __init__(self, rows: Iterable[tuple[int, int]]) -> None:
+        self._sums = sums_by_invoice(rows)
+        self._head = next(self._sums, None)
+
+    def take(self, invoice_id: int) -> int:
+        """The sum for ``invoice_id``: 0 when it has no rows. Rows of invoices that do
+        not exist cannot happen (foreign keys), so anything smaller is skipped."""
+        while self._head is not None and self._head[0] < invoice_id:
+            self._head = next(self._sums, None)
+        if self._head is not None and self._head[0] == invoice_id:
+            return self._head[1]
+        return 0
+
+
+def _amounts(queryset) -> Iterable[tuple[int, int]]:
+    return (
+        queryset.order_by("invoice_id")
+        .values_list("invoice_id", "amount_minor")
+        .iterator(chunk_size=CHUNK)
+    )
+
+
+def verify_ledger(limit: int = 1000) -> Verification:
+    """Check every invoice's stored totals and the whole journal against the rows.
+
+    At most ``limit`` drifting invoices and ``limit`` journal problems are listed;
+    all are counted. ``checked`` counts the invoices and the journal entries.
+    """
+    result = Verification()
+    _check_stored_totals(result, limit)
+    JournalCheck(result, limit).run()
+    return result
+
+
+def _check_stored_totals(result: Verification, limit: int) -> None:
+    paid = Stream(_amounts(Payment.objects.filter(status=Payment.Status.ACTIVE)))
+    # Net of bad-debt recoveries, as the invoice keeps it.
+    written_off = Stream(
+        WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)
+        .order_by("invoice_id")
+        .values_list("invoice_id", F("amount_minor") - F("recovered_minor"))
+        .iterator(chunk_size=CHUNK)
+    )
+    held = Stream(_amounts(DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)))
+    # Approvals: a pending write-off reserves its amount, except a pending conversion,
+    # whose amount stays in its open hold.
+    pending = Stream(
+        _amounts(
+            WriteOff.objects.filter(status=WriteOff.Status.PENDING, origin_dispute__isnull=True)
+        )
+    )
+    invoices = (
+        Invoice.objects.order_by("id")
+        .values_list(
+            "id",
+            "invoice_no",
+            "total_minor",
+            "paid_minor",
+            "written_off_minor",
+            "held_minor",
+            "pending_minor",
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+
+    checked = drifting = 0
+    for row in invoices:
+        invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held, stored_pending = row
+        checked += 1
+        problems = []
+        for name, stored, actual in (
+            ("paid", stored_paid, paid.take(invoice_id)),
+            ("written off", stored_wo, written_off.take(invoice_id)),
+            ("held", stored_held, held.take(invoice_id)),
+            ("pending", stored_pending, pending.take(invoice_id)),
+        ):
+            if stored != actual:
+                problems.append(f"{name} stored {stored} but rows add up to {actual}")
+        if not 0 <= stored_held <= total - stored_paid - stored_wo:
+            problems.append("held is outside 0..balance due")
+        if not 0 <= stored_pending <= total - stored_paid - stored_wo - stored_held:
+            problems.append("held + pending is more than the balance due")
+        if problems:
+            drifting += 1
+            result.count(
+                INVOICE_TOTALS,
+                f"Invoice {invoice_no} (id {invoice_id}): "
+                + "; ".join(problems)
+                + " (minor units)",
+                listed=drifting <= limit,
+            )
+    result.checked["invoices"] = checked
+
+
+def _postings(source_type: str) -> Iterator[tuple[int, dict[int, int], dict[str, int]]]:
+    """Per source row of ``source_type``, in id order: its net per code (debits minus
+    credits, zeros left out) and how many entries of each event it has."""
+    nets = (
+        JournalLine.objects.filter(entry__source_type=source_type)
+        .values_list("entry__source_id", "accounting_code_id")
+        .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+        .order_by("entry__source_id", "accounting_code_id")
+        .iterator(chunk_size=CHUNK)
+    )
+    events = (
+        JournalEntry.objects.filter(source_type=source_type)
+        .values_list("source_id", "event")
+        .annotate(n=Count("id"))
+        .order_by("source_id", "event")
+        .iterator(chunk_size=CHUNK)
+    )
+    net_head = next(nets, None)
+    for source_id, counts in _grouped_events(events):
+        by_code: dict[int, int] = {}
+        while net_head is not None and net_head[0] <= source_id:
+            if net_head[0] == source_id and net_head[2]:
+                by_code[net_head[1]] = net_head[2]
+            net_head = next(nets, None)
+        yield source_id, by_code, counts
+
+
+def _grouped_events(rows) -> Iterator[tuple[int, dict[str, int]]]:
+    current: int | None = None
+    counts: dict[str, int] = {}
+    for source_id, event, n in rows:
+        if source_id != current:
+            if current is not None:
+                yield current, counts
+            current, counts = source_id, {}
+        counts[event] = n
+    if current is not None:
+        yield current, counts
+
+
+class JournalCheck:
+    """The journal against the rows, in a handful of grouped queries and streams."""
+
+    KNOWN_SOURCES = ("billing.invoice", "billing.payment", "writeoffs.writeoff")
+
+    def __init__(self, result: Verification, limit: int) -> None:
+        self.result = result
+        self.limit = limit
+        self.found = 0
+        codes = dict(
+            AccountingCode.objects.filter(
+                code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE]
+            ).values_list("code", "id")
+        )
+        self.ar = codes.get(settings.AR_CONTROL_CODE)
+        self.cash = codes.get(settings.CASH_CODE)
+        # Recoveries are few (a payment after a write-off): per payment, what it
+        # reinstated per write-off code, voided ones included (their entry posted).
+        self.recovered: dict[int, dict[int, int]] = {}
+        for payment_id, code_id, part in WriteOffRecovery.objects.values_list(
+            "payment_id", "writeoff__accounting_code_id", "amount_minor"
+        ).iterator(chunk_size=CHUNK):
+            by_code = self.recovered.setdefault(payment_id, {})
+            by_code[code_id] = by_code.get(code_id, 0) + part
+
+    def add(self, kind: str, message: str) -> None:
+        """Count a journal problem; the first ``limit`` are listed."""
+        self.found += 1
+        self.result.count(kind, message, listed=self.found <= self.limit)
+
+    def run(self) -> None:
+        self.result.checked["journal_entries"] = JournalEntry.objects.count()
+        if self.ar is None or self.cash is None:
+            self.add(CONTROL_CODES, "AR_CONTROL_CODE or CASH_CODE names no accounting code.")
+            return
+        self._balanced()
+        self._sources()
+        self._rows(
+            "billing.invoice",
+            Invoice.objects.values_list("id", "status", "total_minor", "revenue_code_id"),
+            self._invoice_expected,
+        )
+        self._rows(
+            "billing.payment",
+            Payment.objects.values_list("id", "status", "amount_minor"),
+            self._payment_expected,
+        )
+        self._rows(
+            "writeoffs.writeoff",
+            WriteOff.objects.values_list(
+                "id", "status", "amount_minor", "accounting_code_id", "origin_dispute_id"
+            ),
+            self._writeoff_expected,
+        )
+        self._ar_control()
+
+    def _balanced(self) -> None:
+        unbalanced = (
+            JournalLine.objects.values("entry_id")
+            .annotate(d=Sum("debit_minor"), c=Sum("credit_minor"))
+            .exclude(d=F("c"))
+            .order_by("entry_id")
+        )
+        for row in unbalanced.iterator(chunk_size=CHUNK):
+            self.add(
+                UNBALANCED_ENTRY,
+                f"Journal entry {row['entry_id']} does not balance: debits {row['d']}, "
+                f"credits {row['c']}.",
+            )
+
+    def _sources(self) -> None:
+        for source_type in (
+            JournalEntry.objects.exclude(source_type__in=self.KNOWN_SOURCES)
+            .values_list("source_type", flat=True)
+            .distinct()
+        ):
+            self.add(
+                UNKNOWN_SOURCE, f"Journal entries post a {source_type!r}, which posts nothing."
+            )
+
+    def _invoice_expected(self, row) -> Expected:
+        _, status, total, revenue_code_id = row
+        if status != Invoice.Status.SENT:
+            return {}, None, None
+        return {self.ar: total, revenue_code_id: -total}, "invoice_sent", None
+
+    def _payment_expected(self, row) -> Expected:
+        payment_id, status, amount = row
+        # A payment that reinstated written-off money posts one "recovery" entry:
+        # cash / AR control for the whole payment, and AR control / each recovered
+        # write-off's code for the part it reinstated.
+        reinstated = self.recovered.get(payment_id)
+        event = "recovery" if reinstated else "payment"
+        if status != Payment.Status.ACTIVE:
+            return {}, event, "payment_void"
+        nets = {self.cash: amount, self.ar: -amount}
+        for code_id, part in (reinstated or {}).items():
+            nets[self.ar] += part
+            nets[code_id] = nets.get(code_id, 0) - part
+        return nets, event, None
+
+    def _writeoff_expected(self, row) -> Expected:
+        _, status, amount, code_id, origin_dispute_id = row
+        event = "dispute_conversion" if origin_dispute_id else "writeoff"
+        if status == WriteOff.Status.ACTIVE:
+            return {code_id: amount, self.ar: -amount}, event, None
+        if status == WriteOff.Status.REVERSED:
+            return {}, event, "writeoff_reversal"
+        # Any other state (pending, rejected, lapsed) has posted nothing.
+        return {}, None, None
+
+    def _rows(self, source_type: str, rows, expected) -> None:
+        postings = _postings(source_type)
+        head = next(postings, None)
+        for row in rows.order_by("id").iterator(chunk_size=CHUNK):
+            row_id = row[0]
+            while head is not None and head[0] < row_id:
+                self.add(
+                    POSTING_WITHOUT_ROW,
+                    f"Journal entries post {source_type} {head[0]}, which does not exist.",
+                )
+                head = next(postings, None)
+            nets: dict[int, int] = {}
+            events: dict[str, int] = {}
+            if head is not None and head[0] == row_id:
+                _, nets, events = head
+                head = next(postings, None)
+            want_nets, posted, undone = expected(row)
+            want_events = {e: 1 for e in (posted, undone) if e}
+            got_events = {e: n for e, n in events.items() if e != "reclassification"}
+            if got_events != want_events:
+                self.add(
+                    WRONG_ENTRIES,
+                    f"{source_type} {row_id} has entries {got_events or 'none'}; "
+                    f"it should have {want_events or 'none'}.",
+                )
+            elif nets != {code: net for code, net in want_nets.items() if net}:
+                self.add(
+                    WRONG_POSTINGS,
+                    f"{source_type} {row_id} posts {nets} (net per code id, minor units); "
+                    f"it should post {want_nets}.",
+                )
+
+    def _ar_control(self) -> None:
+        ar_by_invoice = (
+            JournalLine.objects.filter(accounting_code_id=self.ar)
+            .values_list("invoice_id")
+            .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+            .order_by("invoice_id")
+            .iterator(chunk_size=CHUNK)
+        )
+        ar = Stream(ar_by_invoice)
+        balance_by_currency: dict[str, int] = defaultdict(int)
+        invoices = (
+            Invoice.objects.order_by("id")
+            .values_list(
+                "id",
+                "invoice_no",
+                "currency",
+                "status",
+                "total_minor",
+                "paid_minor",
+                "written_off_minor",
+            )
+            .iterator(chunk_size=CHUNK)
+        )
+        for invoice_id, invoice_no, currency, status, total, paid, written_off in invoices:
+            due = total - paid - written_off if status == Invoice.Status.SENT else 0
+            balance_by_currency[currency] += due
+            posted = ar.take(invoice_id)
+            if posted != due:
+                self.add(
+                    INVOICE_AR_CONTROL,
+                    f"Invoice {invoice_no} (id {invoice_id}): AR control lines add up to "
+                    f"{posted} but its balance due is {due} (minor units).",
+                )
+        ar_by_currency = dict(
+            JournalLine.objects.filter(accounting_code_id=self.ar)
+            .values_list("currency")
+            .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
+            .order_by("currency")
+        )
+        for currency in sorted(set(ar_by_currency) | set(balance_by_currency)):
+            posted = ar_by_currency.get(currency, 0)
+            due = balance_by_currency.get(currency, 0)
+            if posted != due:
+                self.add(
+                    CURRENCY_AR_CONTROL,
+                    f"{currency}: AR control is {posted} but sent invoices' balance due adds "
+                    f"up to {due} (minor units).",
+                )
