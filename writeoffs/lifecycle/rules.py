@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from billing.actors import Actor
 from billing.errors import (
     BULK_RUN_INVALID_STATE,
+    INVALID_ACCOUNTING_CODE,
     INVALID_REASON_CODE,
     INVALID_WRITEOFF_DATE,
     BillingError,
