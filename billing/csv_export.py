@@ -9,9 +9,9 @@ Numbers stay numbers: an ``int`` or ``Decimal`` is written as a plain number
 (``-12.50``, never ``'-12.50``), which is why the row builders hand amounts over
 as ``Decimal`` and never as text.
 
-It lives at the top of ``billing`` so that every transport can use it: billing's
-and writeoffs' views (:func:`csv_response`, streamed) and any management command
-that writes a file (:func:`write_csv`); billing imports nothing from writeoffs.
+It lives at the top of ``billing`` so that every transport of both apps can use it:
+the views (:func:`csv_response`, streamed) and any management command that writes a
+file (:func:`write_csv`).
 """
 
 from __future__ import annotations

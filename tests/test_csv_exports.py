@@ -16,6 +16,7 @@ from django.urls import get_resolver, reverse
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingCode, Invoice
+from billing.receivables.invoices import invoice_revenue_code_correct
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from tests.writeoffs.bulk_support import criteria, small_invoice
@@ -23,7 +24,6 @@ from writeoffs.approvals.decisions import writeoff_approve
 from writeoffs.bulk.execute import bulk_run_execute
 from writeoffs.bulk.log import LOG_HEADER
 from writeoffs.bulk.runs import bulk_run_create, bulk_run_start
-from writeoffs.lifecycle.corrections import invoice_revenue_code_correct
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.reverse import writeoff_reverse
