@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import QueryDict
 from django.utils import translation
 
 from billing.errors import PERMISSION_DENIED, BillingError
@@ -138,7 +139,11 @@ class InvoiceFilterForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    """Record Payment (seed 003): a partial amount is fine; the remaining balance is shown."""
+    """Record Payment (seed 003): a partial amount is fine; the remaining balance is shown.
+
+    The drawer posts it to the review pop-out; the pop-out posts the same values again
+    (the amount as read, frozen in a hidden field) to record the payment.
+    """
 
     paid_on = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
     amount = AmountField(label="Amount")
@@ -150,9 +155,16 @@ class PaymentForm(forms.Form):
     # One token per opened drawer: a double submit or a retry records one payment.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args, invoice: Invoice, **kwargs) -> None:
-        kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        invoice: Invoice,
+        initial: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        initial = {"paid_on": today(), "idempotency_key": uuid.uuid4().hex, **(initial or {})}
+        super().__init__(data, initial=initial, **kwargs)
         self.invoice = invoice
         amount_field(self).set_currency(invoice.currency)
         self.fields["amount"].label = f"Amount ({invoice.currency})"
@@ -176,6 +188,16 @@ class PaymentForm(forms.Form):
             data["idempotency_key"] = uuid.uuid4().hex
             self.data = data
         return super().clean()
+
+    # What the review's Cancel link carries back to the drawer (not the token: the
+    # drawer it opens is a new one).
+    initial_from_names = ("amount", "paid_on", "method", "reference")
+
+    @classmethod
+    def initial_from(cls, query: QueryDict) -> dict[str, Any]:
+        """The drawer's values from a query string: without JavaScript, the review's
+        Cancel link returns to the drawer with the input kept as typed."""
+        return {name: query[name] for name in cls.initial_from_names if query.get(name)}
 
 
 class ReasonForm(forms.Form):
