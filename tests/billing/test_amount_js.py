@@ -93,14 +93,12 @@ def indian_grouping(monkeypatch):
     monkeypatch.setattr("billing.money.amount_format", amount_format)
 
 
-@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
-@pytest.mark.usefixtures("indian_grouping")
-def test_the_preview_reads_every_input_as_the_server_does():
+def check_the_preview_reads_as_the_server_does(count: int) -> None:
     cases, expected = [], []
     for locale in ("en", "de", "xx-in"):
         for currency in ("USD", "JPY", "KWD"):
             form = js_format(amount_widget_attrs(currency, locale))
-            for text in corpus():
+            for text in corpus(count=count):
                 cases.append([text, form])
                 expected.append(python_minor(text, currency, locale))
     result = subprocess.run(
@@ -121,3 +119,19 @@ def test_the_preview_reads_every_input_as_the_server_does():
     # The corpus exercises both answers, in every format.
     assert sum(r is not None for r in read) > len(read) // 10
     assert sum(r is None for r in read) > len(read) // 10
+
+
+needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+
+@needs_node
+@pytest.mark.usefixtures("indian_grouping")
+def test_the_preview_reads_every_input_as_the_server_does():
+    check_the_preview_reads_as_the_server_does(count=300)
+
+
+@pytest.mark.slow
+@needs_node
+@pytest.mark.usefixtures("indian_grouping")
+def test_the_preview_reads_every_input_as_the_server_does_at_length():
+    check_the_preview_reads_as_the_server_does(count=4000)
