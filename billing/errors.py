@@ -24,11 +24,12 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     1013: ("Page number too deep: follow next_cursor instead", HTTPStatus.BAD_REQUEST),
     1014: ("Too many failed authentications from this address", HTTPStatus.TOO_MANY_REQUESTS),
     1015: ("Content-Length required", HTTPStatus.LENGTH_REQUIRED),
+    1016: ("Invalid amount", HTTPStatus.BAD_REQUEST),
     1024: ("Invalid date format (use yyyy-mm-dd)", HTTPStatus.BAD_REQUEST),
     3004: ("Invoice does not exist", HTTPStatus.NOT_FOUND),
     3024: ("Invalid reason code", HTTPStatus.BAD_REQUEST),
     3119: ("Amount is more than the available balance", HTTPStatus.BAD_REQUEST),
-    3120: ("Invalid amount", HTTPStatus.BAD_REQUEST),
+    3120: ("Amount is not above zero, or is too large", HTTPStatus.BAD_REQUEST),
     3121: ("Invoice is not open (draft or void)", HTTPStatus.BAD_REQUEST),
     3122: ("Invalid write-off date", HTTPStatus.BAD_REQUEST),
     3123: ("Invalid accounting code", HTTPStatus.BAD_REQUEST),
@@ -80,11 +81,15 @@ UNKNOWN_API_CALL = 1012
 PAGE_TOO_DEEP = 1013
 AUTHENTICATION_THROTTLED = 1014
 LENGTH_REQUIRED = 1015
+# Text that is not an amount: not the plain 1234.56 (the API, files, commands) or the
+# locale's form (the UI), or more decimal places than the currency has.
+MALFORMED_AMOUNT = 1016
 INVALID_DATE_FORMAT = 1024
 ACCOUNT_NOT_FOUND = 1009
 INVOICE_NOT_FOUND = 3004
 INVALID_REASON_CODE = 3024
 OVER_AVAILABLE = 3119
+# An amount that was read, but is zero or above billing.money.MAX_AMOUNT.
 INVALID_AMOUNT = 3120
 INVOICE_NOT_OPEN = 3121
 INVALID_WRITEOFF_DATE = 3122

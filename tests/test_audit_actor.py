@@ -109,7 +109,7 @@ def test_ui_payment_recorded_and_removed_are_recorded_by_each_person(client, boo
     client.force_login(books["clerk"])
     mark = history_mark()
     response = client.post(
-        reverse("payment_new", args=[9001, 90001]),
+        reverse("payment_confirm", args=[9001, 90001]),
         {
             "amount": "30.00",
             "paid_on": today().isoformat(),

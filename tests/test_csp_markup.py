@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from tests.test_permissions_matrix import (
     EXPECTED,
@@ -128,6 +129,15 @@ def test_every_page_and_fragment_is_served_under_the_policy_with_no_inline_code(
         ),
         (f"{base}/disputes/new/{own.invoice_no}/", {"amount": "1", "comments": "ok"}),
         (f"{base}/invoices/{own.invoice_no}/payments/new/", {"amount": "-1"}),
+        (
+            f"{base}/invoices/{own.invoice_no}/payments/new/",
+            {
+                "amount": "1",
+                "paid_on": timezone.localdate().isoformat(),
+                "method": "check",
+                "idempotency_key": "csp-review",
+            },
+        ),
     ):
         for variant, headers in (("page", {}), ("htmx", {"HTTP_HX_REQUEST": "true"})):
             response = client.post(url, data, **headers)

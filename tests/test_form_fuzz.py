@@ -197,6 +197,7 @@ for name, valid in VALID.items():
 FORMS["writeoff_confirm"] = FORMS["writeoff_entry"].flatmap(
     lambda data: st.fixed_dictionaries({"idempotency_token": tokens}).map(lambda t: data | t)
 )
+FORMS["payment_confirm"] = FORMS["payment_new"]
 FORMS["dispute_confirm"] = FORMS["dispute_entry"].flatmap(
     lambda data: st.fixed_dictionaries({"idempotency_token": tokens}).map(lambda t: data | t)
 )
@@ -278,6 +279,7 @@ def target(db, client):
                 for name in (
                     "invoice_detail",
                     "payment_new",
+                    "payment_confirm",
                     "writeoff_entry",
                     "writeoff_confirm",
                     "dispute_entry",
@@ -325,7 +327,7 @@ def assert_answered_on_the_form(response, name: str, data: dict) -> None:
         return
     body = response.content.decode()
     if "Review:" in body:  # the entry step accepted the input: the confirm pop-out
-        assert name.endswith("_entry"), (name, data)
+        assert name.endswith("_entry") or name == "payment_new", (name, data)
         return
     assert "invalid-feedback" in body or "alert-danger" in body, (name, data)
 
@@ -350,6 +352,7 @@ def post_fuzz(client, target, name: str, data: dict, as_htmx: bool) -> None:
         "dispute_entry",
         "dispute_confirm",
         "payment_new",
+        "payment_confirm",
         "payment_remove",
         "writeoff_reverse",
         "dispute_settle convert",

@@ -76,6 +76,7 @@ EXPECTED: dict[str, Expect] = {
     "invoice_detail": Expect(get=READ),
     "payment_list": Expect(get=READ),
     "payment_new": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "payment_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_POST),
     "payment_remove": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
     # the books (the Finance controller's own column is in tests/billing/test_books_views.py)
     "lock_date": Expect(

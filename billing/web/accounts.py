@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing import extensions
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.models import Account, Invoice
+from billing.models import Account, Invoice, Payment
 from billing.money import format_money, from_minor
-from billing.receivables.payments import payment_record, payment_remove
+from billing.receivables.payments import PaymentPlan, payment_plan, payment_record, payment_remove
 from billing.receivables.selectors import (
     account_for,
     account_payments,
@@ -32,7 +34,7 @@ from billing.web.forms import (
     SearchForm,
     attach_billing_error,
 )
-from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
+from billing.web.htmx import CLOSE_POPOUT, HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import keyset_window, page_window
 
 logger = logging.getLogger(__name__)
@@ -138,11 +140,46 @@ def invoice_detail(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> H
 @permission_required("billing.add_payment", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def payment_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
-    """Record Payment: a drawer over the invoice, or a page of its own without JS."""
+    """Record Payment: a drawer over the invoice, or a page of its own without JS.
+
+    GET shows the form (with the values a review's Cancel link carries); POST checks it
+    through the service and shows the review pop-out, which records nothing yet.
+    """
     account = account_for(acct_no)
     invoice = invoice_for(account, invoice_no)
-    form = PaymentForm(request.POST if request.method == "POST" else None, invoice=invoice)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "GET":
+        form = PaymentForm(invoice=invoice, initial=PaymentForm.initial_from(request.GET))
+        return _render_payment_drawer(request, account, invoice, form)
+    form = PaymentForm(request.POST, invoice=invoice)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = payment_plan(
+                invoice=invoice,
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                method=data["method"],
+                reference=data["reference"],
+                actor=Actor.for_request(request),
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            return _render_payment_review(request, account, invoice, form, plan)
+    return _render_payment_drawer(request, account, invoice, form)
+
+
+@login_required
+@permission_required("billing.add_payment", raise_exception=True)
+@require_http_methods(["POST"])
+def payment_confirm(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    """Record the reviewed payment. The service checks everything again under the lock;
+    the drawer's idempotency key makes a double click or a resubmit record one payment.
+    A refusal goes back to the drawer, with the input kept."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    form = PaymentForm(request.POST, invoice=invoice)
+    if form.is_valid():
         data = form.cleaned_data
         try:
             payment = payment_record(
@@ -155,6 +192,7 @@ def payment_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Http
                 idempotency_key=data["idempotency_key"],
             )
         except BillingError as error:
+            invoice.refresh_from_db()
             attach_billing_error(form, error)
         else:
             invoice.refresh_from_db()
@@ -164,12 +202,61 @@ def payment_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Http
                 f"{format_money(invoice.balance_due, invoice.currency)} {invoice.currency}."
             )
             return _done(request, account, invoice, payment.pk, text)
-    return render_page(
+    return _render_payment_drawer(request, account, invoice, form, from_popout=True)
+
+
+def _render_payment_drawer(
+    request: HtmxHttpRequest,
+    account: Account,
+    invoice: Invoice,
+    form: PaymentForm,
+    *,
+    from_popout: bool = False,
+) -> HttpResponse:
+    response = render_page(
         request,
         "billing/invoice_detail.html",
         {**_invoice_context(request, account, invoice), "payment_form": form, "step": "payment"},
         partial="payment_drawer",
     )
+    if request.htmx and request.method == "POST":
+        # The drawer posts into the pop-out; a refusal belongs in the drawer.
+        retarget(response, "#drawer-content")
+        reswap(response, "innerHTML")
+        if from_popout:
+            trigger_client_event(response, CLOSE_POPOUT)
+    return response
+
+
+def _render_payment_review(
+    request: HtmxHttpRequest,
+    account: Account,
+    invoice: Invoice,
+    form: PaymentForm,
+    plan: PaymentPlan,
+) -> HttpResponse:
+    """The review pop-out: the amount as read and the balance it leaves, with the
+    values frozen in hidden fields for Record, and Cancel back to the input as typed."""
+    frozen = {
+        **form.cleaned_data,
+        "amount": plan.amount,
+        "paid_on": plan.paid_on,
+        "reference": plan.reference,
+    }
+    as_typed = {name: form.data.get(name, "") for name in PaymentForm.initial_from_names}
+    edit_url = reverse("payment_new", args=[account.acct_no, invoice.invoice_no])
+    context = {
+        **_invoice_context(request, account, invoice),
+        "step": "payment_review",
+        "plan": plan,
+        "method_label": Payment.Method(plan.method).label,
+        "balance_after": from_minor(
+            invoice.balance_due_minor - plan.amount_minor, invoice.currency
+        ),
+        "review_form": PaymentForm(invoice=invoice, initial=frozen),
+        "edit_url": f"{edit_url}?{urlencode(as_typed)}",
+    }
+    return render_page(request, "billing/invoice_detail.html", context, partial="payment_review")
 
 
 @login_required

@@ -2,20 +2,26 @@
 
 Forms collect input and show errors; the money rules are the services'. A view
 calls the service and attaches the ``BillingError`` it raises to the field it
-names (``attach_billing_error``).
+names (``attach_billing_error``). An amount is read once, by ``AmountField``
+(``billing.money.parse_amount`` in the active language), and the service gets the
+``Decimal`` it read.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import QueryDict
+from django.utils import translation
 
 from billing.errors import PERMISSION_DENIED, BillingError
 from billing.models import Invoice, Payment
+from billing.money import amount_input_text, amount_widget_attrs, parse_amount
 from billing.rules import check_text, today
 
 
@@ -42,6 +48,53 @@ def attach_billing_error(
         if field is not None and form.has_error(field):
             continue
         form.add_error(field, translate(each) if translate else each.message)
+
+
+class AmountField(forms.CharField):
+    """An amount as a person types it: in the active language's form (English
+    ``1,234.56``), read by ``billing.money.parse_amount``, the one reader of amounts.
+
+    It cleans to a ``Decimal`` with the currency's places, or refuses with the reader's
+    message next to the field (``1,50`` in English: "Use a point for decimals, e.g.
+    1.50"); the services then get that ``Decimal``, never the text. The currency comes
+    from the form's invoice (``set_currency``), which also gives the input what
+    static/js/remaining-balance.js needs to read it the same way. An initial
+    ``Decimal`` (a confirm step's frozen amount) is shown as the language types it.
+    """
+
+    def __init__(self, *, currency: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+        self.currency: str | None = None
+        if currency is not None:
+            self.set_currency(currency)
+
+    def set_currency(self, currency: str) -> None:
+        self.currency = currency
+        self.widget.attrs.update(amount_widget_attrs(currency))
+
+    def clean(self, value: Any) -> Decimal | None:
+        text = super().clean(value)
+        if text in self.empty_values:
+            return None
+        if self.currency is None:
+            raise ImproperlyConfigured("An AmountField needs its currency before it is cleaned.")
+        try:
+            return parse_amount(text, self.currency, locale=translation.get_language())
+        except BillingError as error:
+            raise forms.ValidationError(error.message, code="invalid_amount") from None
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return amount_input_text(value)
+        return value
+
+
+def amount_field(form: forms.BaseForm, name: str = "amount") -> AmountField:
+    return cast(AmountField, form.fields[name])
 
 
 class SearchForm(forms.Form):
@@ -86,14 +139,14 @@ class InvoiceFilterForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    """Record Payment (seed 003): a partial amount is fine; the remaining balance is shown."""
+    """Record Payment (seed 003): a partial amount is fine; the remaining balance is shown.
+
+    The drawer posts it to the review pop-out; the pop-out posts the same values again
+    (the amount as read, frozen in a hidden field) to record the payment.
+    """
 
     paid_on = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
-    amount = forms.CharField(
-        label="Amount",
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount = AmountField(label="Amount")
     # No preselected method: a payment recorded as "check" by default would be wrong silently.
     method = forms.ChoiceField(
         label="Method", choices=[("", "Choose a method"), *Payment.Method.choices]
@@ -102,10 +155,19 @@ class PaymentForm(forms.Form):
     # One token per opened drawer: a double submit or a retry records one payment.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args, invoice: Invoice, **kwargs) -> None:
-        kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        invoice: Invoice,
+        initial: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        initial = {"paid_on": today(), "idempotency_key": uuid.uuid4().hex, **(initial or {})}
+        super().__init__(data, initial=initial, **kwargs)
         self.invoice = invoice
+        amount_field(self).set_currency(invoice.currency)
+        self.fields["amount"].label = f"Amount ({invoice.currency})"
         self.fields["amount"].widget.attrs.update(
             {
                 "data-remaining-from": str(invoice.balance_due),
@@ -126,6 +188,16 @@ class PaymentForm(forms.Form):
             data["idempotency_key"] = uuid.uuid4().hex
             self.data = data
         return super().clean()
+
+    # What the review's Cancel link carries back to the drawer (not the token: the
+    # drawer it opens is a new one).
+    initial_from_names = ("amount", "paid_on", "method", "reference")
+
+    @classmethod
+    def initial_from(cls, query: QueryDict) -> dict[str, Any]:
+        """The drawer's values from a query string: without JavaScript, the review's
+        Cancel link returns to the drawer with the input kept as typed."""
+        return {name: query[name] for name in cls.initial_from_names if query.get(name)}
 
 
 class ReasonForm(forms.Form):

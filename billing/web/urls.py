@@ -18,6 +18,11 @@ urlpatterns = [
         accounts.payment_new,
         name="payment_new",
     ),
+    path(
+        "accounts/<int:acct_no>/invoices/<int:invoice_no>/payments/confirm/",
+        accounts.payment_confirm,
+        name="payment_confirm",
+    ),
     path("accounts/<int:acct_no>/payments/", accounts.payment_list, name="payment_list"),
     path(
         "accounts/<int:acct_no>/payments/<int:payment_id>/remove/",

@@ -69,7 +69,7 @@ def test_a_failed_session_save_during_an_outage_is_a_503_not_a_400(browser_clien
     """The payment is recorded, then saving the session (its success message) fails:
     Django reports that as SessionInterrupted, a 400, unless the cause is seen."""
     browser_client.force_login(clerk)
-    url = f"/accounts/{invoice.account.acct_no}/invoices/{invoice.invoice_no}/payments/new/"
+    url = f"/accounts/{invoice.account.acct_no}/invoices/{invoice.invoice_no}/payments/confirm/"
     down = DatabaseDown(only='UPDATE "django_session"')
     with connection.execute_wrapper(down):
         response = browser_client.post(

@@ -17,6 +17,7 @@ from billing.errors import (
     INVALID_INPUT,
     INVALID_STATE,
     INVOICE_NOT_OPEN,
+    MALFORMED_AMOUNT,
     OVER_AVAILABLE,
     PERMISSION_DENIED,
     BillingError,
@@ -150,14 +151,26 @@ def test_payment_on_a_fully_paid_invoice_is_refused(invoice, clerk_actor):
 
 
 @pytest.mark.parametrize(
-    "amount",
-    ["0", "-5.00", "10.001", "ten", "NaN", "Infinity", "1e13", 2.5, Decimal("sNaN"), True],
+    ("amount", "code"),
+    [
+        ("0", INVALID_AMOUNT),
+        ("-5.00", MALFORMED_AMOUNT),
+        ("10.001", MALFORMED_AMOUNT),
+        ("ten", MALFORMED_AMOUNT),
+        ("NaN", MALFORMED_AMOUNT),
+        ("Infinity", MALFORMED_AMOUNT),
+        ("1e13", MALFORMED_AMOUNT),
+        ("1,50", MALFORMED_AMOUNT),
+        (2.5, MALFORMED_AMOUNT),
+        (Decimal("sNaN"), MALFORMED_AMOUNT),
+        (True, MALFORMED_AMOUNT),
+    ],
     ids=repr,
 )
 def test_payment_amount_that_is_not_a_positive_two_place_number_is_refused(
-    invoice, clerk_actor, amount
+    invoice, clerk_actor, amount, code
 ):
-    with refused(INVALID_AMOUNT):
+    with refused(code):
         pay(invoice, clerk_actor, amount)
     assert not Payment.objects.exists()
     assert stored(invoice).paid_minor == 0
@@ -166,7 +179,7 @@ def test_payment_amount_that_is_not_a_positive_two_place_number_is_refused(
 def test_yen_payment_takes_whole_yen(clerk_actor):
     invoice = InvoiceFactory(account=AccountFactory(currency="JPY"), total_minor=1500)
     assert pay(invoice, clerk_actor, "1499").amount_minor == 1499
-    with refused(INVALID_AMOUNT):
+    with refused(MALFORMED_AMOUNT):
         pay(invoice, clerk_actor, "0.5")
 
 

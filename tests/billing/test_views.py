@@ -3,6 +3,7 @@ Payment drawer and Remove payment pop-out."""
 
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -511,23 +512,65 @@ def test_record_payment_drawer_for_htmx_and_a_page_without_js(client, clerk, acc
     assert b'name="idempotency_key"' in page.content
 
 
+def confirm_url(account, invoice):
+    return reverse("payment_confirm", args=[account.acct_no, invoice.invoice_no])
+
+
+def payment_input(**changes):
+    return {
+        "paid_on": datetime.date.today().isoformat(),
+        "amount": "45.50",
+        "method": "bank_transfer",
+        "reference": "WIRE-1",
+        "idempotency_key": "k-1",
+        **changes,
+    }
+
+
+def review_fields(response) -> dict[str, str]:
+    """The hidden fields the review pop-out posts to record the payment."""
+    html = response.content.decode()
+    return {
+        name: value
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+        if name != "csrfmiddlewaretoken"
+    }
+
+
+def test_record_payment_opens_a_review_that_records_nothing_yet(client, clerk, account, invoice):
+    client.force_login(clerk)
+
+    response = client.post(payment_url(account, invoice), payment_input(), **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "HX-Retarget" not in response  # into the pop-out
+    assert 'id="popout-title"' in html and "Review: Record Payment" in html
+    assert re.search(r'data-testid="review-amount">45\.50 USD', html)
+    assert re.search(r'data-testid="review-remaining">74\.50 USD', html)
+    assert "Bank transfer" in html and "WIRE-1" in html
+    assert review_fields(response) == {
+        "paid_on": datetime.date.today().isoformat(),
+        "amount": "45.50",
+        "method": "bank_transfer",
+        "reference": "WIRE-1",
+        "idempotency_key": "k-1",
+    }
+    assert not Payment.objects.exists()
+
+
 def test_partial_payment_is_recorded_and_the_remaining_balance_announced(
     client, clerk, account, invoice
 ):
     client.force_login(clerk)
     form = client.get(payment_url(account, invoice), **HTMX).context["payment_form"]
-
-    response = client.post(
+    review = client.post(
         payment_url(account, invoice),
-        {
-            "paid_on": datetime.date.today().isoformat(),
-            "amount": "45.50",
-            "method": "bank_transfer",
-            "reference": "WIRE-1",
-            "idempotency_key": form.initial["idempotency_key"],
-        },
+        payment_input(idempotency_key=form.initial["idempotency_key"]),
         **HTMX,
     )
+
+    response = client.post(confirm_url(account, invoice), review_fields(review), **HTMX)
 
     assert response.status_code == 204
     triggers = response["HX-Trigger"]
@@ -549,37 +592,51 @@ def test_partial_payment_is_recorded_and_the_remaining_balance_announced(
     assert_ledger_consistent(invoice.pk)
 
 
-def test_payment_without_js_redirects_back_to_the_invoice_with_a_message(
+def test_payment_without_js_is_reviewed_on_a_page_then_redirects_back_with_a_message(
     client, clerk, account, invoice
 ):
     client.force_login(clerk)
 
-    response = client.post(
-        payment_url(account, invoice),
-        {
-            "paid_on": datetime.date.today().isoformat(),
-            "amount": "20",
-            "method": "check",
-            "idempotency_key": "k-1",
-        },
-        follow=True,
-    )
+    review = client.post(payment_url(account, invoice), payment_input(amount="20"))
+    assert b"<html" in review.content
+    assert b"Review: Record Payment" in review.content
+    assert not Payment.objects.exists()
+    response = client.post(confirm_url(account, invoice), review_fields(review), follow=True)
 
     assert response.redirect_chain == [(detail_url(account, invoice), 302)]
     assert "Remaining balance: 100.00 USD" in response.content.decode()
+    assert Payment.objects.get().amount_minor == 2000
 
 
-def test_double_submit_records_one_payment(client, clerk, account, invoice):
+def test_cancel_in_the_review_returns_to_the_drawer_with_the_input_kept(client, clerk):
+    invoice = InvoiceFactory(
+        account=AccountFactory(acct_no=5007), invoice_no=50007, total_minor=500000
+    )
     client.force_login(clerk)
-    data = {
-        "paid_on": datetime.date.today().isoformat(),
-        "amount": "10.00",
-        "method": "check",
-        "idempotency_key": "same-token",
-    }
+    review = client.post(
+        payment_url(invoice.account, invoice), payment_input(amount="1,045.5", reference="R 7")
+    )
+    assert b"Review: Record Payment" in review.content
+    cancel = re.search(r'href="([^"]+)"[^>]*>Cancel</a>', review.content.decode())
+    assert cancel is not None
 
-    client.post(payment_url(account, invoice), data, **HTMX)
-    client.post(payment_url(account, invoice), data, **HTMX)
+    drawer = client.get(cancel.group(1).replace("&amp;", "&"))
+
+    html = drawer.content.decode()
+    assert 'value="1,045.5"' in html
+    assert 'value="R 7"' in html
+    assert '<option value="bank_transfer" selected>' in html
+    assert "is-invalid" not in html
+    assert not Payment.objects.exists()
+
+
+def test_record_payment_from_the_review_twice_records_one_payment(client, clerk, account, invoice):
+    client.force_login(clerk)
+    review = client.post(payment_url(account, invoice), payment_input(amount="10.00"), **HTMX)
+    fields = review_fields(review)
+
+    client.post(confirm_url(account, invoice), fields, **HTMX)
+    client.post(confirm_url(account, invoice), fields, **HTMX)
 
     assert Payment.objects.count() == 1
     invoice.refresh_from_db()
@@ -592,18 +649,10 @@ def test_payment_above_available_is_refused_and_says_to_release_the_dispute(
     put_on_hold(invoice, clerk_actor, "100.00", "d")
     client.force_login(clerk)
 
-    response = client.post(
-        payment_url(account, invoice),
-        {
-            "paid_on": datetime.date.today().isoformat(),
-            "amount": "50.00",
-            "method": "check",
-            "idempotency_key": "k-2",
-        },
-        **HTMX,
-    )
+    response = client.post(payment_url(account, invoice), payment_input(amount="50.00"), **HTMX)
 
     assert response.status_code == 200
+    assert response["HX-Retarget"] == "#drawer-content"
     errors = response.context["payment_form"].errors["amount"]
     assert "more than the 20.00 available on invoice 10023 (balance due 120.00" in errors[0]
     assert "Release the disputed part" in errors[0]
@@ -611,11 +660,78 @@ def test_payment_above_available_is_refused_and_says_to_release_the_dispute(
     assert not Payment.objects.exists()
 
 
-def test_viewer_cannot_record_a_payment(client, viewer, account, invoice):
+@pytest.mark.parametrize("typed", ["1,50", "2,5", "1.000,00", "1.2.3"])
+def test_a_decimal_comma_is_refused_next_to_the_amount_with_no_review(client, clerk, typed):
+    invoice = InvoiceFactory(
+        account=AccountFactory(acct_no=5005, currency="EUR"), invoice_no=50005, total_minor=50000
+    )
+    client.force_login(clerk)
+
+    response = client.post(
+        payment_url(invoice.account, invoice), payment_input(amount=typed), **HTMX
+    )
+
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert re.search(r'id="id_amount_error".*Use a point for decimals, e\.g\. 1\.50', html, re.S)
+    assert "Review: Record Payment" not in html
+    assert not Payment.objects.exists()
+
+
+def test_a_forged_record_with_a_decimal_comma_records_nothing(client, clerk, account, invoice):
+    client.force_login(clerk)
+
+    response = client.post(confirm_url(account, invoice), payment_input(amount="1,50"), **HTMX)
+
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert "closePopout" in response["HX-Trigger"]
+    assert b"Use a point for decimals, e.g. 1.50" in response.content
+    assert not Payment.objects.exists()
+
+
+def test_a_refusal_when_recording_goes_back_to_the_drawer_with_the_input(
+    client, clerk, account, invoice, clerk_actor
+):
+    client.force_login(clerk)
+    review = client.post(payment_url(account, invoice), payment_input(amount="100.00"), **HTMX)
+    pay(invoice, clerk_actor, "50.00")  # someone else, meanwhile
+
+    response = client.post(confirm_url(account, invoice), review_fields(review), **HTMX)
+
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert "closePopout" in response["HX-Trigger"]
+    assert "more than the balance due of 70.00 on invoice 10023" in html
+    assert 'value="100.00"' in html
+    assert Payment.objects.count() == 1
+
+
+def test_a_yen_payment_of_one_thousand_is_typed_as_1000_or_1_comma_000(client, clerk):
+    invoice = InvoiceFactory(
+        account=AccountFactory(acct_no=5006, currency="JPY"), invoice_no=50006, total_minor=5000
+    )
+    client.force_login(clerk)
+    url = payment_url(invoice.account, invoice)
+
+    refused = client.post(url, payment_input(amount="1.000"), **HTMX)
+    review = client.post(url, payment_input(amount="1,000"), **HTMX)
+
+    assert b"JPY amounts have no decimal places" in refused.content
+    assert re.search(r'data-testid="review-amount">1,000 JPY', review.content.decode())
+    assert review_fields(review)["amount"] == "1000"
+
+
+def test_confirm_refuses_get_with_405(client, clerk, account, invoice):
+    client.force_login(clerk)
+    assert client.get(confirm_url(account, invoice)).status_code == 405
+
+
+@pytest.mark.parametrize("url", [payment_url, confirm_url])
+def test_viewer_cannot_record_a_payment(client, viewer, account, invoice, url):
     client.force_login(viewer)
 
     response = client.post(
-        payment_url(account, invoice),
+        url(account, invoice),
         {"paid_on": "2026-01-01", "amount": "1.00", "method": "check", "idempotency_key": "k"},
         **HTMX,
     )

@@ -45,6 +45,12 @@ def test_record_a_partial_payment_and_see_the_remaining_balance(
     expect(drawer).to_be_visible()
     amount = drawer.get_by_label("Amount")
     expect(page.locator("#payment-remaining")).to_contain_text("120.00")
+    # A decimal comma is not read as 150.00 or as anything else: the preview shows no figure.
+    amount.press_sequentially("1,50")
+    expect(page.locator("#payment-remaining")).to_have_text(
+        "Enter an amount such as 1,234.50, with a point for decimals."
+    )
+    amount.fill("")
     amount.press_sequentially("45.5")
     expect(page.locator("#payment-remaining")).to_have_text(
         "Remaining balance after this payment: 74.50"
@@ -54,6 +60,21 @@ def test_record_a_partial_payment_and_see_the_remaining_balance(
     shot(page, "record-payment")
     drawer.get_by_role("button", name="Record Payment").click()
 
+    # The review: the exact amount and the balance it leaves; Cancel keeps the input.
+    review = page.get_by_role("dialog", name="Review: Record Payment")
+    expect(review).to_be_visible()
+    expect(review.get_by_test_id("review-amount")).to_have_text("45.50 USD")
+    expect(review.get_by_test_id("review-remaining")).to_have_text("74.50 USD")
+    shot(page, "review-payment")
+    review.get_by_role("button", name="Cancel").click()
+    expect(review).to_be_hidden()
+    expect(drawer.get_by_label("Amount")).to_have_value("45.5")
+    assert not Payment.objects.exists()
+    drawer.get_by_role("button", name="Record Payment").click()
+    expect(review).to_be_visible()
+    review.get_by_role("button", name="Record Payment").click()
+
+    expect(review).to_be_hidden()
     expect(drawer).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text("Remaining balance: 74.50 USD")
     expect(page.get_by_test_id("balance-due")).to_have_text("74.50 USD")
@@ -276,8 +297,18 @@ def test_axe_finds_no_serious_violations_on_the_invoice_payment_and_settlement_s
     # The amount comes first, as in the write-off and dispute drawers.
     expect(page.get_by_role("dialog", name="Record Payment").get_by_label("Amount")).to_be_focused()
     assert axe(page, "record payment drawer") == []
+    drawer = page.get_by_role("dialog", name="Record Payment · Invoice 10023")
+    drawer.get_by_label("Amount").fill("10.00")
+    drawer.get_by_label("Method").select_option(label="Check")
+    drawer.get_by_role("button", name="Record Payment").click()
+    review = page.get_by_role("dialog", name="Review: Record Payment")
+    expect(review).to_be_visible()
+    expect(review.get_by_role("button", name="Cancel")).to_be_focused()  # fade-in done
+    assert axe(page, "record payment review pop-out") == []
     page.keyboard.press("Escape")
-    expect(page.get_by_role("dialog", name="Record Payment")).to_be_hidden()
+    expect(review).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
     page.get_by_role("link", name=f"Remove payment {payment.pk}").click()
     # Focus moves in once the modal's fade-in has finished: contrast is then final.
     expect(page.get_by_role("dialog", name=re.compile("Remove payment"))).to_be_visible()

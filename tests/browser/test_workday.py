@@ -176,6 +176,11 @@ def test_balance_after_the_entry_updates_as_typed_and_shows_in_the_confirm(
     expect(live).to_have_text("After this write-off: balance due 74.50, available 54.50.")
     entry.get_by_label("Amount (USD)").fill("150")
     expect(live).to_have_text("That is more than the 100.00 available.")
+    # What the server would refuse shows no figure (2,5 was offered as 25.00).
+    entry.get_by_label("Amount (USD)").fill("2,5")
+    expect(live).to_have_text("Enter an amount such as 1,234.50, with a point for decimals.")
+    entry.get_by_label("Amount (USD)").fill("1,045.5")
+    expect(live).to_have_text("That is more than the 100.00 available.")
     entry.get_by_label("Amount (USD)").fill("45.50")
     entry.get_by_label("Reason code").select_option(label="1 · Good Will")
     entry.get_by_label("Comments").fill("Goodwill.")

@@ -394,14 +394,78 @@ def test_3119_amount_above_available_is_400_and_names_the_balance(
     assert state.unchanged()
 
 
-@pytest.mark.parametrize("amount", ["abc", "-5", "0", "1.234", True, [1], {"a": 1}])
-def test_3120_malformed_amount_is_400(api, create_input, ledger, amount):
+@pytest.mark.parametrize("amount", ["0", "0.00", 0, "1000000000000"])
+def test_3120_amount_not_above_zero_or_too_large_is_400(api, create_input, ledger, amount):
     state = ledger()
 
     response = api.post(CREATE, {**create_input, "writeoff_dispute_amount": amount})
 
     assert_error(response, 3120, 400)
     assert state.unchanged()
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["abc", "-5", "1.234", "12.340", "1e2", "0x10", "\u0661", True, [1], {"a": 1}],
+)
+def test_1016_malformed_amount_is_400(api, create_input, ledger, amount):
+    state = ledger()
+
+    response = api.post(CREATE, {**create_input, "writeoff_dispute_amount": amount})
+
+    assert_error(response, 1016, 400)
+    assert state.unchanged()
+
+
+@pytest.mark.parametrize("amount", ["1,50", "1.000,00", "2,5", "1,000", "1,000.00"])
+@pytest.mark.parametrize("form", [True, False], ids=["form", "json"])
+@pytest.mark.parametrize("do_dispute", [0, 1])
+def test_1016_a_decimal_comma_or_grouping_is_refused_and_nothing_is_written(
+    api, create_input, ledger, amount, form, do_dispute
+):
+    """1,50 was written off as 150.00: the API takes only plain 1234.56, never guesses."""
+    state = ledger()
+    data = {**create_input, "writeoff_dispute_amount": amount, "do_dispute": do_dispute}
+    if do_dispute:
+        data["reason_code"] = 9001
+
+    response = api.post(CREATE, data, form=form)
+
+    assert_error(response, 1016, 400)
+    assert "Use a point for decimals and no thousands separators" in response.json()["error_msg"]
+    assert state.unchanged()
+
+
+def test_1016_a_json_number_with_an_exponent_is_refused(client, create_input, ledger):
+    state = ledger()
+    body = json.dumps(create_input)[:-1] + ', "writeoff_dispute_amount": 1E+1}'
+
+    response = client.post(CREATE, body, content_type="application/json")
+
+    assert_error(response, 1016, 400)
+    assert state.unchanged()
+
+
+def test_1016_a_thousand_yen_with_a_point_is_not_one_yen(api, clerk_key, db):
+    InvoiceFactory(
+        account=AccountFactory(acct_no=5008, currency="JPY"), invoice_no=10080, total_minor=5000
+    )
+    data = {
+        "client_no": 1000,
+        "auth_key": clerk_key,
+        "acct_no": 5008,
+        "invoice_no": 10080,
+        "reason_code": 1,
+        "comments": "Goodwill",
+    }
+
+    refused = api.post(CREATE, {**data, "writeoff_dispute_amount": "1.000"})
+    accepted = api.post(CREATE, {**data, "writeoff_dispute_amount": "1000"})
+
+    assert_error(refused, 1016, 400)
+    assert "JPY amounts have no decimal places" in refused.json()["error_msg"]
+    assert accepted.json()["amount"] == "1000"
+    assert WriteOff.objects.get().amount_minor == 1000
 
 
 def test_3121_draft_invoice_cannot_be_written_off(api, create_input, ledger, invoice):

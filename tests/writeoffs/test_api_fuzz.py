@@ -349,7 +349,8 @@ def test_fuzz_unknown_paths_answer_in_json(fuzz_world, path, method):
 @given(amount=st.decimals(allow_nan=False, allow_infinity=False, min_value=-1000, max_value=1000))
 def test_json_amounts_are_written_exactly_or_refused_never_rounded(fuzz_world, amount):
     """A JSON number goes in as a Decimal: 0.1-style amounts are exact, and an amount
-    with more places than the currency has is refused (3120), never rounded."""
+    written with more places than the currency has (even zeros), an exponent or a sign
+    is refused (1016), never rounded."""
     fields = {"client_no": 1000, "auth_key": CLERK_KEY, "acct_no": 5001, "invoice_no": 10023}
     fields |= {"reason_code": 5, "comments": "exact"}
     # The amount as a bare JSON number, written exactly as the Decimal prints.
@@ -362,7 +363,10 @@ def test_json_amounts_are_written_exactly_or_refused_never_rounded(fuzz_world, a
         transaction.set_rollback(True)
 
     code = response.json()["error_code"]
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    places = -amount.as_tuple().exponent
+    if amount.is_signed() or places < 0 or places > 2:
+        assert code == 1016
+    elif amount == 0:
         assert code == 3120
     elif amount > Decimal("110.00"):  # 120.00 less the 10.00 held by the seeded dispute
         assert code == 3119

@@ -114,3 +114,22 @@ def test_bad_input_is_refused_with_a_clear_message(ledger, args, message):
 def test_a_malformed_max_balance_is_a_usage_error(ledger):
     with pytest.raises(CommandError, match="CURRENCY=AMOUNT"):
         run("--as-user", "cmd-clerk", "--max-balance", "USD5", "--older-than-days", "9", *REASON)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("5,00", "Use a point for decimals and no thousands separators"),
+        ("1,000", "Use a point for decimals and no thousands separators"),
+        ("5.001", "at most 2 decimal places"),
+        ("5e0", "exponent"),
+        ("-5", "without a sign"),
+    ],
+)
+def test_a_max_balance_is_read_in_the_plain_form_only(ledger, amount, message):
+    """USD=5,00 was read as 500.00: the command takes plain 1234.56, as the API does."""
+    args = ["--max-balance", f"USD={amount}", "--older-than-days", "90", *REASON]
+    with pytest.raises(CommandError, match=f"USD: .*{message}.*\\(error 3150\\)"):
+        run("--as-user", "cmd-clerk", *args)
+    assert not BulkRun.objects.exists()
+    assert not WriteOff.objects.exists()

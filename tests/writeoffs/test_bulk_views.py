@@ -272,3 +272,25 @@ def test_the_list_shows_runs_and_offers_new_runs_to_clerks_only(client, clerk, v
     assert "New bulk run" not in page
     client.force_login(clerk)
     assert "New bulk run" in client.get(reverse("bulk_run_list")).content.decode()
+
+
+@pytest.mark.parametrize("typed", ["5,00", "2,5", "5.000,00"])
+def test_a_decimal_comma_in_the_criteria_is_refused_not_read_as_hundreds(
+    client, clerk, usd, typed
+):
+    small_invoice(usd, 150)
+    client.force_login(clerk)
+    response = client.post(reverse("bulk_run_new"), form_data(max_balance_usd=typed))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="error_1_id_max_balance_usd"' in body
+    assert "Use a point for decimals, e.g. 1.50" in body
+    assert not BulkRun.objects.exists()
+
+
+def test_a_grouped_largest_balance_is_read_as_typed_in_english(client, supervisor, usd):
+    small_invoice(usd, 150)
+    client.force_login(supervisor)
+    response = client.post(reverse("bulk_run_new"), form_data(max_balance_usd="1,000.00"))
+    assert response.status_code == 302
+    assert BulkRun.objects.get().max_balance_minor == {"USD": 100000}

@@ -66,6 +66,7 @@ from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 # Error codes, spelled out here rather than imported, so the test states them itself.
 OVER_AVAILABLE = 3119
 INVALID_AMOUNT = 3120
+MALFORMED_AMOUNT = 1016
 NOT_OPEN = 3121
 BAD_REASON = 3024
 WRONG_STATE = 3124
@@ -106,8 +107,22 @@ INVOICES = [
     ("USD", 2, 5000, "draft"),
 ]
 
-# Invalid in every currency above: not numbers, not positive, too many places, too big, floats.
-INVALID_AMOUNTS = ["0", "-1", "-0.01", "abc", "NaN", "Infinity", "1e13", "0.0001", 1.5, "1.2.3"]
+# Invalid in every currency above, with the code each is refused with: zero (3120); and
+# text that is not a plain amount in the currency (1016): signs, not numbers, exponents,
+# too many places, floats, a decimal comma.
+INVALID_AMOUNTS = {
+    "0": INVALID_AMOUNT,
+    "-1": MALFORMED_AMOUNT,
+    "-0.01": MALFORMED_AMOUNT,
+    "abc": MALFORMED_AMOUNT,
+    "NaN": MALFORMED_AMOUNT,
+    "Infinity": MALFORMED_AMOUNT,
+    "1e13": MALFORMED_AMOUNT,
+    "0.0001": MALFORMED_AMOUNT,
+    1.5: MALFORMED_AMOUNT,
+    "1.2.3": MALFORMED_AMOUNT,
+    "1,50": MALFORMED_AMOUNT,
+}
 
 ACTIONS = ["convert", "release", "release_reage"]
 
@@ -116,7 +131,7 @@ amount_specs = st.one_of(
     st.tuples(st.just("quarters"), st.integers(1, 4)),
     st.tuples(st.just("minor"), st.integers(1, 15000)),
     st.sampled_from([("available+1",), ("empty",)]),
-    st.tuples(st.just("raw"), st.sampled_from(INVALID_AMOUNTS)),
+    st.tuples(st.just("raw"), st.sampled_from(list(INVALID_AMOUNTS))),
 )
 invoice_indexes = st.integers(0, len(INVOICES) - 1)
 picks = st.integers(0, 10_000)
@@ -234,7 +249,7 @@ class LedgerMachine(RuleBasedStateMachine):
         the error code it should be refused with instead (or None)."""
         kind = spec[0]
         if kind == "raw":
-            return spec[1], None, INVALID_AMOUNT
+            return spec[1], None, INVALID_AMOUNTS[spec[1]]
         if kind == "empty":
             if invoice.available <= 0:
                 return "", None, OVER_AVAILABLE

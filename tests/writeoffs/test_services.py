@@ -26,6 +26,7 @@ from billing.errors import (
     INVALID_WRITEOFF_DATE,
     INVOICE_NOT_FOUND,
     INVOICE_NOT_OPEN,
+    MALFORMED_AMOUNT,
     OVER_AVAILABLE,
     PERMISSION_DENIED,
     BillingError,
@@ -45,21 +46,23 @@ pytestmark = pytest.mark.django_db
 DAY = datetime.timedelta(days=1)
 CONTROL_CHARACTERS = ["\x00", "\x07", "\x08", "\x0b", "\x0c", "\r", "\x1b", "\x7f", "\x85", "\x9f"]
 BIDI_OVERRIDES = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
-NOT_AN_AMOUNT = [
-    "0",
-    "0.00",
-    "-10.00",
-    "10.001",
-    "abc",
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1e13",
-    "99999999999999999999",
-    1.5,
-    Decimal("NaN"),
-    0,
-]
+# Zero and too large are 3120; text that is not an amount in the currency is 1016.
+NOT_AN_AMOUNT = {
+    "0": INVALID_AMOUNT,
+    "0.00": INVALID_AMOUNT,
+    "99999999999999999999": INVALID_AMOUNT,
+    0: INVALID_AMOUNT,
+    "-10.00": MALFORMED_AMOUNT,
+    "10.001": MALFORMED_AMOUNT,
+    "abc": MALFORMED_AMOUNT,
+    "NaN": MALFORMED_AMOUNT,
+    "Infinity": MALFORMED_AMOUNT,
+    "-Infinity": MALFORMED_AMOUNT,
+    "1e13": MALFORMED_AMOUNT,
+    "1,50": MALFORMED_AMOUNT,
+    1.5: MALFORMED_AMOUNT,
+    Decimal("NaN"): MALFORMED_AMOUNT,
+}
 
 
 @contextmanager
@@ -167,11 +170,11 @@ def test_entry_of_exactly_the_available_amount_is_accepted(invoice, clerk_actor,
 # --- amounts ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", NOT_AN_AMOUNT, ids=repr)
+@pytest.mark.parametrize(("amount", "code"), NOT_AN_AMOUNT.items(), ids=repr)
 def test_entry_amount_that_is_not_a_positive_two_place_number_is_refused(
-    invoice, clerk_actor, create_entry, amount
+    invoice, clerk_actor, create_entry, amount, code
 ):
-    with refused(INVALID_AMOUNT) as info:
+    with refused(code) as info:
         create_entry(invoice, clerk_actor, amount)
     assert info.value.field == "amount"
     assert not WriteOff.objects.exists()
@@ -198,7 +201,7 @@ def test_yen_invoice_takes_whole_yen_and_refuses_fractions(clerk_actor):
     entry = write_off(invoice, clerk_actor, "500")
     assert entry.amount_minor == 500
     assert entry.amount == Decimal("500")
-    with refused(INVALID_AMOUNT):
+    with refused(MALFORMED_AMOUNT):
         write_off(invoice, clerk_actor, "0.5")
     with refused(OVER_AVAILABLE) as info:
         hold(invoice, clerk_actor, "1001")
@@ -210,7 +213,7 @@ def test_dinar_invoice_takes_three_places_and_refuses_four(clerk_actor):
     entry = hold(invoice, clerk_actor, "1.005")
     assert entry.amount_minor == 1005
     assert entry.amount == Decimal("1.005")
-    with refused(INVALID_AMOUNT):
+    with refused(MALFORMED_AMOUNT):
         write_off(invoice, clerk_actor, "1.0005")
     with refused(OVER_AVAILABLE) as info:
         write_off(invoice, clerk_actor, "20")

@@ -655,3 +655,105 @@ def test_entry_drawer_has_a_sticky_footer_with_cancel_then_submit(client, clerk,
     html = signed_in(client, clerk).get(step_url("writeoff", "entry", invoice_no=10023), **HTMX)
     footer = html.content.decode().split('<div class="drawer-footer">')[1]
     assert footer.index("Cancel") < footer.index("Create Write-Off")
+
+
+# --- amounts as typed (SPEC Part 3: money input) -------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["1,50", "2,5", "1.000,00", "1.2.3"])
+@pytest.mark.parametrize("kind", ["writeoff", "dispute"])
+def test_a_decimal_comma_is_refused_next_to_the_amount_and_nothing_is_offered(
+    client, clerk, invoice, kind, typed
+):
+    if kind == "writeoff":
+        data = writeoff_input(amount=typed)
+    else:
+        data = {**DISPUTE_INPUT, "amount": typed}
+    response = signed_in(client, clerk).post(
+        step_url(kind, "entry", invoice_no=10023), data, **HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#drawer-content"
+    assert re.search(r'id="id_amount_error".*Use a point for decimals, e\.g\. 1\.50', html, re.S)
+    assert 'id="popout-title"' not in html
+    # The drawer keeps what was typed, to correct.
+    assert f'value="{typed}"' in html
+    assert not WriteOff.objects.exists() and not DisputeHold.objects.exists()
+
+
+def test_a_grouped_english_amount_is_offered_exactly_and_created_exactly(client, clerk):
+    InvoiceFactory(account=AccountFactory(acct_no=5002), invoice_no=10024, total_minor=500000)
+    signed_in(client, clerk)
+    entry = client.post(
+        step_url("writeoff", "entry", acct_no=5002, invoice_no=10024),
+        writeoff_input(amount="1,234.56"),
+        **HTMX,
+    )
+    assert re.search(r"1,234\.56(\s|<[^>]*>)*USD", entry.content.decode())
+    fields = confirm_fields(entry)
+    assert fields["amount"] == "1234.56"
+    response = client.post(step_url("writeoff", "confirm", acct_no=5002, invoice_no=10024), fields)
+    assert response.status_code == 302
+    assert WriteOff.objects.get().amount_minor == 123456
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("40.001", "USD amounts have at most 2 decimal places."),
+        ("4e1", "without an exponent"),
+        ("0x28", "not hexadecimal"),
+        ("-40", "without a sign"),
+        ("\u0664\u0660", "with the digits 0 to 9"),
+        ("0", "greater than zero"),
+    ],
+)
+def test_each_refused_amount_says_why_next_to_the_field(client, clerk, invoice, typed, message):
+    response = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount=typed), **HTMX
+    )
+    html = response.content.decode()
+    assert re.search(rf'id="id_amount_error".*{re.escape(message)}', html, re.S)
+    assert not WriteOff.objects.exists()
+
+
+def test_a_thousand_yen_typed_with_a_point_is_refused_in_english(client, clerk):
+    InvoiceFactory(
+        account=AccountFactory(acct_no=5003, currency="JPY"), invoice_no=10025, total_minor=5000
+    )
+    signed_in(client, clerk)
+    url = step_url("writeoff", "entry", acct_no=5003, invoice_no=10025)
+
+    refused = client.post(url, writeoff_input(amount="1.000"), **HTMX)
+    accepted = client.post(url, writeoff_input(amount="1,000"), **HTMX)
+
+    assert re.search(
+        r'id="id_amount_error".*JPY amounts have no decimal places', refused.content.decode(), re.S
+    )
+    assert confirm_fields(accepted)["amount"] == "1000"
+
+
+def test_a_forged_confirm_with_a_decimal_comma_creates_nothing(client, clerk, invoice):
+    entry = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(), **HTMX
+    )
+    fields = confirm_fields(entry)
+    response = client.post(
+        step_url("writeoff", "confirm", invoice_no=10023), {**fields, "amount": "1,50"}, **HTMX
+    )
+    assert b"Use a point for decimals, e.g. 1.50" in response.content
+    assert not WriteOff.objects.exists()
+
+
+def test_the_amount_input_carries_how_the_server_reads_it(client, clerk, invoice):
+    html = signed_in(client, clerk).get(step_url("writeoff", "entry", invoice_no=10023)).content
+    html = html.decode()
+    for attribute in (
+        'data-amount-decimal="."',
+        'data-amount-group=","',
+        'data-amount-grouping="3"',
+        'data-amount-places="2"',
+        'data-amount-max="999999999999"',
+    ):
+        assert attribute in html

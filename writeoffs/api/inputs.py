@@ -111,8 +111,10 @@ class CreateRequest(AccountInput):
         WithJsonSchema(
             {
                 "anyOf": [{"type": "string"}, {"type": "number"}],
-                "description": "Default: the whole available amount. Above it: 3119. "
-                "Malformed, not above zero or too many places: 3120.",
+                "description": "Default: the whole available amount. A plain decimal with "
+                "the currency's places at most: 1234.56 (no grouping, no decimal comma, "
+                "no exponent or sign); anything else: 1016. Zero or too large: 3120. "
+                "Above the available amount: 3119.",
             }
         ),
     ] = None

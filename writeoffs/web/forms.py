@@ -20,7 +20,7 @@ from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
 from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
-from billing.web.forms import attach_billing_error
+from billing.web.forms import AmountField, amount_field, attach_billing_error
 from writeoffs.bulk.runs import max_balance_field
 from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
@@ -37,12 +37,10 @@ class MarkedRequiredCharField(forms.CharField):
 class EntryForm(forms.Form):
     # The API keeps seed 001's "empty means the full balance"; a person must say so:
     # an amount, or the Full balance button. An empty field is never a silent default.
-    amount = forms.CharField(
+    amount = AmountField(
         label="Amount",
-        max_length=30,
         help_text="Up to the available balance. Full balance fills it in.",
         error_messages={"required": "Enter an amount, or select Full balance."},
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     comments = MarkedRequiredCharField(
         label="Comments",
@@ -61,6 +59,7 @@ class EntryForm(forms.Form):
     def __init__(self, *args: Any, invoice: Invoice | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if invoice is not None:
+            amount_field(self).set_currency(invoice.currency)
             self.fields["amount"].label = f"Amount ({invoice.currency})"
             self.fields["amount"].widget.attrs.update(
                 {
@@ -85,7 +84,9 @@ class EntryForm(forms.Form):
         return initial
 
     def plan_arguments(self) -> dict[str, Any]:
-        """The cleaned fields as the kind's plan and create services take them."""
+        """The cleaned fields as the kind's plan and create services take them. The
+        amount is the ``Decimal`` the field read; a refused one goes as empty (the
+        plan then checks the other fields, and the field keeps its own message)."""
         raise NotImplementedError
 
 
@@ -137,7 +138,7 @@ class WriteOffForm(EntryForm):
         data = self.cleaned_data
         code = data.get("accounting_code")
         return {
-            "amount": data.get("amount", ""),
+            "amount": data.get("amount") or "",
             "reason_code": data.get("reason_code"),
             "comments": data.get("comments", ""),
             "writeoff_date": data.get("writeoff_date"),
@@ -167,7 +168,7 @@ class DisputeHoldForm(EntryForm):
     def plan_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "amount": data.get("amount", ""),
+            "amount": data.get("amount") or "",
             "comments": data.get("comments", ""),
             "expire_hold_days": data.get("expire_hold_days"),
         }
@@ -258,11 +259,7 @@ class RecoveryForm(forms.Form):
     """Record Recovery: a payment on a written-off invoice, reinstating bad debt."""
 
     paid_on = forms.DateField(label="Recovery date", widget=forms.DateInput(attrs={"type": "date"}))
-    amount = forms.CharField(
-        label="Amount",
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount = AmountField(label="Amount")
     method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
     reference = forms.CharField(label="Reference", required=False, max_length=100)
     writeoffs = forms.MultipleChoiceField(
@@ -276,6 +273,8 @@ class RecoveryForm(forms.Form):
     def __init__(self, *args, recoverable: list, currency: str, **kwargs) -> None:
         kwargs.setdefault("initial", {"paid_on": today(), "idempotency_key": uuid.uuid4().hex})
         super().__init__(*args, **kwargs)
+        amount_field(self).set_currency(currency)
+        self.fields["amount"].label = f"Amount ({currency})"
         cast(forms.MultipleChoiceField, self.fields["writeoffs"]).choices = [
             (
                 str(w.pk),
@@ -320,12 +319,11 @@ class BulkRunForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.currencies = currencies
         amounts = {
-            max_balance_field(currency): forms.CharField(
+            max_balance_field(currency): AmountField(
+                currency=currency,
                 label=f"Largest balance ({currency})",
                 required=False,
-                max_length=30,
                 help_text="Leave empty to leave this currency out.",
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
             )
             for currency in currencies
         }
@@ -338,7 +336,7 @@ class BulkRunForm(forms.Form):
             "max_balance": {
                 currency: data[max_balance_field(currency)]
                 for currency in self.currencies
-                if data.get(max_balance_field(currency), "").strip()
+                if data.get(max_balance_field(currency)) is not None
             },
             "older_than_days": data["older_than_days"],
             "account_statuses": data["account_statuses"],

@@ -337,7 +337,8 @@ def _render_confirm(
     plan: WriteOffPlan | DisputeHoldPlan,
 ) -> HttpResponse:
     """The pop-out: the plan's concrete values, frozen in hidden fields, and a fresh token."""
-    frozen = {**form.cleaned_data, "amount": str(plan.amount)}
+    # The amount as read (a Decimal): the hidden field shows it as the language types it.
+    frozen = {**form.cleaned_data, "amount": plan.amount}
     as_typed = {name: form.data.get(name, "") for name in form.fields}
     context = {
         **_page_context(account, kind),
