@@ -7,8 +7,10 @@ the close snapshot.
 
 This deliberately shares no code with the services or the posting code: it adds
 up the integer minor units of the active payments, the active write-offs and the
-open dispute holds itself, and it states the postings each row must have (the
-SPEC's table) on its own. A check that reused the code it checks could not fail.
+open dispute holds itself. A check that reused the code it checks could not fail.
+The postings each row must have are the SPEC's table, which is data
+(``billing.ledger.rules``, the table the services and the seed post by): this reads
+it, and works out each row's net per code from it on its own.
 
 Each kind of row is read as one stream ordered by invoice (or by row), and the
 streams are merged in id order, so memory stays flat on a million invoices. The
@@ -30,11 +32,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, F, Sum
 
-from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, Payment
+from billing.ledger.codes import ControlCodes
+from billing.ledger.rules import (
+    Control,
+    LineRule,
+    Per,
+    Side,
+    event_for,
+    posts,
+    reversal_of,
+    reverses,
+)
+from billing.models import (
+    AccountingCode,
+    Invoice,
+    JournalEntry,
+    JournalEvent,
+    JournalLine,
+    Payment,
+)
 from billing.verification import Verification
 from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
 
@@ -206,6 +227,13 @@ def _grouped_events(rows) -> Iterator[tuple[int, dict[str, int]]]:
         yield current, counts
 
 
+class Reinstated(NamedTuple):
+    """A recovery payment's part: what it reinstated of a write-off, on its code."""
+
+    accounting_code_id: int | None
+    amount_minor: int
+
+
 class JournalCheck:
     """The journal against the rows, in a handful of grouped queries and streams."""
 
@@ -223,13 +251,12 @@ class JournalCheck:
         self.ar = codes.get(settings.AR_CONTROL_CODE)
         self.cash = codes.get(settings.CASH_CODE)
         # Recoveries are few (a payment after a write-off): per payment, what it
-        # reinstated per write-off code, voided ones included (their entry posted).
-        self.recovered: dict[int, dict[int, int]] = {}
+        # reinstated of each write-off, voided ones included (their entry posted).
+        self.recovered: dict[int, list[Reinstated]] = {}
         for payment_id, code_id, part in WriteOffRecovery.objects.values_list(
             "payment_id", "writeoff__accounting_code_id", "amount_minor"
         ).iterator(chunk_size=CHUNK):
-            by_code = self.recovered.setdefault(payment_id, {})
-            by_code[code_id] = by_code.get(code_id, 0) + part
+            self.recovered.setdefault(payment_id, []).append(Reinstated(code_id, part))
 
     def add(self, kind: str, message: str) -> None:
         """Count a journal problem; the first ``limit`` are listed."""
@@ -241,24 +268,36 @@ class JournalCheck:
         if self.ar is None or self.cash is None:
             self.add(CONTROL_CODES, "AR_CONTROL_CODE or CASH_CODE names no accounting code.")
             return
+        # The rules read a control code by name; the conversion code is never a line's.
+        self.controls = ControlCodes(
+            ar_control_id=self.ar, cash_id=self.cash, dispute_conversion_id=0
+        )
         self._balanced()
         self._sources()
         self._rows(
             "billing.invoice",
-            Invoice.objects.values_list("id", "status", "total_minor", "revenue_code_id"),
-            self._invoice_expected,
+            Invoice.objects.values_list(
+                "id", "status", "total_minor", "revenue_code_id", named=True
+            ),
+            (JournalEvent.INVOICE_SENT,),
         )
         self._rows(
             "billing.payment",
-            Payment.objects.values_list("id", "status", "amount_minor"),
-            self._payment_expected,
+            Payment.objects.values_list("id", "status", "amount_minor", named=True),
+            (JournalEvent.PAYMENT, JournalEvent.RECOVERY),
+            parts=self.recovered,
         )
         self._rows(
             "writeoffs.writeoff",
             WriteOff.objects.values_list(
-                "id", "status", "amount_minor", "accounting_code_id", "origin_dispute_id"
+                "id",
+                "status",
+                "amount_minor",
+                "accounting_code_id",
+                "origin_dispute_id",
+                named=True,
             ),
-            self._writeoff_expected,
+            (JournalEvent.WRITEOFF, JournalEvent.DISPUTE_CONVERSION),
         )
         self._ar_control()
 
@@ -286,38 +325,48 @@ class JournalCheck:
                 UNKNOWN_SOURCE, f"Journal entries post a {source_type!r}, which posts nothing."
             )
 
-    def _invoice_expected(self, row) -> Expected:
-        _, status, total, revenue_code_id = row
-        if status != Invoice.Status.SENT:
+    def _expected(
+        self, alternatives: tuple[JournalEvent, ...], row, parts: list[Reinstated]
+    ) -> Expected:
+        """What the table gives ``row``: its entry's event when its state carries one,
+        the reversal's when its state carries that too (everything undone: no net),
+        and otherwise the net per code of the entry's lines."""
+        event = event_for(alternatives, row, has_parts=bool(parts))
+        if event is None or row.status not in posts(event).states:
             return {}, None, None
-        return {self.ar: total, revenue_code_id: -total}, "invoice_sent", None
+        undo = reversal_of(event)
+        if undo is not None and row.status in reverses(undo).states:
+            return {}, event.value, undo.value
+        nets: dict[int | None, int] = {}
+        for line in posts(event).lines:
+            for code_id, amount in self._amounts(line, row, parts):
+                sign = 1 if line.side is Side.DEBIT else -1
+                nets[code_id] = nets.get(code_id, 0) + sign * amount
+        return nets, event.value, None
 
-    def _payment_expected(self, row) -> Expected:
-        payment_id, status, amount = row
-        # A payment that reinstated written-off money posts one "recovery" entry:
-        # cash / AR control for the whole payment, and AR control / each recovered
-        # write-off's code for the part it reinstated.
-        reinstated = self.recovered.get(payment_id)
-        event = "recovery" if reinstated else "payment"
-        if status != Payment.Status.ACTIVE:
-            return {}, event, "payment_void"
-        nets = {self.cash: amount, self.ar: -amount}
-        for code_id, part in (reinstated or {}).items():
-            nets[self.ar] += part
-            nets[code_id] = nets.get(code_id, 0) - part
-        return nets, event, None
+    def _amounts(
+        self, line: LineRule, row, parts: list[Reinstated]
+    ) -> list[tuple[int | None, int]]:
+        def code(of) -> int | None:
+            if isinstance(line.code, Control):
+                return getattr(self.controls, line.code.name)
+            return getattr(of, line.code.name)
 
-    def _writeoff_expected(self, row) -> Expected:
-        _, status, amount, code_id, origin_dispute_id = row
-        event = "dispute_conversion" if origin_dispute_id else "writeoff"
-        if status == WriteOff.Status.ACTIVE:
-            return {code_id: amount, self.ar: -amount}, event, None
-        if status == WriteOff.Status.REVERSED:
-            return {}, event, "writeoff_reversal"
-        # Any other state (pending, rejected, lapsed) has posted nothing.
-        return {}, None, None
+        if line.per is Per.ROW:
+            return [(code(row), getattr(row, line.amount))]
+        if line.per is Per.ALL_PARTS:
+            return [(code(None), sum(getattr(part, line.amount) for part in parts))]
+        return [(code(part), getattr(part, line.amount)) for part in parts]
 
-    def _rows(self, source_type: str, rows, expected) -> None:
+    def _rows(
+        self,
+        source_type: str,
+        rows,
+        alternatives: tuple[JournalEvent, ...],
+        parts: dict[int, list[Reinstated]] | None = None,
+    ) -> None:
+        """Each row of ``rows`` (named, in id order) against its postings; the row's
+        entry is the first of ``alternatives`` whose rule applies to it."""
         postings = _postings(source_type)
         head = next(postings, None)
         for row in rows.order_by("id").iterator(chunk_size=CHUNK):
@@ -333,7 +382,8 @@ class JournalCheck:
             if head is not None and head[0] == row_id:
                 _, nets, events = head
                 head = next(postings, None)
-            want_nets, posted, undone = expected(row)
+            row_parts = (parts or {}).get(row_id, [])
+            want_nets, posted, undone = self._expected(alternatives, row, row_parts)
             want_events = {e: 1 for e in (posted, undone) if e}
             got_events = {e: n for e, n in events.items() if e != "reclassification"}
             if got_events != want_events:

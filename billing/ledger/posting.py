@@ -1,7 +1,8 @@
 """Posting to the journal: the one place a journal entry or line is written.
 
 Every service that makes a money event calls one of these inside its own
-transaction, so the entry commits or rolls back with the event.
+transaction, so the entry commits or rolls back with the event. What each event
+posts is its rule in ``billing.ledger.rules``, interpreted here for one row.
 """
 
 from __future__ import annotations
@@ -15,8 +16,19 @@ from django.db.models import Sum
 
 from billing.actors import Actor
 from billing.errors import INVALID_STATE, BillingError
-from billing.ledger.codes import control_codes, posting_code
+from billing.ledger.codes import ControlCodes, control_codes, posting_code
 from billing.ledger.periods import require_open
+from billing.ledger.rules import (
+    RULES,
+    Control,
+    Field,
+    Per,
+    Posts,
+    Side,
+    event_for,
+    posts,
+    reverses,
+)
 from billing.models import (
     Invoice,
     JournalEntry,
@@ -56,9 +68,17 @@ class PostedWriteOff(Protocol):
     @property
     def invoice(self) -> Invoice: ...
     @property
+    def status(self) -> str: ...
+    @property
     def accounting_code_id(self) -> int | None: ...
     @property
     def amount_minor(self) -> int: ...
+    @property
+    def writeoff_date(self) -> datetime.date: ...
+    @property
+    def origin_dispute_id(self) -> int | None: ...
+    @property
+    def approved_by_label(self) -> str: ...
 
 
 class SourceRef(NamedTuple):
@@ -139,43 +159,78 @@ def post_entry(
     return entry
 
 
-def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
-    """AR control / the invoice's revenue code, on the bill date."""
+class Part(NamedTuple):
+    """A part of a row that a rule's ``Per`` lines read: the written-off money a
+    recovery reinstates, on the code its write-off debited."""
+
+    accounting_code_id: int
+    amount_minor: int
+
+
+def _code(code: Control | Field, row: Any, codes: ControlCodes, what: str) -> int:
+    if isinstance(code, Control):
+        return getattr(codes, code.name)
+    return posting_code(getattr(row, code.name), what)
+
+
+def lines_for(rule: Posts, row: Any, *, parts: Sequence[Part] = (), what: str) -> list[Line]:
+    """``rule``'s lines for ``row`` (and its parts), in the rule's order; ``what`` names
+    the row in the refusal of a line whose code is unset."""
     codes = control_codes()
+    lines: list[Line] = []
+    for line in rule.lines:
+        if line.per is Per.ROW:
+            legs = [(_code(line.code, row, codes, what), getattr(row, line.amount))]
+        elif line.per is Per.ALL_PARTS:
+            total = sum(getattr(part, line.amount) for part in parts)
+            legs = [(_code(line.code, None, codes, what), total)]
+        else:
+            by_code: dict[int, int] = {}
+            for part in parts:
+                code_id = _code(line.code, part, codes, what)
+                by_code[code_id] = by_code.get(code_id, 0) + getattr(part, line.amount)
+            legs = sorted(by_code.items())
+        make = debit if line.side is Side.DEBIT else credit
+        lines.extend(make(code_id, amount) for code_id, amount in legs)
+    return lines
+
+
+def post_row(
+    event: JournalEvent,
+    row: Any,
+    *,
+    invoice: Invoice,
+    actor: Actor,
+    source: models.Model | SourceRef | None = None,
+    entry_date: datetime.date | None = None,
+    parts: Sequence[Part] = (),
+) -> JournalEntry:
+    """Post ``event``'s rule (``billing.ledger.rules``) for ``row``: its lines, on its
+    date field unless ``entry_date`` is given, with its memo. ``source`` names a row
+    of an app billing does not import (``row`` itself otherwise)."""
+    rule = posts(event)
+    if not rule.applies(row, has_parts=bool(parts)) or row.status not in rule.states:
+        raise ValueError(f"{event} does not post {row!r} (status {row.status!r})")
+    memo = rule.memo.format(row=row, invoice=invoice)
     return post_entry(
-        event=JournalEvent.INVOICE_SENT,
-        source=invoice,
-        entry_date=invoice.bill_date,
+        event=event,
+        source=row if source is None else source,
+        entry_date=entry_date or getattr(row, rule.date),
         invoice=invoice,
-        lines=[
-            debit(codes.ar_control_id, invoice.total_minor),
-            credit(
-                posting_code(invoice.revenue_code_id, f"invoice {invoice.invoice_no}"),
-                invoice.total_minor,
-            ),
-        ],
+        lines=lines_for(rule, row, parts=parts, what=memo),
         actor=actor,
-        memo=f"Invoice {invoice.invoice_no} sent",
-        date_field="bill_date",
+        memo=memo,
+        date_field=rule.date,
+        approved_by_label=getattr(row, rule.approver) if rule.approver else "",
     )
+
+
+def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
+    return post_row(JournalEvent.INVOICE_SENT, invoice, invoice=invoice, actor=actor)
 
 
 def post_payment(payment: Payment, *, invoice: Invoice, actor: Actor) -> JournalEntry:
-    """Cash / clearing / AR control, on the paid-on date."""
-    codes = control_codes()
-    return post_entry(
-        event=JournalEvent.PAYMENT,
-        source=payment,
-        entry_date=payment.paid_on,
-        invoice=invoice,
-        lines=[
-            debit(codes.cash_id, payment.amount_minor),
-            credit(codes.ar_control_id, payment.amount_minor),
-        ],
-        actor=actor,
-        memo=f"Payment {payment.pk} on invoice {invoice.invoice_no}",
-        date_field="paid_on",
-    )
+    return post_row(JournalEvent.PAYMENT, payment, invoice=invoice, actor=actor)
 
 
 def post_recovery(
@@ -185,68 +240,40 @@ def post_recovery(
     reinstated: Sequence[tuple[int, int]],
     actor: Actor,
 ) -> JournalEntry:
-    """A payment that reinstates written-off money, as one entry on the paid-on date:
-    AR control / the code each write-off debited for the part reinstated, then cash /
-    AR control for the whole payment (the SPEC's four lines; one more credit per
-    further code). ``reinstated`` is ``(accounting_code_id, amount_minor)`` pairs.
-    Voiding the payment reverses the whole entry (``post_reversal``)."""
-    codes = control_codes()
-    by_code: dict[int, int] = {}
-    for code_id, amount in reinstated:
-        by_code[code_id] = by_code.get(code_id, 0) + amount
-    return post_entry(
-        event=JournalEvent.RECOVERY,
-        source=payment,
-        entry_date=payment.paid_on,
+    """A payment that reinstates written-off money, as one entry; ``reinstated`` is
+    ``(accounting_code_id, amount_minor)`` pairs. Voiding the payment reverses the
+    whole entry (``post_reversal``)."""
+    return post_row(
+        JournalEvent.RECOVERY,
+        payment,
         invoice=invoice,
-        lines=[
-            debit(codes.ar_control_id, sum(by_code.values())),
-            *(credit(code_id, amount) for code_id, amount in sorted(by_code.items())),
-            debit(codes.cash_id, payment.amount_minor),
-            credit(codes.ar_control_id, payment.amount_minor),
-        ],
         actor=actor,
-        memo=f"Recovery payment {payment.pk} on invoice {invoice.invoice_no}",
-        date_field="paid_on",
+        parts=[Part(code_id, amount) for code_id, amount in reinstated],
     )
 
 
 def post_writeoff(
     writeoff: PostedWriteOff,
     *,
-    entry_date: datetime.date,
     actor: Actor,
+    entry_date: datetime.date | None = None,
     invoice: Invoice | None = None,
-    approved_by_label: str = "",
 ) -> JournalEntry:
-    """The write-off's code (revenue or expense) / AR control, on ``entry_date``.
+    """A write-off's entry, or a dispute conversion's for one that came from a dispute.
 
-    A write-off that came from a dispute posts as a dispute conversion. Callable on
-    its own, e.g. when a pending write-off is approved (``entry_date`` is then its
-    write-off date, or the approval date when that period has closed since).
+    Callable on its own, e.g. when a pending write-off is approved (``entry_date`` is
+    then its write-off date, or the approval date when that period has closed since).
     """
-    codes = control_codes()
-    invoice = invoice or writeoff.invoice
-    converted = getattr(writeoff, "origin_dispute_id", None) is not None
-    return post_entry(
-        event=JournalEvent.DISPUTE_CONVERSION if converted else JournalEvent.WRITEOFF,
+    event = event_for((JournalEvent.WRITEOFF, JournalEvent.DISPUTE_CONVERSION), writeoff)
+    if event is None:
+        raise ValueError(f"no rule posts write-off {writeoff.pk}")
+    return post_row(
+        event,
+        writeoff,
         source=SourceRef(writeoff._meta.label_lower, writeoff.pk),
         entry_date=entry_date,
-        invoice=invoice,
-        lines=[
-            debit(
-                posting_code(writeoff.accounting_code_id, f"write-off {writeoff.pk}"),
-                writeoff.amount_minor,
-            ),
-            credit(codes.ar_control_id, writeoff.amount_minor),
-        ],
+        invoice=invoice or writeoff.invoice,
         actor=actor,
-        memo=(
-            f"{'Dispute conversion' if converted else 'Write-off'} {writeoff.pk} "
-            f"on invoice {invoice.invoice_no}"
-        ),
-        date_field="writeoff_date",
-        approved_by_label=approved_by_label,
     )
 
 
@@ -269,15 +296,16 @@ def _lines_for(net: Iterable[tuple[int, int]]) -> list[Line]:
 def post_reversal(
     source: models.Model | SourceRef,
     *,
-    event: str,
+    event: JournalEvent,
     invoice: Invoice,
     actor: Actor,
-    memo: str = "",
     entry_date: datetime.date | None = None,
 ) -> JournalEntry:
-    """The reverse of everything ``source`` has posted (its entry, and any
-    reclassification or recovery since), dated today: never into a closed period.
-    (``entry_date`` is for ``backfill_journal``, which posts history on its own dates.)"""
+    """``event``'s rule: the reverse of everything ``source`` has posted (its entry,
+    and any reclassification or recovery since), dated today, the day of the reversal:
+    never into a closed period. (``entry_date`` is for ``backfill_journal``, which
+    posts history on the day each reversal happened.)"""
+    rule = reverses(event)
     net = net_by_code(source)
     if not net:
         raise BillingError(INVALID_STATE, f"{source} has no postings to reverse.")
@@ -288,7 +316,7 @@ def post_reversal(
         invoice=invoice,
         lines=_lines_for((code, -amount) for code, amount in net.items()),
         actor=actor,
-        memo=memo or f"Reversal of {source}",
+        memo=rule.memo.format(row=source, invoice=invoice),
     )
 
 
@@ -322,7 +350,7 @@ def post_reclassification(
         invoice=invoice,
         lines=_lines_for([(old_code_id, -amount), (new_code_id, amount)]),
         actor=actor,
-        memo=memo or f"Reclassification of {source}",
+        memo=memo or RULES[JournalEvent.RECLASSIFICATION].memo.format(row=source, invoice=invoice),
         sequence=sequence,
     )
 

@@ -196,7 +196,6 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
             event=JournalEvent.PAYMENT_VOID,
             invoice=invoice,
             actor=actor,
-            memo=f"Payment {payment.pk} on invoice {invoice.invoice_no} voided",
         )
     return payment
 

@@ -45,6 +45,7 @@ from billing.rules import today
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.recovery import recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import ReasonCode, WriteOff
 
@@ -169,6 +170,51 @@ def test_a_payment_void_reverses_its_lines_today(invoice, clerk_actor, superviso
     entry = only_entry(event=JournalEvent.PAYMENT_VOID, source_id=payment.pk)
     assert entry.entry_date == today()
     assert lines_of(entry) == [("1200", 4000, 0), ("1000", 0, 4000)]
+
+
+def test_a_recovery_posts_one_entry_reinstating_each_code_then_the_payment_on_its_paid_on_date(
+    invoice, clerk_actor, supervisor_actor, expense_code
+):
+    for amount, impacting in (("50.00", True), ("30.00", False)):
+        writeoff_create(
+            invoice_id=invoice.pk,
+            amount=amount,
+            reason_code=0,
+            comments="Bad debt",
+            revenue_impacting=impacting,
+            accounting_code_id=None if impacting else expense_code.pk,
+            writeoff_date=today() - 2 * DAY,
+            actor=clerk_actor,
+        )
+    # 40.00 was still available: the other 60.00 reinstates the newest write-off first.
+    paid_on = today() - DAY
+    payment = recovery_record(
+        invoice_id=invoice.pk, amount="100.00", paid_on=paid_on, actor=clerk_actor
+    )
+    entry = only_entry(event=JournalEvent.RECOVERY, source_id=payment.pk)
+    assert entry.entry_date == paid_on
+    assert entry.memo == f"Recovery payment {payment.pk} on invoice {invoice.invoice_no}"
+    in_order = [
+        (line.accounting_code.code, line.debit_minor, line.credit_minor)
+        for line in entry.lines.select_related("accounting_code").order_by("id")
+    ]
+    # AR control / each write-off's code (by code id), then cash / AR control.
+    assert in_order[0] == ("1200", 6000, 0)
+    assert sorted(in_order[1:3]) == [("4000", 0, 3000), ("6100", 0, 3000)]
+    assert in_order[3:] == [("1000", 10000, 0), ("1200", 0, 10000)]
+    assert not JournalEntry.objects.filter(event=JournalEvent.PAYMENT, source_id=payment.pk)
+
+    payment_remove(payment_id=payment.pk, reason="Bounced", actor=supervisor_actor)
+    void = only_entry(event=JournalEvent.PAYMENT_VOID, source_id=payment.pk)
+    assert void.entry_date == today()
+    assert void.memo == f"Payment {payment.pk} on invoice {invoice.invoice_no} voided"
+    assert lines_of(void) == [
+        ("1200", 4000, 0),
+        ("4000", 3000, 0),
+        ("6100", 3000, 0),
+        ("1000", 0, 10000),
+    ]
+    assert "the journal agrees" in verify()
 
 
 def test_a_revenue_impacting_writeoff_debits_the_revenue_code_on_its_date(invoice, clerk_actor):

@@ -109,7 +109,7 @@ def _seeded_journal() -> dict:
 
 def test_every_seeded_event_posts_its_rule_on_its_own_date():
     """The seeded journal, entry by entry, against the SPEC's postings stated here from
-    the rows (billing/journal.py's rules), for every kind of seeded event."""
+    the rows (billing/ledger/rules.py's rules), for every kind of seeded event."""
     out = run(
         "seed_billing",
         *["--accounts", "20", "--invoices-per-account", "30", "--as-of", AS_OF],

@@ -73,6 +73,5 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
             event=JournalEvent.WRITEOFF_REVERSAL,
             invoice=invoice,
             actor=actor,
-            memo=f"Write-off {writeoff.pk} on invoice {invoice.invoice_no} reversed",
         )
     return writeoff

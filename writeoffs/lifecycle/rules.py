@@ -95,13 +95,7 @@ def _writeoff_becomes_active(
     """
     invoice.written_off_minor += writeoff.amount_minor
     invoice.save(update_fields=["written_off_minor", *also_save])
-    post_writeoff(
-        writeoff,
-        entry_date=entry_date,
-        actor=actor,
-        invoice=invoice,
-        approved_by_label=writeoff.approved_by_label,
-    )
+    post_writeoff(writeoff, entry_date=entry_date, actor=actor, invoice=invoice)
 
 
 def _insert_writeoff(

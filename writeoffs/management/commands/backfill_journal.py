@@ -14,11 +14,11 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
 from billing.actors import Actor
 from billing.ledger.periods import lock_date
 from billing.ledger.posting import post_invoice_sent, post_payment, post_reversal, post_writeoff
+from billing.ledger.rules import reverses
 from billing.models import Invoice, JournalEntry, JournalEvent, Payment
 
 BATCH = 1000
@@ -88,7 +88,7 @@ class Command(BaseCommand):
                 event=JournalEvent.PAYMENT_VOID,
                 invoice=payment.invoice,
                 actor=system,
-                entry_date=timezone.localdate(payment.removed_at),
+                entry_date=reverses(JournalEvent.PAYMENT_VOID).date.of(payment),
             ),
         )
         writeoffs = writeoff_model.objects.select_related("invoice").filter(
@@ -102,9 +102,7 @@ class Command(BaseCommand):
                 JournalEvent.WRITEOFF,
                 JournalEvent.DISPUTE_CONVERSION,
             ),
-            lambda writeoff: post_writeoff(
-                writeoff, entry_date=writeoff.writeoff_date, actor=system
-            ),
+            lambda writeoff: post_writeoff(writeoff, actor=system),
         )
         each(
             "write-off reversals",
@@ -118,7 +116,7 @@ class Command(BaseCommand):
                 event=JournalEvent.WRITEOFF_REVERSAL,
                 invoice=writeoff.invoice,
                 actor=system,
-                entry_date=timezone.localdate(writeoff.reversed_at),
+                entry_date=reverses(JournalEvent.WRITEOFF_REVERSAL).date.of(writeoff),
             ),
         )
         summary = ", ".join(f"{n:,} {label}" for label, n in counts.items())
