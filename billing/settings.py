@@ -5,6 +5,7 @@ are safe for a developer's machine. Production sets ``DEBUG=0`` and the rest.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -202,10 +203,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling: five failures lock that username from that address for an hour.
+# Sign-in throttling: five failures for one username (from any address) lock that
+# username, and five failures from one address (for any usernames) lock that address,
+# each for an hour. The address is billing.ops.client_address's (CLIENT_ADDRESS_HEADER).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "billing.ops.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # A readable page in the app's layout, instead of axes' bare text.
@@ -224,7 +228,8 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here; nginx serves it (/srv/ar/staticfiles in billing/deploy/nginx.conf).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -310,9 +315,18 @@ DISPUTE_HOLD_EXPIRATION_ACTION = env_str("DISPUTE_HOLD_EXPIRATION_ACTION", "none
 # before it is refused with 1014 (HTTP 429) until the window ends.
 API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
 API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 60)
-# Behind a proxy every request comes from the proxy: name the header it sets to
-# the client's address (nginx: X-Real-IP). Only trust a header the proxy overwrites.
-API_CLIENT_ADDRESS_HEADER = env_str("API_CLIENT_ADDRESS_HEADER", "")
+# Behind a proxy every request comes from the proxy: name the header it sets to the
+# client's address (billing/deploy/nginx.conf: X-Real-IP). Unset, the connection's own
+# address (REMOTE_ADDR) is used and no header is trusted. Only name a header the proxy
+# overwrites. API_CLIENT_ADDRESS_HEADER is its former name, still read.
+CLIENT_ADDRESS_HEADER = env_str(
+    "CLIENT_ADDRESS_HEADER", env_str("API_CLIENT_ADDRESS_HEADER", "")
+).strip()
+if CLIENT_ADDRESS_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", CLIENT_ADDRESS_HEADER):
+    raise ImproperlyConfigured(
+        f"CLIENT_ADDRESS_HEADER is {CLIENT_ADDRESS_HEADER!r}; it must be a header name "
+        "such as X-Real-IP."
+    )
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
 
