@@ -263,9 +263,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 
 # --- Security -------------------------------------------------------------
 # A session ends after this many seconds without a request (8 hours: a working day);
-# every request starts the count again.
+# every request starts the count again. billing.ops.sessions writes an unchanged
+# session at most once a minute, so that a page view is not a database write.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = "billing.ops.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
