@@ -219,8 +219,11 @@ SIGNIN_LOG_RETENTION_DAYS = env_int("SIGNIN_LOG_RETENTION_DAYS", 90)
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/).
+# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/),
+# which also names the formats a typed date may take: ISO and the locale's own.
 FORMAT_MODULE_PATH = ["billing.formats"]
+# For a locale without its own format module: ISO only, never a guess at month/day order.
+DATE_INPUT_FORMATS = ["%Y-%m-%d"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
