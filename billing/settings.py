@@ -244,6 +244,10 @@ STORAGES = {
     },
 }
 
+# Files served at the site's root by WhiteNoise, before any view: /favicon.ico, which
+# browsers ask for on every page that names no icon (admin's among them).
+WHITENOISE_ROOT = BASE_DIR / "webroot"
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -276,6 +280,8 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 # Pages send the token from the template (hx-headers on <body>); no script reads the cookie.
 CSRF_COOKIE_HTTPONLY = True
+# A refused token gets the app's page: Django's own has an inline style the CSP blocks.
+CSRF_FAILURE_VIEW = "billing.web.errors.csrf_failure"
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
