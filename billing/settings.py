@@ -5,6 +5,7 @@ are safe for a developer's machine. Production sets ``DEBUG=0`` and the rest.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "billing.ops.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -201,10 +203,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling: five failures lock that username from that address for an hour.
+# Sign-in throttling: five failures for one username (from any address) lock that
+# username, and five failures from one address (for any usernames) lock that address,
+# each for an hour. The address is billing.ops.client_address's (CLIENT_ADDRESS_HEADER).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "billing.ops.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # A readable page in the app's layout, instead of axes' bare text.
@@ -214,8 +219,11 @@ SIGNIN_LOG_RETENTION_DAYS = env_int("SIGNIN_LOG_RETENTION_DAYS", 90)
 
 # --- I18N / time ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/).
+# One date format across the app, its messages and admin: "Dec 1, 2026" (billing/formats/),
+# which also names the formats a typed date may take: ISO and the locale's own.
 FORMAT_MODULE_PATH = ["billing.formats"]
+# For a locale without its own format module: ISO only, never a guess at month/day order.
+DATE_INPUT_FORMATS = ["%Y-%m-%d"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
@@ -223,7 +231,8 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here; nginx serves it (/srv/ar/staticfiles in billing/deploy/nginx.conf).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -234,6 +243,10 @@ STORAGES = {
         )
     },
 }
+
+# Files served at the site's root by WhiteNoise, before any view: /favicon.ico, which
+# browsers ask for on every page that names no icon (admin's among them).
+WHITENOISE_ROOT = BASE_DIR / "webroot"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -256,11 +269,19 @@ CACHES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 
 # --- Security -------------------------------------------------------------
+# A session ends after this many seconds without a request (8 hours: a working day);
+# every request starts the count again. billing.ops.sessions writes an unchanged
+# session at most once a minute, so that a page view is not a database write.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = "billing.ops.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 # Pages send the token from the template (hx-headers on <body>); no script reads the cookie.
 CSRF_COOKIE_HTTPONLY = True
+# A refused token gets the app's page: Django's own has an inline style the CSP blocks.
+CSRF_FAILURE_VIEW = "billing.web.errors.csrf_failure"
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -305,9 +326,18 @@ DISPUTE_HOLD_EXPIRATION_ACTION = env_str("DISPUTE_HOLD_EXPIRATION_ACTION", "none
 # before it is refused with 1014 (HTTP 429) until the window ends.
 API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
 API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 60)
-# Behind a proxy every request comes from the proxy: name the header it sets to
-# the client's address (nginx: X-Real-IP). Only trust a header the proxy overwrites.
-API_CLIENT_ADDRESS_HEADER = env_str("API_CLIENT_ADDRESS_HEADER", "")
+# Behind a proxy every request comes from the proxy: name the header it sets to the
+# client's address (billing/deploy/nginx.conf: X-Real-IP). Unset, the connection's own
+# address (REMOTE_ADDR) is used and no header is trusted. Only name a header the proxy
+# overwrites. API_CLIENT_ADDRESS_HEADER is its former name, still read.
+CLIENT_ADDRESS_HEADER = env_str(
+    "CLIENT_ADDRESS_HEADER", env_str("API_CLIENT_ADDRESS_HEADER", "")
+).strip()
+if CLIENT_ADDRESS_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", CLIENT_ADDRESS_HEADER):
+    raise ImproperlyConfigured(
+        f"CLIENT_ADDRESS_HEADER is {CLIENT_ADDRESS_HEADER!r}; it must be a header name "
+        "such as X-Real-IP."
+    )
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
 

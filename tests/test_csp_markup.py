@@ -33,7 +33,9 @@ FORBIDDEN = {
         r"<script\b(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:ld\+)?json\")[^>]*>", re.I
     ),
     "<style> element": re.compile(r"<style\b", re.I),
-    'style="" attribute': re.compile(r"\sstyle\s*=", re.I),
+    # Any style= attribute, however it is preceded ("{% endif %}style=", a quote, a
+    # newline) and however quoted: a CSP with style-src 'self' blocks each one.
+    'style="" attribute': re.compile(r"(?<![\w-])style\s*=", re.I),
     "inline event handler": re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I),
     "hx-on attribute": re.compile(r"\s(?:data-)?hx-on", re.I),
     "javascript: URL": re.compile(r"\bjavascript:", re.I),
@@ -70,6 +72,80 @@ def test_there_are_templates_to_check():
 @pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(TEMPLATES)))
 def test_template_source_has_no_inline_script_or_style(path):
     assert inline_code(path.read_text()) == []
+
+
+def test_no_template_anywhere_has_a_style_attribute():
+    """The project's templates and every app's (templates/ and <app>/templates/)."""
+    roots = [TEMPLATES, *Path(settings.BASE_DIR).glob("*/templates")]
+    offenders = [
+        f"{path}: {found}"
+        for root in roots
+        for path in sorted(root.rglob("*.html"))
+        for found in inline_code(path.read_text())
+        if found.startswith('style="" attribute')
+    ]
+    assert offenders == []
+
+
+# What our own scripts must not do: the CSP blocks a style attribute or element they
+# add (setAttribute("style"), markup with style= or <style>), though not el.style.x.
+SCRIPT_STYLE = re.compile(
+    r"""setAttribute\(\s*["']style["']|createElement\(\s*["']style["']|<style\b|\sstyle\s*=""",
+    re.I,
+)
+
+
+def test_our_scripts_add_no_style_attribute_or_element():
+    scripts = sorted((Path(settings.BASE_DIR) / "static/js").rglob("*.js"))
+    assert scripts
+    offenders = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in scripts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if SCRIPT_STYLE.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'el.setAttribute("style", "color: red")',
+        "x.innerHTML = '<p style=\"a\">'",
+        "createElement('style')",
+    ],
+)
+def test_the_script_scan_finds_each_way_of_adding_a_style(line):
+    assert SCRIPT_STYLE.search(line)
+
+
+@pytest.mark.django_db
+def test_a_refused_csrf_token_gets_the_apps_page_with_no_inline_style(clerk, invoice):
+    """Django's own CSRF page has a <style> element the policy blocks."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(clerk)
+    url = f"/accounts/5001/invoices/{invoice.invoice_no}/payments/new/"
+
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(url, {"amount": "1.00"}, **headers)
+        html = response.content.decode()
+        assert response.status_code == 403
+        assert "This form has expired" in html and "CSRF" in html
+        assert inline_code(html) == []
+        assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_favicon_is_served_and_linked(client, clerk):
+    icon = client.get("/favicon.ico")
+    body = b"".join(icon.streaming_content) if icon.streaming else icon.content
+    assert icon.status_code == 200
+    assert icon["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+    client.force_login(clerk)
+    page = client.get("/").content.decode()
+    assert '<link rel="icon" href="/favicon.ico"' in page
 
 
 @pytest.mark.django_db
@@ -168,6 +244,30 @@ def test_admin_pages_render_under_the_policy_with_no_inline_code(client, users, 
     assert response.status_code == 200
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     assert inline_code(response.content.decode()) == []
+
+
+def test_every_admin_list_add_and_change_page_has_no_inline_code(client, users, ledgers):
+    """Admin adds a <style> element to a changelist without actions, among others."""
+    from django.contrib import admin
+    from django.urls import reverse
+
+    client.force_login(users[SU])
+    checked = 0
+    for model in admin.site._registry:
+        info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        row = model._default_manager.order_by("pk").first()
+        urls = [reverse(f"{info}_changelist"), reverse(f"{info}_add")]
+        if row is not None:
+            urls.append(reverse(f"{info}_change", args=[row.pk]))
+            urls.append(reverse(f"{info}_history", args=[row.pk]))
+        for url in urls:
+            response = client.get(url)
+            if response.status_code == 403:  # adding ledger rows is not allowed
+                continue
+            assert response.status_code == 200, url
+            assert inline_code(response.content.decode()) == [], url
+            checked += 1
+    assert checked >= 20
 
 
 def test_admin_change_forms_render_under_the_policy(client, users, ledgers):

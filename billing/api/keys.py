@@ -28,6 +28,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.models import ApiKey
+from billing.ops.client_address import client_address
 from billing.rules import check_text
 
 PREFIX_LENGTH = 8
@@ -129,10 +130,8 @@ class AuthenticationThrottle:
 
 
 def authentication_throttle(request: HttpRequest) -> AuthenticationThrottle:
-    """The throttle of the request's client address: REMOTE_ADDR, or the header
-    named by API_CLIENT_ADDRESS_HEADER when a proxy in front sets it."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.API_CLIENT_ADDRESS_HEADER:
-        address = request.headers.get(settings.API_CLIENT_ADDRESS_HEADER, address)
+    """The throttle of the request's client address, as the sign-in lockout sees it
+    (billing.ops.client_address: REMOTE_ADDR, or behind a proxy the header it sets)."""
+    address = client_address(request) or "unknown"
     digest = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:32]
     return AuthenticationThrottle(f"api-auth-failures:{digest}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -33,6 +34,22 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.acct_no} · {self.name}"
 
+    def clean(self) -> None:
+        """Admin and every form of the model validate through here: an account's
+        currency is its invoices' and their postings', so it is fixed once it has one."""
+        super().clean()
+        stored = _stored(self, "currency")
+        if stored is not None and stored != self.currency and self.invoices.exists():
+            raise ValidationError(
+                {
+                    "currency": (
+                        f"The currency cannot change from {stored} to {self.currency}: this "
+                        f"account has invoices, and they are posted in {stored}. Open another "
+                        f"account for {self.currency}."
+                    )
+                }
+            )
+
 
 class AccountingCode(models.Model):
     class Kind(models.TextChoices):
@@ -50,3 +67,33 @@ class AccountingCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        """A code's kind says which side of the books its lines are on (revenue,
+        expense, asset), so it is fixed once anything is posted to it."""
+        super().clean()
+        stored = _stored(self, "kind")
+        if stored is None or stored == self.kind:
+            return
+        from billing.models.journal import JournalLine  # journal.py imports this module
+
+        if JournalLine.objects.filter(accounting_code_id=self.pk).exists():
+            was = self.Kind(stored).label.lower()
+            raise ValidationError(
+                {
+                    "kind": (
+                        f"The kind cannot change from {was} to {self.get_kind_display().lower()}: "
+                        "journal lines are posted to this code. Make a new code of that kind "
+                        "and deactivate this one."
+                    )
+                }
+            )
+
+
+def _stored(instance: models.Model, field: str) -> str | None:
+    """The value ``field`` has in the database, or None for a row not saved yet."""
+    if instance.pk is None:
+        return None
+    return (
+        type(instance)._default_manager.filter(pk=instance.pk).values_list(field, flat=True).first()
+    )

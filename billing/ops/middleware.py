@@ -80,3 +80,23 @@ def _has_nul(params) -> bool:
     return any(
         "\x00" in key or any("\x00" in value for value in values) for key, values in params.lists()
     )
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Every answer to a signed-in request carries ``Cache-Control: no-store``: pages,
+    htmx fragments, CSV exports (streamed or not) and admin alike hold customers'
+    balances, and no browser cache, shared proxy or "back" button may keep a copy
+    after the user signs out. A view that set its own Cache-Control keeps it.
+
+    After AuthenticationMiddleware in MIDDLEWARE, so that ``request.user`` is known;
+    a sign-in that has just succeeded is signed in by the time the answer passes here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        return response

@@ -49,6 +49,13 @@ def page_not_found(request: HtmxHttpRequest, exception: Exception | None = None)
     return _error_page(request, "404.html", 404)
 
 
+def csrf_failure(request: HtmxHttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form sent with a stale or missing token. Django's own page
+    carries an inline <style> that the CSP blocks (an error in the console) and
+    speaks to developers; this one is the app's page, and says what to do."""
+    return _error_page(request, "403_csrf.html", 403)
+
+
 # How long a client should wait before retrying while the database is unreachable.
 OUTAGE_RETRY_AFTER_SECONDS = 30
 

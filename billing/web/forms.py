@@ -23,6 +23,7 @@ from billing.errors import PERMISSION_DENIED, BillingError
 from billing.models import Invoice, Payment
 from billing.money import amount_input_text, amount_widget_attrs, parse_amount
 from billing.rules import check_text, today
+from billing.web.fields import DateField, WholeNumberField
 
 
 def attach_billing_error(
@@ -122,7 +123,7 @@ class SearchForm(forms.Form):
 class InvoiceFilterForm(forms.Form):
     """The Invoices list's filters. Every field is optional; an invalid value is ignored."""
 
-    q = forms.IntegerField(label="Invoice No.", required=False, min_value=1)
+    q = WholeNumberField(label="Invoice No.", required=False, min_value=1)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Invoice.Status.choices]
     )
@@ -145,7 +146,7 @@ class PaymentForm(forms.Form):
     (the amount as read, frozen in a hidden field) to record the payment.
     """
 
-    paid_on = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = DateField(label="Payment date")
     amount = AmountField(label="Amount")
     # No preselected method: a payment recorded as "check" by default would be wrong silently.
     method = forms.ChoiceField(
@@ -211,9 +212,7 @@ class LockDateForm(forms.Form):
     """Move the lock date: the date the books close through, and why. The confirm
     step posts the same values again with ``confirmed`` set."""
 
-    locked_through = forms.DateField(
-        label="Close the books through", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    locked_through = DateField(label="Close the books through")
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -221,10 +220,8 @@ class LockDateForm(forms.Form):
 class DateRangeForm(forms.Form):
     """A report's date range: both ends included; the start may be left empty."""
 
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(label="Through", widget=forms.DateInput(attrs={"type": "date"}))
+    start = DateField(label="From", required=False)
+    end = DateField(label="Through")
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -237,14 +234,10 @@ class DateRangeForm(forms.Form):
 class JournalExportForm(forms.Form):
     """The journal export: by date range, or by entry-number range."""
 
-    start = forms.DateField(
-        label="From date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="Through date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    first_entry = forms.IntegerField(label="From entry number", required=False, min_value=1)
-    last_entry = forms.IntegerField(label="Through entry number", required=False, min_value=1)
+    start = DateField(label="From date", required=False)
+    end = DateField(label="Through date", required=False)
+    first_entry = WholeNumberField(label="From entry number", required=False, min_value=1)
+    last_entry = WholeNumberField(label="Through entry number", required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -151,3 +151,32 @@ def test_every_page_and_the_admin_load_without_csp_violations(watched, live_serv
     expect(page.locator("input.action-select").first).to_be_checked()
     assert len(visited) >= 15
     assert violations == []
+
+
+def test_an_expired_form_and_the_favicon_raise_no_csp_error_or_404(
+    watched, live_server, sign_in, clerk
+):
+    """A form sent after its CSRF cookie is gone (signed out in another tab, a restart
+    of the browser) gets the app's page; Django's own has a <style> the CSP blocks.
+    And the icon the page links to is there (headless Chromium does not fetch it)."""
+    page, violations = watched
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    sign_in(page, "clerk")
+    page.goto(f"{live_server.url}/accounts/")
+    icon = page.evaluate(
+        """async () => {
+          const href = document.querySelector('link[rel="icon"]').href;
+          const answer = await fetch(href);
+          return [new URL(href).pathname, answer.status, answer.headers.get("content-type")];
+        }"""
+    )
+    assert icon[:2] == ["/favicon.ico", 200] and "icon" in icon[2]
+
+    page.context.clear_cookies(name="csrftoken")
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
+    page.wait_for_timeout(200)
+    assert violations == []
+    assert [url for url in failed if not url.endswith("/logout/")] == []

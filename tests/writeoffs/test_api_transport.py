@@ -224,8 +224,8 @@ def test_the_address_may_try_again_when_the_window_ends(client, clerk_key, accou
 
 
 def test_behind_a_proxy_the_named_header_is_the_client_address(clerk_key, account, limit, settings):
-    settings.API_CLIENT_ADDRESS_HEADER = "X-Real-IP"
-    client = Client()
+    settings.CLIENT_ADDRESS_HEADER = "X-Real-IP"
+    client = Client(REMOTE_ADDR="")  # nginx's unix socket: no peer address
     for _ in range(limit):
         client.post(
             LIST,
@@ -248,6 +248,46 @@ def test_behind_a_proxy_the_named_header_is_the_client_address(clerk_key, accoun
     )
 
     assert (other.status_code, same.status_code) == (200, 429)
+
+
+def test_without_the_setting_a_client_header_does_not_escape_the_throttle(
+    client, clerk_key, account, limit, settings
+):
+    """The bypass: a header nobody overwrites is the client's own to rotate."""
+    settings.CLIENT_ADDRESS_HEADER = ""
+    answers = [
+        client.post(
+            LIST,
+            list_body("x" * 43),
+            content_type="application/json",
+            REMOTE_ADDR="192.0.2.77",
+            headers={"X-Real-IP": f"203.0.113.{n}", "X-Forwarded-For": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(limit + 1)
+    ]
+
+    assert answers == [401] * limit + [429]
+
+
+def test_the_throttle_and_the_sign_in_lockout_share_one_client_address(
+    clerk_key, account, limit, settings, monkeypatch
+):
+    from billing.api import keys
+
+    seen = []
+
+    def fake(request):
+        seen.append(request)
+        return "198.51.100.99"
+
+    monkeypatch.setattr(keys, "client_address", fake)
+    for _ in range(limit):
+        post(Client(), list_body("x" * 43), address="203.0.113.1")
+
+    other = post(Client(), list_body(clerk_key), address="203.0.113.2")
+
+    assert seen and other.status_code == 429
+    assert settings.AXES_CLIENT_IP_CALLABLE == "billing.ops.client_address.client_address"
 
 
 # --- the cache behind it -------------------------------------------------------------

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from billing import bounds
+from billing.bounds import date_in_range
 from billing.errors import (
     INVALID_COMMENTS,
     INVALID_DATE_FORMAT,
@@ -32,7 +34,8 @@ from billing.errors import (
 from billing.rules import COMMENTS_MAX_LENGTH
 from writeoffs.models import Settlement
 
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = bounds.BIGINT_MAX
+EARLIEST_DATE, LATEST_DATE = bounds.EARLIEST_DATE, bounds.LATEST_DATE
 
 
 PAGE_SIZE_DEFAULT = 100
@@ -162,7 +165,14 @@ def choice(*values: int, description: str = "") -> Any:
 
 def _date(value: object) -> datetime.date:
     if isinstance(value, str) and _DATE.fullmatch(value):
-        return datetime.date.fromisoformat(value)  # ValueError for 2026-02-30
+        day = datetime.date.fromisoformat(value)  # ValueError for 2026-02-30
+        if not date_in_range(day):
+            # 9999-12-31 is a well-formed date that no computation may be handed.
+            raise refuse(
+                INVALID_INPUT,
+                f"A date must be from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}.",
+            )
+        return day
     raise ValueError("not yyyy-mm-dd")
 
 
@@ -175,7 +185,7 @@ def date_input(description: str) -> Any:
                 "type": "string",
                 "format": "date",
                 "pattern": _DATE_PATTERN,
-                "description": description,
+                "description": f"{description} From {EARLIEST_DATE} to {LATEST_DATE}, else 1011.",
             }
         ),
         OnError(INVALID_DATE_FORMAT, "Invalid date format: {name} must be yyyy-mm-dd."),

@@ -20,6 +20,7 @@ from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
 from billing.models import Account, AccountingCode, Invoice, Payment
 from billing.money import format_money
 from billing.rules import today
+from billing.web.fields import DateField
 from billing.web.forms import AmountField, amount_field, attach_billing_error
 from writeoffs.bulk.runs import max_balance_field
 from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
@@ -107,11 +108,7 @@ class WriteOffForm(EntryForm):
         choices=[("", "Choose a reason")]
         + [(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
     )
-    writeoff_date = forms.DateField(
-        label="Write-off date",
-        initial=today,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    writeoff_date = DateField(label="Write-off date", initial=today)
     revenue_impacting = forms.BooleanField(
         label="Revenue-impacting",
         required=False,
@@ -258,7 +255,7 @@ class SettleForm(forms.Form):
 class RecoveryForm(forms.Form):
     """Record Recovery: a payment on a written-off invoice, reinstating bad debt."""
 
-    paid_on = forms.DateField(label="Recovery date", widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = DateField(label="Recovery date")
     amount = AmountField(label="Amount")
     method = forms.ChoiceField(label="Method", choices=Payment.Method.choices)
     reference = forms.CharField(label="Reference", required=False, max_length=100)

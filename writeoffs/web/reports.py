@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from billing.csv_export import csv_response
 from billing.money import from_minor
 from billing.rules import today
+from billing.web.fields import DateField, WholeNumberField
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs import reports
@@ -37,9 +38,7 @@ CURRENCY_CHOICES_MAX = 3
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(
-        label="As of", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    as_of = DateField(label="As of", required=False)
     currency = forms.RegexField(label="Currency", regex=r"^[A-Z]{3}$", required=False, max_length=3)
 
     def clean_as_of(self) -> datetime.date:
@@ -54,16 +53,12 @@ class DrillForm(AsOfForm):
         choices=[(key, key) for key in reports.BUCKET_KEYS]
         + [(key, key) for key, _ in reports.outside_columns()]
     )
-    acct_no = forms.IntegerField(required=False, min_value=1)
+    acct_no = WholeNumberField(required=False, min_value=1)
 
 
 class RangeForm(forms.Form):
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="Through", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DateField(label="From", required=False)
+    end = DateField(label="Through", required=False)
 
     def clean(self) -> dict:
         data = super().clean()
