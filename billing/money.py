@@ -9,9 +9,14 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import (
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_pattern,
+)
 from django.conf import settings
 from django.utils import translation
-from django.utils.formats import get_format
 
 from billing.errors import INVALID_AMOUNT, MALFORMED_AMOUNT, BillingError
 
@@ -118,16 +123,27 @@ PLAIN = AmountFormat()
 
 
 def amount_format(locale: str | None = None) -> AmountFormat:
-    """How ``locale`` (default: the active language) writes amounts, from Django's
-    locale formats: the same separators Django uses to show numbers in that language."""
-    language = locale or translation.get_language() or settings.LANGUAGE_CODE
-    decimal = str(get_format("DECIMAL_SEPARATOR", language, use_l10n=True))
-    group = str(get_format("THOUSAND_SEPARATOR", language, use_l10n=True))
-    raw_grouping = get_format("NUMBER_GROUPING", language, use_l10n=True)
-    grouping = tuple(raw_grouping) if isinstance(raw_grouping, list | tuple) else (raw_grouping,)
+    """How ``locale`` (default: the active language) writes amounts: its decimal and
+    group separators and its grouping, from the Unicode CLDR through Babel."""
+    cldr = _cldr_locale(locale)
+    decimal = get_decimal_symbol(cldr)
+    group = get_group_symbol(cldr)
+    grouping = tuple(parse_pattern(cldr.decimal_formats[None]).grouping)
     if not grouping or not grouping[0] or not group or group == decimal or group.isdigit():
         return AmountFormat(decimal=decimal)
-    return AmountFormat(decimal=decimal, group=group, grouping=tuple(int(g) for g in grouping))
+    return AmountFormat(decimal=decimal, group=group, grouping=grouping)
+
+
+def _cldr_locale(locale: str | None) -> Locale:
+    """Babel's locale for a Django language code (``en-us`` -> ``en_US``); an unknown
+    one reads as the site's language."""
+    language = locale or translation.get_language() or settings.LANGUAGE_CODE
+    for candidate in (language, settings.LANGUAGE_CODE, "en"):
+        try:
+            return Locale.parse(translation.to_locale(candidate))
+        except (ValueError, UnknownLocaleError):
+            continue
+    raise UnknownLocaleError(language)
 
 
 def amount_input_text(amount: Decimal, locale: str | None = None) -> str:
