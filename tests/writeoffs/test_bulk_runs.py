@@ -393,10 +393,12 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
 
 # One written item, statement by statement (SQLite; PostgreSQL adds the shared period
 # lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the idempotency
-# key's lookup; the lock date; the write-off and its history row; the invoice and its
-# history row; the journal entry and its lines; the item. The rest are savepoints.
+# key's lookup; the lock date; the split rule's sum of the creator's write-offs on the
+# invoice in the window (not read for a run approved by an unlimited approver); the
+# write-off and its history row; the invoice and its history row; the journal entry
+# and its lines; the item. The rest are savepoints.
 # (A worker's first item also loads its creator's permissions, once per worker.)
-STATEMENTS_PER_WRITTEN_ITEM = 14
+STATEMENTS_PER_WRITTEN_ITEM = 15
 
 
 @pytest.mark.parametrize("revenue_impacting", [True, False])
@@ -416,7 +418,9 @@ def test_one_step_reads_the_invoice_once_in_its_claim_and_never_the_run(
     code = {} if revenue_impacting else {"accounting_code_id": expense_code.pk}
     run = started(clerk_actor, revenue_impacting=revenue_impacting, **code)
     # What bulk_run_execute reads once, before its first item.
-    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run.pk)
+    run = BulkRun.objects.select_related("created_by", "approved_by", "accounting_code").get(
+        pk=run.pk
+    )
     creator = Actor.for_user(run.created_by)
     write_next_item(run, creator, "test")
     extra = 1 if connection.vendor == "postgresql" else 0  # the shared period lock
