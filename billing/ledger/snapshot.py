@@ -30,7 +30,7 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
     ]:
         blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
     bulk_run = apps.get_model("writeoffs", "BulkRun")
-    unfinished = bulk_run.objects.filter(status__in=["draft", "running"]).filter(
+    unfinished = bulk_run.objects.filter(status="running").filter(
         Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
     )
     for pk, status in unfinished.order_by("pk").values_list("pk", "status")[:50]:

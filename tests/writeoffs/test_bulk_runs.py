@@ -32,6 +32,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.factories import AccountFactory, UserFactory
+from billing.ledger.close import lock_date_move
 from billing.models import Account, AccountingPeriodLock, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
@@ -727,3 +728,39 @@ def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
     with pytest.raises(BillingError) as refused:
         start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
+
+
+# --- runs and closing the books ----------------------------------------------------------
+
+
+def test_an_abandoned_draft_run_does_not_block_moving_the_lock_date(
+    clerk_actor, controller_actor, usd
+):
+    """Issue 26: a draft posts nothing and has no write-off date, yet it blocked every
+    lock-date move until someone cancelled it."""
+    small_invoice(usd, 100)
+    bulk_run_create(actor=clerk_actor, **criteria())
+    through = today() - datetime.timedelta(days=1)
+    move = lock_date_move(locked_through=through, reason="Month end", actor=controller_actor)
+    assert move.locked_through == through
+
+
+def test_a_started_run_blocks_closing_through_its_writeoff_date_until_it_finishes(
+    clerk_actor, controller_actor, usd
+):
+    small_invoice(usd, 100)
+    run = started(clerk_actor)
+    # The run writes on its frozen date, today: a close through yesterday is not held up.
+    lock_date_move(
+        locked_through=today() - datetime.timedelta(days=2), reason="Older", actor=controller_actor
+    )
+    AccountingPeriodLock.objects.all().delete()
+    tomorrow = today() + datetime.timedelta(days=1)
+    with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
+        with pytest.raises(BillingError) as refused:
+            lock_date_move(locked_through=run.writeoff_date, reason="x", actor=controller_actor)
+        assert f"Bulk run {run.pk} is running: finish or cancel it first." in (
+            refused.value.message
+        )
+        bulk_run_execute(run.pk)
+        lock_date_move(locked_through=run.writeoff_date, reason="x", actor=controller_actor)
