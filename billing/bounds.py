@@ -4,7 +4,7 @@ fit: ``date(1, 1, 1) - 1 day`` and ``date(9999, 12, 31) + 1 day`` overflow, and 
 whole number above 2**63 - 1 overflows a BIGINT column (or, on SQLite, the driver).
 
 The screens refuse anything outside with a message next to the field
-(billing.web.fields), the API with 1011 (writeoffs.api.fields).
+(billing.web.fields), the API with its error 1011.
 """
 
 from __future__ import annotations

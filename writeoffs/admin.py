@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -24,6 +24,7 @@ from billing.admin.base import (
     money_display,
 )
 from billing.models import AccountingCode
+from writeoffs.approvals.limits import missing_limit_message, missing_limit_rows
 from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
     dispute_hold_correction_plan,
@@ -231,6 +232,14 @@ class ApprovalLimitAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        """The limits screen says which currency in use lacks a row for a limited role
+        (the same warnings as ``manage.py check``, writeoffs.W001)."""
+        if request.method == "GET":
+            for role, currency in missing_limit_rows():
+                self.message_user(request, missing_limit_message(role, currency), messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

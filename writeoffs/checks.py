@@ -1,15 +1,25 @@
-"""System checks for the dispute-hold settings (DISPUTE_HOLD_*), registered by
+"""System checks for writeoffs' configuration (``manage.py check``), registered by
 ``WriteoffsConfig.ready()``.
 
-An out-of-range dispute setting does not stop the site from starting (billing
-staff can still write off and record payments), but it is reported here, and
-creating a dispute refuses with 29013 until it is fixed. The check keeps the id it
-had when billing ran it, billing.W001, so silenced checks and alerts still match.
+- The dispute-hold settings (DISPUTE_HOLD_*): an out-of-range value does not stop
+  the site from starting (billing staff can still write off and record payments),
+  but it is reported, and creating a dispute refuses with 29013 until it is fixed.
+  The check keeps the id it had when billing ran it, billing.W001, so silenced checks
+  and alerts still match.
+- Approval limits: a currency in use with no limit row for the clerk or the
+  supervisor does not stop anything: that role's limit there is 0, so each of its
+  write-offs in that currency waits for a second person (the controller is unlimited
+  in every currency). It is most likely a currency added without its limits, so it
+  is reported.
 """
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 
+from writeoffs.approvals.limits import missing_limit_message, missing_limit_rows
 from writeoffs.models import Settlement
 
 # Expiry either leaves a hold open ("none") or settles it like a person would.
@@ -53,4 +63,22 @@ def check_dispute_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
     return [
         checks.Warning(problem, id="billing.W001", hint="Creating a dispute fails with 29013.")
         for problem in dispute_settings_problems()
+    ]
+
+
+LIMITS_HINT = (
+    "Add the row in admin (Write-offs and disputes > Approval limits); until then each "
+    "write-off by that role in that currency waits for approval."
+)
+
+
+def check_approval_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    try:
+        missing = missing_limit_rows()
+    except DatabaseError:
+        # Before the first migrate there is no table to read; migrate seeds the defaults.
+        return []
+    return [
+        checks.Warning(missing_limit_message(role, currency), id="writeoffs.W001", hint=LIMITS_HINT)
+        for role, currency in missing
     ]

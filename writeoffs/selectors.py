@@ -128,10 +128,34 @@ def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> Quer
     return _ordered(rows, sort, DISPUTE_SORTS)
 
 
-def active_writeoffs_total(account: Account) -> Decimal:
-    """What the account's write-offs that still count add up to (reversed ones do not)."""
-    rows = WriteOff.objects.filter(account=account, status=WriteOff.Status.ACTIVE)
-    return _total(rows, account)
+@dataclass(frozen=True)
+class WriteOffTotals:
+    """The Write-offs table's footer: the account's active write-offs (reversed ones do
+    not count) gross, what recovery payments reinstated of them, and the net, which is
+    what the invoices' written-off totals add up to."""
+
+    written_off: Decimal
+    recovered: Decimal
+    net: Decimal
+
+
+def active_writeoffs_totals(account: Account) -> WriteOffTotals:
+    """One aggregate of integer columns in SQL, read from ``writeoff_account_total_idx``
+    alone (it carries both amounts)."""
+    sums = (
+        WriteOff.objects.filter(account=account, status=WriteOff.Status.ACTIVE)
+        .order_by()
+        .aggregate(
+            gross=Sum("amount_minor", default=0),
+            recovered=Sum("recovered_minor", default=0),
+            net=Sum(F("amount_minor") - F("recovered_minor"), default=0),
+        )
+    )
+    return WriteOffTotals(
+        written_off=from_minor(sums["gross"], account.currency),
+        recovered=from_minor(sums["recovered"], account.currency),
+        net=from_minor(sums["net"], account.currency),
+    )
 
 
 def open_holds_total(account: Account) -> Decimal:
@@ -347,17 +371,18 @@ def pending_writeoff_count() -> int:
 
 def close_blockers(locked_through: datetime.date) -> list[str]:
     """What stops the books closing through ``locked_through``: pending write-offs
-    dated on or before it, and unfinished bulk runs (a run writes on its frozen date,
-    which a close must not overtake). At most 50 of each are named."""
+    dated on or before it, and started bulk runs that have not finished (a run writes
+    on its frozen date, which a close must not overtake; a draft posts nothing). At
+    most 50 of each are named."""
     blockers = []
     pending = WriteOff.objects.filter(
         status=WriteOff.Status.PENDING, writeoff_date__lte=locked_through
     )
     for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[:50]:
         blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
-    unfinished = BulkRun.objects.filter(
-        status__in=[BulkRun.Status.DRAFT, BulkRun.Status.RUNNING]
-    ).filter(Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through))
+    unfinished = BulkRun.objects.filter(status=BulkRun.Status.RUNNING).filter(
+        Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
+    )
     for pk, status in unfinished.order_by("pk").values_list("pk", "status")[:50]:
         blockers.append(f"Bulk run {pk} is {status}: finish or cancel it first.")
     return blockers

@@ -1,12 +1,17 @@
 """Approval limits: the defaults, how a requester's limit is found, who may edit them."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
+from django.core import checks
+from django.core.management import call_command
 
 from billing.actors import Actor
 from billing.api.keys import api_key_create
-from billing.factories import UserFactory
+from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
+from writeoffs.approvals.decisions import writeoff_approve
 from writeoffs.approvals.limits import (
     approval_limit_minor,
     ensure_default_limits,
@@ -14,7 +19,8 @@ from writeoffs.approvals.limits import (
     within_limit,
 )
 from writeoffs.factories import DisputeHoldFactory
-from writeoffs.models import ApprovalLimit
+from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.models import ApprovalLimit, WriteOff
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +36,35 @@ def test_defaults_are_the_specs_for_each_currency(currency):
     assert approval_limit_minor(_user(CONTROLLER), currency) is None
 
 
-def test_a_currency_without_a_row_has_limit_zero():
+def test_a_currency_without_a_row_has_limit_zero_except_for_the_controller():
+    """Issue 26: the controller is unlimited in every currency, with or without a row;
+    the other roles' limit in a currency without their row is 0."""
+    assert approval_limit_minor(_user(CLERK), "GBP") == 0
     assert approval_limit_minor(_user(SUPERVISOR), "GBP") == 0
-    assert approval_limit_minor(_user(CONTROLLER), "GBP") == 0
+    assert approval_limit_minor(_user(CONTROLLER), "GBP") is None
+    assert approval_limit_minor(_user(CLERK, CONTROLLER), "GBP") is None
+
+
+def test_a_controllers_row_for_a_currency_still_applies():
+    """The row is the controller's edit (admin, with history): it is honoured."""
+    ApprovalLimit.objects.filter(role="controller", currency="EUR").update(limit_minor=90_000_00)
+    assert approval_limit_minor(_user(CONTROLLER), "EUR") == 90_000_00
+    assert approval_limit_minor(_user(CONTROLLER), "USD") is None
+
+
+def test_the_controller_approves_a_writeoff_in_a_currency_without_limit_rows():
+    """A GBP write-off by a clerk (limit 0 there) goes pending; before, nobody at all
+    could approve it, not even the controller."""
+    account = AccountFactory(acct_no=8801, currency="GBP")
+    invoice = InvoiceFactory(account=account, total_minor=100_00)
+    clerk = _user(CLERK)
+    pending = writeoff_create(
+        invoice_id=invoice.pk, amount="10.00", reason_code=0, comments="x", actor=clerk
+    )
+    assert pending.status == WriteOff.Status.PENDING
+    approved = writeoff_approve(writeoff_id=pending.pk, actor=_user(CONTROLLER))
+    assert approved.status == WriteOff.Status.ACTIVE
+    assert approved.approved_by is not None
 
 
 def test_a_user_without_a_limit_role_has_limit_zero():
@@ -189,6 +221,19 @@ class TestAdmin:
         assert response.status_code == 200
         assert ApprovalLimit.objects.filter(role="clerk", currency="USD").count() == 1
 
+    def test_the_limits_screen_warns_of_a_currency_in_use_without_rows(self, client):
+        AccountFactory(acct_no=8802, currency="GBP")
+        ApprovalLimit.objects.create(role="clerk", currency="GBP", limit_minor=100_00)
+        client.force_login(self._staff(CONTROLLER))
+        page = client.get(self.URL).content.decode()
+        assert "No Billing supervisor approval limit for GBP" in page
+        assert "No Billing clerk approval limit for GBP" not in page
+        assert "No Finance controller" not in page  # unlimited without a row
+
+    def test_the_limits_screen_has_no_warning_with_every_row(self, client):
+        client.force_login(self._staff(CONTROLLER))
+        assert "approval limit for" not in client.get(self.URL).content.decode()
+
     def test_nobody_deletes_a_limit_in_admin(self, client):
         client.force_login(self._staff(is_superuser=True))
         row = ApprovalLimit.objects.get(role="clerk", currency="USD")
@@ -214,3 +259,38 @@ def test_a_users_roles_are_read_once_per_user_object_like_its_permissions(
     # The limits themselves are read every time: a controller's edit applies at once.
     ApprovalLimit.objects.filter(role="supervisor", currency="USD").update(limit_minor=600_00)
     assert approval_limit_minor(fresh, "USD") == 600_00
+
+
+# --- configuration warnings (manage.py check) -------------------------------------------
+
+
+def limit_warnings():
+    return [m for m in checks.run_checks() if m.id == "writeoffs.W001"]
+
+
+def test_the_default_rows_raise_no_warning():
+    assert limit_warnings() == []
+
+
+def test_a_currency_billed_in_without_rows_is_a_warning_per_limited_role():
+    AccountFactory(acct_no=8803, currency="GBP")
+    warnings = limit_warnings()
+    assert [w.level for w in warnings] == [checks.WARNING] * 2
+    assert sorted(w.msg for w in warnings) == [
+        "No Billing clerk approval limit for GBP: the role's limit there is 0.",
+        "No Billing supervisor approval limit for GBP: the role's limit there is 0.",
+    ]
+    assert "Approval limits" in warnings[0].hint
+
+
+def test_a_currency_with_only_some_rows_is_a_warning_for_the_missing_roles():
+    ApprovalLimit.objects.create(role="supervisor", currency="CHF", limit_minor=1_000_00)
+    [warning] = limit_warnings()
+    assert warning.msg.startswith("No Billing clerk approval limit for CHF")
+
+
+def test_manage_py_check_reports_the_warning():
+    AccountFactory(acct_no=8804, currency="GBP")
+    err = io.StringIO()
+    call_command("check", stdout=io.StringIO(), stderr=err)
+    assert "writeoffs.W001" in err.getvalue()

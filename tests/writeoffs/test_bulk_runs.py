@@ -32,6 +32,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.factories import AccountFactory, UserFactory
+from billing.ledger.close import lock_date_move
 from billing.models import Account, AccountingPeriodLock, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
@@ -393,10 +394,12 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
 
 # One written item, statement by statement (SQLite; PostgreSQL adds the shared period
 # lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the idempotency
-# key's lookup; the lock date; the write-off and its history row; the invoice and its
-# history row; the journal entry and its lines; the item. The rest are savepoints.
+# key's lookup; the lock date; the split rule's sum of the creator's write-offs on the
+# invoice in the window (not read for a run approved by an unlimited approver); the
+# write-off and its history row; the invoice and its history row; the journal entry
+# and its lines; the item. The rest are savepoints.
 # (A worker's first item also loads its creator's permissions, once per worker.)
-STATEMENTS_PER_WRITTEN_ITEM = 14
+STATEMENTS_PER_WRITTEN_ITEM = 15
 
 
 @pytest.mark.parametrize("revenue_impacting", [True, False])
@@ -416,7 +419,9 @@ def test_one_step_reads_the_invoice_once_in_its_claim_and_never_the_run(
     code = {} if revenue_impacting else {"accounting_code_id": expense_code.pk}
     run = started(clerk_actor, revenue_impacting=revenue_impacting, **code)
     # What bulk_run_execute reads once, before its first item.
-    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run.pk)
+    run = BulkRun.objects.select_related("created_by", "approved_by", "accounting_code").get(
+        pk=run.pk
+    )
     creator = Actor.for_user(run.created_by)
     write_next_item(run, creator, "test")
     extra = 1 if connection.vendor == "postgresql" else 0  # the shared period lock
@@ -723,3 +728,39 @@ def test_a_draft_can_be_cancelled_before_it_starts(clerk_actor, usd):
     with pytest.raises(BillingError) as refused:
         start_bulk_run(run_id=run.pk, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
+
+
+# --- runs and closing the books ----------------------------------------------------------
+
+
+def test_an_abandoned_draft_run_does_not_block_moving_the_lock_date(
+    clerk_actor, controller_actor, usd
+):
+    """Issue 26: a draft posts nothing and has no write-off date, yet it blocked every
+    lock-date move until someone cancelled it."""
+    small_invoice(usd, 100)
+    bulk_run_create(actor=clerk_actor, **criteria())
+    through = today() - datetime.timedelta(days=1)
+    move = lock_date_move(locked_through=through, reason="Month end", actor=controller_actor)
+    assert move.locked_through == through
+
+
+def test_a_started_run_blocks_closing_through_its_writeoff_date_until_it_finishes(
+    clerk_actor, controller_actor, usd
+):
+    small_invoice(usd, 100)
+    run = started(clerk_actor)
+    # The run writes on its frozen date, today: a close through yesterday is not held up.
+    lock_date_move(
+        locked_through=today() - datetime.timedelta(days=2), reason="Older", actor=controller_actor
+    )
+    AccountingPeriodLock.objects.all().delete()
+    tomorrow = today() + datetime.timedelta(days=1)
+    with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
+        with pytest.raises(BillingError) as refused:
+            lock_date_move(locked_through=run.writeoff_date, reason="x", actor=controller_actor)
+        assert f"Bulk run {run.pk} is running: finish or cancel it first." in (
+            refused.value.message
+        )
+        bulk_run_execute(run.pk)
+        lock_date_move(locked_through=run.writeoff_date, reason="x", actor=controller_actor)

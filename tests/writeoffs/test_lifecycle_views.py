@@ -679,7 +679,9 @@ def test_tables_show_the_total_of_their_active_rows(
     client.force_login(supervisor)
     writeoffs = client.get(writeoffs_page(account)).content.decode()
     disputes = client.get(disputes_page(account)).content.decode()
-    assert 'data-label="Total of active write-offs">30.00</td>' in writeoffs
+    # Gross, recovered and net since issue 26 (was one "Total of active write-offs").
+    assert 'data-label="Written off">30.00</td>' in writeoffs
+    assert 'data-label="Net written off">30.00</td>' in writeoffs
     assert 'data-label="Total of open holds">7.25</td>' in disputes
 
 

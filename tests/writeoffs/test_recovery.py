@@ -284,3 +284,23 @@ def test_the_writeoff_csv_includes_recovered_amounts(client, clerk, clerk_actor,
     assert "Recovered" in header
     recovered = [line.split(",")[header.index("Recovered")] for line in lines[1:]]
     assert sorted(recovered) == ["0.00", "30.00"]
+
+
+def test_the_writeoffs_footer_shows_gross_recovered_and_net_labelled(
+    client, clerk, written_off, clerk_actor, supervisor_actor
+):
+    """Issue 26: the footer was gross of recoveries while the invoices are net, so the
+    two disagreed after any recovery; it now shows all three, labelled, and the net is
+    what the invoices' written-off totals add up to."""
+    invoice, _, _ = written_off
+    recover(invoice, clerk_actor, "50.00")
+    # A voided recovery no longer counts.
+    voided = recover(invoice, clerk_actor, "10.00")
+    payment_remove(payment_id=voided.pk, reason="Bounced", actor=supervisor_actor)
+    client.force_login(clerk)
+    url = reverse("writeoff_page", args=[invoice.account.acct_no]) + "?tab=writeoffs"
+    footer = client.get(url).content.decode().split("<tfoot>")[1].split("</tfoot>")[0]
+    assert 'data-label="Written off">200.00</td>' in footer
+    assert 'data-label="Recovered">50.00</td>' in footer
+    assert 'data-label="Net written off">150.00</td>' in footer
+    assert Invoice.objects.get(pk=invoice.pk).written_off_minor == 150_00

@@ -93,6 +93,13 @@ class DisputeRow(BaseModel):
     created_by: str = Field(description="User, API key name, or system.")
     source: str = Field(description="ui, api, admin or system.")
     status: str = Field(description="open, written_off, released or released_reaged.")
+    conversion_pending: bool = Field(
+        description="Open, with a conversion over its requester's limit waiting for approval."
+    )
+    conversion_refused: bool = Field(
+        description="Open, and its last conversion was rejected, withdrawn or lapsed: "
+        "expiry does not ask for it again; a person settles it."
+    )
     can_unsettle: bool = Field(description="True while open.")
     dispute_exp_date: datetime.date
     expired: bool = Field(description="Open and past its expiry date.")

@@ -327,6 +327,8 @@ def _dispute_row(hold: DisputeHold, on: datetime.date) -> DisputeRow:
             "created_by": hold.created_by_label,
             "source": hold.source,
             "status": hold.status,
+            "conversion_pending": hold.conversion_pending,
+            "conversion_refused": hold.conversion_refused,
             "can_unsettle": hold.can_unsettle,
             "dispute_exp_date": hold.expires_on,
             "expired": hold.is_expired(on),

@@ -268,9 +268,12 @@ def _close_pending(
         ]
     writeoff.save(update_fields=fields)
     if writeoff.origin_dispute_id is not None:
+        # The hold stays open, and its conversion was asked for once: expiry does not
+        # ask again; a person settles it (or converts it again) from here.
         hold = DisputeHold.objects.select_for_update().get(pk=writeoff.origin_dispute_id)
         hold.conversion_pending = False
-        hold.save(update_fields=["conversion_pending"])
+        hold.conversion_refused = True
+        hold.save(update_fields=["conversion_pending", "conversion_refused"])
     else:
         invoice.pending_minor -= writeoff.amount_minor
         invoice.save(update_fields=["pending_minor"])

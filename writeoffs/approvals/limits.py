@@ -1,8 +1,11 @@
 """Approval limits: how much a requester may write off alone, per currency.
 
 A user's limit is the highest of their roles' limits (a role with no row for the
-currency has limit 0); an API key has its role's limit. ``None`` means
-unlimited. The system has no limit of its own: an expiry conversion is checked
+currency has limit 0, except the finance controller, who is unlimited in every
+currency unless a row says otherwise); an API key has its role's limit. ``None``
+means unlimited. A currency in use without a row for a limited role is a
+configuration warning (``missing_limit_rows``: the limits screen in admin and
+``manage.py check``). The system has no limit of its own: an expiry conversion is checked
 against the limit of the person or key that created the hold
 (``hold_requester``), who is then the write-off's requester.
 """
@@ -15,6 +18,7 @@ from django.contrib.auth.models import Group
 
 from billing import roles
 from billing.actors import Actor
+from billing.models import Account
 from writeoffs.models import ApprovalLimit
 
 if TYPE_CHECKING:
@@ -28,8 +32,10 @@ ROLE_GROUPS = {
 }
 
 # The SPEC's defaults in minor units (500_00 is 500.00; None = unlimited), for the
-# currencies the product bills in. A currency added later has limit 0 until a
-# controller adds its rows. The data migration seeds the same values.
+# currencies the product bills in. In a currency added later the clerk and the
+# supervisor have limit 0 until a controller adds their rows (a warning says so
+# until then); the controller is unlimited there. The data migration seeds the same
+# values.
 DEFAULT_LIMITS = {
     ApprovalLimit.Role.CLERK: 500_00,
     ApprovalLimit.Role.SUPERVISOR: 5_000_00,
@@ -77,15 +83,46 @@ def approval_limit_minor(actor: Actor, currency: str) -> int | None:
         return 0
     # Unordered: the highest is taken below, and the model's ordering cost more to
     # compile than the statement costs to run.
-    limits = list(
+    rows = dict(
         ApprovalLimit.objects.filter(role__in=held, currency=currency)
         .order_by()
-        .values_list("limit_minor", flat=True)
+        .values_list("role", "limit_minor")
     )
+    if ApprovalLimit.Role.CONTROLLER in held and ApprovalLimit.Role.CONTROLLER not in rows:
+        # The controller is unlimited in every currency: a currency nobody has added
+        # rows for yet must not leave its pending write-offs with no possible approver.
+        return None
+    limits = list(rows.values())
     capped = [limit for limit in limits if limit is not None]
     if len(capped) != len(limits):  # some role has no limit
         return None
     return max(capped, default=0)
+
+
+# The roles whose limit in a currency without their row is 0 (the controller's is
+# unlimited): a missing row for one of them is a configuration warning.
+LIMITED_ROLES = (ApprovalLimit.Role.CLERK, ApprovalLimit.Role.SUPERVISOR)
+
+
+def missing_limit_rows() -> list[tuple[str, str]]:
+    """``(role, currency)`` for each limited role without a row in a currency in use:
+    one an account bills in, or one a limit row names. Sorted by currency, then role."""
+    have = set(ApprovalLimit.objects.order_by().values_list("role", "currency"))
+    billed = Account.objects.order_by().values_list("currency", flat=True).distinct()
+    currencies = {currency for _, currency in have} | set(billed)
+    return [
+        (role, currency)
+        for currency in sorted(currencies)
+        for role in LIMITED_ROLES
+        if (role, currency) not in have
+    ]
+
+
+def missing_limit_message(role: str, currency: str) -> str:
+    return (
+        f"No {ApprovalLimit.Role(role).label} approval limit for {currency}: "
+        "the role's limit there is 0."
+    )
 
 
 def within_limit(limit_minor: int | None, amount_minor: int) -> bool:

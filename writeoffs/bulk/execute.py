@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.actors import Actor
-from billing.errors import BULK_RUN_INVALID_STATE, BillingError
+from billing.errors import BULK_RUN_INVALID_STATE, BULK_RUN_OVER_LIMIT, BillingError
 from billing.models import AccountingCode, Invoice
 from writeoffs.lifecycle.create import bulk_idempotency_key, writeoff_create_in_run
 from writeoffs.models import BulkRun, BulkRunItem, WriteOff
@@ -86,9 +86,12 @@ def bulk_run_execute(
     run completed.
     """
     pause = settings.BULK_RUN_PAUSE_SECONDS
-    # What the run writes is frozen, so it is read once (with its creator and expense
-    # code); only its status is read again, in each item's claim.
-    run = BulkRun.objects.select_related("created_by", "accounting_code").get(pk=run_id)
+    # What the run writes is frozen, so it is read once (with its creator, its approver,
+    # whom each write-off names, and its expense code); only its status is read again,
+    # in each item's claim.
+    run = BulkRun.objects.select_related("created_by", "approved_by", "accounting_code").get(
+        pk=run_id
+    )
     creator = Actor.for_user(run.created_by)
     _beat(run_id)
     last_beat = time.monotonic()
@@ -221,6 +224,13 @@ def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
             run=run, invoice=item.invoice, amount_minor=item.amount_minor, actor=creator
         )
     except BillingError as error:
+        if error.code == BULK_RUN_OVER_LIMIT:
+            # The split rule, which only the create core can check (it counts the
+            # creator's write-offs under the invoice lock): skipped with its rule.
+            item.state = BulkRunItem.State.SKIPPED
+            item.skip_rule = BulkRunItem.SkipRule.OVER_LIMIT
+            item.message = error.message
+            return
         item.state = BulkRunItem.State.FAILED
         item.error_code = error.code
         item.message = error.message

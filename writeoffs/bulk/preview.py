@@ -5,15 +5,21 @@ total per currency, and the invoices behind them.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.conf import settings
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from billing.actors import Actor
 from billing.models import AVAILABLE_MINOR, Account, Invoice
 from billing.money import from_minor
 from billing.rules import today
-from writeoffs.models import BulkRun
+from writeoffs.approvals.limits import approval_limit_minor, within_limit
+from writeoffs.models import BulkRun, WriteOff
 
 
 def bulk_run_candidates(
@@ -122,10 +128,48 @@ def bulk_run_preview(run: BulkRun, *, on: datetime.date | None = None) -> list[C
 
 def bulk_run_preview_invoices(run: BulkRun, currency: str) -> QuerySet[Invoice]:
     """One currency's invoices for the preview list (paginate it), smallest first,
-    each with ``available_now``; in the index's own order, so a page reads only its rows."""
+    each with ``available_now`` and ``creator_window_minor`` (what the split rule adds
+    to the item: the creator's active and pending write-offs on the invoice in the
+    approval window); in the index's own order, so a page reads only its rows."""
+    since = timezone.now() - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_WINDOW_DAYS)
+    by_creator = (
+        WriteOff.objects.filter(
+            invoice=OuterRef("pk"),
+            requested_by_id=run.created_by_id,
+            requested_by_api_key__isnull=True,
+            status__in=[WriteOff.Status.PENDING, WriteOff.Status.ACTIVE],
+            created_at__gte=since,
+        )
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
     return (
         bulk_run_candidates(run, currency=currency)
-        .annotate(available_now=AVAILABLE_MINOR)
+        .annotate(
+            available_now=AVAILABLE_MINOR,
+            creator_window_minor=Coalesce(
+                Subquery(by_creator), Value(0), output_field=BigIntegerField()
+            ),
+        )
         .select_related("account")
         .order_by("available_now", "aging_date", "id")
     )
+
+
+def over_creators_limit(run: BulkRun, currency: str, invoices: Iterable[Invoice]) -> set[int]:
+    """Which of a preview page's ``invoices`` (from ``bulk_run_preview_invoices``) the
+    split rule would skip in a run its creator starts: the item plus the creator's
+    write-offs on it in the window is above the creator's limit. A person whose limit
+    covers that total can start the run instead (the worker checks the limit that
+    approved the run, under each invoice's lock)."""
+    flagged = [i for i in invoices if i.creator_window_minor]  # type: ignore[attr-defined]
+    if not flagged:
+        return set()
+    limit = approval_limit_minor(Actor.for_user(run.created_by), currency)
+    return {
+        i.pk
+        for i in flagged
+        if not within_limit(limit, i.available_now + i.creator_window_minor)  # type: ignore[attr-defined]
+    }

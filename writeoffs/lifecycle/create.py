@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+
 from billing.actors import Actor
 from billing.errors import (
+    BULK_RUN_OVER_LIMIT,
     OVER_AVAILABLE,
     BillingError,
     ErrorCollector,
@@ -39,6 +42,7 @@ from writeoffs.lifecycle.rules import (
     _limit_check,
     _posting_code,
     _require_running_bulk_run,
+    _run_limit_check,
     _run_posting_code,
     _writeoff_becomes_active,
     _writeoff_date,
@@ -185,8 +189,12 @@ def writeoff_create_in_run(
     with its revenue code). ``run`` is the row the worker read once: nothing here reads
     it again, and nothing is parsed. The rules that depend on the invoice or the day
     are checked as for any write-off (the invoice is sent, the amount is available,
-    the date is not before the bill date nor in a closed period); the run's approval
-    as a whole stands in for the per-write-off limit, so it never goes pending.
+    the date is not before the bill date nor in a closed period). The run's approval
+    as a whole stands in for the requester's own limit, so it never goes pending, but
+    the split rule still applies: the item plus its creator's other write-offs on the
+    invoice in the window must be within the limit that approved the run, or it is
+    refused with ``BULK_RUN_OVER_LIMIT`` (the worker skips the item with that rule).
+    A run started by a second person names them as each write-off's approver.
     Cancelling the run stops its worker at its next claim, which reads the status.
     """
     _require_running_bulk_run(run, actor)
@@ -247,6 +255,33 @@ def _money(invoice: Invoice, minor: int) -> str:
     return format_money(from_minor(minor, invoice.currency), invoice.currency)
 
 
+def _over_run_limit(invoice: Invoice, approval: LimitCheck) -> str:
+    assert approval.limit_minor is not None  # only a limited approval can be exceeded
+    return (
+        f"With the run creator's other write-offs on invoice {invoice.invoice_no} in the "
+        f"last {settings.WRITEOFF_APPROVAL_WINDOW_DAYS} days, "
+        f"{_money(invoice, approval.checked_minor)} {invoice.currency} is above the run's "
+        "approval limit of "
+        f"{_money(invoice, approval.limit_minor)} {invoice.currency}."
+    )
+
+
+def _run_approver(run: BulkRun, creator: Actor) -> dict[str, object]:
+    """Who approved a run's write-off: the second person who started the run above its
+    creator's limit. A run the creator started within their own limit names nobody, as
+    a write-off within its requester's limit does not (four eyes: the approver of a
+    write-off is never its requester)."""
+    second = run.approved_by
+    if second is None or (creator.user is not None and second.pk == creator.user.pk):
+        return {}
+    approver = Actor.for_user(second)
+    return {
+        "approved_by": approver.user,
+        "approved_by_label": approver.label,
+        "approved_at": run.approved_at,
+    }
+
+
 def _create(
     invoice: Invoice,
     plan: Callable[[], WriteOffPlan],
@@ -272,8 +307,12 @@ def _create(
         planned = plan()
         if bulk_run is None:
             approval = _limit_check(invoice, actor, planned.amount_minor)
+            approver: dict[str, object] = {}
         else:
-            approval = LimitCheck(limit_minor=None, checked_minor=planned.amount_minor)
+            approval = _run_limit_check(bulk_run, invoice, actor, planned.amount_minor)
+            if not approval.within:
+                raise BillingError(BULK_RUN_OVER_LIMIT, _over_run_limit(invoice, approval))
+            approver = _run_approver(bulk_run, actor)
         with acting_as(actor):
             writeoff = _insert_writeoff(
                 invoice,
@@ -290,6 +329,7 @@ def _create(
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=content,
                 bulk_run=bulk_run,
+                **approver,
             )
             if approval.within:
                 _writeoff_becomes_active(

@@ -39,13 +39,16 @@ class ExpiryResult:
     closed_through: datetime.date | None = None
     # Conversions over the hold creator's limit, now waiting for approval.
     conversion_pending: list[int] = field(default_factory=list)
+    # Past expiry, but their conversion was refused (rejected, withdrawn or lapsed):
+    # asked once, so left open for a person to settle (convert action only).
+    refused: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.closed_through is not None:
             return (
                 f"The books are closed through {self.closed_through}: converted nothing on "
                 f"{self.run_date} ({len(self.left_open)} dispute hold(s) past expiry left open)."
-            )
+            ) + self._refused_summary()
         if self.action == EXPIRATION_LEAVE_OPEN:
             return (
                 f"{len(self.left_open)} dispute hold(s) past expiry on {self.run_date} left open "
@@ -57,7 +60,15 @@ class ExpiryResult:
                 f" {len(self.conversion_pending)} conversion(s) over the hold creator's limit "
                 "are pending approval."
             )
-        return summary
+        return summary + self._refused_summary()
+
+    def _refused_summary(self) -> str:
+        if not self.refused:
+            return ""
+        return (
+            f" {len(self.refused)} dispute hold(s) past expiry whose conversion was refused "
+            "left open for a person to settle."
+        )
 
 
 def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResult:
@@ -69,14 +80,19 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     run_date = run_date or today()
     action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
     result = ExpiryResult(run_date=run_date, action=action)
-    due = list(
+    past_expiry = DisputeHold.objects.filter(
         # A hold whose conversion waits for approval is left to the approver.
-        DisputeHold.objects.filter(
-            status=DisputeHold.Status.OPEN, conversion_pending=False, expires_on__lt=run_date
+        status=DisputeHold.Status.OPEN,
+        conversion_pending=False,
+        expires_on__lt=run_date,
+    ).order_by("id")
+    if action == Settlement.CONVERT:
+        # A conversion is asked for once: one refused is not asked for again.
+        result.refused = list(
+            past_expiry.filter(conversion_refused=True).values_list("id", flat=True)
         )
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+        past_expiry = past_expiry.filter(conversion_refused=False)
+    due = list(past_expiry.values_list("id", flat=True))
     if action == EXPIRATION_LEAVE_OPEN:
         result.left_open = due
         return result

@@ -261,6 +261,12 @@ def _settle(
                 f"Dispute hold {hold.pk} has a conversion pending approval; it can be settled "
                 "once that is rejected, withdrawn or lapsed.",
             )
+        if actor.system and action == Settlement.CONVERT and hold.conversion_refused:
+            # Checked under the lock too: refused between expiry's listing and here.
+            raise BillingError(
+                INVALID_STATE,
+                f"Dispute hold {hold.pk}'s conversion was refused; a person settles it.",
+            )
         changed = []
         if action == Settlement.CONVERT:
             # Expiry converts on behalf of whoever created the hold, against their limit.
@@ -286,7 +292,8 @@ def _settle(
                 # The amount stays in held (it is already out of available): the hold
                 # stays open until the conversion is approved, rejected or lapses.
                 hold.conversion_pending = True
-                hold.save(update_fields=["conversion_pending"])
+                hold.conversion_refused = False
+                hold.save(update_fields=["conversion_pending", "conversion_refused"])
                 return hold
             invoice.held_minor -= hold.amount_minor
             _writeoff_becomes_active(
@@ -317,6 +324,7 @@ def _mark_settled(
     """``on_date`` is the business date of the settlement (the run date for expiry):
     the aging report re-ages from it."""
     hold.conversion_pending = False
+    hold.conversion_refused = False
     hold.settled_by = actor.user
     hold.settled_by_label = actor.label
     hold.settled_at = timezone.now()
@@ -326,6 +334,7 @@ def _mark_settled(
         update_fields=[
             "status",
             "conversion_pending",
+            "conversion_refused",
             "settled_by",
             "settled_by_label",
             "settled_at",

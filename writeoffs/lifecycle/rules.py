@@ -61,12 +61,38 @@ def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> Limit
     limit = approval_limit_minor(requester, invoice.currency)
     if limit is None:
         return LimitCheck(limit_minor=None, checked_minor=amount_minor)
+    earlier = _requested_in_window_minor(invoice, requester)
+    return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
+
+
+def _run_limit_check(
+    run: BulkRun, invoice: Invoice, requester: Actor, amount_minor: int
+) -> LimitCheck:
+    """A bulk item against the limit that approved its run, by the same split rule as
+    any write-off: the item plus its creator's (the requester's) active and pending
+    write-offs on the invoice in the window, manual, converted or from other runs.
+
+    The limit is the one the run's approver had when it started (``approval_limits``,
+    the creator's own for a run within it): a run's approval covers its total, not
+    what its creator already wrote off on the same invoices. Under the invoice lock.
+    """
+    limits = run.approval_limits
+    limit = limits.get(invoice.currency, 0) if isinstance(limits, dict) else 0
+    if limit is None:
+        return LimitCheck(limit_minor=None, checked_minor=amount_minor)
+    earlier = _requested_in_window_minor(invoice, requester)
+    return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
+
+
+def _requested_in_window_minor(invoice: Invoice, requester: Actor) -> int:
+    """The requester's active and pending write-offs on ``invoice`` created in the last
+    ``WRITEOFF_APPROVAL_WINDOW_DAYS`` (0 for a requester who is neither a person nor a key)."""
     if requester.api_key is not None:
         by_requester: dict[str, object] = {"requested_by_api_key": requester.api_key}
     elif requester.user is not None:
         by_requester = {"requested_by": requester.user, "requested_by_api_key__isnull": True}
     else:
-        return LimitCheck(limit_minor=limit, checked_minor=amount_minor)
+        return 0
     since = timezone.now() - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_WINDOW_DAYS)
     # One filter() call: each call copies the query, and every create runs this.
     recent = WriteOff.objects.filter(
@@ -75,8 +101,7 @@ def _limit_check(invoice: Invoice, requester: Actor, amount_minor: int) -> Limit
         created_at__gte=since,
         **by_requester,
     )
-    earlier = sum(recent.order_by().values_list("amount_minor", flat=True))
-    return LimitCheck(limit_minor=limit, checked_minor=amount_minor + earlier)
+    return sum(recent.order_by().values_list("amount_minor", flat=True))
 
 
 def _writeoff_becomes_active(

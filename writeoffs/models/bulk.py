@@ -155,6 +155,9 @@ class BulkRunItem(models.Model):
         BELOW_FROZEN = "below_frozen", "Available fell below the frozen amount"
         ACCOUNT_STATUS = "account_status", "Account status changed"
         REAGED = "reaged", "Re-aged since the freeze"
+        # The split rule: with its creator's other write-offs on the invoice in the
+        # approval window, the item is above the limit that approved the run.
+        OVER_LIMIT = "over_limit", "Over the run's limit with the creator's other write-offs"
 
     run = models.ForeignKey(BulkRun, on_delete=models.PROTECT, related_name="items")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")

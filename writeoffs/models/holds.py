@@ -44,6 +44,10 @@ class DisputeHold(LedgerEntry):
     # A conversion over its requester's limit waits for approval: the hold stays open,
     # its amount stays in held (not pending), and expiry leaves it alone.
     conversion_pending = models.BooleanField(default=False)
+    # Its last conversion was rejected, withdrawn or lapsed: the hold stays open, shown
+    # as "Conversion refused", and expiry does not ask for a conversion again. Only a
+    # person's settlement (converting again, releasing, re-aging) clears it.
+    conversion_refused = models.BooleanField(default=False)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -81,6 +85,11 @@ class DisputeHold(LedgerEntry):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(settled_on__isnull=False),
                 name="dispute_settled_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(conversion_refused=False)
+                | Q(status="open", conversion_pending=False),
+                name="dispute_conversion_refused_is_open",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
@@ -140,6 +149,8 @@ class DisputeHold(LedgerEntry):
     def status_label(self) -> str:
         if self.conversion_pending:
             return "Conversion pending"
+        if self.conversion_refused:
+            return "Conversion refused"
         return self.get_status_display()
 
 

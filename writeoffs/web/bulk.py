@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -223,6 +224,8 @@ def _preview_context(request: HttpRequest, run: BulkRun) -> dict[str, Any]:
     )
     is_creator = request.user.pk == run.created_by_id
     return {
+        "over_limit": preview.over_creators_limit(run, currency, invoices),
+        "window_days": settings.WRITEOFF_APPROVAL_WINDOW_DAYS,
         "step": "preview",
         "run": run,
         "figures": figures,

@@ -40,7 +40,7 @@ from writeoffs.models import DisputeHold, Settlement, Source, WriteOff
 from writeoffs.selectors import (
     DISPUTE_SORTS,
     WRITEOFF_SORTS,
-    active_writeoffs_total,
+    active_writeoffs_totals,
     disputes_for,
     open_holds_total,
     parse_sort,
@@ -74,7 +74,8 @@ class EntryKind:
     form_class: type[EntryForm]
     sorts: dict[str, str]
     table: Callable[[Account, tuple[str, bool] | None], QuerySet]
-    # The total of the table's active rows (its footer).
+    # The table's footer: the total of its active rows (for write-offs, gross,
+    # recovered and net: ``WriteOffTotals``).
     active_total: Callable[[Account], object]
     plan: Callable[..., WriteOffPlan | DisputeHoldPlan]
     create: Callable[..., WriteOff | DisputeHold]
@@ -94,7 +95,7 @@ WRITEOFF = EntryKind(
     form_class=WriteOffForm,
     sorts=WRITEOFF_SORTS,
     table=writeoff_table,
-    active_total=active_writeoffs_total,
+    active_total=active_writeoffs_totals,
     plan=writeoff_plan,
     create=writeoff_create,
 )

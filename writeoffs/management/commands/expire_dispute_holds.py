@@ -53,6 +53,12 @@ def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> st
             f"expired {hold.expires_on}): conversion pending approval (over the limit of "
             f"{hold.created_by_label or 'its creator'})"
         )
+    for hold in _holds(result.refused):
+        report(
+            f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
+            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"expired {hold.expires_on}): conversion refused, left open for a person to settle"
+        )
     return result.summary()
 
 
