@@ -19,7 +19,7 @@ from tests.writeoffs.test_concurrency import THREADS, refusals, run_at_once
 from writeoffs.models import WriteOff
 from writeoffs.services import writeoff_approve, writeoff_create, writeoff_reject
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def distinct_people(user_ids: list[int]):

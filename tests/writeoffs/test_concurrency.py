@@ -43,7 +43,7 @@ from writeoffs.services import (
 
 THREADS = 20
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @dataclass
