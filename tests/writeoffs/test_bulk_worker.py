@@ -26,7 +26,7 @@ from tests.writeoffs.bulk_support import criteria, small_invoice
 from writeoffs import bulk
 from writeoffs.models import BulkRun, BulkRunItem, WriteOff
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 INVOICES = 60
 # Slow the first worker down so that the kill lands partway through the run.
