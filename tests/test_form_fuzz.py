@@ -344,6 +344,7 @@ def post_fuzz(client, target, name: str, data: dict, as_htmx: bool) -> None:
     assert_ledger_consistent(target["invoice"].pk)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [
@@ -369,6 +370,7 @@ def test_fuzzed_form_posts_never_fail_and_refuse_on_the_form(client, target, nam
     fuzz()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LIST_PAGES)
 def test_fuzzed_page_sort_and_filter_parameters_always_render(client, target, name):
     url = target["urls"][name]

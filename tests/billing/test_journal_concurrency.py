@@ -18,7 +18,7 @@ from billing.ledger.periods import lock_date
 from billing.roles import CONTROLLER
 from billing.rules import today
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")

@@ -57,6 +57,7 @@ class Rollback(Exception):
     pass
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

@@ -29,6 +29,8 @@ from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import ApiKey, Invoice
 
+pytestmark = pytest.mark.slow
+
 CLERK_KEY = "fuzz-clerk-key-0123456789abcdefghijklmnopq"
 SUPERVISOR_KEY = "fuzz-supervisor-key-0123456789abcdefghijk"
 

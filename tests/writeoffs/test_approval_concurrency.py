@@ -20,7 +20,7 @@ from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def distinct_people(user_ids: list[int]):

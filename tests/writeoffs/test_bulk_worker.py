@@ -27,7 +27,7 @@ from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.bulk.tasks import resume_stalled_bulk_runs, start_bulk_run
 from writeoffs.models import BulkRun, BulkRunItem, WriteOff
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 INVOICES = 60
 # Slow the first worker down so that the kill lands partway through the run.

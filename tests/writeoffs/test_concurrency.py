@@ -40,7 +40,7 @@ from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
 
 THREADS = 20
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @dataclass

@@ -672,6 +672,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert posted == due
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_no_sequence_of_ledger_operations_breaks_the_balance_invariants():
     accounts = {currency: AccountFactory(currency=currency) for currency in ("USD", "JPY", "KWD")}
