@@ -129,6 +129,9 @@ def amount_format(locale: str | None = None) -> AmountFormat:
     decimal = get_decimal_symbol(cldr)
     group = get_group_symbol(cldr)
     grouping = tuple(parse_pattern(cldr.decimal_formats[None]).grouping)
+    # CLDR gives (primary, secondary): (3, 3) is groups of three all the way, as (3,).
+    if len(grouping) == 2 and grouping[0] == grouping[1]:
+        grouping = grouping[:1]
     if not grouping or not grouping[0] or not group or group == decimal or group.isdigit():
         return AmountFormat(decimal=decimal)
     return AmountFormat(decimal=decimal, group=group, grouping=grouping)

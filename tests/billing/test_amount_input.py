@@ -281,7 +281,7 @@ def test_every_plain_amount_within_the_rules_is_accepted(whole, fraction, curren
     """The other half of strictness: nothing plain and valid is refused."""
     text = f"{whole}.{fraction}" if fraction else str(whole)
     value = Decimal(f"{whole}.{fraction or 0}")
-    if value == 0 or len(fraction) > exponent(currency):
+    if value == 0 or value > MAX_AMOUNT or len(fraction) > exponent(currency):
         assert refusal(text, currency, locale).code in (MALFORMED_AMOUNT, INVALID_AMOUNT)
     else:
         assert parse_amount(text, currency, locale=locale) == value
