@@ -138,6 +138,25 @@ def test_invoice_send_refuses_a_bill_date_on_the_lock_date(account):
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.DRAFT
 
 
+def test_invoice_send_refuses_a_future_bill_date(account):
+    """Finding 9: sent with tomorrow's bill date, the invoice would post tomorrow, and a
+    hold on it would convert into a write-off dated tomorrow."""
+    invoice = InvoiceFactory(account=account, status=Invoice.Status.DRAFT, bill_date=today() + DAY)
+    with pytest.raises(BillingError) as error:
+        invoice_send(invoice_id=invoice.pk, actor=SYSTEM)
+    assert error.value.code == INVALID_INPUT
+    assert error.value.field == "bill_date"
+    assert f"bill date, {today() + DAY}, is in the future" in error.value.message
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.DRAFT
+    assert not JournalEntry.objects.filter(invoice=invoice).exists()
+
+
+def test_invoice_send_takes_a_bill_date_of_today(account):
+    invoice = InvoiceFactory(account=account, bill_date=today())
+    assert invoice.status == Invoice.Status.SENT
+    assert only_entry(event=JournalEvent.INVOICE_SENT, source_id=invoice.pk).entry_date == today()
+
+
 def test_a_payment_debits_cash_and_credits_ar_control_on_its_paid_on_date(invoice, clerk_actor):
     paid_on = today() - 3 * DAY
     payment = payment_record(
