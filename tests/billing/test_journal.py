@@ -42,6 +42,7 @@ from billing.models import (
 from billing.receivables.invoices import invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.rules import today
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -278,6 +279,7 @@ def test_an_expiry_conversion_posts_to_the_dispute_conversion_code_on_the_run_da
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     dispute_holds_expire(run_date=run_date)
     writeoff = WriteOff.objects.get(origin_dispute=hold)
@@ -501,6 +503,7 @@ def test_expiry_for_a_closed_run_date_converts_nothing_and_says_so(invoice, cler
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     close_books(run_date)
     result = dispute_holds_expire(run_date=run_date)
@@ -521,6 +524,7 @@ def test_expiry_release_on_a_closed_run_date_still_releases(invoice, clerk_actor
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     close_books(run_date)
     assert dispute_holds_expire(run_date=run_date).settled == [hold.pk]

@@ -1,5 +1,8 @@
 """The daily ``expire_dispute_holds`` command: what it settles, what it prints, and
-that a second run changes nothing."""
+that a second run changes nothing.
+
+No daily job takes a future ``--date``, so the holds here are made to have expired
+five days ago and the runs are on past dates (catch-up runs) or today."""
 
 import datetime
 import io
@@ -8,9 +11,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import Invoice
-from tests.ledger import assert_ledger_consistent
+from billing.rules import today
+from tests.ledger import assert_ledger_consistent, expired_days_ago
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, ReasonCode, WriteOff
+
+DAY = datetime.timedelta(days=1)
 
 
 def run(*args: str) -> str:
@@ -19,11 +25,18 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+def expired_hold(invoice, actor, amount: str = "") -> DisputeHold:
+    """A hold (of ``amount``, or all that is available) whose last day was five days ago."""
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount=amount, comments="Customer disputes", actor=actor
+    )
+    return expired_days_ago(hold, 5)
+
+
 @pytest.fixture
 def hold(invoice, clerk_actor):
-    return dispute_hold_create(
-        invoice_id=invoice.pk, amount="50.00", comments="Customer disputes", actor=clerk_actor
-    )
+    """50.00 of the invoice's 120.00."""
+    return expired_hold(invoice, clerk_actor, "50.00")
 
 
 def day_after(hold: DisputeHold) -> str:
@@ -85,6 +98,7 @@ def test_convert_makes_a_system_writeoff_with_reason_9999(settings, hold):
 def test_release_reage_moves_aging_date_to_the_run_date(settings, hold):
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
     run_date = hold.expires_on + datetime.timedelta(days=1)
+    assert hold.invoice.aging_date < run_date
 
     output = run("--date", run_date.isoformat())
 
@@ -170,3 +184,43 @@ def test_a_closed_run_date_converts_nothing_and_says_so_per_hold(hold, settings)
     assert "converted to a permanent write-off" not in out
     assert f"converted nothing on {run_date}" in out
     assert snapshot() == before
+
+
+# --- dates and exit status -------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["convert", "release", "release_reage"])
+def test_a_future_date_is_refused_and_changes_nothing(settings, hold, action):
+    """Finding 8: a future run date would post conversions and move aging dates into
+    the future."""
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = action
+    before = snapshot()
+    tomorrow = (today() + DAY).isoformat()
+
+    with pytest.raises(CommandError, match=f"--date {tomorrow} is in the future"):
+        run("--date", tomorrow)
+
+    assert snapshot() == before
+    assert DisputeHold.objects.get(pk=hold.pk).is_open
+
+
+@pytest.mark.django_db
+def test_a_future_date_exits_with_a_non_zero_status(capsys):
+    from django.core.management import execute_from_command_line
+
+    tomorrow = (today() + DAY).isoformat()
+    with pytest.raises(SystemExit) as exit_status:
+        execute_from_command_line(["manage.py", "expire_dispute_holds", "--date", tomorrow])
+    assert exit_status.value.code == 1
+    assert "is in the future" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["none", "convert", "release", "release_reage"])
+def test_a_run_with_nothing_to_do_says_so_and_succeeds(settings, action):
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = action
+
+    output = run()
+
+    assert "0 dispute hold(s)" in output
+    assert "Dispute hold " not in output

@@ -34,6 +34,7 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode, ApiKey, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -850,8 +851,9 @@ def test_can_unsettle_only_while_the_dispute_is_open(invoice, clerk_actor, super
 
 @pytest.fixture
 def due_hold(invoice, clerk_actor):
-    """A 30.00 hold that expires two days from today."""
-    return hold(invoice, clerk_actor, "30.00", expire_hold_days=2)
+    """A 30.00 hold of two days whose last day was a week ago (no run date is in the
+    future, so the hold is made to have expired)."""
+    return expired_days_ago(hold(invoice, clerk_actor, "30.00", expire_hold_days=2), 7)
 
 
 def after_expiry(dispute):
@@ -938,7 +940,7 @@ def test_expiry_leaves_settled_and_unexpired_holds_alone(
     settled = hold(invoice, clerk_actor, "10.00", expire_hold_days=2)
     settle(settled, supervisor_actor, "convert")
     later = hold(invoice, clerk_actor, "10.00", expire_hold_days=10)
-    due = hold(invoice, clerk_actor, "10.00", expire_hold_days=2)
+    due = expired_days_ago(hold(invoice, clerk_actor, "10.00", expire_hold_days=2), 1)
     result = dispute_holds_expire(run_date=after_expiry(due))
     assert result.settled == [due.pk]
     assert DisputeHold.objects.get(pk=later.pk).is_open

@@ -17,10 +17,8 @@ from billing.errors import (
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import lock_date
 from billing.ops.checks import EXPIRATION_LEAVE_OPEN
-from billing.rules import (
-    today,
-)
 from writeoffs.lifecycle.holds import _settle
+from writeoffs.lifecycle.rules import run_date_or_today
 from writeoffs.models import (
     DisputeHold,
     ReasonCode,
@@ -64,9 +62,10 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     """Apply DISPUTE_HOLD_EXPIRATION_ACTION to every open hold past its expiry date.
 
     Each hold is settled in its own transaction, as the system. Running it again
-    changes nothing: settled holds are no longer open.
+    changes nothing: settled holds are no longer open. ``run_date`` may be a past
+    date (a catch-up run), never a future one.
     """
-    run_date = run_date or today()
+    run_date = run_date_or_today(run_date)
     action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
     result = ExpiryResult(run_date=run_date, action=action)
     due = list(
