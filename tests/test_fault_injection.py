@@ -323,7 +323,9 @@ def test_dispute_hold_settle_fault_leaves_no_trace(
 def test_dispute_holds_expire_fault_leaves_no_trace(
     action, step, fault_invoice, supervisor_actor_tx
 ):
-    hold = _expired_hold(fault_invoice, supervisor_actor_tx)
+    # Expiry re-ages only a hold of the whole balance due (120.00).
+    amount = "120.00" if action == "release_reage" else "50.00"
+    hold = _expired_hold(fault_invoice, supervisor_actor_tx, amount)
     run_date = hold.expires_on + datetime.timedelta(days=1)
 
     def run():

@@ -421,7 +421,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.holds.append(ModelEntry(hold.pk, invoice, minor, "open", hold.expires_on))
 
     def apply_settlement(
-        self, entry: ModelEntry, action: str, on_date: datetime.date, requester: str
+        self,
+        entry: ModelEntry,
+        action: str,
+        on_date: datetime.date,
+        requester: str,
+        by_expiry: bool = False,
     ) -> None:
         invoice = entry.invoice
         if action == "convert":
@@ -446,7 +451,12 @@ class LedgerMachine(RuleBasedStateMachine):
             entry.status = "written_off"
             return
         invoice.held -= entry.amount
-        if action == "release":
+        balance_due = invoice.total - invoice.paid - invoice.written_off
+        if action == "release" or on_date < invoice.aging_date:
+            # An aging date never moves backwards.
+            entry.status = "released"
+        elif by_expiry and entry.amount < balance_due:
+            # Expiry re-ages only for a hold of the whole balance due.
             entry.status = "released"
         else:
             entry.status = "released_reaged"
@@ -499,7 +509,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         for entry in due:
             # Expiry converts for the hold's creator, the clerk, against the clerk's limit.
-            self.apply_settlement(entry, action, run_date, "clerk")
+            self.apply_settlement(entry, action, run_date, "clerk", by_expiry=True)
         assert sorted(result.settled) == sorted(e.pk for e in due if not e.conversion_pending)
         assert sorted(result.conversion_pending) == sorted(
             e.pk for e in due if e.conversion_pending

@@ -911,10 +911,12 @@ def test_expiry_action_release_removes_the_hold_and_keeps_the_balance(due_hold, 
 
 
 def test_expiry_action_release_reage_ages_the_invoice_from_the_run_date(
-    due_hold, invoice, settings
+    invoice, clerk_actor, settings
 ):
+    # Expiry re-ages only a hold of the invoice's whole balance due (120.00).
+    whole = expired_days_ago(hold(invoice, clerk_actor, "120.00", expire_hold_days=2), 7)
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
-    run_date = after_expiry(due_hold) + datetime.timedelta(days=5)
+    run_date = after_expiry(whole) + datetime.timedelta(days=5)
     dispute_holds_expire(run_date=run_date)
     assert DisputeHold.objects.get().status == DisputeHold.Status.RELEASED_REAGED
     assert totals(invoice) == money()

@@ -55,10 +55,13 @@ def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> st
     if result.closed_through is not None:
         verb = f"left open, the books are closed through {result.closed_through}"
     for hold in _holds(result.settled or result.left_open):
+        done = verb
+        if hold.pk in result.not_reaged:
+            done = f"released without re-aging ({result.not_reaged[hold.pk]})"
         report(
             f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
             f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
-            f"expired {hold.expires_on}): {verb}"
+            f"expired {hold.expires_on}): {done}"
         )
     for hold in _holds(result.conversion_pending):
         report(
