@@ -31,6 +31,7 @@ from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.selectors import invoice_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -76,11 +77,11 @@ def test_a_clerk_may_not_release_and_reage_even_their_own_hold(old_invoice, cler
     assert Invoice.objects.get(pk=old_invoice.pk).aging_date == old_invoice.aging_date
 
 
-def test_a_supervisors_reage_moves_all_of_the_balance(
+def test_a_supervisors_reage_moves_all_of_the_balance_and_history_says_how_much(
     old_invoice, clerk_actor, supervisor_actor
 ):
     """A 0.01 hold re-aged by a supervisor moves all 5,000.00 from "Over 90" to
-    "Current": the rule allows it (the pop-out says so first)."""
+    "Current": the rule allows it (the pop-out says so first), and history records it."""
     assert usd_buckets(today()) == {"over_90": 500_000}
     hold = hold_of(old_invoice, clerk_actor, "0.01")
 
@@ -91,6 +92,18 @@ def test_a_supervisors_reage_moves_all_of_the_balance(
     assert settled.status == DisputeHold.Status.RELEASED_REAGED
     assert Invoice.objects.get(pk=old_invoice.pk).aging_date == today()
     assert usd_buckets(today()) == {"current": 500_000}
+    described = [(e.actor, e.subject, e.description) for e in invoice_timeline(old_invoice)]
+    assert (
+        "supervisor",
+        "Invoice 20001",
+        f"Changed aging date {today() - 130 * DAY} → {today()} (re-aged, for all of its "
+        "balance of 5,000.00 USD).",
+    ) in described
+    assert (
+        "supervisor",
+        f"Dispute hold {hold.pk}",
+        "Dispute hold of 0.01 USD released and re-aged.",
+    ) in described
     assert_ledger_consistent(old_invoice.pk)
 
 
@@ -170,6 +183,8 @@ def test_expiry_does_not_let_a_clerks_tiny_hold_reage_the_whole_invoice(
     )
     assert Invoice.objects.get(pk=old_invoice.pk).aging_date == today() - 130 * DAY
     assert usd_buckets(today()) == {"over_90": 500_000}
+    described = [e.description for e in invoice_timeline(old_invoice)]
+    assert f"Dispute hold of 0.01 USD released: {stored.settlement_comments}" in described
     assert_ledger_consistent(old_invoice.pk)
 
 
