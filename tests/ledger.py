@@ -7,11 +7,13 @@ only a SUM over a decimal column, which SQLite stores as REAL, is not).
 
 from __future__ import annotations
 
+import datetime
 import io
 
 from django.core.management import call_command
 
 from billing.models import Invoice, Payment
+from billing.rules import today
 from writeoffs.models import DisputeHold, WriteOff
 
 
@@ -50,3 +52,22 @@ def assert_ledger_consistent(invoice_id: int) -> None:
     assert invoice.held_minor >= 0 and invoice.pending_minor >= 0
     # Raises CommandError on any drift, naming the invoice.
     call_command("verify_ledger", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def made_days_earlier(row, days: int):
+    """``row`` (a dispute hold or a write-off) as if made ``days`` days earlier: its
+    creation time, and a hold's expiry date, move back. The daily jobs take no future
+    run date, so a test ages its rows instead of running ahead of today."""
+    shift = datetime.timedelta(days=days)
+    changes: dict[str, object] = {"created_at": row.created_at - shift}
+    if isinstance(row, DisputeHold):
+        changes["expires_on"] = row.expires_on - shift
+    type(row).objects.filter(pk=row.pk).update(**changes)
+    row.refresh_from_db()
+    return row
+
+
+def expired_days_ago(hold: DisputeHold, days: int) -> DisputeHold:
+    """``hold`` made earlier so that its last day was ``days`` days ago: expiry settles
+    it on any run date from ``days - 1`` days ago to today."""
+    return made_days_earlier(hold, (hold.expires_on - today()).days + days)

@@ -27,6 +27,7 @@ from billing.models import Invoice, Payment
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import DisputeHold, WriteOff
@@ -305,6 +306,7 @@ def test_expire_dispute_holds_command_is_recorded_by_the_system(books, settings,
         comments="Hold",
         actor=Actor.for_user(books["clerk"]),
     )
+    hold = expired_days_ago(hold, 5)  # no run date is in the future
     run_date = hold.expires_on + datetime.timedelta(days=1)
     mark = history_mark()
 

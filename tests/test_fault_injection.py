@@ -26,6 +26,7 @@ from billing.receivables import payments as payment_module
 from billing.receivables.invoices import invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import SUPERVISOR
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle import create as writeoff_create_module
 from writeoffs.lifecycle import holds as hold_module
 from writeoffs.lifecycle import reverse as writeoff_reverse_module
@@ -294,8 +295,13 @@ SETTLE_CASES = [
 ]
 
 
-def _open_hold(invoice: Invoice, actor: Actor) -> DisputeHold:
-    return dispute_hold_create(invoice_id=invoice.pk, amount="50.00", comments="Hold", actor=actor)
+def _open_hold(invoice: Invoice, actor: Actor, amount: str = "50.00") -> DisputeHold:
+    return dispute_hold_create(invoice_id=invoice.pk, amount=amount, comments="Hold", actor=actor)
+
+
+def _expired_hold(invoice: Invoice, actor: Actor, amount: str = "50.00") -> DisputeHold:
+    """An open hold whose last day was five days ago (no run date is in the future)."""
+    return expired_days_ago(_open_hold(invoice, actor, amount), 5)
 
 
 @pytest.mark.parametrize(("action", "step"), SETTLE_CASES)
@@ -317,7 +323,9 @@ def test_dispute_hold_settle_fault_leaves_no_trace(
 def test_dispute_holds_expire_fault_leaves_no_trace(
     action, step, fault_invoice, supervisor_actor_tx
 ):
-    hold = _open_hold(fault_invoice, supervisor_actor_tx)
+    # Expiry re-ages only a hold of the whole balance due (120.00).
+    amount = "120.00" if action == "release_reage" else "50.00"
+    hold = _expired_hold(fault_invoice, supervisor_actor_tx, amount)
     run_date = hold.expires_on + datetime.timedelta(days=1)
 
     def run():
@@ -334,8 +342,8 @@ def test_expiry_fault_on_the_second_hold_keeps_the_first_settlement_whole(
     """Expiry settles each hold in its own transaction: a failure part-way keeps
     the holds already settled, rolls back the failing one completely, and a rerun
     finishes the job."""
-    first = _open_hold(fault_invoice, supervisor_actor_tx)
-    second = _open_hold(fault_invoice, supervisor_actor_tx)
+    first = _expired_hold(fault_invoice, supervisor_actor_tx)
+    second = _expired_hold(fault_invoice, supervisor_actor_tx)
     run_date = second.expires_on + datetime.timedelta(days=1)
     real_lock = hold_module.lock_invoice
     calls = []

@@ -341,6 +341,9 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
             )
         elif settlement is not None and became(row, before, row.status):
             description = f"Dispute hold of {money(row.amount_minor)} {settlement.outcome}."
+            if row.settlement_comments:
+                # Expiry says here why it released without re-aging, say.
+                description = description[:-1] + f": {row.settlement_comments}"
         else:
             description = "Dispute hold comments edited."
         entries.append(TimelineEntry.of(row, f"Dispute hold {row.id}", description))

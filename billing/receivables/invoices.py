@@ -11,6 +11,7 @@ from billing.actors import Actor
 from billing.errors import (
     INVALID_ACCOUNTING_CODE,
     INVALID_AMOUNT,
+    INVALID_INPUT,
     INVALID_STATE,
     BillingError,
 )
@@ -23,12 +24,15 @@ from billing.rules import (
     clean_correction_reason,
     lock_invoice,
     require_perm,
+    today,
 )
 
 
 def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
     """Make a draft invoice sent: the only way an invoice becomes sent. It posts AR
-    control / its revenue code on the bill date, which must be after the lock date."""
+    control / its revenue code on the bill date, which must be after the lock date and
+    not in the future: a future bill date would post (and let a hold on the invoice
+    convert into a write-off) dated in the future."""
     require_perm(actor, "billing.send_invoice")
     with transaction.atomic(), acting_as(actor):
         invoice = lock_invoice(invoice_id)
@@ -49,6 +53,13 @@ def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
             raise BillingError(
                 INVALID_AMOUNT,
                 f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
+            )
+        if invoice.bill_date > today():
+            raise BillingError(
+                INVALID_INPUT,
+                f"Invoice {invoice.invoice_no}'s bill date, {invoice.bill_date}, is in the "
+                "future: send it on or after its bill date.",
+                field="bill_date",
             )
         require_open(invoice.bill_date, field="bill_date", what="bill date")
         invoice.status = Invoice.Status.SENT

@@ -213,6 +213,13 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
                     changes.append(f"total {money(old)} → {money(new)}")
                 elif name == "revenue_code_id":
                     changes.append("revenue code changed")
+                elif name == "aging_date":
+                    # A re-age moves the invoice's one aging date: say for how much.
+                    balance = row.total_minor - row.paid_minor - row.written_off_minor
+                    changes.append(
+                        f"aging date {old} → {new} (re-aged, for all of its balance of "
+                        f"{money(balance)})"
+                    )
                 else:
                     changes.append(f"{name.replace('_', ' ')} {old} → {new}")
             if changes:

@@ -42,6 +42,7 @@ from billing.models import (
 from billing.receivables.invoices import invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.rules import today
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -137,6 +138,25 @@ def test_invoice_send_refuses_a_bill_date_on_the_lock_date(account):
     assert error.value.field == "bill_date"
     assert (today() - 5 * DAY).isoformat() in error.value.message
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.DRAFT
+
+
+def test_invoice_send_refuses_a_future_bill_date(account):
+    """Finding 9: sent with tomorrow's bill date, the invoice would post tomorrow, and a
+    hold on it would convert into a write-off dated tomorrow."""
+    invoice = InvoiceFactory(account=account, status=Invoice.Status.DRAFT, bill_date=today() + DAY)
+    with pytest.raises(BillingError) as error:
+        invoice_send(invoice_id=invoice.pk, actor=SYSTEM)
+    assert error.value.code == INVALID_INPUT
+    assert error.value.field == "bill_date"
+    assert f"bill date, {today() + DAY}, is in the future" in error.value.message
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.DRAFT
+    assert not JournalEntry.objects.filter(invoice=invoice).exists()
+
+
+def test_invoice_send_takes_a_bill_date_of_today(account):
+    invoice = InvoiceFactory(account=account, bill_date=today())
+    assert invoice.status == Invoice.Status.SENT
+    assert only_entry(event=JournalEvent.INVOICE_SENT, source_id=invoice.pk).entry_date == today()
 
 
 def test_a_payment_debits_cash_and_credits_ar_control_on_its_paid_on_date(invoice, clerk_actor):
@@ -305,6 +325,7 @@ def test_an_expiry_conversion_posts_to_the_dispute_conversion_code_on_the_run_da
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     dispute_holds_expire(run_date=run_date)
     writeoff = WriteOff.objects.get(origin_dispute=hold)
@@ -528,6 +549,7 @@ def test_expiry_for_a_closed_run_date_converts_nothing_and_says_so(invoice, cler
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     close_books(run_date)
     result = dispute_holds_expire(run_date=run_date)
@@ -548,6 +570,7 @@ def test_expiry_release_on_a_closed_run_date_still_releases(invoice, clerk_actor
         expire_hold_days=2,
         actor=clerk_actor,
     )
+    hold = expired_days_ago(hold, 5)
     run_date = hold.expires_on + DAY
     close_books(run_date)
     assert dispute_holds_expire(run_date=run_date).settled == [hold.pk]

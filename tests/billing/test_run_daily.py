@@ -15,6 +15,8 @@ from django.utils import timezone
 from billing.api.keys import api_key_create
 from billing.models import ApiIdempotencyRecord, ApiKey, Invoice
 from billing.ops import maintenance
+from billing.rules import today
+from tests.ledger import expired_days_ago, made_days_earlier
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.management.commands import run_daily
@@ -91,6 +93,7 @@ def test_dispute_expiry_runs_as_of_the_date_and_a_second_run_changes_nothing(
     hold = dispute_hold_create(
         invoice_id=invoice.pk, amount="50.00", comments="Disputed", actor=clerk_actor
     )
+    hold = expired_days_ago(hold, 5)
     day = (hold.expires_on + datetime.timedelta(days=1)).isoformat()
 
     out, _ = run("--date", day)
@@ -215,6 +218,36 @@ def test_a_malformed_date_is_refused():
         run("--date", "01/03/2026")
 
 
+def test_a_future_date_is_refused_before_any_step_runs(settings, invoice, clerk_actor):
+    """Finding 8: run for tomorrow, expiry would post conversions dated tomorrow and
+    lapse write-offs ahead of time."""
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Disputed", actor=clerk_actor
+    )
+    hold = expired_days_ago(hold, 0)  # its last day is today: tomorrow's run would convert it
+    tomorrow = today() + datetime.timedelta(days=1)
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match=f"--date {tomorrow} is in the future"):
+        call_command("run_daily", "--date", tomorrow.isoformat(), stdout=out, stderr=err)
+
+    assert out.getvalue() == "" and err.getvalue() == ""
+    assert DisputeHold.objects.get(pk=hold.pk).is_open
+    assert not WriteOff.objects.exists()
+
+
+def test_a_run_with_nothing_to_do_says_so_and_exits_0():
+    out, err = run()
+
+    lines = out.splitlines()
+    assert "0 dispute hold(s)" in lines[0]
+    assert "0 pending write-off(s) lapsed" in lines[1]
+    assert "0 stalled bulk run(s) resumed" in lines[2]
+    assert lines[-1] == f"The daily run for {today()} finished: all 4 steps ran."
+    assert err == ""
+
+
 
 def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(
     settings, invoice, clerk_actor
@@ -228,6 +261,7 @@ def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(
         invoice_id=invoice.pk, amount="50.00", reason_code=0, comments="Big", actor=clerk_actor
     )
     assert pending.status == WriteOff.Status.PENDING
+    pending = made_days_earlier(pending, 15)
     day = timezone.localdate(pending.created_at) + datetime.timedelta(days=15)
 
     out, _ = run("--date", day.isoformat())

@@ -6,9 +6,10 @@ T is today. Amounts in minor units.
 Account 5001 (USD):
 - I1 10001: bill T-100, due T-70, 100.00; paid 30.00 on T-60.
 - I2 10002: bill T-20, due T+10, 50.00; a hold of 20.00 created today, open.
-- I3 10003: bill T-200, due T-170, 80.00; a hold of 10.00 created T-40, released
-  and re-aged by the expiry run of T-3; a write-off of 30.00 (Bad Debt, revenue-
-  impacting, by the clerk) dated T-5.
+- I3 10003: bill T-200, due T-170, 80.00; a write-off of 30.00 (Bad Debt, revenue-
+  impacting, by the clerk) dated T-5; a hold of the rest, 50.00, created T-40,
+  released and re-aged by the expiry run of T-3 (expiry re-ages only a hold of the
+  whole balance due).
 Account 6001 (EUR):
 - I4 10004: bill T-50, due T-35, 200.00; paid 50.00 on T-5; a write-off of 25.00
   (Billing Error, expense, by the clerk) dated T-30, reversed today by the supervisor.
@@ -28,11 +29,11 @@ EUR: 31-60 15000.
 Aging at D = T-10:
 - I1 7000, 60 days past: 31-60.
 - I2 5000 (its hold was made after D): Current 5000.
-- I3 8000 (the write-off is dated after D), held 1000 (created T-40, settled T-3),
-  aging date its due date, 160 days: over 90 7000.
+- I3 8000 (the write-off is dated after D), held 5000 (created T-40, settled T-3),
+  aging date its due date, 160 days: over 90 3000.
 - I4 20000 - 2500 = 17500 (payment after D), 25 days: 1-30.
 - I5 0; I6 not yet billed.
-USD: Current 5000, 31-60 7000, over 90 7000, held 1000, total 20000.
+USD: Current 5000, 31-60 7000, over 90 3000, held 5000, total 20000.
 EUR: 1-30 17500.
 """
 
@@ -95,17 +96,6 @@ def build_report_ledger(clerk, supervisor, settings) -> ReportLedger:
     payment_record(invoice_id=i5.pk, amount="40.00", paid_on=t - 360 * DAY, actor=clerk_actor)
 
     dispute_hold_create(invoice_id=i2.pk, amount="20.00", comments="Disputed", actor=clerk_actor)
-    old_hold = dispute_hold_create(
-        invoice_id=i3.pk, amount="10.00", comments="Old dispute", actor=clerk_actor
-    )
-    # Holds are made "now"; this one is made to have been opened 40 days ago and to
-    # have expired before the run of T-3.
-    DisputeHold.objects.filter(pk=old_hold.pk).update(
-        created_at=timezone.now() - 40 * DAY, expires_on=t - 10 * DAY
-    )
-    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
-    dispute_holds_expire(run_date=t - 3 * DAY)
-
     writeoff_create(
         invoice_id=i3.pk,
         amount="30.00",
@@ -114,6 +104,16 @@ def build_report_ledger(clerk, supervisor, settings) -> ReportLedger:
         writeoff_date=t - 5 * DAY,
         actor=clerk_actor,
     )
+    old_hold = dispute_hold_create(
+        invoice_id=i3.pk, amount="50.00", comments="Old dispute", actor=clerk_actor
+    )
+    # Holds are made "now"; this one is made to have been opened 40 days ago and to
+    # have expired before the run of T-3.
+    DisputeHold.objects.filter(pk=old_hold.pk).update(
+        created_at=timezone.now() - 40 * DAY, expires_on=t - 10 * DAY
+    )
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
+    dispute_holds_expire(run_date=t - 3 * DAY)
     mistaken = writeoff_create(
         invoice_id=i4.pk,
         amount="25.00",

@@ -28,7 +28,7 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from tests.ledger import assert_ledger_consistent
+from tests.ledger import assert_ledger_consistent, expired_days_ago, made_days_earlier
 from writeoffs.approvals import decisions
 from writeoffs.approvals.decisions import (
     writeoff_approve,
@@ -381,7 +381,8 @@ def test_approval_in_an_open_period_keeps_the_writeoff_date(big, clerk_actor, su
 
 def test_pending_writeoffs_lapse_after_the_approval_days(big, clerk_actor, settings):
     settings.WRITEOFF_APPROVAL_DAYS = 14
-    pending = write_off(big, clerk_actor, "600.00")
+    # No run date is in the future: the write-off is made to have been asked 15 days ago.
+    pending = made_days_earlier(write_off(big, clerk_actor, "600.00"), 15)
     created = timezone.localdate(pending.created_at)
     assert writeoffs_lapse(run_date=created + datetime.timedelta(days=14)).lapsed == []
     result = writeoffs_lapse(run_date=created + datetime.timedelta(days=15))
@@ -397,14 +398,14 @@ def test_pending_writeoffs_lapse_after_the_approval_days(big, clerk_actor, setti
 
 def test_the_lapse_period_is_a_setting(big, clerk_actor, settings):
     settings.WRITEOFF_APPROVAL_DAYS = 2
-    pending = write_off(big, clerk_actor, "600.00")
+    pending = made_days_earlier(write_off(big, clerk_actor, "600.00"), 3)
     created = timezone.localdate(pending.created_at)
     assert len(writeoffs_lapse(run_date=created + datetime.timedelta(days=3)).lapsed) == 1
 
 
 def test_a_lapsed_writeoff_cannot_be_approved(big, clerk_actor, supervisor_actor):
-    pending = write_off(big, clerk_actor, "600.00")
-    writeoffs_lapse(run_date=timezone.localdate() + datetime.timedelta(days=30))
+    pending = made_days_earlier(write_off(big, clerk_actor, "600.00"), 30)
+    writeoffs_lapse()
     with refused(WRITEOFF_NOT_PENDING):
         writeoff_approve(writeoff_id=pending.pk, actor=supervisor_actor)
 
@@ -467,7 +468,8 @@ def test_rejecting_or_lapsing_a_conversion_leaves_the_hold_open(
     if how == "reject":
         writeoff_reject(writeoff_id=writeoff.pk, reason="No", actor=person(CONTROLLER))
     else:
-        writeoffs_lapse(run_date=timezone.localdate() + datetime.timedelta(days=30))
+        made_days_earlier(writeoff, 30)
+        writeoffs_lapse()
     hold.refresh_from_db()
     assert hold.status == DisputeHold.Status.OPEN and not hold.conversion_pending
     assert fresh(big).held_minor == 600_000
@@ -496,8 +498,9 @@ def test_a_conversion_within_the_limit_is_active_at_once(big, clerk_actor, super
 
 def test_an_expiry_conversion_uses_the_hold_creators_limit(big, clerk_actor, settings):
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
-    within = _hold(big, clerk_actor, "500.00")
+    within = expired_days_ago(_hold(big, clerk_actor, "500.00"), 5)
     over = _hold(InvoiceFactory(account=big.account, total_minor=2_000_000), clerk_actor, "500.01")
+    over = expired_days_ago(over, 5)
     run_date = within.expires_on + datetime.timedelta(days=1)
     result = dispute_holds_expire(run_date=run_date)
     assert result.settled == [within.pk]
@@ -515,14 +518,14 @@ def test_an_expiry_conversion_uses_the_hold_creators_limit(big, clerk_actor, set
 def test_an_expiry_conversion_counts_the_creators_recent_writeoffs(big, clerk_actor, settings):
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
     write_off(big, clerk_actor, "400.00")
-    hold = _hold(big, clerk_actor, "100.01")
+    hold = expired_days_ago(_hold(big, clerk_actor, "100.01"), 1)
     result = dispute_holds_expire(run_date=hold.expires_on + datetime.timedelta(days=1))
     assert result.conversion_pending == [hold.pk]
 
 
 def test_the_expire_command_prints_a_pending_conversion(big, clerk_actor, settings):
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
-    hold = _hold(big, clerk_actor, "600.00")
+    hold = expired_days_ago(_hold(big, clerk_actor, "600.00"), 1)
     out = io.StringIO()
     run_date = (hold.expires_on + datetime.timedelta(days=1)).isoformat()
     call_command("expire_dispute_holds", "--date", run_date, stdout=out)

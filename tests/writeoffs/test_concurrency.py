@@ -31,7 +31,7 @@ from billing.models import Invoice, Payment
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
-from tests.ledger import assert_ledger_consistent
+from tests.ledger import assert_ledger_consistent, expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -454,6 +454,7 @@ def test_expiry_racing_a_person_settling_the_same_holds_settles_each_once(
         )
         for n in range(6)
     ]
+    holds = [expired_days_ago(hold, 5) for hold in holds]  # no run date is in the future
     run_date = holds[0].expires_on + datetime.timedelta(days=1)
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
     connections.close_all()

@@ -32,6 +32,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, note, settings
@@ -71,6 +72,7 @@ NOT_OPEN = 3121
 BAD_REASON = 3024
 WRONG_STATE = 3124
 IDEMPOTENCY_CLASH = 1005
+INVALID_INPUT = 1011
 LACKS_APPROVE_PERMISSION = 3141
 IS_REQUESTER = 3142
 LIMIT_TOO_LOW = 3143
@@ -201,6 +203,9 @@ class ModelEntry:
     hold: ModelEntry | None = None
     # Holds: a conversion over the limit is waiting for approval.
     conversion_pending: bool = False
+    # Write-offs: days since it was asked for (the machine lets time pass for the
+    # pending ones, as no daily job takes a future run date).
+    age: int = 0
 
 
 def expected(minor: int | None, refusal: int | None) -> str:
@@ -431,7 +436,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.holds.append(ModelEntry(hold.pk, invoice, minor, "open", hold.expires_on))
 
     def apply_settlement(
-        self, entry: ModelEntry, action: str, on_date: datetime.date, requester: str
+        self,
+        entry: ModelEntry,
+        action: str,
+        on_date: datetime.date,
+        requester: str,
+        by_expiry: bool = False,
     ) -> None:
         invoice = entry.invoice
         if action == "convert":
@@ -456,7 +466,12 @@ class LedgerMachine(RuleBasedStateMachine):
             entry.status = "written_off"
             return
         invoice.held -= entry.amount
-        if action == "release":
+        balance_due = invoice.total - invoice.paid - invoice.written_off
+        if action == "release" or on_date < invoice.aging_date:
+            # An aging date never moves backwards.
+            entry.status = "released"
+        elif by_expiry and entry.amount < balance_due:
+            # Expiry re-ages only for a hold of the whole balance due.
             entry.status = "released"
         else:
             entry.status = "released_reaged"
@@ -483,14 +498,25 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(entry.status == "open" for entry in self.holds))
     @rule(action=st.sampled_from(["none", *ACTIONS]), days_ahead=st.integers(0, 14))
     def expire_disputes(self, action, days_ahead):
-        run_date = self.today + datetime.timedelta(days=days_ahead)
-        due = [
-            e
-            for e in self.holds
-            if e.status == "open" and not e.conversion_pending and e.expires_on < run_date
-        ]
+        # A future run date is refused and changes nothing. Instead ``days_ahead`` days
+        # pass for the open holds (created and expiring that much earlier), and the
+        # run is for today.
+        delta = datetime.timedelta(days=days_ahead)
         with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
-            result = dispute_holds_expire(run_date=run_date)
+            if days_ahead:
+                self.expect_refusal(
+                    INVALID_INPUT, lambda: dispute_holds_expire(run_date=self.today + delta)
+                )
+        still_open = [e for e in self.holds if e.status == "open"]
+        for e in still_open:
+            e.expires_on -= delta
+        DisputeHold.objects.filter(pk__in=[e.pk for e in still_open]).update(
+            expires_on=F("expires_on") - delta, created_at=F("created_at") - delta
+        )
+        run_date = self.today
+        due = [e for e in still_open if not e.conversion_pending and e.expires_on < run_date]
+        with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
+            result = dispute_holds_expire()
         due_ids = sorted(e.pk for e in due)
         if action == "none":
             assert sorted(result.left_open) == due_ids
@@ -498,7 +524,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         for entry in due:
             # Expiry converts for the hold's creator, the clerk, against the clerk's limit.
-            self.apply_settlement(entry, action, run_date, "clerk")
+            self.apply_settlement(entry, action, run_date, "clerk", by_expiry=True)
         assert sorted(result.settled) == sorted(e.pk for e in due if not e.conversion_pending)
         assert sorted(result.conversion_pending) == sorted(
             e.pk for e in due if e.conversion_pending
@@ -585,10 +611,20 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(days_ahead=st.sampled_from([0, APPROVAL_DAYS, APPROVAL_DAYS + 1, 30]))
     def lapse_pending(self, days_ahead):
-        # Every write-off here was requested today: it lapses once the run date is more
-        # than WRITEOFF_APPROVAL_DAYS later.
-        result = writeoffs_lapse(run_date=self.today + datetime.timedelta(days=days_ahead))
-        due = [e for e in self.writeoffs if e.status == "pending" and days_ahead > APPROVAL_DAYS]
+        # A future run date is refused and changes nothing. Instead ``days_ahead`` days
+        # pass for the pending write-offs, and the run is for today: one lapses once
+        # asked for more than WRITEOFF_APPROVAL_DAYS ago.
+        delta = datetime.timedelta(days=days_ahead)
+        if days_ahead:
+            self.expect_refusal(INVALID_INPUT, lambda: writeoffs_lapse(run_date=self.today + delta))
+        pending = [e for e in self.writeoffs if e.status == "pending"]
+        for e in pending:
+            e.age += days_ahead
+        WriteOff.objects.filter(pk__in=[e.pk for e in pending]).update(
+            created_at=F("created_at") - delta
+        )
+        result = writeoffs_lapse()
+        due = [e for e in pending if e.age > APPROVAL_DAYS]
         assert sorted(w.pk for w in result.lapsed) == sorted(e.pk for e in due)
         for entry in due:
             entry.status = "lapsed"

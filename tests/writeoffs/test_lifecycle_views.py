@@ -751,3 +751,111 @@ def test_settle_and_reverse_popouts_leave_validation_to_the_app_not_the_browser(
     reverse_popout = client.get(reverse_url(account, writeoff), **HTMX).content.decode()
     assert re.search(r"<form [^>]*novalidate", settle)
     assert re.search(r"<form [^>]*novalidate", reverse_popout)
+
+
+# --- release and re-age: the confirm pop-out names what moves -------------------------
+
+
+def shown(day: datetime.date) -> str:
+    from django.template.defaultfilters import date as date_filter
+
+    return date_filter(day, "M j, Y")
+
+
+def test_the_reage_popout_names_the_balance_that_moves_and_the_dates_from_and_to(
+    client, supervisor, account, clerk_actor
+):
+    """Finding 5: a 0.01 hold re-ages all 5,000.00 of its invoice; the supervisor
+    confirms it knowing so."""
+    from billing.rules import today
+
+    old = InvoiceFactory(
+        account=account,
+        invoice_no=20001,
+        bill_date=today() - datetime.timedelta(days=160),
+        due_date=today() - datetime.timedelta(days=130),
+        aging_date=today() - datetime.timedelta(days=130),
+        total_minor=500_000,
+    )
+    tiny = dispute_hold_create(
+        invoice_id=old.pk, amount="0.01", comments="Tiny dispute", actor=clerk_actor
+    )
+    client.force_login(supervisor)
+
+    html = client.get(settle_url(account, tiny, "release_reage"), **HTMX).content.decode()
+
+    assert (
+        f"the invoice's aging date moves from {shown(old.aging_date)} to {shown(today())}, "
+        "for all of its balance of 5,000.00 USD</strong>, not only the held 0.01 USD"
+    ) in html
+    assert '<button type="submit" class="btn btn-primary">Release and re-age</button>' in html
+
+    client.post(settle_url(account, tiny, "release_reage"), {}, **HTMX)
+
+    old.refresh_from_db()
+    assert old.aging_date == today()
+    timeline = client.get(reverse("invoice_detail", args=[account.acct_no, 20001]))
+    assert (
+        f"aging date {today() - datetime.timedelta(days=130)} → {today()} (re-aged, for all "
+        "of its balance of 5,000.00 USD)"
+    ) in timeline.content.decode()
+
+
+def test_the_reage_popout_of_a_hold_of_the_whole_balance_says_no_more(
+    client, supervisor, account, invoice, clerk_actor
+):
+    whole = dispute_hold_create(
+        invoice_id=invoice.pk, amount="", comments="All of it", actor=clerk_actor
+    )
+    client.force_login(supervisor)
+
+    html = client.get(settle_url(account, whole, "release_reage"), **HTMX).content.decode()
+
+    assert "for all of its balance of 120.00 USD</strong>. The balance stays due." in html
+    assert "not only the held" not in html
+
+
+def test_the_reage_popout_refuses_to_move_an_aging_date_backwards(
+    client, supervisor, account, clerk_actor
+):
+    """An invoice not yet due ages from its due date, after today: re-aging it to
+    today would make it older."""
+    from billing.rules import today
+
+    not_due = InvoiceFactory(
+        account=account,
+        invoice_no=20002,
+        bill_date=today() - datetime.timedelta(days=10),
+        due_date=today() + datetime.timedelta(days=20),
+        aging_date=today() + datetime.timedelta(days=20),
+    )
+    held = dispute_hold_create(
+        invoice_id=not_due.pk, amount="5.00", comments="Disputed", actor=clerk_actor
+    )
+    client.force_login(supervisor)
+
+    html = client.get(settle_url(account, held, "release_reage"), **HTMX).content.decode()
+
+    assert "Invoice 20002 cannot be re-aged today" in html
+    assert "never moves backwards" in html
+    assert "Release the hold instead" in html
+    assert 'type="submit"' not in html
+
+    response = client.post(settle_url(account, held, "release_reage"), {}, **HTMX)
+
+    assert response.status_code == 200
+    assert "Release and re-age is not possible" in response.content.decode()
+    held.refresh_from_db()
+    assert held.is_open
+    assert Invoice.objects.get(pk=not_due.pk).aging_date == today() + datetime.timedelta(days=20)
+
+
+def test_a_clerk_cannot_open_the_reage_popout_or_reage(client, clerk, account, invoice, hold):
+    aging_before = invoice.aging_date
+    client.force_login(clerk)
+
+    assert client.get(settle_url(account, hold, "release_reage"), **HTMX).status_code == 403
+    assert client.post(settle_url(account, hold, "release_reage"), {}, **HTMX).status_code == 403
+
+    assert Invoice.objects.get(pk=invoice.pk).aging_date == aging_before
+    assert DisputeHold.objects.get(pk=hold.pk).is_open

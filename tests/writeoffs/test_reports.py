@@ -46,7 +46,7 @@ def test_aging_today_puts_each_invoice_in_its_bucket_with_holds_outside(ledger):
 def test_aging_as_of_a_past_date_reads_that_dates_balances_holds_and_aging_dates(ledger):
     report = reports.aging_report(ledger.today - 10 * DAY)
     assert by_account(report) == {
-        (5001, "USD"): ({"current": 5000, "d31_60": 7000, "over_90": 7000}, 1000),
+        (5001, "USD"): ({"current": 5000, "d31_60": 7000, "over_90": 3000}, 5000),
         (6001, "EUR"): ({"d1_30": 17500}, 0),
     }
     assert report.totals["USD"].total_minor == 20000
@@ -54,13 +54,15 @@ def test_aging_as_of_a_past_date_reads_that_dates_balances_holds_and_aging_dates
 
 
 def test_a_reage_counts_only_from_its_settlement_date(ledger):
-    """I3 was re-aged on T-3: at T-3 it is current, the day before it is 169 days past."""
+    """I3 was re-aged on T-3: at T-3 it is current, the day before it is 169 days past
+    (all of it still held then: the hold covered its whole balance due)."""
     i3 = ledger.invoices["I3"]
     on_reage = reports.aging_invoices(ledger.today - 3 * DAY, currency="USD", column="current")
-    before = reports.aging_invoices(ledger.today - 4 * DAY, currency="USD", column="over_90")
+    before = reports.aging_invoices(ledger.today - 4 * DAY, currency="USD", column="held")
     assert i3.pk in {invoice.pk for invoice in on_reage}
     assert [invoice.pk for invoice in before] == [i3.pk]
     assert before[0].aging_on == i3.due_date
+    assert before[0].bucket == reports.BUCKET_KEYS.index("over_90")
 
 
 def test_each_currency_total_agrees_with_the_trial_balance_ar_control(ledger):
@@ -104,7 +106,7 @@ def test_drill_down_lists_the_invoices_behind_a_cell(ledger):
     total_cell = reports.aging_invoices(ledger.today, currency="USD", column="current")
     assert {inv.pk for inv in total_cell} == {i["I2"].pk, i["I6"].pk}
     held = reports.aging_invoices(ledger.today - 10 * DAY, currency="USD", column="held")
-    assert [(inv.pk, inv.held_at) for inv in held] == [(i["I3"].pk, 1000)]
+    assert [(inv.pk, inv.held_at) for inv in held] == [(i["I3"].pk, 5000)]
 
 
 def test_drill_down_cells_add_up_to_the_report(ledger):

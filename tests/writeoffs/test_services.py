@@ -35,6 +35,7 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode, ApiKey, Invoice
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK
+from tests.ledger import expired_days_ago
 from writeoffs.lifecycle.create import writeoff_create, writeoff_plan
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -853,8 +854,9 @@ def test_can_unsettle_only_while_the_dispute_is_open(invoice, clerk_actor, super
 
 @pytest.fixture
 def due_hold(invoice, clerk_actor):
-    """A 30.00 hold that expires two days from today."""
-    return hold(invoice, clerk_actor, "30.00", expire_hold_days=2)
+    """A 30.00 hold of two days whose last day was a week ago (no run date is in the
+    future, so the hold is made to have expired)."""
+    return expired_days_ago(hold(invoice, clerk_actor, "30.00", expire_hold_days=2), 7)
 
 
 def after_expiry(dispute):
@@ -912,10 +914,12 @@ def test_expiry_action_release_removes_the_hold_and_keeps_the_balance(due_hold, 
 
 
 def test_expiry_action_release_reage_ages_the_invoice_from_the_run_date(
-    due_hold, invoice, settings
+    invoice, clerk_actor, settings
 ):
+    # Expiry re-ages only a hold of the invoice's whole balance due (120.00).
+    whole = expired_days_ago(hold(invoice, clerk_actor, "120.00", expire_hold_days=2), 7)
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release_reage"
-    run_date = after_expiry(due_hold) + datetime.timedelta(days=5)
+    run_date = after_expiry(whole) + datetime.timedelta(days=5)
     dispute_holds_expire(run_date=run_date)
     assert DisputeHold.objects.get().status == DisputeHold.Status.RELEASED_REAGED
     assert totals(invoice) == money()
@@ -941,7 +945,7 @@ def test_expiry_leaves_settled_and_unexpired_holds_alone(
     settled = hold(invoice, clerk_actor, "10.00", expire_hold_days=2)
     settle(settled, supervisor_actor, "convert")
     later = hold(invoice, clerk_actor, "10.00", expire_hold_days=10)
-    due = hold(invoice, clerk_actor, "10.00", expire_hold_days=2)
+    due = expired_days_ago(hold(invoice, clerk_actor, "10.00", expire_hold_days=2), 1)
     result = dispute_holds_expire(run_date=after_expiry(due))
     assert result.settled == [due.pk]
     assert DisputeHold.objects.get(pk=later.pk).is_open

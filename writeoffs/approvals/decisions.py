@@ -35,7 +35,7 @@ from billing.rules import (
 )
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
 from writeoffs.lifecycle.holds import _mark_settled
-from writeoffs.lifecycle.rules import _writeoff_becomes_active
+from writeoffs.lifecycle.rules import _writeoff_becomes_active, run_date_or_today
 from writeoffs.models import (
     DisputeHold,
     WriteOff,
@@ -161,9 +161,9 @@ def writeoffs_lapse(*, run_date: datetime.date | None = None) -> LapseResult:
 
     Each in its own transaction, as the system; a lapsed write-off frees its
     reservation (a lapsed conversion leaves its hold open). Running it again
-    changes nothing.
+    changes nothing. ``run_date`` may be past (a catch-up run), never in the future.
     """
-    run_date = run_date or today()
+    run_date = run_date_or_today(run_date)
     cutoff = datetime.datetime.combine(
         run_date - datetime.timedelta(days=settings.WRITEOFF_APPROVAL_DAYS),
         datetime.time.min,

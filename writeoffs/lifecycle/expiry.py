@@ -16,11 +16,9 @@ from billing.errors import (
 )
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import lock_date
-from billing.rules import (
-    today,
-)
 from writeoffs.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.holds import _settle
+from writeoffs.lifecycle.rules import run_date_or_today
 from writeoffs.models import (
     DisputeHold,
     ReasonCode,
@@ -42,6 +40,8 @@ class ExpiryResult:
     # Past expiry, but their conversion was refused (rejected, withdrawn or lapsed):
     # asked once, so left open for a person to settle (convert action only).
     refused: list[int] = field(default_factory=list)
+    # release_reage: the holds (among ``settled``) released without re-aging, and why.
+    not_reaged: dict[int, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         if self.closed_through is not None:
@@ -55,6 +55,8 @@ class ExpiryResult:
                 f"(DISPUTE_HOLD_EXPIRATION_ACTION is none)."
             )
         summary = f"{len(self.settled)} dispute hold(s) expired on {self.run_date}: {self.action}."
+        if self.not_reaged:
+            summary += f" {len(self.not_reaged)} of them released without re-aging."
         if self.conversion_pending:
             summary += (
                 f" {len(self.conversion_pending)} conversion(s) over the hold creator's limit "
@@ -75,9 +77,12 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     """Apply DISPUTE_HOLD_EXPIRATION_ACTION to every open hold past its expiry date.
 
     Each hold is settled in its own transaction, as the system. Running it again
-    changes nothing: settled holds are no longer open.
+    changes nothing: settled holds are no longer open. ``run_date`` may be a past
+    date (a catch-up run), never a future one. ``release_reage`` re-ages only an
+    invoice whose whole balance due the hold covered, and never moves an aging date
+    backwards or inside a closed period: such a hold is released without re-aging.
     """
-    run_date = run_date or today()
+    run_date = run_date_or_today(run_date)
     action = settings.DISPUTE_HOLD_EXPIRATION_ACTION
     result = ExpiryResult(run_date=run_date, action=action)
     past_expiry = DisputeHold.objects.filter(
@@ -112,7 +117,7 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
     system = Actor.for_system()
     for hold_id in due:
         try:
-            hold = _settle(
+            settled = _settle(
                 dispute_hold_id=hold_id,
                 action=action,
                 actor=system,
@@ -122,14 +127,17 @@ def dispute_holds_expire(*, run_date: datetime.date | None = None) -> ExpiryResu
                 accounting_code_id=conversion_code_id,
                 source=Source.SYSTEM,
                 on_date=run_date,
+                by_expiry=True,
             )
         except BillingError as error:
             # Settled by a person between the listing and the lock: nothing to do.
             if error.code != INVALID_STATE:
                 raise
             continue
-        if hold.conversion_pending:
+        if settled.hold.conversion_pending:
             result.conversion_pending.append(hold_id)
         else:
             result.settled.append(hold_id)
+        if settled.reage is not None and not settled.reage.moves:
+            result.not_reaged[hold_id] = settled.reage.refusal
     return result

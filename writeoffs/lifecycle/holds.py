@@ -21,13 +21,15 @@ from billing.errors import (
     INVALID_REASON_CODE,
     INVALID_SETTLEMENT_ACTION,
     INVALID_STATE,
+    PERIOD_CLOSED,
     BillingError,
     ErrorCollector,
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
+from billing.ledger.periods import lock_date
 from billing.models import Invoice
-from billing.money import from_minor
+from billing.money import format_money, from_minor
 from billing.parsing import whole_number
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
@@ -81,6 +83,59 @@ class DisputeHoldPlan:
     @property
     def available_after(self) -> Decimal:
         return from_minor(self.invoice.available_minor - self.amount_minor, self.invoice.currency)
+
+
+@dataclass(frozen=True)
+class Reage:
+    """What releasing a hold and re-aging its invoice moves: the invoice's one aging
+    date, for all of its balance due (SPEC Part 3, "Re-aging"). ``refusal`` says why
+    the aging date may not move (then nothing moves); empty when it may."""
+
+    invoice: Invoice
+    from_date: datetime.date
+    to_date: datetime.date
+    refusal: str = ""
+    # PERIOD_CLOSED when the refusal is the lock date, INVALID_STATE otherwise.
+    refusal_code: int = INVALID_STATE
+
+    @property
+    def moves(self) -> bool:
+        return not self.refusal
+
+
+def reage_plan(
+    invoice: Invoice, on_date: datetime.date, *, hold: DisputeHold | None = None
+) -> Reage:
+    """Whether releasing a hold on ``on_date`` may re-age ``invoice`` to that date.
+
+    An aging date never moves into the future, never backwards, and never inside a
+    closed period (on or before the lock date). With ``hold`` (expiry, which no
+    person confirms) it also moves only when the hold covered the invoice's whole
+    balance due: a hold of part of the balance must not re-age all of it.
+    """
+    locked = lock_date()
+    refusal, code = "", INVALID_STATE
+    if on_date > today():
+        refusal = f"{on_date} is in the future, and an aging date never moves into the future"
+    elif locked is not None and on_date <= locked:
+        refusal = (
+            f"the books are closed through {locked}, and an aging date never moves inside "
+            "a closed period"
+        )
+        code = PERIOD_CLOSED
+    elif on_date < invoice.aging_date:
+        refusal = (
+            f"the invoice's aging date, {invoice.aging_date}, is after {on_date}, and an "
+            "aging date never moves backwards"
+        )
+    elif hold is not None and hold.amount_minor < invoice.balance_due_minor:
+        currency = invoice.currency
+        refusal = (
+            f"the hold of {format_money(hold.amount, currency)} {currency} covered only "
+            f"part of the invoice's balance due of "
+            f"{format_money(invoice.balance_due, currency)} {currency}"
+        )
+    return Reage(invoice, invoice.aging_date, on_date, refusal=refusal, refusal_code=code)
 
 
 def dispute_hold_plan(
@@ -193,7 +248,9 @@ def dispute_hold_settle(
     - ``convert``: the held amount becomes a permanent write-off with ``reason_code``
       (no availability check: the amount was already held);
     - ``release``: the hold is removed and the balance stays due;
-    - ``release_reage``: also moves the invoice's aging date to today.
+    - ``release_reage``: also moves the invoice's aging date to today, for all of its
+      balance due, however much the hold was. Refused (nothing changes) when the aging
+      date may not move (``reage_plan``): release the hold instead.
     """
     require_perm(actor, "writeoffs.settle_disputehold")
     return _settle(
@@ -205,7 +262,7 @@ def dispute_hold_settle(
         accounting_code_id=accounting_code_id,
         source=source,
         on_date=today(),
-    )
+    ).hold
 
 
 def resolve_expire_hold_days(raw: object) -> int:
@@ -224,6 +281,14 @@ def resolve_expire_hold_days(raw: object) -> int:
     return days
 
 
+@dataclass(frozen=True)
+class Settled:
+    hold: DisputeHold
+    # A release_reage's re-age: moved, or (by expiry only) refused with its reason and
+    # the hold released without re-aging.
+    reage: Reage | None = None
+
+
 def _settle(
     *,
     dispute_hold_id: int,
@@ -234,7 +299,11 @@ def _settle(
     accounting_code_id: int | None,
     source: str,
     on_date: datetime.date,
-) -> DisputeHold:
+    by_expiry: bool = False,
+) -> Settled:
+    """Settle one hold on ``on_date``. A person's re-age that may not move the aging
+    date is refused; expiry's (``by_expiry``) releases without re-aging instead, and
+    re-ages only a hold that covered the invoice's whole balance due."""
     if action not in Settlement.values:
         raise BillingError(
             INVALID_SETTLEMENT_ACTION,
@@ -268,6 +337,15 @@ def _settle(
                 f"Dispute hold {hold.pk}'s conversion was refused; a person settles it.",
             )
         changed = []
+        reage = None
+        if action == Settlement.RELEASE_REAGE:
+            reage = reage_plan(invoice, on_date, hold=hold if by_expiry else None)
+            if not reage.moves and not by_expiry:
+                raise BillingError(
+                    reage.refusal_code,
+                    f"Release and re-age is not possible: {reage.refusal}. Release the hold "
+                    "instead.",
+                )
         if action == Settlement.CONVERT:
             # Expiry converts on behalf of whoever created the hold, against their limit.
             requester = hold_requester(hold) if actor.system else actor
@@ -294,7 +372,7 @@ def _settle(
                 hold.conversion_pending = True
                 hold.conversion_refused = False
                 hold.save(update_fields=["conversion_pending", "conversion_refused"])
-                return hold
+                return Settled(hold)
             invoice.held_minor -= hold.amount_minor
             _writeoff_becomes_active(
                 invoice,
@@ -307,15 +385,17 @@ def _settle(
         else:
             invoice.held_minor -= hold.amount_minor
             changed.append("held_minor")
-            if action == Settlement.RELEASE:
-                hold.status = DisputeHold.Status.RELEASED
-            else:
+            hold.status = DisputeHold.Status.RELEASED
+            if reage is not None and reage.moves:
                 hold.status = DisputeHold.Status.RELEASED_REAGED
-                invoice.aging_date = on_date
-                changed.append("aging_date")
+                if invoice.aging_date != on_date:
+                    invoice.aging_date = on_date
+                    changed.append("aging_date")
+            elif reage is not None:
+                text = f"{text} Released without re-aging: {reage.refusal}.".strip()
             invoice.save(update_fields=changed)
         _mark_settled(hold, actor, text, on_date=on_date)
-    return hold
+    return Settled(hold, reage)
 
 
 def _mark_settled(

@@ -18,6 +18,7 @@ from billing.actors import Actor
 from billing.errors import (
     BULK_RUN_INVALID_STATE,
     INVALID_ACCOUNTING_CODE,
+    INVALID_INPUT,
     INVALID_REASON_CODE,
     INVALID_WRITEOFF_DATE,
     BillingError,
@@ -172,6 +173,21 @@ def _writeoff_reason(raw: object, actor: Actor) -> int:
             field="reason_code",
         )
     return code
+
+
+def run_date_or_today(run_date: datetime.date | None) -> datetime.date:
+    """A daily job's run date (expiry, lapse): today by default, a past date to catch
+    up, never a future one: it would post, lapse and re-age ahead of time."""
+    if run_date is None:
+        return today()
+    if run_date > today():
+        raise BillingError(
+            INVALID_INPUT,
+            f"The run date {run_date} is in the future: run it for today ({today()}) or an "
+            "earlier date.",
+            field="run_date",
+        )
+    return run_date
 
 
 def _writeoff_date(invoice: Invoice, date: datetime.date | None) -> datetime.date:

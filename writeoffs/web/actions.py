@@ -19,6 +19,7 @@ from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from writeoffs.approvals.decisions import writeoff_withdraw as withdraw_writeoff
 from writeoffs.lifecycle.holds import (
     dispute_hold_settle,
+    reage_plan,
 )
 from writeoffs.lifecycle.recovery import recoverable_minor, recoverable_writeoffs, recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse as reverse_writeoff
@@ -37,7 +38,9 @@ from writeoffs.web.page import DISPUTE, TEMPLATE, WRITEOFF, _done, _page_context
 def dispute_settle(
     request: HtmxHttpRequest, acct_no: int, dispute_id: int, action: str
 ) -> HttpResponse:
-    """The confirm pop-out for one settlement action on an open dispute hold."""
+    """The confirm pop-out for one settlement action on an open dispute hold. For a
+    release and re-age it names what moves: the invoice's aging date, from and to,
+    for all of its balance due (or why it cannot move)."""
     if action not in Settlement.values:
         raise Http404("Unknown settlement action.")
     settlement = Settlement(action)
@@ -75,6 +78,11 @@ def dispute_settle(
         "action": settlement,
         "settle_form": form,
         "today": today(),
+        "reage": (
+            reage_plan(hold.invoice, today())
+            if settlement == Settlement.RELEASE_REAGE and hold.is_open
+            else None
+        ),
     }
     return render_page(request, TEMPLATE, context, partial="settle")
 

@@ -13,16 +13,30 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.money import format_money
+from billing.rules import today
 from writeoffs.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.models import DisputeHold, Settlement
 
 
-def _run_date(raw: str) -> datetime.date:
+def parse_run_date(raw: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(raw)
     except ValueError:
         raise CommandError(f"--date must be YYYY-MM-DD, not {raw!r}.") from None
+
+
+def refuse_future_date(day: datetime.date | None) -> datetime.date:
+    """The run date of a daily job: ``--date`` (today or earlier: a catch-up run) or
+    today. A future date would post conversions and move aging dates into the
+    future: refused, before anything runs (exit status 1)."""
+    if day is None:
+        return today()
+    if day > today():
+        raise CommandError(
+            f"--date {day} is in the future: run for today ({today()}) or an earlier date."
+        )
+    return day
 
 
 VERBS = {
@@ -41,10 +55,13 @@ def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> st
     if result.closed_through is not None:
         verb = f"left open, the books are closed through {result.closed_through}"
     for hold in _holds(result.settled or result.left_open):
+        done = verb
+        if hold.pk in result.not_reaged:
+            done = f"released without re-aging ({result.not_reaged[hold.pk]})"
         report(
             f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
             f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
-            f"expired {hold.expires_on}): {verb}"
+            f"expired {hold.expires_on}): {done}"
         )
     for hold in _holds(result.conversion_pending):
         report(
@@ -77,14 +94,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--date",
-            type=_run_date,
+            type=parse_run_date,
             default=None,
-            help="Run as of this date (YYYY-MM-DD); default today in TIME_ZONE.",
+            help="Run as of this date (YYYY-MM-DD, not in the future); default today in "
+            "TIME_ZONE.",
         )
 
     def handle(self, *args, date: datetime.date | None = None, **options) -> None:
+        day = refuse_future_date(date)
         try:
-            summary = expire_holds(date, self.stdout.write)
+            summary = expire_holds(day, self.stdout.write)
         except BillingError as error:
             raise CommandError(error.message) from None
         self.stdout.write(self.style.SUCCESS(summary))

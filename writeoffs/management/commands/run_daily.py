@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.ops.maintenance import purge_expired_records
-from billing.rules import today
 from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import tasks as bulk_tasks
-from writeoffs.management.commands.expire_dispute_holds import expire_holds
+from writeoffs.management.commands.expire_dispute_holds import (
+    expire_holds,
+    parse_run_date,
+    refuse_future_date,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +82,6 @@ STEPS: list[DailyStep] = [
 ]
 
 
-def _run_date(raw: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, not {raw!r}.") from None
-
-
 class Command(BaseCommand):
     help = (
         "Run the daily jobs in order: "
@@ -96,13 +92,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--date",
-            type=_run_date,
+            type=parse_run_date,
             default=None,
-            help="Run as of this date (YYYY-MM-DD); default today in TIME_ZONE.",
+            help="Run as of this date (YYYY-MM-DD, not in the future); default today in "
+            "TIME_ZONE.",
         )
 
     def handle(self, *args, date: datetime.date | None = None, **options) -> None:
-        day = date or today()
+        day = refuse_future_date(date)
         failed = []
         for number, step in enumerate(STEPS, 1):
             prefix = f"[{day} {number}/{len(STEPS)} {step.name}]"
