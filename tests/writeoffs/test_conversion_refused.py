@@ -12,16 +12,16 @@ import datetime
 import json
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from billing.actors import Actor
 from billing.api.keys import api_key_create
 from billing.factories import InvoiceFactory, UserFactory
 from billing.models import Invoice
 from billing.roles import CONTROLLER, SUPERVISOR
-from tests.ledger import assert_ledger_consistent
+from tests.ledger import assert_ledger_consistent, expired_days_ago, made_days_earlier
 from writeoffs.approvals.decisions import (
     writeoff_approve,
     writeoff_reject,
@@ -57,12 +57,16 @@ def refuse(writeoff: WriteOff, how: str, requester: Actor) -> None:
     elif how == "withdraw":
         writeoff_withdraw(writeoff_id=writeoff.pk, actor=requester)
     else:
-        writeoffs_lapse(run_date=timezone.localdate() + datetime.timedelta(days=30))
+        # Lapse takes no future run date: the request is made old enough instead.
+        made_days_earlier(writeoff, settings.WRITEOFF_APPROVAL_DAYS + 1)
+        writeoffs_lapse()
 
 
 def expired_over_the_limit(big, clerk_actor) -> tuple[DisputeHold, datetime.date]:
     """A clerk's hold of 600.00 (over their 500.00), converted by expiry: pending."""
     hold = dispute_hold_create(invoice_id=big.pk, amount="600.00", comments="x", actor=clerk_actor)
+    # Its last day three days ago: expiry runs for two days ago, then for the days since.
+    hold = expired_days_ago(hold, 3)
     run_date = hold.expires_on + DAY
     assert dispute_holds_expire(run_date=run_date).conversion_pending == [hold.pk]
     return hold, run_date
@@ -121,6 +125,7 @@ def test_a_refused_persons_conversion_is_not_converted_by_expiry_either(
     hold = dispute_hold_create(invoice_id=big.pk, amount="6000.00", comments="x", actor=clerk_actor)
     dispute_hold_settle(dispute_hold_id=hold.pk, action="convert", actor=supervisor)
     refuse(WriteOff.objects.get(origin_dispute=hold), "reject", supervisor)
+    hold = expired_days_ago(hold, 1)
     result = dispute_holds_expire(run_date=hold.expires_on + DAY)
     assert result.refused == [hold.pk]
     assert WriteOff.objects.filter(origin_dispute=hold).count() == 1
@@ -132,6 +137,7 @@ def test_expiry_that_releases_still_releases_a_refused_hold(big, clerk_actor, se
     dispute_hold_settle(dispute_hold_id=hold.pk, action="convert", actor=person(SUPERVISOR))
     refuse(WriteOff.objects.get(origin_dispute=hold), "reject", clerk_actor)
     settings.DISPUTE_HOLD_EXPIRATION_ACTION = "release"
+    hold = expired_days_ago(hold, 1)
     assert dispute_holds_expire(run_date=hold.expires_on + DAY).settled == [hold.pk]
 
 
