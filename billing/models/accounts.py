@@ -75,9 +75,9 @@ class AccountingCode(models.Model):
         stored = _stored(self, "kind")
         if stored is None or stored == self.kind:
             return
-        from billing.models.journal import JournalLine  # journal.py imports this module
-
-        if JournalLine.objects.filter(accounting_code_id=self.pk).exists():
+        # Through the app registry: journal.py imports this module, not the other way.
+        journal_line = self._meta.apps.get_model("billing", "JournalLine")
+        if journal_line.objects.filter(accounting_code_id=self.pk).exists():
             was = self.Kind(stored).label.lower()
             raise ValidationError(
                 {
