@@ -203,6 +203,9 @@ class ModelEntry:
     hold: ModelEntry | None = None
     # Holds: a conversion over the limit is waiting for approval.
     conversion_pending: bool = False
+    # Holds: a conversion was refused (rejected, withdrawn, lapsed): expiry does not
+    # ask for it again; a person's settlement clears it.
+    conversion_refused: bool = False
     # Write-offs: days since it was asked for (the machine lets time pass for the
     # pending ones, as no daily job takes a future run date).
     age: int = 0
@@ -444,6 +447,8 @@ class LedgerMachine(RuleBasedStateMachine):
         by_expiry: bool = False,
     ) -> None:
         invoice = entry.invoice
+        if not by_expiry:
+            entry.conversion_refused = False
         if action == "convert":
             within = self.within_limit(invoice, requester, entry.amount)
             writeoff = WriteOff.objects.filter(origin_dispute_id=entry.pk).latest("id")
@@ -515,8 +520,14 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         run_date = self.today
         due = [e for e in still_open if not e.conversion_pending and e.expires_on < run_date]
+        refused = []
+        if action == "convert":
+            # A refused conversion is asked for once: expiry leaves the hold to a person.
+            refused = [e for e in due if e.conversion_refused]
+            due = [e for e in due if not e.conversion_refused]
         with override_settings(DISPUTE_HOLD_EXPIRATION_ACTION=action):
             result = dispute_holds_expire()
+        assert sorted(result.refused) == sorted(e.pk for e in refused)
         due_ids = sorted(e.pk for e in due)
         if action == "none":
             assert sorted(result.left_open) == due_ids
@@ -546,6 +557,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def free_reservation(self, entry: ModelEntry) -> None:
         if entry.hold is not None:
             entry.hold.conversion_pending = False
+            entry.hold.conversion_refused = True
         else:
             entry.invoice.pending -= entry.amount
 
