@@ -353,33 +353,3 @@ def post_reclassification(
         memo=memo or RULES[JournalEvent.RECLASSIFICATION].memo.format(row=source, invoice=invoice),
         sequence=sequence,
     )
-
-
-def post_invoice_revenue_code_change(
-    invoice: Invoice, *, old_code_id: int, new_code_id: int, actor: Actor
-) -> list[JournalEntry]:
-    """A corrected revenue code reclassifies the invoice's sent posting and every
-    revenue-impacting write-off of it (whatever is still posted on the old code),
-    each as its own entry dated today. Call under the invoice lock, in the
-    transaction that changes the codes."""
-    sources = (
-        JournalEntry.objects.filter(invoice=invoice, lines__accounting_code_id=old_code_id)
-        .values_list("source_type", "source_id")
-        .distinct()
-        .order_by("source_type", "source_id")
-    )
-    entries = []
-    for source_type, source_id in list(sources):
-        is_invoice = source_type == Invoice._meta.label_lower
-        source = invoice if is_invoice else SourceRef(source_type, source_id)
-        entry = post_reclassification(
-            source,
-            invoice=invoice,
-            old_code_id=old_code_id,
-            new_code_id=new_code_id,
-            actor=actor,
-            memo=f"Invoice {invoice.invoice_no} revenue code corrected",
-        )
-        if entry is not None:
-            entries.append(entry)
-    return entries

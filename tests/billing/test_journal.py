@@ -28,7 +28,6 @@ from billing.ledger.posting import (
     credit,
     debit,
     post_entry,
-    post_invoice_revenue_code_change,
     post_reclassification,
 )
 from billing.models import (
@@ -39,7 +38,7 @@ from billing.models import (
     JournalEvent,
     JournalLine,
 )
-from billing.receivables.invoices import invoice_send
+from billing.receivables.invoices import invoice_revenue_code_correct, invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.rules import today
 from tests.ledger import expired_days_ago
@@ -697,15 +696,14 @@ def test_a_revenue_code_correction_reclassifies_the_invoice_and_its_active_write
     writeoff_reverse(writeoff_id=undone.pk, reason="In error", actor=supervisor_actor)
     old = invoice.revenue_code
     new = AccountingCodeFactory(code="4100", name="Services revenue")
-    with transaction.atomic():
-        # What the admin correction service does, under the invoice lock.
-        Invoice.objects.filter(pk=invoice.pk).update(revenue_code=new)
-        WriteOff.objects.filter(pk__in=[kept.pk, undone.pk]).update(accounting_code=new)
-        invoice.refresh_from_db()
-        entries = post_invoice_revenue_code_change(
-            invoice, old_code_id=old.pk, new_code_id=new.pk, actor=SYSTEM
-        )
-    assert len(entries) == 2
+    invoice_revenue_code_correct(
+        invoice_id=invoice.pk,
+        revenue_code_id=new.pk,
+        actor=Actor.for_user(UserFactory(username="admin", is_superuser=True, is_staff=True)),
+        reason="Mapped to services",
+    )
+    assert JournalEntry.objects.filter(event="reclassification").count() == 2
+    assert old.code == "4000"
     of_invoice = only_entry(event="reclassification", source_type="billing.invoice")
     assert of_invoice.entry_date == today()
     assert lines_of(of_invoice) == [("4000", 12000, 0), ("4100", 0, 12000)]

@@ -13,7 +13,7 @@ from django.db.models import (
     Sum,
 )
 
-from billing.models import Account, Invoice
+from billing.models import Invoice
 from writeoffs.models import DisputeHold
 from writeoffs.reports.analysis import WriteoffAnalysis
 from writeoffs.selectors import pending_writeoff_count
@@ -92,7 +92,3 @@ def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
         pending_approvals=pending_approvals(),
         expiring_this_week=expiring,
     )
-
-
-def accounts_named(acct_nos: list[int]) -> dict[int, Account]:
-    return {a.acct_no: a for a in Account.objects.filter(acct_no__in=acct_nos)}
