@@ -37,6 +37,8 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3125: ("Dispute hold does not exist", HTTPStatus.NOT_FOUND),
     3126: ("Invalid settlement action", HTTPStatus.BAD_REQUEST),
     3127: ("Invalid comments length", HTTPStatus.BAD_REQUEST),
+    3128: ("Invoice is void", HTTPStatus.BAD_REQUEST),
+    3129: ("Invoice cannot be voided while something is on it", HTTPStatus.BAD_REQUEST),
     3130: (
         "Date is in a closed accounting period (on or before the lock date)",
         HTTPStatus.BAD_REQUEST,
@@ -98,6 +100,10 @@ INVALID_STATE = 3124
 DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
+# A write-off, hold or payment asked of a void invoice.
+INVOICE_VOID = 3128
+# invoice_void refused: a write-off, hold or payment is in the way, or it is not sent.
+INVOICE_NOT_VOIDABLE = 3129
 PERIOD_CLOSED = 3130
 APPROVER_NOT_A_PERSON = 3140
 APPROVER_LACKS_PERMISSION = 3141

@@ -36,6 +36,9 @@ type RevenueCodeMoved = Callable[[Invoice, AccountingCode, Actor, str], None]
 # A payment was voided (removed). Undo what it did beyond paying the invoice, and
 # return the minor units that are written off again (0 for none).
 type PaymentVoided = Callable[[Payment], int]
+# What stops an invoice being voided (a write-off, a hold), each a sentence naming it.
+# Asked under the invoice's row lock.
+type VoidBlockers = Callable[[Invoice], list[str]]
 # What stops the books closing through a date, each a sentence naming what to do.
 type CloseBlockers = Callable[[datetime.date], list[str]]
 # Figures a move of the lock date records in its close snapshot, by key.
@@ -56,6 +59,7 @@ class Hooks:
 
     revenue_code_moved: list[RevenueCodeMoved] = field(default_factory=list)
     payment_voided: list[PaymentVoided] = field(default_factory=list)
+    void_blockers: list[VoidBlockers] = field(default_factory=list)
     close_blockers: list[CloseBlockers] = field(default_factory=list)
     close_figures: list[CloseFigures] = field(default_factory=list)
     ledger_checks: list[LedgerCheck] = field(default_factory=list)
@@ -86,6 +90,11 @@ def register_payment_voided(hook: PaymentVoided) -> PaymentVoided:
     """Called by ``payment_remove`` under the invoice and payment locks; what the hooks
     return is added back to the invoice's written-off total."""
     return _append(hooks.payment_voided, hook)
+
+
+def register_void_blocker(hook: VoidBlockers) -> VoidBlockers:
+    """Asked by ``invoice_void`` under the invoice lock; any sentence refuses it."""
+    return _append(hooks.void_blockers, hook)
 
 
 def register_close_blocker(hook: CloseBlockers) -> CloseBlockers:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 
 from billing.actors import Actor
 from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
-from billing.receivables.invoices import invoice_send
+from billing.receivables.invoices import invoice_send, invoice_void
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -64,13 +64,20 @@ class InvoiceFactory(factory.django.DjangoModelFactory[Invoice]):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        send = kwargs.get("status", Invoice.Status.SENT) == Invoice.Status.SENT
+        # A void invoice was sent, then voided: both through the services.
+        wanted = kwargs.get("status", Invoice.Status.SENT)
+        send = wanted in (Invoice.Status.SENT, Invoice.Status.VOID)
         if send:
             kwargs["status"] = Invoice.Status.DRAFT
         invoice = super()._create(model_class, *args, **kwargs)
         if send:
-            sent = invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
-            invoice.status = sent.status
+            done = invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
+            if wanted == Invoice.Status.VOID:
+                done = invoice_void(
+                    invoice_id=invoice.pk, reason="Issued in error.", actor=Actor.for_system()
+                )
+            for name in ("status", "voided_at", "void_reason"):
+                setattr(invoice, name, getattr(done, name))
         return invoice
 
     invoice_no = factory.Sequence(lambda n: 10000 + n)

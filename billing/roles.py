@@ -33,6 +33,9 @@ _VIEW = [
 ]
 _CREATE = ["billing.add_payment"]
 _SUPERVISE = ["billing.remove_payment"]
+# Voiding an invoice issued in error: a supervisor's, and the controller's, who owns
+# the books it reverses out of.
+_VOID = ["billing.void_invoice"]
 _BOOKS = ["billing.export_journal"]
 # Segregation of duties: the controller closes periods and reads everything, and
 # creates, settles and reverses nothing.
@@ -44,8 +47,8 @@ ROLES = (VIEWER, CLERK, SUPERVISOR, CONTROLLER)
 _OWN_ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS,
-    CONTROLLER: _VIEW + _BOOKS + _CLOSE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS + _VOID,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE + _VOID,
 }
 
 # An API key writes like a clerk or a supervisor (it reads nothing the API does not

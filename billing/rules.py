@@ -21,6 +21,7 @@ from billing.errors import (
     INVALID_INPUT,
     INVOICE_NOT_FOUND,
     INVOICE_NOT_OPEN,
+    INVOICE_VOID,
     OVER_AVAILABLE,
     PERMISSION_DENIED,
     BillingError,
@@ -110,6 +111,13 @@ def lock_invoice(invoice_id: int) -> Invoice:
 
 
 def require_sent(invoice: Invoice, what: str) -> None:
+    """A write-off, hold or payment needs a sent invoice; a void one has its own code."""
+    if invoice.is_void:
+        raise BillingError(
+            INVOICE_VOID,
+            f"Invoice {invoice.invoice_no} is void; a void invoice cannot have {what}.",
+            field="invoice",
+        )
     if invoice.status != Invoice.Status.SENT:
         raise BillingError(
             INVOICE_NOT_OPEN,

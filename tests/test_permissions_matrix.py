@@ -78,6 +78,7 @@ EXPECTED: dict[str, Expect] = {
     "payment_new": Expect(get=CLERK_FORM, post=CLERK_POST),
     "payment_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_POST),
     "payment_remove": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
+    "invoice_void": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST),
     # the books (the Finance controller's own column is in tests/billing/test_books_views.py)
     "lock_date": Expect(
         get=(LOGIN, 403, 403, 403, 200), post=(LOGIN, 403, 403, 403, PASSED), scoped=False

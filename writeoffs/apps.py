@@ -35,6 +35,7 @@ def _register_with_billing() -> None:
     # Services: in the caller's transaction, under its locks.
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
+    extensions.register_void_blocker(selectors.void_blockers)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(selectors.close_figures)

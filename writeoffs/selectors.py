@@ -372,6 +372,25 @@ def pending_writeoff_count() -> int:
     return WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
 
 
+def void_blockers(invoice: Invoice) -> list[str]:
+    """What stops ``invoice`` being voided, of write-offs and holds: an active or
+    pending write-off (reverse, reject or withdraw it first) and an open hold (settle
+    it first). Asked by invoice_void under the invoice's row lock."""
+    blockers = []
+    writeoffs = WriteOff.objects.filter(
+        invoice=invoice, status__in=[WriteOff.Status.ACTIVE, WriteOff.Status.PENDING]
+    )
+    for pk, status in writeoffs.order_by("pk").values_list("pk", "status"):
+        if status == WriteOff.Status.PENDING:
+            blockers.append(f"write-off {pk} is pending approval (reject or withdraw it first)")
+        else:
+            blockers.append(f"write-off {pk} is active (reverse it first)")
+    holds = DisputeHold.objects.filter(invoice=invoice, status=DisputeHold.Status.OPEN)
+    for pk in holds.order_by("pk").values_list("pk", flat=True):
+        blockers.append(f"dispute hold {pk} is open (settle it first)")
+    return blockers
+
+
 def close_blockers(locked_through: datetime.date) -> list[str]:
     """What stops the books closing through ``locked_through``: pending write-offs
     dated on or before it, and started bulk runs that have not finished (a run writes

@@ -155,6 +155,7 @@ type Rule = Posts | Reverses | Reclassifies
 
 # Status values, as the rows' models name them (checked by tests/billing/test_posting_rules.py).
 SENT = "sent"
+VOID = "void"
 ACTIVE = "active"
 REMOVED = "removed"
 REVERSED = "reversed"
@@ -167,7 +168,17 @@ RULES: dict[JournalEvent, Rule] = {
         date="bill_date",
         lines=(dr(AR_CONTROL, "total_minor"), cr(Field("revenue_code_id"), "total_minor")),
         memo="Invoice {invoice.invoice_no} sent",
-        states=(SENT,),
+        # Only a sent invoice is voided (invoice_void): a void one carries its sent
+        # entry, and the reversal below.
+        states=(SENT, VOID),
+    ),
+    # The reverse of the sent entry (and of any reclassification since), dated the day
+    # it was voided: never into the closed period the sent entry may sit in.
+    JournalEvent.INVOICE_VOID: Reverses(
+        undoes=(JournalEvent.INVOICE_SENT,),
+        date=DayOf("voided_at"),
+        memo="Invoice {invoice.invoice_no} voided",
+        states=(VOID,),
     ),
     # Cash / clearing / AR control, on the paid-on date.
     JournalEvent.PAYMENT: Posts(

@@ -58,6 +58,9 @@ class Invoice(models.Model):
     written_off_minor = models.BigIntegerField(default=0)
     held_minor = models.BigIntegerField(default=0)
     pending_minor = models.BigIntegerField(default=0)
+    # Set by invoice_void (the only way a sent invoice becomes void), with its reason.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -65,7 +68,10 @@ class Invoice(models.Model):
         ordering = ["-bill_date", "-invoice_no"]
         # Only invoice_send (a service) makes an invoice sent; no role has it, so it is
         # the system's and a superuser's.
-        permissions = [("send_invoice", "Can send an invoice")]
+        permissions = [
+            ("send_invoice", "Can send an invoice"),
+            ("void_invoice", "Can void a sent invoice"),
+        ]
         indexes = [
             models.Index(
                 fields=["account", "-bill_date", "-invoice_no"], name="invoice_account_date_idx"
@@ -107,6 +113,22 @@ class Invoice(models.Model):
                 ),
                 name="invoice_held_pending_within_balance",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "sent", "void"]), name="invoice_status_valid"
+            ),
+            # A void invoice was voided at a known moment, and nothing is paid, written
+            # off, held or pending on it: invoice_void refuses while anything is.
+            models.CheckConstraint(
+                condition=~Q(status="void")
+                | Q(
+                    voided_at__isnull=False,
+                    paid_minor=0,
+                    written_off_minor=0,
+                    held_minor=0,
+                    pending_minor=0,
+                ),
+                name="invoice_void_settles_nothing",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,7 +158,14 @@ class Invoice(models.Model):
         return self._money(self.pending_minor)
 
     @property
+    def is_void(self) -> bool:
+        return self.status == self.Status.VOID
+
+    @property
     def balance_due_minor(self) -> int:
+        """Nothing is due on a void invoice: its sent entry has been reversed."""
+        if self.is_void:
+            return 0
         return self.total_minor - self.paid_minor - self.written_off_minor
 
     @property

@@ -17,6 +17,7 @@ from billing.money import from_minor
 
 class JournalEvent(models.TextChoices):
     INVOICE_SENT = "invoice_sent", "Invoice sent"
+    INVOICE_VOID = "invoice_void", "Invoice voided"
     PAYMENT = "payment", "Payment"
     PAYMENT_VOID = "payment_void", "Payment voided"
     WRITEOFF = "writeoff", "Write-off"

@@ -1,10 +1,12 @@
-"""Sending an invoice (the only way an invoice becomes sent, posting its revenue), and
+"""Sending an invoice (the only way an invoice becomes sent, posting its revenue),
+voiding it (the only way a sent invoice becomes void, reversing that posting), and
 correcting the revenue code it posts to.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing import extensions
 from billing.actors import Actor
@@ -13,14 +15,17 @@ from billing.errors import (
     INVALID_AMOUNT,
     INVALID_INPUT,
     INVALID_STATE,
+    INVOICE_NOT_VOIDABLE,
+    INVOICE_VOID,
     BillingError,
 )
 from billing.history import acting_as
 from billing.ledger.periods import require_open
-from billing.ledger.posting import post_invoice_sent, post_reclassification
-from billing.models import AccountingCode, Invoice
+from billing.ledger.posting import post_invoice_sent, post_reclassification, post_reversal
+from billing.models import AccountingCode, Invoice, JournalEvent, Payment
 from billing.rules import (
     active_code,
+    clean_comments,
     clean_correction_reason,
     lock_invoice,
     require_perm,
@@ -65,6 +70,56 @@ def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
         invoice.status = Invoice.Status.SENT
         invoice.save(update_fields=["status"])
         post_invoice_sent(invoice, actor=actor)
+    return invoice
+
+
+def invoice_void_blockers(invoice: Invoice) -> list[str]:
+    """What stops ``invoice`` being voided, each a phrase naming it and what to do: it
+    is not sent, a payment that has not been removed, and (from the apps built on
+    billing, ``extensions.hooks.void_blockers``) write-offs and holds. Empty when it
+    may be voided. The invoice page asks it to say why there is no Void control;
+    ``invoice_void`` asks it again under the lock."""
+    if invoice.is_void:
+        return ["it is already void"]
+    if invoice.status != Invoice.Status.SENT:
+        return [f"it is a {invoice.get_status_display().lower()}; only a sent invoice is voided"]
+    blockers = [
+        f"payment {pk} is recorded on it (remove it first)"
+        for pk in Payment.objects.filter(invoice=invoice, status=Payment.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
+    for more in extensions.hooks.void_blockers:
+        blockers.extend(more(invoice))
+    return blockers
+
+
+def invoice_void(*, invoice_id: int, reason: str | None, actor: Actor) -> Invoice:
+    """Void a sent invoice issued in error (a supervisor's or controller's act, with a
+    reason): nothing may be paid, written off, pending or held on it. It posts the
+    reverse of everything the invoice posted (its sent entry, any reclassification
+    since), dated today: never into the closed period the sent entry may sit in.
+    Afterwards nothing is due on it, and no write-off, hold or payment can be made on
+    it (3128)."""
+    require_perm(actor, "billing.void_invoice")
+    reason = clean_comments(reason, field="reason", label="A reason")
+    with transaction.atomic(), acting_as(actor):
+        # Under the lock: a payment, write-off or hold made a moment ago is seen.
+        invoice = lock_invoice(invoice_id)
+        if invoice.is_void:
+            raise BillingError(INVOICE_VOID, f"Invoice {invoice.invoice_no} is already void.")
+        blockers = invoice_void_blockers(invoice)
+        if blockers:
+            raise BillingError(
+                INVOICE_NOT_VOIDABLE,
+                f"Invoice {invoice.invoice_no} cannot be voided: " + "; ".join(blockers) + ".",
+            )
+        invoice.status = Invoice.Status.VOID
+        invoice.voided_at = timezone.now()
+        invoice.void_reason = reason
+        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+        invoice.save(update_fields=["status", "voided_at", "void_reason"])
+        post_reversal(invoice, event=JournalEvent.INVOICE_VOID, invoice=invoice, actor=actor)
     return invoice
 
 

@@ -80,7 +80,9 @@ def invoices_filtered(account: Account, filters: dict) -> QuerySet[Invoice]:
         if filters.get(name):
             invoices = invoices.filter(narrow(account))
     if filters.get("overdue"):
+        # As Invoice.is_overdue: a draft or void invoice is never overdue.
         invoices = invoices.filter(
+            status=Invoice.Status.SENT,
             aging_date__lt=today(),
             total_minor__gt=F("paid_minor") + F("written_off_minor"),
         )

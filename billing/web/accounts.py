@@ -7,17 +7,25 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from billing import extensions
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, Invoice, Payment
 from billing.money import format_money, from_minor
+from billing.receivables.invoices import invoice_void, invoice_void_blockers
 from billing.receivables.payments import PaymentPlan, payment_plan, payment_record, payment_remove
 from billing.receivables.selectors import (
     account_for,
@@ -117,6 +125,10 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
         and invoice.available_minor > 0,
         "can_remove_payment": user.has_perm("billing.remove_payment"),
     }
+    if user.has_perm("billing.void_invoice") and invoice.status == Invoice.Status.SENT:
+        # Offered only when the service would accept it; otherwise say why.
+        context["void_blockers"] = invoice_void_blockers(invoice)
+        context["can_void_invoice"] = not context["void_blockers"]
     for extra in extensions.hooks.invoice_page_context:
         context.update(extra(request, invoice))
     return context
@@ -296,6 +308,44 @@ def payment_remove_view(request: HtmxHttpRequest, acct_no: int, payment_id: int)
             "step": "remove_payment",
         },
         partial="remove_popout",
+    )
+
+
+@login_required
+@permission_required("billing.void_invoice", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def invoice_void_view(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> HttpResponse:
+    """Void an invoice issued in error: a confirm pop-out asking for the reason. The
+    service refuses while anything is paid, written off or held on it, and says what."""
+    account = account_for(acct_no)
+    invoice = invoice_for(account, invoice_no)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invoice_void(
+                invoice_id=invoice.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_request(request),
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            total = f"{format_money(invoice.total, invoice.currency)} {invoice.currency}"
+            messages.success(
+                request,
+                f"Invoice {invoice.invoice_no} voided: its {total} was reversed out of the "
+                "books today, and nothing is due on it.",
+            )
+            # The whole page changes (status, totals, actions): load it again.
+            next_url = invoice_url(account, invoice)
+            if request.htmx:
+                return HttpResponseClientRedirect(next_url)
+            return redirect(next_url)
+    return render_page(
+        request,
+        "billing/invoice_detail.html",
+        {**_invoice_context(request, account, invoice), "void_form": form, "step": "void_invoice"},
+        partial="void_popout",
     )
 
 

@@ -23,6 +23,11 @@ urlpatterns = [
         accounts.payment_confirm,
         name="payment_confirm",
     ),
+    path(
+        "accounts/<int:acct_no>/invoices/<int:invoice_no>/void/",
+        accounts.invoice_void_view,
+        name="invoice_void",
+    ),
     path("accounts/<int:acct_no>/payments/", accounts.payment_list, name="payment_list"),
     path(
         "accounts/<int:acct_no>/payments/<int:payment_id>/remove/",

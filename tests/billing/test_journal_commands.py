@@ -63,8 +63,12 @@ def journal_digest() -> list:
 
 def test_seeding_posts_an_entry_for_every_money_event_and_verify_ledger_agrees():
     run("seed_billing", *SMALL)
-    sent = Invoice.objects.filter(status=Invoice.Status.SENT).count()
+    # A void invoice was sent, then voided: it carries both entries.
+    sent = Invoice.objects.exclude(status=Invoice.Status.DRAFT).count()
+    void = Invoice.objects.filter(status=Invoice.Status.VOID).count()
+    assert void > 0
     assert JournalEntry.objects.filter(event="invoice_sent").count() == sent
+    assert JournalEntry.objects.filter(event="invoice_void").count() == void
     assert JournalEntry.objects.filter(event="payment").count() == Payment.objects.count()
     assert JournalEntry.objects.filter(event="payment_void").count() == (
         Payment.objects.filter(status=Payment.Status.REMOVED).count()
@@ -132,9 +136,12 @@ def test_every_seeded_event_posts_its_rule_on_its_own_date():
             sorted((*line, day, invoice.currency, invoice.pk) for line in lines),
         )
 
-    for invoice in Invoice.objects.filter(status=Invoice.Status.SENT):
+    for invoice in Invoice.objects.exclude(status=Invoice.Status.DRAFT):
         revenue = codes[invoice.revenue_code_id]
         posts(invoice, "invoice_sent", invoice.bill_date, invoice, ar, revenue, invoice.total_minor)
+        if invoice.status == Invoice.Status.VOID:
+            voided_on = timezone.localdate(invoice.voided_at)
+            posts(invoice, "invoice_void", voided_on, invoice, revenue, ar, invoice.total_minor)
     for payment in Payment.objects.select_related("invoice"):
         args = (payment.invoice, cash, ar, payment.amount_minor)
         posts(payment, "payment", payment.paid_on, *args)
@@ -165,6 +172,7 @@ def test_every_seeded_event_posts_its_rule_on_its_own_date():
     events = {event for _, _, event in expected}
     assert events == {
         "invoice_sent",
+        "invoice_void",
         "payment",
         "payment_void",
         "writeoff",
@@ -211,7 +219,9 @@ def test_backfill_run_again_posts_nothing():
     JournalEntry.objects.filter(event="payment_void").delete()
     run("backfill_journal")
     count = JournalEntry.objects.count()
-    assert "0 invoices sent, 0 payments, 0 payment voids" in run("backfill_journal")
+    assert "0 invoices sent, 0 invoice voids, 0 payments, 0 payment voids" in run(
+        "backfill_journal"
+    )
     assert JournalEntry.objects.count() == count
 
 

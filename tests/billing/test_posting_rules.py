@@ -67,15 +67,18 @@ def reversed_at(moment: datetime.datetime, row, event: JournalEvent) -> None:
     """A service's reversal of ``row``, made at ``moment``: it posts today's date."""
     with mock.patch("django.utils.timezone.now", return_value=moment):
         assert timezone.localdate() == timezone.localdate(moment)
-        post_reversal(row, event=event, invoice=row.invoice, actor=SYSTEM)
+        invoice = row if isinstance(row, Invoice) else row.invoice
+        post_reversal(row, event=event, invoice=invoice, actor=SYSTEM)
 
 
 def post_through_the_services() -> None:
     """Every seeded row's events, through the posting functions the services call,
     with the arguments they pass (a write-off on its write-off date, a reversal at the
     moment it happened)."""
-    for invoice in Invoice.objects.filter(status=Invoice.Status.SENT).order_by("pk"):
+    for invoice in Invoice.objects.exclude(status=Invoice.Status.DRAFT).order_by("pk"):
         post_invoice_sent(invoice, actor=SYSTEM)
+        if invoice.status == Invoice.Status.VOID:
+            reversed_at(invoice.voided_at, invoice, JournalEvent.INVOICE_VOID)
     for payment in Payment.objects.select_related("invoice").order_by("pk"):
         post_payment(payment, invoice=payment.invoice, actor=SYSTEM)
         if payment.status == Payment.Status.REMOVED:

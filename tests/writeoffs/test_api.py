@@ -17,6 +17,7 @@ from billing.api.keys import api_key_create, api_key_revoke
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice
+from billing.receivables.invoices import invoice_void
 from writeoffs.api.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
 from writeoffs.models import ApprovalLimit, DisputeHold, Source, WriteOff
 
@@ -473,6 +474,23 @@ def test_3121_draft_invoice_cannot_be_written_off(api, create_input, ledger, inv
     state = ledger()
 
     assert_error(api.post(CREATE, create_input), 3121, 400)
+    assert state.unchanged()
+
+
+@pytest.mark.parametrize("do_dispute", [0, 1])
+def test_3128_void_invoice_cannot_be_written_off_or_disputed(
+    api, create_input, ledger, invoice, supervisor_actor, do_dispute
+):
+    invoice_void(invoice_id=invoice.pk, reason="Issued in error", actor=supervisor_actor)
+    state = ledger()
+    call = {**create_input, "do_dispute": do_dispute}
+    if do_dispute:
+        call["reason_code"] = 9001
+
+    response = api.post(CREATE, call)
+
+    assert_error(response, 3128, 400)
+    assert "void" in response.json()["error_msg"]
     assert state.unchanged()
 
 
@@ -956,9 +974,10 @@ def test_openapi_document_lists_every_error_code_the_api_can_return(client):
         for operation in path.values()
         for code in operation["x-error-codes"]
     }
-    # 3140-3149 (approvals, recovery) and 3150-3153 (bulk runs) cannot come from the
-    # API: approval, recovery and bulk runs are screens and commands, not API calls.
-    not_from_the_api = {0, *range(3140, 3154)}
+    # 3129 (voiding an invoice), 3140-3149 (approvals, recovery) and 3150-3153 (bulk
+    # runs) cannot come from the API: voiding, approval, recovery and bulk runs are
+    # screens and commands, not API calls.
+    not_from_the_api = {0, 3129, *range(3140, 3154)}
 
     assert documented | set(UNKNOWN_CALL_ERROR_CODES) == set(ERROR_CODES) - not_from_the_api
     assert set(

@@ -26,6 +26,7 @@ from billing.errors import (
     BULK_RUN_OVER_LIMIT,
     INVALID_ACCOUNTING_CODE,
     INVOICE_NOT_OPEN,
+    INVOICE_VOID,
     OVER_AVAILABLE,
     PERIOD_CLOSED,
     PERMISSION_DENIED,
@@ -34,6 +35,7 @@ from billing.errors import (
 from billing.factories import AccountFactory, UserFactory
 from billing.ledger.close import lock_date_move
 from billing.models import Account, AccountingPeriodLock, Invoice
+from billing.receivables.invoices import invoice_void
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from billing.rules import lock_invoice, today
@@ -498,7 +500,7 @@ def test_invoices_that_changed_since_the_freeze_are_skipped_with_their_rule(
     writeoff_create(
         invoice_id=partly_written.pk, amount="0.50", reason_code=0, comments="x", actor=clerk_actor
     )
-    Invoice.objects.filter(pk=voided.pk).update(status=Invoice.Status.VOID)
+    invoice_void(invoice_id=voided.pk, reason="Issued in error", actor=supervisor_actor)
     Invoice.objects.filter(pk=reaged.pk).update(aging_date=today())
 
     run = bulk_run_execute(run.pk)
@@ -641,10 +643,15 @@ def test_a_write_in_a_run_checks_the_invoice_the_amount_and_the_lock_date_again(
         write(100)
     assert refused.value.code == PERIOD_CLOSED
     AccountingPeriodLock.objects.all().delete()
-    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.DRAFT)
     with pytest.raises(BillingError) as refused:
         write(100)
     assert refused.value.code == INVOICE_NOT_OPEN
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.SENT)
+    invoice_void(invoice_id=invoice.pk, reason="Issued in error", actor=Actor.for_system())
+    with pytest.raises(BillingError) as refused:
+        write(100)
+    assert refused.value.code == INVOICE_VOID
     assert not WriteOff.objects.exists()
 
 

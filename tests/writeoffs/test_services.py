@@ -26,6 +26,7 @@ from billing.errors import (
     INVALID_WRITEOFF_DATE,
     INVOICE_NOT_FOUND,
     INVOICE_NOT_OPEN,
+    INVOICE_VOID,
     MALFORMED_AMOUNT,
     OVER_AVAILABLE,
     PERMISSION_DENIED,
@@ -268,12 +269,15 @@ def test_writeoff_plan_freezes_the_full_amount_and_writes_nothing(invoice, clerk
 # --- invoice status -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [Invoice.Status.DRAFT, Invoice.Status.VOID])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(Invoice.Status.DRAFT, INVOICE_NOT_OPEN), (Invoice.Status.VOID, INVOICE_VOID)],
+)
 def test_draft_and_void_invoices_cannot_be_written_off_or_disputed(
-    account, clerk_actor, create_entry, status
+    account, clerk_actor, create_entry, status, code
 ):
     invoice = InvoiceFactory(account=account, status=status)
-    with refused(INVOICE_NOT_OPEN) as info:
+    with refused(code) as info:
         create_entry(invoice, clerk_actor, "10.00")
     assert f"is {status}" in info.value.message
     assert not WriteOff.objects.exists()

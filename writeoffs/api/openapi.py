@@ -54,7 +54,10 @@ OPERATIONS = (
         "With no amount, the whole available amount is written off or held.",
         CreateRequest,
         CreateResponse,
-        (1005, 1009, 1016, 1024, 3004, 3024, 3119, 3120, 3121, 3122, 3127, 3130, 29013, 29014),
+        (
+            *(1005, 1009, 1016, 1024, 3004, 3024, 3119, 3120, 3121, 3122, 3127, 3128, 3130),
+            *(29013, 29014),
+        ),
         idempotent=True,
     ),
     Operation(

@@ -182,7 +182,14 @@ class LedgerBuilder:
 
     def _write_invoice(self, draft: InvoiceDraft) -> None:
         due_date = draft.bill_date + datetime.timedelta(days=30)
+        void: dict[str, Any] = {}
+        if draft.status == Invoice.Status.VOID:
+            # Sent, then voided (invoice_void) a week later: the journal has both. No
+            # draw from the random stream, so the rest of the demo data stays as it was.
+            voided_on = min(draft.bill_date + datetime.timedelta(days=7), self.as_of)
+            void = {"voided_at": moment(voided_on), "void_reason": "Issued in error."}
         self.invoices.add(
+            **void,
             pk=draft.id,
             invoice_no=draft.invoice_no,
             account_id=draft.account.pk,

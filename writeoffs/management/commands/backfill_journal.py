@@ -1,8 +1,9 @@
 """Post the journal entries of a database made before the journal existed.
 
-Each row posts on its own dates: an invoice on its bill date, a payment on its
-paid-on date and its void on the day it was removed, a write-off on its
-write-off date and its reversal on the day it was reversed. Rows that already
+Each row posts on its own dates: an invoice on its bill date and its void on the
+day it was voided, a payment on its paid-on date and its void on the day it was
+removed, a write-off on its write-off date and its reversal on the day it was
+reversed. Rows that already
 have their entry are skipped, so a second run posts nothing. It goes through the
 posting module like every service, a batch of rows per transaction, and refuses
 once a lock date is set: history must not post into closed periods.
@@ -61,14 +62,28 @@ class Command(BaseCommand):
                     break
             counts[label] = done
 
+        sent = Invoice.objects.filter(
+            status__in=[Invoice.Status.SENT, Invoice.Status.VOID], total_minor__gt=0
+        )
         each(
             "invoices sent",
-            _without(
-                Invoice.objects.filter(status=Invoice.Status.SENT, total_minor__gt=0),
-                "billing.invoice",
-                JournalEvent.INVOICE_SENT,
-            ),
+            _without(sent, "billing.invoice", JournalEvent.INVOICE_SENT),
             lambda invoice: post_invoice_sent(invoice, actor=system),
+        )
+        each(
+            "invoice voids",
+            _without(
+                sent.filter(status=Invoice.Status.VOID),
+                "billing.invoice",
+                JournalEvent.INVOICE_VOID,
+            ),
+            lambda invoice: post_reversal(
+                invoice,
+                event=JournalEvent.INVOICE_VOID,
+                invoice=invoice,
+                actor=system,
+                entry_date=reverses(JournalEvent.INVOICE_VOID).date.of(invoice),
+            ),
         )
         payments = Payment.objects.select_related("invoice")
         each(

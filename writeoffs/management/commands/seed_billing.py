@@ -11,9 +11,9 @@ every row.
 Every seeded money event gets its journal entry, the one its rule in
 ``billing.ledger.rules`` gives, the table the services post by: an invoice sent on
 its bill date, each payment on its paid-on date, each write-off on its write-off
-date, and a void or reversal on the day it happened. The journal is not built in
-Python: right after a batch's rows are inserted, in its transaction,
-``billing.ledger.bulk`` writes the entries of the batch's new rows with one
+date, and a void (of an invoice or a payment) or reversal on the day it happened.
+The journal is not built in Python: right after a batch's rows are inserted, in
+its transaction, ``billing.ledger.bulk`` writes the entries of the batch's new rows with one
 INSERT … SELECT per event, and their lines with one more per line of its rule
 (``Command._post_journal_batch``).
 
@@ -77,6 +77,7 @@ BATCH_INVOICES = 5000
 # recovery (the seed makes none) and a reclassification (nor any correction).
 SEEDED_EVENTS: tuple[tuple[JournalEvent, type[models.Model]], ...] = (
     (JournalEvent.INVOICE_SENT, Invoice),
+    (JournalEvent.INVOICE_VOID, Invoice),
     (JournalEvent.PAYMENT, Payment),
     (JournalEvent.PAYMENT_VOID, Payment),
     (JournalEvent.WRITEOFF, WriteOff),
