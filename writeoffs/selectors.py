@@ -1,6 +1,6 @@
 """Reads of write-offs and dispute holds: the Write-Offs page's tables and picker,
 the parts of billing's pages that show them (the overview's totals and latest
-entries, the invoice's entries and timeline, the Invoices list's Recovered filter)
+entries, the invoice's entries, the Invoices list's Recovered filter)
 and what a close of the books asks of them.
 
 Each list is one query. Rows carry their invoice (``select_related``) because the
@@ -19,18 +19,9 @@ from django.shortcuts import get_object_or_404
 from billing.models import Account, Invoice
 from billing.money import from_minor
 from billing.parsing import is_ascii_digits
-from billing.receivables.selectors import (
-    PostingKey,
-    TimelineEntry,
-    became,
-    history_with_previous,
-    invoice_and_payment_timeline,
-    sent_invoice_sums,
-    timeline_money,
-    with_postings,
-)
+from billing.receivables.selectors import sent_invoice_sums
 from billing.rules import today
-from writeoffs.models import SETTLEMENT_FOR_STATUS, BulkRun, DisputeHold, WriteOff
+from writeoffs.models import BulkRun, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
 # primary key, so pages are stable when dates or amounts tie.
@@ -304,51 +295,6 @@ def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
     # same query (a LEFT JOIN).
     rows = invoice.dispute_holds.annotate(conversion_writeoff_id=_conversion_writeoff_id())
     return list(rows.order_by("-id"))
-
-
-def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
-    """Every recorded change to the invoice and its payments, write-offs and holds,
-    newest first, with who made it and the journal entry each event posted. Six
-    queries, however long the history."""
-    currency = invoice.currency
-    entries = invoice_and_payment_timeline(invoice)
-
-    def money(minor: int) -> str:
-        return timeline_money(minor, currency)
-
-    for row, before in history_with_previous(WriteOff, invoice_id=invoice.pk):
-        posted: PostingKey | None = None
-        if row.history_type == "+":
-            origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
-            description = (
-                f"Wrote off {money(row.amount_minor)}{origin} "
-                f"({row.get_reason_code_display()}), dated {row.writeoff_date}."
-            )
-            event = "dispute_conversion" if row.origin_dispute_id else "writeoff"
-            posted = ("writeoffs.writeoff", row.id, event)
-        elif became(row, before, WriteOff.Status.REVERSED):
-            description = f"Write-off of {money(row.amount_minor)} reversed: {row.reversal_reason}"
-            posted = ("writeoffs.writeoff", row.id, "writeoff_reversal")
-        else:
-            description = "Write-off comments or accounting code edited."
-        entries.append(TimelineEntry.of(row, f"Write-off {row.id}", description, posted))
-
-    for row, before in history_with_previous(DisputeHold, invoice_id=invoice.pk):
-        settlement = SETTLEMENT_FOR_STATUS.get(row.status)
-        if row.history_type == "+":
-            description = (
-                f"Put {money(row.amount_minor)} on dispute hold, expiring {row.expires_on}."
-            )
-        elif settlement is not None and became(row, before, row.status):
-            description = f"Dispute hold of {money(row.amount_minor)} {settlement.outcome}."
-            if row.settlement_comments:
-                # Expiry says here why it released without re-aging, say.
-                description = description[:-1] + f": {row.settlement_comments}"
-        else:
-            description = "Dispute hold comments edited."
-        entries.append(TimelineEntry.of(row, f"Dispute hold {row.id}", description))
-
-    return with_postings(invoice, entries)
 
 
 def pending_approvals() -> QuerySet[WriteOff]:

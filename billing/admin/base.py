@@ -4,6 +4,8 @@ forms that call a service, readable history and confirmed actions.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -27,6 +29,7 @@ from billing.models import (
 )
 from billing.money import format_money, from_minor
 from billing.parsing import is_ascii_digits
+from billing.receivables.timeline import concrete_field, field_label, shown_date
 from billing.rules import clean_correction_reason
 from billing.web.forms import attach_billing_error
 
@@ -141,15 +144,28 @@ class CorrectionForm(forms.ModelForm):
 
 
 class ReadableHistoryContext(HistoricalRecordContextHelper):
-    """A change as a person reads it: an empty reference is "—" (simple-history shows
-    "Deleted user (pk=None)" for a foreign key that was empty), and minor units are
-    money in the row's currency."""
+    """A change as a person reads it: each field by its name in words ("Total", not
+    "Total minor"), an empty value is "—" (simple-history shows "Deleted user
+    (pk=None)" for a foreign key that was empty), minor units are money in the row's
+    currency, a choice is its label, and dates and moments are in the app's format and
+    TIME_ZONE (as the history's own Date/time column), never UTC."""
+
+    def format_delta_change(self, change: ModelChange) -> ModelChange:
+        formatted = super().format_delta_change(change)
+        return dataclasses.replace(formatted, field=field_label(self.model, change.field))
 
     def prepare_delta_change_value(self, change: ModelChange, value: Any) -> Any:
-        if isinstance(value, DeletedObject) and value.pk is None:
+        if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
             return "—"
         if change.field.endswith("_minor") and isinstance(value, int):
             return money_display(value, self.currency())
+        field = concrete_field(self.model, change.field)
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, datetime.date):
+            return shown_date(value)
         return super().prepare_delta_change_value(change, value)
 
     def currency(self) -> str:

@@ -117,7 +117,9 @@ def invoice_void(*, invoice_id: int, reason: str | None, actor: Actor) -> Invoic
         invoice.status = Invoice.Status.VOID
         invoice.voided_at = timezone.now()
         invoice.void_reason = reason
-        invoice._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+        # History's reason column holds 100 characters; the whole reason is void_reason.
+        short = reason if len(reason) <= 100 else reason[:99] + "…"
+        invoice._change_reason = short  # type: ignore[attr-defined]  # simple_history
         invoice.save(update_fields=["status", "voided_at", "void_reason"])
         post_reversal(invoice, event=JournalEvent.INVOICE_VOID, invoice=invoice, actor=actor)
     return invoice

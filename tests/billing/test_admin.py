@@ -566,7 +566,7 @@ def test_history_of_a_reversal_names_people_and_money_never_deleted_user_pk_none
     assert f"<strong>Reversed by</strong>: — → {supervisor_actor.user.username}" in history
     invoice_history = admin_client.get(admin_url(writeoff.invoice, "history")).content.decode()
     # The invoice's written-off total, as money, not minor units.
-    assert "<strong>Written off minor</strong>: 30.00 USD → 0.00 USD" in invoice_history
+    assert "<strong>Written off</strong>: 30.00 USD → 0.00 USD" in invoice_history
 
 
 def test_a_row_whose_history_starts_with_a_change_says_its_earlier_state_is_unknown(

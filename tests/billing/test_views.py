@@ -13,6 +13,7 @@ from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import Invoice, Payment
 from billing.receivables.payments import payment_record, payment_remove
+from billing.receivables.timeline import shown_date
 from billing.rules import today
 from tests.ledger import assert_ledger_consistent
 from writeoffs.lifecycle.create import writeoff_create
@@ -408,7 +409,7 @@ def test_history_timeline_lists_every_change_with_its_actor(
     assert (
         "clerk",
         f"Payment {payment.pk}",
-        f"Payment of 20.00 USD recorded (paid {payment.paid_on} by check).",
+        f"Payment of 20.00 USD recorded (paid {shown_date(payment.paid_on)} by check).",
     ) in described
     assert (
         "supervisor",
@@ -425,7 +426,7 @@ def test_history_timeline_lists_every_change_with_its_actor(
         f"Dispute hold {hold.pk}",
         "Dispute hold of 10.00 USD released and re-aged.",
     ) in described
-    aging = [d for a, s, d in described if s == "Invoice 10023" and "aging date" in d]
+    aging = [d for a, s, d in described if s == "Invoice 10023" and "Aging date" in d]
     assert len(aging) == 1
     assert [entry.at for entry in timeline] == sorted((e.at for e in timeline), reverse=True)
 
@@ -488,11 +489,12 @@ def test_invoice_detail_query_count_is_the_same_for_1_and_50_entries(
     add_entries(1)
     # Two of them read the journal entries and their lines for the timeline, one is
     # the top bar's count of write-offs waiting for a supervisor's approval, three ask
-    # what stops a supervisor voiding the invoice (payments, write-offs, holds).
-    with django_assert_num_queries(20):
+    # what stops a supervisor voiding the invoice (payments, write-offs, holds), one
+    # reads the recoveries' history.
+    with django_assert_num_queries(21):
         client.get(detail_url(account, invoice))
     add_entries(49)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         response = client.get(detail_url(account, invoice))
     assert len(response.context["payments"]) == 50
 

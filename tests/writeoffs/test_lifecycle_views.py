@@ -796,8 +796,8 @@ def test_the_reage_popout_names_the_balance_that_moves_and_the_dates_from_and_to
     assert old.aging_date == today()
     timeline = client.get(reverse("invoice_detail", args=[account.acct_no, 20001]))
     assert (
-        f"aging date {today() - datetime.timedelta(days=130)} → {today()} (re-aged, for all "
-        "of its balance of 5,000.00 USD)"
+        f"Aging date moved from {shown(today() - datetime.timedelta(days=130))} to "
+        f"{shown(today())} (re-aged), for all of its balance of 5,000.00 USD."
     ) in timeline.content.decode()
 
 

@@ -24,6 +24,7 @@ from billing.errors import (
 )
 from billing.factories import InvoiceFactory
 from billing.models import AccountingPeriodLock, Invoice
+from billing.receivables.timeline import shown_date as shown
 from billing.rules import today
 from tests.ledger import assert_ledger_consistent, expired_days_ago
 from writeoffs import reports
@@ -31,7 +32,7 @@ from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import DisputeHold, WriteOff
-from writeoffs.selectors import invoice_timeline
+from writeoffs.timeline import invoice_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +97,8 @@ def test_a_supervisors_reage_moves_all_of_the_balance_and_history_says_how_much(
     assert (
         "supervisor",
         "Invoice 20001",
-        f"Changed aging date {today() - 130 * DAY} → {today()} (re-aged, for all of its "
-        "balance of 5,000.00 USD).",
+        f"Aging date moved from {shown(today() - 130 * DAY)} to {shown(today())} (re-aged), "
+        "for all of its balance of 5,000.00 USD.",
     ) in described
     assert (
         "supervisor",

@@ -17,11 +17,11 @@ from writeoffs.models import WriteOff
 from writeoffs.selectors import (
     account_totals,
     invoice_disputes,
-    invoice_timeline,
     invoice_writeoffs,
     latest_disputes,
     latest_writeoffs,
 )
+from writeoffs.timeline import invoice_timeline
 
 LATEST_ENTRIES = 5
 
