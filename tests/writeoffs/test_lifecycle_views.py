@@ -815,6 +815,31 @@ def test_the_reage_popout_of_a_hold_of_the_whole_balance_says_no_more(
     assert "not only the held" not in html
 
 
+def test_only_a_supervisor_is_offered_release_and_reage_and_a_clerk_is_refused(
+    client, clerk, supervisor, account, invoice, clerk_actor
+):
+    """Re-aging moves the whole invoice's aging date: the worklist and the Disputes
+    tab offer it to a supervisor only, and its pop-out is a 403 for a clerk, even on
+    the clerk's own hold."""
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="1.00", comments="Disputed", actor=clerk_actor
+    )
+    reage = settle_url(account, hold, "release_reage")
+    pages = (reverse("worklist_disputes"), disputes_page(account))
+
+    client.force_login(clerk)
+    for page in pages:
+        assert reage not in client.get(page).content.decode()
+    assert client.get(reage, **HTMX).status_code == 403
+    assert client.post(reage, {}, **HTMX).status_code == 403
+    hold.refresh_from_db()
+    assert hold.is_open
+
+    client.force_login(supervisor)
+    for page in pages:
+        assert reage in client.get(page).content.decode()
+
+
 def test_the_reage_popout_refuses_to_move_an_aging_date_backwards(
     client, supervisor, account, clerk_actor
 ):
