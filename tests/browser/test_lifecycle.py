@@ -120,6 +120,61 @@ def test_remove_a_payment(
     ledger_is_clean()
 
 
+def test_void_an_invoice(page: Page, live_server, sign_in, supervisor, account, invoice, shot):
+    """A supervisor voids an invoice issued in error through its confirm pop-out: the
+    invoice then shows nothing due, no Overdue badge, no payment or write-off control,
+    and History says it was voided and why."""
+    sign_in(page, "supervisor")
+    open_invoice_10023(page, live_server)
+    expect(page.get_by_text("Overdue", exact=True)).to_be_visible()
+
+    page.get_by_role("link", name="Void invoice").click()
+    popout = page.get_by_role("dialog", name="Void invoice 10023?")
+    expect(popout).to_be_visible()
+    expect(popout).to_contain_text("120.00 USD")
+    popout.get_by_role("button", name="Void invoice").click()
+    expect(popout.get_by_text("This field is required.")).to_be_visible()
+    popout.get_by_label("Reason").fill("Billed to the wrong customer")
+    shot(page, "void-popout")
+    popout.get_by_role("button", name="Void invoice").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Invoice 10023"))).to_contain_text("Void")
+    expect(page.get_by_text("Invoice 10023 voided")).to_be_visible()
+    expect(page.get_by_test_id("balance-due")).to_have_text("0.00 USD")
+    expect(page.get_by_text("Overdue", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Record Payment")).to_have_count(0)
+    expect(page.get_by_role("link", name="Void invoice")).to_have_count(0)
+    expect(page.get_by_role("list", name="Changes, newest first")).to_contain_text(
+        "Invoice voided: its 120.00 USD reversed out of the books, nothing due on it "
+        "(reason: Billed to the wrong customer)."
+    )
+    shot(page, "voided")
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.VOID
+    ledger_is_clean()
+
+
+def test_axe_finds_no_serious_violations_on_the_void_popout_and_a_void_invoice(
+    new_context, live_server, supervisor, account, invoice, axe
+):
+    page = new_context(bypass_csp=True).new_page()  # bypass_csp lets axe be injected
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("supervisor")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Receivables at a glance").wait_for()
+
+    page.goto(f"{live_server.url}/accounts/5001/invoices/10023/")
+    page.get_by_role("link", name="Void invoice").click()
+    popout = page.get_by_role("dialog", name="Void invoice 10023?")
+    expect(popout).to_be_visible()
+    expect(popout.get_by_label("Reason")).to_be_focused()  # the fade-in is done
+    assert axe(page, "void invoice pop-out") == []
+    popout.get_by_label("Reason").fill("Duplicate")
+    popout.get_by_role("button", name="Void invoice").click()
+    expect(page.get_by_test_id("balance-due")).to_have_text("0.00 USD")
+    assert axe(page, "void invoice") == []
+
+
 def test_filter_invoices_to_written_off(
     page: Page, live_server, sign_in, viewer, account, invoice, clerk_actor, shot
 ):
