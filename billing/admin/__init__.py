@@ -17,6 +17,7 @@ from billing.admin.base import (
     ExactNumberSearchMixin,
     LedgerAdmin,
     ReadOnlyAdmin,
+    confirm_ledger_action,
     money_display,
 )
 from billing.api.keys import api_key_revoke
@@ -34,6 +35,7 @@ from billing.models import (
 from billing.receivables.invoices import (
     invoice_revenue_code_correct,
     invoice_revenue_code_correction_plan,
+    invoice_void,
 )
 from billing.receivables.payments import payment_correct, payment_correction_plan
 
@@ -128,6 +130,7 @@ class InvoiceAdmin(LedgerAdmin):
     search_help_text = "Exact invoice number or account number."
     editable_fields = ("revenue_code",)
     display_fields = ("balance_due_display", "available_display")
+    actions = ["void_selected"]
 
     @admin.display(description="total")
     def total_display(self, invoice: Invoice) -> str:
@@ -144,6 +147,25 @@ class InvoiceAdmin(LedgerAdmin):
     @admin.display(description="available")
     def available_display(self, invoice: Invoice) -> str:
         return money_display(invoice.available_minor, invoice.currency)
+
+    def has_void_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.void_invoice")
+
+    @admin.action(description="Void selected invoices", permissions=["void"])
+    def void_selected(self, request: HttpRequest, queryset):
+        return confirm_ledger_action(
+            self,
+            request,
+            queryset,
+            action="void_selected",
+            title="Void invoices",
+            label="Reason for voiding",
+            required=True,
+            apply=lambda invoice, actor, reason: invoice_void(
+                invoice_id=invoice.pk, reason=reason, actor=actor
+            ),
+            done="Voided {count} invoice(s); their postings are reversed and nothing is due.",
+        )
 
 
 class PaymentAdminForm(CorrectionForm):

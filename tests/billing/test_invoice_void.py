@@ -20,10 +20,11 @@ from billing.errors import (
     PERMISSION_DENIED,
     BillingError,
 )
-from billing.factories import AccountingCodeFactory, InvoiceFactory
+from billing.factories import AccountingCodeFactory, InvoiceFactory, UserFactory
 from billing.models import AccountingPeriodLock, Invoice, JournalEntry, JournalEvent
 from billing.receivables.invoices import invoice_revenue_code_correct, invoice_void
 from billing.receivables.payments import payment_record, payment_remove
+from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -398,3 +399,48 @@ def test_the_void_view_answers_405_404_and_redirects_anonymous(client, superviso
     assert client.put(url).status_code == 405
     other = InvoiceFactory(invoice_no=20009)
     assert client.get(reverse("invoice_void", args=[5001, other.invoice_no])).status_code == 404
+
+
+# --- admin ---------------------------------------------------------------------------
+
+
+def test_the_admin_action_voids_through_the_service_with_a_reason(client, account, invoice):
+    staff = UserFactory(username="staff-supervisor", is_staff=True, groups=[SUPERVISOR])
+    blocked = InvoiceFactory(account=account, invoice_no=20003)
+    payment = payment_record(invoice_id=blocked.pk, amount="1.00", actor=Actor.for_user(staff))
+    client.force_login(staff)
+    changelist = reverse("admin:billing_invoice_changelist")
+    chosen = {"action": "void_selected", "_selected_action": [invoice.pk, blocked.pk]}
+
+    asked = client.post(changelist, chosen)
+    assert b"Reason for voiding" in asked.content
+    client.post(changelist, {**chosen, "apply": "yes", "text": ""})
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.SENT
+
+    done = client.post(changelist, {**chosen, "apply": "yes", "text": "Duplicates"}, follow=True)
+    page = done.content.decode()
+    assert "Voided 1 invoice(s)" in page
+    assert f"payment {payment.pk} is recorded on it" in page
+    invoice.refresh_from_db()
+    blocked.refresh_from_db()
+    assert (invoice.status, invoice.void_reason) == (Invoice.Status.VOID, "Duplicates")
+    assert blocked.status == Invoice.Status.SENT
+
+
+def test_staff_without_the_void_permission_are_not_offered_the_admin_action(client, invoice):
+    staff = UserFactory(username="staff-clerk", is_staff=True, groups=[CLERK])
+    client.force_login(staff)
+    changelist = reverse("admin:billing_invoice_changelist")
+    assert b"void_selected" not in client.get(changelist).content
+    client.post(
+        changelist,
+        {
+            "action": "void_selected",
+            "_selected_action": [invoice.pk],
+            "apply": "yes",
+            "text": "Not mine",
+        },
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.SENT
