@@ -17,6 +17,7 @@ from billing.errors import (
     INVALID_INPUT,
     INVALID_STATE,
     INVOICE_NOT_OPEN,
+    INVOICE_VOID,
     MALFORMED_AMOUNT,
     OVER_AVAILABLE,
     PERMISSION_DENIED,
@@ -189,10 +190,13 @@ def test_dinar_payment_takes_three_places(clerk_actor):
     assert stored(invoice).balance_due == Decimal("0.000")
 
 
-@pytest.mark.parametrize("status", [Invoice.Status.DRAFT, Invoice.Status.VOID])
-def test_draft_and_void_invoices_take_no_payments(account, clerk_actor, status):
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(Invoice.Status.DRAFT, INVOICE_NOT_OPEN), (Invoice.Status.VOID, INVOICE_VOID)],
+)
+def test_draft_and_void_invoices_take_no_payments(account, clerk_actor, status, code):
     invoice = InvoiceFactory(account=account, status=status)
-    with refused(INVOICE_NOT_OPEN):
+    with refused(code):
         pay(invoice, clerk_actor)
     assert not Payment.objects.exists()
 
