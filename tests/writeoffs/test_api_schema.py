@@ -14,10 +14,12 @@ import jsonschema
 import pytest
 from django.test import Client
 
+from billing.actors import Actor
 from billing.api.keys import api_key_create
 from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, AccountingPeriodLock, Invoice
+from billing.receivables.invoices import invoice_void
 from writeoffs.api.fields import API_MAX_PAGE
 from writeoffs.api.openapi import CALL_ERROR_CODES, openapi_document
 from writeoffs.factories import WriteOffFactory
@@ -163,6 +165,13 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
         Invoice.objects.filter(pk=world.invoice.pk).update(status=Invoice.Status.DRAFT)
         return world.call(CREATE, create())
 
+    def void_invoice(monkeypatch):
+        # A fresh invoice: the world's own carries a hold and write-offs, which a void
+        # refuses.
+        fresh = InvoiceFactory(account=world.invoice.account, invoice_no=77001)
+        invoice_void(invoice_id=fresh.pk, reason="Issued in error", actor=Actor.for_system())
+        return world.call(CREATE, create(invoice_no=fresh.invoice_no))
+
     def bad_dispute_settings(monkeypatch):
         world.settings.DISPUTE_HOLD_OVERRIDE_MAX_DAYS = 1000
         return world.call(CREATE, create(reason_code=9001, do_dispute=1))
@@ -197,6 +206,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
             1016: lambda mp: world.call(CREATE, create(writeoff_dispute_amount="1,50")),
             3120: lambda mp: world.call(CREATE, create(writeoff_dispute_amount="0")),
             3121: draft_invoice,
+            3128: void_invoice,
             3122: lambda mp: world.call(CREATE, create(writeoff_date="2999-01-01")),
             3127: lambda mp: world.call(CREATE, create(comments="x" * 3001)),
             3130: closed_period,
