@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -350,6 +351,7 @@ def _render_confirm(
         "idempotency_token": uuid.uuid4(),
         "confirm_url": kind.url("confirm", account, invoice),
         "edit_url": f"{kind.url('entry', account, invoice)}?{urlencode(as_typed)}",
+        "window_days": settings.WRITEOFF_APPROVAL_WINDOW_DAYS,
     }
     return render_page(request, TEMPLATE, context, partial="confirm")
 
