@@ -112,7 +112,9 @@ EXPECTED: dict[str, Expect] = {
     "bulk_run_detail": Expect(get=READ, scoped=False),
     "bulk_run_progress": Expect(get=READ, scoped=False),
     "bulk_run_exclude": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
-    "bulk_run_start": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
+    # GET is the confirm pop-out naming what starting freezes.
+    "bulk_run_start": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "bulk_run_request_approval": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_cancel": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_resume": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_log": Expect(get=READ, scoped=False),

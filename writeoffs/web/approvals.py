@@ -15,6 +15,8 @@ from billing.web.forms import ReasonForm, attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import page_window
 from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+from writeoffs.bulk.preview import bulk_run_preview
+from writeoffs.bulk.runs import bulk_runs_awaiting_approval
 from writeoffs.models import WriteOff
 from writeoffs.selectors import (
     pending_approval_for,
@@ -35,6 +37,11 @@ def approval_queue(request: HtmxHttpRequest) -> HttpResponse:
     """Write-offs waiting for approval, oldest first, with their invoice's balances."""
     window = page_window(pending_approvals(), request.GET.get("page"), APPROVALS_PER_PAGE)
     context = {"step": "queue", "window": window, "rows": window.items}
+    if not request.htmx:
+        # Bulk runs sent for approval: a handful of drafts, each with its figures now.
+        context["bulk_runs"] = [
+            (run, bulk_run_preview(run)) for run in bulk_runs_awaiting_approval()
+        ]
     return render_page(request, APPROVALS_TEMPLATE, context, partial="queue")
 
 

@@ -74,6 +74,11 @@ urlpatterns = [
     ),
     path("bulk-runs/<int:run_id>/exclude/", bulk.bulk_run_exclude, name="bulk_run_exclude"),
     path("bulk-runs/<int:run_id>/start/", bulk.bulk_run_start, name="bulk_run_start"),
+    path(
+        "bulk-runs/<int:run_id>/request-approval/",
+        bulk.bulk_run_request_approval,
+        name="bulk_run_request_approval",
+    ),
     path("bulk-runs/<int:run_id>/cancel/", bulk.bulk_run_cancel, name="bulk_run_cancel"),
     path("bulk-runs/<int:run_id>/resume/", bulk.bulk_run_resume, name="bulk_run_resume"),
     path("bulk-runs/<int:run_id>/log.csv", bulk.bulk_run_log, name="bulk_run_log"),
