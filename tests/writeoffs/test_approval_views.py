@@ -198,3 +198,30 @@ def test_a_conversion_over_the_limit_says_it_waits_for_approval(client, account,
     page = client.get(response["Location"]).content.decode()
     assert "waits for approval" in page
     assert "Conversion pending" in page
+
+
+def test_approve_and_reject_are_not_offered_on_ones_own_request_and_the_page_says_why(
+    client, pending
+):
+    requester = pending.requested_by
+    requester.groups.add(Group.objects.get(name=SUPERVISOR))
+    client.force_login(requester)
+    for url in (
+        reverse("approval_queue"),
+        reverse("writeoff_page", args=[pending.account.acct_no]),
+    ):
+        html = client.get(url).content.decode()
+        assert f'aria-label="Approve write-off {pending.pk}"' not in html
+        assert f'aria-label="Reject write-off {pending.pk}"' not in html
+        assert "Your own request: another approver must decide." in html
+    for name in ("approval_approve", "approval_reject"):
+        popout = client.get(reverse(name, args=[pending.pk]), headers=HTMX).content.decode()
+        assert "Your own request: another approver must decide." in popout
+        assert 'type="submit"' not in popout
+
+
+def test_another_approver_is_still_offered_approve_and_reject(client, supervisor, pending):
+    client.force_login(supervisor)
+    html = client.get(reverse("approval_queue")).content.decode()
+    assert f'aria-label="Approve write-off {pending.pk}"' in html
+    assert "Your own request" not in html
