@@ -72,6 +72,8 @@ def test_clerks_over_limit_writeoff_goes_pending_and_a_supervisor_approves_it_fr
     expect(confirm).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text(f"Write-off {writeoff.number} approved")
     expect(page.get_by_text("Nothing is waiting for approval.")).to_be_visible()
+    # The top bar's badge follows without a reload.
+    expect(top_bar.get_by_role("link", name=re.compile("Approvals"))).to_contain_text("0")
 
     page.goto(f"{live_server.url}/accounts/5001/write-offs/")
     row = page.get_by_role("row", name=re.compile("Customer insolvent"))

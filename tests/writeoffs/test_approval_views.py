@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -225,3 +226,48 @@ def test_another_approver_is_still_offered_approve_and_reject(client, supervisor
     html = client.get(reverse("approval_queue")).content.decode()
     assert f'aria-label="Approve write-off {pending.pk}"' in html
     assert "Your own request" not in html
+
+
+def test_an_htmx_approval_sends_the_new_count_for_the_top_bar_badge(client, supervisor, pending):
+    client.force_login(supervisor)
+    page = client.get(reverse("approval_queue")).content.decode()
+    assert 'data-approvals-count aria-label="1 waiting"' in page
+    response = client.post(reverse("approval_approve", args=[pending.pk]), headers=HTMX)
+    assert response.status_code == 204
+    events = json.loads(response["HX-Trigger"])
+    assert events["approvalsChanged"] == {"count": 0}
+
+
+def test_an_htmx_rejection_sends_the_new_count_for_the_top_bar_badge(client, supervisor, pending):
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("approval_reject", args=[pending.pk]), {"reason": "No evidence"}, headers=HTMX
+    )
+    assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 0}
+
+
+def test_a_write_off_that_goes_pending_sends_the_count_to_an_approver(
+    client, supervisor, pending
+):
+    """A supervisor's own write-off over their limit: their badge counts it too."""
+    invoice = InvoiceFactory(account=pending.account, invoice_no=40002, total_minor=900_000)
+    client.force_login(supervisor)
+    entry_url = reverse("writeoff_entry", args=[pending.account.acct_no, invoice.invoice_no])
+    fields = {
+        "amount": "6000.00",
+        "reason_code": "0",
+        "writeoff_date": timezone.localdate().isoformat(),
+        "revenue_impacting": "on",
+        "comments": "Over the supervisor's limit",
+    }
+    entry = client.post(entry_url, fields, headers=HTMX).content.decode()
+    token = re.search(r'name="idempotency_token" value="([^"]+)"', entry).group(1)
+    frozen = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', entry))
+    frozen["idempotency_token"] = token
+    response = client.post(
+        reverse("writeoff_confirm", args=[pending.account.acct_no, invoice.invoice_no]),
+        frozen,
+        headers=HTMX,
+    )
+    assert response.status_code == 204
+    assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 2}

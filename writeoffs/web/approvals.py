@@ -22,6 +22,7 @@ from writeoffs.selectors import (
     pending_approval_for,
     pending_approvals,
 )
+from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.page import WRITEOFF
 
 APPROVALS_TEMPLATE = "writeoffs/approvals.html"
@@ -111,4 +112,7 @@ def _decided(request: HtmxHttpRequest, writeoff: WriteOff, message: str) -> Http
     """After an approval or rejection: htmx closes the pop-out and the queue or the
     Write-Offs table refreshes; without JS, back to the queue with the message."""
     next_url = reverse("approval_queue")
-    return htmx_done(request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url)
+    response = htmx_done(
+        request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url
+    )
+    return announce_approvals_count(request, response)

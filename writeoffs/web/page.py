@@ -50,6 +50,7 @@ from writeoffs.selectors import (
     writeoffs_for,
 )
 from writeoffs.web import exports
+from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.forms import DisputeHoldForm, EntryForm, WriteOffForm
 
 ROWS_PER_PAGE = 25
@@ -394,4 +395,6 @@ def _done(
     highlighted; without JS, back to the table's tab with the row highlighted."""
     page = reverse("writeoff_page", args=[account.acct_no])
     next_url = f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}"
-    return htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
+    response = htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
+    # A create or conversion may have gone pending, a withdrawal ended one.
+    return announce_approvals_count(request, response)
