@@ -102,6 +102,8 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
     # the Approvals queue (across accounts): the approve permission
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
+    # a requester's own write-offs that went for approval
+    "my_requests": Expect(get=CLERK_FORM, scoped=False),
     "approval_approve": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     "approval_reject": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     # bulk runs (not account-scoped). Clerks create runs and edit their own drafts;

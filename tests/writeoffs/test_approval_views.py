@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.factories import InvoiceFactory, UserFactory
-from billing.roles import CONTROLLER, SUPERVISOR
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import WriteOff
@@ -271,3 +271,54 @@ def test_a_write_off_that_goes_pending_sends_the_count_to_an_approver(
     )
     assert response.status_code == 204
     assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 2}
+
+
+def test_my_requests_shows_the_requesters_pending_approved_and_rejected_writeoffs(
+    client, account, clerk, supervisor
+):
+    clerk_actor = Actor.for_user(clerk)
+    invoice = InvoiceFactory(account=account, invoice_no=40009, total_minor=900_000)
+
+    def request(amount):
+        return writeoff_create(
+            invoice_id=invoice.pk,
+            amount=amount,
+            reason_code=0,
+            comments="Over the limit",
+            actor=clerk_actor,
+        )
+
+    waiting, approved, rejected = request("600.00"), request("700.00"), request("800.00")
+    from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+
+    writeoff_approve(writeoff_id=approved.pk, actor=Actor.for_user(supervisor))
+    writeoff_reject(writeoff_id=rejected.pk, reason="No proof", actor=Actor.for_user(supervisor))
+    other = UserFactory(username="clerk-2", groups=[CLERK])
+    other_invoice = InvoiceFactory(account=account, invoice_no=40010, total_minor=900_000)
+    someone_elses = writeoff_create(
+        invoice_id=other_invoice.pk,
+        amount="650.00",
+        reason_code=0,
+        comments="Not mine",
+        actor=Actor.for_user(other),
+    )
+
+    client.force_login(clerk)
+    page = client.get(reverse("account_list")).content.decode()
+    assert f'href="{reverse("my_requests")}"' in page  # linked from the top bar
+    html = client.get(reverse("my_requests")).content.decode()
+    for row in (waiting, approved, rejected):
+        assert f'data-entry-id="{row.pk}"' in html
+    assert f'data-entry-id="{someone_elses.pk}"' not in html
+    assert "Waiting for approval" in html and "No proof" in html and "Approved" in html
+    only_pending = client.get(reverse("my_requests"), {"status": "pending"}).content.decode()
+    assert f'data-entry-id="{waiting.pk}"' in only_pending
+    assert f'data-entry-id="{approved.pk}"' not in only_pending
+    only_rejected = client.get(reverse("my_requests"), {"status": "rejected"}).content.decode()
+    assert f'data-entry-id="{rejected.pk}"' in only_rejected
+    assert f'data-entry-id="{waiting.pk}"' not in only_rejected
+
+
+def test_my_requests_is_for_requesters(client, viewer):
+    client.force_login(viewer)
+    assert client.get(reverse("my_requests")).status_code == 403

@@ -19,8 +19,10 @@ from writeoffs.bulk.preview import bulk_run_preview
 from writeoffs.bulk.runs import bulk_runs_awaiting_approval
 from writeoffs.models import WriteOff
 from writeoffs.selectors import (
+    MY_REQUEST_FILTERS,
     pending_approval_for,
     pending_approvals,
+    requests_of,
 )
 from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.page import WRITEOFF
@@ -106,6 +108,25 @@ def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
         "reject_form": form,
     }
     return render_page(request, APPROVALS_TEMPLATE, context, partial="reject")
+
+
+@login_required
+@permission_required("writeoffs.add_writeoff", raise_exception=True)
+@require_http_methods(["GET"])
+def my_requests(request: HtmxHttpRequest) -> HttpResponse:
+    """The requester's own write-offs that went for approval: pending, approved,
+    rejected (or withdrawn) and lapsed, newest first, filtered by status."""
+    status = request.GET.get("status", "")
+    if status not in MY_REQUEST_FILTERS:
+        status = ""
+    window = page_window(requests_of(request.user, status), request.GET.get("page"), 25)
+    context = {
+        "window": window,
+        "rows": window.items,
+        "status": status,
+        "filters": [("", "All"), *((name, name.capitalize()) for name in MY_REQUEST_FILTERS)],
+    }
+    return render_page(request, "writeoffs/my_requests.html", context, partial="requests")
 
 
 def _decided(request: HtmxHttpRequest, writeoff: WriteOff, message: str) -> HttpResponse:

@@ -59,6 +59,7 @@ urlpatterns = [
         name="recovery_new",
     ),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
+    path("my-requests/", approvals.my_requests, name="my_requests"),
     path(
         "approvals/<int:writeoff_id>/approve/",
         approvals.approval_approve,
