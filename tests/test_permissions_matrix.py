@@ -103,6 +103,8 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
     # the Approvals queue (across accounts): the approve permission
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
+    # a requester's own write-offs that went for approval
+    "my_requests": Expect(get=CLERK_FORM, scoped=False),
     "approval_approve": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     "approval_reject": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     # bulk runs (not account-scoped). Clerks create runs and edit their own drafts;
@@ -113,7 +115,9 @@ EXPECTED: dict[str, Expect] = {
     "bulk_run_detail": Expect(get=READ, scoped=False),
     "bulk_run_progress": Expect(get=READ, scoped=False),
     "bulk_run_exclude": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
-    "bulk_run_start": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
+    # GET is the confirm pop-out naming what starting freezes.
+    "bulk_run_start": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "bulk_run_request_approval": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_cancel": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_resume": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_log": Expect(get=READ, scoped=False),

@@ -359,3 +359,32 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
 def close_figures(locked_through: datetime.date) -> dict[str, int]:
     """What a close snapshot records of write-offs: how many wait for approval."""
     return {"pending_writeoffs": pending_writeoff_count()}
+
+
+# --- a requester's own write-offs that went for approval -----------------------------
+
+# The "My requests" filter: each name and the write-offs it shows.
+MY_REQUEST_FILTERS: dict[str, Q] = {
+    "pending": Q(status=WriteOff.Status.PENDING),
+    "approved": Q(approved_at__isnull=False),
+    "rejected": Q(status=WriteOff.Status.REJECTED),
+    "lapsed": Q(status=WriteOff.Status.LAPSED),
+}
+
+
+def requests_of(user, status: str = "") -> QuerySet[WriteOff]:
+    """``user``'s write-offs that went for approval (pending, approved by someone,
+    rejected or withdrawn, lapsed), newest first; ``status`` narrows to one of
+    ``MY_REQUEST_FILTERS``. A bulk run's write-offs are approved with their run,
+    which the Bulk write-offs page shows, so they are left out."""
+    went_for_approval = Q()
+    for condition in MY_REQUEST_FILTERS.values():
+        went_for_approval |= condition
+    chosen = MY_REQUEST_FILTERS.get(status, went_for_approval)
+    return (
+        WriteOff.objects.filter(
+            chosen, requested_by=user, requested_by_api_key__isnull=True, bulk_run__isnull=True
+        )
+        .select_related("invoice", "account")
+        .order_by("-created_at", "-id")
+    )

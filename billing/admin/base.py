@@ -12,6 +12,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
@@ -225,6 +226,20 @@ class LedgerAdmin(ReadableHistoryMixin, ExactNumberSearchMixin, SimpleHistoryAdm
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Also removes the "Delete selected" action: admin offers it only with this permission.
         return False
+
+    def revert_disabled(self, request: HttpRequest, obj=None) -> bool:
+        """No "Revert" on a ledger row's history: putting back an earlier version would
+        rewrite a posted row around its services (its amounts, status and journal).
+        An earlier version is shown to read only."""
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied(
+                "A ledger row is never reverted to an earlier version: correct its free "
+                "text or code with a reason, or reverse it."
+            )
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         names = [f.name for f in self.model._meta.fields if f.name != "id"]

@@ -30,6 +30,12 @@ def invoice_for(account: Account, invoice_no: int) -> Invoice:
     )
 
 
+def currencies_in_use() -> list[str]:
+    """The currencies accounts bill in, for a currency filter's choices (a few rows
+    from the accounts' currency index)."""
+    return sorted(Account.objects.order_by().values_list("currency", flat=True).distinct())
+
+
 def accounts_matching(query: str) -> QuerySet[Account]:
     """Accounts whose number is ``query``, whose client account ID starts with it, or
     whose name contains it.

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.csv_export import csv_response
-from billing.errors import BillingError
+from billing.errors import PERMISSION_DENIED, BillingError
 from billing.ledger.books import journal_lines, trial_balance
-from billing.ledger.close import lock_date_move
+from billing.ledger.close import lock_date_move, lock_date_move_check
 from billing.ledger.export import EXPORT_HEADER, journal_export_rows
 from billing.ledger.periods import lock_date
 from billing.models import AccountingPeriodLock
@@ -42,17 +42,24 @@ def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
     confirming = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        arguments = {
+            "locked_through": data["locked_through"],
+            "reason": data["reason"],
+            "actor": Actor.for_request(request),
+        }
         if not data["confirmed"]:
-            confirming = True
+            # Every rule before the confirm step: a refusal shows next to the date now.
+            try:
+                lock_date_move_check(**arguments)
+            except BillingError as error:
+                _attach_lock_refusal(form, error)
+            else:
+                confirming = True
         else:
             try:
-                move = lock_date_move(
-                    locked_through=data["locked_through"],
-                    reason=data["reason"],
-                    actor=Actor.for_request(request),
-                )
+                move = lock_date_move(**arguments)
             except BillingError as error:
-                attach_billing_error(form, error)
+                _attach_lock_refusal(form, error)
             else:
                 text = f"The books are closed through {move.locked_through}."
                 messages.success(request, text)
@@ -73,6 +80,16 @@ def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
         },
         partial="lock_form",
     )
+
+
+def _attach_lock_refusal(form: LockDateForm, error: BillingError) -> None:
+    """The service's refusal next to the date. Moving the date back is a superuser's
+    (the service says so): for a controller, who may move it, that is what is in the
+    way of this date, not a page they may not open."""
+    if error.code == PERMISSION_DENIED and error.field == "locked_through":
+        form.add_error("locked_through", error.message)
+    else:
+        attach_billing_error(form, error)
 
 
 @login_required

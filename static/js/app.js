@@ -8,7 +8,8 @@
  *   to the control that opened them when they close (Escape included).
  * - HX-Trigger events from the server (named in billing/htmx.py): closeOverlays,
  *   closePopout, showMessage, and ledgerChanged carrying {kind, id}, whose row
- *   is highlighted when the table refreshes.
+ *   is highlighted when the table refreshes; approvalsChanged carrying {count}
+ *   updates the top bar's Approvals badge ([data-approvals-count]).
  * - [data-js-only] controls stay hidden without JavaScript.
  * - [data-fill-target] buttons copy data-fill-value into a field ("full balance").
  * - [data-expiry-preview] shows the date a dispute hold will expire.
@@ -228,6 +229,15 @@
     alert.appendChild(close);
     const area = document.getElementById("messages");
     area.replaceChildren(alert);
+  });
+  // An approval, rejection or a new pending write-off: the top bar's count follows.
+  document.addEventListener("approvalsChanged", function (event) {
+    const count = (event.detail || {}).count;
+    if (typeof count !== "number") { return; }
+    document.querySelectorAll("[data-approvals-count]").forEach(function (badge) {
+      badge.textContent = String(count);
+      badge.setAttribute("aria-label", count + " waiting");
+    });
   });
   // A payment, write-off or hold changed: highlight its row once the table has refreshed.
   document.addEventListener("ledgerChanged", function (event) {

@@ -606,3 +606,23 @@ def test_every_history_page_shows_the_changes_of_its_oldest_row(admin_client, wr
     # Page 1 holds the two newest changes; the older of them is compared with page 2's.
     assert "<strong>Comments</strong>: Note 1 → Note 2" in first
     assert "<strong>Comments</strong>: Note 0 → Note 1" in first
+
+
+# --- issue 25: no "Revert" on the history of ledger rows ----------------------------
+
+
+@pytest.mark.parametrize("row", ["writeoff", "hold", "payment", "invoice"])
+def test_ledger_history_offers_no_revert_and_refuses_one(admin_client, request, row):
+    obj = request.getfixturevalue(row)
+    record = obj.history.order_by("history_id").first()
+    opts = obj._meta
+    url = reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[obj.pk, record.pk]
+    )
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert b"Revert" not in page.content
+    before = obj.history.count()
+    refused = admin_client.post(url, {"_save": "Revert", "comments": "Old", "reason": "Undo"})
+    assert refused.status_code == 403
+    assert obj.history.count() == before

@@ -83,15 +83,66 @@ def test_a_lock_date_of_today_is_refused_next_to_the_date_in_the_htmx_fragment(c
     assert not AccountingPeriodLock.objects.exists()
 
 
-def test_moving_the_lock_date_back_is_a_403_for_the_controller(client, controller):
+def test_moving_the_lock_date_back_is_refused_next_to_the_date_for_the_controller(
+    client, controller
+):
+    """Not a 403 page telling the controller to ask a billing supervisor: the
+    controller is the one who moves it; the date says what is in the way."""
     AccountingPeriodLock.objects.create(locked_through=today() - DAY, reason="Closed")
     client.force_login(controller)
     response = client.post(
         reverse("lock_date"),
         {"locked_through": (today() - 9 * DAY).isoformat(), "reason": "Back", "confirmed": "on"},
     )
-    assert response.status_code == 403
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Only a superuser may move the lock date back" in body
+    assert "invalid-feedback" in body
+    assert "billing supervisor" not in body.lower()
     assert lock_date() == today() - DAY
+
+
+@pytest.mark.parametrize(
+    ("days_back", "message"),
+    [(0, "must be before today"), (-3, "must be before today"), (9, "may move the lock date back")],
+)
+def test_the_lock_date_is_checked_before_the_confirm_step(client, controller, days_back, message):
+    AccountingPeriodLock.objects.create(locked_through=today() - DAY, reason="Closed")
+    client.force_login(controller)
+    through = (today() - days_back * DAY).isoformat()
+    response = client.post(
+        reverse("lock_date"), {"locked_through": through, "reason": "Month end"}, **HTMX
+    )
+    body = response.content.decode()
+    assert "Confirm: close the books" not in body
+    assert message in body
+    assert "invalid-feedback" in body
+
+
+def test_a_pending_writeoff_in_the_way_is_named_before_the_confirm_step(
+    client, controller, clerk_actor, invoice
+):
+    from writeoffs.models import ApprovalLimit
+
+    ApprovalLimit.objects.filter(role="clerk", currency=invoice.currency).update(limit_minor=0)
+    pending = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="100.00",
+        reason_code=0,
+        comments="Waits for approval",
+        actor=clerk_actor,
+        writeoff_date=today() - 2 * DAY,
+    )
+    assert pending.is_pending
+    client.force_login(controller)
+    response = client.post(
+        reverse("lock_date"),
+        {"locked_through": (today() - DAY).isoformat(), "reason": "Month end"},
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert "Confirm: close the books" not in body
+    assert f"Write-off {pending.pk}" in body and "is pending approval" in body
 
 
 @pytest.mark.parametrize("name", ["trial_balance", "journal_export_page", "lock_date"])

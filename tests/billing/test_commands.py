@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db.models import F
 
 from billing.models import Account, Invoice, InvoiceLine, Payment
-from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
 from writeoffs.models import DisputeHold, WriteOff
 
 AS_OF = "2026-06-30"
@@ -213,10 +213,17 @@ def test_demo_users_get_their_roles_and_the_printed_password(settings):
     settings.DEBUG = True
     output = run("seed_billing", "--demo-users", *SMALL)
     password = output.split("password: ")[1].split()[0]
-    users = get_user_model().objects.filter(username__in=["clerk", "supervisor", "viewer"])
+    names = ["clerk", "supervisor", "controller", "viewer"]
+    users = get_user_model().objects.filter(username__in=names)
     roles = {u.username: [g.name for g in u.groups.all()] for u in users}
-    assert roles == {"clerk": [CLERK], "supervisor": [SUPERVISOR], "viewer": [VIEWER]}
+    assert roles == {
+        "clerk": [CLERK],
+        "supervisor": [SUPERVISOR],
+        "controller": [CONTROLLER],
+        "viewer": [VIEWER],
+    }
     assert all(u.check_password(password) for u in users)
+    assert "users clerk, supervisor, controller, viewer" in output
 
 
 @pytest.mark.django_db

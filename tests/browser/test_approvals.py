@@ -39,6 +39,10 @@ def test_clerks_over_limit_writeoff_goes_pending_and_a_supervisor_approves_it_fr
     entry.get_by_label("Comments").fill("Customer insolvent.")
     entry.get_by_role("button", name="Create Write-Off").click()
     popout = page.get_by_role("dialog", name="Review: Create a Write-off")
+    expect(popout).to_contain_text(
+        "This is over your limit of 500.00 USD: it will be sent for approval."
+    )
+    shot(page, "review-over-limit")
     popout.get_by_role("button", name="Create Write-Off").click()
 
     expect(page.get_by_role("status")).to_contain_text("waits for approval")
@@ -52,6 +56,12 @@ def test_clerks_over_limit_writeoff_goes_pending_and_a_supervisor_approves_it_fr
     response = page.goto(f"{live_server.url}/approvals/")
     assert response.status == 403
     shot(page, "clerk-refused")
+    # The clerk follows the request from "My requests" in the top bar.
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("navigation", name="Top bar").get_by_role("link", name="My requests").click()
+    mine = page.get_by_role("row", name=re.compile(rf"^{writeoff.number}\b"))
+    expect(mine).to_contain_text("Pending approval")
+    expect(mine).to_contain_text("600.00")
 
     page.goto(f"{live_server.url}/")
     page.get_by_role("button", name="Sign out").click()
@@ -72,6 +82,8 @@ def test_clerks_over_limit_writeoff_goes_pending_and_a_supervisor_approves_it_fr
     expect(confirm).to_be_hidden()
     expect(page.get_by_role("status")).to_contain_text(f"Write-off {writeoff.number} approved")
     expect(page.get_by_text("Nothing is waiting for approval.")).to_be_visible()
+    # The top bar's badge follows without a reload.
+    expect(top_bar.get_by_role("link", name=re.compile("Approvals"))).to_contain_text("0")
 
     page.goto(f"{live_server.url}/accounts/5001/write-offs/")
     row = page.get_by_role("row", name=re.compile("Customer insolvent"))
@@ -110,3 +122,43 @@ def test_record_a_recovery_from_the_invoice_page(
     writeoff.refresh_from_db()
     assert writeoff.recovered_minor == 50_00
     assert csp_violations == []
+
+
+def test_my_requests_and_the_approvals_queue_with_a_bulk_run_have_no_serious_axe_problems(
+    new_context, live_server, clerk, supervisor, big_invoice, axe
+):
+    from billing.actors import Actor
+    from billing.factories import AccountFactory
+    from tests.writeoffs.bulk_support import criteria, small_invoice
+    from writeoffs.bulk.runs import bulk_run_create, bulk_run_request_approval
+
+    writeoff_create(
+        invoice_id=big_invoice.pk,
+        amount="600.00",
+        reason_code=0,
+        comments="Customer insolvent.",
+        actor=Actor.for_user(clerk),
+    )
+    small = AccountFactory(acct_no=6301)
+    for _ in range(3):
+        small_invoice(small, 20000)
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria(max_balance={"USD": "200.00"}))
+    bulk_run_request_approval(run_id=run.pk, actor=Actor.for_user(clerk))
+
+    page = new_context(bypass_csp=True).new_page()
+    for username, path, screen in (
+        ("clerk", "/my-requests/", "my requests"),
+        ("supervisor", "/approvals/", "approvals with a bulk run"),
+    ):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill("correct horse battery staple")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign out").wait_for()
+        page.goto(f"{live_server.url}{path}")
+        assert axe(page, screen) == []
+        if username == "supervisor":
+            expect(page.get_by_role("row", name=re.compile(f"Bulk run {run.pk}"))).to_contain_text(
+                "3 · 600.00 USD"
+            )
+        page.get_by_role("button", name="Sign out").click()

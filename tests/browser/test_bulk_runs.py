@@ -61,12 +61,18 @@ def test_preview_exclude_two_start_and_watch_a_worker_write_the_run(
     expect(usd.locator('[data-figure="total"]')).to_have_text("9.09")
     shot(page, "two-excluded")
 
-    page.get_by_role("button", name="Start run").click()
+    page.get_by_role("button", name="Start run…").click()
+    popout = page.get_by_role("dialog")
+    expect(popout.get_by_role("row", name=re.compile(r"^USD"))).to_contain_text("9.09 USD")
+    expect(popout).to_contain_text("Nothing goes pending")
+    shot(page, "start-confirm")
+    popout.get_by_role("button", name="Start run", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("5 invoice(s) frozen")
     # The worker process writes the run; the fragment polls every 2 seconds.
     expect(page.locator("[data-progress-percent]")).to_have_text("100%", timeout=60_000)
     expect(page.get_by_text("5 written")).to_be_visible()
     expect(page.get_by_text("The run is complete.")).to_be_visible()
+    expect(page.locator('[data-run-amounts] [data-figure="written"]')).to_have_text("5 · 9.09 USD")
     bar = page.get_by_role("progressbar", name="Invoices processed")
     expect(bar).to_have_attribute("value", "5")
     shot(page, "complete")
@@ -114,8 +120,11 @@ def test_bulk_run_screens_have_no_serious_accessibility_problems(
     page.get_by_label("Reason code").select_option(label="0 · Bad Debt")
     page.get_by_label("Comments").fill("Clean-up")
     page.get_by_role("button", name="Preview").click()
-    page.get_by_role("button", name="Start run").wait_for()
+    page.get_by_role("button", name="Start run…").wait_for()
     assert axe(page, "bulk run preview") == []
-    page.get_by_role("button", name="Start run").click()
+    page.get_by_role("button", name="Start run…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Start run", exact=True).wait_for()
+    assert axe(page, "bulk run start confirm") == []
+    page.get_by_role("dialog").get_by_role("button", name="Start run", exact=True).click()
     page.get_by_role("progressbar", name="Invoices processed").wait_for()
     assert axe(page, "bulk run progress") == []

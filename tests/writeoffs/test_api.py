@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -942,6 +942,19 @@ def test_revoke_api_key_command_revokes_the_key(db, api, create_input):
 
     assert ApiKey.objects.get(name="erp-clerk").revoked
     assert_error(api.post(CREATE, create_input), 1004, 401)
+
+
+def test_revoking_a_revoked_key_again_says_so_and_exits_0(clerk_key):
+    call_command("revoke_api_key", "erp-clerk", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("revoke_api_key", "erp-clerk", stdout=out)  # no CommandError
+    assert "was already revoked at" in out.getvalue()
+    assert "nothing changed" in out.getvalue()
+
+
+def test_revoking_an_unknown_key_is_refused_with_a_non_zero_exit(db):
+    with pytest.raises(CommandError, match="No API key is named 'nobody'"):
+        call_command("revoke_api_key", "nobody", stdout=io.StringIO())
 
 
 def test_api_calls_are_csrf_exempt_but_other_views_are_not(create_input):

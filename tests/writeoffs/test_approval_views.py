@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.factories import InvoiceFactory, UserFactory
-from billing.roles import CONTROLLER, SUPERVISOR
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.models import WriteOff
@@ -198,3 +199,126 @@ def test_a_conversion_over_the_limit_says_it_waits_for_approval(client, account,
     page = client.get(response["Location"]).content.decode()
     assert "waits for approval" in page
     assert "Conversion pending" in page
+
+
+def test_approve_and_reject_are_not_offered_on_ones_own_request_and_the_page_says_why(
+    client, pending
+):
+    requester = pending.requested_by
+    requester.groups.add(Group.objects.get(name=SUPERVISOR))
+    client.force_login(requester)
+    for url in (
+        reverse("approval_queue"),
+        reverse("writeoff_page", args=[pending.account.acct_no]),
+    ):
+        html = client.get(url).content.decode()
+        assert f'aria-label="Approve write-off {pending.pk}"' not in html
+        assert f'aria-label="Reject write-off {pending.pk}"' not in html
+        assert "Your own request: another approver must decide." in html
+    for name in ("approval_approve", "approval_reject"):
+        popout = client.get(reverse(name, args=[pending.pk]), headers=HTMX).content.decode()
+        assert "Your own request: another approver must decide." in popout
+        assert 'type="submit"' not in popout
+
+
+def test_another_approver_is_still_offered_approve_and_reject(client, supervisor, pending):
+    client.force_login(supervisor)
+    html = client.get(reverse("approval_queue")).content.decode()
+    assert f'aria-label="Approve write-off {pending.pk}"' in html
+    assert "Your own request" not in html
+
+
+def test_an_htmx_approval_sends_the_new_count_for_the_top_bar_badge(client, supervisor, pending):
+    client.force_login(supervisor)
+    page = client.get(reverse("approval_queue")).content.decode()
+    assert 'data-approvals-count aria-label="1 waiting"' in page
+    response = client.post(reverse("approval_approve", args=[pending.pk]), headers=HTMX)
+    assert response.status_code == 204
+    events = json.loads(response["HX-Trigger"])
+    assert events["approvalsChanged"] == {"count": 0}
+
+
+def test_an_htmx_rejection_sends_the_new_count_for_the_top_bar_badge(client, supervisor, pending):
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("approval_reject", args=[pending.pk]), {"reason": "No evidence"}, headers=HTMX
+    )
+    assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 0}
+
+
+def test_a_write_off_that_goes_pending_sends_the_count_to_an_approver(
+    client, supervisor, pending
+):
+    """A supervisor's own write-off over their limit: their badge counts it too."""
+    invoice = InvoiceFactory(account=pending.account, invoice_no=40002, total_minor=900_000)
+    client.force_login(supervisor)
+    entry_url = reverse("writeoff_entry", args=[pending.account.acct_no, invoice.invoice_no])
+    fields = {
+        "amount": "6000.00",
+        "reason_code": "0",
+        "writeoff_date": timezone.localdate().isoformat(),
+        "revenue_impacting": "on",
+        "comments": "Over the supervisor's limit",
+    }
+    entry = client.post(entry_url, fields, headers=HTMX).content.decode()
+    token = re.search(r'name="idempotency_token" value="([^"]+)"', entry).group(1)
+    frozen = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', entry))
+    frozen["idempotency_token"] = token
+    response = client.post(
+        reverse("writeoff_confirm", args=[pending.account.acct_no, invoice.invoice_no]),
+        frozen,
+        headers=HTMX,
+    )
+    assert response.status_code == 204
+    assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 2}
+
+
+def test_my_requests_shows_the_requesters_pending_approved_and_rejected_writeoffs(
+    client, account, clerk, supervisor
+):
+    clerk_actor = Actor.for_user(clerk)
+    invoice = InvoiceFactory(account=account, invoice_no=40009, total_minor=900_000)
+
+    def request(amount):
+        return writeoff_create(
+            invoice_id=invoice.pk,
+            amount=amount,
+            reason_code=0,
+            comments="Over the limit",
+            actor=clerk_actor,
+        )
+
+    waiting, approved, rejected = request("600.00"), request("700.00"), request("800.00")
+    from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+
+    writeoff_approve(writeoff_id=approved.pk, actor=Actor.for_user(supervisor))
+    writeoff_reject(writeoff_id=rejected.pk, reason="No proof", actor=Actor.for_user(supervisor))
+    other = UserFactory(username="clerk-2", groups=[CLERK])
+    other_invoice = InvoiceFactory(account=account, invoice_no=40010, total_minor=900_000)
+    someone_elses = writeoff_create(
+        invoice_id=other_invoice.pk,
+        amount="650.00",
+        reason_code=0,
+        comments="Not mine",
+        actor=Actor.for_user(other),
+    )
+
+    client.force_login(clerk)
+    page = client.get(reverse("account_list")).content.decode()
+    assert f'href="{reverse("my_requests")}"' in page  # linked from the top bar
+    html = client.get(reverse("my_requests")).content.decode()
+    for row in (waiting, approved, rejected):
+        assert f'data-entry-id="{row.pk}"' in html
+    assert f'data-entry-id="{someone_elses.pk}"' not in html
+    assert "Waiting for approval" in html and "No proof" in html and "Approved" in html
+    only_pending = client.get(reverse("my_requests"), {"status": "pending"}).content.decode()
+    assert f'data-entry-id="{waiting.pk}"' in only_pending
+    assert f'data-entry-id="{approved.pk}"' not in only_pending
+    only_rejected = client.get(reverse("my_requests"), {"status": "rejected"}).content.decode()
+    assert f'data-entry-id="{rejected.pk}"' in only_rejected
+    assert f'data-entry-id="{waiting.pk}"' not in only_rejected
+
+
+def test_my_requests_is_for_requesters(client, viewer):
+    client.force_login(viewer)
+    assert client.get(reverse("my_requests")).status_code == 403

@@ -133,3 +133,37 @@ def test_a_max_balance_is_read_in_the_plain_form_only(ledger, amount, message):
         run("--as-user", "cmd-clerk", *args)
     assert not BulkRun.objects.exists()
     assert not WriteOff.objects.exists()
+
+
+def test_a_second_run_with_nothing_left_says_so_and_exits_0_naming_no_run(ledger):
+    run("--as-user", "cmd-clerk", *BASE, *REASON)
+    runs_before = BulkRun.objects.count()
+    output = run("--as-user", "cmd-clerk", *BASE, *REASON)  # no CommandError
+    assert "Nothing to write off: no invoice matches these criteria today." in output
+    assert "Bulk run" not in output
+    assert BulkRun.objects.count() == runs_before
+
+
+def test_nothing_matching_at_all_exits_0(db):
+    UserFactory(username="cmd-clerk", groups=[CLERK])
+    output = run("--as-user", "cmd-clerk", *BASE, *REASON)
+    assert "Nothing to write off" in output
+    assert not BulkRun.objects.exists()
+
+
+def test_a_run_with_a_failed_invoice_exits_non_zero_after_its_summary(ledger, monkeypatch):
+    from billing.errors import INVALID_STATE, BillingError
+    from writeoffs.bulk import execute
+
+    real = execute.writeoff_create_in_run
+    calls = []
+
+    def fail_the_first(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise BillingError(INVALID_STATE, "Refused for the test.")
+        return real(**kwargs)
+
+    monkeypatch.setattr(execute, "writeoff_create_in_run", fail_the_first)
+    with pytest.raises(CommandError, match=r"2 written .*1 failed\. See the run's log"):
+        run("--as-user", "cmd-clerk", *BASE, *REASON)

@@ -304,3 +304,21 @@ def test_the_writeoffs_footer_shows_gross_recovered_and_net_labelled(
     assert 'data-label="Recovered">50.00</td>' in footer
     assert 'data-label="Net written off">150.00</td>' in footer
     assert Invoice.objects.get(pk=invoice.pk).written_off_minor == 150_00
+
+
+def test_reverse_is_not_offered_on_a_writeoff_with_recoveries_and_the_page_says_why(
+    client, supervisor, written_off, clerk_actor
+):
+    invoice, older, newer = written_off
+    recover(invoice, clerk_actor, "50.00")  # newest first: all from the newer write-off
+    client.force_login(supervisor)
+    html = client.get(reverse("writeoff_page", args=[invoice.account.acct_no])).content.decode()
+    assert f'aria-label="Reverse write-off {newer.pk}"' not in html
+    assert f'aria-label="Reverse write-off {older.pk}"' in html
+    assert "Has recoveries: remove the recovery payment first." in html
+    popout = client.get(
+        reverse("writeoff_reverse", args=[invoice.account.acct_no, newer.pk]),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "remove the recovery payment first" in popout
+    assert "Reverse write-off</button>" not in popout

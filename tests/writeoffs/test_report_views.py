@@ -44,6 +44,19 @@ def test_aging_page_shows_the_totals_the_check_and_the_chart_data(client, viewer
     assert "230.00" in html and "150.00" in html
 
 
+def test_aging_currency_filter_offers_the_currencies_in_use_not_free_text(
+    client, viewer, ledger
+):
+    client.force_login(viewer)
+    html = client.get(reverse("report_aging"), {"currency": "EUR"}).content.decode()
+    assert 'type="text" name="currency"' not in html
+    assert '<select name="currency" id="id_currency"' in html
+    assert '<option value="">All</option>' in html
+    assert '<option value="EUR" selected>EUR</option>' in html
+    assert '<option value="USD">USD</option>' in html
+    assert 'value="GBP"' not in html  # no account bills in it
+
+
 def test_aging_csv_has_a_row_per_account_and_a_total_per_currency(client, viewer, ledger):
     client.force_login(viewer)
     as_of = (ledger.today - 10 * DAY).isoformat()

@@ -757,3 +757,48 @@ def test_the_amount_input_carries_how_the_server_reads_it(client, clerk, invoice
         'data-amount-max="999999999999"',
     ):
         assert attribute in html
+
+
+# --- the review pop-out says when a write-off goes for approval ---------------------
+
+
+def test_review_popout_over_the_limit_says_it_goes_for_approval_naming_the_limit(client, clerk):
+    InvoiceFactory(account=AccountFactory(acct_no=5002), invoice_no=10024, total_minor=90000)
+    entry = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", acct_no=5002, invoice_no=10024),
+        writeoff_input(amount="600.00"),
+        **HTMX,
+    )
+    text = re.sub(r"\s+", " ", entry.content.decode())
+    assert "This is over your limit of 500.00 USD: it will be sent for approval." in text
+    assert WriteOff.objects.count() == 0
+
+
+def test_review_popout_counts_the_requesters_earlier_writeoffs_on_the_invoice(
+    client, clerk, clerk_actor
+):
+    invoice = InvoiceFactory(
+        account=AccountFactory(acct_no=5002), invoice_no=10024, total_minor=90000
+    )
+    writeoff_create(
+        invoice_id=invoice.pk,
+        amount="450.00",
+        reason_code=2,
+        comments="First part.",
+        actor=clerk_actor,
+    )
+    entry = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", acct_no=5002, invoice_no=10024),
+        writeoff_input(amount="100.00"),
+        **HTMX,
+    )
+    text = re.sub(r"\s+", " ", entry.content.decode())
+    assert "over your limit of 500.00 USD: it will be sent for approval" in text
+    assert "it comes to 550.00 USD" in text
+
+
+def test_review_popout_within_the_limit_says_nothing_about_approval(client, clerk, invoice):
+    entry = signed_in(client, clerk).post(
+        step_url("writeoff", "entry", invoice_no=10023), writeoff_input(amount="40.00"), **HTMX
+    )
+    assert b"sent for approval" not in entry.content

@@ -12,7 +12,7 @@ from typing import cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from billing.actors import Actor
@@ -26,6 +26,19 @@ HEARTBEAT_EVERY = datetime.timedelta(seconds=10)
 
 
 @dataclass
+class CurrencyAmounts:
+    """One currency of a run: how many items and how much, in minor units, by outcome."""
+
+    currency: str
+    written: int = 0
+    written_minor: int = 0
+    skipped: int = 0
+    skipped_minor: int = 0
+    failed: int = 0
+    failed_minor: int = 0
+
+
+@dataclass
 class Progress:
     total: int = 0
     written: int = 0
@@ -33,6 +46,11 @@ class Progress:
     failed: int = 0
     skipped_by_rule: dict[str, int] = field(default_factory=dict)
     failed_by_code: dict[int, int] = field(default_factory=dict)
+    by_currency: dict[str, CurrencyAmounts] = field(default_factory=dict)
+
+    @property
+    def amounts(self) -> list[CurrencyAmounts]:
+        return [self.by_currency[c] for c in sorted(self.by_currency)]
 
     @property
     def done(self) -> int:
@@ -48,25 +66,36 @@ class Progress:
 
 
 def bulk_run_progress(run: BulkRun) -> Progress:
-    """Counts by state, skips by rule and failures by error code: one GROUP BY."""
+    """Counts by state, skips by rule and failures by error code, and each currency's
+    counts and amounts by state: one GROUP BY."""
     progress = Progress()
     rows = (
         BulkRunItem.objects.filter(run=run, excluded=False)
-        .values("state", "skip_rule", "error_code")
-        .annotate(n=Count("pk"))
+        .values("state", "skip_rule", "error_code", "currency")
+        .annotate(n=Count("pk"), minor=Sum("amount_minor"))
         .order_by()
     )
     for row in rows:
         progress.total += row["n"]
         state = row["state"]
+        amounts = progress.by_currency.setdefault(
+            row["currency"], CurrencyAmounts(currency=row["currency"])
+        )
+        minor = row["minor"] or 0
         if state == BulkRunItem.State.WRITTEN:
             progress.written += row["n"]
+            amounts.written += row["n"]
+            amounts.written_minor += minor
         elif state == BulkRunItem.State.SKIPPED:
             progress.skipped += row["n"]
+            amounts.skipped += row["n"]
+            amounts.skipped_minor += minor
             rule = row["skip_rule"]
             progress.skipped_by_rule[rule] = progress.skipped_by_rule.get(rule, 0) + row["n"]
         elif state == BulkRunItem.State.FAILED:
             progress.failed += row["n"]
+            amounts.failed += row["n"]
+            amounts.failed_minor += minor
             code = row["error_code"]
             assert code is not None  # bulkrunitem_failed_has_code
             progress.failed_by_code[code] = progress.failed_by_code.get(code, 0) + row["n"]

@@ -173,3 +173,32 @@ def over_creators_limit(run: BulkRun, currency: str, invoices: Iterable[Invoice]
         for i in flagged
         if not within_limit(limit, i.available_now + i.creator_window_minor)  # type: ignore[attr-defined]
     }
+
+
+@dataclass(frozen=True)
+class StartCheck:
+    """One currency of a draft against the limit of the person about to start it."""
+
+    figures: CurrencyFigures
+    limit_minor: int | None
+
+    @property
+    def within(self) -> bool:
+        return within_limit(self.limit_minor, self.figures.total_minor)
+
+    @property
+    def limit(self) -> Decimal | None:
+        if self.limit_minor is None:
+            return None
+        return from_minor(self.limit_minor, self.figures.currency)
+
+
+def bulk_run_start_check(run: BulkRun, actor: Actor) -> list[StartCheck]:
+    """What starting ``run`` now would freeze, per currency, against ``actor``'s limit:
+    the confirm step says from it whether the run needs someone else's approval.
+    ``bulk_run_start`` checks the same again on the locked run."""
+    return [
+        StartCheck(figures=f, limit_minor=approval_limit_minor(actor, f.currency))
+        for f in bulk_run_preview(run)
+        if f.count
+    ]

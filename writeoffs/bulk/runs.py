@@ -243,6 +243,30 @@ def _over_limit_message(over: list[str], totals: dict, limits: dict, is_creator:
     return f"The run's total {'; '.join(parts)}. {advice}"
 
 
+def bulk_run_request_approval(
+    *, run_id: int, actor: Actor, now: datetime.datetime | None = None
+) -> BulkRun:
+    """Send a draft above its creator's limit to the Approvals queue, where a person
+    whose limit covers it approves and starts it (``bulk_run_start``). Only the creator
+    sends their own draft; sending it again changes nothing."""
+    with transaction.atomic():
+        run = locked_run(run_id)
+        _require_draft_owner(run, actor)
+        if run.approval_requested_at is None:
+            run.approval_requested_at = now or timezone.now()
+            run.save(update_fields=["approval_requested_at"])
+    return run
+
+
+def bulk_runs_awaiting_approval():
+    """Drafts their creators sent for approval, oldest request first."""
+    return (
+        BulkRun.objects.filter(status=BulkRun.Status.DRAFT, approval_requested_at__isnull=False)
+        .select_related("created_by")
+        .order_by("approval_requested_at", "id")
+    )
+
+
 def bulk_run_cancel(*, run_id: int, actor: Actor, now: datetime.datetime | None = None) -> BulkRun:
     """Stop a run between invoices. Its creator, its approver or an approver may cancel.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -69,10 +69,32 @@ class WriteOffPlan:
     writeoff_date: datetime.date
     revenue_impacting: bool
     accounting_code: AccountingCode | None
+    # The amount against the requester's limit (with their other write-offs on the
+    # invoice in the window), so the confirm step can say it will go for approval.
+    approval: LimitCheck | None = None
 
     @property
     def amount(self) -> Decimal:
         return from_minor(self.amount_minor, self.invoice.currency)
+
+    @property
+    def goes_pending(self) -> bool:
+        return self.approval is not None and not self.approval.within
+
+    @property
+    def limit(self) -> Decimal | None:
+        """The requester's limit, for the confirm step (``None``: unlimited)."""
+        if self.approval is None or self.approval.limit_minor is None:
+            return None
+        return from_minor(self.approval.limit_minor, self.invoice.currency)
+
+    @property
+    def checked(self) -> Decimal | None:
+        """What was checked against the limit: this amount plus the requester's other
+        write-offs on the invoice in the window."""
+        if self.approval is None:
+            return None
+        return from_minor(self.approval.checked_minor, self.invoice.currency)
 
     @property
     def reason_label(self) -> str:
@@ -118,7 +140,7 @@ def writeoff_plan(
         accounting_code=rules.check(_posting_code, invoice, revenue_impacting, accounting_code_id),
     )
     rules.raise_any()
-    return plan
+    return replace(plan, approval=_limit_check(invoice, actor, plan.amount_minor))
 
 
 def writeoff_create(
@@ -306,7 +328,7 @@ def _create(
     with lock_date_read_once():
         planned = plan()
         if bulk_run is None:
-            approval = _limit_check(invoice, actor, planned.amount_minor)
+            approval = planned.approval or _limit_check(invoice, actor, planned.amount_minor)
             approver: dict[str, object] = {}
         else:
             approval = _run_limit_check(bulk_run, invoice, actor, planned.amount_minor)

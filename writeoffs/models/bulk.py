@@ -73,6 +73,8 @@ class BulkRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # When the creator sent a draft above their limit to the Approvals queue.
+    approval_requested_at = models.DateTimeField(null=True, blank=True)
     # The approver's limits that covered the totals ({currency: minor or null = unlimited}).
     approval_limits = models.JSONField(default=dict, blank=True)
 

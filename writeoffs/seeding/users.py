@@ -1,4 +1,4 @@
-"""The demo users (clerk, supervisor, viewer) of a local demo database."""
+"""The demo users (clerk, supervisor, controller, viewer) of a local demo database."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
 
-DEMO_USERS = [("clerk", CLERK, False), ("supervisor", SUPERVISOR, True), ("viewer", VIEWER, False)]
+# (username, group, staff): the supervisor and the controller open /admin/ (the
+# controller edits the approval limits there).
+DEMO_USERS = [
+    ("clerk", CLERK, False),
+    ("supervisor", SUPERVISOR, True),
+    ("controller", CONTROLLER, True),
+    ("viewer", VIEWER, False),
+]
 
 
 def demo_users(*, password: str | None, reset_password: bool) -> str:

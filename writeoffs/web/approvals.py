@@ -15,11 +15,16 @@ from billing.web.forms import ReasonForm, attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import page_window
 from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+from writeoffs.bulk.preview import bulk_run_preview
+from writeoffs.bulk.runs import bulk_runs_awaiting_approval
 from writeoffs.models import WriteOff
 from writeoffs.selectors import (
+    MY_REQUEST_FILTERS,
     pending_approval_for,
     pending_approvals,
+    requests_of,
 )
+from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.page import WRITEOFF
 
 APPROVALS_TEMPLATE = "writeoffs/approvals.html"
@@ -35,6 +40,11 @@ def approval_queue(request: HtmxHttpRequest) -> HttpResponse:
     """Write-offs waiting for approval, oldest first, with their invoice's balances."""
     window = page_window(pending_approvals(), request.GET.get("page"), APPROVALS_PER_PAGE)
     context = {"step": "queue", "window": window, "rows": window.items}
+    if not request.htmx:
+        # Bulk runs sent for approval: a handful of drafts, each with its figures now.
+        context["bulk_runs"] = [
+            (run, bulk_run_preview(run)) for run in bulk_runs_awaiting_approval()
+        ]
     return render_page(request, APPROVALS_TEMPLATE, context, partial="queue")
 
 
@@ -100,8 +110,30 @@ def approval_reject(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse:
     return render_page(request, APPROVALS_TEMPLATE, context, partial="reject")
 
 
+@login_required
+@permission_required("writeoffs.add_writeoff", raise_exception=True)
+@require_http_methods(["GET"])
+def my_requests(request: HtmxHttpRequest) -> HttpResponse:
+    """The requester's own write-offs that went for approval: pending, approved,
+    rejected (or withdrawn) and lapsed, newest first, filtered by status."""
+    status = request.GET.get("status", "")
+    if status not in MY_REQUEST_FILTERS:
+        status = ""
+    window = page_window(requests_of(request.user, status), request.GET.get("page"), 25)
+    context = {
+        "window": window,
+        "rows": window.items,
+        "status": status,
+        "filters": [("", "All"), *((name, name.capitalize()) for name in MY_REQUEST_FILTERS)],
+    }
+    return render_page(request, "writeoffs/my_requests.html", context, partial="requests")
+
+
 def _decided(request: HtmxHttpRequest, writeoff: WriteOff, message: str) -> HttpResponse:
     """After an approval or rejection: htmx closes the pop-out and the queue or the
     Write-Offs table refreshes; without JS, back to the queue with the message."""
     next_url = reverse("approval_queue")
-    return htmx_done(request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url)
+    response = htmx_done(
+        request, kind=WRITEOFF.key, pk=writeoff.pk, message=message, next_url=next_url
+    )
+    return announce_approvals_count(request, response)

@@ -117,12 +117,26 @@ def bulk_run_exclude(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
-@require_http_methods(["POST"])
-def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Freeze and approve the draft, and hand it to the worker. The creator starts a run
-    within their limit; above it, an approver (never the creator) starts it."""
+@require_http_methods(["GET", "POST"])
+def bulk_run_start(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
+    """GET: the confirm pop-out, naming what starting freezes (count and total per
+    currency) and whether it needs someone else's approval. POST: freeze and approve
+    the draft, and hand it to the worker. The creator starts a run within their
+    limit; above it, an approver (never the creator) starts it."""
     _require_any_perm(request, runs.CREATE_PERM, runs.APPROVE_PERM)
     run = _run(run_id)
+    if request.method == "GET":
+        if run.status != BulkRun.Status.DRAFT:
+            return redirect(_detail_url(run))
+        checks = preview.bulk_run_start_check(run, Actor.for_request(request))
+        context = {
+            "step": "start",
+            "run": run,
+            "checks": checks,
+            "within": all(check.within for check in checks),
+            "is_creator": request.user.pk == run.created_by_id,
+        }
+        return render_page(request, TEMPLATE, context, partial="start")
     try:
         run = tasks.start_bulk_run(run_id=run.pk, actor=Actor.for_request(request))
     except BillingError as error:
@@ -132,6 +146,26 @@ def bulk_run_start(request: HttpRequest, run_id: int) -> HttpResponse:
             request,
             f"Bulk run {run.pk} started: {run.items.filter(excluded=False).count()} invoice(s) "
             f"frozen, write-off date {run.writeoff_date:%b %-d, %Y}. A worker writes them now.",
+        )
+    return redirect(_detail_url(run))
+
+
+@login_required
+@permission_required(runs.CREATE_PERM, raise_exception=True)
+@require_http_methods(["POST"])
+def bulk_run_request_approval(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The creator sends a draft above their limit to the Approvals queue."""
+    run = _run(run_id)
+    try:
+        run = runs.bulk_run_request_approval(run_id=run.pk, actor=Actor.for_request(request))
+    except BillingError as error:
+        # Someone else's draft: the service says whose it is, on the run's page.
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Bulk run {run.pk} is in the Approvals queue: a supervisor or the finance "
+            "controller whose limit covers it approves and starts it.",
         )
     return redirect(_detail_url(run))
 

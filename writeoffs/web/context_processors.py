@@ -1,11 +1,34 @@
-"""The top bar's count of write-offs waiting for approval."""
+"""The top bar's count of write-offs waiting for approval, and the htmx event that
+keeps it current after a change made without a page load."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+from django_htmx.http import trigger_client_event
 
 from writeoffs.models import WriteOff
+
+# The count of write-offs waiting for approval changed; detail {count}. static/js/app.js
+# updates the top bar's badge ([data-approvals-count]) from it.
+APPROVALS_CHANGED = "approvalsChanged"
+
+
+def pending_approvals_count() -> int:
+    return WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
+
+
+def announce_approvals_count(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Tell an approver's page the new count, on an htmx answer to a change (the badge
+    is in the top bar, outside what htmx swaps)."""
+    user = getattr(request, "user", None)
+    if (
+        getattr(request, "htmx", False)
+        and user is not None
+        and user.has_perm("writeoffs.approve_writeoff")
+    ):
+        trigger_client_event(response, APPROVALS_CHANGED, {"count": pending_approvals_count()})
+    return response
 
 
 def pending_approvals(request: HttpRequest) -> dict:
@@ -18,7 +41,5 @@ def pending_approvals(request: HttpRequest) -> dict:
     )
     context: dict = {"can_approve_writeoffs": can_approve}
     if can_approve:
-        context["pending_approvals_count"] = SimpleLazyObject(
-            lambda: WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
-        )
+        context["pending_approvals_count"] = SimpleLazyObject(pending_approvals_count)
     return context

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -49,6 +50,7 @@ from writeoffs.selectors import (
     writeoffs_for,
 )
 from writeoffs.web import exports
+from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.forms import DisputeHoldForm, EntryForm, WriteOffForm
 
 ROWS_PER_PAGE = 25
@@ -350,6 +352,7 @@ def _render_confirm(
         "idempotency_token": uuid.uuid4(),
         "confirm_url": kind.url("confirm", account, invoice),
         "edit_url": f"{kind.url('entry', account, invoice)}?{urlencode(as_typed)}",
+        "window_days": settings.WRITEOFF_APPROVAL_WINDOW_DAYS,
     }
     return render_page(request, TEMPLATE, context, partial="confirm")
 
@@ -392,4 +395,6 @@ def _done(
     highlighted; without JS, back to the table's tab with the row highlighted."""
     page = reverse("writeoff_page", args=[account.acct_no])
     next_url = f"{page}?{urlencode({'tab': kind.tab, 'highlight': pk})}"
-    return htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
+    response = htmx_done(request, kind=kind.key, pk=pk, message=message, next_url=next_url)
+    # A create or conversion may have gone pending, a withdrawal ended one.
+    return announce_approvals_count(request, response)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.csv_export import csv_response
 from billing.money import from_minor
+from billing.receivables.selectors import currencies_in_use
 from billing.rules import today
 from billing.web.fields import DateField, WholeNumberField
 from billing.web.htmx import HtmxHttpRequest, render_page
@@ -128,6 +129,7 @@ def aging(request: HtmxHttpRequest) -> HttpResponse:
         "buckets": reports.BUCKETS,
         "outside": reports.outside_columns(),
         "chart": aging_chart(report),
+        "currencies": currencies_in_use(),
         "query": urlencode(
             {"as_of": as_of.isoformat(), **({"currency": currency} if currency else {})}
         ),

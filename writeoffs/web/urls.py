@@ -59,6 +59,7 @@ urlpatterns = [
         name="recovery_new",
     ),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
+    path("my-requests/", approvals.my_requests, name="my_requests"),
     path(
         "approvals/<int:writeoff_id>/approve/",
         approvals.approval_approve,
@@ -74,6 +75,11 @@ urlpatterns = [
     ),
     path("bulk-runs/<int:run_id>/exclude/", bulk.bulk_run_exclude, name="bulk_run_exclude"),
     path("bulk-runs/<int:run_id>/start/", bulk.bulk_run_start, name="bulk_run_start"),
+    path(
+        "bulk-runs/<int:run_id>/request-approval/",
+        bulk.bulk_run_request_approval,
+        name="bulk_run_request_approval",
+    ),
     path("bulk-runs/<int:run_id>/cancel/", bulk.bulk_run_cancel, name="bulk_run_cancel"),
     path("bulk-runs/<int:run_id>/resume/", bulk.bulk_run_resume, name="bulk_run_resume"),
     path("bulk-runs/<int:run_id>/log.csv", bulk.bulk_run_log, name="bulk_run_log"),

@@ -134,5 +134,13 @@ class Command(BaseCommand):
                 entry_date=reverses(JournalEvent.WRITEOFF_REVERSAL).date.of(writeoff),
             ),
         )
+        if not any(counts.values()):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Nothing to backfill: every invoice, payment and write-off already has "
+                    "its journal entries."
+                )
+            )
+            return
         summary = ", ".join(f"{n:,} {label}" for label, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Posted {summary}."))

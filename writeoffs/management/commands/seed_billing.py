@@ -135,7 +135,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo-users",
             action="store_true",
-            help="Also create the demo users clerk, supervisor and viewer (only with DEBUG on).",
+            help="Also create the demo users clerk, supervisor, controller and viewer (only with "
+            "DEBUG on).",
         )
         parser.add_argument(
             "--demo-password",

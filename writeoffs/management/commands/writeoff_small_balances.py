@@ -7,6 +7,10 @@ It creates a bulk run as ``--as-user``, starts it (approved by ``--approved-by``
 when the total is above the creator's limit) and runs the worker's own code in
 this process, with a progress bar and a summary line. ``--dry-run`` prints the
 preview's figures and writes nothing.
+
+Exit status (for cron): 0 when the run completed, and when nothing matches today
+(it says so, and keeps no run); non-zero when the input or the start was refused,
+or when an invoice failed.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from billing.actors import Actor
-from billing.errors import BillingError
+from billing.errors import BULK_RUN_EMPTY, BillingError
 from billing.models import Account, AccountingCode
 from billing.money import format_money
 from writeoffs.bulk.execute import bulk_run_execute, bulk_run_progress
@@ -103,6 +107,16 @@ class Command(BaseCommand):
                 # Started, not enqueued: this process executes it below.
                 run = bulk_run_start(run_id=run.pk, actor=approver)
         except BillingError as error:
+            if error.code == BULK_RUN_EMPTY:
+                # Nothing to do is not a failure; the draft was rolled back, so no run
+                # is named.
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        "Nothing to write off: no invoice matches these criteria today. "
+                        "No bulk run was created."
+                    )
+                )
+                return
             raise CommandError(f"{error.message} (error {error.code})") from None
         self.stdout.write(f"Bulk run {run.pk} started; approved by {run.approved_by}.")
         total = run.items.filter(excluded=False).count()
@@ -174,5 +188,7 @@ class Command(BaseCommand):
             f"{f' ({amounts})' if amounts else ''}, {progress.skipped} skipped, "
             f"{progress.failed} failed."
         )
-        style = self.style.SUCCESS if not progress.failed else self.style.WARNING
-        self.stdout.write(style(line))
+        if progress.failed:
+            # Written ones stay written; the failures are in the run's log.
+            raise CommandError(f"{line} See the run's log for the failed invoices.")
+        self.stdout.write(self.style.SUCCESS(line))
