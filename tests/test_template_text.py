@@ -57,3 +57,30 @@ def test_no_page_or_fragment_shows_template_syntax(client):
         for name, html in pages.items()
     }
     assert {name: found for name, found in leaks.items() if found} == {}
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+TAG = re.compile(r"<script\b.*?</script>|<[^>]+>", re.S)
+
+
+def visible_dates_in_iso(html: str) -> list[str]:
+    """ISO dates in a page's text (not in its attributes, links or data), other than the
+    example a date box gives of the ISO format it also takes."""
+    text = TAG.sub(" ", html)
+    return [
+        text[max(m.start() - 40, 0) : m.end() + 10]
+        for m in ISO_DATE.finditer(text)
+        if not text[: m.start()].endswith(" or ")
+    ]
+
+
+@pytest.mark.django_db
+def test_every_page_shows_dates_in_the_one_display_format(client):
+    """Dates read "Dec 1, 2026" everywhere on screen (issue 25 found ISO dates in the
+    timeline and the refusals beside screens in that format)."""
+    users = make_users()
+    own, _ = make_ledgers(users)
+    client.force_login(users[SU])
+    pages = rendered_pages(client, own)
+    found = {name: visible_dates_in_iso(html) for name, html in pages.items()}
+    assert {name: dates for name, dates in found.items() if dates} == {}

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
+from django.utils.formats import date_format
 
 from billing.models import Account, Invoice
 from billing.money import from_minor
@@ -322,7 +323,7 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
             origin = f" from dispute hold {row.origin_dispute_id}" if row.origin_dispute_id else ""
             description = (
                 f"Wrote off {money(row.amount_minor)}{origin} "
-                f"({row.get_reason_code_display()}), dated {row.writeoff_date}."
+                f"({row.get_reason_code_display()}), dated {date_format(row.writeoff_date)}."
             )
             event = "dispute_conversion" if row.origin_dispute_id else "writeoff"
             posted = ("writeoffs.writeoff", row.id, event)
@@ -337,7 +338,8 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
         settlement = SETTLEMENT_FOR_STATUS.get(row.status)
         if row.history_type == "+":
             description = (
-                f"Put {money(row.amount_minor)} on dispute hold, expiring {row.expires_on}."
+                f"Put {money(row.amount_minor)} on dispute hold, "
+                f"expiring {date_format(row.expires_on)}."
             )
         elif settlement is not None and became(row, before, row.status):
             description = f"Dispute hold of {money(row.amount_minor)} {settlement.outcome}."
@@ -382,7 +384,7 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
         status=WriteOff.Status.PENDING, writeoff_date__lte=locked_through
     )
     for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[:50]:
-        blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
+        blockers.append(f"Write-off {pk}, dated {date_format(date)}, is pending approval.")
     unfinished = BulkRun.objects.filter(status=BulkRun.Status.RUNNING).filter(
         Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
     )

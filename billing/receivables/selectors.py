@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils.formats import date_format
 
 from billing import extensions
 from billing.models import Account, Invoice, JournalEntry, JournalLine, Payment
@@ -282,7 +283,7 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
             reference = f", reference {row.reference}" if row.reference else ""
             description = (
                 f"Payment of {money(row.amount_minor)} recorded "
-                f"(paid {row.paid_on} by {method}{reference})."
+                f"(paid {date_format(row.paid_on)} by {method}{reference})."
             )
             posted = ("billing.payment", row.id, "payment")
         elif became(row, before, Payment.Status.REMOVED):
@@ -338,8 +339,8 @@ def with_postings(invoice: Invoice, entries: list[TimelineEntry]) -> list[Timeli
                 journal_entry.posted_at,
                 journal_entry.created_by_label or "unknown",
                 f"Journal entry {journal_entry.pk}",
-                f"{journal_entry.get_event_display()} dated {journal_entry.entry_date}: "
-                f"{journal_entry.memo}",
+                f"{journal_entry.get_event_display()} dated "
+                f"{date_format(journal_entry.entry_date)}: {journal_entry.memo}",
                 entry_number=journal_entry.pk,
                 postings=tuple(postings),
             )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
@@ -363,7 +364,7 @@ def test_invoice_detail_shows_lines_totals_and_entries(
         ("Available", "70.00"),
     ]:
         assert (
-            f'<dt class="col-6{" emphasis" if label == "Balance due" else ""}">{label}</dt>' in html
+            f'<dt class="col-5{" emphasis" if label == "Balance due" else ""}">{label}</dt>' in html
         )
         assert f"{value} USD</dd>" in html
     # A viewer reads; the buttons for clerks and supervisors are not shown.
@@ -408,7 +409,7 @@ def test_history_timeline_lists_every_change_with_its_actor(
     assert (
         "clerk",
         f"Payment {payment.pk}",
-        f"Payment of 20.00 USD recorded (paid {payment.paid_on} by check).",
+        f"Payment of 20.00 USD recorded (paid {date_format(payment.paid_on)} by check).",
     ) in described
     assert (
         "supervisor",

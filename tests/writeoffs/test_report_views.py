@@ -69,7 +69,7 @@ def test_aging_refuses_a_future_date_beside_the_field(client, viewer, ledger):
     future = (ledger.today + DAY).isoformat()
     html = client.get(reverse("report_aging"), {"as_of": future}).content.decode()
     assert "The as-of date cannot be in the future." in html
-    assert 'aria-describedby="as-of-error"' in html
+    assert 'aria-describedby="date-help as-of-error"' in html
 
 
 def test_aging_htmx_request_gets_the_report_fragment(client, viewer, ledger):
