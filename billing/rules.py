@@ -67,12 +67,16 @@ def check_text(value: str, *, field: str) -> str:
     return text
 
 
+# What an empty required field says, on every form and in the API's field errors:
+# Django's own wording, so a form field and a service rule read the same.
+REQUIRED_MESSAGE = "This field is required."
+
+
 def clean_comments(value: str | None, *, field: str = "comments", label: str = "Comments") -> str:
     """Required free text, 1 to 3000 characters after CRLF becomes LF."""
     text = check_text(value or "", field=field)
     if not text.strip():
-        verb = "are" if label.endswith("s") else "is"  # "Comments are", "A reason is"
-        raise BillingError(INVALID_COMMENTS, f"{label} {verb} required.", field=field)
+        raise BillingError(INVALID_COMMENTS, REQUIRED_MESSAGE, field=field)
     if len(text) > COMMENTS_MAX_LENGTH:
         raise BillingError(
             INVALID_COMMENTS,

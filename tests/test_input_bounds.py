@@ -304,7 +304,7 @@ def test_a_date_in_another_format_is_refused_with_the_expected_format(typed):
 
     assert not form.is_valid()
     assert form.errors["end"] == [DATE_INVALID_MESSAGE]
-    assert "YYYY-MM-DD" in DATE_INVALID_MESSAGE
+    assert DATE_INVALID_MESSAGE == "Enter the date as Dec 1, 2026 or 2026-12-01."
 
 
 def test_a_us_style_date_in_the_payment_form_is_not_read_as_month_day(invoice):
@@ -318,23 +318,36 @@ def test_a_us_style_date_in_the_payment_form_is_not_read_as_month_day(invoice):
 
 
 def test_every_date_field_shows_the_format_it_expects(client, clerk, invoice):
-    """Placeholder and help text on the form fields; the report toolbars' own inputs
-    carry the placeholder too."""
+    """Both formats a date may take, in the help text of the form fields and beside the
+    report toolbars' own boxes; every box is text, never the browser's date picker,
+    which shows dates its own way (12/01/2026) unlike the rest of the screen (issue 25)."""
     field_html = str(PaymentForm(invoice=invoice)["paid_on"])
-    assert 'placeholder="YYYY-MM-DD"' in field_html
-    assert 'min="1900-01-01"' in field_html and 'max="2999-12-31"' in field_html
-    assert (
-        PaymentForm(invoice=invoice).fields["paid_on"].help_text
-        == "Format: YYYY-MM-DD, e.g. 2026-12-01."
-    )
+    assert 'type="text"' in field_html and 'placeholder="Dec 1, 2026"' in field_html
+    help_text = "Type the date as Dec 1, 2026 or 2026-12-01."
+    assert PaymentForm(invoice=invoice).fields["paid_on"].help_text == help_text
 
     client.force_login(clerk)
     url = reverse("payment_new", kwargs={"acct_no": 5001, "invoice_no": 10023})
     drawer = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "Format: YYYY-MM-DD, e.g. 2026-12-01." in drawer
+    assert help_text in drawer
     for page in (reverse("report_aging"), reverse("report_writeoffs")):
         html = client.get(page).content.decode()
-        assert html.count('type="date"') == html.count('placeholder="YYYY-MM-DD"') >= 1, page
+        assert 'type="date"' not in html, page
+        assert (
+            f'<p id="date-help" class="form-text small w-100 mb-0 text-end">{help_text}</p>' in html
+        )
+        assert (
+            html.count('aria-describedby="date-help')
+            == html.count('placeholder="Dec 1, 2026"')
+            >= 1
+        ), page
+
+
+def test_a_date_box_shows_its_date_as_the_screens_do(invoice):
+    form = PaymentForm(initial={"paid_on": datetime.date(2026, 1, 5)}, invoice=invoice)
+    assert 'value="Jan 5, 2026"' in str(form["paid_on"])
+    typed = PaymentForm({"paid_on": "06/12/2026"}, invoice=invoice)
+    assert 'value="06/12/2026"' in str(typed["paid_on"])
 
 
 def test_every_date_field_of_the_forms_is_the_bounded_one():

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
+from django.utils.formats import date_format
 
 from billing.models import Account, Invoice
 from billing.money import from_minor
@@ -347,7 +348,7 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
         status=WriteOff.Status.PENDING, writeoff_date__lte=locked_through
     )
     for pk, date in pending.order_by("writeoff_date", "pk").values_list("pk", "writeoff_date")[:50]:
-        blockers.append(f"Write-off {pk}, dated {date}, is pending approval.")
+        blockers.append(f"Write-off {pk}, dated {date_format(date)}, is pending approval.")
     unfinished = BulkRun.objects.filter(status=BulkRun.Status.RUNNING).filter(
         Q(writeoff_date__isnull=True) | Q(writeoff_date__lte=locked_through)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import transaction
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.errors import (
@@ -71,7 +72,7 @@ def _check_input(locked_through: datetime.date | None, reason: str, actor: Actor
     if locked_through >= today():
         raise BillingError(
             INVALID_INPUT,
-            f"The lock date must be before today ({today()}).",
+            f"The lock date must be before today ({date_format(today())}).",
             field="locked_through",
         )
     return clean_comments(reason, field="reason", label="A reason")
@@ -101,6 +102,6 @@ def _check_against_current(
     if blockers:
         raise BillingError(
             INVALID_STATE,
-            f"The books cannot close through {locked_through}: " + " ".join(blockers),
+            f"The books cannot close through {date_format(locked_through)}: " + " ".join(blockers),
             field="locked_through",
         )

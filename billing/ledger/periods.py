@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import connection
+from django.utils.formats import date_format
 
 from billing.errors import PERIOD_CLOSED, BillingError
 from billing.models import (
@@ -75,7 +76,7 @@ def require_open(date: datetime.date, *, field: str | None, what: str = "date") 
     if locked is not None and date <= locked:
         raise BillingError(
             PERIOD_CLOSED,
-            f"The books are closed through {locked.isoformat()}: the {what} must be after "
-            f"{locked.isoformat()}.",
+            f"The books are closed through {date_format(locked)}: the {what} must be after "
+            f"{date_format(locked)}.",
             field=field,
         )

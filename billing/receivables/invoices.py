@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing import extensions
 from billing.actors import Actor
@@ -62,8 +63,9 @@ def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
         if invoice.bill_date > today():
             raise BillingError(
                 INVALID_INPUT,
-                f"Invoice {invoice.invoice_no}'s bill date, {invoice.bill_date}, is in the "
-                "future: send it on or after its bill date.",
+                f"Invoice {invoice.invoice_no}'s bill date, "
+                f"{date_format(invoice.bill_date)}, is in the future: send it on or after its "
+                "bill date.",
                 field="bill_date",
             )
         require_open(invoice.bill_date, field="bill_date", what="bill date")

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing import extensions
 from billing.actors import Actor
@@ -97,7 +98,8 @@ def payment_terms(
     if date < invoice.bill_date:
         raise BillingError(
             INVALID_INPUT,
-            f"The {what} date must be on or after the invoice's bill date, {invoice.bill_date}.",
+            f"The {what} date must be on or after the invoice's bill date, "
+            f"{date_format(invoice.bill_date)}.",
             field="paid_on",
         )
     require_open(date, field="paid_on", what=f"{what} date")

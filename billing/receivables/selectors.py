@@ -10,7 +10,8 @@ apps' own: they reach billing's pages through billing.extensions.
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from billing import extensions
@@ -52,6 +53,48 @@ def accounts_matching(query: str) -> QuerySet[Account]:
     else:
         match |= Q(name__icontains=query)
     return accounts.filter(match)
+
+
+# The account list's sorts: the query parameter's value (``-`` first for descending)
+# and the column it orders by; anything else sorts by account number.
+ACCOUNT_SORTS = {
+    "acct_no": "acct_no",
+    "name": "name",
+    "balance_due": "balance_due_minor",
+    "overdue": "overdue_minor",
+    "held": "held_minor",
+}
+
+
+def account_sort(raw: object) -> str:
+    """``raw`` if it names a sort of the account list (e.g. ``-balance_due``), else ``acct_no``."""
+    text = str(raw or "")
+    return text if text.lstrip("-") in ACCOUNT_SORTS else "acct_no"
+
+
+def accounts_with_balances(accounts: QuerySet[Account], sort: str) -> QuerySet[Account]:
+    """``accounts`` with each one's balance due, overdue and on-hold amounts (minor
+    units, over its sent invoices: a draft or void invoice owes nothing), sorted by
+    ``sort`` (see ``account_sort``), the account number breaking ties.
+
+    One grouped query over the invoices' stored running totals: no invoice is loaded.
+    """
+    sent = Q(invoices__status=Invoice.Status.SENT)
+    due = F("invoices__total_minor") - F("invoices__paid_minor") - F("invoices__written_off_minor")
+    overdue = (
+        sent
+        & Q(invoices__aging_date__lt=today())
+        & Q(invoices__total_minor__gt=F("invoices__paid_minor") + F("invoices__written_off_minor"))
+    )
+    annotated = accounts.annotate(
+        balance_due_minor=Coalesce(Sum(due, filter=sent), Value(0)),
+        overdue_minor=Coalesce(Sum(due, filter=overdue), Value(0)),
+        held_minor=Coalesce(Sum("invoices__held_minor", filter=sent), Value(0)),
+    )
+    column = ACCOUNT_SORTS[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    order = F(column).desc() if descending else F(column).asc()
+    return annotated.order_by(order, "acct_no")
 
 
 # --- Invoices, payments and the account overview --------------------------

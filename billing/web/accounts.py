@@ -28,9 +28,12 @@ from billing.money import format_money, from_minor
 from billing.receivables.invoices import invoice_void, invoice_void_blockers
 from billing.receivables.payments import PaymentPlan, payment_plan, payment_record, payment_remove
 from billing.receivables.selectors import (
+    ACCOUNT_SORTS,
     account_for,
     account_payments,
+    account_sort,
     accounts_matching,
+    accounts_with_balances,
     invoice_for,
     invoices_filtered,
     payment_for,
@@ -57,11 +60,20 @@ ACCOUNTS_PER_PAGE = 25
 def account_list(request: HtmxHttpRequest) -> HttpResponse:
     search = SearchForm(request.GET, max_length=100)
     matching = accounts_matching(search.query) if search.is_valid() else Account.objects.none()
-    accounts = page_window(matching, request.GET.get("page"), ACCOUNTS_PER_PAGE)
+    sort = account_sort(request.GET.get("sort"))
+    accounts = page_window(
+        accounts_with_balances(matching, sort), request.GET.get("page"), ACCOUNTS_PER_PAGE
+    )
     return render_page(
         request,
         "billing/account_list.html",
-        {"accounts": accounts, "query": search.query, "search": search},
+        {
+            "accounts": accounts,
+            "query": search.query,
+            "search": search,
+            "sort": sort,
+            "sorts": ACCOUNT_SORTS,
+        },
         partial="results",
     )
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
@@ -61,7 +62,7 @@ def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
             except BillingError as error:
                 _attach_lock_refusal(form, error)
             else:
-                text = f"The books are closed through {move.locked_through}."
+                text = f"The books are closed through {date_format(move.locked_through)}."
                 messages.success(request, text)
                 if request.htmx:
                     response = HttpResponse(status=204)

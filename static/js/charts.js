@@ -2,6 +2,10 @@
 // type="application/json"> (Django's json_script), with the vendored Chart.js.
 // The page's tables carry the same figures; the chart is a picture of them.
 // Amounts arrive as decimal strings and become numbers only for drawing.
+// Progressive enhancement: a chart's box (or its figure) comes from the server
+// hidden, and its data table shown, so a browser without JavaScript reads the
+// figures; once drawn, the chart shows and a table of its own
+// ([data-chart-table="ID"]) stays for screen readers only.
 (function () {
   "use strict";
 
@@ -14,6 +18,12 @@
     if (!source) return;
     const spec = JSON.parse(source.textContent);
     canvas.dataset.chartDrawn = "1";
+    // Shown before drawing: Chart.js sizes the canvas to its visible box.
+    for (let node = canvas.parentElement; node; node = node.parentElement) {
+      if (node.hidden) node.hidden = false;
+    }
+    const table = document.querySelector(`[data-chart-table="${canvas.dataset.chart}"]`);
+    if (table) table.classList.add("visually-hidden");
     new Chart(canvas, {
       type: spec.type || "bar",
       data: {

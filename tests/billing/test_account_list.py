@@ -94,7 +94,7 @@ def test_sign_in_page_and_sign_out(client, viewer):
     assert signed_in["Location"] == reverse("home")
     html = client.get(reverse("home")).content.decode()
     assert f'action="{reverse("account_list")}"' in html
-    assert "Signed in as <strong" in html and "viewer" in html
+    assert '<span class="visually-hidden">Signed in as </span><strong' in html and "viewer" in html
     signed_out = client.post(reverse("logout"))
     assert signed_out["Location"] == reverse("login")
     assert client.get(reverse("account_list")).status_code == 302

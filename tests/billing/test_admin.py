@@ -515,7 +515,7 @@ def test_a_correction_without_a_reason_is_refused_next_to_the_reason_field(admin
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["reason"] == ["A reason for the correction is required."]
+    assert errors["reason"] == ["This field is required."]
     writeoff.refresh_from_db()
     assert writeoff.comments == "Customer bankrupt"
 

@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from billing.errors import ILLEGAL_CHARACTERS, INVALID_COMMENTS, INVALID_INPUT, BillingError
 from billing.idempotency import fingerprint
-from billing.rules import check_text, clean_comments, clean_optional_text, today
+from billing.rules import (
+    REQUIRED_MESSAGE,
+    check_text,
+    clean_comments,
+    clean_optional_text,
+    today,
+)
 
 
 def test_today_is_the_local_date_in_the_configured_time_zone():
@@ -19,17 +25,26 @@ def test_clean_comments_turns_crlf_into_lf():
     assert clean_comments("one\r\ntwo\r\n") == "one\ntwo\n"
 
 
+def test_required_is_worded_as_djangos_forms_word_it():
+    """One wording for an empty required field (issue 25 found three)."""
+    from django import forms
+
+    assert str(forms.Field.default_error_messages["required"]) == REQUIRED_MESSAGE
+    assert REQUIRED_MESSAGE == "This field is required."
+
+
 def test_missing_comments_say_they_are_required():
     with pytest.raises(BillingError) as refused:
         clean_comments("")
     assert refused.value.code == INVALID_COMMENTS
-    assert refused.value.message == "Comments are required."
+    assert refused.value.message == "This field is required."
+    assert refused.value.field == "comments"
 
 
 def test_missing_reason_says_it_is_required():
     with pytest.raises(BillingError) as refused:
         clean_comments(" ", field="reason", label="A reason")
-    assert refused.value.message == "A reason is required."
+    assert refused.value.message == "This field is required."
     assert refused.value.field == "reason"
 
 

@@ -364,7 +364,7 @@ def test_invoice_detail_shows_lines_totals_and_entries(
         ("Available", "70.00"),
     ]:
         assert (
-            f'<dt class="col-6{" emphasis" if label == "Balance due" else ""}">{label}</dt>' in html
+            f'<dt class="col-5{" emphasis" if label == "Balance due" else ""}">{label}</dt>' in html
         )
         assert f"{value} USD</dd>" in html
     # A viewer reads; the buttons for clerks and supervisors are not shown.

@@ -146,11 +146,13 @@ def _fetch_axe() -> None:
 def axe(axe_script):
     """``axe(page, "screen name")``: the serious and critical violations on the page.
 
-    Every result is also written to screenshots/axe-results.json for the record.
+    ``enable`` names rules axe leaves off by default (its experimental ones, such as
+    ``label-content-name-mismatch``) to run as well. Every result is also written to
+    screenshots/axe-results.json for the record.
     """
     results_file = SCREENSHOTS / "axe-results.json"
 
-    def run(page, screen: str) -> list[dict]:
+    def run(page, screen: str, enable: tuple[str, ...] = ()) -> list[dict]:
         # Contrast is measured on what is painted: a modal's backdrop still fading in
         # reads as low contrast on a loaded machine. Wait for every finite animation
         # and transition to end (a spinner's infinite one never does).
@@ -160,13 +162,15 @@ def axe(axe_script):
         )
         page.add_script_tag(path=str(axe_script))
         violations = page.evaluate(
-            """async () => {
-                const result = await axe.run(document, {resultTypes: ["violations"]});
+            """async (enable) => {
+                const rules = Object.fromEntries(enable.map(id => [id, {enabled: true}]));
+                const result = await axe.run(document, {resultTypes: ["violations"], rules});
                 return result.violations.map(v => ({
                     id: v.id, impact: v.impact, help: v.help,
                     targets: v.nodes.map(n => n.target.join(" ")),
                 }));
-            }"""
+            }""",
+            list(enable),
         )
         SCREENSHOTS.mkdir(exist_ok=True)
         # Several processes (xdist workers, SQLite and PostgreSQL runs, other

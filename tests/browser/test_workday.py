@@ -157,7 +157,7 @@ def test_one_submit_shows_every_error_focuses_the_first_and_links_each(
         "Write-off date: The write-off date cannot be in the future."
     )
     expect(links.nth(1)).to_contain_text("Expense accounting code: Choose an active expense")
-    expect(links.nth(2)).to_contain_text("Comments: Comments are required.")
+    expect(links.nth(2)).to_contain_text("Comments: This field is required.")
     expect(entry.get_by_label("Write-off date")).to_be_focused()
     shot(page, "all-errors-at-once")
     links.nth(2).click()

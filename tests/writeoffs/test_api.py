@@ -534,6 +534,9 @@ def test_1010_missing_required_input_is_400(api, create_input, ledger, missing):
     response = api.post(CREATE, data)
 
     assert_error(response, 1010, 400)
+    if missing != "acct_no":  # which may be given as client_acct_id instead: it says so
+        assert response.json()["error_msg"] == "This field is required."
+        assert response.json()["field"] == missing
     assert state.unchanged()
 
 

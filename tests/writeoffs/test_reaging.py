@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils.formats import date_format
 
 from billing.errors import (
     INVALID_INPUT,
@@ -231,8 +232,9 @@ def test_a_catch_up_expiry_never_moves_an_aging_date_backwards(
 
     result = dispute_holds_expire(run_date=run_date)
 
+    aging, run = date_format(today()), date_format(run_date)
     assert result.not_reaged == {
-        late.pk: f"the invoice's aging date, {today()}, is after {run_date}, and an aging date "
+        late.pk: f"the invoice's aging date, {aging}, is after {run}, and an aging date "
         "never moves backwards"
     }
     assert DisputeHold.objects.get(pk=late.pk).status == DisputeHold.Status.RELEASED
@@ -252,8 +254,9 @@ def test_a_catch_up_expiry_never_reages_inside_a_closed_period(invoice, clerk_ac
 
     result = dispute_holds_expire(run_date=run_date)
 
+    closed = date_format(run_date)
     assert result.not_reaged == {
-        hold.pk: f"the books are closed through {run_date}, and an aging date never moves "
+        hold.pk: f"the books are closed through {closed}, and an aging date never moves "
         "inside a closed period"
     }
     assert DisputeHold.objects.get(pk=hold.pk).status == DisputeHold.Status.RELEASED

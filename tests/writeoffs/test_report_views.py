@@ -39,7 +39,8 @@ def test_aging_page_shows_the_totals_the_check_and_the_chart_data(client, viewer
     response = client.get(reverse("report_aging"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="aging-chart-data"' in html and 'data-chart="aging-chart-data"' in html
+    assert 'id="aging-chart-USD-data"' in html and 'data-chart="aging-chart-USD-data"' in html
+    assert 'id="aging-chart-EUR-data"' in html
     assert html.count("Agrees") == 2
     assert "230.00" in html and "150.00" in html
 
@@ -81,7 +82,7 @@ def test_aging_refuses_a_future_date_beside_the_field(client, viewer, ledger):
     future = (ledger.today + DAY).isoformat()
     html = client.get(reverse("report_aging"), {"as_of": future}).content.decode()
     assert "The as-of date cannot be in the future." in html
-    assert 'aria-describedby="as-of-error"' in html
+    assert 'aria-describedby="date-help as-of-error"' in html
 
 
 def test_aging_htmx_request_gets_the_report_fragment(client, viewer, ledger):
@@ -171,7 +172,7 @@ def test_home_page_figures_link_to_their_reports(client, viewer, ledger):
     assert f'{reverse("report_aging")}?currency=USD">230.00</a>' in html
     assert f'{reverse("worklist_disputes")}">20.00</a>' in html
     assert f'{reverse("worklist_disputes")}?view=week">0</a>' in html
-    assert 'id="aging-chart-data"' in html
+    assert 'id="aging-chart-USD-data"' in html
     assert html.count("<canvas") >= 2
 
 

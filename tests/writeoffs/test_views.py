@@ -571,7 +571,7 @@ def test_one_submit_shows_every_field_error_and_service_refusal_with_a_linked_su
         ("amount", "Enter an amount, or select Full balance."),
         ("writeoff_date", "The write-off date cannot be in the future."),
         ("accounting_code", "Choose an active expense accounting code"),
-        ("comments", "Comments are required."),
+        ("comments", "This field is required."),
     ]:
         assert re.search(rf'id="id_{field}_error".*{re.escape(message)}', html, re.S), field
         assert f'href="#id_{field}" data-focus-field="id_{field}"' in html, field
@@ -591,7 +591,8 @@ def test_a_field_the_form_refused_shows_only_the_forms_message(client, clerk, in
     html = response.content.decode()
     assert "This field is required." in html  # the reason code, by the form
     assert "Invalid reason code" not in html  # not repeated by the service
-    assert "Comments are required." in html  # the service's, on the same submit
+    # The comments too, by the service, in the same words.
+    assert re.search(r'id="id_comments_error".*This field is required\.', html, re.S)
 
 
 def test_dispute_entry_shows_comments_and_days_refusals_together(client, clerk, invoice):

@@ -31,7 +31,7 @@ from billing.errors import (
     MISSING_INPUT,
     BillingError,
 )
-from billing.rules import COMMENTS_MAX_LENGTH
+from billing.rules import COMMENTS_MAX_LENGTH, REQUIRED_MESSAGE
 from writeoffs.models import Settlement
 
 BIGINT_MAX = bounds.BIGINT_MAX
@@ -93,7 +93,7 @@ def input_error(error: ValidationError, model: type[BaseModel]) -> BillingError:
     if problem["type"] == "billing_error":
         return BillingError(problem["ctx"]["code"], problem["msg"], field=name)
     if problem["type"] == "missing":
-        return BillingError(MISSING_INPUT, f"{name} is required.", field=name)
+        return BillingError(MISSING_INPUT, REQUIRED_MESSAGE, field=name)
     on_error = _on_error(model, name) or OnError(INVALID_INPUT, "{name} is not valid.")
     return BillingError(on_error.code, on_error.message.format(name=name), field=name)
 

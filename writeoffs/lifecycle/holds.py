@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.errors import (
@@ -116,17 +117,20 @@ def reage_plan(
     locked = lock_date()
     refusal, code = "", INVALID_STATE
     if on_date > today():
-        refusal = f"{on_date} is in the future, and an aging date never moves into the future"
+        refusal = (
+            f"{date_format(on_date)} is in the future, and an aging date never moves into "
+            "the future"
+        )
     elif locked is not None and on_date <= locked:
         refusal = (
-            f"the books are closed through {locked}, and an aging date never moves inside "
-            "a closed period"
+            f"the books are closed through {date_format(locked)}, and an aging date never "
+            "moves inside a closed period"
         )
         code = PERIOD_CLOSED
     elif on_date < invoice.aging_date:
         refusal = (
-            f"the invoice's aging date, {invoice.aging_date}, is after {on_date}, and an "
-            "aging date never moves backwards"
+            f"the invoice's aging date, {date_format(invoice.aging_date)}, is after "
+            f"{date_format(on_date)}, and an aging date never moves backwards"
         )
     elif hold is not None and hold.amount_minor < invoice.balance_due_minor:
         currency = invoice.currency

@@ -7,6 +7,7 @@ import datetime
 
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.errors import (
@@ -199,7 +200,7 @@ def _recovery_allocation(
             raise BillingError(
                 INVALID_RECOVERY_CHOICE,
                 f"The recovery date is before write-off {writeoff.pk}'s date, "
-                f"{writeoff.writeoff_date}, which it would reinstate.",
+                f"{date_format(writeoff.writeoff_date)}, which it would reinstate.",
                 field="paid_on",
             )
         allocation.append((writeoff, part))

@@ -98,20 +98,31 @@ def _aging_input(request: HttpRequest) -> tuple[AsOfForm, datetime.date, str | N
     return form, data.get("as_of") or today(), data.get("currency") or None
 
 
-def aging_chart(report: reports.AgingReport) -> dict:
-    """What charts.js draws: one dataset per currency, the buckets as labels."""
-    return {
-        "type": "bar",
-        "labels": [label for _, label, *_ in reports.BUCKETS],
-        "datasets": [
-            {
-                "label": currency,
-                "data": [str(_money(total.buckets[key], currency)) for key in reports.BUCKET_KEYS],
-            }
-            for currency, total in report.totals.items()
-        ],
-        "stacked": False,
-    }
+def aging_charts(report: reports.AgingReport) -> list[dict]:
+    """What charts.js draws: a chart per currency (amounts of two currencies never
+    share an axis), the buckets as labels; its table carries the same figures."""
+    return [
+        {
+            "currency": currency,
+            "chart_id": f"aging-chart-{currency}",
+            "chart_data_id": f"aging-chart-{currency}-data",
+            "total": total,
+            "chart": {
+                "type": "bar",
+                "labels": [label for _, label, *_ in reports.BUCKETS],
+                "datasets": [
+                    {
+                        "label": currency,
+                        "data": [
+                            str(_money(total.buckets[key], currency)) for key in reports.BUCKET_KEYS
+                        ],
+                    }
+                ],
+                "stacked": False,
+            },
+        }
+        for currency, total in report.totals.items()
+    ]
 
 
 @login_required
@@ -128,7 +139,7 @@ def aging(request: HtmxHttpRequest) -> HttpResponse:
         "accounts": accounts,
         "buckets": reports.BUCKETS,
         "outside": reports.outside_columns(),
-        "chart": aging_chart(report),
+        "charts": aging_charts(report),
         "currencies": currencies_in_use(),
         "query": urlencode(
             {"as_of": as_of.isoformat(), **({"currency": currency} if currency else {})}
@@ -362,7 +373,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "section": "home",
         "figures": figures,
         "aging": aging_report,
-        "aging_chart": aging_chart(aging_report),
+        "aging_charts": aging_charts(aging_report),
         "buckets": reports.BUCKETS,
         "year_sections": _analysis_context(year),
         "month_query": urlencode({"start": month.start.isoformat(), "end": on_date.isoformat()}),
