@@ -487,7 +487,7 @@ def test_invoice_detail_query_count_is_the_same_for_1_and_50_entries(
     client.force_login(supervisor)
     add_entries(1)
     # Two of them read the journal entries and their lines for the timeline, one is
-    # the top bar's count of write-offs waiting for a supervisor's approval.
+    # the top bar's count of write-offs (and bulk runs) waiting for a supervisor's approval.
     with django_assert_num_queries(17):
         client.get(detail_url(account, invoice))
     add_entries(49)
