@@ -201,6 +201,27 @@ def test_a_conversion_over_the_limit_says_it_waits_for_approval(client, account,
     assert "Conversion pending" in page
 
 
+def test_the_convert_popout_over_the_limit_says_it_goes_for_approval_naming_the_limit(
+    client, account, clerk
+):
+    invoice = InvoiceFactory(account=account, invoice_no=40002, total_minor=2_000_000)
+    big = dispute_hold_create(
+        invoice_id=invoice.pk, amount="6000.00", comments="x", actor=Actor.for_user(clerk)
+    )
+    small = dispute_hold_create(
+        invoice_id=invoice.pk, amount="100.00", comments="y", actor=Actor.for_user(clerk)
+    )
+    client.force_login(UserFactory(username="conv-sup", groups=[SUPERVISOR]))
+    over = client.get(
+        reverse("dispute_settle", args=[account.acct_no, big.pk, "convert"]), headers=HTMX
+    ).content.decode()
+    assert "This is over your limit of 5,000.00 USD: it will be sent for approval." in over
+    within = client.get(
+        reverse("dispute_settle", args=[account.acct_no, small.pk, "convert"]), headers=HTMX
+    ).content.decode()
+    assert "sent for approval" not in within
+
+
 def test_approve_and_reject_are_not_offered_on_ones_own_request_and_the_page_says_why(
     client, pending
 ):

@@ -130,3 +130,14 @@ def test_only_the_creator_sends_a_draft_for_approval(client, clerk, usd):
     client.post(reverse("bulk_run_request_approval", args=[run.pk]))
     run.refresh_from_db()
     assert run.approval_requested_at is None
+
+
+def test_the_approvals_badge_counts_a_bulk_run_sent_for_approval(client, clerk, usd):
+    for _ in range(3):
+        small_invoice(usd, 20000)
+    run = bulk_run_create(actor=Actor.for_user(clerk), **criteria(max_balance={"USD": "200.00"}))
+    client.force_login(clerk)
+    client.post(reverse("bulk_run_request_approval", args=[run.pk]))
+    client.force_login(UserFactory(username="approver", groups=[SUPERVISOR]))
+    page = client.get(reverse("bulk_run_list")).content.decode()
+    assert 'data-approvals-count aria-label="1 waiting"' in page

@@ -46,6 +46,7 @@ from billing.rules import (
 from writeoffs.approvals.limits import hold_requester
 from writeoffs.checks import dispute_settings_problems
 from writeoffs.lifecycle.rules import (
+    LimitCheck,
     _insert_writeoff,
     _limit_check,
     _posting_code,
@@ -102,6 +103,13 @@ class Reage:
     @property
     def moves(self) -> bool:
         return not self.refusal
+
+
+def conversion_limit_check(hold: DisputeHold, actor: Actor) -> LimitCheck:
+    """A person's conversion of ``hold`` against their limit, as ``dispute_hold_settle``
+    checks it (with their other write-offs on the invoice in the window), so the
+    confirm pop-out can say the conversion will wait for approval. Reads only."""
+    return _limit_check(hold.invoice, actor, hold.amount_minor)
 
 
 def reage_plan(

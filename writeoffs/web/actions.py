@@ -18,6 +18,7 @@ from billing.web.forms import ReasonForm, attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from writeoffs.approvals.decisions import writeoff_withdraw as withdraw_writeoff
 from writeoffs.lifecycle.holds import (
+    conversion_limit_check,
     dispute_hold_settle,
     reage_plan,
 )
@@ -81,6 +82,11 @@ def dispute_settle(
         "reage": (
             reage_plan(hold.invoice, today())
             if settlement == Settlement.RELEASE_REAGE and hold.is_open
+            else None
+        ),
+        "approval": (
+            conversion_limit_check(hold, Actor.for_request(request))
+            if settlement == Settlement.CONVERT and hold.is_open and not hold.conversion_pending
             else None
         ),
     }
