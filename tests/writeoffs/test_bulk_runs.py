@@ -229,6 +229,23 @@ def test_excluded_invoices_are_counted_apart_and_can_be_put_back(clerk_actor, us
     assert keep.pk in set(bulk_run_preview_invoices(run, "USD").values_list("pk", flat=True))
 
 
+def test_only_an_invoice_the_run_selects_can_be_excluded(clerk_actor, usd, eur):
+    """An exclusion names an invoice of the run: one of another currency, over the
+    largest balance or too young is refused and leaves no row in the run's log."""
+    other_currency = small_invoice(eur, 100)
+    too_large = small_invoice(usd, 501)
+    too_young = small_invoice(usd, 100, days_past_aging=10)
+    run = bulk_run_create(actor=clerk_actor, **criteria())
+    for invoice in (other_currency, too_large, too_young):
+        with pytest.raises(BillingError) as refused:
+            bulk_run_exclude(run_id=run.pk, invoice_id=invoice.pk, excluded=True, actor=clerk_actor)
+        assert refused.value.code == BULK_RUN_INVALID_CRITERIA
+        assert f"Invoice {invoice.pk} is not in bulk run {run.pk}" in refused.value.message
+    with pytest.raises(BillingError):
+        bulk_run_exclude(run_id=run.pk, invoice_id=999_999, excluded=True, actor=clerk_actor)
+    assert not BulkRunItem.objects.filter(run=run).exists()
+
+
 def test_only_the_creator_edits_a_draft(clerk_actor, supervisor_actor, usd):
     invoice = small_invoice(usd, 100)
     run = bulk_run_create(actor=clerk_actor, **criteria())

@@ -25,7 +25,7 @@ from billing.errors import (
     PERMISSION_DENIED,
     BillingError,
 )
-from billing.models import AVAILABLE_MINOR, Account, Invoice
+from billing.models import AVAILABLE_MINOR, Account
 from billing.money import format_money, from_minor, parse_amount, to_minor
 from billing.rules import clean_comments, require_perm, today
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
@@ -143,9 +143,17 @@ def bulk_run_exclude(*, run_id: int, invoice_id: int, excluded: bool, actor: Act
         run = locked_run(run_id)
         _require_draft_owner(run, actor)
         if excluded:
-            currency = Invoice.objects.filter(pk=invoice_id).values_list("currency", flat=True)
+            # Only an invoice the run's criteria select today: any other (another
+            # currency, a larger balance, a void invoice) is not in the run to leave out.
+            currency = (
+                bulk_run_candidates(run).filter(pk=invoice_id).values_list("currency", flat=True)
+            )
             if not currency:
-                raise BillingError(BULK_RUN_INVALID_CRITERIA, "Invoice does not exist.")
+                raise BillingError(
+                    BULK_RUN_INVALID_CRITERIA,
+                    f"Invoice {invoice_id} is not in bulk run {run.pk}: its criteria do not "
+                    "select it.",
+                )
             BulkRunItem.objects.get_or_create(
                 run=run, invoice_id=invoice_id, defaults={"excluded": True, "currency": currency[0]}
             )
