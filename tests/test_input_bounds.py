@@ -334,7 +334,7 @@ def test_every_date_field_shows_the_format_it_expects(client, clerk, invoice):
         html = client.get(page).content.decode()
         assert 'type="date"' not in html, page
         assert (
-            f'<p id="date-help" class="form-text small w-100 mb-0 text-end">{help_text}</p>' in html
+            f'<p id="date-help" class="form-text small text-end mt-1 mb-2">{help_text}</p>' in html
         )
         assert (
             html.count('aria-describedby="date-help')

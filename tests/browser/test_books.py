@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.formats import date_format
 from playwright.sync_api import Page, expect
 
 from billing.ledger.periods import lock_date
@@ -38,7 +39,7 @@ def test_controller_closes_the_books_and_a_back_dated_writeoff_is_refused(
     shot(page, "confirm")
     assert lock_date() is None
     confirm.click()
-    expect(page.get_by_role("status")).to_contain_text(f"closed through {locked}")
+    expect(page.get_by_role("status")).to_contain_text(f"closed through {date_format(locked)}")
     expect(page.get_by_text("October closed after review.")).to_be_visible()
     assert lock_date() == locked
     shot(page, "closed")
@@ -62,7 +63,7 @@ def test_controller_closes_the_books_and_a_back_dated_writeoff_is_refused(
     expect(date_field).to_have_attribute("aria-invalid", "true")
     # The message sits in the date field's own group, under the input.
     date_group = date_field.locator("xpath=..")
-    expect(date_group).to_contain_text(f"The books are closed through {locked.isoformat()}")
+    expect(date_group).to_contain_text(f"The books are closed through {date_format(locked)}")
     expect(entry.get_by_label("Amount (USD)")).not_to_have_attribute("aria-invalid", "true")
     shot(page, "refused")
     assert not WriteOff.objects.exists()

@@ -27,6 +27,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import PASSWORD
 from tests.browser.screens_fixture import Walk, build_walk_ledger
+from tests.browser.support import htmx_settled
 from tests.test_permissions_matrix import EXPECTED, project_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -218,6 +219,20 @@ MEASURE = """(mustSee) => {
   };
 }"""
 
+# Drawers and pop-outs opened in place, as a person opens them (each also has its own
+# page above): the screen, the link that opens it, and which of the two it opens.
+IN_PLACE = [
+    (Screen("writeoff_page", lambda w: reverse("writeoff_page", kwargs=_acct(w))),
+     "Create a Write-off", "#drawer"),
+    (Screen("writeoff_page",
+            lambda w: reverse("writeoff_page", kwargs=_acct(w)) + "?tab=disputes",
+            "writeoff_page, Disputes subtab"),
+     "Create a Dispute Hold", "#drawer"),
+    (Screen("invoice_detail", lambda w: reverse("invoice_detail", kwargs=_inv(w))),
+     "Record Payment", "#drawer"),
+    (Screen("approval_queue", lambda w: reverse("approval_queue")), "Approve", "#popout"),
+]  # fmt: skip
+
 ROWS_IN_VIEW = """() => [...document.querySelectorAll("#dispute-worklist tbody tr")]
   .filter(row => row.getBoundingClientRect().bottom <= window.innerHeight).length"""
 
@@ -290,6 +305,15 @@ def test_every_screen_fits_shows_no_template_syntax_and_passes_axe(
             page.wait_for_load_state("networkidle")
             problems[f"{screen.title} ({role})"] = check_screen(page, axe, screen, size)
             visited += 1
+        if role == "supervisor":
+            for screen, opener, target in IN_PLACE:
+                page.goto(live_server.url + screen.url(walk))
+                page.get_by_role("link", name=re.compile(f"^{opener}")).first.click()
+                page.locator(f"{target}.show").wait_for()
+                htmx_settled(page)
+                name = f"{screen.title} with {opener} open"
+                opened = Screen(screen.name, screen.url, name)
+                problems[f"{name} ({role})"] = check_screen(page, axe, opened, size)
         context.close()
 
     assert visited == sum(len(screens) for screens in SCREENS.values())
