@@ -25,7 +25,7 @@ from billing.models import AccountingPeriodLock, Invoice, JournalEntry, JournalE
 from billing.receivables.invoices import invoice_revenue_code_correct, invoice_void
 from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK, SUPERVISOR
-from billing.rules import today
+from billing.rules import REQUIRED_MESSAGE, today
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.reverse import writeoff_reverse
@@ -136,7 +136,7 @@ def test_a_reason_is_required(invoice, supervisor_actor, reason):
     assert (error.code, error.field, error.message) == (
         INVALID_COMMENTS,
         "reason",
-        "A reason is required.",
+        REQUIRED_MESSAGE,
     )
     assert not JournalEntry.objects.filter(event=JournalEvent.INVOICE_VOID).exists()
 

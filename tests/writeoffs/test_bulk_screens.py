@@ -50,7 +50,7 @@ def test_a_finished_run_shows_count_and_total_written_and_skipped(client, clerk,
     actor = Actor.for_user(clerk)
     run = bulk_run_create(actor=actor, **criteria())
     start_bulk_run(run_id=run.pk, actor=actor)
-    skipped.status = "paid"  # changed since the freeze: the run skips it
+    # Paid in full since the freeze: the run skips it.
     skipped.paid_minor = skipped.total_minor
     skipped.save()
     bulk_run_execute(run.pk)
