@@ -16,6 +16,15 @@ from writeoffs.models.choices import WRITEOFF_REASON_CODES, ReasonCode
 from writeoffs.models.writeoffs import WriteOff
 
 
+class BulkRunStatus(models.TextChoices):
+    """BulkRun.Status; module level so that the model's Meta constraints can name it."""
+
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class BulkRun(models.Model):
     """A bulk small-balance write-off: criteria, a preview, one approval, then a worker.
 
@@ -37,11 +46,7 @@ class BulkRun(models.Model):
 
     STALL_AFTER = datetime.timedelta(minutes=5)
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = BulkRunStatus
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
@@ -89,7 +94,7 @@ class BulkRun(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="bulkrun_status_beat_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "running", "completed", "cancelled"]),
+                condition=Q(status__in=BulkRunStatus.values),
                 name="bulkrun_status_valid",
             ),
             models.CheckConstraint(
@@ -102,7 +107,7 @@ class BulkRun(models.Model):
             ),
             # A started run is frozen and approved (a draft may be cancelled unstarted).
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "cancelled"])
+                condition=Q(status__in=[BulkRunStatus.DRAFT, BulkRunStatus.CANCELLED])
                 | Q(
                     writeoff_date__isnull=False,
                     aging_cutoff__isnull=False,
@@ -112,7 +117,8 @@ class BulkRun(models.Model):
                 name="bulkrun_started_is_approved",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "running"]) | Q(finished_at__isnull=False),
+                condition=Q(status__in=[BulkRunStatus.DRAFT, BulkRunStatus.RUNNING])
+                | Q(finished_at__isnull=False),
                 name="bulkrun_finished_has_time",
             ),
         ]
