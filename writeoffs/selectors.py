@@ -17,7 +17,7 @@ from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
 from billing.models import Account, Invoice
-from billing.money import from_minor
+from billing.money import from_minor, minor_money_text
 from billing.parsing import is_ascii_digits
 from billing.receivables.selectors import (
     PostingKey,
@@ -26,7 +26,6 @@ from billing.receivables.selectors import (
     history_with_previous,
     invoice_and_payment_timeline,
     sent_invoice_sums,
-    timeline_money,
     with_postings,
 )
 from billing.rules import today
@@ -314,7 +313,7 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
     entries = invoice_and_payment_timeline(invoice)
 
     def money(minor: int) -> str:
-        return timeline_money(minor, currency)
+        return minor_money_text(minor, currency)
 
     for row, before in history_with_previous(WriteOff, invoice_id=invoice.pk):
         posted: PostingKey | None = None

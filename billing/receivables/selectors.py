@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404
 
 from billing import extensions
 from billing.models import Account, Invoice, JournalEntry, JournalLine, Payment
-from billing.money import format_money, from_minor
+from billing.money import minor_money_text
 from billing.parsing import is_ascii_digits
 from billing.rules import today
 
@@ -181,10 +181,6 @@ def became(row, before, status: str) -> bool:
     return row.status == status and getattr(before, "status", None) != status
 
 
-def timeline_money(minor: int, currency: str) -> str:
-    return f"{format_money(from_minor(minor, currency), currency)} {currency}"
-
-
 def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
     """The recorded changes to the invoice and its payments, oldest first per record.
     Two queries, however long the history."""
@@ -192,7 +188,7 @@ def invoice_and_payment_timeline(invoice: Invoice) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
 
     def money(minor: int) -> str:
-        return timeline_money(minor, currency)
+        return minor_money_text(minor, currency)
 
     subject = f"Invoice {invoice.invoice_no}"
     for row, before in history_with_previous(Invoice, id=invoice.pk):

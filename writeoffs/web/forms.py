@@ -18,7 +18,7 @@ from django.http import QueryDict
 
 from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
 from billing.models import Account, AccountingCode, Invoice, Payment
-from billing.money import format_money
+from billing.money import money_text
 from billing.rules import today
 from billing.web.fields import DateField
 from billing.web.forms import AmountField, amount_field, attach_billing_error
@@ -276,7 +276,7 @@ class RecoveryForm(forms.Form):
             (
                 str(w.pk),
                 f"Write-off {w.pk} of {w.writeoff_date:%b %-d, %Y}: "
-                f"{format_money(w.amount - w.recovered, currency)} {currency} recoverable",
+                f"{money_text(w.amount - w.recovered, currency)} recoverable",
             )
             for w in recoverable
         ]
