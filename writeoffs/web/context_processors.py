@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from writeoffs.models import WriteOff
+from writeoffs.selectors import pending_writeoff_count
 
 
 def pending_approvals(request: HttpRequest) -> dict:
@@ -18,7 +18,5 @@ def pending_approvals(request: HttpRequest) -> dict:
     )
     context: dict = {"can_approve_writeoffs": can_approve}
     if can_approve:
-        context["pending_approvals_count"] = SimpleLazyObject(
-            lambda: WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
-        )
+        context["pending_approvals_count"] = SimpleLazyObject(pending_writeoff_count)
     return context
