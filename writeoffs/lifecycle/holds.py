@@ -26,7 +26,7 @@ from billing.errors import (
     ErrorCollector,
 )
 from billing.history import acting_as
-from billing.idempotency import create_once, find_replay, fingerprint
+from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.periods import lock_date
 from billing.models import Invoice
 from billing.money import from_minor, money_text
@@ -222,9 +222,7 @@ def dispute_hold_create(
                 created_by=actor.user,
                 api_key=actor.api_key,
                 created_by_label=actor.label,
-                idempotency_scope=actor.idempotency_scope,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=content,
+                **idempotency_fields(actor, idempotency_key, content),
             )
             invoice.held_minor += plan.amount_minor
             invoice.save(update_fields=["held_minor"])

@@ -16,7 +16,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.idempotency import create_once, find_replay, fingerprint
+from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.codes import posting_code
 from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
@@ -126,9 +126,7 @@ def recovery_record(
                 reference=text,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
-                idempotency_scope=actor.idempotency_scope,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=content,
+                **idempotency_fields(actor, idempotency_key, content),
             )
             reinstated = 0
             for writeoff, part in allocation:
