@@ -44,7 +44,7 @@ def lock_date_move(
         )
     reason = clean_comments(reason, field="reason", label="A reason")
     with transaction.atomic():
-        # Waits for every posting in flight (PostgreSQL); see billing.journal.
+        # Waits for every posting in flight (PostgreSQL); see billing.ledger.periods.
         hold_period_lock(exclusive=True)
         current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
         previous = current.locked_through if current else None
