@@ -138,6 +138,15 @@ class BulkRun(models.Model):
         return self.status in (self.Status.COMPLETED, self.Status.CANCELLED)
 
 
+class BulkRunItemState(models.TextChoices):
+    """BulkRunItem.State; module level so that the model's Meta constraints can name it."""
+
+    PENDING = "pending", "Pending"
+    WRITTEN = "written", "Written"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
 class BulkRunItem(models.Model):
     """One invoice of a bulk run, and its line in the run's log.
 
@@ -148,11 +157,7 @@ class BulkRunItem(models.Model):
     or failed (with the error code), in the same transaction as its write-off.
     """
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        WRITTEN = "written", "Written"
-        SKIPPED = "skipped", "Skipped"
-        FAILED = "failed", "Failed"
+    State = BulkRunItemState
 
     class SkipRule(models.TextChoices):
         NOT_OPEN = "not_open", "Invoice no longer sent (draft or void)"
@@ -193,7 +198,7 @@ class BulkRunItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "invoice"], name="bulkrunitem_unique"),
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "written", "skipped", "failed"]),
+                condition=Q(state__in=BulkRunItemState.values),
                 name="bulkrunitem_state_valid",
             ),
             models.CheckConstraint(
@@ -201,7 +206,8 @@ class BulkRunItem(models.Model):
                 name="bulkrunitem_amount_gt_0",
             ),
             models.CheckConstraint(
-                condition=Q(excluded=False) | Q(state="pending", writeoff__isnull=True),
+                condition=Q(excluded=False)
+                | Q(state=BulkRunItemState.PENDING, writeoff__isnull=True),
                 name="bulkrunitem_excluded_not_processed",
             ),
             models.CheckConstraint(
