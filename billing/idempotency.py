@@ -159,6 +159,15 @@ def create_once(
         ) from None
 
 
+def idempotency_fields(actor: Actor, key: str | None, content_fingerprint: str) -> dict[str, Any]:
+    """The columns by which a later request with the same key finds this entry."""
+    return {
+        "idempotency_scope": actor.idempotency_scope,
+        "idempotency_key": key or None,
+        "idempotency_fingerprint": content_fingerprint,
+    }
+
+
 # --- The API's stored answers ---------------------------------------------------
 
 

@@ -283,5 +283,18 @@ def _too_many_places(currency: str, places: int, form: AmountFormat = PLAIN) -> 
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """``1234.5`` in USD -> ``"1,234.50"`` (no symbol; the currency is shown beside it)."""
+    """``1234.5`` in USD -> ``"1,234.50"``: the number alone, for a table cell whose
+    currency stands beside it. Anywhere else show an amount with ``money_text``."""
     return f"{amount:,.{exponent(currency)}f}"
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """``1234.5`` in USD -> ``"1,234.50 USD"``: how every screen, message, admin column
+    and command output shows an amount (SPEC Part 3). CSV files and the API write the
+    plain number and the currency apart instead."""
+    return f"{format_money(amount, currency)} {currency}"
+
+
+def minor_money_text(minor: int, currency: str) -> str:
+    """``money_text`` of an amount stored in minor units: ``123450`` USD -> ``"1,234.50 USD"``."""
+    return money_text(from_minor(minor, currency), currency)

@@ -1,6 +1,7 @@
 import os
 import sys
 from collections import Counter
+from contextlib import nullcontext
 
 import pytest
 from django.core.cache import cache
@@ -102,3 +103,46 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("fuzz cases per endpoint")
     for endpoint, count in sorted(cases.items()):
         terminalreporter.write_line(f"{endpoint}: {count}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's own setup, except that an SQLite test database is a copy of
+    one migrated database kept between runs (tests/migrated_template.py) instead of
+    being migrated in every worker. PostgreSQL, --reuse-db and --nomigrations take
+    pytest-django's path unchanged."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    from tests.migrated_template import restored_sqlite_test_databases
+
+    setup_args = {}
+    if not django_db_use_migrations:
+        _disable_migrations()
+    if django_db_keepdb and not django_db_createdb:
+        setup_args["keepdb"] = True
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    verbosity = request.config.option.verbose
+    copy_template = (
+        restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
+    )
+    with django_db_blocker.unblock(), copy_template:
+        db_cfg = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            **setup_args,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=verbosity)

@@ -310,8 +310,20 @@ def check(response, expected: int, role: str, url: str, api: bool) -> str | None
 # --- the matrix -----------------------------------------------------------------
 
 
-def test_every_url_answers_every_role_as_expected(client, users, ledgers):
-    own, _ = ledgers
+def boundary_roles(statuses: tuple[int, ...]) -> tuple[str, ...]:
+    """The two roles either side of a view's line: the most privileged one refused
+    (sign-in or 403) and the least privileged one let through. A view that answers
+    every role alike is asked as anonymous and as superuser."""
+    refused = [role for role, status in zip(ROLES, statuses, strict=True) if status in (LOGIN, 403)]
+    allowed = [role for role in ROLES if role not in refused]
+    if refused and allowed:
+        return (refused[-1], allowed[0])
+    return (A, SU)
+
+
+def sweep(client, users, own: Ledger, roles_for) -> int:
+    """Request every URL by each method it takes as the roles ``roles_for(statuses)``
+    names, and check each answer against EXPECTED. Returns how many were checked."""
     problems, checked = [], 0
     for route in project_routes():
         expect = EXPECTED[route.name]
@@ -319,13 +331,29 @@ def test_every_url_answers_every_role_as_expected(client, users, ledgers):
         for method, statuses in (("GET", expect.get), ("POST", expect.post)):
             if statuses is None:
                 continue
-            for role, expected in zip(ROLES, statuses, strict=True):
+            for role in roles_for(statuses):
+                expected = statuses[ROLES.index(role)]
                 response = request_as(client, users, role, method, url)
                 problems.append(check(response, expected, role, url, expect.api))
                 checked += 1
     problems = [p for p in problems if p]
     assert problems == [], "\n".join(problems)
+    return checked
+
+
+@pytest.mark.slow
+def test_every_url_answers_every_role_as_expected(client, users, ledgers):
+    own, _ = ledgers
+    checked = sweep(client, users, own, lambda statuses: ROLES)
     print(f"permissions matrix: {checked} URL x role x method requests checked")
+
+
+def test_every_url_answers_a_refused_and_an_allowed_role_as_expected(client, users, ledgers):
+    """The everyday loop's part of the matrix above: each URL and method, as the role
+    just refused and the role just let through (the full sweep is marked slow)."""
+    own, _ = ledgers
+    checked = sweep(client, users, own, boundary_roles)
+    print(f"permissions matrix, boundary roles: {checked} requests checked")
 
 
 def test_another_accounts_objects_are_404_for_every_role_that_may_see_them(client, users, ledgers):
@@ -475,10 +503,10 @@ def test_every_form_post_without_a_csrf_token_is_refused(users, ledgers):
 NUL_MESSAGE = "Illegal characters entered: remove the invisible character U+0000"
 
 
-def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_for_every_role(client, users, ledgers):
+def nul_sweep(client, users, own: Ledger, roles: tuple[str, ...]) -> int:
     """NUL in a query parameter or form field never reaches a text column (PostgreSQL
-    refuses it with a 500): pages answer a readable 400, the API its own JSON error."""
-    own, _ = ledgers
+    refuses it with a 500): pages answer a readable 400, the API its own JSON error.
+    Returns how many requests were checked."""
     problems, checked = [], 0
     nul_query = {"q": "\x00", "page": "1\x00", "sort": "\x00date", "status": "sent\x00"}
     nul_form = {"comments": "a\x00b", "amount": "1\x00", "reason": "\x00", "auth_key": "\x00"}
@@ -487,7 +515,7 @@ def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_for_every_role(client
             continue  # takes no parameters and reads none
         expect = EXPECTED[route.name]
         url = url_for(route, own)
-        for role in ROLES:
+        for role in roles:
             client.logout()
             if role != A:
                 client.force_login(users[role])
@@ -505,7 +533,24 @@ def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_for_every_role(client
                 elif response.status_code != 400 or NUL_MESSAGE not in response.content.decode():
                     problems.append(f"{where}: {response.status_code}, expected the NUL 400")
     assert problems == [], "\n".join(problems)
+    return checked
+
+
+@pytest.mark.slow
+def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_for_every_role(client, users, ledgers):
+    own, _ = ledgers
+    checked = nul_sweep(client, users, own, ROLES)
     print(f"NUL inputs: {checked} requests answered cleanly")
+
+
+def test_nul_in_any_parameter_of_any_url_is_a_clean_answer_signed_out_and_as_superuser(
+    client, users, ledgers
+):
+    """The everyday loop's part of the sweep above: the NUL guard answers before
+    access control, so the least and the most privileged role stand for the rest."""
+    own, _ = ledgers
+    checked = nul_sweep(client, users, own, (A, SU))
+    print(f"NUL inputs, two roles: {checked} requests answered cleanly")
 
 
 def test_nul_in_admin_changelist_filters_and_searches_is_a_400_on_every_model(client, users):

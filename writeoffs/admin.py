@@ -21,9 +21,9 @@ from billing.admin.base import (
     LedgerAdmin,
     ReadableHistoryMixin,
     confirm_ledger_action,
-    money_display,
 )
 from billing.models import AccountingCode
+from billing.money import minor_money_text
 from writeoffs.approvals.limits import missing_limit_message, missing_limit_rows
 from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
@@ -111,7 +111,7 @@ class WriteOffAdmin(LedgerAdmin):
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, writeoff: WriteOff) -> str:
-        return money_display(writeoff.amount_minor, writeoff.invoice.currency)
+        return minor_money_text(writeoff.amount_minor, writeoff.invoice.currency)
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("writeoffs.reverse_writeoff")
@@ -169,7 +169,7 @@ class DisputeHoldAdmin(LedgerAdmin):
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, hold: DisputeHold) -> str:
-        return money_display(hold.amount_minor, hold.invoice.currency)
+        return minor_money_text(hold.amount_minor, hold.invoice.currency)
 
     def has_settle_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("writeoffs.settle_disputehold")
@@ -228,7 +228,7 @@ class ApprovalLimitAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     def limit_display(self, limit: ApprovalLimit) -> str:
         if limit.limit_minor is None:
             return "Unlimited"
-        return money_display(limit.limit_minor, limit.currency)
+        return minor_money_text(limit.limit_minor, limit.currency)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -316,6 +316,8 @@ def pending_approval_for(writeoff_id: int) -> WriteOff:
 
 
 def pending_writeoff_count() -> int:
+    """How many write-offs wait for approval: the top bar, the home page and a close
+    snapshot all show this one count (a COUNT over writeoff_pending_idx)."""
     return WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from billing.models import Invoice
+from billing.money import minor_money_text
 from billing.receivables.timeline import (
     CodeNames,
     PostingKey,
@@ -18,7 +19,6 @@ from billing.receivables.timeline import (
     invoice_and_payment_timeline,
     sentences,
     shown_date,
-    timeline_money,
     with_postings,
 )
 from writeoffs.models import SETTLEMENT_FOR_STATUS, DisputeHold, WriteOff, WriteOffRecovery
@@ -107,7 +107,7 @@ def invoice_timeline(invoice: Invoice) -> list[TimelineEntry]:
     entries = invoice_and_payment_timeline(invoice, code_name)
 
     def money(minor: int) -> str:
-        return timeline_money(minor, currency)
+        return minor_money_text(minor, currency)
 
     for row, before in history_with_previous(WriteOff, invoice_id=invoice.pk):
         description = _writeoff_event(row, before, money, code_name)

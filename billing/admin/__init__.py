@@ -18,7 +18,6 @@ from billing.admin.base import (
     LedgerAdmin,
     ReadOnlyAdmin,
     confirm_ledger_action,
-    money_display,
 )
 from billing.api.keys import api_key_revoke
 from billing.models import (
@@ -32,6 +31,7 @@ from billing.models import (
     JournalLine,
     Payment,
 )
+from billing.money import minor_money_text
 from billing.receivables.invoices import (
     invoice_revenue_code_correct,
     invoice_revenue_code_correction_plan,
@@ -74,7 +74,7 @@ class InvoiceLineInline(admin.TabularInline):
 
     @admin.display(description="amount")
     def amount_display(self, line: InvoiceLine) -> str:
-        return money_display(line.amount_minor, line.invoice.currency)
+        return minor_money_text(line.amount_minor, line.invoice.currency)
 
 
 class InvoiceAdminForm(CorrectionForm):
@@ -134,19 +134,19 @@ class InvoiceAdmin(LedgerAdmin):
 
     @admin.display(description="total")
     def total_display(self, invoice: Invoice) -> str:
-        return money_display(invoice.total_minor, invoice.currency)
+        return minor_money_text(invoice.total_minor, invoice.currency)
 
     @admin.display(description="balance due")
     def balance_due_display(self, invoice: Invoice) -> str:
-        return money_display(invoice.balance_due_minor, invoice.currency)
+        return minor_money_text(invoice.balance_due_minor, invoice.currency)
 
     @admin.display(description="held")
     def held_display(self, invoice: Invoice) -> str:
-        return money_display(invoice.held_minor, invoice.currency)
+        return minor_money_text(invoice.held_minor, invoice.currency)
 
     @admin.display(description="available")
     def available_display(self, invoice: Invoice) -> str:
-        return money_display(invoice.available_minor, invoice.currency)
+        return minor_money_text(invoice.available_minor, invoice.currency)
 
     def has_void_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("billing.void_invoice")
@@ -203,7 +203,7 @@ class PaymentAdmin(LedgerAdmin):
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, payment: Payment) -> str:
-        return money_display(payment.amount_minor, payment.invoice.currency)
+        return minor_money_text(payment.amount_minor, payment.invoice.currency)
 
 
 @admin.register(ApiKey)
@@ -250,11 +250,11 @@ class JournalLineInline(admin.TabularInline):
 
     @admin.display(description="debit")
     def debit_display(self, line: JournalLine) -> str:
-        return money_display(line.debit_minor, line.currency) if line.debit_minor else ""
+        return minor_money_text(line.debit_minor, line.currency) if line.debit_minor else ""
 
     @admin.display(description="credit")
     def credit_display(self, line: JournalLine) -> str:
-        return money_display(line.credit_minor, line.currency) if line.credit_minor else ""
+        return minor_money_text(line.credit_minor, line.currency) if line.credit_minor else ""
 
 
 @admin.register(JournalEntry)

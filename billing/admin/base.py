@@ -28,7 +28,7 @@ from billing.errors import BillingError
 from billing.models import (
     Invoice,
 )
-from billing.money import format_money, from_minor
+from billing.money import minor_money_text
 from billing.parsing import is_ascii_digits
 from billing.receivables.timeline import concrete_field, field_label, shown_date
 from billing.rules import clean_correction_reason
@@ -159,7 +159,7 @@ class ReadableHistoryContext(HistoricalRecordContextHelper):
         if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
             return "—"
         if change.field.endswith("_minor") and isinstance(value, int):
-            return money_display(value, self.currency())
+            return minor_money_text(value, self.currency())
         field = concrete_field(self.model, change.field)
         if field.choices:
             return str(dict(field.flatchoices).get(value, value))
@@ -359,10 +359,6 @@ def confirm_ledger_action(
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/ledger_action_confirm.html", context)
-
-
-def money_display(minor: int, currency: str) -> str:
-    return f"{format_money(from_minor(minor, currency), currency)} {currency}"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

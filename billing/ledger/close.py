@@ -47,7 +47,7 @@ def lock_date_move(
     reason = _check_input(locked_through, reason, actor)
     assert locked_through is not None
     with transaction.atomic():
-        # Waits for every posting in flight (PostgreSQL); see billing.journal.
+        # Waits for every posting in flight (PostgreSQL); see billing.ledger.periods.
         hold_period_lock(exclusive=True)
         current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
         previous = current.locked_through if current else None

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from django.utils import timezone
 
-from billing.models import JournalEvent
+from billing.models import Invoice, JournalEvent, Payment
 
 
 class Side(StrEnum):
@@ -154,10 +154,11 @@ class Reclassifies:
 type Rule = Posts | Reverses | Reclassifies
 
 # Status values, as the rows' models name them (checked by tests/billing/test_posting_rules.py).
-SENT = "sent"
-VOID = "void"
-ACTIVE = "active"
-REMOVED = "removed"
+# A write-off's "active" and "reversed" are its app's names, which billing does not import.
+SENT = Invoice.Status.SENT
+ACTIVE = Payment.Status.ACTIVE
+REMOVED = Payment.Status.REMOVED
+VOID = Invoice.Status.VOID
 REVERSED = "reversed"
 
 WRITEOFF_LINES = (dr(Field("accounting_code_id"), "amount_minor"), cr(AR_CONTROL, "amount_minor"))

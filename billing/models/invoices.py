@@ -27,6 +27,14 @@ AVAILABLE_MINOR = (
 )
 
 
+class InvoiceStatus(models.TextChoices):
+    """Invoice.Status; module level so that the model's Meta constraints can name it."""
+
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+    VOID = "void", "Void"
+
+
 class Invoice(models.Model):
     """An invoice and its running totals.
 
@@ -37,10 +45,7 @@ class Invoice(models.Model):
     past the service's lock cannot commit a negative balance.
     """
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SENT = "sent", "Sent"
-        VOID = "void", "Void"
+    Status = InvoiceStatus
 
     invoice_no = models.PositiveBigIntegerField("Invoice No.", unique=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
@@ -90,7 +95,7 @@ class Invoice(models.Model):
                 AVAILABLE_MINOR,
                 F("aging_date"),
                 name="invoice_small_balance_idx",
-                condition=Q(status="sent"),
+                condition=Q(status=InvoiceStatus.SENT),
             ),
         ]
         constraints = [

@@ -17,6 +17,13 @@ from billing.models.invoices import Invoice
 from billing.money import from_minor
 
 
+class PaymentStatus(models.TextChoices):
+    """Payment.Status; module level so that the model's Meta constraints can name it."""
+
+    ACTIVE = "active", "Active"
+    REMOVED = "removed", "Removed"
+
+
 class Payment(IdempotentEntry):
     class Method(models.TextChoices):
         CHECK = "check", "Check"
@@ -25,9 +32,7 @@ class Payment(IdempotentEntry):
         CASH = "cash", "Cash"
         OTHER = "other", "Other"
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REMOVED = "removed", "Removed"
+    Status = PaymentStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
@@ -59,7 +64,7 @@ class Payment(IdempotentEntry):
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_gt_0"),
             models.CheckConstraint(
-                condition=Q(status="active") | Q(removed_at__isnull=False),
+                condition=Q(status=PaymentStatus.ACTIVE) | Q(removed_at__isnull=False),
                 name="payment_removed_has_time",
             ),
             models.UniqueConstraint(

@@ -20,7 +20,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.idempotency import create_once, find_replay, fingerprint
+from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_payment, post_reversal
 from billing.models import Invoice, JournalEvent, Payment
@@ -148,9 +148,7 @@ def payment_record(
                 reference=plan.reference,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
-                idempotency_scope=actor.idempotency_scope,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=content,
+                **idempotency_fields(actor, idempotency_key, content),
             )
             invoice.paid_minor += plan.amount_minor
             invoice.save(update_fields=["paid_minor"])

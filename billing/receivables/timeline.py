@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.text import capfirst
 
 from billing.models import AccountingCode, Invoice, JournalEntry, JournalLine, Payment
-from billing.money import format_money, from_minor
+from billing.money import minor_money_text
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,6 @@ def history_with_previous(model, **scope) -> Iterator[tuple[Any, Any]]:
 def became(row, before, status: str) -> bool:
     """``row`` is the history row in which the record's status turned to ``status``."""
     return row.status == status and getattr(before, "status", None) != status
-
-
-def timeline_money(minor: int, currency: str) -> str:
-    return f"{format_money(from_minor(minor, currency), currency)} {currency}"
 
 
 def shown_date(value: datetime.date | datetime.datetime) -> str:
@@ -223,7 +219,7 @@ def invoice_and_payment_timeline(
     entries: list[TimelineEntry] = []
 
     def money(minor: int) -> str:
-        return timeline_money(minor, currency)
+        return minor_money_text(minor, currency)
 
     subject = f"Invoice {invoice.invoice_no}"
     for row, before in history_with_previous(Invoice, id=invoice.pk):

@@ -24,7 +24,7 @@ from billing import extensions
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, Invoice, Payment
-from billing.money import format_money, from_minor
+from billing.money import from_minor, money_text
 from billing.receivables.invoices import invoice_void, invoice_void_blockers
 from billing.receivables.payments import PaymentPlan, payment_plan, payment_record, payment_remove
 from billing.receivables.selectors import (
@@ -221,9 +221,9 @@ def payment_confirm(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> 
         else:
             invoice.refresh_from_db()
             text = (
-                f"Payment {payment.pk} of {format_money(payment.amount, invoice.currency)} "
-                f"{invoice.currency} recorded on invoice {invoice.invoice_no}. Remaining balance: "
-                f"{format_money(invoice.balance_due, invoice.currency)} {invoice.currency}."
+                f"Payment {payment.pk} of {money_text(payment.amount, invoice.currency)} "
+                f"recorded on invoice {invoice.invoice_no}. Remaining balance: "
+                f"{money_text(invoice.balance_due, invoice.currency)}."
             )
             return _done(request, account, invoice, payment.pk, text)
     return _render_payment_drawer(request, account, invoice, form, from_popout=True)
@@ -303,8 +303,8 @@ def payment_remove_view(request: HtmxHttpRequest, acct_no: int, payment_id: int)
             attach_billing_error(form, error)
         else:
             text = (
-                f"Payment {payment.pk} of {format_money(payment.amount, invoice.currency)} "
-                f"{invoice.currency} removed from invoice {invoice.invoice_no}."
+                f"Payment {payment.pk} of {money_text(payment.amount, invoice.currency)} "
+                f"removed from invoice {invoice.invoice_no}."
             )
             return _done(request, account, invoice, payment.pk, text)
     return render_page(
@@ -342,7 +342,7 @@ def invoice_void_view(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -
         except BillingError as error:
             attach_billing_error(form, error)
         else:
-            total = f"{format_money(invoice.total, invoice.currency)} {invoice.currency}"
+            total = money_text(invoice.total, invoice.currency)
             messages.success(
                 request,
                 f"Invoice {invoice.invoice_no} voided: its {total} was reversed out of the "

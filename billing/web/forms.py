@@ -98,6 +98,25 @@ def amount_field(form: forms.BaseForm, name: str = "amount") -> AmountField:
     return cast(AmountField, form.fields[name])
 
 
+def amount_for_invoice(
+    form: forms.Form, invoice: Invoice, *, output: str, extra: dict[str, str]
+) -> None:
+    """Fit a form's amount field to the invoice it is about: the currency's places and
+    separators, the currency in the label, and what the live "remaining" line
+    (static/js/remaining-balance.js) reads, shown in the element ``output``."""
+    amount_field(form).set_currency(invoice.currency)
+    field = form.fields["amount"]
+    field.label = f"Amount ({invoice.currency})"
+    field.widget.attrs.update(
+        {
+            "data-remaining-from": str(invoice.balance_due),
+            "data-remaining-limit": str(invoice.available),
+            "data-remaining-output": output,
+            **extra,
+        }
+    )
+
+
 class SearchForm(forms.Form):
     """A search box. Text the SPEC calls illegal (check_text: control and bidi-override
     characters) is refused with its message and searches nothing, like a form field."""
@@ -167,15 +186,11 @@ class PaymentForm(forms.Form):
         initial = {"paid_on": today(), "idempotency_key": uuid.uuid4().hex, **(initial or {})}
         super().__init__(data, initial=initial, **kwargs)
         self.invoice = invoice
-        amount_field(self).set_currency(invoice.currency)
-        self.fields["amount"].label = f"Amount ({invoice.currency})"
-        self.fields["amount"].widget.attrs.update(
-            {
-                "data-remaining-from": str(invoice.balance_due),
-                "data-remaining-limit": str(invoice.available),
-                "data-remaining-output": "payment-remaining",
-                "aria-describedby": "payment-remaining",
-            }
+        amount_for_invoice(
+            self,
+            invoice,
+            output="payment-remaining",
+            extra={"aria-describedby": "payment-remaining"},
         )
 
     def clean(self) -> dict[str, Any] | None:

@@ -82,20 +82,24 @@ def test_deploy_check_fails_on_the_local_development_secret_key():
     assert "security.W009" in result.stderr + result.stdout
 
 
-PRODUCTION_SETTINGS = """
-import json, django
-django.setup()
-from django.conf import settings as s
-print(json.dumps({name: getattr(s, name) for name in [
-    "DEBUG", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
-    "CSRF_COOKIE_HTTPONLY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "X_FRAME_OPTIONS", "SECURE_CONTENT_TYPE_NOSNIFF",
-]}))
-"""
+SETTINGS_SHOWN = [
+    "DEBUG",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_COOKIE_HTTPONLY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "X_FRAME_OPTIONS",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+]
 
 
-def test_production_cookies_are_secure_and_http_only_with_hsts_and_no_framing():
-    values = json.loads(run_in_production(PRODUCTION_SETTINGS))
+def test_production_cookies_are_secure_and_http_only_with_hsts_and_no_framing(
+    production_login_page,
+):
+    values = production_login_page["settings"]
     assert values["DEBUG"] is False
     assert values["SESSION_COOKIE_SECURE"] is True
     assert values["SESSION_COOKIE_HTTPONLY"] is True
@@ -108,12 +112,13 @@ def test_production_cookies_are_secure_and_http_only_with_hsts_and_no_framing():
     assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
 
 
-# A sign-in page fetched over HTTPS with production settings. Static files are
-# served from the finders here: the manifest needs collectstatic, which is not
-# what this checks.
+# A sign-in page fetched over HTTPS with production settings, and the settings
+# themselves, from one production process. Static files are served from the
+# finders here: the manifest needs collectstatic, which is not what this checks.
 PRODUCTION_RESPONSE = """
 import json, django
 django.setup()
+from django.conf import settings
 from django.test import Client, override_settings
 from django.test.utils import setup_test_environment
 setup_test_environment()
@@ -124,6 +129,7 @@ with override_settings(STORAGES=storages):
     plain = client.get("/login/")
     page = client.get("/login/", secure=True)
 print(json.dumps({
+    "settings": {name: getattr(settings, name) for name in %r},
     "plain_status": plain.status_code,
     "plain_location": plain.get("Location", ""),
     "status": page.status_code,
@@ -135,7 +141,7 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production_login_page():
-    return json.loads(run_in_production(PRODUCTION_RESPONSE))
+    return json.loads(run_in_production(PRODUCTION_RESPONSE % (SETTINGS_SHOWN,)))
 
 
 def test_production_redirects_plain_http_to_https(production_login_page):

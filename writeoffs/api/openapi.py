@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 document served at /api/openapi.json, generated.
 
-Request bodies and answers are the pydantic models of ``writeoffs/api_models.py``
-that the views validate and answer with. Each call lists the error codes it can
-answer with; their descriptions and HTTP statuses come from
-``billing.errors.ERROR_CODES``.
+Request bodies and answers are the pydantic models of ``writeoffs/api/inputs.py``
+and ``writeoffs/api/answers.py`` that the views validate and answer with. Each call
+lists the error codes it can answer with; their descriptions and HTTP statuses come
+from ``billing.errors.ERROR_CODES``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from billing.errors import (
 from billing.history import acting_as
 from billing.ledger.periods import lock_date, lock_date_read_once
 from billing.models import Invoice
-from billing.money import format_money, from_minor
+from billing.money import minor_money_text, money_text
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
     clean_comments,
@@ -144,7 +144,7 @@ class LapseResult:
     def lines(self) -> list[str]:
         return [
             f"Write-off {w.pk} on invoice {w.invoice.invoice_no} "
-            f"({format_money(w.amount, w.invoice.currency)} {w.invoice.currency}, requested by "
+            f"({money_text(w.amount, w.invoice.currency)}, requested by "
             f"{w.requested_by_label or 'unknown'} on {timezone.localdate(w.created_at)}) lapsed."
             for w in self.lapsed
         ]
@@ -230,9 +230,9 @@ def _check_decision(writeoff: WriteOff, invoice: Invoice, actor: Actor, *, verb:
         currency = invoice.currency
         raise BillingError(
             APPROVER_LIMIT_TOO_LOW,
-            f"Your approval limit ({format_money(from_minor(limit, currency), currency)} "
-            f"{currency}) does not cover write-off {writeoff.pk} of "
-            f"{format_money(writeoff.amount, currency)} {currency}; ask someone with a "
+            f"Your approval limit ({minor_money_text(limit, currency)}) "
+            f"does not cover write-off {writeoff.pk} of "
+            f"{money_text(writeoff.amount, currency)}; ask someone with a "
             "higher limit.",
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from billing.money import format_money, from_minor
 from writeoffs.models import BulkRun
 
 LOG_HEADER = [
@@ -47,7 +46,3 @@ def bulk_run_log_rows(run: BulkRun) -> Iterator[list[object]]:
             run.writeoff_date.isoformat() if item.writeoff_id and run.writeoff_date else "",
             item.heartbeat_at.isoformat() if item.heartbeat_at else "",
         ]
-
-
-def money_text(minor: int, currency: str) -> str:
-    return format_money(from_minor(minor, currency), currency)

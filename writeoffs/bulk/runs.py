@@ -26,11 +26,17 @@ from billing.errors import (
     BillingError,
 )
 from billing.models import AVAILABLE_MINOR, Account
-from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.money import (
+    format_money,
+    from_minor,
+    minor_money_text,
+    money_text,
+    parse_amount,
+    to_minor,
+)
 from billing.rules import clean_comments, require_perm, today
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
 from writeoffs.bulk.execute import locked_run
-from writeoffs.bulk.log import money_text
 from writeoffs.bulk.preview import aging_cutoff, bulk_run_candidates, excluded_invoice_ids
 from writeoffs.lifecycle.rules import _expense_code, _writeoff_reason
 from writeoffs.models import BulkRun, BulkRunItem
@@ -88,10 +94,11 @@ def bulk_run_prepare(
             ) from None
         limit = approval_limit_minor(actor, currency)
         if not within_limit(limit, minor):
+            largest = format_money(from_minor(minor, currency), currency)
             raise BillingError(
                 BULK_RUN_INVALID_CRITERIA,
-                f"The largest {currency} balance, {money_text(minor, currency)}, is above your "
-                f"approval limit of {money_text(limit or 0, currency)} {currency}.",
+                f"The largest {currency} balance, {largest}, is above your "
+                f"approval limit of {minor_money_text(limit or 0, currency)}.",
                 field=max_balance_field(currency),
             )
         limits_minor[currency] = minor
@@ -238,9 +245,9 @@ def _over_limit_message(over: list[str], totals: dict, limits: dict, is_creator:
         total = from_minor(totals[currency]["total_minor"], currency)
         limit = from_minor(limits[currency] or 0, currency)
         parts.append(
-            f"{format_money(total, currency)} {currency} is above "
+            f"{money_text(total, currency)} is above "
             f"{'your' if is_creator else 'your approval'} limit of "
-            f"{format_money(limit, currency)} {currency}"
+            f"{money_text(limit, currency)}"
         )
     advice = (
         "A different person whose limit covers it (a supervisor or the finance controller) "

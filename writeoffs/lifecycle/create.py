@@ -28,7 +28,7 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.ledger.periods import lock_date_read_once
 from billing.models import AccountingCode, Invoice
-from billing.money import format_money, from_minor
+from billing.money import format_money, from_minor, minor_money_text
 from billing.rules import (
     clean_comments,
     lock_invoice,
@@ -282,9 +282,9 @@ def _over_run_limit(invoice: Invoice, approval: LimitCheck) -> str:
     return (
         f"With the run creator's other write-offs on invoice {invoice.invoice_no} in the "
         f"last {settings.WRITEOFF_APPROVAL_WINDOW_DAYS} days, "
-        f"{_money(invoice, approval.checked_minor)} {invoice.currency} is above the run's "
+        f"{minor_money_text(approval.checked_minor, invoice.currency)} is above the run's "
         "approval limit of "
-        f"{_money(invoice, approval.limit_minor)} {invoice.currency}."
+        f"{minor_money_text(approval.limit_minor, invoice.currency)}."
     )
 
 

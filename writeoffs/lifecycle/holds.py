@@ -27,10 +27,10 @@ from billing.errors import (
     ErrorCollector,
 )
 from billing.history import acting_as
-from billing.idempotency import create_once, find_replay, fingerprint
+from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.periods import lock_date
 from billing.models import Invoice
-from billing.money import format_money, from_minor
+from billing.money import from_minor, money_text
 from billing.parsing import whole_number
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
@@ -143,9 +143,9 @@ def reage_plan(
     elif hold is not None and hold.amount_minor < invoice.balance_due_minor:
         currency = invoice.currency
         refusal = (
-            f"the hold of {format_money(hold.amount, currency)} {currency} covered only "
+            f"the hold of {money_text(hold.amount, currency)} covered only "
             f"part of the invoice's balance due of "
-            f"{format_money(invoice.balance_due, currency)} {currency}"
+            f"{money_text(invoice.balance_due, currency)}"
         )
     return Reage(invoice, invoice.aging_date, on_date, refusal=refusal, refusal_code=code)
 
@@ -234,9 +234,7 @@ def dispute_hold_create(
                 created_by=actor.user,
                 api_key=actor.api_key,
                 created_by_label=actor.label,
-                idempotency_scope=actor.idempotency_scope,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=content,
+                **idempotency_fields(actor, idempotency_key, content),
             )
             invoice.held_minor += plan.amount_minor
             invoice.save(update_fields=["held_minor"])

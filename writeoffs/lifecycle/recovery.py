@@ -17,11 +17,11 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
-from billing.idempotency import create_once, find_replay, fingerprint
+from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.codes import posting_code
 from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
-from billing.money import format_money, from_minor, parse_amount, to_minor
+from billing.money import minor_money_text, parse_amount, to_minor
 from billing.parsing import whole_number
 from billing.receivables.payments import payment_terms
 from billing.rules import (
@@ -100,15 +100,13 @@ def recovery_record(
         amount_minor = to_minor(parse_amount(amount, currency), currency)
         maximum = recoverable_minor(invoice, candidates)
         if amount_minor > maximum:
-
-            def show(minor: int) -> str:
-                return f"{format_money(from_minor(minor, currency), currency)} {currency}"
-
+            available = invoice.available_minor
             raise BillingError(
                 OVER_RECOVERABLE,
-                f"Recovery amount {show(amount_minor)} is more than the {show(maximum)} that "
-                f"can be recovered on invoice {invoice.invoice_no} ({show(invoice.available_minor)}"
-                f" available plus {show(maximum - invoice.available_minor)} written off as "
+                f"Recovery amount {minor_money_text(amount_minor, currency)} is more than the "
+                f"{minor_money_text(maximum, currency)} that can be recovered on invoice "
+                f"{invoice.invoice_no} ({minor_money_text(available, currency)} available plus "
+                f"{minor_money_text(maximum - available, currency)} written off as "
                 "recoverable).",
                 field="amount",
             )
@@ -129,9 +127,7 @@ def recovery_record(
                 reference=text,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
-                idempotency_scope=actor.idempotency_scope,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=content,
+                **idempotency_fields(actor, idempotency_key, content),
             )
             reinstated = 0
             for writeoff, part in allocation:

@@ -16,6 +16,15 @@ from writeoffs.models.choices import WRITEOFF_REASON_CODES, ReasonCode
 from writeoffs.models.writeoffs import WriteOff
 
 
+class BulkRunStatus(models.TextChoices):
+    """BulkRun.Status; module level so that the model's Meta constraints can name it."""
+
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class BulkRun(models.Model):
     """A bulk small-balance write-off: criteria, a preview, one approval, then a worker.
 
@@ -37,11 +46,7 @@ class BulkRun(models.Model):
 
     STALL_AFTER = datetime.timedelta(minutes=5)
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = BulkRunStatus
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
@@ -91,7 +96,7 @@ class BulkRun(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="bulkrun_status_beat_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "running", "completed", "cancelled"]),
+                condition=Q(status__in=BulkRunStatus.values),
                 name="bulkrun_status_valid",
             ),
             models.CheckConstraint(
@@ -104,7 +109,7 @@ class BulkRun(models.Model):
             ),
             # A started run is frozen and approved (a draft may be cancelled unstarted).
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "cancelled"])
+                condition=Q(status__in=[BulkRunStatus.DRAFT, BulkRunStatus.CANCELLED])
                 | Q(
                     writeoff_date__isnull=False,
                     aging_cutoff__isnull=False,
@@ -114,7 +119,8 @@ class BulkRun(models.Model):
                 name="bulkrun_started_is_approved",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "running"]) | Q(finished_at__isnull=False),
+                condition=Q(status__in=[BulkRunStatus.DRAFT, BulkRunStatus.RUNNING])
+                | Q(finished_at__isnull=False),
                 name="bulkrun_finished_has_time",
             ),
         ]
@@ -134,6 +140,15 @@ class BulkRun(models.Model):
         return self.status in (self.Status.COMPLETED, self.Status.CANCELLED)
 
 
+class BulkRunItemState(models.TextChoices):
+    """BulkRunItem.State; module level so that the model's Meta constraints can name it."""
+
+    PENDING = "pending", "Pending"
+    WRITTEN = "written", "Written"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
 class BulkRunItem(models.Model):
     """One invoice of a bulk run, and its line in the run's log.
 
@@ -144,11 +159,7 @@ class BulkRunItem(models.Model):
     or failed (with the error code), in the same transaction as its write-off.
     """
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        WRITTEN = "written", "Written"
-        SKIPPED = "skipped", "Skipped"
-        FAILED = "failed", "Failed"
+    State = BulkRunItemState
 
     class SkipRule(models.TextChoices):
         NOT_OPEN = "not_open", "Invoice no longer sent (draft or void)"
@@ -189,7 +200,7 @@ class BulkRunItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "invoice"], name="bulkrunitem_unique"),
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "written", "skipped", "failed"]),
+                condition=Q(state__in=BulkRunItemState.values),
                 name="bulkrunitem_state_valid",
             ),
             models.CheckConstraint(
@@ -197,7 +208,8 @@ class BulkRunItem(models.Model):
                 name="bulkrunitem_amount_gt_0",
             ),
             models.CheckConstraint(
-                condition=Q(excluded=False) | Q(state="pending", writeoff__isnull=True),
+                condition=Q(excluded=False)
+                | Q(state=BulkRunItemState.PENDING, writeoff__isnull=True),
                 name="bulkrunitem_excluded_not_processed",
             ),
             models.CheckConstraint(

@@ -17,12 +17,17 @@ from writeoffs.models.choices import ReasonCode, Settlement
 from writeoffs.models.writeoffs import LedgerEntry, WriteOff
 
 
+class HoldStatus(models.TextChoices):
+    """DisputeHold.Status; module level so that the model's Meta constraints can name it."""
+
+    OPEN = "open", "Open"
+    WRITTEN_OFF = "written_off", "Written off"
+    RELEASED = "released", "Released"
+    RELEASED_REAGED = "released_reaged", "Released and re-aged"
+
+
 class DisputeHold(LedgerEntry):
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        WRITTEN_OFF = "written_off", "Written off"
-        RELEASED = "released", "Released"
-        RELEASED_REAGED = "released_reaged", "Released and re-aged"
+    Status = HoldStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="dispute_holds")
     reason_code = models.PositiveIntegerField(
@@ -75,20 +80,20 @@ class DisputeHold(LedgerEntry):
                 name="dispute_reason_is_9001",
             ),
             models.CheckConstraint(
-                condition=Q(status="open") | Q(settled_at__isnull=False),
+                condition=Q(status=HoldStatus.OPEN) | Q(settled_at__isnull=False),
                 name="dispute_settled_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(conversion_pending=False) | Q(status="open"),
+                condition=Q(conversion_pending=False) | Q(status=HoldStatus.OPEN),
                 name="dispute_conversion_pending_is_open",
             ),
             models.CheckConstraint(
-                condition=Q(status="open") | Q(settled_on__isnull=False),
+                condition=Q(status=HoldStatus.OPEN) | Q(settled_on__isnull=False),
                 name="dispute_settled_has_date",
             ),
             models.CheckConstraint(
                 condition=Q(conversion_refused=False)
-                | Q(status="open", conversion_pending=False),
+                | Q(status=HoldStatus.OPEN, conversion_pending=False),
                 name="dispute_conversion_refused_is_open",
             ),
             models.UniqueConstraint(

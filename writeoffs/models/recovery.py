@@ -15,6 +15,13 @@ from billing.money import from_minor
 from writeoffs.models.writeoffs import WriteOff
 
 
+class RecoveryStatus(models.TextChoices):
+    """WriteOffRecovery.Status; module level so that the model's Meta constraints can name it."""
+
+    ACTIVE = "active", "Active"
+    VOIDED = "voided", "Voided"
+
+
 class WriteOffRecovery(models.Model):
     """Written-off money a later payment reinstated (bad-debt recovery).
 
@@ -22,9 +29,7 @@ class WriteOffRecovery(models.Model):
     comes back from these write-offs. Voiding the payment voids its recoveries.
     """
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        VOIDED = "voided", "Voided"
+    Status = RecoveryStatus
 
     writeoff = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="recoveries")
     payment = models.ForeignKey(
@@ -49,8 +54,8 @@ class WriteOffRecovery(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="recovery_amount_gt_0"),
             models.CheckConstraint(
-                condition=Q(status="active", voided_at__isnull=True)
-                | Q(status="voided", voided_at__isnull=False),
+                condition=Q(status=RecoveryStatus.ACTIVE, voided_at__isnull=True)
+                | Q(status=RecoveryStatus.VOIDED, voided_at__isnull=False),
                 name="recovery_voided_has_time",
             ),
         ]

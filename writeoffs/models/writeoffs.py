@@ -50,6 +50,16 @@ class LedgerEntry(IdempotentEntry):
         return from_minor(self.amount_minor, self.invoice.currency)
 
 
+class WriteOffStatus(models.TextChoices):
+    """WriteOff.Status; module level so that the model's Meta constraints can name it."""
+
+    PENDING = "pending", "Pending approval"
+    ACTIVE = "active", "Active"
+    REJECTED = "rejected", "Rejected"
+    LAPSED = "lapsed", "Lapsed"
+    REVERSED = "reversed", "Reversed"
+
+
 class WriteOff(LedgerEntry):
     """A write-off, and its approval when it was over its requester's limit.
 
@@ -64,12 +74,7 @@ class WriteOff(LedgerEntry):
     write-offs made before approvals existed.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending approval"
-        ACTIVE = "active", "Active"
-        REJECTED = "rejected", "Rejected"
-        LAPSED = "lapsed", "Lapsed"
-        REVERSED = "reversed", "Reversed"
+    Status = WriteOffStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="writeoffs")
     reason_code = models.PositiveIntegerField(choices=ReasonCode.choices)
@@ -159,7 +164,7 @@ class WriteOff(LedgerEntry):
             # The Approvals queue (oldest first) and the top bar's count.
             models.Index(
                 fields=["created_at", "id"],
-                condition=Q(status="pending"),
+                condition=Q(status=WriteOffStatus.PENDING),
                 name="writeoff_pending_idx",
             ),
         ]
@@ -171,22 +176,22 @@ class WriteOff(LedgerEntry):
             ),
             # Each status has its own who/when, and only its own.
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "active", "rejected", "lapsed", "reversed"]),
+                condition=Q(status__in=WriteOffStatus.values),
                 name="writeoff_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status="reversed", reversed_at__isnull=False)
-                | ~Q(status="reversed") & Q(reversed_at__isnull=True),
+                condition=Q(status=WriteOffStatus.REVERSED, reversed_at__isnull=False)
+                | ~Q(status=WriteOffStatus.REVERSED) & Q(reversed_at__isnull=True),
                 name="writeoff_reversed_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(status="rejected", rejected_at__isnull=False)
-                | ~Q(status="rejected") & Q(rejected_at__isnull=True, withdrawn=False),
+                condition=Q(status=WriteOffStatus.REJECTED, rejected_at__isnull=False)
+                | ~Q(status=WriteOffStatus.REJECTED) & Q(rejected_at__isnull=True, withdrawn=False),
                 name="writeoff_rejected_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(status="lapsed", lapsed_at__isnull=False)
-                | ~Q(status="lapsed") & Q(lapsed_at__isnull=True),
+                condition=Q(status=WriteOffStatus.LAPSED, lapsed_at__isnull=False)
+                | ~Q(status=WriteOffStatus.LAPSED) & Q(lapsed_at__isnull=True),
                 name="writeoff_lapsed_has_time",
             ),
             # Approved means approved by a person; only active (or later reversed)
@@ -194,7 +199,7 @@ class WriteOff(LedgerEntry):
             models.CheckConstraint(
                 condition=Q(approved_at__isnull=True, approved_by__isnull=True)
                 | Q(
-                    status__in=["active", "reversed"],
+                    status__in=[WriteOffStatus.ACTIVE, WriteOffStatus.REVERSED],
                     approved_at__isnull=False,
                     approved_by__isnull=False,
                 ),
@@ -206,7 +211,13 @@ class WriteOff(LedgerEntry):
             ),
             models.UniqueConstraint(
                 fields=["origin_dispute"],
-                condition=Q(status__in=["pending", "active", "reversed"]),
+                condition=Q(
+                    status__in=[
+                        WriteOffStatus.PENDING,
+                        WriteOffStatus.ACTIVE,
+                        WriteOffStatus.REVERSED,
+                    ]
+                ),
                 name="writeoff_one_live_conversion",
             ),
             models.UniqueConstraint(

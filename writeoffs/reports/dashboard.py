@@ -55,12 +55,6 @@ class HomeFigures:
     expiring_this_week: int
 
 
-def pending_approvals() -> int:
-    """PENDING APPROVALS hook: the count of write-offs awaiting approval, from the
-    books (0 until write-offs can be pending)."""
-    return pending_writeoff_count()
-
-
 def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
     """Open receivables and on hold from the invoices' running totals (sent
     invoices), this month's written off and recovered from ``month``."""
@@ -89,6 +83,6 @@ def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
     return HomeFigures(
         today=today,
         currencies=[figures[key] for key in sorted(figures)],
-        pending_approvals=pending_approvals(),
+        pending_approvals=pending_writeoff_count(),
         expiring_this_week=expiring,
     )

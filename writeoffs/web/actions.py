@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.money import format_money, from_minor
+from billing.money import from_minor, money_text
 from billing.receivables.selectors import account_for, invoice_for
 from billing.rules import today
 from billing.web.forms import ReasonForm, attach_billing_error
@@ -115,7 +115,7 @@ def writeoff_reverse(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) -
             invoice = writeoff.invoice
             message = (
                 f"Write-off {writeoff.number} reversed: "
-                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} is due "
+                f"{money_text(writeoff.amount, invoice.currency)} is due "
                 f"again on invoice {invoice.invoice_no}."
             )
             return _done(request, account, WRITEOFF, writeoff.pk, message)
@@ -192,8 +192,8 @@ def recovery_new(request: HtmxHttpRequest, acct_no: int, invoice_no: int) -> Htt
         else:
             invoice.refresh_from_db()
             text = (
-                f"Recovery of {format_money(payment.amount, invoice.currency)} "
-                f"{invoice.currency} recorded on invoice {invoice.invoice_no} "
+                f"Recovery of {money_text(payment.amount, invoice.currency)} "
+                f"recorded on invoice {invoice.invoice_no} "
                 f"(payment {payment.pk})."
             )
             next_url = reverse("invoice_detail", args=[account.acct_no, invoice.invoice_no])

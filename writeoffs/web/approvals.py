@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.money import format_money
+from billing.money import money_text
 from billing.web.forms import ReasonForm, attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from billing.web.pagination import page_window
@@ -69,7 +69,7 @@ def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse
                 request,
                 writeoff,
                 f"Write-off {writeoff.number} approved: "
-                f"{format_money(writeoff.amount, invoice.currency)} {invoice.currency} written "
+                f"{money_text(writeoff.amount, invoice.currency)} written "
                 f"off on invoice {invoice.invoice_no}.",
             )
     context = {"step": "approve", "writeoff": writeoff, "invoice": writeoff.invoice}

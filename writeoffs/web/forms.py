@@ -18,10 +18,10 @@ from django.http import QueryDict
 
 from billing.errors import INVALID_EXPIRE_HOLD_DAYS, BillingError
 from billing.models import Account, AccountingCode, Invoice, Payment
-from billing.money import format_money
+from billing.money import money_text
 from billing.rules import today
 from billing.web.fields import DateField
-from billing.web.forms import AmountField, amount_field, attach_billing_error
+from billing.web.forms import AmountField, amount_field, amount_for_invoice, attach_billing_error
 from writeoffs.bulk.runs import max_balance_field
 from writeoffs.lifecycle.holds import EXPIRE_HOLD_DAYS_MIN
 from writeoffs.models import WRITEOFF_REASON_CODES, ReasonCode, Settlement
@@ -33,6 +33,41 @@ class MarkedRequiredCharField(forms.CharField):
 
     def validate(self, value: Any) -> None:
         pass
+
+
+def revenue_impacting_field(
+    *, describedby: str, hides: str, widget_id: str | None = None
+) -> forms.BooleanField:
+    """The Revenue-impacting switch a write-off and a dispute conversion share; off,
+    it shows the expense code select (``hides``: the element it hides while on)."""
+    attrs = {"id": widget_id} if widget_id else {}
+    attrs.update(
+        {
+            "class": "form-check-input",
+            "role": "switch",
+            "aria-describedby": describedby,
+            "data-hides": hides,
+        }
+    )
+    return forms.BooleanField(
+        label="Revenue-impacting",
+        required=False,
+        initial=True,
+        help_text="Posts against the invoice's revenue code. Turn off to post to an expense code.",
+        widget=forms.CheckboxInput(attrs=attrs),
+    )
+
+
+def expense_code_field(*, help_text: str, widget: forms.Select | None = None) -> forms.Field:
+    """The active expense codes, for an entry that is not revenue-impacting."""
+    return forms.ModelChoiceField(
+        label="Expense accounting code",
+        required=False,
+        queryset=AccountingCode.objects.filter(kind=AccountingCode.Kind.EXPENSE, active=True),
+        empty_label="Choose an expense code",
+        help_text=help_text,
+        widget=widget,
+    )
 
 
 class EntryForm(forms.Form):
@@ -60,15 +95,11 @@ class EntryForm(forms.Form):
     def __init__(self, *args: Any, invoice: Invoice | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if invoice is not None:
-            amount_field(self).set_currency(invoice.currency)
-            self.fields["amount"].label = f"Amount ({invoice.currency})"
-            self.fields["amount"].widget.attrs.update(
-                {
-                    "data-remaining-from": str(invoice.balance_due),
-                    "data-remaining-limit": str(invoice.available),
-                    "data-remaining-output": "entry-remaining",
-                    "data-remaining-kind": self.remaining_kind,
-                }
+            amount_for_invoice(
+                self,
+                invoice,
+                output="entry-remaining",
+                extra={"data-remaining-kind": self.remaining_kind},
             )
 
     @classmethod
@@ -109,26 +140,11 @@ class WriteOffForm(EntryForm):
         + [(code, f"{code} · {ReasonCode(code).label}") for code in WRITEOFF_REASON_CODES],
     )
     writeoff_date = DateField(label="Write-off date", initial=today)
-    revenue_impacting = forms.BooleanField(
-        label="Revenue-impacting",
-        required=False,
-        initial=True,
-        help_text="Posts against the invoice's revenue code. Turn off to post to an expense code.",
-        widget=forms.CheckboxInput(
-            attrs={
-                "class": "form-check-input",
-                "role": "switch",
-                "aria-describedby": "id_revenue_impacting_helptext",
-                "data-hides": "div_id_accounting_code",
-            }
-        ),
+    revenue_impacting = revenue_impacting_field(
+        describedby="id_revenue_impacting_helptext", hides="div_id_accounting_code"
     )
-    accounting_code = forms.ModelChoiceField(
-        label="Expense accounting code",
-        required=False,
-        queryset=AccountingCode.objects.filter(kind=AccountingCode.Kind.EXPENSE, active=True),
-        empty_label="Choose an expense code",
-        help_text="Only for a write-off that is not revenue-impacting.",
+    accounting_code = expense_code_field(
+        help_text="Only for a write-off that is not revenue-impacting."
     )
 
     def plan_arguments(self) -> dict[str, Any]:
@@ -196,26 +212,12 @@ class SettleForm(forms.Form):
         coerce=int,
         choices=cast(forms.ChoiceField, WriteOffForm.base_fields["reason_code"]).choices,
     )
-    revenue_impacting = forms.BooleanField(
-        label="Revenue-impacting",
-        required=False,
-        initial=True,
-        help_text="Posts against the invoice's revenue code. Turn off to post to an expense code.",
-        widget=forms.CheckboxInput(
-            attrs={
-                "id": "settle_revenue_impacting",
-                "class": "form-check-input",
-                "role": "switch",
-                "aria-describedby": "settle_revenue_impacting_helptext",
-                "data-hides": "settle_accounting_code_group",
-            }
-        ),
+    revenue_impacting = revenue_impacting_field(
+        describedby="settle_revenue_impacting_helptext",
+        hides="settle_accounting_code_group",
+        widget_id="settle_revenue_impacting",
     )
-    accounting_code = forms.ModelChoiceField(
-        label="Expense accounting code",
-        required=False,
-        queryset=AccountingCode.objects.filter(kind=AccountingCode.Kind.EXPENSE, active=True),
-        empty_label="Choose an expense code",
+    accounting_code = expense_code_field(
         help_text="Only for a conversion that is not revenue-impacting.",
         widget=forms.Select(
             attrs={
@@ -276,7 +278,7 @@ class RecoveryForm(forms.Form):
             (
                 str(w.pk),
                 f"Write-off {w.pk} of {w.writeoff_date:%b %-d, %Y}: "
-                f"{format_money(w.amount - w.recovered, currency)} {currency} recoverable",
+                f"{money_text(w.amount - w.recovered, currency)} recoverable",
             )
             for w in recoverable
         ]

@@ -24,7 +24,7 @@ from billing.actors import Actor
 from billing.csv_export import csv_response
 from billing.errors import BillingError
 from billing.models import Account, Invoice
-from billing.money import format_money
+from billing.money import money_text
 from billing.receivables.selectors import account_for, invoice_for
 from billing.rules import today
 from billing.web.forms import attach_billing_error
@@ -264,7 +264,7 @@ def _confirm(
 
     message = (
         f"{kind.noun} {entry.number} created on invoice {invoice.invoice_no} "
-        f"for {format_money(entry.amount, invoice.currency)} {invoice.currency}."
+        f"for {money_text(entry.amount, invoice.currency)}."
     )
     if getattr(entry, "is_pending", False):
         message += (

@@ -11,7 +11,6 @@ once a lock date is set: history must not post into closed periods.
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -21,6 +20,7 @@ from billing.ledger.periods import lock_date
 from billing.ledger.posting import post_invoice_sent, post_payment, post_reversal, post_writeoff
 from billing.ledger.rules import reverses
 from billing.models import Invoice, JournalEntry, JournalEvent, Payment
+from writeoffs.models import WriteOff
 
 BATCH = 1000
 
@@ -46,7 +46,6 @@ class Command(BaseCommand):
                 "before any lock date is set."
             )
         system = Actor.for_system()
-        writeoff_model = apps.get_model("writeoffs", "WriteOff")
         counts = {}
 
         def each(label: str, queryset, post) -> None:
@@ -106,8 +105,8 @@ class Command(BaseCommand):
                 entry_date=reverses(JournalEvent.PAYMENT_VOID).date.of(payment),
             ),
         )
-        writeoffs = writeoff_model.objects.select_related("invoice").filter(
-            status__in=["active", "reversed"]
+        writeoffs = WriteOff.objects.select_related("invoice").filter(
+            status__in=[WriteOff.Status.ACTIVE, WriteOff.Status.REVERSED]
         )
         each(
             "write-offs",
@@ -122,7 +121,7 @@ class Command(BaseCommand):
         each(
             "write-off reversals",
             _without(
-                writeoffs.filter(status="reversed"),
+                writeoffs.filter(status=WriteOff.Status.REVERSED),
                 "writeoffs.writeoff",
                 JournalEvent.WRITEOFF_REVERSAL,
             ),

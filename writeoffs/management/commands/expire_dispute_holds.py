@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
-from billing.money import format_money
+from billing.money import money_text
 from billing.rules import today
 from writeoffs.checks import EXPIRATION_LEAVE_OPEN
 from writeoffs.lifecycle.expiry import dispute_holds_expire
@@ -60,20 +60,20 @@ def expire_holds(day: datetime.date | None, report: Callable[[str], None]) -> st
             done = f"released without re-aging ({result.not_reaged[hold.pk]})"
         report(
             f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
-            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"({money_text(hold.amount, hold.invoice.currency)}, "
             f"expired {hold.expires_on}): {done}"
         )
     for hold in _holds(result.conversion_pending):
         report(
             f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
-            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"({money_text(hold.amount, hold.invoice.currency)}, "
             f"expired {hold.expires_on}): conversion pending approval (over the limit of "
             f"{hold.created_by_label or 'its creator'})"
         )
     for hold in _holds(result.refused):
         report(
             f"Dispute hold {hold.pk} on invoice {hold.invoice.invoice_no} "
-            f"({format_money(hold.amount, hold.invoice.currency)} {hold.invoice.currency}, "
+            f"({money_text(hold.amount, hold.invoice.currency)}, "
             f"expired {hold.expires_on}): conversion refused, left open for a person to settle"
         )
     return result.summary()

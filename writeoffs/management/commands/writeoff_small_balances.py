@@ -24,9 +24,8 @@ from django.db import transaction
 from billing.actors import Actor
 from billing.errors import BULK_RUN_EMPTY, BillingError
 from billing.models import Account, AccountingCode
-from billing.money import format_money
+from billing.money import minor_money_text, money_text
 from writeoffs.bulk.execute import bulk_run_execute, bulk_run_progress
-from writeoffs.bulk.log import money_text
 from writeoffs.bulk.preview import bulk_run_preview
 from writeoffs.bulk.runs import bulk_run_prepare, bulk_run_start
 from writeoffs.models import BulkRun, BulkRunItem
@@ -152,7 +151,7 @@ class Command(BaseCommand):
         for line in figures:
             self.stdout.write(
                 f"{line.currency}: {line.count} invoice(s), "
-                f"{format_money(line.total, line.currency)} {line.currency}"
+                f"{money_text(line.total, line.currency)}"
             )
         count = sum(line.count for line in figures)
         self.stdout.write(
@@ -180,7 +179,7 @@ class Command(BaseCommand):
             assert item.amount_minor is not None
             written[item.currency] = written.get(item.currency, 0) + item.amount_minor
         amounts = ", ".join(
-            f"{money_text(minor, currency)} {currency}"
+            minor_money_text(minor, currency)
             for currency, minor in sorted(written.items())
         )
         line = (
