@@ -47,9 +47,9 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
 
     The approver must be a signed-in person with the approve permission and a
     limit that covers the amount, and never the requester (four eyes). A pending
-    conversion settles its dispute hold here. The entry posts on the write-off
-    date if that period is still open, otherwise on the approval date (the
-    write-off date moves to it, and history keeps the original).
+    conversion settles its dispute hold here, on the date its write-off posts. The
+    entry posts on the write-off date if that period is still open, otherwise on the
+    approval date (the write-off date moves to it, and history keeps the original).
     """
     _require_approver(actor)
     invoice_id = invoice_id_of(WriteOff, writeoff_id)
@@ -79,7 +79,10 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
             invoice.held_minor -= writeoff.amount_minor
             released = "held_minor"
             hold.status = DisputeHold.Status.WRITTEN_OFF
-            _mark_settled(hold, actor, writeoff.comments, on_date=approved_on)
+            # One date for both: the hold stops being held the day its write-off posts,
+            # or aging as of a day between the two would count the amount twice (held,
+            # and out of the balance), and its bucket would go negative.
+            _mark_settled(hold, actor, writeoff.comments, on_date=writeoff.writeoff_date)
         else:
             invoice.pending_minor -= writeoff.amount_minor
             released = "pending_minor"
