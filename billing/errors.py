@@ -37,6 +37,10 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3125: ("Dispute hold does not exist", HTTPStatus.NOT_FOUND),
     3126: ("Invalid settlement action", HTTPStatus.BAD_REQUEST),
     3127: ("Invalid comments length", HTTPStatus.BAD_REQUEST),
+    3128: (
+        "Amount is more than was available on a day since its date",
+        HTTPStatus.BAD_REQUEST,
+    ),
     3130: (
         "Date is in a closed accounting period (on or before the lock date)",
         HTTPStatus.BAD_REQUEST,
@@ -98,6 +102,9 @@ INVALID_STATE = 3124
 DISPUTE_NOT_FOUND = 3125
 INVALID_SETTLEMENT_ACTION = 3126
 INVALID_COMMENTS = 3127
+# A backdated amount that did not fit what was available on some day from its date to
+# today (a hold open then, or a write-off pending then, since released or rejected).
+OVER_AVAILABLE_ON_A_PAST_DAY = 3128
 PERIOD_CLOSED = 3130
 APPROVER_NOT_A_PERSON = 3140
 APPROVER_LACKS_PERMISSION = 3141

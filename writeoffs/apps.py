@@ -25,6 +25,7 @@ def _register_with_billing() -> None:
     from writeoffs import roles, selectors
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
+    from writeoffs.reports.aging import reservations
     from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
@@ -35,6 +36,7 @@ def _register_with_billing() -> None:
     # Services: in the caller's transaction, under its locks.
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
+    extensions.register_reservations(reservations)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(selectors.close_figures)
