@@ -69,15 +69,23 @@ def available_by_day(invoice: Invoice, since: datetime.date) -> list[tuple[datet
 
 
 def require_available_since(
-    invoice: Invoice, *, amount_minor: int, since: datetime.date, field: str, what: str
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    since: datetime.date,
+    field: str | None,
+    what: str,
+    through: datetime.date | None = None,
 ) -> None:
     """Refuse (``OVER_AVAILABLE_ON_A_PAST_DAY``, beside ``field``) an amount dated
-    ``since`` that is more than was available on some day from then to today. The
-    message names the tightest day and what was available on it. Today itself is the
-    caller's own check against the invoice's stored totals."""
-    if amount_minor <= 0 or since >= today():
+    ``since`` that is more than was available on some day from then to today (or to
+    ``through``). The message names the tightest day and what was available on it.
+    Today itself is the caller's own check against the invoice's stored totals."""
+    last = today() - ONE_DAY if through is None else min(through, today() - ONE_DAY)
+    if amount_minor <= 0 or since > last:
         return
-    tightest = min(available_by_day(invoice, since), key=lambda row: (row[1], row[0]))
+    days = [row for row in available_by_day(invoice, since) if row[0] <= last]
+    tightest = min(days, key=lambda row: (row[1], row[0]))
     day, available = tightest
     if amount_minor <= available:
         return

@@ -20,10 +20,11 @@ from billing.rules import today
 from tests.clock import clock_at
 from tests.ledger import assert_ledger_consistent
 from writeoffs import reports
-from writeoffs.approvals.decisions import writeoff_reject
+from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.recovery import recovery_record
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import WriteOff
 
 pytestmark = pytest.mark.django_db
@@ -223,4 +224,47 @@ def test_today_and_undisturbed_past_days_are_not_refused(account, supervisor_act
         actor=supervisor_actor,
         writeoff_date=days_ago(19),
     )
+    assert_ledger_consistent(invoice.pk)
+
+
+def test_approving_a_backdated_request_that_no_longer_fits_its_past_days_is_refused(
+    account, clerk_actor, supervisor_actor, controller_actor
+):
+    """A request dated before the day it was made reserves its amount from that day
+    only. Approved, it posts on its date: the days between must still have room."""
+    with clock_at(days_ago(30)):
+        invoice = InvoiceFactory(account=account, total_minor=1000_00)
+    first = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="300.00",
+        reason_code=0,
+        comments="x",
+        actor=clerk_actor,
+        writeoff_date=days_ago(20),
+    )
+    # With the first, 600.00 of the clerk's on the invoice: over their 500.00.
+    request = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="300.00",
+        reason_code=0,
+        comments="x",
+        actor=clerk_actor,
+        writeoff_date=days_ago(10),
+    )
+    assert request.status == WriteOff.Status.PENDING
+    # The first comes back today; the days before keep it written off. A payment of
+    # 600.00 five days ago fits them (700.00), and today (1,000.00 less 300.00 pending).
+    writeoff_reverse(writeoff_id=first.pk, reason="Wrong invoice", actor=supervisor_actor)
+    payment_record(
+        invoice_id=invoice.pk, amount="600.00", actor=supervisor_actor, paid_on=days_ago(5)
+    )
+
+    error = refusal(lambda: writeoff_approve(writeoff_id=request.pk, actor=controller_actor))
+
+    assert error.code == OVER_AVAILABLE_ON_A_PAST_DAY
+    assert f"On {days_ago(5).isoformat()} only 100.00 USD" in error.message
+    request.refresh_from_db()
+    assert request.status == WriteOff.Status.PENDING
+    for day in month_ends_and_days(days_ago(12)):
+        assert negative_cells(day) == [], day
     assert_ledger_consistent(invoice.pk)

@@ -22,6 +22,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
+from billing.ledger.availability import require_available_since
 from billing.ledger.periods import lock_date, lock_date_read_once
 from billing.models import Invoice
 from billing.money import format_money, from_minor
@@ -61,6 +62,18 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
         approved_on = today()
         if not period_is_open(writeoff.writeoff_date):
             writeoff.writeoff_date = approved_on
+        if writeoff.origin_dispute_id is None:
+            # A request dated before the day it was made reserved its amount only from
+            # that day; approved, it posts on its date, so the days between must still
+            # have room for it. (A conversion's amount was held all along.)
+            require_available_since(
+                invoice,
+                amount_minor=writeoff.amount_minor,
+                since=writeoff.writeoff_date,
+                through=timezone.localdate(writeoff.created_at) - datetime.timedelta(days=1),
+                field=None,
+                what="write-off",
+            )
         writeoff.status = WriteOff.Status.ACTIVE
         writeoff.approved_by = actor.user
         writeoff.approved_by_label = actor.label
