@@ -26,7 +26,7 @@ invoices start fresh every time. HYPOTHESIS_PROFILE=ci runs 500 examples.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from unittest import mock
 
@@ -65,8 +65,9 @@ from writeoffs.lifecycle.corrections import writeoff_correct
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.recovery import recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse
-from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff
+from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff, WriteOffRecovery
 from writeoffs.verification import verify_ledger as verify_rows_and_journal
 
 # Error codes, spelled out here rather than imported, so the test states them itself.
@@ -83,6 +84,11 @@ IS_REQUESTER = 3142
 LIMIT_TOO_LOW = 3143
 NOT_PENDING = 3144
 NOT_REQUESTER = 3145
+NOTHING_RECOVERABLE = 3146
+OVER_RECOVERABLE = 3147
+HAS_RECOVERIES = 3148
+INVALID_RECOVERY_CHOICE = 3149
+RECOVERABLE_REASONS = (0, 9999)
 OVER_AVAILABLE_ON_A_PAST_DAY = 3128
 INVALID_ACCOUNTING_CODE = 3123
 BULK_RUN_OVER_LIMIT = 3151
@@ -167,13 +173,19 @@ COUNTED = {
 }
 ENTRY_ROWS_SQL = " UNION ALL ".join(
     # Table names come from the models, the invoice ids are bound parameters.
-    f"SELECT '{kind}', id, invoice_id, amount_minor, status, {conversion} "  # noqa: S608
+    f"SELECT '{kind}', id, invoice_id, {amount}, status, {conversion} "  # noqa: S608
     f"FROM {model._meta.db_table} WHERE invoice_id IN ({{marks}})"
-    for kind, model, conversion in (
-        ("p", Payment, "0"),
-        # An integer on every branch: PostgreSQL will not UNION a boolean with 0.
-        ("w", WriteOff, "CASE WHEN origin_dispute_id IS NULL THEN 0 ELSE 1 END"),
-        ("h", DisputeHold, "0"),
+    for kind, model, amount, conversion in (
+        ("p", Payment, "amount_minor", "0"),
+        # A write-off counts net of what recoveries reinstated of it. An integer on
+        # every branch: PostgreSQL will not UNION a boolean with 0.
+        (
+            "w",
+            WriteOff,
+            "amount_minor - recovered_minor",
+            "CASE WHEN origin_dispute_id IS NULL THEN 0 ELSE 1 END",
+        ),
+        ("h", DisputeHold, "amount_minor", "0"),
     )
 )
 _LINES = JournalLine._meta.db_table
@@ -225,6 +237,11 @@ class ModelEntry:
     # Write-offs: the day it was asked for, and whether it is dated before that day.
     created_on: datetime.date | None = None
     backdated: bool = False
+    # Write-offs: the reason, and how much of it recovery payments reinstated.
+    reason: int = 0
+    recovered: int = 0
+    # Payments: what a recovery payment reinstated, per write-off.
+    recoveries: list[tuple[ModelEntry, int]] = field(default_factory=list)
 
 
 def expected(minor: int | None, refusal: int | None) -> str:
@@ -398,6 +415,70 @@ class LedgerMachine(RuleBasedStateMachine):
         if key:
             self.used_keys[("payment", key)] = (content, entry)
 
+    @rule(i=invoice_indexes, minor=st.integers(1, 15000), everything=st.booleans(), back=DAYS_BACK)
+    def record_recovery(self, i, minor, everything, back):
+        """A payment on a written-off invoice: what is above ``available`` reinstates
+        bad-debt write-offs, newest first."""
+        invoice = self.invoices[i]
+        recoverable = [
+            w
+            for w in self.writeoffs
+            if w.invoice is invoice
+            and w.status == "active"
+            and w.reason in RECOVERABLE_REASONS
+            and w.recovered < w.amount
+        ]
+        most = invoice.available + sum(w.amount - w.recovered for w in recoverable)
+        amount = most if everything else minor
+        paid_on = self.dated(back)
+        note(f"recovery of {amount} on {paid_on} on invoice #{i} (at most {most})")
+
+        def call():
+            return recovery_record(
+                invoice_id=invoice.pk,
+                amount=as_text(amount, invoice.places),
+                actor=self.clerk,
+                paid_on=paid_on,
+            )
+
+        if invoice.status != "sent":
+            self.expect_refusal(NOT_OPEN, call)
+            return
+        if not recoverable:
+            self.expect_refusal(NOTHING_RECOVERABLE, call)
+            return
+        if amount <= 0:
+            self.expect_refusal(INVALID_AMOUNT, call)
+            return
+        if amount > most:
+            self.expect_refusal(OVER_RECOVERABLE, call)
+            return
+        try:
+            payment = call()
+        except BillingError as refused:
+            # Dated before a write-off it would reinstate, or into a past day with no
+            # room for the part that pays the balance.
+            assert back and refused.code in (INVALID_RECOVERY_CHOICE, OVER_AVAILABLE_ON_A_PAST_DAY)
+            return
+        self.touch(paid_on)
+        parts = dict(
+            WriteOffRecovery.objects.filter(payment_id=payment.pk).values_list(
+                "writeoff_id", "amount_minor"
+            )
+        )
+        by_pk = {w.pk: w for w in recoverable}
+        assert set(parts) <= set(by_pk)
+        assert sum(parts.values()) == max(amount - invoice.available, 0)
+        entry = ModelEntry(payment.pk, invoice, amount, "active")
+        for writeoff_pk, part in parts.items():
+            writeoff = by_pk[writeoff_pk]
+            assert 0 < part <= writeoff.amount - writeoff.recovered
+            writeoff.recovered += part
+            invoice.written_off -= part
+            entry.recoveries.append((writeoff, part))
+        invoice.paid += amount
+        self.payments.append(entry)
+
     @precondition(lambda self: self.payments)
     @rule(pick=picks)
     def remove_payment(self, pick):
@@ -412,6 +493,10 @@ class LedgerMachine(RuleBasedStateMachine):
         call()
         entry.status = "removed"
         entry.invoice.paid -= entry.amount
+        # Its recoveries are voided: what they reinstated is written off again.
+        for writeoff, part in entry.recoveries:
+            writeoff.recovered -= part
+            entry.invoice.written_off += part
 
     @rule(
         i=invoice_indexes,
@@ -474,6 +559,7 @@ class LedgerMachine(RuleBasedStateMachine):
             requester="clerk",
             created_on=self.today,
             backdated=back > 0,
+            reason=reason,
         )
         self.writeoffs.append(entry)
         if key:
@@ -489,6 +575,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
         if entry.status != "active":
             self.expect_refusal(WRONG_STATE, call)
+            return
+        if entry.recovered:
+            self.expect_refusal(HAS_RECOVERIES, call)
             return
         call()
         entry.status = "reversed"
@@ -544,6 +633,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     requester=requester,
                     hold=entry,
                     created_on=self.today,
+                    reason=writeoff.reason_code,
                 )
             )
             if not within:
@@ -812,6 +902,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     "active",
                     requester="clerk",
                     created_on=self.today,
+                    reason=0,
                 )
             )
 
