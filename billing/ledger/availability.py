@@ -85,15 +85,14 @@ def require_available_since(
     if amount_minor <= 0 or since > last:
         return
     days = [row for row in available_by_day(invoice, since) if row[0] <= last]
-    tightest = min(days, key=lambda row: (row[1], row[0]))
-    day, available = tightest
+    day, available = min(days, key=lambda row: (row[1], row[0]))
     if amount_minor <= available:
         return
 
+    currency = invoice.currency
+
     def money(minor: int) -> str:
-        return f"{format_money(from_minor(minor, invoice.currency), invoice.currency)} " + (
-            invoice.currency
-        )
+        return f"{format_money(from_minor(minor, currency), currency)} {currency}"
 
     raise BillingError(
         OVER_AVAILABLE_ON_A_PAST_DAY,
