@@ -39,6 +39,10 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3127: ("Invalid comments length", HTTPStatus.BAD_REQUEST),
     3128: ("Invoice is void", HTTPStatus.BAD_REQUEST),
     3129: ("Invoice cannot be voided while something is on it", HTTPStatus.BAD_REQUEST),
+    3131: (
+        "Amount is more than was available on a day since its date",
+        HTTPStatus.BAD_REQUEST,
+    ),
     3130: (
         "Date is in a closed accounting period (on or before the lock date)",
         HTTPStatus.BAD_REQUEST,
@@ -104,6 +108,9 @@ INVALID_COMMENTS = 3127
 INVOICE_VOID = 3128
 # invoice_void refused: a write-off, hold or payment is in the way, or it is not sent.
 INVOICE_NOT_VOIDABLE = 3129
+# A backdated amount that did not fit what was available on some day from its date to
+# today (a hold open then, or a write-off pending then, since released or rejected).
+OVER_AVAILABLE_ON_A_PAST_DAY = 3131
 PERIOD_CLOSED = 3130
 APPROVER_NOT_A_PERSON = 3140
 APPROVER_LACKS_PERMISSION = 3141

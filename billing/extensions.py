@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from django.db.models import Q
@@ -46,6 +46,20 @@ type CloseFigures = Callable[[datetime.date], dict[str, Any]]
 # A check of the stored totals and the journal against the rows: at most ``limit``
 # failures of each kind it groups are listed, every one is counted.
 type LedgerCheck = Callable[[int], Verification]
+
+
+class Reserved(NamedTuple):
+    """An amount of an invoice that was out of its available amount (held, or pending
+    approval) on each day from ``first_day`` through ``last_day`` (``None``: still)."""
+
+    first_day: datetime.date
+    last_day: datetime.date | None
+    amount_minor: int
+
+
+# What of ``invoice`` was reserved on the days from ``since`` on: every reservation
+# that overlaps them, whenever it began (``billing.ledger.availability``).
+type Reservations = Callable[[Invoice, datetime.date], list[Reserved]]
 # Context a page of billing's adds to its own (the template reads both).
 type AccountPageContext = Callable[[HttpRequest, Account], dict[str, Any]]
 type InvoicePageContext = Callable[[HttpRequest, Invoice], dict[str, Any]]
@@ -63,6 +77,7 @@ class Hooks:
     close_blockers: list[CloseBlockers] = field(default_factory=list)
     close_figures: list[CloseFigures] = field(default_factory=list)
     ledger_checks: list[LedgerCheck] = field(default_factory=list)
+    reservations: list[Reservations] = field(default_factory=list)
     account_overview_context: list[AccountPageContext] = field(default_factory=list)
     invoice_page_context: list[InvoicePageContext] = field(default_factory=list)
     invoice_filters: dict[str, InvoiceFilter] = field(default_factory=dict)
@@ -110,6 +125,12 @@ def register_close_figures(hook: CloseFigures) -> CloseFigures:
 def register_ledger_check(hook: LedgerCheck) -> LedgerCheck:
     """Run by ``billing.verification.verify_ledger`` (the close snapshot's check)."""
     return _append(hooks.ledger_checks, hook)
+
+
+def register_reservations(hook: Reservations) -> Reservations:
+    """Asked by a backdated payment, write-off or recovery, under the invoice lock, for
+    what was out of the invoice's available amount on each day since its date."""
+    return _append(hooks.reservations, hook)
 
 
 def register_account_overview_context(hook: AccountPageContext) -> AccountPageContext:

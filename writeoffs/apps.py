@@ -23,8 +23,10 @@ def _register_with_billing() -> None:
     never imports: its hooks in billing/extensions.py."""
     from billing import extensions
     from writeoffs import roles, selectors
+    from writeoffs.ledger_checks import verify_books
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
+    from writeoffs.reports.aging import reservations
     from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
@@ -36,10 +38,12 @@ def _register_with_billing() -> None:
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
     extensions.register_void_blocker(selectors.void_blockers)
+    extensions.register_reservations(reservations)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(selectors.close_figures)
     extensions.register_ledger_check(verify_ledger)
+    extensions.register_ledger_check(verify_books)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)

@@ -328,12 +328,23 @@ def post_reclassification(
     new_code_id: int,
     actor: Actor,
     memo: str = "",
+    amount_minor: int | None = None,
 ) -> JournalEntry | None:
     """Move what ``source`` has posted on ``old_code_id`` to ``new_code_id``, dated
-    today. Nothing to move (a reversed write-off, a code it never used) posts nothing."""
+    today. Nothing to move (a reversed write-off, a code it never used) posts nothing.
+
+    ``amount_minor`` moves only that share of it (a net, debits minus credits, of the
+    same sign): a recovery payment's entry credits one code for every write-off it
+    reinstated, and only the corrected write-off's part follows that write-off.
+    """
     if old_code_id == new_code_id:
         return None
-    amount = net_by_code(source).get(old_code_id, 0)
+    posted = net_by_code(source).get(old_code_id, 0)
+    amount = posted if amount_minor is None else amount_minor
+    if amount and (posted * amount <= 0 or abs(amount) > abs(posted)):
+        raise ValueError(
+            f"{source} has posted {posted} on code {old_code_id}; it cannot move {amount}"
+        )
     if amount == 0:
         return None
     source_type, source_id = source_key(source)

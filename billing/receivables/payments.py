@@ -21,6 +21,7 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
+from billing.ledger.availability import require_available_since
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_payment, post_reversal
 from billing.models import Invoice, JournalEvent, Payment
@@ -70,9 +71,13 @@ def payment_plan(
     date, method, reference = payment_terms(
         invoice, paid_on=paid_on, method=method, reference=reference
     )
+    amount_minor = resolve_amount(invoice, amount, kind="Payment")
+    require_available_since(
+        invoice, amount_minor=amount_minor, since=date, field="paid_on", what="payment"
+    )
     return PaymentPlan(
         invoice=invoice,
-        amount_minor=resolve_amount(invoice, amount, kind="Payment"),
+        amount_minor=amount_minor,
         paid_on=date,
         method=method,
         reference=reference,

@@ -59,11 +59,16 @@ def test_writeoffs_registers_each_of_its_hooks_once():
         "payment_voided",
         "close_blockers",
         "close_figures",
-        "ledger_checks",
+        "reservations",
         "account_overview_context",
         "invoice_page_context",
     ):
         assert len(getattr(hooks, name)) == 1, name
+    # The checks of the rows and the journal, and those that read the reports.
+    assert [check.__module__ for check in hooks.ledger_checks] == [
+        "writeoffs.verification",
+        "writeoffs.ledger_checks",
+    ]
     assert set(hooks.invoice_filters) == {"recovered"}
     assert "writeoffs.approve_writeoff" in role_permissions(CONTROLLER)
     assert "writeoffs.add_writeoff" in api_role_permissions("clerk")

@@ -7,6 +7,7 @@ code listed without a scenario here, or a scenario whose code is not listed,
 fails too.
 """
 
+import datetime
 import json
 from collections.abc import Callable
 
@@ -20,9 +21,12 @@ from billing.errors import ERROR_CODES
 from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFactory
 from billing.models import AccountingCode, AccountingPeriodLock, Invoice
 from billing.receivables.invoices import invoice_void
+from billing.rules import today
+from tests.clock import clock_at
 from writeoffs.api.fields import API_MAX_PAGE
 from writeoffs.api.openapi import CALL_ERROR_CODES, openapi_document
 from writeoffs.factories import WriteOffFactory
+from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 
 CREATE = "create_writeoff_or_dispute_m"
 LIST = "get_acct_writeoff_or_disputes_m"
@@ -181,6 +185,21 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
         AccountingPeriodLock.objects.create(locked_through=bill_date, reason="Month end")
         return world.call(CREATE, create(writeoff_date=bill_date.isoformat()))
 
+    def backdated_into_a_released_hold(monkeypatch):
+        # 100.00 of the 120.00 was on hold from 20 to 10 days ago: 50.00 dated 30 days
+        # ago fits today, not then.
+        days_ago = [today() - datetime.timedelta(days=n) for n in (30, 20, 10)]
+        system = Actor.for_system()
+        with clock_at(days_ago[1]):
+            hold = dispute_hold_create(
+                invoice_id=world.invoice.pk, amount="100.00", comments="x", actor=system
+            )
+        with clock_at(days_ago[2]):
+            dispute_hold_settle(dispute_hold_id=hold.pk, action="release", actor=system)
+        return world.call(
+            CREATE, create(writeoff_dispute_amount="50.00", writeoff_date=str(days_ago[0]))
+        )
+
     def settled_twice(monkeypatch):
         world.call(SETTLE, settle())
         return world.call(SETTLE, settle())
@@ -210,6 +229,7 @@ def scenarios(world) -> dict[str, dict[int | str, Callable]]:
             3122: lambda mp: world.call(CREATE, create(writeoff_date="2999-01-01")),
             3127: lambda mp: world.call(CREATE, create(comments="x" * 3001)),
             3130: closed_period,
+            3131: backdated_into_a_released_hold,
             29013: bad_dispute_settings,
             29014: lambda mp: world.call(
                 CREATE, create(reason_code=9001, do_dispute=1, expire_hold_days=1)

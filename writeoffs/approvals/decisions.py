@@ -22,6 +22,7 @@ from billing.errors import (
     BillingError,
 )
 from billing.history import acting_as
+from billing.ledger.availability import require_available_since
 from billing.ledger.periods import lock_date, lock_date_read_once
 from billing.models import Invoice
 from billing.money import minor_money_text, money_text
@@ -47,9 +48,9 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
 
     The approver must be a signed-in person with the approve permission and a
     limit that covers the amount, and never the requester (four eyes). A pending
-    conversion settles its dispute hold here. The entry posts on the write-off
-    date if that period is still open, otherwise on the approval date (the
-    write-off date moves to it, and history keeps the original).
+    conversion settles its dispute hold here, on the date its write-off posts. The
+    entry posts on the write-off date if that period is still open, otherwise on the
+    approval date (the write-off date moves to it, and history keeps the original).
     """
     _require_approver(actor)
     invoice_id = invoice_id_of(WriteOff, writeoff_id)
@@ -61,6 +62,18 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
         approved_on = today()
         if not period_is_open(writeoff.writeoff_date):
             writeoff.writeoff_date = approved_on
+        if writeoff.origin_dispute_id is None:
+            # A request dated before the day it was made reserved its amount only from
+            # that day; approved, it posts on its date, so the days between must still
+            # have room for it. (A conversion's amount was held all along.)
+            require_available_since(
+                invoice,
+                amount_minor=writeoff.amount_minor,
+                since=writeoff.writeoff_date,
+                through=timezone.localdate(writeoff.created_at) - datetime.timedelta(days=1),
+                field=None,
+                what="write-off",
+            )
         writeoff.status = WriteOff.Status.ACTIVE
         writeoff.approved_by = actor.user
         writeoff.approved_by_label = actor.label
@@ -79,7 +92,10 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
             invoice.held_minor -= writeoff.amount_minor
             released = "held_minor"
             hold.status = DisputeHold.Status.WRITTEN_OFF
-            _mark_settled(hold, actor, writeoff.comments, on_date=approved_on)
+            # One date for both: the hold stops being held the day its write-off posts,
+            # or aging as of a day between the two would count the amount twice (held,
+            # and out of the balance), and its bucket would go negative.
+            _mark_settled(hold, actor, writeoff.comments, on_date=writeoff.writeoff_date)
         else:
             invoice.pending_minor -= writeoff.amount_minor
             released = "pending_minor"

@@ -24,6 +24,7 @@ from writeoffs.lifecycle.rules import _expense_code
 from writeoffs.models import (
     DisputeHold,
     WriteOff,
+    WriteOffRecovery,
 )
 
 
@@ -144,16 +145,35 @@ def _reclassify(
     The one place a write-off's code changes after it was written, always inside
     the caller's transaction under the invoice lock. It posts the journal's
     reclassification entry: what the write-off has posted on the old code (nothing
-    for a reversed one) moves to the new code, dated today.
+    for a reversed one) moves to the new code, dated today. So does what each of its
+    active recoveries credited back to the old code: that is in the recovery
+    payment's entry, so it moves as the payment's (a voided payment's entry is
+    undone whole, recovery included, and has nothing left to move).
     """
     old_code_id = writeoff.accounting_code_id
     writeoff.accounting_code = code
-    if old_code_id is not None and code is not None:
+    if old_code_id is None or code is None:
+        return
+    invoice = invoice or writeoff.invoice
+    post_reclassification(
+        writeoff,
+        invoice=invoice,
+        old_code_id=old_code_id,
+        new_code_id=code.pk,
+        actor=actor,
+        memo=memo,
+    )
+    recoveries = WriteOffRecovery.objects.filter(
+        writeoff=writeoff, status=WriteOffRecovery.Status.ACTIVE
+    ).select_related("payment")
+    for recovery in recoveries.order_by("pk"):
         post_reclassification(
-            writeoff,
-            invoice=invoice or writeoff.invoice,
+            recovery.payment,
+            invoice=invoice,
             old_code_id=old_code_id,
             new_code_id=code.pk,
             actor=actor,
             memo=memo,
+            # The payment's entry credited the write-off's code with this part.
+            amount_minor=-recovery.amount_minor,
         )

@@ -26,6 +26,7 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
+from billing.ledger.availability import require_available_since
 from billing.ledger.periods import lock_date_read_once
 from billing.models import AccountingCode, Invoice
 from billing.money import format_money, from_minor, minor_money_text
@@ -140,6 +141,13 @@ def writeoff_plan(
         accounting_code=rules.check(_posting_code, invoice, revenue_impacting, accounting_code_id),
     )
     rules.raise_any()
+    require_available_since(
+        invoice,
+        amount_minor=plan.amount_minor,
+        since=plan.writeoff_date,
+        field="writeoff_date",
+        what="write-off",
+    )
     return replace(plan, approval=_limit_check(invoice, actor, plan.amount_minor))
 
 
@@ -244,12 +252,21 @@ def writeoff_create_in_run(
                 f"{invoice.invoice_no}.",
                 field="amount",
             )
+        writeoff_date = _writeoff_date(invoice, run.writeoff_date)
+        # A run that resumes after its start day writes off on the day it froze.
+        require_available_since(
+            invoice,
+            amount_minor=amount_minor,
+            since=writeoff_date,
+            field="writeoff_date",
+            what="write-off",
+        )
         return WriteOffPlan(
             invoice=invoice,
             amount_minor=amount_minor,
             reason_code=run.reason_code,
             comments=run.comments,
-            writeoff_date=_writeoff_date(invoice, run.writeoff_date),
+            writeoff_date=writeoff_date,
             revenue_impacting=run.revenue_impacting,
             accounting_code=_run_posting_code(run, invoice),
         )

@@ -18,6 +18,7 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
+from billing.ledger.availability import require_available_since
 from billing.ledger.codes import posting_code
 from billing.ledger.posting import post_payment, post_recovery
 from billing.models import Invoice, Payment
@@ -116,6 +117,14 @@ def recovery_record(
         )
         allocation = _recovery_allocation(
             candidates, amount_minor - max(invoice.available_minor, 0), writeoff_ids, date
+        )
+        # What is not reinstated pays the balance, from the recovery's date on.
+        require_available_since(
+            invoice,
+            amount_minor=amount_minor - sum(part for _, part in allocation),
+            since=date,
+            field="paid_on",
+            what="recovery (the part that pays the balance)",
         )
         with acting_as(actor):
             payment = Payment.objects.create(

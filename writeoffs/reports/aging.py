@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.extensions import Reserved
 from billing.ledger.books import trial_balance
 from billing.ledger.codes import control_codes
 from billing.models import Invoice, JournalLine
@@ -171,6 +172,49 @@ def pending_open_at(as_of: datetime.date) -> QuerySet:
         .filter(created_at__lt=eod)
         .annotate(amount=F("amount_minor"))
     )
+
+
+def reservations(invoice: Invoice, since: datetime.date) -> list[Reserved]:
+    """What of ``invoice`` was held or pending approval on the days from ``since`` on,
+    as ``holds_open_at`` and ``pending_open_at`` count it, one interval per row.
+
+    Registered with billing (``billing.extensions.register_reservations``): a backdated
+    payment, write-off or recovery must fit what was available on every day since its
+    date, so that aging as of any day keeps its buckets at or above zero.
+    """
+    reserved: list[Reserved] = []
+    holds = DisputeHold.objects.filter(invoice=invoice).exclude(settled_on__lte=since)
+    for created_at, settled_on, amount in holds.values_list(
+        "created_at", "settled_on", "amount_minor"
+    ):
+        # Open from the day it was made until the day before it was settled.
+        last = None if settled_on is None else settled_on - datetime.timedelta(days=1)
+        reserved.append(Reserved(timezone.localdate(created_at), last, amount))
+    requests = WriteOff.objects.filter(
+        Q(status=WriteOff.Status.PENDING)
+        | Q(approved_at__isnull=False)
+        | Q(rejected_at__isnull=False)
+        | Q(lapsed_at__isnull=False),
+        invoice=invoice,
+        origin_dispute__isnull=True,
+    )
+    fields = ("status", "created_at", "writeoff_date", "approved_at", "rejected_at", "lapsed_at")
+    for row in requests.values_list(*fields, "amount_minor", named=True):
+        until: datetime.date | None
+        if row.status == WriteOff.Status.PENDING:
+            until = None
+        elif row.rejected_at is not None or row.lapsed_at is not None:
+            refused_at = row.rejected_at or row.lapsed_at
+            until = timezone.localdate(refused_at) - datetime.timedelta(days=1)
+        elif row.approved_at is not None:
+            # Approved: in the AR lines from its write-off date, pending before that.
+            until = row.writeoff_date - datetime.timedelta(days=1)
+        else:
+            continue
+        first = timezone.localdate(row.created_at)
+        if until is None or until >= max(first, since):
+            reserved.append(Reserved(first, until, row.amount_minor))
+    return reserved
 
 
 # The amounts shown beside the buckets and left out of them, each one aggregate over

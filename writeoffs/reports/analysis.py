@@ -29,6 +29,9 @@ WRITTEN_OFF_EVENTS = (
     JournalEvent.DISPUTE_CONVERSION,
     JournalEvent.WRITEOFF_REVERSAL,
 )
+# Entries that reinstate written-off money, or undo that: a recovery payment's entry
+# and its void (any reclassification of a recovery only moves it between codes).
+RECOVERY_EVENTS = (JournalEvent.RECOVERY, JournalEvent.PAYMENT_VOID)
 
 
 @dataclass
@@ -103,8 +106,8 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
     """Written off per month (of the journal's entry date), by reason, revenue-
     impacting or expense, and by the user who wrote it off, from ``start`` through
     ``end``. A reversal counts, negatively, in the month it posts, against its
-    write-off's reason and user. Recoveries come from the journal's recovery event
-    (the AR-control debit that reinstates written-off money). Two queries."""
+    write-off's reason and user. Recoveries come from the journal's recovery entries,
+    net of their voids in the month each void posts. Two queries."""
     lines = JournalLine.objects.filter(
         accounting_code__code=settings.AR_CONTROL_CODE,
         entry_date__gte=start,
@@ -139,12 +142,19 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         AnalysisRow(_month(month), currency, reason, bool(revenue), user, written or 0, rev or 0)
         for month, currency, reason, revenue, user, written, rev in grouped
     ]
-    # RECOVERY: fed by the journal's recovery event; 0 until recoveries post.
+    # Recovered: what a recovery entry credits back to the codes its write-offs
+    # debited (its lines on neither AR control nor cash). Voiding the payment
+    # reverses its whole entry, debiting those codes again, so the void nets the
+    # recovery in the month the void posts; a plain payment's entry and its void
+    # touch nothing but AR control and cash.
     recovered = (
-        lines.filter(entry__event=JournalEvent.RECOVERY)
+        JournalLine.objects.filter(
+            entry__event__in=RECOVERY_EVENTS, entry_date__gte=start, entry_date__lte=end
+        )
+        .exclude(accounting_code__code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE])
         .annotate(month=TruncMonth("entry_date"))
         .values_list("month", "currency")
-        .annotate(total=Sum("debit_minor"))
+        .annotate(total=Sum(F("credit_minor") - F("debit_minor")))
         .order_by()
     )
     months: dict[tuple[datetime.date, str], MonthRow] = {}
