@@ -53,6 +53,10 @@ class CurrencyProvision:
         allowance), negative releases it."""
         return self.required_minor - self.booked_minor
 
+    @property
+    def difference_size_minor(self) -> int:
+        return abs(self.difference_minor)
+
 
 @dataclass(frozen=True)
 class ProvisionPlan:
