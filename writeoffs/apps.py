@@ -10,11 +10,16 @@ class WriteoffsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from writeoffs.approvals.limits import ensure_default_limits
-        from writeoffs.checks import check_approval_limits, check_dispute_settings
+        from writeoffs.checks import (
+            check_allowance_method,
+            check_approval_limits,
+            check_dispute_settings,
+        )
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
         checks.register(check_dispute_settings)
         checks.register(check_approval_limits)
+        checks.register(check_allowance_method)
         _register_with_billing()
 
 

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.actors import Actor
-from billing.errors import INVALID_INPUT, BillingError
+from billing.errors import INVALID_INPUT, INVALID_STATE, BillingError
 from billing.ledger.books import trial_balance
 from billing.ledger.periods import lock_date_read_once, require_open
 from billing.ledger.posting import post_provision
 from billing.models import AccountingCode
 from billing.rules import require_perm, today
+from writeoffs.checks import method_switch_refusal
 from writeoffs.models import DEFAULT_RATES, ProvisionBucket, ProvisionRate, ProvisionRun
 from writeoffs.reports.aging import BUCKET_KEYS, BUCKET_LABELS, aging_report, outside_columns
 
@@ -174,6 +175,9 @@ def provision_run(
     require_month_end(month_end)
     with transaction.atomic(), lock_date_read_once():
         require_open(month_end, field="month", what="month end")
+        refusal = method_switch_refusal()
+        if refusal is not None:
+            raise BillingError(INVALID_STATE, refusal, field="month")
         # Every run takes the allowance code's row first, so two runs queue instead of
         # both reading the same booked balance and both posting the difference.
         AccountingCode.objects.select_for_update().get(code=settings.ALLOWANCE_CODE)
@@ -192,6 +196,7 @@ def _record(provision: CurrencyProvision, month_end: datetime.date, actor: Actor
         month_end=month_end,
         currency=provision.currency,
         status=ProvisionRun.Status.POSTED if difference else ProvisionRun.Status.NOTHING_TO_POST,
+        allowance_method=settings.ALLOWANCE_METHOD,
         required_minor=provision.required_minor,
         booked_before_minor=provision.booked_minor,
         posted_minor=difference,

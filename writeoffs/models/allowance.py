@@ -77,6 +77,9 @@ class ProvisionRun(models.Model):
     required_minor = models.BigIntegerField()
     booked_before_minor = models.BigIntegerField()
     posted_minor = models.BigIntegerField()
+    # ALLOWANCE_METHOD when it ran: the setting may not change while a run after the
+    # lock date has it (writeoffs.checks.check_allowance_method).
+    allowance_method = models.BooleanField(default=False)
     # Per column: total, rate and amount, as the controller saw them.
     breakdown = models.JSONField(default=list)
     journal_entry = models.OneToOneField(
