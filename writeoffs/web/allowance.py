@@ -5,20 +5,23 @@ to post it (controller only)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator, Sequence
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
+from billing.csv_export import csv_response
 from billing.errors import BillingError
 from billing.ledger.periods import lock_date
+from billing.money import from_minor
 from billing.rules import today
 from billing.web.forms import attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, render_page
@@ -29,7 +32,9 @@ from writeoffs.allowance.provision import (
     provision_run,
     require_month_end,
 )
+from writeoffs.allowance.rollforward import RollForward, allowance_rollforward
 from writeoffs.models import ProvisionRun
+from writeoffs.web.reports import RangeForm
 
 TEMPLATE = "writeoffs/allowance.html"
 RUNS_SHOWN = 24
@@ -116,3 +121,99 @@ def allowance_page(request: HtmxHttpRequest) -> HttpResponse:
         },
         partial="run_form" if request.method == "POST" else "figures",
     )
+
+
+# --- the roll-forward --------------------------------------------------------------
+
+ROLLFORWARD_TEMPLATE = "writeoffs/allowance_rollforward.html"
+ROLLFORWARD_HEADER = [
+    "Month",
+    "Currency",
+    "Opening",
+    "Provisions",
+    "Write-offs charged",
+    "Recoveries",
+    "Other",
+    "Closing",
+    "Trial balance",
+    "Agrees",
+]
+
+
+def _rollforward_input(
+    request: HttpRequest,
+) -> tuple[RangeForm, datetime.date, datetime.date, RollForward]:
+    form = RangeForm(request.GET or None)
+    if form.is_valid():
+        data = form.cleaned_data
+    else:
+        # The errors show beside the fields; the report covers the default range.
+        blank = RangeForm({})
+        blank.is_valid()
+        data = blank.cleaned_data
+    start, end = data["start"], data["end"]
+    return form, start, end, allowance_rollforward(start, end)
+
+
+def rollforward_chart(rollforward: RollForward) -> dict:
+    """What charts.js draws: the closing allowance per month, one series per currency
+    (never added across currencies)."""
+    months = [row.month for row in next(iter(rollforward.rows.values()), [])]
+    return {
+        "type": "bar",
+        "stacked": False,
+        "labels": [month.strftime("%b %Y") for month in months],
+        "datasets": [
+            {
+                "label": currency,
+                "data": [str(from_minor(row.closing_minor, currency)) for row in rows],
+            }
+            for currency, rows in rollforward.rows.items()
+        ],
+    }
+
+
+@login_required
+@permission_required("writeoffs.view_provisionrun", raise_exception=True)
+@require_http_methods(["GET"])
+def rollforward_page(request: HtmxHttpRequest) -> HttpResponse:
+    form, start, end, rollforward = _rollforward_input(request)
+    context = {
+        "section": "allowance",
+        "range_fields": [(form["start"], start), (form["end"], end)],
+        "rollforward": rollforward,
+        "chart": rollforward_chart(rollforward),
+        "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+    }
+    return render_page(request, ROLLFORWARD_TEMPLATE, context, partial="report")
+
+
+@login_required
+@permission_required("writeoffs.view_provisionrun", raise_exception=True)
+@require_http_methods(["GET"])
+def rollforward_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _form, _start, _end, rollforward = _rollforward_input(request)
+
+    def rows() -> Iterator[Sequence[object]]:
+        for currency, months in rollforward.rows.items():
+            for row in months:
+                yield [
+                    row.month.strftime("%Y-%m"),
+                    currency,
+                    *(
+                        from_minor(minor, currency)
+                        for minor in (
+                            row.opening_minor,
+                            row.provisions_minor,
+                            row.charged_minor,
+                            row.recoveries_minor,
+                            row.other_minor,
+                            row.closing_minor,
+                            row.trial_balance_minor,
+                        )
+                    ),
+                    "yes" if row.agrees else "no",
+                ]
+
+    name = f"allowance-{rollforward.start:%Y-%m}-{rollforward.end:%Y-%m}.csv"
+    return csv_response(name, ROLLFORWARD_HEADER, rows())
