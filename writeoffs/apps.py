@@ -28,6 +28,7 @@ def _register_with_billing() -> None:
     never imports: its hooks in billing/extensions.py."""
     from billing import extensions
     from writeoffs import roles, selectors
+    from writeoffs.allowance.close import close_figures, provision_checklist
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
     from writeoffs.verification import verify_ledger
@@ -42,7 +43,8 @@ def _register_with_billing() -> None:
     extensions.register_payment_voided(void_recoveries)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
-    extensions.register_close_figures(selectors.close_figures)
+    extensions.register_close_figures(close_figures)
+    extensions.register_close_checklist(provision_checklist)
     extensions.register_ledger_check(verify_ledger)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)

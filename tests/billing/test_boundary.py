@@ -59,6 +59,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
         "payment_voided",
         "close_blockers",
         "close_figures",
+        "close_checklist",
         "ledger_checks",
         "account_overview_context",
         "invoice_page_context",
