@@ -35,7 +35,7 @@ def test_controller_runs_the_month_end_provision(page: Page, sign_in, controller
     page.get_by_label("Month", exact=True).fill(month_end.strftime("%Y-%m"))
     page.get_by_role("button", name="Show").click()
     usd = page.get_by_role("region", name="USD")
-    expect(usd.get_by_role("row", name="1–30")).to_contain_text("1,234.56")
+    expect(usd.get_by_role("row", name="1\u201330")).to_contain_text("1,234.56")
     expect(page.get_by_test_id("difference-USD")).to_contain_text(
         f"{expected.difference_minor // 100:,}.{expected.difference_minor % 100:02d}"
     )
