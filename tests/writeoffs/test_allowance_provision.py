@@ -14,7 +14,9 @@ from django.urls import reverse
 
 from billing.actors import Actor
 from billing.errors import INVALID_INPUT, PERIOD_CLOSED, PERMISSION_DENIED, BillingError
+from billing.factories import UserFactory
 from billing.models import AccountingPeriodLock, JournalEntry, JournalEvent, JournalLine
+from billing.roles import CLERK, CONTROLLER
 from billing.rules import today
 from billing.verification import verify_ledger
 from tests.writeoffs.reports_fixture import build_report_ledger
@@ -206,3 +208,41 @@ def test_the_command_exits_non_zero_on_a_refusal(ledger, last_month_end):
 def test_the_controller_role_may_run_it_and_the_clerk_may_not(controller, clerk):
     assert Actor.for_user(controller).has_perm("writeoffs.run_provision")
     assert not Actor.for_user(clerk).has_perm("writeoffs.run_provision")
+
+
+def test_verify_ledger_flags_a_provision_run_whose_entry_does_not_match_it(
+    ledger, controller_actor, last_month_end
+):
+    run = provision_run(actor=controller_actor, month_end=last_month_end).posted[0]
+    ProvisionRun.objects.filter(pk=run.pk).update(
+        posted_minor=run.posted_minor + 1, required_minor=run.required_minor + 1
+    )
+
+    result = verify_ledger(limit=10)
+
+    assert not result.ok
+    assert [failure.kind for failure in result.failures] == ["wrong_postings"]
+    assert f"writeoffs.provisionrun {run.pk}" in result.failures[0].message
+
+
+def test_the_controller_edits_a_rate_in_admin_and_its_history_keeps_it(client):
+    rate = ProvisionRate.objects.get(currency="USD", bucket="over_90")
+    client.force_login(UserFactory(username="staff-controller", is_staff=True, groups=[CONTROLLER]))
+    url = reverse("admin:writeoffs_provisionrate_change", args=[rate.pk])
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, {"rate": "60"})
+
+    assert response.status_code == 302
+    rate.refresh_from_db()
+    assert rate.rate == Decimal("60")
+    assert [h.rate for h in rate.history.order_by("history_id")][-1] == Decimal("60")
+
+
+def test_a_clerk_may_not_edit_the_matrix_in_admin(client):
+    rate = ProvisionRate.objects.get(currency="USD", bucket="over_90")
+    client.force_login(UserFactory(username="staff-clerk", is_staff=True, groups=[CLERK]))
+    url = reverse("admin:writeoffs_provisionrate_change", args=[rate.pk])
+    assert client.post(url, {"rate": "0"}).status_code == 403
+    rate.refresh_from_db()
+    assert rate.rate == Decimal("50")
