@@ -13,7 +13,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from billing.actors import Actor
-from billing.errors import INVALID_INPUT, PERIOD_CLOSED, PERMISSION_DENIED, BillingError
+from billing.errors import (
+    INVALID_INPUT,
+    INVALID_STATE,
+    PERIOD_CLOSED,
+    PERMISSION_DENIED,
+    BillingError,
+)
 from billing.factories import UserFactory
 from billing.models import AccountingPeriodLock, JournalEntry, JournalEvent, JournalLine
 from billing.roles import CLERK, CONTROLLER
@@ -147,6 +153,20 @@ def test_a_month_end_on_or_before_the_lock_date_is_refused_with_the_lock_date_er
     assert refused.value.code == PERIOD_CLOSED
     assert last_month_end.isoformat() in refused.value.message
     assert not ProvisionRun.objects.exists()
+
+
+def test_a_run_whose_figures_differ_from_the_confirmed_ones_is_refused(
+    ledger, controller_actor, last_month_end
+):
+    shown = provision_run(actor=controller_actor, month_end=last_month_end, dry_run=True)
+    expected = {c.currency: c.difference_minor for c in shown.plan.currencies}
+    provision_run(actor=controller_actor, month_end=last_month_end)  # someone else's run
+
+    with pytest.raises(BillingError) as refused:
+        provision_run(actor=controller_actor, month_end=last_month_end, expected=expected)
+
+    assert refused.value.code == INVALID_STATE
+    assert ProvisionRun.objects.count() == 2
 
 
 def test_a_dry_run_shows_the_figures_and_writes_nothing(ledger, controller_actor, last_month_end):

@@ -34,6 +34,15 @@ def month(month_end) -> str:
     return month_end.strftime("%Y-%m")
 
 
+def confirmed(month_end: datetime.date) -> dict[str, str]:
+    """The confirm step's form: the month and the differences it showed."""
+    shown = {
+        f"expected_{c.currency}": str(c.difference_minor)
+        for c in provision_plan(month_end).currencies
+    }
+    return {"month": month_end.strftime("%Y-%m"), "confirmed": "on", **shown}
+
+
 def test_the_controller_sees_each_column_times_its_rate_and_the_difference(
     ledger, client, controller, month, month_end
 ):
@@ -65,9 +74,11 @@ def test_posting_asks_to_confirm_first_and_posts_nothing_until_then(
     assert not ProvisionRun.objects.exists()
 
 
-def test_the_confirmed_run_posts_and_goes_back_to_the_month(ledger, client, controller, month):
+def test_the_confirmed_run_posts_and_goes_back_to_the_month(
+    ledger, client, controller, month, month_end
+):
     client.force_login(controller)
-    response = client.post(URL, {"month": month, "confirmed": "on"}, **HTMX)
+    response = client.post(URL, confirmed(month_end), **HTMX)
     assert response.status_code == 204
     assert response["HX-Redirect"] == f"{URL}?month={month}"
     assert JournalEntry.objects.filter(event=JournalEvent.PROVISION).count() == 2
@@ -76,9 +87,9 @@ def test_the_confirmed_run_posts_and_goes_back_to_the_month(ledger, client, cont
     assert "posted journal entry" in page
 
 
-def test_without_javascript_the_confirmed_run_redirects(ledger, client, controller, month):
+def test_without_javascript_the_confirmed_run_redirects(ledger, client, controller, month_end):
     client.force_login(controller)
-    response = client.post(URL, {"month": month, "confirmed": "on"})
+    response = client.post(URL, confirmed(month_end))
     assert response.status_code == 302
     assert ProvisionRun.objects.filter(status=ProvisionRun.Status.POSTED).count() == 2
 
@@ -92,6 +103,18 @@ def test_a_closed_month_is_refused_beside_the_month(ledger, client, controller, 
     response = client.post(URL, {"month": month, "confirmed": "on"}, **HTMX)
     assert response.status_code == 200
     assert "The books are closed through" in response.content.decode()
+    assert not ProvisionRun.objects.exists()
+
+
+def test_figures_that_changed_since_the_confirm_step_are_refused_and_nothing_posts(
+    ledger, client, controller, month_end
+):
+    form = confirmed(month_end)
+    form["expected_USD"] = str(int(form["expected_USD"]) + 1)
+    client.force_login(controller)
+    response = client.post(URL, form, **HTMX)
+    assert response.status_code == 200
+    assert "review them again" in response.content.decode()
     assert not ProvisionRun.objects.exists()
 
 

@@ -163,13 +163,16 @@ def provision_run(
     month_end: datetime.date,
     currency: str | None = None,
     dry_run: bool = False,
+    expected: dict[str, int] | None = None,
 ) -> ProvisionResult:
     """Post, per currency, the difference between the allowance the aging requires at
     ``month_end`` and the one booked by then, dated the month end (controller only).
 
     Refused for a day that is not a month end, a month not yet over, and a month end
     on or before the lock date (3130). A second run for the same month posts only a
-    new difference. ``dry_run`` computes the plan and writes nothing.
+    new difference. ``dry_run`` computes the plan and writes nothing. ``expected`` is
+    the difference per currency the person confirmed: a plan that no longer matches it
+    (a payment or another run since) is refused, so nothing posts that was not shown.
     """
     require_perm(actor, RUN_PERMISSION)
     require_month_end(month_end)
@@ -182,6 +185,14 @@ def provision_run(
         # both reading the same booked balance and both posting the difference.
         AccountingCode.objects.select_for_update().get(code=settings.ALLOWANCE_CODE)
         plan = provision_plan(month_end, currency=currency)
+        shown = {c.currency: c.difference_minor for c in plan.currencies if c.difference_minor}
+        if expected is not None and shown != {k: v for k, v in expected.items() if v}:
+            raise BillingError(
+                INVALID_STATE,
+                "The figures changed since they were shown (a posting or another run since): "
+                "review them again before posting.",
+                field="month",
+            )
         result = ProvisionResult(plan)
         if dry_run:
             return result

@@ -64,6 +64,20 @@ def _last_month_end() -> datetime.date:
     return today().replace(day=1) - datetime.timedelta(days=1)
 
 
+def _confirmed_differences(request: HttpRequest) -> dict[str, int]:
+    """The difference per currency the confirm step showed (``expected_<CUR>`` fields).
+    One that does not parse is left out: the run then finds it changed and refuses."""
+    expected = {}
+    for name in request.POST:
+        value = request.POST.get(name, "")
+        if name.startswith("expected_") and len(name) == len("expected_") + 3:
+            try:
+                expected[name.removeprefix("expected_")] = int(value)
+            except ValueError:
+                continue
+    return expected
+
+
 def _page_url(month_end: datetime.date) -> str:
     return f"{reverse('report_allowance')}?{urlencode({'month': month_end.strftime('%Y-%m')})}"
 
@@ -83,7 +97,11 @@ def allowance_page(request: HtmxHttpRequest) -> HttpResponse:
             confirming = True
         else:
             try:
-                result = provision_run(actor=Actor.for_request(request), month_end=month_end)
+                result = provision_run(
+                    actor=Actor.for_request(request),
+                    month_end=month_end,
+                    expected=_confirmed_differences(request),
+                )
             except BillingError as error:
                 attach_billing_error(form, error)
             else:
