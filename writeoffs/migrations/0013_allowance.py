@@ -8,71 +8,190 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0009_journal_provision_without_invoice'),
-        ('writeoffs', '0012_writeoff_footer_recovered_index'),
+        ("billing", "0009_journal_provision_without_invoice"),
+        ("writeoffs", "0012_writeoff_footer_recovered_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalProvisionRate',
+            name="HistoricalProvisionRate",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('history_actor', models.CharField(blank=True, default='', max_length=150)),
-                ('currency', models.CharField(max_length=3)),
-                ('bucket', models.CharField(choices=[('current', 'Current'), ('d1_30', '1–30'), ('d31_60', '31–60'), ('d61_90', '61–90'), ('over_90', 'Over 90'), ('held_or_pending', 'On hold or pending')], max_length=20)),
-                ('rate', models.DecimalField(decimal_places=3, max_digits=6, verbose_name='rate (%)')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("history_actor", models.CharField(blank=True, default="", max_length=150)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "bucket",
+                    models.CharField(
+                        choices=[
+                            ("current", "Current"),
+                            ("d1_30", "1–30"),
+                            ("d31_60", "31–60"),
+                            ("d61_90", "61–90"),
+                            ("over_90", "Over 90"),
+                            ("held_or_pending", "On hold or pending"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=3, max_digits=6, verbose_name="rate (%)"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical provision rate',
-                'verbose_name_plural': 'historical provision rates',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical provision rate",
+                "verbose_name_plural": "historical provision rates",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ProvisionRate',
+            name="ProvisionRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(max_length=3)),
-                ('bucket', models.CharField(choices=[('current', 'Current'), ('d1_30', '1–30'), ('d31_60', '31–60'), ('d61_90', '61–90'), ('over_90', 'Over 90'), ('held_or_pending', 'On hold or pending')], max_length=20)),
-                ('rate', models.DecimalField(decimal_places=3, max_digits=6, verbose_name='rate (%)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "bucket",
+                    models.CharField(
+                        choices=[
+                            ("current", "Current"),
+                            ("d1_30", "1–30"),
+                            ("d31_60", "31–60"),
+                            ("d61_90", "61–90"),
+                            ("over_90", "Over 90"),
+                            ("held_or_pending", "On hold or pending"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=3, max_digits=6, verbose_name="rate (%)"),
+                ),
             ],
             options={
-                'ordering': ['currency', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('currency', 'bucket'), name='provision_rate_currency_bucket_unique'), models.CheckConstraint(condition=models.Q(('rate__gte', 0), ('rate__lte', 100)), name='provision_rate_0_to_100')],
+                "ordering": ["currency", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("currency", "bucket"), name="provision_rate_currency_bucket_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("rate__gte", 0), ("rate__lte", 100)),
+                        name="provision_rate_0_to_100",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProvisionRun',
+            name="ProvisionRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month_end', models.DateField()),
-                ('currency', models.CharField(max_length=3)),
-                ('status', models.CharField(choices=[('posted', 'Posted'), ('nothing', 'Nothing to post')], max_length=10)),
-                ('required_minor', models.BigIntegerField()),
-                ('booked_before_minor', models.BigIntegerField()),
-                ('posted_minor', models.BigIntegerField()),
-                ('allowance_method', models.BooleanField(default=False)),
-                ('breakdown', models.JSONField(default=list)),
-                ('created_by_label', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('journal_entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month_end", models.DateField()),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("posted", "Posted"), ("nothing", "Nothing to post")],
+                        max_length=10,
+                    ),
+                ),
+                ("required_minor", models.BigIntegerField()),
+                ("booked_before_minor", models.BigIntegerField()),
+                ("posted_minor", models.BigIntegerField()),
+                ("allowance_method", models.BooleanField(default=False)),
+                ("breakdown", models.JSONField(default=list)),
+                ("created_by_label", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "journal_entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.journalentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-month_end', 'currency', '-id'],
-                'permissions': [('run_provision', 'Can run the month-end allowance provision')],
-                'indexes': [models.Index(fields=['month_end', 'currency'], name='provision_run_month_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('posted_minor', django.db.models.expressions.CombinedExpression(models.F('required_minor'), '-', models.F('booked_before_minor')))), name='provision_run_posts_the_difference'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'posted'), models.Q(('posted_minor', 0), _negated=True)), models.Q(('journal_entry__isnull', True), ('posted_minor', 0), ('status', 'nothing')), _connector='OR'), name='provision_run_status_matches_amount')],
+                "ordering": ["-month_end", "currency", "-id"],
+                "permissions": [("run_provision", "Can run the month-end allowance provision")],
+                "indexes": [
+                    models.Index(fields=["month_end", "currency"], name="provision_run_month_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "posted_minor",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("required_minor"), "-", models.F("booked_before_minor")
+                                ),
+                            )
+                        ),
+                        name="provision_run_posts_the_difference",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("status", "posted"), models.Q(("posted_minor", 0), _negated=True)
+                            ),
+                            models.Q(
+                                ("journal_entry__isnull", True),
+                                ("posted_minor", 0),
+                                ("status", "nothing"),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="provision_run_status_matches_amount",
+                    ),
+                ],
             },
         ),
     ]
