@@ -14,11 +14,15 @@ from billing.factories import InvoiceFactory
 from billing.models import AccountingPeriodLock, JournalEvent, JournalLine
 from billing.rules import today
 from billing.verification import verify_ledger
+from tests.ledger import expired_days_ago
 from writeoffs.allowance.provision import provision_run
 from writeoffs.checks import check_allowance_method
 from writeoffs.lifecycle.create import writeoff_create
+from writeoffs.lifecycle.expiry import dispute_holds_expire
+from writeoffs.lifecycle.holds import dispute_hold_create
 from writeoffs.lifecycle.recovery import recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.models import WriteOff
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +94,22 @@ def test_on_a_revenue_impacting_writeoff_still_debits_the_revenue_code(
     )
     assert writeoff.accounting_code_id == invoice.revenue_code_id
     assert not JournalLine.objects.filter(accounting_code__code="1290").exists()
+
+
+def test_on_a_dispute_converted_by_expiry_debits_the_allowance(invoice, clerk_actor, settings):
+    settings.ALLOWANCE_METHOD = True
+    settings.DISPUTE_HOLD_EXPIRATION_ACTION = "convert"
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="50.00", comments="Disputed", actor=clerk_actor
+    )
+    hold = expired_days_ago(hold, 5)
+
+    dispute_holds_expire(run_date=hold.expires_on + datetime.timedelta(days=1))
+
+    writeoff = WriteOff.objects.get(origin_dispute=hold)
+    assert writeoff.accounting_code.code == "1290"
+    assert net_on("1290", JournalEvent.DISPUTE_CONVERSION) == 50_00
+    assert verify_ledger(limit=10).ok
 
 
 @pytest.fixture
