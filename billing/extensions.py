@@ -43,6 +43,9 @@ type VoidBlockers = Callable[[Invoice], list[str]]
 type CloseBlockers = Callable[[datetime.date], list[str]]
 # Figures a move of the lock date records in its close snapshot, by key.
 type CloseFigures = Callable[[datetime.date], dict[str, Any]]
+# What a close from the lock date (None: never closed) through a date should have
+# done first, each (what, done): the lock-date screen lists it; nothing is refused.
+type CloseChecklist = Callable[[datetime.date | None, datetime.date], list[tuple[str, bool]]]
 # A check of the stored totals and the journal against the rows: at most ``limit``
 # failures of each kind it groups are listed, every one is counted.
 type LedgerCheck = Callable[[int], Verification]
@@ -76,6 +79,7 @@ class Hooks:
     void_blockers: list[VoidBlockers] = field(default_factory=list)
     close_blockers: list[CloseBlockers] = field(default_factory=list)
     close_figures: list[CloseFigures] = field(default_factory=list)
+    close_checklist: list[CloseChecklist] = field(default_factory=list)
     ledger_checks: list[LedgerCheck] = field(default_factory=list)
     reservations: list[Reservations] = field(default_factory=list)
     account_overview_context: list[AccountPageContext] = field(default_factory=list)
@@ -120,6 +124,11 @@ def register_close_blocker(hook: CloseBlockers) -> CloseBlockers:
 def register_close_figures(hook: CloseFigures) -> CloseFigures:
     """Merged into the close snapshot a move of the lock date stores."""
     return _append(hooks.close_figures, hook)
+
+
+def register_close_checklist(hook: CloseChecklist) -> CloseChecklist:
+    """Listed by the lock-date screen for the months a close would take in."""
+    return _append(hooks.close_checklist, hook)
 
 
 def register_ledger_check(hook: LedgerCheck) -> LedgerCheck:

@@ -348,6 +348,13 @@ AR_CONTROL_CODE = env_str("AR_CONTROL_CODE", "1200")
 CASH_CODE = env_str("CASH_CODE", "1000")
 # Expense code a dispute converted by expiry posts to.
 DISPUTE_CONVERSION_CODE = env_str("DISPUTE_CONVERSION_CODE", "6100")
+# The allowance for doubtful accounts (a contra-asset: an asset code whose balance is a
+# credit) and the expense a provision for it is charged to (SPEC Part 3).
+ALLOWANCE_CODE = env_str("ALLOWANCE_CODE", "1290")
+BAD_DEBT_EXPENSE_CODE = env_str("BAD_DEBT_EXPENSE_CODE", "6100")
+# The allowance method: a write-off that is not revenue-impacting debits the allowance
+# instead of an expense code (and a recovery credits it back). Off: the direct method.
+ALLOWANCE_METHOD = env_bool("ALLOWANCE_METHOD", False)
 
 
 # A write-off pending approval lapses (frees its reservation) after this many days,

@@ -20,6 +20,7 @@ from billing.receivables.invoices import invoice_revenue_code_correct
 from billing.roles import CLERK, SUPERVISOR
 from billing.rules import today
 from tests.writeoffs.bulk_support import criteria, small_invoice
+from writeoffs.allowance.provision import provision_run
 from writeoffs.approvals.decisions import writeoff_approve
 from writeoffs.bulk.execute import bulk_run_execute
 from writeoffs.bulk.log import LOG_HEADER
@@ -27,7 +28,7 @@ from writeoffs.bulk.runs import bulk_run_create, bulk_run_start
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.reverse import writeoff_reverse
-from writeoffs.models import BulkRunItem
+from writeoffs.models import BulkRunItem, ProvisionRate
 from writeoffs.web.exports import DISPUTE_HEADER, WRITEOFF_HEADER
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,7 @@ DAY = datetime.timedelta(days=1)
 CSV_ROUTES = {
     "journal_export",
     "report_aging_csv",
+    "report_allowance_rollforward_csv",
     "report_writeoffs_csv",
     "writeoff_csv",
     "dispute_csv",
@@ -128,6 +130,31 @@ def test_aging_export_guards_the_account_name(client, viewer):
     assert account_row["Account"] == "'" + HYPERLINK
     assert account_row["Total"] == "123.45"
     assert rows[-1]["Account"] == "Total"
+
+
+def test_allowance_rollforward_export_keeps_a_release_a_negative_number(
+    client, controller, controller_actor, account
+):
+    this_month = today().replace(day=1)
+    second = this_month - DAY
+    first = second.replace(day=1) - DAY
+    InvoiceFactory(account=account, invoice_no=40003, total_minor=12345, bill_date=first - 5 * DAY)
+    provision_run(actor=controller_actor, month_end=first)
+    ProvisionRate.objects.filter(currency="USD").update(rate=0)
+    provision_run(actor=controller_actor, month_end=second)
+
+    client.force_login(controller)
+    rows = download(
+        client,
+        reverse("report_allowance_rollforward_csv"),
+        {"start": first.replace(day=1).isoformat(), "end": second.isoformat()},
+    )
+
+    assert [(row["Month"], row["Provisions"], row["Closing"]) for row in rows] == [
+        (f"{first:%Y-%m}", "1.23", "1.23"),
+        (f"{second:%Y-%m}", "-1.23", "0.00"),
+    ]
+    assert {row["Agrees"] for row in rows} == {"yes"}
 
 
 def test_writeoff_analysis_export_guards_the_username_and_keeps_negative_amounts(

@@ -84,6 +84,12 @@ EXPECTED: dict[str, Expect] = {
         get=(LOGIN, 403, 403, 403, 200), post=(LOGIN, 403, 403, 403, PASSED), scoped=False
     ),
     "trial_balance": Expect(get=SUPERVISOR_FORM, scoped=False),
+    # the allowance provision: the controller's (tests/writeoffs/test_allowance_views.py)
+    "report_allowance": Expect(
+        get=(LOGIN, 403, 403, 403, 200), post=(LOGIN, 403, 403, 403, PASSED), scoped=False
+    ),
+    "report_allowance_rollforward": Expect(get=(LOGIN, 403, 403, 403, 200), scoped=False),
+    "report_allowance_rollforward_csv": Expect(get=(LOGIN, 403, 403, 403, 200), scoped=False),
     "journal_export_page": Expect(get=SUPERVISOR_FORM, scoped=False),
     # Without a range the export answers its form with 400.
     "journal_export": Expect(get=(LOGIN, 403, 403, 400, 400), scoped=False),

@@ -38,6 +38,8 @@ from writeoffs.models import (
     BulkRun,
     BulkRunItem,
     DisputeHold,
+    ProvisionRate,
+    ProvisionRun,
     Settlement,
     Source,
     WriteOff,
@@ -289,3 +291,41 @@ class BulkRunItemAdmin(ReadOnlyAdmin):
     list_filter = ["state", "skip_rule", "excluded"]
     list_select_related = ["run", "invoice"]
     raw_id_fields = ["run", "invoice", "writeoff"]
+
+
+@admin.register(ProvisionRate)
+class ProvisionRateAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
+    """The provision matrix: edited by the finance controller (writeoffs/roles.py), its
+    history kept. The data migration writes every currency's rows; none is added or
+    deleted here, so a run never meets a half-filled matrix."""
+
+    list_display = ["currency", "bucket", "rate"]
+    list_filter = ["currency"]
+    list_editable = ["rate"]
+    fields = ["currency", "bucket", "rate"]
+    readonly_fields = ["currency", "bucket"]
+    history_list_display = ["history_actor", "rate"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProvisionRun)
+class ProvisionRunAdmin(ReadOnlyAdmin):
+    """Written only by ``writeoffs.allowance.provision``."""
+
+    list_display = [
+        "month_end",
+        "currency",
+        "status",
+        "required_minor",
+        "booked_before_minor",
+        "posted_minor",
+        "journal_entry",
+        "created_by_label",
+        "created_at",
+    ]
+    list_filter = ["currency", "status"]

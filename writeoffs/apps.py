@@ -10,11 +10,16 @@ class WriteoffsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from writeoffs.approvals.limits import ensure_default_limits
-        from writeoffs.checks import check_approval_limits, check_dispute_settings
+        from writeoffs.checks import (
+            check_allowance_method,
+            check_approval_limits,
+            check_dispute_settings,
+        )
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
         checks.register(check_dispute_settings)
         checks.register(check_approval_limits)
+        checks.register(check_allowance_method)
         _register_with_billing()
 
 
@@ -23,6 +28,7 @@ def _register_with_billing() -> None:
     never imports: its hooks in billing/extensions.py."""
     from billing import extensions
     from writeoffs import roles, selectors
+    from writeoffs.allowance.close import close_figures, provision_checklist
     from writeoffs.ledger_checks import verify_books
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
@@ -41,7 +47,8 @@ def _register_with_billing() -> None:
     extensions.register_reservations(reservations)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
-    extensions.register_close_figures(selectors.close_figures)
+    extensions.register_close_figures(close_figures)
+    extensions.register_close_checklist(provision_checklist)
     extensions.register_ledger_check(verify_ledger)
     extensions.register_ledger_check(verify_books)
     # Billing's pages.

@@ -11,6 +11,10 @@
   write-offs in that currency waits for a second person (the controller is unlimited
   in every currency). It is most likely a currency added without its limits, so it
   is reported.
+- The allowance method (ALLOWANCE_METHOD) may not change while a provision run after
+  the lock date was booked under the other method: write-offs would be charged to the
+  expense on top of a provision for them (or to an allowance nobody provided). An
+  error, so the site does not start until the setting is put back or the month closes.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
 
+from billing.ledger.periods import lock_date
 from writeoffs.approvals.limits import missing_limit_message, missing_limit_rows
-from writeoffs.models import Settlement
+from writeoffs.models import ProvisionRun, Settlement
 
 # Expiry either leaves a hold open ("none") or settles it like a person would.
 EXPIRATION_LEAVE_OPEN = "none"
@@ -81,4 +86,41 @@ def check_approval_limits(app_configs=None, **kwargs) -> list[checks.CheckMessag
     return [
         checks.Warning(missing_limit_message(role, currency), id="writeoffs.W001", hint=LIMITS_HINT)
         for role, currency in missing
+    ]
+
+
+def method_switch_refusal() -> str | None:
+    """Why ALLOWANCE_METHOD may not be what it is now: a provision run after the lock
+    date was booked under the other method. None when nothing stands in the way."""
+    locked = lock_date()
+    runs = ProvisionRun.objects.filter(status=ProvisionRun.Status.POSTED).exclude(
+        allowance_method=settings.ALLOWANCE_METHOD
+    )
+    if locked is not None:
+        runs = runs.filter(month_end__gt=locked)
+    run = runs.order_by("month_end").first()
+    if run is None:
+        return None
+    was = "on" if run.allowance_method else "off"
+    return (
+        f"ALLOWANCE_METHOD is {'on' if settings.ALLOWANCE_METHOD else 'off'}, but the "
+        f"allowance provision at {run.month_end} ({run.currency}), after the lock date, "
+        f"was booked with it {was}."
+    )
+
+
+def check_allowance_method(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    try:
+        refusal = method_switch_refusal()
+    except DatabaseError:
+        return []
+    if refusal is None:
+        return []
+    return [
+        checks.Error(
+            refusal,
+            id="writeoffs.E001",
+            hint="Set ALLOWANCE_METHOD back, or close the month (move the lock date past "
+            "its provision) before switching.",
+        )
     ]

@@ -19,7 +19,15 @@ _SUPERVISE = ["writeoffs.reverse_writeoff", "writeoffs.settle_disputehold"]
 _APPROVE = ["writeoffs.approve_writeoff"]
 # The controller approves and edits limits, and creates, settles and reverses nothing
 # (segregation of duties).
-_CONTROL = ["writeoffs.add_approvallimit", "writeoffs.change_approvallimit"]
+_CONTROL = [
+    "writeoffs.add_approvallimit",
+    "writeoffs.change_approvallimit",
+    # The allowance for doubtful accounts: the matrix and the month end's provision.
+    "writeoffs.view_provisionrate",
+    "writeoffs.change_provisionrate",
+    "writeoffs.view_provisionrun",
+    "writeoffs.run_provision",
+]
 
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,

@@ -57,7 +57,7 @@ from billing.models import (
     Payment,
 )
 from billing.verification import Verification
-from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
+from writeoffs.models import DisputeHold, ProvisionRun, WriteOff, WriteOffRecovery
 
 # The kinds of failure. An invoice's stored totals disagree with its rows:
 INVOICE_TOTALS = "invoice_totals"
@@ -237,7 +237,12 @@ class Reinstated(NamedTuple):
 class JournalCheck:
     """The journal against the rows, in a handful of grouped queries and streams."""
 
-    KNOWN_SOURCES = ("billing.invoice", "billing.payment", "writeoffs.writeoff")
+    KNOWN_SOURCES = (
+        "billing.invoice",
+        "billing.payment",
+        "writeoffs.writeoff",
+        "writeoffs.provisionrun",
+    )
 
     def __init__(self, result: Verification, limit: int) -> None:
         self.result = result
@@ -245,11 +250,19 @@ class JournalCheck:
         self.found = 0
         codes = dict(
             AccountingCode.objects.filter(
-                code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE]
+                code__in=[
+                    settings.AR_CONTROL_CODE,
+                    settings.CASH_CODE,
+                    settings.ALLOWANCE_CODE,
+                    settings.BAD_DEBT_EXPENSE_CODE,
+                ]
             ).values_list("code", "id")
         )
         self.ar = codes.get(settings.AR_CONTROL_CODE)
         self.cash = codes.get(settings.CASH_CODE)
+        # A missing one posts under id 0, which no line has: the provision runs fail.
+        self.allowance = codes.get(settings.ALLOWANCE_CODE, 0)
+        self.bad_debt_expense = codes.get(settings.BAD_DEBT_EXPENSE_CODE, 0)
         # Recoveries are few (a payment after a write-off): per payment, what it
         # reinstated of each write-off, voided ones included (their entry posted).
         self.recovered: dict[int, list[Reinstated]] = {}
@@ -270,7 +283,11 @@ class JournalCheck:
             return
         # The rules read a control code by name; the conversion code is never a line's.
         self.controls = ControlCodes(
-            ar_control_id=self.ar, cash_id=self.cash, dispute_conversion_id=0
+            ar_control_id=self.ar,
+            cash_id=self.cash,
+            dispute_conversion_id=0,
+            allowance_id=self.allowance,
+            bad_debt_expense_id=self.bad_debt_expense,
         )
         self._balanced()
         self._sources()
@@ -298,6 +315,13 @@ class JournalCheck:
                 named=True,
             ),
             (JournalEvent.WRITEOFF, JournalEvent.DISPUTE_CONVERSION),
+        )
+        self._rows(
+            "writeoffs.provisionrun",
+            ProvisionRun.objects.values_list(
+                "id", "status", "posted_minor", "month_end", named=True
+            ),
+            (JournalEvent.PROVISION,),
         )
         self._ar_control()
 

@@ -18,6 +18,8 @@ CONTROL_CODES = {
     "AR_CONTROL_CODE": ("Accounts receivable control", AccountingCode.Kind.ASSET),
     "CASH_CODE": ("Cash / clearing", AccountingCode.Kind.ASSET),
     "DISPUTE_CONVERSION_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
+    "ALLOWANCE_CODE": ("Allowance for doubtful accounts", AccountingCode.Kind.ASSET),
+    "BAD_DEBT_EXPENSE_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
 }
 
 
@@ -33,9 +35,11 @@ class ControlCodes(NamedTuple):
     ar_control_id: int
     cash_id: int
     dispute_conversion_id: int
+    allowance_id: int
+    bad_debt_expense_id: int
 
 
-_control_codes: dict[tuple[str, str, str], ControlCodes] = {}
+_control_codes: dict[tuple[str, ...], ControlCodes] = {}
 
 
 def control_codes() -> ControlCodes:
@@ -43,7 +47,7 @@ def control_codes() -> ControlCodes:
     values. Ids are never reused (AUTOINCREMENT, sequences) and a code that has
     postings cannot be deleted (PROTECT); a database flush (tests) runs
     post_migrate, which clears this cache in ``ensure_control_codes``."""
-    wanted = (settings.AR_CONTROL_CODE, settings.CASH_CODE, settings.DISPUTE_CONVERSION_CODE)
+    wanted = tuple(getattr(settings, name) for name in CONTROL_CODES)
     cached = _control_codes.get(wanted)
     if cached is not None:
         return cached
@@ -52,8 +56,8 @@ def control_codes() -> ControlCodes:
     if missing:
         raise BillingError(
             INVALID_ACCOUNTING_CODE,
-            f"The chart of accounts has no code {', '.join(missing)} (AR_CONTROL_CODE, "
-            "CASH_CODE, DISPUTE_CONVERSION_CODE); run migrate.",
+            f"The chart of accounts has no code {', '.join(missing)} "
+            f"({', '.join(CONTROL_CODES)}); run migrate.",
         )
     codes = _control_codes[wanted] = ControlCodes(*(ids[code] for code in wanted))
     return codes

@@ -102,9 +102,10 @@ def post_entry(
     event: str,
     source: models.Model | SourceRef,
     entry_date: datetime.date,
-    invoice: Invoice,
+    invoice: Invoice | None,
     lines: Sequence[Line],
     actor: Actor,
+    currency: str = "",
     memo: str = "",
     date_field: str | None = None,
     sequence: int = 0,
@@ -115,7 +116,13 @@ def post_entry(
     Refuses an entry whose debits and credits differ, a line that is not exactly
     one positive debit or credit, and a date on or before the lock date (3130,
     with ``date_field`` as the field, so the form shows it beside the date).
+    An entry of the books as a whole (an allowance provision) has no ``invoice``
+    and names its ``currency``.
     """
+    if invoice is not None:
+        currency = invoice.currency
+    if not currency:
+        raise ValueError("an entry without an invoice names its currency")
     if event not in JournalEvent.values:
         raise ValueError(f"unknown journal event {event!r}")
     if not lines or any(
@@ -132,10 +139,10 @@ def post_entry(
     source_type, source_id = source_key(source)
     entry = JournalEntry.objects.create(
         entry_date=entry_date,
-        currency=invoice.currency,
+        currency=currency,
         event=event,
-        invoice_id=invoice.pk,
-        account_id=invoice.account_id,
+        invoice_id=invoice.pk if invoice else None,
+        account_id=invoice.account_id if invoice else None,
         source_type=source_type,
         source_id=source_id,
         sequence=sequence,
@@ -151,8 +158,8 @@ def post_entry(
             debit_minor=line.debit_minor,
             credit_minor=line.credit_minor,
             entry_date=entry_date,
-            currency=invoice.currency,
-            invoice_id=invoice.pk,
+            currency=currency,
+            invoice_id=invoice.pk if invoice else None,
         )
         for line in lines
     )
@@ -274,6 +281,32 @@ def post_writeoff(
         entry_date=entry_date,
         invoice=invoice or writeoff.invoice,
         actor=actor,
+    )
+
+
+def post_provision(run: Any, *, actor: Actor) -> JournalEntry:
+    """A provision run's entry (``run`` is a row of the app that keeps them, which
+    billing does not import): its rule's lines for the run's signed ``posted_minor``;
+    a release (negative) posts each line on its other side."""
+    rule = posts(JournalEvent.PROVISION)
+    if run.status not in rule.states or not run.posted_minor:
+        raise ValueError(f"provision run {run.pk} posts nothing")
+    memo = rule.memo.format(row=run, invoice=None)
+    lines = lines_for(rule, run, what=memo)
+    if run.posted_minor < 0:
+        lines = [
+            Line(line.accounting_code_id, -line.credit_minor, -line.debit_minor) for line in lines
+        ]
+    return post_entry(
+        event=JournalEvent.PROVISION,
+        source=SourceRef(run._meta.label_lower, run.pk),
+        entry_date=getattr(run, rule.date),
+        invoice=None,
+        currency=run.currency,
+        lines=lines,
+        actor=actor,
+        memo=memo,
+        date_field=rule.date,
     )
 
 

@@ -52,6 +52,8 @@ class Field(NamedTuple):
 
 AR_CONTROL = Control("ar_control_id")
 CASH = Control("cash_id")
+ALLOWANCE = Control("allowance_id")
+BAD_DEBT_EXPENSE = Control("bad_debt_expense_id")
 
 
 class Per(StrEnum):
@@ -160,6 +162,7 @@ ACTIVE = Payment.Status.ACTIVE
 REMOVED = Payment.Status.REMOVED
 VOID = Invoice.Status.VOID
 REVERSED = "reversed"
+POSTED = "posted"
 
 WRITEOFF_LINES = (dr(Field("accounting_code_id"), "amount_minor"), cr(AR_CONTROL, "amount_minor"))
 
@@ -236,6 +239,16 @@ RULES: dict[JournalEvent, Rule] = {
         states=(REMOVED,),
     ),
     JournalEvent.RECLASSIFICATION: Reclassifies(memo="Reclassification of {row}"),
+    # A month end's provision run: bad-debt expense / the allowance for the difference
+    # between the allowance required and the one booked, on the month end. The
+    # difference is signed: a smaller allowance posts the same lines on the other
+    # sides (``billing.ledger.posting.post_provision``). No invoice's entry.
+    JournalEvent.PROVISION: Posts(
+        date="month_end",
+        lines=(dr(BAD_DEBT_EXPENSE, "posted_minor"), cr(ALLOWANCE, "posted_minor")),
+        memo="Allowance provision {row.currency} at {row.month_end}",
+        states=(POSTED,),
+    ),
 }
 
 

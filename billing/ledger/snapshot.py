@@ -26,6 +26,18 @@ def close_blockers(locked_through: datetime.date) -> list[str]:
     return blockers
 
 
+def close_checklist(
+    previous: datetime.date | None, through: datetime.date
+) -> list[tuple[str, bool]]:
+    """What a close from ``previous`` through ``through`` should have done first, each
+    (what, done), from the registered checklist hooks (e.g. each month end's allowance
+    provision). Shown before a close; it refuses nothing."""
+    items: list[tuple[str, bool]] = []
+    for listing in extensions.hooks.close_checklist:
+        items.extend(listing(previous, through))
+    return items
+
+
 def close_snapshot(locked_through: datetime.date) -> dict[str, Any]:
     """The figures a move of the lock date records (SPEC, "Accounting periods"): the
     ledger check's result (``Verification.as_snapshot``), the trial balance through

@@ -25,6 +25,7 @@ class JournalEvent(models.TextChoices):
     WRITEOFF_REVERSAL = "writeoff_reversal", "Write-off reversed"
     RECLASSIFICATION = "reclassification", "Reclassification"
     RECOVERY = "recovery", "Recovery"
+    PROVISION = "provision", "Allowance provision"
 
 
 class JournalEntry(models.Model):
@@ -43,13 +44,22 @@ class JournalEntry(models.Model):
     event = models.CharField(max_length=20, choices=JournalEvent.choices)
     # Indexed by a named index in Meta (every journal index is named, so seed_billing
     # can build them after a bulk load).
+    # Empty for an entry of the books as a whole (an allowance provision), which is
+    # no one invoice's.
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+        Invoice,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+        db_index=False,
+        null=True,
+        blank=True,
     )
     # Not indexed: nothing looks entries up by account or author, and every index
     # costs each posting and the bulk seed (SPEC goal: seeding with the journal
     # <= 1.5x without).
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True
+    )
     source_type = models.CharField(max_length=60)
     source_id = models.BigIntegerField()
     sequence = models.PositiveIntegerField(default=0)
@@ -112,7 +122,9 @@ class JournalLine(models.Model):
     credit_minor = models.BigIntegerField(default=0)
     entry_date = models.DateField()
     currency = models.CharField(max_length=3)
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+", db_index=False)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["id"]

@@ -45,6 +45,8 @@ def check_journal_codes(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         "AR_CONTROL_CODE": AccountingCode.Kind.ASSET,
         "CASH_CODE": AccountingCode.Kind.ASSET,
         "DISPUTE_CONVERSION_CODE": AccountingCode.Kind.EXPENSE,
+        "ALLOWANCE_CODE": AccountingCode.Kind.ASSET,
+        "BAD_DEBT_EXPENSE_CODE": AccountingCode.Kind.EXPENSE,
     }
     try:
         found = {

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -18,6 +20,7 @@ from billing.ledger.books import journal_lines, trial_balance
 from billing.ledger.close import lock_date_move, lock_date_move_check
 from billing.ledger.export import EXPORT_HEADER, journal_export_rows
 from billing.ledger.periods import lock_date
+from billing.ledger.snapshot import close_checklist
 from billing.models import AccountingPeriodLock
 from billing.rules import today
 from billing.web.forms import (
@@ -69,14 +72,19 @@ def lock_date_page(request: HtmxHttpRequest) -> HttpResponse:
                     response["HX-Redirect"] = reverse("lock_date")
                     return response
                 return redirect("lock_date")
+    locked = lock_date()
+    # The months the close would take in: through the date being confirmed, else
+    # through yesterday (the furthest a close can go).
+    through = form.cleaned_data["locked_through"] if confirming else today() - timedelta(days=1)
     return render_page(
         request,
         "billing/lock_date.html",
         {
             "form": form,
             "confirming": confirming,
-            "lock_date": lock_date(),
+            "lock_date": locked,
             "today": today(),
+            "checklist": close_checklist(locked, through),
             "moves": AccountingPeriodLock.objects.select_related("moved_by")[:LOCK_HISTORY_ROWS],
         },
         partial="lock_form",

@@ -60,6 +60,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
         "close_blockers",
         "close_figures",
         "reservations",
+        "close_checklist",
         "account_overview_context",
         "invoice_page_context",
     ):

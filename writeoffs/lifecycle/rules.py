@@ -23,6 +23,7 @@ from billing.errors import (
     INVALID_WRITEOFF_DATE,
     BillingError,
 )
+from billing.ledger.codes import control_codes
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_writeoff
 from billing.models import AccountingCode, Invoice
@@ -216,7 +217,17 @@ def _posting_code(
     write-off posts to the active expense code the user picked."""
     if revenue_impacting:
         return invoice.revenue_code
-    return _expense_code(accounting_code_id)
+    return _charged_code(_expense_code(accounting_code_id))
+
+
+def _charged_code(expense_code: AccountingCode) -> AccountingCode:
+    """What a write-off that is not revenue-impacting debits: the expense code, or with
+    the allowance method (``ALLOWANCE_METHOD``) the allowance that the month end's
+    provisions built up. Stored on the write-off, so its reversal, a recovery (which
+    reinstates on the code its write-off debited) and verify_ledger all follow it."""
+    if not settings.ALLOWANCE_METHOD:
+        return expense_code
+    return AccountingCode.objects.get(pk=control_codes().allowance_id)
 
 
 _EXPENSE_CODE_REFUSAL = (
@@ -233,7 +244,7 @@ def _run_posting_code(run: BulkRun, invoice: Invoice) -> AccountingCode | None:
     code = run.accounting_code
     if code is None or code.kind != AccountingCode.Kind.EXPENSE or not code.active:
         raise BillingError(INVALID_ACCOUNTING_CODE, _EXPENSE_CODE_REFUSAL, field="accounting_code")
-    return code
+    return _charged_code(code)
 
 
 def _expense_code(accounting_code_id: object) -> AccountingCode:

@@ -4,6 +4,12 @@ Each model lives in its own module; this package is where Django and the rest of
 the code find them.
 """
 
+from writeoffs.models.allowance import (
+    DEFAULT_RATES,
+    ProvisionBucket,
+    ProvisionRate,
+    ProvisionRun,
+)
 from writeoffs.models.approvals import (
     ApprovalLimit,
 )
@@ -33,6 +39,7 @@ from writeoffs.models.writeoffs import (
 )
 
 __all__ = [
+    "DEFAULT_RATES",
     "RECOVERABLE_REASON_CODES",
     "SETTLEMENT_FOR_STATUS",
     "SETTLEMENT_OUTCOMES",
@@ -43,6 +50,9 @@ __all__ = [
     "BulkRunItem",
     "DisputeHold",
     "LedgerEntry",
+    "ProvisionBucket",
+    "ProvisionRate",
+    "ProvisionRun",
     "ReasonCode",
     "Settlement",
     "Source",

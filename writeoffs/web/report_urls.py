@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from writeoffs.web import allowance
 from writeoffs.web import reports as views
 
 urlpatterns = [
@@ -9,6 +10,17 @@ urlpatterns = [
     path("reports/aging/", views.aging, name="report_aging"),
     path("reports/aging/invoices/", views.aging_invoices, name="report_aging_invoices"),
     path("reports/aging/export.csv", views.aging_csv, name="report_aging_csv"),
+    path("reports/allowance/", allowance.allowance_page, name="report_allowance"),
+    path(
+        "reports/allowance/roll-forward/",
+        allowance.rollforward_page,
+        name="report_allowance_rollforward",
+    ),
+    path(
+        "reports/allowance/roll-forward.csv",
+        allowance.rollforward_csv,
+        name="report_allowance_rollforward_csv",
+    ),
     path("reports/write-offs/", views.writeoff_analysis, name="report_writeoffs"),
     path("reports/write-offs/export.csv", views.writeoff_analysis_csv, name="report_writeoffs_csv"),
     path("worklists/disputes/", views.dispute_worklist, name="worklist_disputes"),
