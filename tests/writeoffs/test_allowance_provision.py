@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from billing.actors import Actor
 from billing.errors import (
@@ -151,7 +152,7 @@ def test_a_month_end_on_or_before_the_lock_date_is_refused_with_the_lock_date_er
         provision_run(actor=controller_actor, month_end=last_month_end)
 
     assert refused.value.code == PERIOD_CLOSED
-    assert last_month_end.isoformat() in refused.value.message
+    assert date_format(last_month_end) in refused.value.message
     assert not ProvisionRun.objects.exists()
 
 
