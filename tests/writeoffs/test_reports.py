@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db.models import F
+from django.urls import reverse
 
-from billing.models import JournalLine
+from billing.models import Invoice, JournalLine
 from tests.writeoffs.reports_fixture import DAY, build_report_ledger
 from writeoffs import reports
 from writeoffs.models import DisputeHold, ReasonCode
@@ -89,6 +91,28 @@ def test_the_check_shows_a_disagreement(ledger, settings):
     assert not report.agrees
     usd = next(check for check in report.checks if check.currency == "USD")
     assert (usd.aging_minor, usd.agrees) == (23000, False)
+
+
+def test_as_of_today_the_check_compares_the_invoices_stored_balances_too(ledger, client, viewer):
+    """The journal agreeing with itself proves nothing about the invoices: as of today
+    the aging's total is also compared with the balance due the invoices store, which
+    the services keep apart from the journal (issue 26)."""
+    report = reports.aging_report(ledger.today)
+    assert {c.currency: c.stored_minor for c in report.checks} == {"EUR": 15000, "USD": 23000}
+    assert report.agrees
+    # A past date has no stored balances to compare with.
+    assert {c.stored_minor for c in reports.aging_report(ledger.today - 10 * DAY).checks} == {None}
+    # An invoice whose stored figures drifted from its journal lines (written here
+    # behind the services' back): the journal still agrees with itself, the check not.
+    Invoice.objects.filter(pk=ledger.invoices["I1"].pk).update(paid_minor=F("paid_minor") + 100)
+    report = reports.aging_report(ledger.today)
+    usd = next(check for check in report.checks if check.currency == "USD")
+    assert (usd.aging_minor, usd.ar_control_minor, usd.stored_minor) == (23000, 23000, 22900)
+    assert not usd.agrees and not report.agrees
+    client.force_login(viewer)
+    page = client.get(reverse("report_aging")).content.decode()
+    assert "Balance due (invoices)" in page
+    assert "Does not agree" in page
 
 
 def test_a_currency_filter_keeps_only_that_currency(ledger):
