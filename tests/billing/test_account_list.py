@@ -11,7 +11,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def listed(response) -> list[int]:
-    return [int(n) for n in re.findall(r'/write-offs/">(\d+)</a>', response.content.decode())]
+    return [int(n) for n in re.findall(r'/accounts/\d+/">(\d+)</a>', response.content.decode())]
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ DAY = datetime.timedelta(days=1)
 
 
 def listed(response) -> list[int]:
-    return [int(n) for n in re.findall(r'/write-offs/">(\d+)</a>', response.content.decode())]
+    return [int(n) for n in re.findall(r'/accounts/\d+/">(\d+)</a>', response.content.decode())]
 
 
 def row_of(response, acct_no: int) -> list[str]:
     html = response.content.decode()
-    row = re.search(rf'/write-offs/">{acct_no}</a>.*?</tr>', html, re.S)
+    row = re.search(rf'/accounts/{acct_no}/">{acct_no}</a>.*?</tr>', html, re.S)
     assert row is not None
     return re.findall(r'data-label="([^"]+)">([^<]*)<', row.group(0))
 
