@@ -54,6 +54,8 @@ NOT_SCREENS = {
     "bulk_run_cancel": "POST only",
     "bulk_run_resume": "POST only",
     "bulk_run_progress": "the polled progress fragment of bulk_run_detail",
+    "bulk_run_request_approval": "POST only",
+    "report_allowance_rollforward_csv": "a CSV file",
 }
 
 
@@ -132,6 +134,8 @@ SCREENS: dict[str, list[Screen]] = {
             ),
         ),
         Screen("recovery_new", lambda w: reverse("recovery_new", kwargs=_inv(w))),
+        Screen("invoice_void", lambda w: reverse("invoice_void", kwargs=_inv(w))),
+        Screen("my_requests", lambda w: reverse("my_requests")),
         Screen("approval_queue", lambda w: reverse("approval_queue")),
         Screen(
             "approval_approve",
@@ -168,7 +172,11 @@ SCREENS: dict[str, list[Screen]] = {
             ),
         ),
     ],
-    "controller": [Screen("lock_date", lambda w: reverse("lock_date"))],
+    "controller": [
+        Screen("lock_date", lambda w: reverse("lock_date")),
+        Screen("report_allowance", lambda w: reverse("report_allowance")),
+        Screen("report_allowance_rollforward", lambda w: reverse("report_allowance_rollforward")),
+    ],
 }
 
 # What a clerk must see on a screen without scrolling sideways (issue 25 found each
