@@ -145,4 +145,22 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            _end_stray_postgresql_sessions()
             teardown_databases(db_cfg, verbosity=verbosity)
+
+
+def _end_stray_postgresql_sessions() -> None:
+    """A connection a test's thread left open (a live server's or a race's thread
+    that ended without closing it) makes PostgreSQL refuse to drop the test database
+    ("is being accessed by other users"), an error at the last test's teardown that
+    says nothing about that test: end such sessions first."""
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.vendor != "postgresql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
