@@ -85,7 +85,8 @@ EXPECTED: dict[str, Expect] = {
     ),
     "trial_balance": Expect(get=SUPERVISOR_FORM, scoped=False),
     # the allowance provision: the controller's (tests/writeoffs/test_allowance_views.py)
-    "report_allowance": Expect(
+    "report_allowance": Expect(get=(LOGIN, 403, 403, 403, 200), scoped=False),
+    "report_allowance_confirm": Expect(
         get=(LOGIN, 403, 403, 403, 200), post=(LOGIN, 403, 403, 403, PASSED), scoped=False
     ),
     "report_allowance_rollforward": Expect(get=(LOGIN, 403, 403, 403, 200), scoped=False),

@@ -175,6 +175,7 @@ SCREENS: dict[str, list[Screen]] = {
     "controller": [
         Screen("lock_date", lambda w: reverse("lock_date")),
         Screen("report_allowance", lambda w: reverse("report_allowance")),
+        Screen("report_allowance_confirm", lambda w: reverse("report_allowance_confirm")),
         Screen("report_allowance_rollforward", lambda w: reverse("report_allowance_rollforward")),
     ],
 }

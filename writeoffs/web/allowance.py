@@ -1,6 +1,6 @@
 """The month end's allowance provision: choose the month, see per currency each aging
 column's total x rate = amount, the allowance booked and the difference, then confirm
-to post it (controller only)."""
+in a pop-out to post it (controller only)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from collections.abc import Iterator, Sequence
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -41,15 +40,13 @@ RUNS_SHOWN = 24
 
 
 class MonthForm(forms.Form):
-    """The month whose end is provided for; the confirm step posts it again with
-    ``confirmed`` set."""
+    """The month whose end is provided for."""
 
     month = forms.CharField(
         label="Month",
         max_length=7,
         widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
     )
-    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_month(self) -> datetime.date:
         try:
@@ -64,9 +61,15 @@ def _last_month_end() -> datetime.date:
     return today().replace(day=1) - datetime.timedelta(days=1)
 
 
+def _month_form(data: QueryDict) -> MonthForm:
+    """The month asked for, last month by default."""
+    return MonthForm(data or {"month": _last_month_end().strftime("%Y-%m")})
+
+
 def _confirmed_differences(request: HttpRequest) -> dict[str, int]:
-    """The difference per currency the confirm step showed (``expected_<CUR>`` fields).
-    One that does not parse is left out: the run then finds it changed and refuses."""
+    """The difference per currency the confirm pop-out showed (``expected_<CUR>``
+    fields). One that does not parse is left out: the run then finds it changed and
+    refuses."""
     expected = {}
     for name in request.POST:
         value = request.POST.get(name, "")
@@ -82,63 +85,73 @@ def _page_url(month_end: datetime.date) -> str:
     return f"{reverse('report_allowance')}?{urlencode({'month': month_end.strftime('%Y-%m')})}"
 
 
+def _context(form: MonthForm, month_end: datetime.date | None) -> dict:
+    locked = lock_date()
+    return {
+        "section": "allowance",
+        "form": form,
+        "plan": provision_plan(month_end) if month_end is not None else None,
+        "month_end": month_end,
+        "lock_date": locked,
+        "closed": bool(locked and month_end and month_end <= locked),
+    }
+
+
 @login_required
 @permission_required("writeoffs.view_provisionrun", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET"])
 def allowance_page(request: HtmxHttpRequest) -> HttpResponse:
-    data = request.POST if request.method == "POST" else request.GET
-    form = MonthForm(data or {"month": _last_month_end().strftime("%Y-%m")})
+    """The figures for the month end; htmx swaps them alone when the month changes."""
+    form = _month_form(request.GET)
     month_end = form.cleaned_data["month"] if form.is_valid() else None
-    confirming = False
+    context = _context(form, month_end) | {
+        "step": "figures",
+        "can_run": request.user.has_perm(RUN_PERMISSION),
+        "runs": ProvisionRun.objects.select_related("journal_entry")[:RUNS_SHOWN],
+    }
+    return render_page(request, TEMPLATE, context, partial="figures")
+
+
+@login_required
+@permission_required(RUN_PERMISSION, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def allowance_confirm(request: HtmxHttpRequest) -> HttpResponse:
+    """GET: the confirm pop-out (a whole page without htmx) naming, per currency, the
+    allowance required, the one booked and the entry the difference makes. POST: post
+    exactly those differences; figures that changed since are refused, and the pop-out
+    shows the new ones with the refusal."""
+    form = MonthForm(request.POST) if request.method == "POST" else _month_form(request.GET)
+    month_end = form.cleaned_data["month"] if form.is_valid() else None
     if request.method == "POST" and month_end is not None:
-        if not request.user.has_perm(RUN_PERMISSION):
-            raise PermissionDenied
-        if not form.cleaned_data["confirmed"]:
-            confirming = True
+        try:
+            result = provision_run(
+                actor=Actor.for_request(request),
+                month_end=month_end,
+                expected=_confirmed_differences(request),
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
         else:
-            try:
-                result = provision_run(
-                    actor=Actor.for_request(request),
-                    month_end=month_end,
-                    expected=_confirmed_differences(request),
+            posted = result.posted
+            text = (
+                f"Allowance at {month_end}: posted "
+                + ", ".join(
+                    f"journal entry {run.journal_entry_id} ({run.currency})" for run in posted
                 )
-            except BillingError as error:
-                attach_billing_error(form, error)
-            else:
-                posted = result.posted
-                text = (
-                    f"Allowance at {month_end}: posted "
-                    + ", ".join(
-                        f"journal entry {run.journal_entry_id} ({run.currency})" for run in posted
-                    )
-                    + "."
-                    if posted
-                    else f"Allowance at {month_end}: nothing to post."
-                )
-                messages.success(request, text)
-                if request.htmx:
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = _page_url(month_end)
-                    return response
-                return redirect(_page_url(month_end))
-    plan = provision_plan(month_end) if month_end is not None else None
-    locked = lock_date()
-    return render_page(
-        request,
-        TEMPLATE,
-        {
-            "section": "allowance",
-            "form": form,
-            "plan": plan,
-            "month_end": month_end,
-            "confirming": confirming,
-            "lock_date": locked,
-            "closed": bool(locked and month_end and month_end <= locked),
-            "can_run": request.user.has_perm(RUN_PERMISSION),
-            "runs": ProvisionRun.objects.select_related("journal_entry")[:RUNS_SHOWN],
-        },
-        partial="run_form" if request.method == "POST" else "figures",
-    )
+                + "."
+                if posted
+                else f"Allowance at {month_end}: nothing to post."
+            )
+            messages.success(request, text)
+            # The month's figures and the runs table both change: htmx reloads the page
+            # (which closes the pop-out) and shows the message there.
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = _page_url(month_end)
+                return response
+            return redirect(_page_url(month_end))
+    context = _context(form, month_end) | {"step": "confirm"}
+    return render_page(request, TEMPLATE, context, partial="confirm")
 
 
 # --- the roll-forward --------------------------------------------------------------

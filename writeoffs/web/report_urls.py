@@ -11,6 +11,7 @@ urlpatterns = [
     path("reports/aging/invoices/", views.aging_invoices, name="report_aging_invoices"),
     path("reports/aging/export.csv", views.aging_csv, name="report_aging_csv"),
     path("reports/allowance/", allowance.allowance_page, name="report_allowance"),
+    path("reports/allowance/post/", allowance.allowance_confirm, name="report_allowance_confirm"),
     path(
         "reports/allowance/roll-forward/",
         allowance.rollforward_page,
