@@ -148,3 +148,59 @@ def test_requests_without_any_authorization_header_are_not_counted_as_guesses(se
     for _ in range(5):
         assert get().status_code == 401
     assert get(key=key).status_code == 200
+
+
+# --- the OpenAPI document describes what the feed answers ---------------------------
+
+
+def feed_validator(status):
+    import jsonschema
+
+    from writeoffs.api.openapi import EVENTS_PATH, openapi_document
+
+    document = openapi_document()
+    responses = document["paths"][EVENTS_PATH]["get"]["responses"]
+    assert str(status) in responses, f"the feed does not document HTTP {status}"
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+
+
+def test_a_page_of_each_kind_of_event_matches_the_documented_schema(key, invoice, supervisor_actor):
+    from writeoffs.lifecycle.create import writeoff_create
+    from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+
+    payment_record(invoice_id=invoice.pk, amount="10.00", actor=supervisor_actor)
+    writeoff_create(
+        invoice_id=invoice.pk, amount="5.00", reason_code=0, comments="Bad", actor=supervisor_actor
+    )
+    hold = dispute_hold_create(
+        invoice_id=invoice.pk, amount="7.00", comments="Disputed", actor=supervisor_actor
+    )
+    dispute_hold_settle(dispute_hold_id=hold.pk, action="convert", actor=supervisor_actor)
+    body = get({"limit": 1000}, key=key).json()
+    assert [e["object"]["kind"] for e in body["events"]] == [
+        "payment",
+        "writeoff",
+        "dispute",
+        "writeoff",
+        "dispute",
+    ]
+    feed_validator(200).validate(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "request_kwargs"),
+    [
+        (401, {}),
+        (400, {"params": {"limit": "0"}}),
+        (405, {"method": "post"}),
+    ],
+)
+def test_each_documented_error_matches_its_schema(key, status, request_kwargs):
+    kwargs = dict(request_kwargs)
+    params = kwargs.pop("params", None)
+    if status != 401:
+        kwargs["key"] = key
+    response = get(params, **kwargs)
+    assert response.status_code == status
+    feed_validator(status).validate(response.json())
