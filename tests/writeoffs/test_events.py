@@ -9,8 +9,13 @@ from billing.errors import BillingError
 from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import Event, EventType
 from billing.receivables.payments import payment_record
-from tests.ledger import expired_days_ago
-from writeoffs.approvals.decisions import writeoff_approve, writeoff_reject
+from tests.ledger import expired_days_ago, made_days_earlier
+from writeoffs.approvals.decisions import (
+    writeoff_approve,
+    writeoff_reject,
+    writeoff_withdraw,
+    writeoffs_lapse,
+)
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
@@ -85,6 +90,23 @@ def test_a_rejected_writeoff_writes_writeoff_rejected_with_the_reason(
     assert event["object"]["number"] == writeoff.pk
     assert event["details"]["reason"] == "Still collectable"
     assert event["details"]["status"] == WriteOff.Status.REJECTED
+
+
+def test_a_withdrawn_writeoff_writes_writeoff_rejected_marked_withdrawn(synced, clerk_actor):
+    writeoff = write_off(synced, clerk_actor, "600.00")
+    writeoff_withdraw(writeoff_id=writeoff.pk, actor=clerk_actor)
+    event = only(EventType.WRITEOFF_REJECTED)
+    assert event["object"]["number"] == writeoff.pk
+    assert event["details"]["withdrawn"] is True
+
+
+def test_a_lapsed_writeoff_writes_writeoff_rejected_with_status_lapsed(synced, clerk_actor):
+    pending = made_days_earlier(write_off(synced, clerk_actor, "600.00"), 30)
+    writeoffs_lapse()
+    event = only(EventType.WRITEOFF_REJECTED)
+    assert event["object"]["number"] == pending.pk
+    assert event["details"]["status"] == WriteOff.Status.LAPSED
+    assert event["details"]["withdrawn"] is False
 
 
 def test_a_reversed_writeoff_writes_writeoff_reversed(synced, supervisor_actor):

@@ -137,9 +137,6 @@ def writeoff_reject(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff:
         _close_pending(
             invoice, writeoff, actor=actor, status=WriteOff.Status.REJECTED, reason=reason
         )
-        writeoff_event(
-            EventType.WRITEOFF_REJECTED, writeoff, invoice=invoice, actor=actor, reason=reason
-        )
     return writeoff
 
 
@@ -311,3 +308,13 @@ def _close_pending(
     else:
         invoice.pending_minor -= writeoff.amount_minor
         invoice.save(update_fields=["pending_minor"])
+    # Withdrawn and lapsed too: the billing system heard of the pending write-off
+    # (writeoff.created) and must hear that it will not happen.
+    writeoff_event(
+        EventType.WRITEOFF_REJECTED,
+        writeoff,
+        invoice=invoice,
+        actor=actor,
+        reason=reason,
+        withdrawn=withdrawn,
+    )
