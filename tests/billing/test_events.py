@@ -3,6 +3,8 @@ recorded or voided and an invoice voided each write one event, in the same
 transaction as the change, with the numbers and external ids a billing system
 matches on."""
 
+import io
+
 import pytest
 from django.db import transaction
 
@@ -108,3 +110,18 @@ def test_a_lost_counter_row_restarts_after_the_last_event(synced_invoice, clerk_
     EventCounter.objects.all().delete()
     payment_record(invoice_id=synced_invoice.pk, amount="1.00", actor=clerk_actor)
     assert list(Event.objects.values_list("id", flat=True)) == [1, 2]
+
+
+def test_a_seed_reset_deletes_the_events_but_ids_go_on_rising(
+    synced_invoice, clerk_actor, settings
+):
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    payment_record(invoice_id=synced_invoice.pk, amount="1.00", actor=clerk_actor)
+    payment_record(invoice_id=synced_invoice.pk, amount="1.00", actor=clerk_actor)
+    call_command("seed_billing", "--reset", "--noinput", "--accounts", "0", stdout=io.StringIO())
+    assert Event.objects.count() == 0
+    invoice = InvoiceFactory(total_minor=10_00)
+    payment_record(invoice_id=invoice.pk, amount="1.00", actor=clerk_actor)
+    assert list(Event.objects.values_list("id", flat=True)) == [3]
