@@ -42,11 +42,11 @@ from billing.receivables.payments import payment_correct, payment_correction_pla
 
 @admin.register(Account)
 class AccountAdmin(ExactNumberSearchMixin, admin.ModelAdmin):
-    list_display = ["acct_no", "name", "client_acct_id", "currency", "status"]
+    list_display = ["acct_no", "name", "client_acct_id", "external_id", "currency", "status"]
     list_filter = ["status", "currency"]
     number_search_fields = ("acct_no",)
-    text_search_fields = ("client_acct_id", "userid")
-    search_help_text = "Exact account number, client account ID or user ID."
+    text_search_fields = ("client_acct_id", "userid", "external_id")
+    search_help_text = "Exact account number, client account ID, user ID or external ID."
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
@@ -123,11 +123,13 @@ class InvoiceAdmin(LedgerAdmin):
         "total_display",
         "balance_due_display",
         "held_display",
+        "external_id",
     ]
     list_filter = ["status"]
     list_select_related = ["account"]
     number_search_fields = ("invoice_no", "account__acct_no")
-    search_help_text = "Exact invoice number or account number."
+    text_search_fields = ("external_id",)
+    search_help_text = "Exact invoice number, account number or external ID."
     editable_fields = ("revenue_code",)
     display_fields = ("balance_due_display", "available_display")
     actions = ["void_selected"]
@@ -192,11 +194,13 @@ class PaymentAdmin(LedgerAdmin):
         "method",
         "status",
         "recorded_by_label",
+        "external_id",
     ]
     list_filter = ["status", "method"]
     list_select_related = ["invoice", "account"]
     number_search_fields = ("id", "invoice__invoice_no", "account__acct_no")
-    search_help_text = "Exact payment number, invoice number or account number."
+    text_search_fields = ("external_id",)
+    search_help_text = "Exact payment number, invoice number, account number or external ID."
     editable_fields = ("reference",)
     display_fields = ("amount_display",)
     lead_fields = ("invoice", "amount_display", "status", "paid_on", "method", "reference")

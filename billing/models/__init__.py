@@ -16,6 +16,11 @@ from billing.models.api_keys import (
 from billing.models.base import (
     IdempotentEntry,
 )
+from billing.models.events import (
+    Event,
+    EventCounter,
+    EventType,
+)
 from billing.models.invoices import (
     AVAILABLE_MINOR,
     Invoice,
@@ -39,6 +44,9 @@ __all__ = [
     "AccountingPeriodLock",
     "ApiIdempotencyRecord",
     "ApiKey",
+    "Event",
+    "EventCounter",
+    "EventType",
     "IdempotentEntry",
     "Invoice",
     "InvoiceLine",

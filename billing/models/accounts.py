@@ -23,12 +23,20 @@ class Account(models.Model):
     email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # The billing system's own id (SPEC Part 3): imports match on it. Rows made here
+    # before any import have none, so it is unique only when set.
+    external_id = models.CharField("External ID", max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["acct_no"]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(acct_no__gt=0), name="account_acct_no_positive"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="account_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:

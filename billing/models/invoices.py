@@ -66,6 +66,8 @@ class Invoice(models.Model):
     # Set by invoice_void (the only way a sent invoice becomes void), with its reason.
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
+    # The billing system's own id (SPEC Part 3); unique only when set.
+    external_id = models.CharField("External ID", max_length=64, null=True, blank=True)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -100,6 +102,11 @@ class Invoice(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(invoice_no__gt=0), name="invoice_no_positive"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="invoice_external_id_unique",
+            ),
             models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_gte_0"),
             models.CheckConstraint(condition=Q(paid_minor__gte=0), name="invoice_paid_gte_0"),
             models.CheckConstraint(

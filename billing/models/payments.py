@@ -52,6 +52,8 @@ class Payment(IdempotentEntry):
     removed_by_label = models.CharField(max_length=150, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     removal_reason = models.TextField(blank=True)
+    # The billing system's own id (SPEC Part 3); unique only when set.
+    external_id = models.CharField("External ID", max_length=64, null=True, blank=True)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -71,6 +73,11 @@ class Payment(IdempotentEntry):
                 fields=["idempotency_scope", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
                 name="payment_idempotency_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="payment_external_id_unique",
             ),
         ]
 

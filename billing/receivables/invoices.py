@@ -20,10 +20,12 @@ from billing.errors import (
     INVOICE_VOID,
     BillingError,
 )
+from billing.events import record_event
 from billing.history import acting_as
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_invoice_sent, post_reclassification, post_reversal
-from billing.models import AccountingCode, Invoice, JournalEvent, Payment
+from billing.models import AccountingCode, EventType, Invoice, JournalEvent, Payment
+from billing.money import from_minor
 from billing.rules import (
     active_code,
     clean_comments,
@@ -124,6 +126,15 @@ def invoice_void(*, invoice_id: int, reason: str | None, actor: Actor) -> Invoic
         invoice._change_reason = short  # type: ignore[attr-defined]  # simple_history
         invoice.save(update_fields=["status", "voided_at", "void_reason"])
         post_reversal(invoice, event=JournalEvent.INVOICE_VOID, invoice=invoice, actor=actor)
+        record_event(
+            EventType.INVOICE_VOIDED,
+            actor=actor,
+            obj_kind="invoice",
+            obj_number=invoice.invoice_no,
+            invoice=invoice,
+            amounts={"total": from_minor(invoice.total_minor, invoice.currency)},
+            details={"reason": reason},
+        )
     return invoice
 
 

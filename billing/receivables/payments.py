@@ -19,12 +19,13 @@ from billing.errors import (
     INVALID_STATE,
     BillingError,
 )
+from billing.events import record_event
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.availability import require_available_since
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_payment, post_reversal
-from billing.models import Invoice, JournalEvent, Payment
+from billing.models import EventType, Invoice, JournalEvent, Payment
 from billing.money import from_minor
 from billing.rules import (
     REFERENCE_MAX_LENGTH,
@@ -158,6 +159,7 @@ def payment_record(
             invoice.paid_minor += plan.amount_minor
             invoice.save(update_fields=["paid_minor"])
             post_payment(payment, invoice=invoice, actor=actor)
+            _payment_event(EventType.PAYMENT_RECORDED, payment, invoice=invoice, actor=actor)
         return payment
 
     return create_once(Payment, actor, idempotency_key, content, create)
@@ -190,9 +192,8 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
         invoice.paid_minor -= payment.amount_minor
         # A recovery payment had reinstated written-off money: voiding it writes that
         # off again (the registered payment_voided hooks undo what it reinstated).
-        invoice.written_off_minor += sum(
-            voided(payment) for voided in extensions.hooks.payment_voided
-        )
+        written_off_again = sum(voided(payment) for voided in extensions.hooks.payment_voided)
+        invoice.written_off_minor += written_off_again
         invoice.save(update_fields=["paid_minor", "written_off_minor"])
         # The whole entry (recovery lines included), today: never into the period the
         # payment was posted in, which may be closed.
@@ -202,7 +203,46 @@ def payment_remove(*, payment_id: int, reason: str, actor: Actor) -> Payment:
             invoice=invoice,
             actor=actor,
         )
+        _payment_event(
+            EventType.PAYMENT_VOIDED,
+            payment,
+            invoice=invoice,
+            actor=actor,
+            written_off_again=from_minor(written_off_again, invoice.currency),
+            reason=reason,
+        )
     return payment
+
+
+def _payment_event(
+    type: EventType,
+    payment: Payment,
+    *,
+    invoice: Invoice,
+    actor: Actor,
+    written_off_again: Decimal | None = None,
+    reason: str = "",
+) -> None:
+    amounts = {"amount": from_minor(payment.amount_minor, invoice.currency)}
+    details: dict[str, object] = {
+        "paid_on": payment.paid_on.isoformat(),
+        "method": payment.method,
+        "reference": payment.reference,
+        "payment_external_id": payment.external_id,
+    }
+    if written_off_again is not None:
+        # A recovery payment's void writes off again what it had reinstated.
+        amounts["written_off_again"] = written_off_again
+        details["reason"] = reason
+    record_event(
+        type,
+        actor=actor,
+        obj_kind="payment",
+        obj_number=payment.pk,
+        invoice=invoice,
+        amounts=amounts,
+        details=details,
+    )
 
 
 def payment_correction_plan(

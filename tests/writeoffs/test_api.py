@@ -974,13 +974,19 @@ def test_api_calls_are_csrf_exempt_but_other_views_are_not(create_input):
     assert_error(client.post("/api/no_such_call"), 1012, 404)
 
 
-def test_openapi_document_describes_the_four_calls(client):
+def test_openapi_document_describes_the_four_calls_and_the_events_feed(client):
     response = client.get("/api/openapi.json")
 
     document = response.json()
     assert response.status_code == 200
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {CREATE, LIST, SETTLE, "/api/get_journal_lines_m"}
+    assert set(document["paths"]) == {
+        CREATE,
+        LIST,
+        SETTLE,
+        "/api/get_journal_lines_m",
+        "/api/v1/events",
+    }
 
 
 def test_openapi_document_lists_every_error_code_the_api_can_return(client):

@@ -58,9 +58,17 @@ def test_list_by_post_takes_the_key_from_the_body(client, clerk_key, account):
 
 
 def test_no_documented_operation_takes_a_query_or_header_key():
-    from writeoffs.api.openapi import openapi_document
+    """The seed's calls take the key in the body; the events feed, a GET, takes it only
+    in the Authorization header (a security scheme), never in its query."""
+    from writeoffs.api.openapi import EVENTS_PATH, openapi_document
 
     for path, operations in openapi_document()["paths"].items():
+        if path == EVENTS_PATH:
+            assert set(operations) == {"get"}
+            parameters = operations["get"]["parameters"]
+            assert {p["name"] for p in parameters} == {"after", "limit"}
+            assert operations["get"]["security"] == [{"bearerApiKey": []}]
+            continue
         assert set(operations) == {"post"}, path
         parameters = operations["post"].get("parameters", [])
         assert {p["name"] for p in parameters} <= {"Idempotency-Key"}, path

@@ -166,3 +166,48 @@ class JournalLinesResponse(Ok):
     next_cursor: str | None = Field(
         None, description="Send as cursor for the next page; absent on the last page."
     )
+
+
+class EventAccount(BaseModel):
+    acct_no: int
+    external_id: str | None = Field(description="The billing system's id; null if none.")
+
+
+class EventInvoice(BaseModel):
+    invoice_no: int
+    external_id: str | None = Field(description="The billing system's id; null if none.")
+
+
+class EventObject(BaseModel):
+    kind: Literal["writeoff", "dispute", "payment", "invoice", "case"] = Field(
+        description="What the event is about."
+    )
+    number: int | str = Field(
+        description="Its own number: write-off id, dispute_no, payment number or invoice_no."
+    )
+
+
+class EventRow(BaseModel):
+    id: int = Field(description="The event's place in the feed: consecutive, in commit order.")
+    type: str = Field(
+        description="writeoff.created, writeoff.approved, writeoff.rejected, writeoff.reversed, "
+        "dispute.opened, dispute.settled, dispute.expired, recovery.recorded, "
+        "payment.recorded, payment.voided, invoice.voided, collections.paused, "
+        "collections.resumed."
+    )
+    occurred_at: datetime.datetime
+    account: EventAccount | None
+    invoice: EventInvoice | None
+    object: EventObject
+    currency: Currency | None
+    amounts: dict[str, Money] = Field(description='Plain decimal strings: {"amount": "12.50"}.')
+    details: dict[str, Any] | None = Field(None, description="What else the type carries.")
+
+
+class EventsResponse(Ok):
+    events: list[EventRow] = Field(description="In commit order, oldest first.")
+    next_cursor: str = Field(
+        description="Send it back as `after` for the events that follow; the same cursor "
+        "again when there is nothing new yet."
+    )
+    has_more: bool = Field(description="True when more events follow right away.")

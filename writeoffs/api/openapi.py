@@ -21,6 +21,7 @@ from billing.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from writeoffs.api.answers import (
     ApiError,
     CreateResponse,
+    EventsResponse,
     JournalLinesResponse,
     ListResponse,
     SettleResponse,
@@ -118,14 +119,18 @@ def _error_table(codes: tuple[int, ...]) -> str:
 
 
 def _responses(operation: Operation) -> dict:
+    return _answers(operation.response, operation.all_error_codes)
+
+
+def _answers(response_model: type[BaseModel], error_codes: tuple[int, ...]) -> dict:
     responses: dict[str, dict] = {
         "200": {
             "description": "OK: error_code 0.",
-            "content": {"application/json": {"schema": _ref(operation.response)}},
+            "content": {"application/json": {"schema": _ref(response_model)}},
         }
     }
     by_status: dict[int, list[int]] = {}
-    for code in operation.all_error_codes:
+    for code in error_codes:
         by_status.setdefault(int(ERROR_CODES[code][1]), []).append(code)
     for status, codes in sorted(by_status.items()):
         described = "; ".join(f"{c} {ERROR_CODES[c][0]}" for c in codes)
@@ -189,10 +194,51 @@ def _operation(operation: Operation) -> dict:
     return document
 
 
+# The events feed (SPEC Part 3): a GET with a Bearer key, outside the seed's POST calls.
+EVENTS_PATH = "/api/v1/events"
+EVENTS_ERROR_CODES = (1001, 1004, 1008, 1011, 1014)
+
+
+def _events_operation() -> dict:
+    codes = EVENTS_ERROR_CODES
+    return {
+        "operationId": "get_events",
+        "summary": "Read the events feed after a cursor",
+        "description": (
+            "Every change the billing system must hear about (write-offs, disputes, "
+            "recoveries, payments, voided invoices), in commit order. Send `next_cursor` back "
+            "as `after`; ids are given out so that they commit in order, so the cursor never "
+            "skips an event that commits late (docs/api.md, Events feed). Any active key, as "
+            "`Authorization: Bearer <key>`."
+            f"\n\nError codes:\n\n{_error_table(codes)}"
+        ),
+        "x-error-codes": list(codes),
+        "security": [{"bearerApiKey": []}],
+        "parameters": [
+            {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+                "description": "The `next_cursor` of the last page; leave out to start.",
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                "description": "Events per page, 1 to 1000 (default 100).",
+            },
+        ],
+        "responses": _answers(EventsResponse, codes),
+    }
+
+
 def _schemas() -> dict:
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]]
     models = [(op.request, "validation") for op in OPERATIONS]
     models += [(op.response, "serialization") for op in OPERATIONS]
+    models.append((EventsResponse, "serialization"))
     models.append((ApiError, "serialization"))
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
@@ -219,9 +265,23 @@ def openapi_document() -> dict:
                 "sent as their digits in a string, and a blank or null optional input counts "
                 "as not given. Bodies over 64 KiB get 413 (1006). An unknown call under /api/ "
                 "gets 404 (1012). Authenticate with `client_no` and `auth_key` in the body; "
-                "too many failures from one address get 429 (1014) for a while."
+                "too many failures from one address get 429 (1014) for a while. The events "
+                "feed (GET /api/v1/events) is the exception: a GET with the key as "
+                "`Authorization: Bearer <key>`."
             ),
         },
-        "paths": {f"/api/{op.name}": {"post": _operation(op)} for op in OPERATIONS},
-        "components": {"schemas": _schemas()},
+        "paths": {
+            **{f"/api/{op.name}": {"post": _operation(op)} for op in OPERATIONS},
+            EVENTS_PATH: {"get": _events_operation()},
+        },
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearerApiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (manage.py create_api_key); the events feed only.",
+                }
+            },
+        },
     }

@@ -75,7 +75,7 @@ def api_endpoint(request_model: type[ApiInput], *, idempotent: bool = False):
         def view(request: HttpRequest) -> JsonResponse:
             try:
                 if request.method != "POST":
-                    response = _error_response(
+                    response = error_response(
                         BillingError(
                             METHOD_NOT_ALLOWED,
                             "Use POST: the API key goes in the body, never in the URL.",
@@ -103,10 +103,10 @@ def api_endpoint(request_model: type[ApiInput], *, idempotent: bool = False):
                     response["Idempotent-Replayed"] = "true"
                 return response
             except BillingError as error:
-                return _error_response(error)
+                return error_response(error)
             except Exception:
                 log.exception("API call %s failed unexpectedly", request.path)
-                return _error_response(
+                return error_response(
                     BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
                 )
 
@@ -120,7 +120,7 @@ def api_endpoint(request_model: type[ApiInput], *, idempotent: bool = False):
 @csrf_exempt
 def openapi_json(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
-        response = _error_response(BillingError(METHOD_NOT_ALLOWED, "Use GET."))
+        response = error_response(BillingError(METHOD_NOT_ALLOWED, "Use GET."))
         response["Allow"] = "GET, HEAD"
         return response
     return JsonResponse(openapi_document())
@@ -128,7 +128,7 @@ def openapi_json(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 def unknown_call(request: HttpRequest, path: str = "") -> JsonResponse:
-    return _error_response(
+    return error_response(
         BillingError(UNKNOWN_API_CALL, "No such API call; see /api/openapi.json.")
     )
 
@@ -242,7 +242,7 @@ def _run(handler: Callable[[ApiCall], Ok], call: ApiCall) -> tuple[int, dict]:
         return error.http_status, ApiError.of(error)
 
 
-def _error_response(error: BillingError) -> JsonResponse:
+def error_response(error: BillingError) -> JsonResponse:
     response = JsonResponse(ApiError.of(error), status=error.http_status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)

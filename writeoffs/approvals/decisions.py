@@ -24,7 +24,7 @@ from billing.errors import (
 from billing.history import acting_as
 from billing.ledger.availability import require_available_since
 from billing.ledger.periods import lock_date, lock_date_read_once
-from billing.models import Invoice
+from billing.models import EventType, Invoice
 from billing.money import minor_money_text, money_text
 from billing.rules import (
     COMMENTS_MAX_LENGTH,
@@ -35,6 +35,7 @@ from billing.rules import (
     today,
 )
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
+from writeoffs.lifecycle.events import dispute_event, writeoff_event
 from writeoffs.lifecycle.holds import _mark_settled
 from writeoffs.lifecycle.rules import _writeoff_becomes_active, run_date_or_today
 from writeoffs.models import (
@@ -96,9 +97,11 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
             # or aging as of a day between the two would count the amount twice (held,
             # and out of the balance), and its bucket would go negative.
             _mark_settled(hold, actor, writeoff.comments, on_date=writeoff.writeoff_date)
+            settled: DisputeHold | None = hold
         else:
             invoice.pending_minor -= writeoff.amount_minor
             released = "pending_minor"
+            settled = None
         _writeoff_becomes_active(
             invoice,
             writeoff,
@@ -106,6 +109,18 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
             entry_date=writeoff.writeoff_date,
             also_save=[released],
         )
+        writeoff_event(EventType.WRITEOFF_APPROVED, writeoff, invoice=invoice, actor=actor)
+        if settled is not None:
+            dispute_event(
+                EventType.DISPUTE_SETTLED,
+                settled,
+                invoice=invoice,
+                actor=actor,
+                action="convert",
+                writeoff_id=writeoff.pk,
+                reaged=False,
+                aging_date=invoice.aging_date.isoformat(),
+            )
     return writeoff
 
 
@@ -293,3 +308,13 @@ def _close_pending(
     else:
         invoice.pending_minor -= writeoff.amount_minor
         invoice.save(update_fields=["pending_minor"])
+    # Withdrawn and lapsed too: the billing system heard of the pending write-off
+    # (writeoff.created) and must hear that it will not happen.
+    writeoff_event(
+        EventType.WRITEOFF_REJECTED,
+        writeoff,
+        invoice=invoice,
+        actor=actor,
+        reason=reason,
+        withdrawn=withdrawn,
+    )

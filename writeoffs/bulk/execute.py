@@ -170,6 +170,9 @@ _CLAIM_FIELDS = (
     *(f"invoice__{f.name}" for f in Invoice._meta.concrete_fields if not f.is_relation),
     *(f"invoice__revenue_code__{f.name}" for f in AccountingCode._meta.concrete_fields),
     "invoice__account__status",
+    # What the write-off's event names (billing.events): read here, not per item.
+    "invoice__account__acct_no",
+    "invoice__account__external_id",
 )
 
 

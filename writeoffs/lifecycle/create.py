@@ -28,7 +28,7 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint
 from billing.ledger.availability import require_available_since
 from billing.ledger.periods import lock_date_read_once
-from billing.models import AccountingCode, Invoice
+from billing.models import AccountingCode, EventType, Invoice
 from billing.money import format_money, from_minor, minor_money_text
 from billing.rules import (
     clean_comments,
@@ -37,6 +37,7 @@ from billing.rules import (
     require_sent,
     resolve_amount,
 )
+from writeoffs.lifecycle.events import writeoff_event
 from writeoffs.lifecycle.rules import (
     LimitCheck,
     _insert_writeoff,
@@ -379,4 +380,11 @@ def _create(
                 # due, and nothing posts until a second person approves.
                 invoice.pending_minor += planned.amount_minor
                 invoice.save(update_fields=["pending_minor"])
+            writeoff_event(
+                EventType.WRITEOFF_CREATED,
+                writeoff,
+                invoice=invoice,
+                actor=actor,
+                bulk_run_id=bulk_run.pk if bulk_run is not None else None,
+            )
     return writeoff

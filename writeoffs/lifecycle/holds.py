@@ -29,7 +29,7 @@ from billing.errors import (
 from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.periods import lock_date
-from billing.models import Invoice
+from billing.models import EventType, Invoice
 from billing.money import from_minor, money_text
 from billing.parsing import whole_number
 from billing.rules import (
@@ -45,6 +45,7 @@ from billing.rules import (
 )
 from writeoffs.approvals.limits import hold_requester
 from writeoffs.checks import dispute_settings_problems
+from writeoffs.lifecycle.events import dispute_event, writeoff_event
 from writeoffs.lifecycle.rules import (
     LimitCheck,
     _insert_writeoff,
@@ -58,6 +59,7 @@ from writeoffs.models import (
     ReasonCode,
     Settlement,
     Source,
+    WriteOff,
 )
 
 EXPIRE_HOLD_DAYS_MIN = 2
@@ -238,6 +240,13 @@ def dispute_hold_create(
             )
             invoice.held_minor += plan.amount_minor
             invoice.save(update_fields=["held_minor"])
+            dispute_event(
+                EventType.DISPUTE_OPENED,
+                hold,
+                invoice=invoice,
+                actor=actor,
+                expires_on=hold.expires_on.isoformat() if hold.expires_on else None,
+            )
         return hold
 
     return create_once(DisputeHold, actor, idempotency_key, content, create)
@@ -348,6 +357,7 @@ def _settle(
             )
         changed = []
         reage = None
+        converted_to: WriteOff | None = None
         if action == Settlement.RELEASE_REAGE:
             reage = reage_plan(invoice, on_date, hold=hold if by_expiry else None)
             if not reage.moves and not by_expiry:
@@ -382,6 +392,7 @@ def _settle(
                 hold.conversion_pending = True
                 hold.conversion_refused = False
                 hold.save(update_fields=["conversion_pending", "conversion_refused"])
+                writeoff_event(EventType.WRITEOFF_CREATED, writeoff, invoice=invoice, actor=actor)
                 return Settled(hold)
             invoice.held_minor -= hold.amount_minor
             _writeoff_becomes_active(
@@ -392,6 +403,7 @@ def _settle(
                 also_save=["held_minor"],
             )
             hold.status = DisputeHold.Status.WRITTEN_OFF
+            converted_to = writeoff
         else:
             invoice.held_minor -= hold.amount_minor
             changed.append("held_minor")
@@ -405,6 +417,18 @@ def _settle(
                 text = f"{text} Released without re-aging: {reage.refusal}.".strip()
             invoice.save(update_fields=changed)
         _mark_settled(hold, actor, text, on_date=on_date)
+        if converted_to is not None:
+            writeoff_event(EventType.WRITEOFF_CREATED, converted_to, invoice=invoice, actor=actor)
+        dispute_event(
+            EventType.DISPUTE_EXPIRED if by_expiry else EventType.DISPUTE_SETTLED,
+            hold,
+            invoice=invoice,
+            actor=actor,
+            action=action,
+            writeoff_id=converted_to.pk if converted_to is not None else None,
+            reaged=reage is not None and reage.moves,
+            aging_date=invoice.aging_date.isoformat(),
+        )
     return Settled(hold, reage)
 
 

@@ -30,6 +30,7 @@ from billing.rules import (
     require_perm,
     require_sent,
 )
+from writeoffs.lifecycle.events import recovery_event
 from writeoffs.models import (
     RECOVERABLE_REASON_CODES,
     WriteOff,
@@ -168,6 +169,12 @@ def recovery_record(
             else:
                 # Nothing reinstated (the payment fits in available): a plain payment.
                 post_payment(payment, invoice=invoice, actor=actor)
+            recovery_event(
+                payment,
+                invoice=invoice,
+                actor=actor,
+                reinstated={w.pk: part for w, part in allocation},
+            )
         return payment
 
     return create_once(Payment, actor, idempotency_key, content, create)

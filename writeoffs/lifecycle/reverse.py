@@ -15,13 +15,14 @@ from billing.errors import (
 )
 from billing.history import acting_as
 from billing.ledger.posting import post_reversal
-from billing.models import JournalEvent
+from billing.models import EventType, JournalEvent
 from billing.rules import (
     clean_comments,
     invoice_id_of,
     lock_invoice,
     require_perm,
 )
+from writeoffs.lifecycle.events import writeoff_event
 from writeoffs.models import (
     WriteOff,
 )
@@ -74,4 +75,5 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
             invoice=invoice,
             actor=actor,
         )
+        writeoff_event(EventType.WRITEOFF_REVERSED, writeoff, invoice=invoice, actor=actor)
     return writeoff

@@ -53,6 +53,7 @@ from billing.ledger.periods import lock_date
 from billing.models import (
     Account,
     ApiIdempotencyRecord,
+    Event,
     Invoice,
     InvoiceLine,
     JournalEntry,
@@ -268,7 +269,10 @@ class Command(BaseCommand):
         every row and write a history record for each."""
         # Write-off and hold numbers may start again after a reset, so a stored API
         # response could name someone else's new entry: idempotency records go too.
+        # The feed's events name the deleted rows and go; its counter stays, so event
+        # ids go on rising and a reader's cursor from before the reset skips nothing.
         tables = [
+            Event,
             JournalLine,
             JournalEntry,
             ApiIdempotencyRecord,

@@ -1,0 +1,128 @@
+"""``GET /api/v1/events``: the events feed (SPEC Part 3, "Out: the events feed").
+
+The feed is read with the API keys of Part 1, sent as ``Authorization: Bearer <key>``
+(a GET has no body to carry them). Events come in id order after the cursor; ids
+are given out under one lock and commit in that order (``billing.events``), so a
+cursor never skips an event that commits late. docs/api.md, "Events feed".
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from billing.api.keys import api_key_authenticate, authentication_throttle
+from billing.errors import (
+    AUTHENTICATION_FAILED,
+    INVALID_INPUT,
+    METHOD_NOT_ALLOWED,
+    UNEXPECTED_ERROR,
+    BillingError,
+)
+from billing.models import ApiKey, Event
+from writeoffs.api.answers import EventsResponse
+from writeoffs.api.transport import error_response
+
+log = logging.getLogger(__name__)
+
+EVENTS_LIMIT_DEFAULT = 100
+EVENTS_LIMIT_MAX = 1000
+# A cursor is an event id: digits, and no longer than a 64-bit id.
+_CURSOR_MAX_DIGITS = 19
+
+
+@csrf_exempt  # The caller authenticates with its key, not a session cookie.
+def events_feed(request: HttpRequest) -> JsonResponse:
+    try:
+        if request.method not in ("GET", "HEAD"):
+            response = error_response(BillingError(METHOD_NOT_ALLOWED, "Use GET."))
+            response["Allow"] = "GET, HEAD"
+            return response
+        bearer_api_key(request)
+        after = _cursor(request.GET.get("after"))
+        limit = _limit(request.GET.get("limit"))
+        # One query, one snapshot: an id is visible only once every smaller id has
+        # committed, so what it returns is a gap-free run after the cursor.
+        payloads = list(
+            Event.objects.filter(id__gt=after)
+            .order_by("id")
+            .values_list("payload", flat=True)[: limit + 1]
+        )
+        page = payloads[:limit]
+        next_cursor = page[-1]["id"] if page else after
+        answer = EventsResponse.ok(
+            events=page, next_cursor=str(next_cursor), has_more=len(payloads) > limit
+        )
+        response = JsonResponse(answer.body())
+        response["Cache-Control"] = "no-store"
+        return response
+    except BillingError as error:
+        response = error_response(error)
+        if error.code == AUTHENTICATION_FAILED:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    except Exception:
+        log.exception("API call %s failed unexpectedly", request.path)
+        return error_response(
+            BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
+        )
+
+
+def bearer_api_key(request: HttpRequest) -> ApiKey:
+    """The key in ``Authorization: Bearer <key>``, checked and throttled as the
+    POST calls' keys are (billing.api.keys): failed keys from one address are
+    counted, and past the limit that address gets 429 without a look at the key.
+    A request with no Authorization header guesses nothing: it gets 401, uncounted."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise BillingError(
+            AUTHENTICATION_FAILED, "Send the API key as Authorization: Bearer <key>."
+        )
+    throttle = authentication_throttle(request)
+    throttle.refuse_if_exceeded()
+    scheme, _, raw_key = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not raw_key.strip():
+            raise BillingError(
+                AUTHENTICATION_FAILED, "Send the API key as Authorization: Bearer <key>."
+            )
+        try:
+            return api_key_authenticate(raw_key.strip())
+        except BillingError:
+            raise BillingError(
+                AUTHENTICATION_FAILED, "Authentication error: check the Bearer API key."
+            ) from None
+    except BillingError:
+        throttle.record_failure()
+        raise
+
+
+def _cursor(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _CURSOR_MAX_DIGITS:
+        raise BillingError(
+            INVALID_INPUT,
+            "after must be a cursor from next_cursor (digits), or left out to start at the "
+            "first event.",
+            field="after",
+        )
+    return int(raw)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return EVENTS_LIMIT_DEFAULT
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw) > 6
+        or not 1 <= int(raw) <= EVENTS_LIMIT_MAX
+    ):
+        raise BillingError(
+            INVALID_INPUT,
+            f"limit must be a whole number from 1 to {EVENTS_LIMIT_MAX}.",
+            field="limit",
+        )
+    return int(raw)
