@@ -100,7 +100,9 @@ def bearer_api_key(request: HttpRequest) -> ApiKey:
 
 
 def _cursor(raw: str | None) -> int:
-    if raw is None or raw == "":
+    # Left out starts at the first event; an empty ``after=`` is refused like any
+    # other text that is not a cursor (the OpenAPI pattern says digits).
+    if raw is None:
         return 0
     if not (raw.isascii() and raw.isdigit()) or len(raw) > _CURSOR_MAX_DIGITS:
         raise BillingError(
@@ -113,7 +115,7 @@ def _cursor(raw: str | None) -> int:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return EVENTS_LIMIT_DEFAULT
     if (
         not (raw.isascii() and raw.isdigit())
