@@ -9,6 +9,7 @@ class WriteoffsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_migrate
 
+        from writeoffs.allowance.provision import ensure_default_provision_rates
         from writeoffs.approvals.limits import ensure_default_limits
         from writeoffs.checks import (
             check_allowance_method,
@@ -17,6 +18,9 @@ class WriteoffsConfig(AppConfig):
         )
 
         post_migrate.connect(ensure_default_limits, sender=self, dispatch_uid="approval_limits")
+        post_migrate.connect(
+            ensure_default_provision_rates, sender=self, dispatch_uid="provision_rates"
+        )
         checks.register(check_dispute_settings)
         checks.register(check_approval_limits)
         checks.register(check_allowance_method)

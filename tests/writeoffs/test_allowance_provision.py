@@ -32,7 +32,7 @@ from writeoffs.allowance.provision import (
     provision_amount,
     provision_run,
 )
-from writeoffs.models import ProvisionRate, ProvisionRun
+from writeoffs.models import DEFAULT_RATES, ProvisionRate, ProvisionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +267,14 @@ def test_a_clerk_may_not_edit_the_matrix_in_admin(client):
     assert client.post(url, {"rate": "0"}).status_code == 403
     rate.refresh_from_db()
     assert rate.rate == Decimal("50")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_gets_the_starting_matrix_back():
+    """A transactional test flushes every table, the data migration's rates included;
+    a test after it on the same worker must still find the matrix (post_migrate puts
+    it back, as it does the approval limits)."""
+    call_command("flush", interactive=False, verbosity=0)
+    for currency in ("USD", "EUR"):
+        rates = dict(ProvisionRate.objects.filter(currency=currency).values_list("bucket", "rate"))
+        assert rates == {str(bucket): rate for bucket, rate in DEFAULT_RATES.items()}

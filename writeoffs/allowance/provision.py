@@ -20,6 +20,7 @@ from billing.ledger.periods import lock_date_read_once, require_open
 from billing.ledger.posting import post_provision
 from billing.models import AccountingCode
 from billing.rules import require_perm, today
+from writeoffs.approvals.limits import DEFAULT_CURRENCIES
 from writeoffs.checks import method_switch_refusal
 from writeoffs.models import DEFAULT_RATES, ProvisionBucket, ProvisionRate, ProvisionRun
 from writeoffs.reports.aging import BUCKET_KEYS, BUCKET_LABELS, aging_report, outside_columns
@@ -113,6 +114,22 @@ def require_month_end(month_end: datetime.date) -> None:
             f"The month ending {month_end} has not ended yet (today is {today()}).",
             field="month",
         )
+
+
+def ensure_default_provision_rates(**kwargs) -> None:
+    """Put the starting matrix back when the table is empty (post_migrate).
+
+    The data migration starts it once; this runs after every migrate, so a test
+    database that was flushed (a transactional test) gets it again, as the approval
+    limits do. Admin never deletes a rate, so an empty table only follows a flush.
+    """
+    if ProvisionRate.objects.exists():
+        return
+    ProvisionRate.objects.bulk_create(
+        ProvisionRate(currency=currency, bucket=bucket, rate=rate)
+        for currency in DEFAULT_CURRENCIES
+        for bucket, rate in DEFAULT_RATES.items()
+    )
 
 
 def rates_for(currency: str) -> dict[str, Decimal]:
