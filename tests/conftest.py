@@ -12,11 +12,17 @@ from billing.factories import AccountFactory, AccountingCodeFactory, InvoiceFact
 from billing.models import AccountingCode
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
 
-# HYPOTHESIS_PROFILE=ci runs the stateful ledger test long enough to matter (.ci/run);
-# "dev" keeps a local run quick.
+# HYPOTHESIS_PROFILE=ci runs the property tests and the stateful ledger test long
+# enough to matter (.ci/run, SQLite pass); "dev" keeps a local run quick. "parity" is
+# .ci/run's PostgreSQL pass: the same tests and step counts with a tenth of the
+# examples, because what that pass proves is that the database behaves the same, and
+# the search itself does not depend on the database (the SQLite pass ran it in full).
 hypothesis_settings.register_profile("dev", max_examples=50)
 hypothesis_settings.register_profile(
     "ci", max_examples=500, deadline=None, stateful_step_count=30, database=None
+)
+hypothesis_settings.register_profile(
+    "parity", max_examples=50, deadline=None, stateful_step_count=30, database=None
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
