@@ -186,6 +186,14 @@ BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 
 # next invoice with SKIP LOCKED. More than 1 only helps on PostgreSQL.
 BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
 
+# Webhooks (billing/sync/webhooks): the longest wait for a receiver's network answer
+# (connect, and each read), and whether an endpoint may be an address inside the
+# network (loopback, private, link-local). Off in production, so an admin-registered
+# URL cannot make the worker call internal services (SSRF); tests and a receiver on
+# the same host turn it on.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Accounts, invoices, payments, accounting codes, the journal and API keys.
+"""Accounts, invoices, payments, accounting codes, the journal, API keys, the events
+feed and its webhooks.
 
 Amounts are stored as integer minor units (``*_minor``). Each model lives in its own
 module; this package is where Django and the rest of the code find them.
@@ -35,6 +36,11 @@ from billing.models.journal import (
 from billing.models.payments import (
     Payment,
 )
+from billing.models.webhooks import (
+    DeliveryOutcome,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AVAILABLE_MINOR",
@@ -44,6 +50,7 @@ __all__ = [
     "AccountingPeriodLock",
     "ApiIdempotencyRecord",
     "ApiKey",
+    "DeliveryOutcome",
     "Event",
     "EventCounter",
     "EventType",
@@ -54,4 +61,6 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

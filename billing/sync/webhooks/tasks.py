@@ -1,0 +1,68 @@
+"""Webhook delivery on the task worker (``manage.py db_worker``), and its wake-ups.
+
+Woken three ways, each enough on its own for what it covers:
+
+- when a transaction that wrote events commits (``wake_on_commit``, called by
+  ``record_event``): one task per active endpoint that is not waiting or leased;
+- when an attempt fails: the sender enqueues one task to run when the retry is due;
+- by ``manage.py deliver_webhooks`` (cron), which sends whatever is due, so a lost
+  task (a worker killed, a failed enqueue) delays a delivery and never loses it.
+
+Extra tasks are harmless: a sender that finds the endpoint leased or not due ends.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.tasks import task
+
+from billing.sync.webhooks.delivery import DeliveryRun, deliver_endpoint, due_endpoint_ids
+
+log = logging.getLogger(__name__)
+
+
+@task
+def deliver_webhooks(endpoint_id: int) -> dict[str, int]:
+    """Send one endpoint's due events; returns the counts of what happened."""
+    run = deliver_and_reschedule(endpoint_id)
+    return {"delivered": run.delivered, "failed": run.failed, "given_up": run.given_up}
+
+
+def deliver_and_reschedule(endpoint_id: int) -> DeliveryRun:
+    """Send what is due here and now; enqueue the retry a failure needs, or a fresh
+    task when this one stopped with more to send."""
+    run = deliver_endpoint(endpoint_id)
+    if run.retry_at is not None:
+        enqueue_delivery(endpoint_id, run_after=run.retry_at)
+    elif run.more:
+        enqueue_delivery(endpoint_id)
+    return run
+
+
+def enqueue_delivery(endpoint_id: int, *, run_after: datetime.datetime | None = None) -> None:
+    if run_after is None:
+        deliver_webhooks.enqueue(endpoint_id)
+    else:
+        deliver_webhooks.using(run_after=run_after).enqueue(endpoint_id)
+
+
+def wake_on_commit() -> None:
+    """Wake the senders once the caller's transaction commits (never for a rollback).
+
+    A bulk run writes many events in one transaction: the wake-up is registered once
+    per transaction, not once per event.
+    """
+    connection = transaction.get_connection()
+    if any(callback is _wake_due_endpoints for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake_due_endpoints, robust=True)
+
+
+def _wake_due_endpoints() -> None:
+    # An endpoint waiting for a retry has its own wake-up; a leased one's sender
+    # looks for the next event after its POST, and finds these.
+    for endpoint_id in due_endpoint_ids():
+        enqueue_delivery(endpoint_id)
