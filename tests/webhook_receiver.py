@@ -6,6 +6,7 @@ per request in turn (the last one repeats), and keeps every request it got.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import threading
 import time
@@ -62,10 +63,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Location", answer.location)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            try:
+            with contextlib.suppress(OSError):  # the sender timed out and went away
                 self.wfile.write(answer.body)
-            except OSError:
-                pass  # the sender timed out and went away
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -24,7 +24,10 @@ def sweep(*args):
 
 
 def test_the_sweep_with_nothing_to_do_exits_0_and_says_so():
-    assert sweep() == "Webhooks: 0 delivered, 0 failed (retried later), 0 given up, over 0 endpoint(s).\n"
+    assert (
+        sweep()
+        == "Webhooks: 0 delivered, 0 failed (retried later), 0 given up, over 0 endpoint(s).\n"
+    )
 
 
 def test_the_sweep_sends_what_is_due_and_a_second_sweep_sends_nothing_again(receiver):

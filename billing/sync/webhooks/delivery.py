@@ -46,7 +46,7 @@ LEASE_MARGIN = datetime.timedelta(seconds=30)
 # Attempts one sender makes before handing the endpoint to a fresh task.
 ATTEMPTS_PER_RUN = 500
 
-_jitter = random.Random()  # noqa: S311 - spreads retries; nothing secret
+_jitter = random.Random()
 
 
 def retry_wait(failures: int, rng: random.Random = _jitter) -> datetime.timedelta:

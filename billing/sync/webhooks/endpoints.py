@@ -21,7 +21,7 @@ from billing.models import DeliveryOutcome, Event, EventType, WebhookDelivery, W
 from billing.rules import check_text
 from billing.sync.webhooks import sending
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
 TEST_EVENT_TYPE = "webhook.test"
 
 
@@ -39,12 +39,8 @@ def webhook_endpoint_create(
 ) -> WebhookEndpoint:
     """Register an endpoint. It is sent the events written from now on, or from after
     event ``start_after`` (0: the whole feed) when given."""
-    name = _name(name)
-    url = sending.check_url(url.strip())
-    types = _event_types(event_types)
     with transaction.atomic():
-        if WebhookEndpoint.objects.filter(name=name).exists():
-            raise BillingError(INVALID_INPUT, f"An endpoint is already named {name}.", field="name")
+        name, url, types = endpoint_fields_check(name=name, url=url, event_types=event_types)
         if start_after is None:
             start_after = Event.objects.aggregate(last=Max("id"))["last"] or 0
         elif start_after < 0:
@@ -65,13 +61,11 @@ def webhook_endpoint_update(
     """Change what an admin may change. The cursor and the head's attempts stay: a
     changed URL gets the head next, and a deactivated endpoint, once active again,
     carries on from its cursor."""
-    name = _name(name)
-    url = sending.check_url(url.strip())
-    types = _event_types(event_types)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
-        if WebhookEndpoint.objects.filter(name=name).exclude(pk=endpoint_id).exists():
-            raise BillingError(INVALID_INPUT, f"An endpoint is already named {name}.", field="name")
+        name, url, types = endpoint_fields_check(
+            name=name, url=url, event_types=event_types, endpoint_id=endpoint_id
+        )
         endpoint.name, endpoint.url, endpoint.event_types, endpoint.active = (
             name,
             url,
@@ -80,6 +74,18 @@ def webhook_endpoint_update(
         )
         endpoint.save(update_fields=["name", "url", "event_types", "active"])
         return endpoint
+
+
+def webhook_endpoint_set_active(*, endpoint_id: int, active: bool) -> bool:
+    """Activate or deactivate; False when it already was. A deactivated endpoint is
+    sent nothing and keeps its cursor: once active again it carries on from there."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+        if endpoint.active == active:
+            return False
+        endpoint.active = active
+        endpoint.save(update_fields=["active"])
+        return True
 
 
 def webhook_endpoint_rotate_secret(*, endpoint_id: int) -> WebhookEndpoint:
@@ -134,6 +140,19 @@ def webhook_send_test(*, endpoint_id: int) -> WebhookDelivery:
         error=result.error,
         duration_ms=result.duration_ms,
     )
+
+
+def endpoint_fields_check(
+    *, name: str, url: str, event_types: Iterable[str], endpoint_id: int | None = None
+) -> tuple[str, str, list[str]]:
+    """The checked name, URL and event types of a new or changed endpoint; the admin
+    form asks this too, so it refuses exactly what the services refuse."""
+    name = _name(name)
+    url = sending.check_url(url.strip())
+    types = _event_types(event_types)
+    if WebhookEndpoint.objects.filter(name=name).exclude(pk=endpoint_id).exists():
+        raise BillingError(INVALID_INPUT, f"An endpoint is already named {name}.", field="name")
+    return name, url, types
 
 
 def _name(raw: str) -> str:

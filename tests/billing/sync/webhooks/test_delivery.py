@@ -135,7 +135,9 @@ def test_retry_wait_is_jittered_between_half_and_all_of_the_doubling_wait():
     rng = random.Random(7)
     seen = {retry_wait(3, rng) for _ in range(50)}
     assert len(seen) > 40
-    assert all(datetime.timedelta(seconds=60) <= wait <= datetime.timedelta(seconds=120) for wait in seen)
+    assert all(
+        datetime.timedelta(seconds=60) <= wait <= datetime.timedelta(seconds=120) for wait in seen
+    )
     assert retry_wait(1000, rng) <= datetime.timedelta(hours=1)
 
 
@@ -177,7 +179,9 @@ def test_two_endpoints_are_delivered_independently(receiver, clock):
     assert deliver_endpoint(failing.pk).failed == 1
     receiver.answer(Answer(200))
     assert deliver_endpoint(healthy.pk).delivered == 2
-    paths = [(request.path, int(request.headers["Webhook-Event-Id"])) for request in receiver.requests]
+    paths = [
+        (request.path, int(request.headers["Webhook-Event-Id"])) for request in receiver.requests
+    ]
     assert paths == [("/broken", ids[0]), ("/hooks", ids[0]), ("/hooks", ids[1])]
     assert due_endpoint_ids() == [healthy.pk]
 

@@ -63,7 +63,9 @@ def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
     deliver_endpoint(endpoint.pk)
     request = receiver.requests[0]
     timestamp = int(request.headers["Webhook-Timestamp"])
-    assert request.headers["Webhook-Signature"] == signature(endpoint.secret, timestamp, request.body)
+    assert request.headers["Webhook-Signature"] == signature(
+        endpoint.secret, timestamp, request.body
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,11 @@ def test_an_update_keeps_the_cursor_and_changes_what_an_admin_may_change(receive
         event_types=["invoice.voided"],
         active=False,
     )
-    assert (updated.name, updated.active, updated.event_types) == ("renamed", False, ["invoice.voided"])
+    assert (updated.name, updated.active, updated.event_types) == (
+        "renamed",
+        False,
+        ["invoice.voided"],
+    )
     assert updated.last_event_id == cursor
 
 
@@ -131,7 +137,9 @@ def test_a_test_event_is_signed_logged_and_moves_no_cursor(receiver):
     request = receiver.requests[0]
     assert request.headers["Webhook-Event-Type"] == "webhook.test"
     timestamp = int(request.headers["Webhook-Timestamp"])
-    assert request.headers["Webhook-Signature"] == signature(endpoint.secret, timestamp, request.body)
+    assert request.headers["Webhook-Signature"] == signature(
+        endpoint.secret, timestamp, request.body
+    )
     endpoint.refresh_from_db()
     assert endpoint.last_event_id == 0 and endpoint.head_event_id is None
     assert WebhookDelivery.objects.count() == 1

@@ -71,7 +71,9 @@ def test_urls_that_can_never_be_an_endpoint_are_refused(url, words):
 
 
 def test_a_public_https_url_is_accepted():
-    assert check_url("https://billing.example.com/hooks/ar") == "https://billing.example.com/hooks/ar"
+    assert (
+        check_url("https://billing.example.com/hooks/ar") == "https://billing.example.com/hooks/ar"
+    )
 
 
 def test_loopback_is_accepted_when_private_targets_are_allowed(settings):
