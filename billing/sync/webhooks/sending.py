@@ -33,7 +33,7 @@ EVENT_TYPE_HEADER = "Webhook-Event-Type"
 # The same for every attempt at one event on one endpoint: a receiver that keeps
 # the keys it has handled ignores a repeat (a retry after its answer was lost).
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-USER_AGENT = "ar-writeoffs-webhooks/1"
+USER_AGENT = "ar-back-office-webhooks/1"
 
 # What the delivery log keeps of an answer or an error.
 EXCERPT_CHARS = 500
