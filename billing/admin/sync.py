@@ -37,8 +37,15 @@ class EventAdmin(ExactNumberSearchMixin, ReadOnlyAdmin):
     number_search_fields = ("id", "account__acct_no", "invoice__invoice_no")
     search_help_text = "Exact event id, account number or invoice number."
     ordering = ["-id"]
-    fields = ["id", "type", "occurred_at", "account", "invoice", "actor_label", "payload_json"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "id",
+        "type",
+        "occurred_at",
+        "account",
+        "invoice",
+        "actor_label",
+        "payload_json",
+    )
 
     @admin.display(description="as sent")
     def payload_json(self, event: Event) -> str:
@@ -97,7 +104,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["=name"]
     actions = ["send_test_event", "retry_now", "deactivate", "activate", "rotate_secret"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None):
         if obj is None:
             return ["name", "url", "event_types", "active", "start_after"]
         return ["name", "url", "event_types", "active", "secret_display", *self.status_fields]

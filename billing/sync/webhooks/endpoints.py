@@ -150,7 +150,10 @@ def endpoint_fields_check(
     name = _name(name)
     url = sending.check_url(url.strip())
     types = _event_types(event_types)
-    if WebhookEndpoint.objects.filter(name=name).exclude(pk=endpoint_id).exists():
+    clashes = WebhookEndpoint.objects.filter(name=name)
+    if endpoint_id is not None:
+        clashes = clashes.exclude(pk=endpoint_id)
+    if clashes.exists():
         raise BillingError(INVALID_INPUT, f"An endpoint is already named {name}.", field="name")
     return name, url, types
 

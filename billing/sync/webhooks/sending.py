@@ -159,7 +159,7 @@ def _check_target(url: str) -> None:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         addresses = {
-            info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+            str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         }
     except OSError as failure:
         raise BillingError(INVALID_INPUT, f"{host} does not resolve: {failure}") from None
