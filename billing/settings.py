@@ -168,13 +168,15 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name or f"test_billing_{os.getpid()}"}
 
 # --- Background tasks -----------------------------------------------------
-# Bulk write-off runs execute on a task worker, never in a web request: tasks are
-# rows in this database and `manage.py db_worker` runs them. Several workers may
-# share PostgreSQL; on SQLite run one.
+# Bulk write-off runs and webhook deliveries execute on task workers, never in a web
+# request: tasks are rows in this database and `manage.py db_worker` runs them, one
+# worker per queue. Several workers may share PostgreSQL; on SQLite run one, with
+# `--queue-name default,webhooks`.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # Bulk runs on "default"; webhook deliveries on "webhooks" (billing/sync/webhooks).
+        "QUEUES": ["default", "webhooks"],
     }
 }
 

@@ -40,6 +40,9 @@ class WebhookEndpoint(models.Model):
     # second worker or the sweep leaves a leased endpoint alone until the lease ends.
     lease_token = models.CharField(max_length=32, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
+    # When a wake-up task was enqueued that has not started yet: the commits until it
+    # starts need no task of their own (a bulk run's thousands of events enqueue one).
+    woken_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

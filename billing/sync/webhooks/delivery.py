@@ -87,6 +87,8 @@ def deliver_endpoint(endpoint_id: int, *, attempts: int = ATTEMPTS_PER_RUN) -> D
     """Send the endpoint's due events in order, until nothing is due, an attempt fails,
     or ``attempts`` were made. Safe beside any other sender (the lease)."""
     run = DeliveryRun()
+    # From here on, a commit wakes the endpoint again (tasks._wake_due_endpoints).
+    WebhookEndpoint.objects.filter(pk=endpoint_id, woken_at__isnull=False).update(woken_at=None)
     for _ in range(attempts):
         claim = _claim(endpoint_id)
         if claim is None:

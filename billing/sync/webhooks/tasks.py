@@ -17,14 +17,23 @@ import datetime
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.tasks import task
+from django.utils import timezone
 
+from billing.models import WebhookEndpoint
 from billing.sync.webhooks.delivery import DeliveryRun, deliver_endpoint, due_endpoint_ids
 
 log = logging.getLogger(__name__)
 
 
-@task
+# Its own queue, so a long bulk run on the default queue never holds deliveries back:
+# run a worker for it (``db_worker --queue-name webhooks``; docs/operations.md).
+QUEUE = "webhooks"
+WAKE_STALE = datetime.timedelta(minutes=5)
+
+
+@task(queue_name=QUEUE)
 def deliver_webhooks(endpoint_id: int) -> dict[str, int]:
     """Send one endpoint's due events; returns the counts of what happened."""
     run = deliver_and_reschedule(endpoint_id)
@@ -56,13 +65,27 @@ def wake_on_commit() -> None:
     per transaction, not once per event.
     """
     connection = transaction.get_connection()
-    if any(callback is _wake_due_endpoints for _, callback, _ in connection.run_on_commit):
-        return
+    # Registered at this level of savepoints already? (One registered in a savepoint
+    # since released is not recognised: a second wake-up, which woken_at makes cheap.)
+    here = set(connection.savepoint_ids)
+    for savepoints, callback, _ in connection.run_on_commit:
+        if callback is _wake_due_endpoints and savepoints == here:
+            return
     transaction.on_commit(_wake_due_endpoints, robust=True)
 
 
 def _wake_due_endpoints() -> None:
     # An endpoint waiting for a retry has its own wake-up; a leased one's sender
-    # looks for the next event after its POST, and finds these.
-    for endpoint_id in due_endpoint_ids():
-        enqueue_delivery(endpoint_id)
+    # looks for the next event after its POST, and finds these. One that already has
+    # a wake-up enqueued and not yet started needs no second one: that task reads
+    # the feed after this commit. (A wake-up left unstarted for WAKE_STALE, a worker
+    # down, is enqueued again; the sweep sends meanwhile.)
+    now = timezone.now()
+    for endpoint_id in due_endpoint_ids(now):
+        first = (
+            WebhookEndpoint.objects.filter(pk=endpoint_id)
+            .filter(Q(woken_at__isnull=True) | Q(woken_at__lt=now - WAKE_STALE))
+            .update(woken_at=now)
+        )
+        if first:
+            enqueue_delivery(endpoint_id)

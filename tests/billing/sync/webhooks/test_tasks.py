@@ -78,3 +78,39 @@ def test_a_task_for_an_endpoint_with_nothing_due_sends_nothing(receiver):
     assert deliver_webhooks.call(endpoint.pk) == {"delivered": 0, "failed": 0, "given_up": 0}
     assert not WebhookDelivery.objects.exists()
     assert enqueued() == []
+
+
+def test_commits_before_the_enqueued_task_starts_enqueue_no_second_one(
+    receiver, clock, django_capture_on_commit_callbacks
+):
+    endpoint = webhook_endpoint_create(name="one", url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events(1)
+    assert len(enqueued()) == 1
+    # The task starts: the commits after it wake the endpoint again.
+    assert deliver_webhooks.call(endpoint.pk) == {"delivered": 2, "failed": 0, "given_up": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events(1)
+    assert len(enqueued()) == 2
+
+
+def test_a_wake_up_left_unstarted_for_five_minutes_is_enqueued_again(
+    receiver, clock, django_capture_on_commit_callbacks
+):
+    webhook_endpoint_create(name="one", url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events(1)
+    clock.move(minutes=5, seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events(1)
+    assert len(enqueued()) == 2
+
+
+def test_deliveries_run_on_their_own_queue_beside_bulk_runs(receiver):
+    endpoint = webhook_endpoint_create(name="one", url=receiver.url)
+    from billing.sync.webhooks.tasks import enqueue_delivery
+
+    enqueue_delivery(endpoint.pk)
+    assert DBTaskResult.objects.get(task_path=TASK_PATH).queue_name == "webhooks"
