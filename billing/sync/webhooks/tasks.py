@@ -14,7 +14,6 @@ Extra tasks are harmless: a sender that finds the endpoint leased or not due end
 from __future__ import annotations
 
 import datetime
-import logging
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,9 +22,6 @@ from django.utils import timezone
 
 from billing.models import WebhookEndpoint
 from billing.sync.webhooks.delivery import DeliveryRun, deliver_endpoint, due_endpoint_ids
-
-log = logging.getLogger(__name__)
-
 
 # Its own queue, so a long bulk run on the default queue never holds deliveries back:
 # run a worker for it (``db_worker --queue-name webhooks``; docs/operations.md).
