@@ -107,7 +107,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None):
         if obj is None:
             return ["name", "url", "event_types", "active", "start_after"]
-        return ["name", "url", "event_types", "active", "secret_display", *self.status_fields]
+        # The secret only for those who may change the endpoint, not for view-only staff.
+        secret = ["secret_display"] if self.has_change_permission(request, obj) else []
+        return ["name", "url", "event_types", "active", *secret, *self.status_fields]
 
     status_fields = ("last_event_id", "state", "head_first_attempt_at", "created_at")
 

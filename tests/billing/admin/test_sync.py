@@ -54,6 +54,21 @@ def test_registering_an_endpoint_makes_its_secret_and_shows_it_to_copy(admin_cli
     assert endpoint.last_event_id == Event.objects.get().id
 
 
+def test_staff_who_may_only_view_endpoints_are_not_shown_the_secret(client, receiver):
+    from django.contrib.auth.models import Permission
+
+    from billing.factories import UserFactory
+
+    endpoint = webhook_endpoint_create(name="billing", url=receiver.url)
+    auditor = UserFactory(username="auditor", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_webhookendpoint"))
+    client.force_login(auditor)
+    page = client.get(reverse("admin:billing_webhookendpoint_change", args=[endpoint.pk]))
+    assert page.status_code == 200
+    assert "billing" in page.content.decode()
+    assert endpoint.secret not in page.content.decode()
+
+
 def test_a_refused_url_is_shown_next_to_the_field_and_nothing_is_saved(admin_client, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     response = admin_client.post(
