@@ -3,7 +3,8 @@
 Woken three ways, each enough on its own for what it covers:
 
 - when a transaction that wrote events commits (``wake_on_commit``, called by
-  ``record_event``): one task per active endpoint that is not waiting or leased;
+  ``record_event``): a task for each active endpoint that is not waiting or leased
+  and has no task enqueued and not yet started;
 - when an attempt fails: the sender enqueues one task to run when the retry is due;
 - by ``manage.py deliver_webhooks`` (cron), which sends whatever is due, so a lost
   task (a worker killed, a failed enqueue) delays a delivery and never loses it.
@@ -57,8 +58,8 @@ def enqueue_delivery(endpoint_id: int, *, run_after: datetime.datetime | None = 
 def wake_on_commit() -> None:
     """Wake the senders once the caller's transaction commits (never for a rollback).
 
-    A bulk run writes many events in one transaction: the wake-up is registered once
-    per transaction, not once per event.
+    A transaction that writes several events registers the wake-up once, not once
+    per event.
     """
     connection = transaction.get_connection()
     # Registered at this level of savepoints already? (One registered in a savepoint
