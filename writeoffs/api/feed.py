@@ -56,11 +56,11 @@ def events_feed(request: HttpRequest) -> HttpResponse:
         )
         page = rows[:limit]
         next_cursor = page[-1][0] if page else after
-        response = _events_answer(
+        answer = _events_answer(
             [payload for _, payload in page], next_cursor=next_cursor, has_more=len(rows) > limit
         )
-        response["Cache-Control"] = "no-store"
-        return response
+        answer["Cache-Control"] = "no-store"
+        return answer
     except BillingError as error:
         response = error_response(error)
         if error.code == AUTHENTICATION_FAILED:
