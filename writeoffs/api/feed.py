@@ -13,7 +13,7 @@ import logging
 
 from django.db.models import TextField
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.api.keys import api_key_authenticate, authentication_throttle
