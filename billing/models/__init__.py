@@ -37,6 +37,7 @@ from billing.models.payments import (
     Payment,
 )
 from billing.models.webhooks import (
+    WEBHOOK_LOG_RETENTION,
     DeliveryOutcome,
     WebhookDelivery,
     WebhookEndpoint,
@@ -45,6 +46,7 @@ from billing.models.webhooks import (
 __all__ = [
     "AVAILABLE_MINOR",
     "IDEMPOTENCY_WINDOW",
+    "WEBHOOK_LOG_RETENTION",
     "Account",
     "AccountingCode",
     "AccountingPeriodLock",

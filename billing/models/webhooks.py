@@ -10,8 +10,13 @@ events in feed order. While the head fails, ``retry_*`` holds its retry state.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.utils import timezone
+
+# How long the delivery log keeps an attempt; the daily run's purge deletes older ones.
+WEBHOOK_LOG_RETENTION = datetime.timedelta(days=90)
 
 
 class WebhookEndpoint(models.Model):
