@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.models import Account, Event, EventCounter, EventType, Invoice
+from billing.sync.webhooks.tasks import wake_on_commit
 
 COUNTER_ID = 1
 
@@ -71,6 +72,8 @@ def record_event(
     }
     if details:
         payload["details"] = dict(details)
+    # The webhook senders hear of the event once it has committed.
+    wake_on_commit()
     return Event.objects.create(
         id=event_id,
         type=event_type.value,

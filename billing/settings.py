@@ -168,13 +168,15 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name or f"test_billing_{os.getpid()}"}
 
 # --- Background tasks -----------------------------------------------------
-# Bulk write-off runs execute on a task worker, never in a web request: tasks are
-# rows in this database and `manage.py db_worker` runs them. Several workers may
-# share PostgreSQL; on SQLite run one.
+# Bulk write-off runs and webhook deliveries execute on task workers, never in a web
+# request: tasks are rows in this database and `manage.py db_worker` runs them, one
+# worker per queue. Several workers may share PostgreSQL; on SQLite run one, with
+# `--queue-name default,webhooks`.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # Bulk runs on "default"; webhook deliveries on "webhooks" (billing/sync/webhooks).
+        "QUEUES": ["default", "webhooks"],
     }
 }
 
@@ -185,6 +187,14 @@ BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 
 # Tasks each bulk run is enqueued as: that many workers share it, each claiming the
 # next invoice with SKIP LOCKED. More than 1 only helps on PostgreSQL.
 BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
+
+# Webhooks (billing/sync/webhooks): the longest wait for a receiver's network answer
+# (connect, and each read), and whether an endpoint may be an address inside the
+# network (loopback, private, link-local). Off in production, so an admin-registered
+# URL cannot make the worker call internal services (SSRF); tests and a receiver on
+# the same host turn it on.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -32,7 +32,11 @@ def test_database_env() -> dict[str, str]:
 
 
 def start_worker(
-    worker_id: str, *, batch: bool = False, extra_env: dict[str, str] | None = None
+    worker_id: str,
+    *,
+    batch: bool = False,
+    extra_env: dict[str, str] | None = None,
+    queues: str | None = None,
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -53,6 +57,8 @@ def start_worker(
     ]
     if batch:
         command.append("--batch")
+    if queues:
+        command += ["--queue-name", queues]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -276,3 +276,7 @@ class JournalEntryAdmin(ExactNumberSearchMixin, ReadOnlyAdmin):
 class AccountingPeriodLockAdmin(ReadOnlyAdmin):
     list_display = ["locked_through", "previous", "moved_by_label", "moved_at", "reason"]
     ordering = ["-id"]
+
+
+# The events feed and its webhooks register themselves with admin on import.
+from billing.admin import sync  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Accounts, invoices, payments, accounting codes, the journal and API keys.
+"""Accounts, invoices, payments, accounting codes, the journal, API keys, the events
+feed and its webhooks.
 
 Amounts are stored as integer minor units (``*_minor``). Each model lives in its own
 module; this package is where Django and the rest of the code find them.
@@ -35,15 +36,23 @@ from billing.models.journal import (
 from billing.models.payments import (
     Payment,
 )
+from billing.models.webhooks import (
+    WEBHOOK_LOG_RETENTION,
+    DeliveryOutcome,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AVAILABLE_MINOR",
     "IDEMPOTENCY_WINDOW",
+    "WEBHOOK_LOG_RETENTION",
     "Account",
     "AccountingCode",
     "AccountingPeriodLock",
     "ApiIdempotencyRecord",
     "ApiKey",
+    "DeliveryOutcome",
     "Event",
     "EventCounter",
     "EventType",
@@ -54,4 +63,6 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

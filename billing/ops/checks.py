@@ -31,6 +31,18 @@ def check_billing_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
                 hint="run_daily's purge step refuses to run until it is fixed.",
             )
         )
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    if not (
+        isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout <= 300
+    ):
+        messages.append(
+            checks.Warning(
+                f"WEBHOOK_TIMEOUT_SECONDS is {timeout!r}; it must be a number of seconds "
+                "above 0, at most 300.",
+                id="billing.W040",
+                hint="Webhook deliveries fail (0, or below) or hold an endpoint too long.",
+            )
+        )
     return messages
 
 

@@ -18,7 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.utils import timezone
 
-from billing.models import IDEMPOTENCY_WINDOW, ApiIdempotencyRecord
+from billing.models import (
+    IDEMPOTENCY_WINDOW,
+    WEBHOOK_LOG_RETENTION,
+    ApiIdempotencyRecord,
+    WebhookDelivery,
+)
 
 BATCH_SIZE = 1000
 
@@ -47,8 +52,9 @@ def _delete_in_batches(queryset: models.QuerySet, batch_size: int) -> int:
 def purge_expired_records(
     *, now: datetime.datetime | None = None, batch_size: int | None = None
 ) -> list[Purged]:
-    """Delete API idempotency records past their window, expired sessions, and
-    sign-in logs and lockout records older than SIGNIN_LOG_RETENTION_DAYS."""
+    """Delete API idempotency records past their window, expired sessions, sign-in
+    logs and lockout records older than SIGNIN_LOG_RETENTION_DAYS, and webhook
+    delivery attempts older than WEBHOOK_LOG_RETENTION (90 days)."""
     retention = settings.SIGNIN_LOG_RETENTION_DAYS
     if isinstance(retention, bool) or not (isinstance(retention, int) and retention >= 1):
         # The system check billing.W020 reports it at start-up too.
@@ -60,6 +66,7 @@ def purge_expired_records(
     batch_size = batch_size or BATCH_SIZE
     idempotency_cutoff = now - IDEMPOTENCY_WINDOW
     signin_cutoff = now - datetime.timedelta(days=retention)
+    webhook_cutoff = now - WEBHOOK_LOG_RETENTION
     targets = [
         (
             "expired API idempotency records",
@@ -81,6 +88,11 @@ def purge_expired_records(
             "sign-in lockout records",
             AccessAttempt.objects.filter(attempt_time__lt=signin_cutoff),
             signin_cutoff,
+        ),
+        (
+            "webhook delivery log entries",
+            WebhookDelivery.objects.filter(attempted_at__lt=webhook_cutoff),
+            webhook_cutoff,
         ),
     ]
     return [

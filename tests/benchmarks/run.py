@@ -38,7 +38,12 @@ I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
 M   peak memory of a process streaming the whole journal export and the busy
     account's write-offs CSV through the test client (``measured.py``: resident
     memory, the driver's buffers included);
-    plus our admin changelists (invoices, write-offs) vs stock.
+    plus our admin changelists (invoices, write-offs) vs stock;
+EV  the events feed (``events.py``): --events events appended by bulk SQL, then
+    ``GET /api/v1/events?limit=1000`` at a deep cursor (five pages before the end)
+    and at the middle, vs a raw cursor SELECT of the same page, with its query
+    plan; the goal is the whole response in 50 ms or less (SPEC: at 5M events on
+    PostgreSQL). ``--only measure_events --invoices 1000`` measures it alone.
 
 --scale SMALL,LARGE (PostgreSQL) measures S instead: cost against data size. It
 seeds SMALL invoices (seed_billing in a child process, for its peak memory),
@@ -133,6 +138,9 @@ def parse_args() -> argparse.Namespace:
         choices=["gthread", "sync"],
         default="gthread",
         help="H (HTTP): gunicorn's worker class (sync closes every connection; see http_load.py)",
+    )
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="EV: events appended for the feed's page"
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -742,6 +750,74 @@ class Benchmark:
         self.figures["D_page"] = depth
         self.record("D", f"page {depth:,} / page 1", t["deep"].wall, t["first"].wall, "<=1.5")
         self.sql_listing(f"page {depth}", t["deep"])
+
+    def measure_events(self) -> None:
+        from django.test import Client
+
+        from billing.api.keys import api_key_create
+        from billing.models import Event
+        from tests.benchmarks import events
+
+        n = self.args.requests
+        self.note(f"EV: appending {self.args.events:,} events by bulk SQL...")
+        start = time.perf_counter()
+        last = events.seed_events(self.args.events, self.note)
+        self.figures["EV_events"] = last
+        self.figures["EV_seed_s"] = round(time.perf_counter() - start, 1)
+        key = api_key_create(f"bench-feed-{secrets.token_hex(4)}", "clerk")[1]
+        client = Client()
+        # The billing system polls near the end of the feed; the middle is as deep as
+        # a catch-up from far behind gets.
+        deep = max(last - 5 * events.PAGE, 0)
+        middle = last // 2
+        bare_sql, bare_params = events.feed_bare_select(deep)
+        t = round_robin(
+            {
+                "deep": events.feed_page(client, key, deep),
+                "middle": events.feed_page(client, key, middle),
+                "bare": cursor_select(bare_sql, bare_params),
+            },
+            n,
+        )
+        page = json.loads(t["deep"].body)
+        if len(page["events"]) != events.PAGE:
+            raise SystemExit(f"EV: the page had {len(page['events'])} events, not {events.PAGE}")
+        self.figures["EV_cursor"] = deep
+        # The floor's wall time: its execute and its fetch (SQLite fetches after execute).
+        self.record(
+            "EV",
+            f"events page of {events.PAGE:,} at cursor {deep:,} / bare SELECT",
+            t["deep"].wall,
+            t["bare"].wall,
+            "report",
+        )
+        for name in ("deep", "middle"):
+            wall = t[name].wall
+            self.figures[f"EV_{name}_wall_ms"] = round(wall, 3)
+            self.figures[f"EV_{name}_own_sql_ms"] = round(t[name].own_sql, 3)
+            self.rows.append(
+                (
+                    "EV",
+                    f"events page, whole response, {name} ({last:,} events)",
+                    f"{wall:.2f} ms (SQL {t[name].own_sql:.2f})",
+                    "",
+                    f"<=50 ms {'met' if wall <= 50 else 'NOT met'}",
+                )
+            )
+        self.sql_listing("events page", t["deep"])
+        # The plan of the feed's own query, as the view builds it.
+        plan = (
+            Event.objects.filter(id__gt=deep)
+            .order_by("id")
+            .values_list("payload", flat=True)[: events.PAGE + 1]
+            .explain()
+            .splitlines()
+        )
+        self.note("query plan (events page):\n    " + "\n    ".join(plan))
+        uses = plan_uses_index(plan)
+        self.figures["EV_plan"] = plan
+        self.figures["EV_index_used"] = uses
+        self.rows.append(("EV", "index range used by the page", str(uses), "", "yes"))
 
     def deep_page(self) -> int:
         """D's page: 2,000 (50,000 write-offs), or the last one of a smaller busy account."""
@@ -1583,6 +1659,7 @@ def main() -> None:
                 bench.measure_h,
                 bench.measure_reports,
                 bench.measure_memory,
+                bench.measure_events,
             )
         for step in steps:
             if not bench.measures(step.__name__):

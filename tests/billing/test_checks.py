@@ -75,3 +75,11 @@ def test_a_signin_log_retention_below_one_day_is_a_warning_that_names_it(setting
     (warning,) = billing_warnings()
     assert warning.id == "billing.W020"
     assert warning.msg.startswith(f"SIGNIN_LOG_RETENTION_DAYS is {value!r}")
+
+
+@pytest.mark.parametrize("value", [0, -1, 301, "10", True])
+def test_a_webhook_timeout_out_of_range_is_a_warning_that_names_it(settings, value):
+    settings.WEBHOOK_TIMEOUT_SECONDS = value
+    (warning,) = billing_warnings()
+    assert warning.id == "billing.W040"
+    assert warning.msg.startswith(f"WEBHOOK_TIMEOUT_SECONDS is {value!r}")

@@ -117,6 +117,27 @@ def test_purge_removes_expired_idempotency_records_and_keeps_the_current_ones():
     assert ApiIdempotencyRecord.objects.filter(pk=fresh.pk).exists()
 
 
+def test_purge_removes_webhook_delivery_attempts_older_than_90_days():
+    from billing.models import WebhookDelivery
+    from billing.sync.webhooks.endpoints import webhook_endpoint_create
+
+    endpoint = webhook_endpoint_create(name="billing", url="https://billing.example.com/hook")
+
+    def attempt(when):
+        return WebhookDelivery.objects.create(
+            endpoint=endpoint, attempt=1, attempted_at=when, outcome="delivered"
+        )
+
+    old = attempt(ago(days=91))
+    kept = attempt(ago(days=89))
+
+    out, _ = run()
+
+    assert "Removed 1 webhook delivery log entries" in out
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert old.pk != kept.pk
+
+
 def test_purge_removes_expired_sessions_only():
     expired = session(ago(minutes=1))
     live = session(timezone.now() + datetime.timedelta(days=1))

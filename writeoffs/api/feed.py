@@ -8,9 +8,12 @@ cursor never skips an event that commits late. docs/api.md, "Events feed".
 
 from __future__ import annotations
 
+import json
 import logging
 
-from django.http import HttpRequest, JsonResponse
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.api.keys import api_key_authenticate, authentication_throttle
@@ -34,7 +37,7 @@ _CURSOR_MAX_DIGITS = 19
 
 
 @csrf_exempt  # The caller authenticates with its key, not a session cookie.
-def events_feed(request: HttpRequest) -> JsonResponse:
+def events_feed(request: HttpRequest) -> HttpResponse:
     try:
         if request.method not in ("GET", "HEAD"):
             response = error_response(BillingError(METHOD_NOT_ALLOWED, "Use GET."))
@@ -45,19 +48,19 @@ def events_feed(request: HttpRequest) -> JsonResponse:
         limit = _limit(request.GET.get("limit"))
         # One query, one snapshot: an id is visible only once every smaller id has
         # committed, so what it returns is a gap-free run after the cursor.
-        payloads = list(
+        rows = list(
             Event.objects.filter(id__gt=after)
             .order_by("id")
-            .values_list("payload", flat=True)[: limit + 1]
+            .annotate(payload_json=Cast("payload", output_field=TextField()))
+            .values_list("id", "payload_json")[: limit + 1]
         )
-        page = payloads[:limit]
-        next_cursor = page[-1]["id"] if page else after
-        answer = EventsResponse.ok(
-            events=page, next_cursor=str(next_cursor), has_more=len(payloads) > limit
+        page = rows[:limit]
+        next_cursor = page[-1][0] if page else after
+        answer = _events_answer(
+            [payload for _, payload in page], next_cursor=next_cursor, has_more=len(rows) > limit
         )
-        response = JsonResponse(answer.body())
-        response["Cache-Control"] = "no-store"
-        return response
+        answer["Cache-Control"] = "no-store"
+        return answer
     except BillingError as error:
         response = error_response(error)
         if error.code == AUTHENTICATION_FAILED:
@@ -68,6 +71,23 @@ def events_feed(request: HttpRequest) -> JsonResponse:
         return error_response(
             BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
         )
+
+
+def _events_answer(payloads: list[str], *, next_cursor: int, has_more: bool) -> HttpResponse:
+    """The answer, with each event's stored JSON (``Event.payload``, which record_event
+    built and the webhooks send as it is) spliced in as its text.
+
+    Decoding a page of 1,000 events, validating each against ``EventRow`` and encoding
+    them again took most of a page's time (docs/benchmarks.md, EV). The envelope still
+    comes from the answer's model; the events' shape is record_event's, and the tests
+    check real answers against the OpenAPI document built from ``EventsResponse``.
+    """
+    envelope = EventsResponse.ok(events=[], next_cursor=str(next_cursor), has_more=has_more)
+    fields = envelope.body()
+    del fields["events"]
+    head = json.dumps(fields)
+    body = f'{head[:-1]}, "events": [{", ".join(payloads)}]}}'
+    return HttpResponse(body, content_type="application/json")
 
 
 def bearer_api_key(request: HttpRequest) -> ApiKey:
