@@ -21,6 +21,11 @@ from billing.models.events import (
     EventCounter,
     EventType,
 )
+from billing.models.imports import (
+    ImportKind,
+    ImportMapping,
+    ImportRun,
+)
 from billing.models.invoices import (
     AVAILABLE_MINOR,
     Invoice,
@@ -48,6 +53,9 @@ __all__ = [
     "EventCounter",
     "EventType",
     "IdempotentEntry",
+    "ImportKind",
+    "ImportMapping",
+    "ImportRun",
     "Invoice",
     "InvoiceLine",
     "JournalEntry",
