@@ -113,7 +113,9 @@ def read_rows(
     try:
         header = next(reader)
     except StopIteration:
-        raise FileRefused("The file is empty: it needs a header row and at least one row.")
+        raise FileRefused(
+            "The file is empty: it needs a header row and at least one row."
+        ) from None
     except csv.Error as error:
         raise FileRefused(f"The header row cannot be read as CSV: {error}.") from None
     positions, columns = _positions(header, layout, mapping)
