@@ -150,6 +150,10 @@ EXPECTED: dict[str, Expect] = {
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     # The events feed is a GET with a Bearer key: a session is no key.
     "api_events": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    # The sync's PUT calls take a Bearer key and only PUT: GET and POST are 405.
+    "api_put_account": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_put_invoice": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_put_payment": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),
@@ -226,6 +230,7 @@ class Ledger:
             "dispute_no": self.dispute_hold_id,
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
+            "external_id": "ext-1",
             "run_id": self.run_id,
         }
         if param not in values:

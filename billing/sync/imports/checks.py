@@ -225,7 +225,7 @@ def _new_invoice(
     try:
         sendable_check(bill_date, code)
     except BillingError as error:
-        first.refuse(error.field or "bill_date", error.message)
+        first.refuse(error.field or "bill_date", error.message, error.code)
     if first.problems:
         return _refuse_group(rows, first.problems)
     assert code is not None  # sendable_check refused a missing code
@@ -373,7 +373,7 @@ class PaymentChecker:
             )
         except BillingError as error:
             column = {"invoice": "invoice_external_id"}.get(error.field or "", error.field)
-            reader.refuse(column or "amount", error.message)
+            reader.refuse(column or "amount", error.message, error.code)
             return Verdict.refused([reader.number], reader.problems)
         finally:
             invoice.paid_minor -= earlier

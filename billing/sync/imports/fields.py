@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from billing.errors import BillingError
+from billing.errors import INVALID_DATE_FORMAT, INVALID_INPUT, BillingError
 from billing.money import parse_amount
 from billing.rules import check_text
 from billing.sync.imports.reading import SourceRow
@@ -30,6 +30,8 @@ class RowProblem:
     row: int
     column: str
     message: str
+    # The API's error code for it (billing.errors): 1016 for an amount, and so on.
+    code: int = INVALID_INPUT
 
 
 class RowReader:
@@ -47,8 +49,8 @@ class RowReader:
     def number(self) -> int:
         return self.row.number
 
-    def refuse(self, name: str, message: str) -> None:
-        self.problems.append(RowProblem(self.row.number, self.row.column(name), message))
+    def refuse(self, name: str, message: str, code: int = INVALID_INPUT) -> None:
+        self.problems.append(RowProblem(self.row.number, self.row.column(name), message, code))
 
     def raw(self, name: str) -> str:
         return self.row.values.get(name, "")
@@ -60,7 +62,7 @@ class RowReader:
         try:
             value = check_text(value, field=name)
         except BillingError as error:
-            self.refuse(name, error.message)
+            self.refuse(name, error.message, error.code)
             return ""
         if required and not value:
             self.refuse(name, f"{name} is required.")
@@ -82,7 +84,11 @@ class RowReader:
                 return datetime.date.fromisoformat(value)
             except ValueError:
                 pass
-        self.refuse(name, f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31.")
+        self.refuse(
+            name,
+            f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31.",
+            INVALID_DATE_FORMAT,
+        )
         return None
 
     def whole_number(self, name: str) -> int | None:
@@ -123,7 +129,7 @@ class RowReader:
         try:
             return parse_amount(self.raw(name), currency, field=name)
         except BillingError as error:
-            self.refuse(name, f"{error.message} (error {error.code})")
+            self.refuse(name, f"{error.message} (error {error.code})", error.code)
             return None
 
 

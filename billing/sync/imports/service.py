@@ -163,7 +163,7 @@ def _write(verdict: Verdict, actor: Actor) -> Verdict:
         with transaction.atomic():
             write(verdict.plan, actor)
     except BillingError as error:
-        problem = RowProblem(verdict.rows[0], error.field or "(row)", error.message)
+        problem = RowProblem(verdict.rows[0], error.field or "(row)", error.message, error.code)
         return Verdict.refused(verdict.rows, [problem])
     except IntegrityError:
         problem = RowProblem(
@@ -253,3 +253,36 @@ def _chunks(
 
 def _same_invoice(first: SourceRow, row: SourceRow) -> bool:
     return first.values.get("external_id") == row.values.get("external_id")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record sent through the API: what happened to it, and its problems."""
+
+    outcome: Outcome
+    problems: list[RowProblem]
+
+
+def import_record(
+    *, kind: str, external_id: str, rows: list[dict[str, str]], actor: Actor
+) -> RecordResult:
+    """One account, invoice (``rows``: one per line) or payment, with the same rules
+    as a file's rows: the API's PUT calls. Row numbers in the problems count the
+    ``rows`` from 1."""
+    require_perm(actor, IMPORT_PERMISSION)
+    if not rows:
+        rows = [{}]
+    source = [
+        SourceRow(
+            number=number,
+            values={**values, "external_id": external_id},
+            columns={},
+        )
+        for number, values in enumerate(rows, start=1)
+    ]
+    groups = [source] if kind == ImportKind.INVOICES else [[row] for row in source]
+    with transaction.atomic():
+        [verdict] = _judge(kind, groups, actor)
+        if verdict.outcome in (Outcome.CREATE, Outcome.UPDATE):
+            verdict = _write(verdict, actor)
+    return RecordResult(outcome=verdict.outcome, problems=verdict.problems)
