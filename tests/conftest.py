@@ -29,6 +29,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Uploaded files (imports) go to the test's own directory, never the checkout's."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """The cache holds the API's failed-authentication counts: each test starts at none."""
     cache.clear()

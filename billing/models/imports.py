@@ -42,6 +42,7 @@ class ImportMapping(models.Model):
 
 
 class ImportRunStatus(models.TextChoices):
+    CHECKING = "checking", "Checking"
     CHECKED = "checked", "Checked"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -97,5 +98,10 @@ class ImportRun(models.Model):
         return 100 if not self.rows else min(100, self.done_rows * 100 // self.rows)
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (ImportRunStatus.DONE, ImportRunStatus.FAILED)
+    def is_working(self) -> bool:
+        """The worker has it: the page polls until it is not."""
+        return self.status in (
+            ImportRunStatus.CHECKING,
+            ImportRunStatus.QUEUED,
+            ImportRunStatus.RUNNING,
+        )

@@ -187,3 +187,12 @@ def _positions(
     columns = {name: column for name, column in wanted.items() if column in index}
     columns.update({name: f"{name} (fixed value)" for name in fixed})
     return positions, columns
+
+
+def file_header(binary: IO[bytes] | Iterable[bytes]) -> list[str]:
+    """The file's header row (the column mapping shows it beside the fields); empty
+    for a file that has none or cannot be read."""
+    try:
+        return [cell.strip() for cell in next(csv.reader(decoded_lines(binary)))]
+    except (StopIteration, FileRefused, csv.Error):
+        return []
