@@ -30,6 +30,11 @@ class ImportMapping(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     columns = models.JSONField(default=dict, blank=True)
     fixed = models.JSONField(default=dict, blank=True)
+    # Exports that write dates as timestamps ("2026-03-31 14:05:00") and currencies in
+    # lower case ("usd"): read the date part and the code in capitals. Nothing else is
+    # ever converted: a value that is still not ours is refused.
+    dates_from_timestamps = models.BooleanField(default=False)
+    currency_in_capitals = models.BooleanField(default=False)
     # Shipped with the product (Stripe, Chargebee), from a data migration.
     builtin = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

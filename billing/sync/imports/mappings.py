@@ -29,7 +29,12 @@ def saved_mapping(name: str, kind: str) -> ColumnMapping:
 
 
 def column_mapping(mapping: ImportMapping) -> ColumnMapping:
-    return ColumnMapping(columns=dict(mapping.columns), fixed=dict(mapping.fixed))
+    return ColumnMapping(
+        columns=dict(mapping.columns),
+        fixed=dict(mapping.fixed),
+        dates_from_timestamps=mapping.dates_from_timestamps,
+        currency_in_capitals=mapping.currency_in_capitals,
+    )
 
 
 def mapping_save(

@@ -10,6 +10,7 @@ imported. What is wrong with one row is that row's problem, found later.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
@@ -17,6 +18,9 @@ from typing import IO
 from billing.models import ImportKind
 
 BOM = "\ufeff"
+DATE_FIELDS = ("bill_date", "due_date", "paid_on")
+# A date with a time after it, as some exports write every date.
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.]+(Z|[+-][0-9:]+| UTC)?")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,18 @@ class ColumnMapping:
 
     columns: Mapping[str, str] = field(default_factory=dict)
     fixed: Mapping[str, str] = field(default_factory=dict)
+    dates_from_timestamps: bool = False
+    currency_in_capitals: bool = False
+
+    def convert(self, values: dict[str, str]) -> None:
+        """The two conversions a mapping may ask for (``ImportMapping``), in place."""
+        if self.dates_from_timestamps:
+            for name in DATE_FIELDS:
+                value = values.get(name, "")
+                if _TIMESTAMP.fullmatch(value):
+                    values[name] = value[:10]
+        if self.currency_in_capitals and "currency" in values:
+            values["currency"] = values["currency"].upper()
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,8 @@ def read_rows(
             )
         for name, position in positions.items():
             values[name] = cells[position].strip() if position < len(cells) else ""
+        if mapping is not None:
+            mapping.convert(values)
         yield SourceRow(number=number, values=values, columns=columns)
     if not any_rows:
         raise FileRefused("The file has a header but no rows: there is nothing to import.")
