@@ -142,7 +142,10 @@ def check_invoices(groups: Sequence[Sequence[SourceRow]]) -> list[Verdict]:
     taken_numbers = dict(
         Invoice.objects.filter(invoice_no__in=numbers).values_list("invoice_no", "external_id")
     )
-    return [_invoice_verdict(group, accounts, known, taken_numbers) for group in groups]
+    wanted_codes = {g[0].values.get("revenue_code") or settings.IMPORT_DEFAULT_REVENUE_CODE
+                    for g in groups}  # fmt: skip
+    codes = {code.code: code for code in AccountingCode.objects.filter(code__in=wanted_codes)}
+    return [_invoice_verdict(group, accounts, known, taken_numbers, codes) for group in groups]
 
 
 def _invoice_verdict(
@@ -150,6 +153,7 @@ def _invoice_verdict(
     accounts: dict[str, tuple[int, str]],
     known: dict[str, Invoice],
     taken_numbers: dict[int, str | None],
+    codes: dict[str, AccountingCode],
 ) -> Verdict:
     readers = [RowReader(row) for row in group]
     first = readers[0]
@@ -183,9 +187,10 @@ def _invoice_verdict(
     if problems or account is None or bill_date is None or due_date is None:
         return _refuse_group(rows, problems)
     if invoice is None:
-        return _new_invoice(first, rows, external_id, account[0], bill_date, due_date,
-                            invoice_no, status, tuple(lines), taken_numbers)  # fmt: skip
-    return _known_invoice(first, rows, invoice, account[0], bill_date, due_date,
+        code = codes.get(first.raw("revenue_code") or settings.IMPORT_DEFAULT_REVENUE_CODE)
+        return _new_invoice(first, rows, external_id, account, bill_date, due_date,
+                            invoice_no, status, tuple(lines), taken_numbers, code)  # fmt: skip
+    return _known_invoice(first, rows, invoice, account, bill_date, due_date,
                           invoice_no, status, tuple(lines))  # fmt: skip
 
 
@@ -200,28 +205,23 @@ def _refuse_group(rows: list[int], problems: list[RowProblem]) -> Verdict:
     return Verdict.refused(rows, sorted([*problems, *others], key=lambda p: p.row))
 
 
-def _revenue_code(first: RowReader) -> AccountingCode | None:
-    code = first.raw("revenue_code") or settings.IMPORT_DEFAULT_REVENUE_CODE
-    return AccountingCode.objects.filter(code=code).first()
-
-
 def _new_invoice(
     first: RowReader,
     rows: list[int],
     external_id: str,
-    account_id: int,
+    account: tuple[int, str],
     bill_date: datetime.date,
     due_date: datetime.date,
     invoice_no: int | None,
     status: str | None,
     lines: tuple[tuple[str, int], ...],
     taken_numbers: dict[int, str | None],
+    code: AccountingCode | None,
 ) -> Verdict:
     if status == "void":
         first.refuse("status", "A void invoice that was never imported is not imported.")
     if invoice_no is not None and invoice_no in taken_numbers:
         first.refuse("invoice_no", f"Invoice No. {invoice_no} belongs to another invoice.")
-    code = _revenue_code(first)
     try:
         sendable_check(bill_date, code)
     except BillingError as error:
@@ -231,7 +231,8 @@ def _new_invoice(
     assert code is not None  # sendable_check refused a missing code
     plan = InvoicePlan(
         external_id=external_id,
-        account_id=account_id,
+        account_id=account[0],
+        currency=account[1],
         bill_date=bill_date,
         due_date=due_date,
         revenue_code_id=code.pk,
@@ -246,7 +247,7 @@ def _known_invoice(
     first: RowReader,
     rows: list[int],
     invoice: Invoice,
-    account_id: int,
+    account: tuple[int, str],
     bill_date: datetime.date,
     due_date: datetime.date,
     invoice_no: int | None,
@@ -255,7 +256,7 @@ def _known_invoice(
 ) -> Verdict:
     stored_lines = tuple((line.description, line.amount_minor) for line in invoice.lines.all())
     never = "never changes: void the invoice and issue a new one"
-    if invoice.account_id != account_id:
+    if invoice.account_id != account[0]:
         first.refuse("account_external_id", f"An invoice's account {never}.")
     if invoice.bill_date != bill_date:
         first.refuse("bill_date", f"An invoice's bill date {never}.")
@@ -279,7 +280,8 @@ def _known_invoice(
         return Verdict(rows, Outcome.UNCHANGED)
     plan = InvoicePlan(
         external_id=invoice.external_id or "",
-        account_id=account_id,
+        account_id=account[0],
+        currency=invoice.currency,
         bill_date=bill_date,
         due_date=due_date,
         revenue_code_id=invoice.revenue_code_id,

@@ -16,19 +16,21 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from billing.actors import Actor
 from billing.errors import BODY_TOO_LARGE, BillingError
+from billing.ledger.periods import lock_date_read_once
 from billing.models import ImportKind
 from billing.rules import require_perm
+from billing.sync.imports.batch import issue_invoices
 from billing.sync.imports.checks import PaymentChecker, check_accounts, check_invoices
 from billing.sync.imports.fields import RowProblem
 from billing.sync.imports.reading import ColumnMapping, FileRefused, SourceRow, read_rows
-from billing.sync.imports.verdicts import Outcome, Verdict
+from billing.sync.imports.verdicts import InvoicePlan, Outcome, Verdict
 from billing.sync.imports.writes import write
 
 IMPORT_PERMISSION = "billing.import_billing"
@@ -36,6 +38,8 @@ IMPORT_PERMISSION = "billing.import_billing"
 CHUNK_ROWS = 500
 # Problems kept in a result (the counts are always exact).
 PROBLEMS_KEPT = 10_000
+
+WRITES = (Outcome.CREATE, Outcome.UPDATE)
 
 type Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 type Progress = Callable[[int, int], None]
@@ -138,18 +142,39 @@ def _apply(
     with open_file() as binary:
         for chunk in _chunks(kind, binary, mapping):
             wanted = [g for g in chunk if g[0].number not in refused_rows]
-            verdicts = {v.rows[0]: v for v in _judge(kind, wanted, actor)} if wanted else {}
-            with transaction.atomic():
+            # One transaction per batch; the lock date is read once in it.
+            with transaction.atomic(), lock_date_read_once():
+                judged = {v.rows[0]: v for v in _judge(kind, wanted, actor)} if wanted else {}
+                issued = _issue_batch(kind, list(judged.values()), actor)
                 for group in chunk:
-                    verdict = verdicts.get(group[0].number)
+                    verdict = judged.get(group[0].number)
                     if verdict is None:
                         verdict = _checked_refusal(group, kept)
-                    elif verdict.outcome in (Outcome.CREATE, Outcome.UPDATE):
+                    elif (
+                        verdict.outcome in (Outcome.CREATE, Outcome.UPDATE)
+                        and verdict.rows[0] not in issued
+                    ):
                         verdict = _write(verdict, actor)
                     result.count(verdict)
             if progress is not None:
                 progress(result.rows, checked.rows)
     return result
+
+
+def _issue_batch(kind: str, verdicts: list[Verdict], actor: Actor) -> set[int]:
+    """The batch's new invoices, written together (``issue_invoices``); the first row
+    numbers of those it wrote. A batch it cannot take is left, whole, to ``_write``."""
+    if kind != ImportKind.INVOICES:
+        return set()
+    creates = [v for v in verdicts if v.outcome is Outcome.CREATE]
+    if not creates:
+        return set()
+    try:
+        with transaction.atomic():
+            issue_invoices([cast(InvoicePlan, v.plan) for v in creates], actor)
+    except (BillingError, IntegrityError):
+        return set()
+    return {v.rows[0] for v in creates}
 
 
 def _checked_refusal(group: list[SourceRow], kept: dict[int, list[RowProblem]]) -> Verdict:
@@ -180,19 +205,31 @@ def _verdicts(
 ) -> Iterator[Verdict]:
     payments = PaymentChecker(actor) if kind == ImportKind.PAYMENTS else None
     for chunk in _chunks(kind, binary, mapping):
+        yield from _check_chunk(kind, chunk, actor, payments)
+
+
+def _check_chunk(
+    kind: str, chunk: list[list[SourceRow]], actor: Actor, payments: PaymentChecker | None
+) -> list[Verdict]:
+    """The check of one chunk, reading in one transaction: the lock date once."""
+    verdicts: list[Verdict] = []
+    with transaction.atomic(), lock_date_read_once():
         fresh: list[list[SourceRow]] = []
         for group in chunk:
             repeat = group[0].values.get("__repeat__")
             if repeat:
                 column = group[0].column("external_id")
-                yield Verdict.refused(
-                    [row.number for row in group],
-                    [RowProblem(row.number, column, repeat) for row in group],
+                verdicts.append(
+                    Verdict.refused(
+                        [row.number for row in group],
+                        [RowProblem(row.number, column, repeat) for row in group],
+                    )
                 )
             else:
                 fresh.append(group)
         if fresh:
-            yield from _judge(kind, fresh, actor, payments)
+            verdicts.extend(_judge(kind, fresh, actor, payments))
+    return sorted(verdicts, key=lambda v: v.rows[0])
 
 
 def _judge(

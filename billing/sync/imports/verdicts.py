@@ -36,6 +36,7 @@ class AccountPlan:
 class InvoicePlan:
     external_id: str
     account_id: int
+    currency: str
     bill_date: datetime.date
     due_date: datetime.date
     revenue_code_id: int | None
