@@ -55,8 +55,13 @@ def write_invoices_file(
 
 def run_import_child(path: Path, kind: str = "invoices") -> dict:
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("measured.py")), "import_billing", kind,
-         str(path)],  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).with_name("measured.py")),
+            "import_billing",
+            kind,
+            str(path),
+        ],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,
@@ -105,9 +110,12 @@ def main() -> None:
         )
         ids = [f"acct-{n + 1}" for n in range(accounts)]
         write_invoices_file(
-            csv_path, rows=args.rows, lines_per_invoice=args.lines_per_invoice,
-            account_ids=ids, tag=tag,
-        )  # fmt: skip
+            csv_path,
+            rows=args.rows,
+            lines_per_invoice=args.lines_per_invoice,
+            account_ids=ids,
+            tag=tag,
+        )
         started = time.perf_counter()
         figures = run_import_child(csv_path)
         figures["wall_seconds"] = time.perf_counter() - started
