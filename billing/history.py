@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import models
 
@@ -112,7 +113,7 @@ def record_creation_history(
         f"SELECT {copied}, %s, %s, '+', %s FROM {quote(model._meta.db_table)} "
         f"WHERE {quote(key or 'id')} > %s"
     )
-    params: list[object] = [timezone.now(), reason, actor_label, after_pk]
+    params: list[Any] = [timezone.now(), reason, actor_label, after_pk]
     if only_pks is not None:
         sql += f" AND {quote(key or 'id')} IN ({', '.join(['%s'] * len(only_pks))})"
         params.extend(only_pks)

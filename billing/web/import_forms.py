@@ -20,7 +20,7 @@ class ImportUploadForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         mapping = data.get("mapping")
         if mapping is not None and data.get("kind") and mapping.kind != data["kind"]:
             self.add_error("mapping", f"This mapping is for {mapping.kind}, not {data['kind']}.")

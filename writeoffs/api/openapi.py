@@ -323,8 +323,10 @@ def openapi_document() -> dict:
             **{f"/api/{op.name}": {"post": _operation(op)} for op in OPERATIONS},
             EVENTS_PATH: {"get": _events_operation()},
             **{
-                f"/api/v1/{kind}/{{external_id}}": {"put": _put_operation(kind, *call)}
-                for kind, *call in PUT_CALLS
+                f"/api/v1/{kind}/{{external_id}}": {
+                    "put": _put_operation(kind, name, summary, body, answer)
+                }
+                for kind, name, summary, body, answer in PUT_CALLS
             },
         },
         "components": {

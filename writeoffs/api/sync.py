@@ -43,6 +43,7 @@ from writeoffs.api.feed import bearer_api_key
 from writeoffs.api.sync_schemas import (
     AccountPut,
     AccountStored,
+    FieldError,
     InvoiceLineStored,
     InvoicePut,
     InvoiceStored,
@@ -172,7 +173,7 @@ def _refusal(problems: list[tuple[str, int, str]]) -> tuple[int, dict]:
         error_code=code,
         error_msg=message,
         field=field,
-        errors=[{"field": f, "error_code": c, "message": m} for f, c, m in problems],
+        errors=[FieldError(field=f, error_code=c, message=m) for f, c, m in problems],
     )
     return int(ERROR_CODES[code][1]), body.model_dump(exclude_none=True)
 
@@ -182,8 +183,15 @@ def _money(minor: int, currency: str) -> str:
     return format(amount, "f")
 
 
-def _stored(kind: str, external_id: str, outcome: str) -> BaseModel:
-    ok = {"error_code": 0, "error_msg": "OK", "outcome": outcome, "external_id": external_id}
+def _stored(
+    kind: str, external_id: str, outcome: str
+) -> AccountStored | InvoiceStored | PaymentStored:
+    ok: dict[str, Any] = {
+        "error_code": 0,
+        "error_msg": "OK",
+        "outcome": outcome,
+        "external_id": external_id,
+    }
     if kind == ImportKind.ACCOUNTS:
         account = Account.objects.get(external_id=external_id)
         return AccountStored(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -35,7 +36,7 @@ from billing.sync.imports.verdicts import (
 
 def check_accounts(rows: Sequence[SourceRow]) -> list[Verdict]:
     readers = [RowReader(row) for row in rows]
-    fields = []
+    fields: list[dict[str, Any]] = []
     for reader in readers:
         fields.append(
             {
@@ -150,8 +151,8 @@ def check_invoices(groups: Sequence[Sequence[SourceRow]]) -> list[Verdict]:
 
 def _invoice_verdict(
     group: Sequence[SourceRow],
-    accounts: dict[str, tuple[int, str]],
-    known: dict[str, Invoice],
+    accounts: dict[str | None, tuple[int, str]],
+    known: dict[str | None, Invoice],
     taken_numbers: dict[int, str | None],
     codes: dict[str, AccountingCode],
 ) -> Verdict:
