@@ -209,3 +209,72 @@ def test_a_viewer_may_not_import(viewer):
     with pytest.raises(BillingError) as refused:
         run_import("accounts", ACCOUNTS, Actor.for_user(viewer))
     assert refused.value.code == PERMISSION_DENIED
+
+
+def test_an_invoice_billed_or_a_payment_dated_on_or_before_the_lock_date_is_refused(
+    clerk_actor, revenue, invoice
+):
+    from billing.models import AccountingPeriodLock
+
+    AccountFactory(external_id="cus_1")
+    invoice.external_id = "in_old"
+    invoice.save(update_fields=["external_id"])
+    locked = TODAY - datetime.timedelta(days=5)
+    AccountingPeriodLock.objects.create(locked_through=locked, reason="Month end")
+    invoices = run_import(
+        "invoices",
+        invoices_csv(
+            f"in_1,cus_1,{locked.isoformat()},{DUE},Subscription,10.00",
+            f"in_2,cus_1,{TODAY.isoformat()},{DUE},Subscription,10.00",
+        ),
+        clerk_actor,
+    )
+    assert [(p.row, p.column, p.code) for p in invoices.problems] == [(2, "bill_date", 3130)]
+    assert invoices.created == 1
+    payments = run_import(
+        "payments",
+        "external_id,invoice_external_id,amount,paid_on\n"
+        f"py_1,in_old,5.00,{locked.isoformat()}\n"
+        f"py_2,in_old,5.00,{TODAY.isoformat()}\n",
+        clerk_actor,
+    )
+    assert [(p.row, p.column, p.code) for p in payments.problems] == [(2, "paid_on", 3130)]
+    assert payments.created == 1
+
+
+def test_an_invoice_in_the_future_and_a_bill_date_after_the_due_date_are_refused(
+    clerk_actor, revenue
+):
+    AccountFactory(external_id="cus_1")
+    tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
+    result = run_import(
+        "invoices", invoices_csv(f"in_1,cus_1,{tomorrow},{DUE},Subscription,10.00"), clerk_actor
+    )
+    assert problems_of(result) == [(2, "bill_date")]
+    assert "in the future" in result.problems[0].message
+
+
+def test_a_sent_invoice_marked_void_is_voided_by_a_supervisor_and_refused_for_a_clerk(
+    clerk_actor, supervisor_actor, revenue
+):
+    AccountFactory(external_id="cus_1")
+    content = f"in_1,cus_1,{BILL},{DUE},Subscription,10.00"
+    run_import("invoices", invoices_csv(content), clerk_actor)
+    void = (
+        "external_id,account_external_id,bill_date,due_date,line_description,line_amount,status\n"
+        f"{content},void\n"
+    )
+    refused = run_import("invoices", void, clerk_actor)
+    assert (refused.refused, refused.problems[0].code) == (1, PERMISSION_DENIED)
+    voided = run_import("invoices", void, supervisor_actor)
+    assert voided.updated == 1
+    assert Invoice.objects.get(external_id="in_1").status == "void"
+    assert run_import("invoices", void, supervisor_actor).unchanged == 1
+
+
+def test_an_account_id_twice_in_a_file_refuses_the_second_row(clerk_actor):
+    result = run_import(
+        "accounts", "external_id,name,currency\ncus_1,A,USD\ncus_1,B,USD\n", clerk_actor
+    )
+    assert problems_of(result) == [(3, "external_id")]
+    assert Account.objects.get(external_id="cus_1").name == "A"
