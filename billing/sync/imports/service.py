@@ -34,8 +34,11 @@ from billing.sync.imports.verdicts import InvoicePlan, Outcome, Verdict
 from billing.sync.imports.writes import write
 
 IMPORT_PERMISSION = "billing.import_billing"
-# Rows judged (and written) together: one query per chunk for what they refer to.
-CHUNK_ROWS = 500
+# Rows judged (and written) together: one query per chunk for what they refer to, and
+# one transaction. Larger batches went faster (500 to 2,000 rows: about 1,900 to 2,400
+# rows/s on the loaded benchmark machine) but hold SQLite's write lock longer: 1,000
+# keeps each batch's lock around half a second.
+CHUNK_ROWS = 1000
 # Problems kept in a result (the counts are always exact).
 PROBLEMS_KEPT = 10_000
 
