@@ -1,1 +1,1 @@
-"""Sync with the billing system: imports in (the events feed out is writeoffs/api/feed.py)."""
+"""Sync with the billing system: accounts, invoices and payments coming in."""
