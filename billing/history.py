@@ -8,9 +8,10 @@ for (or, for an admin edit, the signed-in user).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import models
 
@@ -84,12 +85,18 @@ def cache_history_managers() -> None:
 
 
 def record_creation_history(
-    model: type[models.Model], *, after_pk: int, actor_label: str, reason: str
+    model: type[models.Model],
+    *,
+    after_pk: int,
+    actor_label: str,
+    reason: str,
+    only_pks: Sequence[int] | None = None,
 ) -> int:
     """Write a creation record ("+") for each row of ``model`` with a key above
-    ``after_pk``, in one INSERT … SELECT: for rows written in bulk (``seed_billing``),
-    which bypasses simple-history's signals. Their first change then shows what it
-    changed. Returns how many records it wrote."""
+    ``after_pk`` (and among ``only_pks``, when given), in one INSERT … SELECT: for
+    rows written in bulk (``seed_billing``, the import), which bypasses
+    simple-history's signals. Their first change then shows what it changed.
+    Returns how many records it wrote."""
     from django.db import connection
     from django.utils import timezone
 
@@ -106,6 +113,10 @@ def record_creation_history(
         f"SELECT {copied}, %s, %s, '+', %s FROM {quote(model._meta.db_table)} "
         f"WHERE {quote(key or 'id')} > %s"
     )
+    params: list[Any] = [timezone.now(), reason, actor_label, after_pk]
+    if only_pks is not None:
+        sql += f" AND {quote(key or 'id')} IN ({', '.join(['%s'] * len(only_pks))})"
+        params.extend(only_pks)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), reason, actor_label, after_pk])
+        cursor.execute(sql, params)
         return cursor.rowcount

@@ -32,6 +32,8 @@ _VIEW = [
     "billing.view_accountingperiodlock",
 ]
 _CREATE = ["billing.add_payment"]
+# Bringing the billing system's accounts, invoices and payments in (SPEC Part 3).
+_IMPORT = ["billing.import_billing"]
 _SUPERVISE = ["billing.remove_payment"]
 # Voiding an invoice issued in error: a supervisor's, and the controller's, who owns
 # the books it reverses out of.
@@ -46,8 +48,8 @@ ROLES = (VIEWER, CLERK, SUPERVISOR, CONTROLLER)
 # (billing.extensions.register_role_permissions).
 _OWN_ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
-    CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _BOOKS + _VOID,
+    CLERK: _VIEW + _CREATE + _IMPORT,
+    SUPERVISOR: _VIEW + _CREATE + _IMPORT + _SUPERVISE + _BOOKS + _VOID,
     CONTROLLER: _VIEW + _BOOKS + _CLOSE + _VOID,
 }
 
@@ -55,8 +57,8 @@ _OWN_ROLE_PERMISSIONS = {
 # return, and approval is never an API call); keyed by ApiKey.Role's values.
 API_ROLES = ("clerk", "supervisor")
 _OWN_API_ROLE_PERMISSIONS = {
-    "clerk": _CREATE,
-    "supervisor": _CREATE + _SUPERVISE + _BOOKS,
+    "clerk": _CREATE + _IMPORT,
+    "supervisor": _CREATE + _IMPORT + _SUPERVISE + _BOOKS,
 }
 
 

@@ -195,6 +195,11 @@ BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
 # the same host turn it on.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# --- Imports from the billing system (SPEC Part 3) ----------------------------
+# A larger import file is refused before it is read (413 on the screen and the API).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+# The revenue code an imported invoice posts to when its row names none.
+IMPORT_DEFAULT_REVENUE_CODE = env_str("IMPORT_DEFAULT_REVENUE_CODE", "4000")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -253,6 +258,11 @@ STORAGES = {
         )
     },
 }
+
+# Uploaded files (import files, through Django's storage API). Production points it
+# at a volume the web and task workers share.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
 
 # Files served at the site's root by WhiteNoise, before any view: /favicon.ico, which
 # browsers ask for on every page that names no icon (admin's among them).

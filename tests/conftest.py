@@ -35,6 +35,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Uploaded files (imports) go to the test's own directory, never the checkout's."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """The cache holds the API's failed-authentication counts: each test starts at none."""
     cache.clear()
@@ -137,9 +143,7 @@ def django_db_setup(
         setup_args["keepdb"] = True
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
     verbosity = request.config.option.verbose
-    copy_template = (
-        restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
-    )
+    copy_template = restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
     with django_db_blocker.unblock(), copy_template:
         db_cfg = setup_databases(
             verbosity=verbosity,

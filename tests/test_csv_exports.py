@@ -45,6 +45,7 @@ CSV_ROUTES = {
     "writeoff_csv",
     "dispute_csv",
     "bulk_run_log",
+    "import_refused_csv",
 }
 
 
@@ -242,3 +243,24 @@ def test_bulk_run_log_guards_the_message(client, clerk, viewer):
     assert row["message"] == "'@SUM(1)"
     assert row["amount"] == "1.00"
     assert row["state"] == "written"
+
+
+def test_import_refused_rows_guard_the_files_own_text(client, clerk):
+    from django.core.files.base import ContentFile
+
+    from billing.models import ImportRun
+    from billing.sync.imports.runs import import_run_check
+
+    run = ImportRun.objects.create(
+        kind="accounts",
+        file=ContentFile(b"external_id,name,currency\ncus_1,=HYPERLINK(1),dollars\n", "a.csv"),
+        original_name="a.csv",
+        created_by=clerk,
+    )
+    import_run_check(run.pk)
+
+    client.force_login(clerk)
+    (row,) = download(client, reverse("import_refused_csv", args=[run.pk]))
+
+    assert (row["row"], row["column"], row["currency"]) == ("2", "currency", "dollars")
+    assert row["name"] == "'=HYPERLINK(1)"

@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.actors import Actor
 from billing.api.keys import api_key_create, api_key_revoke
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
+from billing.models import ImportRun
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from writeoffs.bulk.runs import bulk_run_create
@@ -150,6 +152,16 @@ EXPECTED: dict[str, Expect] = {
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     # The events feed is a GET with a Bearer key: a session is no key.
     "api_events": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    # The sync's PUT calls take a Bearer key and only PUT: GET and POST are 405.
+    "api_put_account": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_put_invoice": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_put_payment": Expect(get=API_GET_ON_POST, post=API_GET_ON_POST, scoped=False, api=True),
+    # Imports from the billing system: clerks and supervisors.
+    "import_upload": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "import_detail": Expect(get=CLERK_FORM, scoped=False),
+    "import_start": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
+    "import_mapping": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "import_refused_csv": Expect(get=CLERK_FORM, scoped=False),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),
@@ -212,6 +224,7 @@ class Ledger:
     writeoff_id: int
     dispute_hold_id: int
     run_id: int = 0
+    import_id: int = 0
 
     def value(self, param: str) -> object:
         values = {
@@ -226,7 +239,9 @@ class Ledger:
             "dispute_no": self.dispute_hold_id,
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
+            "external_id": "ext-1",
             "run_id": self.run_id,
+            "import_id": self.import_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -268,6 +283,12 @@ def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
         older_than_days=0,
         reason_code=0,
         comments="Matrix",
+    ).pk
+    own.import_id = other.import_id = ImportRun.objects.create(
+        kind="accounts",
+        file=ContentFile(b"external_id,name,currency\nm-1,Matrix,USD\n", name="matrix.csv"),
+        original_name="matrix.csv",
+        created_by=clerk,
     ).pk
     return own, other
 
@@ -472,6 +493,9 @@ def test_forbidden_htmx_requests_get_a_readable_403_fragment(client, users, ledg
     assert checked > 5
 
 
+PUT_ROUTES = ("api_put_account", "api_put_invoice", "api_put_payment")
+
+
 def test_other_methods_are_refused_with_405_on_every_url(client, users, ledgers):
     own, _ = ledgers
     client.force_login(users[SU])
@@ -480,7 +504,9 @@ def test_other_methods_are_refused_with_405_on_every_url(client, users, ledgers)
         if route.name in ("api_unknown_call", "login"):
             continue  # unknown API calls are 404 for any method; LoginView takes PUT as POST
         url = url_for(route, own)
-        for method in ("put", "patch", "delete"):
+        # The sync's PUT calls take PUT (with a Bearer key: a session gets 401).
+        methods = ("patch", "delete") if route.name in PUT_ROUTES else ("put", "patch", "delete")
+        for method in methods:
             response = getattr(client, method)(url)
             checked += 1
             if response.status_code != 405:

@@ -22,6 +22,11 @@ from billing.models.events import (
     EventCounter,
     EventType,
 )
+from billing.models.imports import (
+    ImportKind,
+    ImportMapping,
+    ImportRun,
+)
 from billing.models.invoices import (
     AVAILABLE_MINOR,
     Invoice,
@@ -57,6 +62,9 @@ __all__ = [
     "EventCounter",
     "EventType",
     "IdempotentEntry",
+    "ImportKind",
+    "ImportMapping",
+    "ImportRun",
     "Invoice",
     "InvoiceLine",
     "JournalEntry",

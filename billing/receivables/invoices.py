@@ -5,6 +5,8 @@ correcting the revenue code it posts to.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -44,37 +46,51 @@ def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
     require_perm(actor, "billing.send_invoice")
     with transaction.atomic(), acting_as(actor):
         invoice = lock_invoice(invoice_id)
-        if invoice.status != Invoice.Status.DRAFT:
-            raise BillingError(
-                INVALID_STATE,
-                f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
-                "only a draft invoice can be sent.",
-            )
-        code = invoice.revenue_code
-        if code is None or code.kind != AccountingCode.Kind.REVENUE or not code.active:
-            raise BillingError(
-                INVALID_ACCOUNTING_CODE,
-                f"Invoice {invoice.invoice_no} needs an active revenue code before it is sent.",
-                field="revenue_code",
-            )
-        if invoice.total_minor <= 0:
-            raise BillingError(
-                INVALID_AMOUNT,
-                f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
-            )
-        if invoice.bill_date > today():
-            raise BillingError(
-                INVALID_INPUT,
-                f"Invoice {invoice.invoice_no}'s bill date, "
-                f"{date_format(invoice.bill_date)}, is in the future: send it on or after its "
-                "bill date.",
-                field="bill_date",
-            )
-        require_open(invoice.bill_date, field="bill_date", what="bill date")
-        invoice.status = Invoice.Status.SENT
-        invoice.save(update_fields=["status"])
-        post_invoice_sent(invoice, actor=actor)
+        send_locked(invoice, actor=actor)
     return invoice
+
+
+def send_locked(invoice: Invoice, *, actor: Actor) -> None:
+    """``invoice_send``'s rules and posting, for an invoice its caller holds locked in
+    its own transaction, having checked its own permission: ``invoice_send``, and
+    the import, which issues the billing system's sent invoices."""
+    if invoice.status != Invoice.Status.DRAFT:
+        raise BillingError(
+            INVALID_STATE,
+            f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
+            "only a draft invoice can be sent.",
+        )
+    sendable_check(invoice.bill_date, invoice.revenue_code, name=f"Invoice {invoice.invoice_no}")
+    if invoice.total_minor <= 0:
+        raise BillingError(
+            INVALID_AMOUNT,
+            f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
+        )
+    invoice.status = Invoice.Status.SENT
+    invoice.save(update_fields=["status"])
+    post_invoice_sent(invoice, actor=actor)
+
+
+def sendable_check(
+    bill_date: datetime.date, code: AccountingCode | None, *, name: str = "The invoice"
+) -> None:
+    """What a sent invoice's bill date and revenue code must be: an active revenue
+    code; a bill date not in the future and after the lock date. The import checks
+    each new invoice with it before it writes anything."""
+    if code is None or code.kind != AccountingCode.Kind.REVENUE or not code.active:
+        raise BillingError(
+            INVALID_ACCOUNTING_CODE,
+            f"{name} needs an active revenue code before it is sent.",
+            field="revenue_code",
+        )
+    if bill_date > today():
+        raise BillingError(
+            INVALID_INPUT,
+            f"{name}'s bill date, {date_format(bill_date)}, is in the future: send it on or "
+            "after its bill date.",
+            field="bill_date",
+        )
+    require_open(bill_date, field="bill_date", what="bill date")
 
 
 def invoice_void_blockers(invoice: Invoice) -> list[str]:

@@ -124,8 +124,10 @@ def payment_record(
     method: str = Payment.Method.CHECK,
     reference: str = "",
     idempotency_key: str | None = None,
+    external_id: str | None = None,
 ) -> Payment:
-    """Record a (possibly partial) payment; empty ``amount`` pays the available amount."""
+    """Record a (possibly partial) payment; empty ``amount`` pays the available amount.
+    ``external_id`` is the billing system's id of a payment the import brings in."""
     require_perm(actor, "billing.add_payment")
     content = fingerprint(
         invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=method, reference=reference
@@ -154,6 +156,7 @@ def payment_record(
                 reference=plan.reference,
                 recorded_by=actor.user,
                 recorded_by_label=actor.label,
+                external_id=external_id,
                 **idempotency_fields(actor, idempotency_key, content),
             )
             invoice.paid_minor += plan.amount_minor

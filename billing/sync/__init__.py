@@ -1,1 +1,2 @@
-"""Sync with the billing system (SPEC Part 3): the events feed pushed out as webhooks."""
+"""Sync with the billing system (SPEC Part 3): accounts, invoices and payments coming in
+(imports), and the events feed pushed out as webhooks."""

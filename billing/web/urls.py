@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.web import accounts, books
+from billing.web import accounts, books, imports
 
 urlpatterns = [
     path("accounts/", accounts.account_list, name="account_list"),
@@ -42,4 +42,17 @@ urlpatterns += [
     path("books/trial-balance/", books.trial_balance_page, name="trial_balance"),
     path("books/journal/", books.journal_export_page, name="journal_export_page"),
     path("books/journal/export.csv", books.journal_export_csv, name="journal_export"),
+]
+
+# Imports from the billing system: upload, check, preview, import, result, mapping.
+urlpatterns += [
+    path("imports/", imports.import_upload, name="import_upload"),
+    path("imports/<int:import_id>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/import/", imports.import_start, name="import_start"),
+    path("imports/<int:import_id>/mapping/", imports.import_mapping, name="import_mapping"),
+    path(
+        "imports/<int:import_id>/refused.csv",
+        imports.import_refused_csv,
+        name="import_refused_csv",
+    ),
 ]

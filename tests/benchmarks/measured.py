@@ -2,6 +2,7 @@
 
     python tests/benchmarks/measured.py seed_billing ARG...     # the seed, timed
     python tests/benchmarks/measured.py stream URL USERNAME     # one streamed export
+    python tests/benchmarks/measured.py import_billing KIND FILE  # one import, timed
 
 It inherits the benchmark's environment (settings module, database, SECRET_KEY),
 so it works on the same throwaway database. Its last line of output is JSON: the
@@ -64,6 +65,23 @@ def stream(url: str, username: str) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "bytes": size, "rows": lines - 1}
 
 
+def import_file(kind: str, path: str) -> dict[str, object]:
+    """The import service over a whole file, as the command runs it (the system acting)."""
+    from billing.actors import Actor
+    from billing.sync.imports.service import import_billing
+
+    start = time.perf_counter()
+    result = import_billing(
+        kind=kind,
+        open_file=lambda: open(path, "rb"),  # noqa: SIM115 (the service closes it)
+        size=os.path.getsize(path),
+        actor=Actor.for_system(),
+    )
+    if result.file_error or result.refused:
+        raise SystemExit(f"the import refused rows: {result.summary()} {result.problems[:5]}")
+    return {"seconds": time.perf_counter() - start, "rows": result.rows}
+
+
 def main() -> None:
     import django
 
@@ -76,6 +94,8 @@ def main() -> None:
         figures = seed(arguments)
     elif what == "stream":
         figures = stream(*arguments)
+    elif what == "import_billing":
+        figures = import_file(*arguments)
     else:
         raise SystemExit(f"unknown: {what}")
     figures.update(peak_rss_bytes=memory_bytes("VmHWM"), rss_before_bytes=before)

@@ -35,6 +35,8 @@ J3  the journal export of a month (whole streamed response) vs a raw cursor fetc
 H   the aging report as of today (every figure, the check included) vs bare SQL
     GROUP BYs of the same figures through the raw cursor, with their query plans;
 I   the write-off analysis over twelve months vs a bare SQL GROUP BY, likewise;
+K   import_billing of an invoices file of --import-rows rows (tests/benchmarks/imports.py):
+    rows per second and peak memory, in a child process; the last step (it adds rows);
 M   peak memory of a process streaming the whole journal export and the busy
     account's write-offs CSV through the test client (``measured.py``: resident
     memory, the driver's buffers included);
@@ -106,6 +108,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server; a throwaway database is used")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per variant")
     parser.add_argument("--creates", type=int, default=200, help="E: creates per variant")
+    parser.add_argument(
+        "--import-rows", type=int, default=100_000, help="K: rows of the invoices file imported"
+    )
     parser.add_argument(
         "--bulk-run",
         type=int,
@@ -1448,6 +1453,43 @@ class Benchmark:
                 )
             )
 
+    # K: the import of an invoices file ------------------------------------------
+
+    def measure_import(self) -> None:
+        """K: ``import_billing`` of an invoices file (two lines per invoice) on the
+        seeded database, in a child process: rows per second and peak memory. Last
+        of the steps: it adds invoices."""
+        from billing.models import Account
+        from tests.benchmarks import imports
+
+        accounts = list(Account.objects.order_by("pk")[:100])
+        for account in accounts:
+            if not account.external_id:
+                account.external_id = f"bench-{account.acct_no}"
+                account.save(update_fields=["external_id"])
+        path = Path(f"/tmp/billing_bench_import_{os.getpid()}.csv")
+        try:
+            imports.write_invoices_file(
+                path,
+                rows=self.args.import_rows,
+                lines_per_invoice=2,
+                account_ids=[a.external_id for a in accounts if a.external_id],
+                tag=f"bench{os.getpid()}",
+            )
+            figures = imports.run_import_child(path)
+        finally:
+            path.unlink(missing_ok=True)
+        rate = figures["rows"] / figures["seconds"]
+        peak = figures["peak_rss_bytes"] / 2**20
+        self.figures["K_import"] = {**figures, "rows_per_second": rate}
+        rate_goal = ">=2000 " + ("met" if rate >= 2000 else "NOT met")
+        peak_goal = "<200 MB " + ("met" if peak < 200 else "NOT met")
+        rows = figures["rows"]
+        self.rows.append(
+            ("K", f"import_billing, {rows:,} invoice rows: rows/s", f"{rate:,.0f}", "", rate_goal)
+        )
+        self.rows.append(("K", "import_billing: peak memory", f"{peak:.0f} MB", "", peak_goal))
+
     # S: the same measures at two sizes ------------------------------------------
 
     def measure_scale(self) -> None:
@@ -1660,6 +1702,7 @@ def main() -> None:
                 bench.measure_reports,
                 bench.measure_memory,
                 bench.measure_events,
+                bench.measure_import,
             )
         for step in steps:
             if not bench.measures(step.__name__):

@@ -79,7 +79,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
 def test_with_nothing_registered_the_core_stands_alone(monkeypatch, invoice):
     monkeypatch.setattr(extensions, "hooks", extensions.Hooks())
     assert {perm.split(".")[0] for perm in role_permissions(CONTROLLER)} == {"billing"}
-    assert api_role_permissions("clerk") == {"billing.add_payment"}
+    assert api_role_permissions("clerk") == {"billing.add_payment", "billing.import_billing"}
     assert close_blockers(today()) == []
     nothing = verify_ledger(limit=20)
     assert (nothing.ok, nothing.checked, nothing.failures) == (True, {}, [])

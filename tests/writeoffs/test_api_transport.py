@@ -58,11 +58,18 @@ def test_list_by_post_takes_the_key_from_the_body(client, clerk_key, account):
 
 
 def test_no_documented_operation_takes_a_query_or_header_key():
-    """The seed's calls take the key in the body; the events feed, a GET, takes it only
-    in the Authorization header (a security scheme), never in its query."""
+    """The seed's calls take the key in the body; the events feed (a GET) and the sync's
+    PUT calls take it only in the Authorization header (a security scheme), never in
+    their query or path."""
     from writeoffs.api.openapi import EVENTS_PATH, openapi_document
 
     for path, operations in openapi_document()["paths"].items():
+        if path.startswith("/api/v1/") and path.endswith("/{external_id}"):
+            assert set(operations) == {"put"}
+            parameters = operations["put"]["parameters"]
+            assert {p["name"] for p in parameters} == {"external_id", "Idempotency-Key"}
+            assert operations["put"]["security"] == [{"bearerApiKey": []}]
+            continue
         if path == EVENTS_PATH:
             assert set(operations) == {"get"}
             parameters = operations["get"]["parameters"]

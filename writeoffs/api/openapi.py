@@ -27,6 +27,7 @@ from writeoffs.api.answers import (
     SettleResponse,
 )
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
+from writeoffs.api.sync_schemas import PUT_CALLS, PutError
 
 # Codes any call can answer with, before it looks at its own inputs.
 COMMON_ERROR_CODES = (1001, 1004, 1006, 1007, 1010, 1011, 1014, 1015, 25020)
@@ -174,24 +175,69 @@ def _operation(operation: Operation) -> dict:
         "responses": _responses(operation),
     }
     if operation.idempotent:
-        document["parameters"] = [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
-                },
-                "description": (
-                    "Makes a retry safe: for 24 hours the first answer is returned again for "
-                    "the same request (header `Idempotent-Replayed: true`), and the same key "
-                    "with a different request gets 409 (1005). Keys are scoped to the API key."
-                ),
-            }
-        ]
+        document["parameters"] = [_idempotency_parameter()]
     return document
+
+
+def _idempotency_parameter() -> dict:
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        },
+        "description": (
+            "Makes a retry safe: for 24 hours the first answer is returned again for "
+            "the same request (header `Idempotent-Replayed: true`), and the same key "
+            "with a different request gets 409 (1005). Keys are scoped to the API key."
+        ),
+    }
+
+
+# The PUT calls of the billing system's sync (SPEC Part 3): Bearer keys, JSON bodies.
+PUT_ERROR_CODES = (
+    *(1001, 1003, 1004, 1005, 1006, 1007, 1008, 1010, 1011, 1014, 1015, 1016, 1024),
+    *(3119, 3120, 3121, 3123, 3124, 3128, 3129, 3130, 3131, 25020),
+)
+
+
+def _put_operation(kind: str, name: str, summary: str, body, answer) -> dict:
+    codes = PUT_ERROR_CODES
+    responses = _answers(answer, codes)
+    responses["201"] = {**responses["200"], "description": "Created: error_code 0."}
+    responses["200"]["description"] = "Updated, or already so (outcome unchanged)."
+    responses["400"]["content"]["application/json"]["schema"]["allOf"][0] = _ref(PutError)
+    return {
+        "operationId": name,
+        "summary": summary,
+        "description": (
+            f"The {kind} import's fields and rules (docs/import.md), for one record matched "
+            "on its external_id: created (201), unchanged or updated where it may change "
+            "(200), or refused with each problem by field (400, `errors`). A clerk or "
+            "supervisor key as `Authorization: Bearer <key>`; JSON bodies up to 64 KiB "
+            f"(413 over).\n\nError codes:\n\n{_error_table(codes)}"
+        ),
+        "x-error-codes": list(codes),
+        "security": [{"bearerApiKey": []}],
+        "parameters": [
+            {
+                "name": "external_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"},
+                "description": "The billing system's id of the record.",
+            },
+            _idempotency_parameter(),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        },
+        "responses": responses,
+    }
 
 
 # The events feed (SPEC Part 3): a GET with a Bearer key, outside the seed's POST calls.
@@ -239,10 +285,13 @@ def _schemas() -> dict:
     models = [(op.request, "validation") for op in OPERATIONS]
     models += [(op.response, "serialization") for op in OPERATIONS]
     models.append((EventsResponse, "serialization"))
+    for *_, body, answer in PUT_CALLS:
+        models += [(body, "validation"), (answer, "serialization")]
+    models.append((PutError, "serialization"))
     models.append((ApiError, "serialization"))
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
-    all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes})
+    all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes} | {*PUT_ERROR_CODES})
     schemas["ApiError"]["properties"]["error_code"]["enum"] = [
         *all_codes,
         *UNKNOWN_CALL_ERROR_CODES,
@@ -273,6 +322,12 @@ def openapi_document() -> dict:
         "paths": {
             **{f"/api/{op.name}": {"post": _operation(op)} for op in OPERATIONS},
             EVENTS_PATH: {"get": _events_operation()},
+            **{
+                f"/api/v1/{kind}/{{external_id}}": {
+                    "put": _put_operation(kind, name, summary, body, answer)
+                }
+                for kind, name, summary, body, answer in PUT_CALLS
+            },
         },
         "components": {
             "schemas": _schemas(),

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, feed, transport
+from writeoffs.api import calls, feed, sync, transport
 
 urlpatterns = [
     path(
@@ -18,6 +18,9 @@ urlpatterns = [
     path("settle_dispute_hold_m", calls.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
     path("get_journal_lines_m", calls.get_journal_lines_m, name="api_get_journal_lines_m"),
     path("v1/events", feed.events_feed, name="api_events"),
+    path("v1/accounts/<str:external_id>", sync.put_account, name="api_put_account"),
+    path("v1/invoices/<str:external_id>", sync.put_invoice, name="api_put_invoice"),
+    path("v1/payments/<str:external_id>", sync.put_payment, name="api_put_payment"),
     path("openapi.json", transport.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),

@@ -1,0 +1,1 @@
+"""The import of accounts, invoices and payments: one service, three ways in."""

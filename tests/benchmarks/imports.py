@@ -1,0 +1,138 @@
+"""The import's benchmark: rows per second and peak memory of ``import_billing``.
+
+    python tests/benchmarks/imports.py [--rows N] [--lines-per-invoice K]
+
+On its own it makes a throwaway SQLite database (migrated, one account per 1,000
+invoices), writes an invoices file of N rows (K lines per invoice) and imports it
+in a child process (``measured.py import_billing``), which reports the seconds
+and its peak resident memory. ``run.py``'s ``measure_import`` step runs the same
+on the benchmark's seeded database. Goals (SPEC Part 3): at least 2,000 rows/s on
+SQLite for invoices, and under 200 MB for a one-million-row file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = ["external_id", "account_external_id", "bill_date", "due_date", "line_description",
+          "line_amount"]  # fmt: skip
+INVOICES_PER_ACCOUNT = 1000
+
+
+def write_invoices_file(
+    path: Path, *, rows: int, lines_per_invoice: int, account_ids: list[str], tag: str
+) -> None:
+    """``rows`` rows, ``lines_per_invoice`` per invoice, spread over ``account_ids``;
+    bill dates in the last year (after any lock date the seed sets is not assumed)."""
+    today = datetime.date.today()
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(HEADER)
+        for row in range(rows):
+            number = row // lines_per_invoice
+            bill = today - datetime.timedelta(days=1 + number % 300)
+            writer.writerow(
+                [
+                    f"{tag}-{number}",
+                    account_ids[number // INVOICES_PER_ACCOUNT % len(account_ids)],
+                    bill.isoformat(),
+                    (bill + datetime.timedelta(days=30)).isoformat(),
+                    f"Line {row % lines_per_invoice + 1}",
+                    f"{10 + row % 990}.{row % 100:02d}",
+                ]
+            )
+
+
+def run_import_child(path: Path, kind: str = "invoices") -> dict:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("measured.py")),
+            "import_billing",
+            kind,
+            str(path),
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"import failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--lines-per-invoice", type=int, default=2)
+    args = parser.parse_args()
+    tag = f"import_bench_{os.getpid()}"
+    database = Path(f"/tmp/{tag}.sqlite3")
+    csv_path = Path(f"/tmp/{tag}.csv")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="billing.settings",
+        SQLITE_PATH=str(database),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DEBUG="0",
+        LOG_LEVEL="ERROR",
+    )
+    os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from billing.models import Account, AccountingCode
+
+        call_command("migrate", verbosity=0)
+        AccountingCode.objects.get_or_create(
+            code="4000", defaults={"name": "Subscription revenue", "kind": "revenue"}
+        )
+        invoices = -(-args.rows // args.lines_per_invoice)
+        accounts = max(1, -(-invoices // INVOICES_PER_ACCOUNT))
+        Account.objects.bulk_create(
+            Account(acct_no=n + 1, name=f"Account {n + 1}", external_id=f"acct-{n + 1}")
+            for n in range(accounts)
+        )
+        ids = [f"acct-{n + 1}" for n in range(accounts)]
+        write_invoices_file(
+            csv_path,
+            rows=args.rows,
+            lines_per_invoice=args.lines_per_invoice,
+            account_ids=ids,
+            tag=tag,
+        )
+        started = time.perf_counter()
+        figures = run_import_child(csv_path)
+        figures["wall_seconds"] = time.perf_counter() - started
+        figures["rows_per_second"] = figures["rows"] / figures["seconds"]
+        figures["file_bytes"] = csv_path.stat().st_size
+        print(
+            f"{figures['rows']:,} invoice rows ({args.lines_per_invoice} per invoice, "
+            f"{figures['file_bytes'] / 2**20:.0f} MB): {figures['seconds']:.1f} s, "
+            f"{figures['rows_per_second']:,.0f} rows/s (goal >= 2,000); peak memory "
+            f"{figures['peak_rss_bytes'] / 2**20:.0f} MB (goal < 200 MB; "
+            f"{figures['rss_before_bytes'] / 2**20:.0f} MB before)"
+        )
+        print(json.dumps(figures))
+    finally:
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), csv_path):
+            path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""``PUT /api/v1/accounts|invoices|payments/{external_id}`` (SPEC Part 3): one record
+from the billing system, through the import's own rules (``import_record``).
+
+Bearer API keys as the events feed takes them, clerk keys and above; an
+Idempotency-Key makes a retry return the first answer. 201 when the record was
+created, 200 when it was updated or was already so (each with the record as
+stored), 400 with each problem by field.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import BaseModel, ValidationError
+
+from billing.actors import Actor
+from billing.errors import (
+    AUTHENTICATION_FAILED,
+    BODY_TOO_LARGE,
+    ERROR_CODES,
+    INVALID_INPUT,
+    LENGTH_REQUIRED,
+    MALFORMED_BODY,
+    METHOD_NOT_ALLOWED,
+    MISSING_INPUT,
+    UNEXPECTED_ERROR,
+    BillingError,
+)
+from billing.idempotency import replay_or_run, request_sha256
+from billing.models import Account, ImportKind, Invoice, Payment
+from billing.money import from_minor
+from billing.sync.imports.fields import RowProblem
+from billing.sync.imports.service import import_record
+from billing.sync.imports.verdicts import Outcome
+from writeoffs.api.answers import ApiError
+from writeoffs.api.feed import bearer_api_key
+from writeoffs.api.sync_schemas import (
+    AccountPut,
+    AccountStored,
+    FieldError,
+    InvoiceLineStored,
+    InvoicePut,
+    InvoiceStored,
+    PaymentPut,
+    PaymentStored,
+    PutError,
+)
+from writeoffs.api.transport import _idempotency_key, _parse_json, error_response
+
+log = logging.getLogger(__name__)
+
+# The body's name for each invoice-line column of the CSV layout.
+_LINE_FIELDS = {
+    "line_description": "description",
+    "line_amount": "amount",
+    "tax_code": "tax_code",
+    "line_tax_amount": "tax_amount",
+}
+
+
+def _put_view(kind: str, body_model: type[BaseModel]):
+    @csrf_exempt  # The caller authenticates with its key, not a session cookie.
+    def view(request: HttpRequest, external_id: str) -> JsonResponse:
+        try:
+            if request.method != "PUT":
+                response = error_response(BillingError(METHOD_NOT_ALLOWED, "Use PUT."))
+                response["Allow"] = "PUT"
+                return response
+            api_key = bearer_api_key(request)
+            body = _body(request)
+            key = _idempotency_key(request)
+            actor = Actor.for_api_key(api_key)
+
+            def run() -> tuple[int, dict]:
+                return _put(kind, body_model, external_id, body, actor)
+
+            if key is None:
+                status, answer = run()
+                return JsonResponse(answer, status=status)
+            digest = request_sha256(request.path, body)
+            status, answer, replayed = replay_or_run(api_key, key, digest, run)
+            response = JsonResponse(answer, status=status)
+            if replayed:
+                response["Idempotent-Replayed"] = "true"
+            return response
+        except BillingError as error:
+            response = error_response(error)
+            if error.code == AUTHENTICATION_FAILED:
+                response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        except Exception:
+            log.exception("API call %s failed unexpectedly", request.path)
+            return error_response(
+                BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
+            )
+
+    return view
+
+
+def _body(request: HttpRequest) -> dict[str, object]:
+    if "CONTENT_LENGTH" not in request.META:
+        raise BillingError(
+            LENGTH_REQUIRED, "Send the body with a Content-Length header (not chunked)."
+        )
+    if request.content_type not in ("application/json", "text/json"):
+        raise BillingError(MALFORMED_BODY, "Send the record as JSON (application/json).")
+    try:
+        return _parse_json(request.body)
+    except RequestDataTooBig:
+        raise BillingError(BODY_TOO_LARGE, "The request body is too large.") from None
+
+
+def _put(
+    kind: str, body_model: type[BaseModel], external_id: str, body: dict, actor: Actor
+) -> tuple[int, dict]:
+    try:
+        given = body_model.model_validate(body)
+    except ValidationError as error:
+        return _refusal([_schema_problem(problem) for problem in error.errors()])
+    values = given.model_dump(exclude_none=True)
+    if values.pop("external_id", external_id) != external_id:
+        return _refusal([("external_id", INVALID_INPUT, "Give the path's external_id or none.")])
+    try:
+        result = import_record(
+            kind=kind, external_id=external_id, rows=_rows(kind, values), actor=actor
+        )
+    except BillingError as error:
+        return error.http_status, ApiError.of(error)
+    if result.outcome is Outcome.REFUSE:
+        return _refusal([_field(kind, problem) for problem in result.problems])
+    status = HTTPStatus.CREATED if result.outcome is Outcome.CREATE else HTTPStatus.OK
+    return status, _stored(kind, external_id, result.outcome.value).body()
+
+
+def _rows(kind: str, values: dict[str, Any]) -> list[dict[str, str]]:
+    text = {name: str(value) for name, value in values.items() if name != "lines"}
+    if kind != ImportKind.INVOICES:
+        return [text]
+    by_name = {body: column for column, body in _LINE_FIELDS.items()}
+    return [
+        {**text, **{by_name[name]: str(value) for name, value in line.items()}}
+        for line in values["lines"]
+    ]
+
+
+def _schema_problem(problem: Any) -> tuple[str, int, str]:
+    where = "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
+    ).lstrip(".")
+    if problem["type"] == "missing":
+        return where, MISSING_INPUT, "This field is required."
+    if problem["type"] == "extra_forbidden":
+        return where, INVALID_INPUT, "There is no such field."
+    return where, INVALID_INPUT, problem["msg"]
+
+
+def _field(kind: str, problem: RowProblem) -> tuple[str, int, str]:
+    name = problem.column
+    if kind == ImportKind.INVOICES and name in _LINE_FIELDS:
+        name = f"lines[{problem.row - 1}].{_LINE_FIELDS[name]}"
+    return name, problem.code, problem.message
+
+
+def _refusal(problems: list[tuple[str, int, str]]) -> tuple[int, dict]:
+    field, code, message = problems[0]
+    body = PutError(
+        error_code=code,
+        error_msg=message,
+        field=field,
+        errors=[FieldError(field=f, error_code=c, message=m) for f, c, m in problems],
+    )
+    return int(ERROR_CODES[code][1]), body.model_dump(exclude_none=True)
+
+
+def _money(minor: int, currency: str) -> str:
+    amount: Decimal = from_minor(minor, currency)
+    return format(amount, "f")
+
+
+def _stored(
+    kind: str, external_id: str, outcome: str
+) -> AccountStored | InvoiceStored | PaymentStored:
+    ok: dict[str, Any] = {
+        "error_code": 0,
+        "error_msg": "OK",
+        "outcome": outcome,
+        "external_id": external_id,
+    }
+    if kind == ImportKind.ACCOUNTS:
+        account = Account.objects.get(external_id=external_id)
+        return AccountStored(
+            **ok,
+            acct_no=account.acct_no,
+            name=account.name,
+            currency=account.currency,
+            client_acct_id=account.client_acct_id,
+            email=account.email,
+            status=account.status,
+        )
+    if kind == ImportKind.INVOICES:
+        invoice = Invoice.objects.select_related("account", "revenue_code").get(
+            external_id=external_id
+        )
+        return InvoiceStored(
+            **ok,
+            invoice_no=invoice.invoice_no,
+            acct_no=invoice.account.acct_no,
+            account_external_id=invoice.account.external_id,
+            bill_date=invoice.bill_date,
+            due_date=invoice.due_date,
+            status=invoice.status,
+            revenue_code=invoice.revenue_code.code if invoice.revenue_code else None,
+            currency=invoice.currency,
+            total=_money(invoice.total_minor, invoice.currency),
+            lines=[
+                InvoiceLineStored(
+                    description=line.description,
+                    amount=_money(line.amount_minor, invoice.currency),
+                )
+                for line in invoice.lines.all()
+            ],
+        )
+    payment = Payment.objects.select_related("invoice", "account").get(external_id=external_id)
+    return PaymentStored(
+        **ok,
+        payment_no=payment.pk,
+        invoice_no=payment.invoice.invoice_no,
+        invoice_external_id=payment.invoice.external_id,
+        acct_no=payment.account.acct_no,
+        amount=_money(payment.amount_minor, payment.invoice.currency),
+        currency=payment.invoice.currency,
+        paid_on=payment.paid_on,
+        method=payment.method,
+        reference=payment.reference,
+        status=payment.status,
+    )
+
+
+put_account = _put_view(ImportKind.ACCOUNTS, AccountPut)
+put_invoice = _put_view(ImportKind.INVOICES, InvoicePut)
+put_payment = _put_view(ImportKind.PAYMENTS, PaymentPut)
