@@ -96,7 +96,7 @@ def test_a_partial_conversion_writes_off_the_part_and_releases_the_rest(
     open_case, supervisor_actor, invoice
 ):
     case = open_case()
-    first, second = holds_of(case)
+    first, _second = holds_of(case)
     case_settle(
         case_id=case.pk,
         settlements=[HoldSettlement(first.pk, "convert", amount="20.00")],
