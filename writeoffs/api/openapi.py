@@ -26,6 +26,7 @@ from writeoffs.api.answers import (
     ListResponse,
     SettleResponse,
 )
+from writeoffs.api.case_openapi import CASE_MODELS, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 
 # Codes any call can answer with, before it looks at its own inputs.
@@ -240,6 +241,10 @@ def _schemas() -> dict:
     models += [(op.response, "serialization") for op in OPERATIONS]
     models.append((EventsResponse, "serialization"))
     models.append((ApiError, "serialization"))
+    models += [
+        (model, "validation" if "Request" in model.__name__ else "serialization")
+        for model in CASE_MODELS
+    ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
     all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes})
@@ -273,6 +278,7 @@ def openapi_document() -> dict:
         "paths": {
             **{f"/api/{op.name}": {"post": _operation(op)} for op in OPERATIONS},
             EVENTS_PATH: {"get": _events_operation()},
+            **case_paths(),
         },
         "components": {
             "schemas": _schemas(),
@@ -280,7 +286,7 @@ def openapi_document() -> dict:
                 "bearerApiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API key (manage.py create_api_key); the events feed only.",
+                    "description": "An API key (manage.py create_api_key): the /api/v1/ calls.",
                 }
             },
         },

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, feed, transport
+from writeoffs.api import calls, cases, feed, transport
 
 urlpatterns = [
     path(
@@ -18,6 +18,10 @@ urlpatterns = [
     path("settle_dispute_hold_m", calls.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
     path("get_journal_lines_m", calls.get_journal_lines_m, name="api_get_journal_lines_m"),
     path("v1/events", feed.events_feed, name="api_events"),
+    path("v1/cases", cases.cases_collection, name="api_cases"),
+    path("v1/cases/<str:number>", cases.case_detail, name="api_case"),
+    path("v1/cases/<str:number>/notes", cases.case_notes, name="api_case_notes"),
+    path("v1/cases/<str:number>/settle", cases.case_settlement, name="api_case_settle"),
     path("openapi.json", transport.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),

@@ -22,7 +22,7 @@ def case_url(case: Case) -> str:
     """The case's page, absolute, for an email. The page is the screens' (another part
     of the product); until its URL exists the link is the Cases list's root."""
     try:
-        path = reverse("writeoffs:case_detail", args=[case.number])
+        path = reverse("case_detail", args=[case.number])
     except NoReverseMatch:
         path = "/"
     return settings.SITE_URL.rstrip("/") + path
