@@ -61,6 +61,7 @@ from billing.models import (
     JournalLine,
     Payment,
 )
+from writeoffs.cases.backfill import cases_for_lone_holds
 from writeoffs.models import DisputeHold, WriteOff
 from writeoffs.seeding import SEED_LABEL
 from writeoffs.seeding.indexes import journal_indexes_built_after
@@ -362,6 +363,9 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for sql in sequence_sql:
                 cursor.execute(sql)
+        # Every open hold is worked as a case (verify_ledger checks it).
+        cases = cases_for_lone_holds(label=SEED_LABEL)
+        self._progress(f"  {cases:,} one-hold dispute cases for the open holds")
         with transaction.atomic():
             written = sum(
                 record_creation_history(
