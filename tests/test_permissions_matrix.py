@@ -150,6 +150,11 @@ EXPECTED: dict[str, Expect] = {
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     # The events feed is a GET with a Bearer key: a session is no key.
     "api_events": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    # /api/v1/cases: Bearer keys only, so a session without one is unknown (401).
+    "api_cases": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
+    "api_case": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_case_notes": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
+    "api_case_settle": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),
@@ -227,6 +232,8 @@ class Ledger:
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
             "run_id": self.run_id,
+            # A case number: the API routes answer 401 before they look it up.
+            "number": 1,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")

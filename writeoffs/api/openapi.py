@@ -26,7 +26,7 @@ from writeoffs.api.answers import (
     ListResponse,
     SettleResponse,
 )
-from writeoffs.api.case_openapi import CASE_MODELS, case_paths
+from writeoffs.api.case_openapi import CASE_MODELS, case_error_codes, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 
 # Codes any call can answer with, before it looks at its own inputs.
@@ -247,11 +247,10 @@ def _schemas() -> dict:
     ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
-    all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes})
-    schemas["ApiError"]["properties"]["error_code"]["enum"] = [
-        *all_codes,
-        *UNKNOWN_CALL_ERROR_CODES,
-    ]
+    all_codes = {c for op in OPERATIONS for c in op.all_error_codes} | case_error_codes()
+    schemas["ApiError"]["properties"]["error_code"]["enum"] = sorted(
+        all_codes | set(UNKNOWN_CALL_ERROR_CODES)
+    )
     return schemas
 
 
