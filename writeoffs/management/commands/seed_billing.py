@@ -62,7 +62,15 @@ from billing.models import (
     Payment,
 )
 from writeoffs.cases.backfill import cases_for_lone_holds
-from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.models import (
+    Case,
+    CaseAttachment,
+    CaseNote,
+    CaseNumber,
+    CaseStatusChange,
+    DisputeHold,
+    WriteOff,
+)
 from writeoffs.seeding import SEED_LABEL
 from writeoffs.seeding.indexes import journal_indexes_built_after
 from writeoffs.seeding.ledger import ACCOUNTING_CODES, BUSY_WRITEOFFS_PER_INVOICE, LedgerBuilder
@@ -272,17 +280,25 @@ class Command(BaseCommand):
         # response could name someone else's new entry: idempotency records go too.
         # The feed's events name the deleted rows and go; its counter stays, so event
         # ids go on rising and a reader's cursor from before the reset skips nothing.
+        # Dispute cases go with their holds (an attachment's file stays in storage), and
+        # case numbers start again.
         tables = [
             Event,
             JournalLine,
             JournalEntry,
             ApiIdempotencyRecord,
+            CaseAttachment,
+            CaseNote,
+            CaseStatusChange,
+            Case.history.model,
+            CaseNumber,
             WriteOff.history.model,
             DisputeHold.history.model,
             Payment.history.model,
             Invoice.history.model,
             WriteOff,
             DisputeHold,
+            Case,
             Payment,
             InvoiceLine,
             Invoice,
