@@ -383,20 +383,17 @@ class ReadOnlyInline(admin.TabularInline):
 
 class CaseHoldInline(ReadOnlyInline):
     model = DisputeHold
-    fields = ["id", "invoice", "amount_minor", "status", "expires_on"]
-    readonly_fields = fields
+    fields = readonly_fields = ("id", "invoice", "amount_minor", "status", "expires_on")
 
 
 class CaseStatusChangeInline(ReadOnlyInline):
     model = CaseStatusChange
-    fields = ["changed_at", "from_status", "to_status", "changed_by_label"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "from_status", "to_status", "changed_by_label")
 
 
 class CaseNoteInline(ReadOnlyInline):
     model = CaseNote
-    fields = ["created_at", "author_label", "text"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author_label", "text")
 
 
 @admin.register(Case)

@@ -75,7 +75,8 @@ def _send_digest(day: datetime.date) -> int:
     )
     per_user: dict[str, list[Case]] = defaultdict(list)
     for case in cases:
-        per_user[case.assignee.email].append(case)
+        if case.assignee is not None:  # the query asked for assigned cases only
+            per_user[case.assignee.email].append(case)
     messages = []
     for email, overdue in per_user.items():
         lines = [
