@@ -62,6 +62,17 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3151: ("Bulk run total is above the approval limit", HTTPStatus.FORBIDDEN),
     3152: ("Bulk run has no invoices to write off", HTTPStatus.BAD_REQUEST),
     3153: ("Bulk run is not in a state that allows this", HTTPStatus.BAD_REQUEST),
+    # Dispute cases
+    3160: ("Case does not exist", HTTPStatus.NOT_FOUND),
+    3161: ("Case status change not allowed", HTTPStatus.BAD_REQUEST),
+    3162: ("Case is closed (resolved or rejected)", HTTPStatus.BAD_REQUEST),
+    3163: ("Invalid case category", HTTPStatus.BAD_REQUEST),
+    3164: ("Invalid or missing root cause", HTTPStatus.BAD_REQUEST),
+    3165: ("Invalid case assignee", HTTPStatus.BAD_REQUEST),
+    3166: ("Invalid case due date", HTTPStatus.BAD_REQUEST),
+    3167: ("Dispute hold is not part of this case", HTTPStatus.BAD_REQUEST),
+    3168: ("Invalid case holds", HTTPStatus.BAD_REQUEST),
+    3169: ("Invalid case contact", HTTPStatus.BAD_REQUEST),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -126,6 +137,16 @@ BULK_RUN_INVALID_CRITERIA = 3150
 BULK_RUN_OVER_LIMIT = 3151
 BULK_RUN_EMPTY = 3152
 BULK_RUN_INVALID_STATE = 3153
+CASE_NOT_FOUND = 3160
+CASE_STATUS_CHANGE_REFUSED = 3161
+CASE_CLOSED = 3162
+INVALID_CASE_CATEGORY = 3163
+INVALID_ROOT_CAUSE = 3164
+INVALID_ASSIGNEE = 3165
+INVALID_DUE_DATE = 3166
+HOLD_NOT_IN_CASE = 3167
+INVALID_CASE_HOLDS = 3168
+INVALID_CASE_CONTACT = 3169
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

@@ -76,6 +76,8 @@ def map_case(context, case):
         return _sync_case(case)
     if not isinstance(case.body, dict):
         return case
+    if case.operation.path.startswith("/api/v1/"):
+        return _v1_case(case)
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     if case.media_type == "application/x-www-form-urlencoded":
         # A form cannot carry null (it would be sent as the text "null"); a form
@@ -101,6 +103,29 @@ SYNC_PATHS = ("/api/v1/accounts/", "/api/v1/invoices/", "/api/v1/payments/")
 def _sync_case(case):
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     if not negative and case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    return case
+
+
+def _v1_case(case):
+    """The /api/v1/ calls take the key as a Bearer token (schemathesis.toml), not in
+    the body. Half the valid examples of opening a case name a real account and
+    invoice and hold one cent, so that successes are checked too."""
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if negative:
+        return case
+    if (
+        case.operation.path == "/api/v1/cases"
+        and hash(repr(sorted(case.body.items(), key=str))) % 2
+    ):
+        acct_no, invoice_no = REAL_INPUTS["acct_no"], REAL_INPUTS["invoice_no"]
+        if acct_no and invoice_no:
+            case.body = {
+                "acct_no": int(acct_no),
+                "category": "other",
+                "holds": [{"invoice_no": int(invoice_no), "amount": "0.01"}],
+            }
+    if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     return case
 

@@ -162,6 +162,11 @@ EXPECTED: dict[str, Expect] = {
     "import_start": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
     "import_mapping": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
     "import_refused_csv": Expect(get=CLERK_FORM, scoped=False),
+    # /api/v1/cases: Bearer keys only, so a session without one is unknown (401).
+    "api_cases": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
+    "api_case": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_case_notes": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
+    "api_case_settle": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),
@@ -242,6 +247,8 @@ class Ledger:
             "external_id": "ext-1",
             "run_id": self.run_id,
             "import_id": self.import_id,
+            # A case number: the API routes answer 401 before they look it up.
+            "number": 1,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")

@@ -11,6 +11,7 @@ class WriteoffsConfig(AppConfig):
 
         from writeoffs.allowance.provision import ensure_default_provision_rates
         from writeoffs.approvals.limits import ensure_default_limits
+        from writeoffs.cases.lists import ensure_default_case_lists
         from writeoffs.checks import (
             check_allowance_method,
             check_approval_limits,
@@ -21,6 +22,7 @@ class WriteoffsConfig(AppConfig):
         post_migrate.connect(
             ensure_default_provision_rates, sender=self, dispatch_uid="provision_rates"
         )
+        post_migrate.connect(ensure_default_case_lists, sender=self, dispatch_uid="case_lists")
         checks.register(check_dispute_settings)
         checks.register(check_approval_limits)
         checks.register(check_allowance_method)
@@ -33,7 +35,12 @@ def _register_with_billing() -> None:
     from billing import extensions
     from writeoffs import roles, selectors
     from writeoffs.allowance.close import close_figures, provision_checklist
+    from writeoffs.cases.checks import verify_cases
+    from writeoffs.cases.open import case_for_lone_hold
+    from writeoffs.cases.paid import release_paid_holds
+    from writeoffs.cases.resolution import case_after_hold_settled
     from writeoffs.ledger_checks import verify_books
+    from writeoffs.lifecycle import listeners
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
     from writeoffs.reports.aging import reservations
@@ -49,12 +56,17 @@ def _register_with_billing() -> None:
     extensions.register_payment_voided(void_recoveries)
     extensions.register_void_blocker(selectors.void_blockers)
     extensions.register_reservations(reservations)
+    extensions.register_payment_recorded(release_paid_holds)
+    # Within writeoffs: the hold services tell the dispute cases above them.
+    listeners.register(listeners.hold_opened, case_for_lone_hold)
+    listeners.register(listeners.hold_settled, case_after_hold_settled)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(close_figures)
     extensions.register_close_checklist(provision_checklist)
     extensions.register_ledger_check(verify_ledger)
     extensions.register_ledger_check(verify_books)
+    extensions.register_ledger_check(verify_cases)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)

@@ -26,6 +26,7 @@ from writeoffs.api.answers import (
     ListResponse,
     SettleResponse,
 )
+from writeoffs.api.case_openapi import CASE_MODELS, case_error_codes, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 from writeoffs.api.sync_schemas import PUT_CALLS, PutError
 
@@ -289,13 +290,20 @@ def _schemas() -> dict:
         models += [(body, "validation"), (answer, "serialization")]
     models.append((PutError, "serialization"))
     models.append((ApiError, "serialization"))
+    models += [
+        (model, "validation" if "Request" in model.__name__ else "serialization")
+        for model in CASE_MODELS
+    ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
-    all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes} | {*PUT_ERROR_CODES})
-    schemas["ApiError"]["properties"]["error_code"]["enum"] = [
-        *all_codes,
-        *UNKNOWN_CALL_ERROR_CODES,
-    ]
+    all_codes = (
+        {c for op in OPERATIONS for c in op.all_error_codes}
+        | {*PUT_ERROR_CODES}
+        | case_error_codes()
+    )
+    schemas["ApiError"]["properties"]["error_code"]["enum"] = sorted(
+        all_codes | set(UNKNOWN_CALL_ERROR_CODES)
+    )
     return schemas
 
 
@@ -328,6 +336,7 @@ def openapi_document() -> dict:
                 }
                 for kind, name, summary, body, answer in PUT_CALLS
             },
+            **case_paths(),
         },
         "components": {
             "schemas": _schemas(),
@@ -335,7 +344,7 @@ def openapi_document() -> dict:
                 "bearerApiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API key (manage.py create_api_key); the events feed only.",
+                    "description": "An API key (manage.py create_api_key): the /api/v1/ calls.",
                 }
             },
         },

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, feed, sync, transport
+from writeoffs.api import calls, cases, feed, sync, transport
 
 urlpatterns = [
     path(
@@ -21,6 +21,10 @@ urlpatterns = [
     path("v1/accounts/<str:external_id>", sync.put_account, name="api_put_account"),
     path("v1/invoices/<str:external_id>", sync.put_invoice, name="api_put_invoice"),
     path("v1/payments/<str:external_id>", sync.put_payment, name="api_put_payment"),
+    path("v1/cases", cases.cases_collection, name="api_cases"),
+    path("v1/cases/<str:number>", cases.case_detail, name="api_case"),
+    path("v1/cases/<str:number>/notes", cases.case_notes, name="api_case_notes"),
+    path("v1/cases/<str:number>/settle", cases.case_settlement, name="api_case_settle"),
     path("openapi.json", transport.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),
