@@ -62,6 +62,12 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3151: ("Bulk run total is above the approval limit", HTTPStatus.FORBIDDEN),
     3152: ("Bulk run has no invoices to write off", HTTPStatus.BAD_REQUEST),
     3153: ("Bulk run is not in a state that allows this", HTTPStatus.BAD_REQUEST),
+    # Dispute case attachments
+    3190: ("Attachment is larger than ATTACHMENT_MAX_BYTES", HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    3191: (
+        "Attachment type not accepted, or its content does not match its name",
+        HTTPStatus.BAD_REQUEST,
+    ),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -126,6 +132,10 @@ BULK_RUN_INVALID_CRITERIA = 3150
 BULK_RUN_OVER_LIMIT = 3151
 BULK_RUN_EMPTY = 3152
 BULK_RUN_INVALID_STATE = 3153
+ATTACHMENT_TOO_LARGE = 3190
+# Not one of the accepted types, read from the content; or the content is not what the
+# name's extension says (HTML named .pdf), or a spreadsheet that is not a sound package.
+ATTACHMENT_REFUSED = 3191
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

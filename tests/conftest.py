@@ -29,6 +29,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path_factory):
+    """Attachments a test uploads go to a folder of its own, never the repository's media/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """The cache holds the API's failed-authentication counts: each test starts at none."""
     cache.clear()
