@@ -11,6 +11,7 @@ class WriteoffsConfig(AppConfig):
 
         from writeoffs.allowance.provision import ensure_default_provision_rates
         from writeoffs.approvals.limits import ensure_default_limits
+        from writeoffs.cases.lists import ensure_default_case_lists
         from writeoffs.checks import (
             check_allowance_method,
             check_approval_limits,
@@ -21,6 +22,7 @@ class WriteoffsConfig(AppConfig):
         post_migrate.connect(
             ensure_default_provision_rates, sender=self, dispatch_uid="provision_rates"
         )
+        post_migrate.connect(ensure_default_case_lists, sender=self, dispatch_uid="case_lists")
         checks.register(check_dispute_settings)
         checks.register(check_approval_limits)
         checks.register(check_allowance_method)

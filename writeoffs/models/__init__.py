@@ -17,6 +17,18 @@ from writeoffs.models.bulk import (
     BulkRun,
     BulkRunItem,
 )
+from writeoffs.models.cases import (
+    CLOSED_CASE_STATUSES,
+    OPEN_CASE_STATUSES,
+    Case,
+    CaseAttachment,
+    CaseCategory,
+    CaseNote,
+    CaseNumber,
+    CaseStatus,
+    CaseStatusChange,
+    RootCause,
+)
 from writeoffs.models.choices import (
     RECOVERABLE_REASON_CODES,
     SETTLEMENT_OUTCOMES,
@@ -39,7 +51,9 @@ from writeoffs.models.writeoffs import (
 )
 
 __all__ = [
+    "CLOSED_CASE_STATUSES",
     "DEFAULT_RATES",
+    "OPEN_CASE_STATUSES",
     "RECOVERABLE_REASON_CODES",
     "SETTLEMENT_FOR_STATUS",
     "SETTLEMENT_OUTCOMES",
@@ -48,12 +62,20 @@ __all__ = [
     "ApprovalLimit",
     "BulkRun",
     "BulkRunItem",
+    "Case",
+    "CaseAttachment",
+    "CaseCategory",
+    "CaseNote",
+    "CaseNumber",
+    "CaseStatus",
+    "CaseStatusChange",
     "DisputeHold",
     "LedgerEntry",
     "ProvisionBucket",
     "ProvisionRate",
     "ProvisionRun",
     "ReasonCode",
+    "RootCause",
     "Settlement",
     "Source",
     "WriteOff",

@@ -53,6 +53,11 @@ class DisputeHold(LedgerEntry):
     # as "Conversion refused", and expiry does not ask for a conversion again. Only a
     # person's settlement (converting again, releasing, re-aging) clears it.
     conversion_refused = models.BooleanField(default=False)
+    # The dispute case that works this hold (SPEC Part 3). Every open hold has one
+    # (verify_ledger checks it); holds settled before cases existed have none.
+    case = models.ForeignKey(
+        "writeoffs.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="holds"
+    )
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
