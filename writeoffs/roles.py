@@ -13,8 +13,11 @@ _VIEW = [
     "writeoffs.view_writeoff",
     "writeoffs.view_disputehold",
     "writeoffs.view_approvallimit",
+    "writeoffs.view_case",
 ]
 _CREATE = ["writeoffs.add_writeoff", "writeoffs.add_disputehold"]
+# A dispute case's files; the case itself and its notes are the cases services'.
+_CASE_FILES = ["writeoffs.add_caseattachment"]
 _SUPERVISE = ["writeoffs.reverse_writeoff", "writeoffs.settle_disputehold"]
 _APPROVE = ["writeoffs.approve_writeoff"]
 # The controller approves and edits limits, and creates, settles and reverses nothing
@@ -31,13 +34,13 @@ _CONTROL = [
 
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
-    CLERK: _VIEW + _CREATE,
-    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _APPROVE,
+    CLERK: _VIEW + _CREATE + _CASE_FILES,
+    SUPERVISOR: _VIEW + _CREATE + _CASE_FILES + _SUPERVISE + _APPROVE,
     CONTROLLER: _VIEW + _APPROVE + _CONTROL,
 }
 
 # An API key writes like a clerk or a supervisor; approval is never an API call.
 API_ROLE_PERMISSIONS = {
-    "clerk": _CREATE,
-    "supervisor": _CREATE + _SUPERVISE,
+    "clerk": _CREATE + _CASE_FILES,
+    "supervisor": _CREATE + _CASE_FILES + _SUPERVISE,
 }
