@@ -68,6 +68,17 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
         "Attachment type not accepted, or its content does not match its name",
         HTTPStatus.BAD_REQUEST,
     ),
+    # Dispute cases
+    3160: ("Case does not exist", HTTPStatus.NOT_FOUND),
+    3161: ("Case status change not allowed", HTTPStatus.BAD_REQUEST),
+    3162: ("Case is closed (resolved or rejected)", HTTPStatus.BAD_REQUEST),
+    3163: ("Invalid case category", HTTPStatus.BAD_REQUEST),
+    3164: ("Invalid or missing root cause", HTTPStatus.BAD_REQUEST),
+    3165: ("Invalid case assignee", HTTPStatus.BAD_REQUEST),
+    3166: ("Invalid case due date", HTTPStatus.BAD_REQUEST),
+    3167: ("Dispute hold is not part of this case", HTTPStatus.BAD_REQUEST),
+    3168: ("Invalid case holds", HTTPStatus.BAD_REQUEST),
+    3169: ("Invalid case contact", HTTPStatus.BAD_REQUEST),
     25020: ("Illegal characters entered", HTTPStatus.BAD_REQUEST),
     29013: (
         "Client Parameter, Dispute Hold Expiration Override Maximum Days, is invalid",
@@ -136,6 +147,16 @@ ATTACHMENT_TOO_LARGE = 3190
 # Not one of the accepted types, read from the content; or the content is not what the
 # name's extension says (HTML named .pdf), or a spreadsheet that is not a sound package.
 ATTACHMENT_REFUSED = 3191
+CASE_NOT_FOUND = 3160
+CASE_STATUS_CHANGE_REFUSED = 3161
+CASE_CLOSED = 3162
+INVALID_CASE_CATEGORY = 3163
+INVALID_ROOT_CAUSE = 3164
+INVALID_ASSIGNEE = 3165
+INVALID_DUE_DATE = 3166
+HOLD_NOT_IN_CASE = 3167
+INVALID_CASE_HOLDS = 3168
+INVALID_CASE_CONTACT = 3169
 ILLEGAL_CHARACTERS = 25020
 INVALID_DISPUTE_SETTINGS = 29013
 INVALID_EXPIRE_HOLD_DAYS = 29014

@@ -63,6 +63,10 @@ class Reserved(NamedTuple):
 # What of ``invoice`` was reserved on the days from ``since`` on: every reservation
 # that overlaps them, whenever it began (``billing.ledger.availability``).
 type Reservations = Callable[[Invoice, datetime.date], list[Reserved]]
+# A payment was recorded (``payment_record``), under the invoice lock, after the
+# payment's own posting and event. Do what the new balance calls for (a hold the
+# payment made moot).
+type PaymentRecorded = Callable[[Payment, Invoice, Actor], None]
 # Context a page of billing's adds to its own (the template reads both).
 type AccountPageContext = Callable[[HttpRequest, Account], dict[str, Any]]
 type InvoicePageContext = Callable[[HttpRequest, Invoice], dict[str, Any]]
@@ -76,6 +80,7 @@ class Hooks:
 
     revenue_code_moved: list[RevenueCodeMoved] = field(default_factory=list)
     payment_voided: list[PaymentVoided] = field(default_factory=list)
+    payment_recorded: list[PaymentRecorded] = field(default_factory=list)
     void_blockers: list[VoidBlockers] = field(default_factory=list)
     close_blockers: list[CloseBlockers] = field(default_factory=list)
     close_figures: list[CloseFigures] = field(default_factory=list)
@@ -109,6 +114,11 @@ def register_payment_voided(hook: PaymentVoided) -> PaymentVoided:
     """Called by ``payment_remove`` under the invoice and payment locks; what the hooks
     return is added back to the invoice's written-off total."""
     return _append(hooks.payment_voided, hook)
+
+
+def register_payment_recorded(hook: PaymentRecorded) -> PaymentRecorded:
+    """Called by ``payment_record`` under the invoice lock, last in its transaction."""
+    return _append(hooks.payment_recorded, hook)
 
 
 def register_void_blocker(hook: VoidBlockers) -> VoidBlockers:

@@ -394,3 +394,26 @@ WRITEOFF_APPROVAL_DAYS = env_int("WRITEOFF_APPROVAL_DAYS", 14)
 # The window in which a requester's write-offs on one invoice add up against their
 # limit, so that splitting one write-off does not get under it.
 WRITEOFF_APPROVAL_WINDOW_DAYS = 30
+
+# Email: dispute cases mail their assignee and a daily digest of overdue cases, through
+# Django's mailers. The console backend by default (nothing leaves the machine); set
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below in
+# production.
+_email_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_smtp_options = {
+    "host": env_str("EMAIL_HOST", "localhost"),
+    "port": env_int("EMAIL_PORT", 25),
+    "username": env_str("EMAIL_HOST_USER", ""),
+    "password": env_str("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email_backend,
+        # Only the SMTP backend takes these; another backend refuses options it does not know.
+        "OPTIONS": _smtp_options if _email_backend.endswith(".smtp.EmailBackend") else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "write-offs@localhost")
+# Links in those emails: the site's address as people reach it.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")

@@ -35,7 +35,11 @@ def _register_with_billing() -> None:
     from billing import extensions
     from writeoffs import roles, selectors
     from writeoffs.allowance.close import close_figures, provision_checklist
+    from writeoffs.cases.open import case_for_lone_hold
+    from writeoffs.cases.paid import release_paid_holds
+    from writeoffs.cases.resolution import case_after_hold_settled
     from writeoffs.ledger_checks import verify_books
+    from writeoffs.lifecycle import listeners
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
     from writeoffs.reports.aging import reservations
@@ -51,6 +55,10 @@ def _register_with_billing() -> None:
     extensions.register_payment_voided(void_recoveries)
     extensions.register_void_blocker(selectors.void_blockers)
     extensions.register_reservations(reservations)
+    extensions.register_payment_recorded(release_paid_holds)
+    # Within writeoffs: the hold services tell the dispute cases above them.
+    listeners.register(listeners.hold_opened, case_for_lone_hold)
+    listeners.register(listeners.hold_settled, case_after_hold_settled)
     # Closing the books.
     extensions.register_close_blocker(selectors.close_blockers)
     extensions.register_close_figures(close_figures)

@@ -13,12 +13,28 @@ _VIEW = [
     "writeoffs.view_writeoff",
     "writeoffs.view_disputehold",
     "writeoffs.view_approvallimit",
+    # Dispute cases and what they draw on.
     "writeoffs.view_case",
+    "writeoffs.view_casenote",
+    "writeoffs.view_caseattachment",
+    "writeoffs.view_casecategory",
+    "writeoffs.view_rootcause",
 ]
-_CREATE = ["writeoffs.add_writeoff", "writeoffs.add_disputehold"]
-# A dispute case's files; the case itself and its notes are the cases services'.
-_CASE_FILES = ["writeoffs.add_caseattachment"]
-_SUPERVISE = ["writeoffs.reverse_writeoff", "writeoffs.settle_disputehold"]
+_CREATE = [
+    "writeoffs.add_writeoff",
+    "writeoffs.add_disputehold",
+    # Open, work (status, assignee) and add to a case; settling its holds is the
+    # supervisor's, as settling any hold is.
+    "writeoffs.add_case",
+    "writeoffs.change_case",
+    "writeoffs.add_casenote",
+    "writeoffs.add_caseattachment",
+]
+_SUPERVISE = [
+    "writeoffs.reverse_writeoff",
+    "writeoffs.settle_disputehold",
+    "writeoffs.edit_case_due_date",
+]
 _APPROVE = ["writeoffs.approve_writeoff"]
 # The controller approves and edits limits, and creates, settles and reverses nothing
 # (segregation of duties).
@@ -34,13 +50,15 @@ _CONTROL = [
 
 ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
-    CLERK: _VIEW + _CREATE + _CASE_FILES,
-    SUPERVISOR: _VIEW + _CREATE + _CASE_FILES + _SUPERVISE + _APPROVE,
+    CLERK: _VIEW + _CREATE,
+    SUPERVISOR: _VIEW + _CREATE + _SUPERVISE + _APPROVE,
     CONTROLLER: _VIEW + _APPROVE + _CONTROL,
 }
 
 # An API key writes like a clerk or a supervisor; approval is never an API call.
+# A key reads the cases it works (GET /api/v1/cases/{number}).
+_API_READ = ["writeoffs.view_case"]
 API_ROLE_PERMISSIONS = {
-    "clerk": _CREATE + _CASE_FILES,
-    "supervisor": _CREATE + _CASE_FILES + _SUPERVISE,
+    "clerk": _CREATE + _API_READ,
+    "supervisor": _CREATE + _SUPERVISE + _API_READ,
 }

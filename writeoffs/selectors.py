@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
 
@@ -22,7 +22,7 @@ from billing.money import from_minor
 from billing.parsing import is_ascii_digits
 from billing.receivables.selectors import sent_invoice_sums
 from billing.rules import today
-from writeoffs.models import BulkRun, DisputeHold, WriteOff
+from writeoffs.models import OPEN_CASE_STATUSES, BulkRun, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
 # primary key, so pages are stable when dates or amounts tie.
@@ -391,3 +391,26 @@ def requests_of(user, status: str = "") -> QuerySet[WriteOff]:
         .select_related("invoice", "account")
         .order_by("-created_at", "-id")
     )
+
+
+def in_dispute() -> Exists:
+    """For an invoice queryset: the invoice has a hold in an open dispute case (SPEC
+    Part 3, "Collections pause"): it is "in dispute", left out of bulk runs and
+    flagged. Annotate or filter with it (``.alias(disputed=in_dispute())``)."""
+    return Exists(
+        DisputeHold.objects.filter(invoice=OuterRef("pk"), case__status__in=OPEN_CASE_STATUSES)
+    )
+
+
+def invoices_in_dispute(invoice_ids: list[int] | set[int]) -> set[int]:
+    """Which of ``invoice_ids`` are in dispute (one query, for a table's flags)."""
+    return set(
+        DisputeHold.objects.filter(
+            invoice_id__in=invoice_ids, case__status__in=OPEN_CASE_STATUSES
+        ).values_list("invoice_id", flat=True)
+    )
+
+
+def invoice_in_dispute(invoice: Invoice) -> bool:
+    """Whether the invoice is in dispute: the one question a page asks for its flag."""
+    return bool(invoices_in_dispute({invoice.pk}))

@@ -160,6 +160,8 @@ def payment_record(
             invoice.save(update_fields=["paid_minor"])
             post_payment(payment, invoice=invoice, actor=actor)
             _payment_event(EventType.PAYMENT_RECORDED, payment, invoice=invoice, actor=actor)
+            for recorded in extensions.hooks.payment_recorded:
+                recorded(payment, invoice, actor)
         return payment
 
     return create_once(Payment, actor, idempotency_key, content, create)

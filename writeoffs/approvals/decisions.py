@@ -35,6 +35,7 @@ from billing.rules import (
     today,
 )
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
+from writeoffs.lifecycle import listeners
 from writeoffs.lifecycle.events import dispute_event, writeoff_event
 from writeoffs.lifecycle.holds import _mark_settled
 from writeoffs.lifecycle.rules import _writeoff_becomes_active, run_date_or_today
@@ -121,6 +122,7 @@ def writeoff_approve(*, writeoff_id: int, actor: Actor) -> WriteOff:
                 reaged=False,
                 aging_date=invoice.aging_date.isoformat(),
             )
+            listeners.announce(listeners.hold_settled, settled, actor)
     return writeoff
 
 

@@ -20,6 +20,7 @@ from billing.money import from_minor
 from billing.rules import today
 from writeoffs.approvals.limits import approval_limit_minor, within_limit
 from writeoffs.models import BulkRun, WriteOff
+from writeoffs.selectors import in_dispute
 
 
 def bulk_run_candidates(
@@ -51,7 +52,9 @@ def bulk_run_candidates(
         invoices = invoices.filter(account__status__in=run.account_statuses)
     if run.exclude_held:
         invoices = invoices.filter(held_minor=0)
-    return invoices
+    # An invoice in an open dispute case is never written off in bulk, whatever the
+    # run's criteria: its collections are paused while the case is worked.
+    return invoices.exclude(in_dispute())
 
 
 def aging_cutoff(run: BulkRun, on: datetime.date) -> datetime.date:

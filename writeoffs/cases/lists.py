@@ -20,6 +20,7 @@ DEFAULT_ROOT_CAUSES = (
     ("duplicate_invoice", "Duplicate invoice"),
     ("service_failure", "Service failure"),
     ("customer_error", "Customer error"),
+    ("expired", "Hold expired"),
     ("other", "Other"),
 )
 

@@ -45,6 +45,7 @@ from billing.rules import (
 )
 from writeoffs.approvals.limits import hold_requester
 from writeoffs.checks import dispute_settings_problems
+from writeoffs.lifecycle import listeners
 from writeoffs.lifecycle.events import dispute_event, writeoff_event
 from writeoffs.lifecycle.rules import (
     LimitCheck,
@@ -55,6 +56,7 @@ from writeoffs.lifecycle.rules import (
     _writeoff_reason,
 )
 from writeoffs.models import (
+    Case,
     DisputeHold,
     ReasonCode,
     Settlement,
@@ -200,8 +202,13 @@ def dispute_hold_create(
     reason_code: object = ReasonCode.CHARGE_DISPUTE_HOLD,
     source: str = Source.UI,
     idempotency_key: str | None = None,
+    case: Case | None = None,
 ) -> DisputeHold:
-    """Put all (``amount`` empty) or part of an invoice's available balance on hold."""
+    """Put all (``amount`` empty) or part of an invoice's available balance on hold.
+
+    ``case`` is the dispute case opening it; a hold opened without one (the Part 1
+    hold form and API) gets a case of its own from the ``hold_opened`` listeners.
+    """
     require_perm(actor, "writeoffs.add_disputehold")
     content = fingerprint(
         invoice_id=invoice_id,
@@ -236,6 +243,7 @@ def dispute_hold_create(
                 created_by=actor.user,
                 api_key=actor.api_key,
                 created_by_label=actor.label,
+                case=case,
                 **idempotency_fields(actor, idempotency_key, content),
             )
             invoice.held_minor += plan.amount_minor
@@ -247,6 +255,8 @@ def dispute_hold_create(
                 actor=actor,
                 expires_on=hold.expires_on.isoformat() if hold.expires_on else None,
             )
+            if case is None:
+                listeners.announce(listeners.hold_opened, hold, actor)
         return hold
 
     return create_once(DisputeHold, actor, idempotency_key, content, create)
@@ -429,6 +439,7 @@ def _settle(
             reaged=reage is not None and reage.moves,
             aging_date=invoice.aging_date.isoformat(),
         )
+        listeners.announce(listeners.hold_settled, hold, actor)
     return Settled(hold, reage)
 
 

@@ -25,6 +25,7 @@ ROOT_CAUSES = [
     ("duplicate_invoice", "Duplicate invoice"),
     ("service_failure", "Service failure"),
     ("customer_error", "Customer error"),
+    ("expired", "Hold expired"),
     ("other", "Other"),
 ]
 

@@ -1,0 +1,62 @@
+"""Auto-resolve on payment (SPEC Part 3): when a payment brings an invoice's balance
+due down to its held amount, nothing undisputed is left to collect, so its holds are
+released, each case they belong to notes "paid", and a case with nothing left open
+is resolved with root cause "paid".
+
+Registered with billing's ``payment_recorded`` hook (billing never imports this
+app), so it runs inside ``payment_record``'s transaction, under its invoice lock,
+after the payment's own posting and event.
+"""
+
+from __future__ import annotations
+
+from billing.actors import Actor
+from billing.models import Invoice, Payment
+from billing.money import money_text
+from writeoffs.cases.notes import system_note
+from writeoffs.cases.resolution import close_if_settled, settling
+from writeoffs.lifecycle.holds import dispute_hold_settle
+from writeoffs.models import Case, DisputeHold, RootCause, Settlement, Source
+
+
+def release_paid_holds(payment: Payment, invoice: Invoice, actor: Actor) -> None:
+    if invoice.held_minor <= 0 or invoice.balance_due_minor > invoice.held_minor:
+        return
+    # A conversion pending approval is someone's decision in progress: it stays.
+    holds = list(
+        DisputeHold.objects.filter(
+            invoice=invoice, status=DisputeHold.Status.OPEN, conversion_pending=False
+        ).order_by("pk")
+    )
+    if not holds:
+        return
+    system = Actor.for_system()
+    case_ids = sorted({hold.case_id for hold in holds if hold.case_id is not None})
+    # The invoice is locked already; its cases next, in id order (cases.rules).
+    cases = list(
+        Case.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .filter(pk__in=case_ids)
+        .order_by("pk")
+    )
+    reason = (
+        f"Payment {payment.pk} of {money_text(payment.amount, invoice.currency)} brought "
+        f"invoice {invoice.invoice_no}'s balance due down to its held amount."
+    )
+    with settling(*cases):
+        for hold in holds:
+            dispute_hold_settle(
+                dispute_hold_id=hold.pk,
+                action=Settlement.RELEASE,
+                actor=system,
+                comments=f"Released: {reason}",
+                source=Source.SYSTEM,
+            )
+        paid = RootCause.objects.filter(code=RootCause.PAID).first()
+        for case in cases:
+            if not case.is_open:
+                continue
+            system_note(case, f"Paid. {reason} Its holds on that invoice were released.", system)
+            if paid is not None and not case.holds.filter(status=DisputeHold.Status.OPEN).exists():
+                case.root_cause = paid
+                close_if_settled(case, system)
