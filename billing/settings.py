@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Bounds a file upload before anything reads the body (RefuseNul does, next).
+    "billing.ops.uploads.UploadLimitMiddleware",
     # Before any view or admin page reads a parameter: see the class.
     "billing.ops.middleware.RefuseNulMiddleware",
     "billing.ops.middleware.HtmxAuthMiddleware",

@@ -22,9 +22,9 @@ def _case_changes(case: Case) -> list[TimelineEntry]:
     """Assignee, due date, contact and root cause changes, from the case's history."""
     entries: list[TimelineEntry] = []
     rows = list(
-        case.history.select_related("assignee", "root_cause", "category").order_by(
-            "history_id"
-        )[:TIMELINE_LIMIT]
+        case.history.select_related("assignee", "root_cause", "category").order_by("history_id")[
+            :TIMELINE_LIMIT
+        ]
     )
     for before, row in zip([None, *rows], rows, strict=False):
         if before is None:
@@ -32,9 +32,7 @@ def _case_changes(case: Case) -> list[TimelineEntry]:
         words = []
         if row.assignee_id != before.assignee_id:
             words.append(
-                f"Assigned to {row.assignee.get_username()}."
-                if row.assignee_id
-                else "Unassigned."
+                f"Assigned to {row.assignee.get_username()}." if row.assignee_id else "Unassigned."
             )
         if row.due_date != before.due_date:
             words.append(

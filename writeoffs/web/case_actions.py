@@ -25,7 +25,13 @@ from writeoffs.cases.resolution import case_settle
 from writeoffs.cases.work import case_assign, case_bulk_assign, case_change_status
 from writeoffs.cases.worklist import case_for
 from writeoffs.models import Case
-from writeoffs.web.case_forms import AssignForm, BulkAssignForm, CaseSettleForm, NoteForm, StatusForm
+from writeoffs.web.case_forms import (
+    AssignForm,
+    BulkAssignForm,
+    CaseSettleForm,
+    NoteForm,
+    StatusForm,
+)
 from writeoffs.web.cases import CASE_TEMPLATE, case_context
 
 
@@ -93,7 +99,9 @@ def case_status_view(request: HtmxHttpRequest, number: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             case = case_change_status(
-                case_id=case.pk, status=form.cleaned_data["status"], actor=Actor.for_request(request)
+                case_id=case.pk,
+                status=form.cleaned_data["status"],
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             attach_billing_error(form, error)

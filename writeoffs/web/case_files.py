@@ -1,11 +1,10 @@
 """A dispute case's files: the upload drawer and the download.
 
-The upload reads no more than ``ATTACHMENT_MAX_BYTES`` of a file: a request that says
-it is larger is answered before its body is read, and an upload handler stops
-taking a file part the moment it passes the limit (a body sent without a length,
-or one that lies about it), so an oversized file never reaches a temporary file,
-let alone storage. The download is the only way to a stored file: it checks the
-permission and the case, and answers as an attachment that no browser renders.
+The upload reads no more than ``ATTACHMENT_MAX_BYTES`` of a file
+(billing/ops/uploads.py sets that bound before anything reads the body), so an
+oversized file never reaches a temporary file, let alone storage. The download is
+the only way to a stored file: it checks the permission and the case, and answers
+as an attachment that no browser renders.
 """
 
 from __future__ import annotations
@@ -15,14 +14,14 @@ from urllib.parse import quote
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from billing.actors import Actor
 from billing.errors import BillingError
+from billing.ops.uploads import upload_exceeded
 from billing.web.forms import attach_billing_error
 from billing.web.htmx import HtmxHttpRequest, htmx_done, render_page
 from writeoffs.cases.attachments import (
@@ -34,9 +33,6 @@ from writeoffs.cases.files import ACCEPT_ATTRIBUTE, ACCEPTED_LABELS, describe_si
 from writeoffs.cases.worklist import attachment_for, case_for
 from writeoffs.web.cases import CASE_TEMPLATE, case_context
 
-# Room for the multipart framing and the form's other fields around the file.
-MULTIPART_OVERHEAD = 64 * 1024
-
 
 class AttachmentForm(forms.Form):
     file = forms.FileField(
@@ -47,43 +43,16 @@ class AttachmentForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = (
-            f"{ACCEPTED_LABELS}, up to {describe_size(settings.ATTACHMENT_MAX_BYTES)}."
-        )
+        self.fields[
+            "file"
+        ].help_text = f"{ACCEPTED_LABELS}, up to {describe_size(settings.ATTACHMENT_MAX_BYTES)}."
         self.fields["file"].widget.attrs["accept"] = ACCEPT_ATTRIBUTE
-
-
-class SizeLimitHandler(FileUploadHandler):
-    """Skips a file part as soon as more than ``limit`` bytes of it have arrived: the
-    handlers after this one (memory, temporary file) never see the rest."""
-
-    def __init__(self, request: HttpRequest, limit: int) -> None:
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-        self.exceeded = False
-
-    def new_file(self, *args, **kwargs) -> None:
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.exceeded = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
 
 
 def content_disposition(name: str) -> str:
     """``attachment`` with the name twice: a plain ASCII fallback, and the exact name
     in RFC 5987 form (``filename*=UTF-8''…``) that every current browser prefers."""
-    fallback = "".join(
-        ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in name
-    )
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
@@ -100,30 +69,30 @@ def _render(request: HtmxHttpRequest, case, form: AttachmentForm, status: int = 
 @require_http_methods(["GET", "POST"])
 @csrf_exempt
 def case_attachment_new(request: HtmxHttpRequest, number: int) -> HttpResponse:
-    """The upload drawer. The size limit is installed before anything reads the body,
-    which is why CSRF is checked just after (the middleware would read it first)."""
-    limit = SizeLimitHandler(request, settings.ATTACHMENT_MAX_BYTES)
-    if request.method == "POST":
-        request.upload_handlers.insert(0, limit)
-    return _attachment_new(request, number, limit)
+    """The upload drawer. A body too large to read (billing.ops.uploads) is answered
+    with the limit before the CSRF check, which would need the unread token: that
+    answer changes nothing. Everything else is checked for CSRF as usual."""
+    case = case_for(number)
+    if request.method == "POST" and getattr(request, "upload_unread", False):
+        return _too_large(request, case)
+    return _attachment_new(request, case)
+
+
+def _too_large(request: HtmxHttpRequest, case) -> HttpResponse:
+    # Bound and checked, so that the one error shown is the limit, not "choose a file".
+    form = AttachmentForm({}, {})
+    form.is_valid()
+    form.errors["file"] = form.error_class([too_large().message])
+    return _render(request, case, form, status=413)
 
 
 @csrf_protect
-def _attachment_new(request: HtmxHttpRequest, number: int, limit: SizeLimitHandler):
-    case = case_for(number)
+def _attachment_new(request: HtmxHttpRequest, case) -> HttpResponse:
     if request.method != "POST":
         return _render(request, case, AttachmentForm())
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    if declared > settings.ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD:
-        # Answered without reading the body at all.
-        form = AttachmentForm()
-        form.add_error("file", too_large().message)
-        return _render(request, case, form, status=413)
+    if upload_exceeded(request):
+        return _too_large(request, case)
     form = AttachmentForm(request.POST, request.FILES)
-    if limit.exceeded:
-        form = AttachmentForm(request.POST)
-        form.add_error("file", too_large().message)
-        return _render(request, case, form, status=413)
     if form.is_valid():
         try:
             attachment = attachment_add(

@@ -39,7 +39,9 @@ def case_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every account's cases; the filters swap only the table (htmx) and the URL."""
     filters = CaseFilters.from_query(request.GET)
     on = today()
-    cases = page_window(case_rows(filters, request.user, on), request.GET.get("page"), CASES_PER_PAGE)
+    cases = page_window(
+        case_rows(filters, request.user, on), request.GET.get("page"), CASES_PER_PAGE
+    )
     context = {
         "filters": filters,
         "views": CASE_VIEWS,
@@ -71,9 +73,7 @@ def case_context(request: HtmxHttpRequest, case: Case, tab: str = "holds") -> di
         "holds": holds,
         "open_holds": [hold for hold in holds if hold.is_open],
         "tab": tab,
-        "tab_items": [
-            (key, label, counts.get(key)) for key, label in CASE_TABS.items()
-        ],
+        "tab_items": [(key, label, counts.get(key)) for key, label in CASE_TABS.items()],
         "case_url": reverse("case_detail", args=[case.number]),
         "notes": list(case.notes.order_by("-id")) if tab == "notes" else [],
         "attachments": list(case.attachments.order_by("-id")) if tab == "attachments" else [],

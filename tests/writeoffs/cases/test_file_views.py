@@ -63,7 +63,9 @@ def test_html_named_pdf_is_refused_next_to_the_field_and_nothing_is_stored(clien
 def test_an_oversized_upload_is_refused_before_its_body_is_read(client, clerk, case, settings):
     settings.ATTACHMENT_MAX_BYTES = 1000
     client.force_login(clerk)
-    body = encode_multipart("BoUnDaRy", {"file": samples.upload("big.pdf", b"%PDF" + bytes(200_000))})
+    body = encode_multipart(
+        "BoUnDaRy", {"file": samples.upload("big.pdf", b"%PDF" + bytes(200_000))}
+    )
     response = client.post(
         upload_url(case), body, content_type="multipart/form-data; boundary=BoUnDaRy"
     )
@@ -121,7 +123,7 @@ def test_upload_to_a_case_that_does_not_exist_is_404(client, clerk, db):
 def attachment(case, clerk):
     return attachment_add(
         case_id=case.pk,
-        upload=samples.upload("Überweisung \"März\".pdf", samples.PDF),
+        upload=samples.upload('Überweisung "März".pdf', samples.PDF),
         actor=Actor.for_user(clerk),
     )
 
@@ -140,9 +142,7 @@ def test_download_is_an_attachment_with_its_stored_type_never_sniffed(client, vi
 
 def test_content_disposition_has_an_ascii_fallback_and_the_exact_name():
     header = content_disposition('a"b\\c;d.pdf')
-    assert header == (
-        "attachment; filename=\"a_b_c_d.pdf\"; filename*=UTF-8''a%22b%5Cc%3Bd.pdf"
-    )
+    assert header == ("attachment; filename=\"a_b_c_d.pdf\"; filename*=UTF-8''a%22b%5Cc%3Bd.pdf")
 
 
 def test_download_of_another_cases_attachment_is_404(client, viewer, attachment):
