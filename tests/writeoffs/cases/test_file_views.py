@@ -1,7 +1,7 @@
 """writeoffs/web/case_files.py: the upload drawer and the download, over HTTP."""
 
 import pytest
-from django.test.client import MULTIPART_CONTENT, encode_multipart
+from django.test.client import encode_multipart
 from django.urls import reverse
 
 from billing.actors import Actor
