@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -25,6 +26,7 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from writeoffs.bulk.runs import bulk_run_create
+from writeoffs.cases.attachments import attachment_add
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 
@@ -136,6 +138,17 @@ EXPECTED: dict[str, Expect] = {
     "report_writeoffs": Expect(get=READ, scoped=False),
     "report_writeoffs_csv": Expect(get=READ, scoped=False),
     "worklist_disputes": Expect(get=READ, scoped=False),
+    # dispute cases: addressed by their own number across accounts (another case's
+    # attachment is a 404: tests/writeoffs/cases/test_file_views.py)
+    "case_list": Expect(get=READ, scoped=False),
+    "case_bulk_assign": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
+    "case_detail": Expect(get=READ, scoped=False),
+    "case_note_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_assign": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_status": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_settle": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    "case_attachment_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_attachment_download": Expect(get=READ, scoped=False),
     # API
     "api_create_writeoff_or_dispute_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
@@ -211,6 +224,8 @@ class Ledger:
     payment_id: int
     writeoff_id: int
     dispute_hold_id: int
+    case_number: int = 0
+    attachment_id: int = 0
     run_id: int = 0
 
     def value(self, param: str) -> object:
@@ -227,6 +242,8 @@ class Ledger:
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
             "run_id": self.run_id,
+            "number": self.case_number,
+            "attachment_id": self.attachment_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -244,7 +261,15 @@ def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
     hold = dispute_hold_create(
         invoice_id=invoice.pk, amount="10.00", comments="Matrix", actor=actor
     )
-    return Ledger(acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk)
+    hold.refresh_from_db()
+    attachment = attachment_add(
+        case_id=hold.case_id,
+        upload=SimpleUploadedFile("matrix.csv", b"invoice,amount\n1,2\n"),
+        actor=actor,
+    )
+    return Ledger(
+        acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk, hold.case.number, attachment.pk
+    )
 
 
 def make_users() -> dict:

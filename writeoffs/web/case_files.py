@@ -123,7 +123,5 @@ def case_attachment_download(
     response["Content-Disposition"] = content_disposition(attachment.original_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Length"] = str(attachment.size)
-    # A file from a customer is never run as a page, even if opened directly.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
