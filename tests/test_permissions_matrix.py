@@ -141,6 +141,10 @@ EXPECTED: dict[str, Expect] = {
     # dispute cases: addressed by their own number across accounts (another case's
     # attachment is a 404: tests/writeoffs/cases/test_file_views.py)
     "case_list": Expect(get=READ, scoped=False),
+    # opening a case from an account
+    "case_open_picker": Expect(get=CLERK_FORM),
+    "case_open_entry": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "case_open_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_POST),
     "case_bulk_assign": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
     "case_detail": Expect(get=READ, scoped=False),
     "case_note_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),

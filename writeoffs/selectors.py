@@ -114,7 +114,7 @@ def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> Quer
     # A converted hold links to its write-off: the id comes in the same query (a LEFT JOIN).
     rows = (
         DisputeHold.objects.filter(account=account)
-        .select_related("invoice")
+        .select_related("invoice", "case")
         .annotate(conversion_writeoff_id=_conversion_writeoff_id())
     )
     return _ordered(rows, sort, DISPUTE_SORTS)

@@ -6,7 +6,16 @@ full pages without JavaScript.
 
 from django.urls import path
 
-from writeoffs.web import actions, approvals, bulk, case_actions, case_files, cases, page
+from writeoffs.web import (
+    actions,
+    approvals,
+    bulk,
+    case_actions,
+    case_files,
+    case_open,
+    cases,
+    page,
+)
 
 urlpatterns = [
     path("accounts/<int:acct_no>/write-offs/", page.writeoff_page, name="writeoff_page"),
@@ -50,6 +59,18 @@ urlpatterns = [
         "accounts/<int:acct_no>/write-offs/<int:writeoff_id>/withdraw/",
         actions.writeoff_withdraw,
         name="writeoff_withdraw",
+    ),
+    # Opening a dispute case from an account: picker, entry, confirm.
+    path("accounts/<int:acct_no>/cases/new/", case_open.case_open_picker, name="case_open_picker"),
+    path(
+        "accounts/<int:acct_no>/cases/new/entry/",
+        case_open.case_open_entry,
+        name="case_open_entry",
+    ),
+    path(
+        "accounts/<int:acct_no>/cases/new/confirm/",
+        case_open.case_open_confirm,
+        name="case_open_confirm",
     ),
     # Dispute cases (across accounts; a case's number is its address).
     path("cases/", cases.case_list, name="case_list"),
