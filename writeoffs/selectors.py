@@ -411,6 +411,14 @@ def invoices_in_dispute(invoice_ids: list[int] | set[int]) -> set[int]:
     )
 
 
+IN_DISPUTE = "In dispute"
+
+
+def dispute_flags(invoice_ids: list[int]) -> dict[int, list[str]]:
+    """The "In dispute" flag for billing's invoice tables (billing.extensions)."""
+    return {invoice_id: [IN_DISPUTE] for invoice_id in invoices_in_dispute(invoice_ids)}
+
+
 def invoice_in_dispute(invoice: Invoice) -> bool:
     """Whether the invoice is in dispute: the one question a page asks for its flag."""
     return bool(invoices_in_dispute({invoice.pk}))

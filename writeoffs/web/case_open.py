@@ -23,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
+from billing import extensions
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.models import Account, Invoice
@@ -125,6 +126,7 @@ def case_open_picker(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     invoices = page_window(
         pickable_invoices(account, query), request.GET.get("page"), INVOICES_PER_PAGE
     )
+    extensions.flag_invoices(invoices.items)
     context = _context(account, step="picker", invoices=invoices, query=query)
     return render_page(request, TEMPLATE, context, partial="picker")
 

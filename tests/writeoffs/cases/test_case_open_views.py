@@ -135,3 +135,29 @@ def test_disputes_tab_offers_open_a_case_and_links_each_hold_to_its_case(
     ).content.decode()
     assert ">Open a Case</a>" in content
     assert f'href="{reverse("case_detail", args=[case.number])}">Case {case.number}</a>' in content
+
+
+def test_invoices_in_an_open_case_are_flagged_in_dispute_where_invoices_are_listed(
+    client, clerk, account, invoice, second_invoice
+):
+    from billing.actors import Actor
+    from writeoffs.cases.open import CaseHold, case_open
+
+    case_open(
+        account_id=account.pk,
+        category="quality",
+        holds=[CaseHold(invoice_no=invoice.invoice_no, amount="5.00")],
+        actor=Actor.for_user(clerk),
+    )
+    client.force_login(clerk)
+    badge = '<span class="badge text-bg-info">In dispute</span>'
+    listing = client.get(reverse("invoice_list", args=[account.acct_no])).content.decode()
+    assert listing.count(badge) == 1
+    detail = client.get(reverse("invoice_detail", args=[account.acct_no, 10023])).content.decode()
+    assert badge in detail
+    other = client.get(reverse("invoice_detail", args=[account.acct_no, 10024])).content.decode()
+    assert badge not in other
+    picker = client.get(urls(account)["picker"], **HTMX).content.decode()
+    assert picker.count(badge) == 1
+    hold_picker = client.get(reverse("dispute_picker", args=[account.acct_no])).content.decode()
+    assert hold_picker.count(badge) == 1
