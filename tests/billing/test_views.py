@@ -491,11 +491,12 @@ def test_invoice_detail_query_count_is_the_same_for_1_and_50_entries(
     # Two of them read the journal entries and their lines for the timeline, one is
     # the top bar's count of write-offs (and bulk runs) waiting for a supervisor's
     # approval, three ask what stops a supervisor voiding the invoice (payments,
-    # write-offs, holds), one reads the recoveries' history.
-    with django_assert_num_queries(21):
+    # write-offs, holds), one reads the recoveries' history, one asks whether the
+    # invoice is in dispute (its flag).
+    with django_assert_num_queries(22):
         client.get(detail_url(account, invoice))
     add_entries(49)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         response = client.get(detail_url(account, invoice))
     assert len(response.context["payments"]) == 50
 
