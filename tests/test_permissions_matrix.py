@@ -167,6 +167,12 @@ EXPECTED: dict[str, Expect] = {
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     # The events feed is a GET with a Bearer key: a session is no key.
     "api_events": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
+    "api_case_attachment_upload": Expect(
+        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
+    ),
+    "api_case_attachment_file": Expect(
+        get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True
+    ),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, feed, transport
+from writeoffs.api import calls, case_files, feed, transport
 
 urlpatterns = [
     path(
@@ -18,6 +18,16 @@ urlpatterns = [
     path("settle_dispute_hold_m", calls.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
     path("get_journal_lines_m", calls.get_journal_lines_m, name="api_get_journal_lines_m"),
     path("v1/events", feed.events_feed, name="api_events"),
+    path(
+        "v1/cases/<int:number>/attachments",
+        case_files.case_attachment_upload,
+        name="api_case_attachment_upload",
+    ),
+    path(
+        "v1/cases/<int:number>/attachments/<int:attachment_id>",
+        case_files.case_attachment_file,
+        name="api_case_attachment_file",
+    ),
     path("openapi.json", transport.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),

@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_email_policy
+from urllib.parse import quote
 
 import puremagic
 from django.conf import settings
@@ -143,6 +144,13 @@ def clean_file_name(raw: str) -> str:
 def extension_of(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     return ext.lower() if dot and stem else ""
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the name twice: a plain ASCII fallback, and the exact name
+    in RFC 5987 form (``filename*=UTF-8''…``) that every current browser prefers."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def storage_name() -> str:

@@ -9,8 +9,6 @@ as an attachment that no browser renders.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
@@ -29,7 +27,13 @@ from writeoffs.cases.attachments import (
     VIEW_CASE_PERMISSION,
     attachment_add,
 )
-from writeoffs.cases.files import ACCEPT_ATTRIBUTE, ACCEPTED_LABELS, describe_size, too_large
+from writeoffs.cases.files import (
+    ACCEPT_ATTRIBUTE,
+    ACCEPTED_LABELS,
+    content_disposition,
+    describe_size,
+    too_large,
+)
 from writeoffs.cases.worklist import attachment_for, case_for
 from writeoffs.web.cases import CASE_TEMPLATE, case_context
 
@@ -47,13 +51,6 @@ class AttachmentForm(forms.Form):
             "file"
         ].help_text = f"{ACCEPTED_LABELS}, up to {describe_size(settings.ATTACHMENT_MAX_BYTES)}."
         self.fields["file"].widget.attrs["accept"] = ACCEPT_ATTRIBUTE
-
-
-def content_disposition(name: str) -> str:
-    """``attachment`` with the name twice: a plain ASCII fallback, and the exact name
-    in RFC 5987 form (``filename*=UTF-8''…``) that every current browser prefers."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _render(request: HtmxHttpRequest, case, form: AttachmentForm, status: int = 200):

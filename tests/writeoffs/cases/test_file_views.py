@@ -10,7 +10,7 @@ from tests.writeoffs.cases import samples
 from tests.writeoffs.cases.support import make_case
 from writeoffs.cases.attachments import attachment_add
 from writeoffs.models import CaseAttachment
-from writeoffs.web.case_files import content_disposition
+from writeoffs.cases.files import content_disposition
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
