@@ -9,8 +9,8 @@ from billing.factories import AccountFactory
 from tests.writeoffs.cases import samples
 from tests.writeoffs.cases.support import make_case
 from writeoffs.cases.attachments import attachment_add
-from writeoffs.models import CaseAttachment
 from writeoffs.cases.files import content_disposition
+from writeoffs.models import CaseAttachment
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
