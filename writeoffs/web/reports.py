@@ -26,6 +26,7 @@ from billing.web.fields import DateField, WholeNumberField
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs import reports
+from writeoffs.cases.worklist import case_counts
 from writeoffs.models import ReasonCode
 
 AGING_TEMPLATE = "writeoffs/aging.html"
@@ -352,6 +353,7 @@ def dispute_worklist(request: HtmxHttpRequest) -> HttpResponse:
         "holds": holds,
         "today": on_date,
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
+        "case_counts": case_counts(request.user, on_date),
     }
     return render_page(request, WORKLIST_TEMPLATE, context, partial="table")
 
@@ -372,6 +374,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "section": "home",
         "figures": figures,
+        "case_counts": case_counts(request.user, on_date),
         "aging": aging_report,
         "aging_charts": aging_charts(aging_report),
         "buckets": reports.BUCKETS,

@@ -238,3 +238,19 @@ def test_settle_with_nothing_chosen_asks_for_an_action(client, supervisor, case)
 def test_a_clerk_may_not_settle(client, clerk, case):
     client.force_login(clerk)
     assert client.get(reverse("case_settle", args=[case.number])).status_code == 403
+
+
+# --- the counts on the home page and the disputes worklist ------------------------
+
+
+def test_home_and_worklist_count_open_overdue_unassigned_and_my_cases(
+    client, clerk, open_case, invoice
+):
+    mine = open_case(assignee_id=clerk.pk, holds=small(invoice))
+    open_case(holds=small(invoice))
+    Case.objects.filter(pk=mine.pk).update(due_date=today() - datetime.timedelta(days=1))
+    client.force_login(clerk)
+    home = client.get(reverse("home")).context["case_counts"]
+    assert (home.open, home.overdue, home.unassigned, home.mine) == (2, 1, 1, 1)
+    worklist = client.get(reverse("worklist_disputes")).content.decode()
+    assert "2 open</a>" in worklist and "1 overdue</a>" in worklist
