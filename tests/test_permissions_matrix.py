@@ -138,6 +138,7 @@ EXPECTED: dict[str, Expect] = {
     "report_writeoffs": Expect(get=READ, scoped=False),
     "report_writeoffs_csv": Expect(get=READ, scoped=False),
     "worklist_disputes": Expect(get=READ, scoped=False),
+    "report_cases": Expect(get=READ, scoped=False),
     # dispute cases: addressed by their own number across accounts (another case's
     # attachment is a 404: tests/writeoffs/cases/test_file_views.py)
     "case_list": Expect(get=READ, scoped=False),

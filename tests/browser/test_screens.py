@@ -168,6 +168,7 @@ SCREENS: dict[str, list[Screen]] = {
         Screen("report_writeoffs", lambda w: reverse("report_writeoffs")),
         Screen("worklist_disputes", lambda w: reverse("worklist_disputes")),
         Screen("case_list", lambda w: reverse("case_list")),
+        Screen("report_cases", lambda w: reverse("report_cases")),
         Screen("case_detail", _case("case_detail")),
         Screen("case_detail", _case("case_detail", "?tab=timeline"), "case_detail timeline"),
         Screen("case_note_new", _case("case_note_new")),
