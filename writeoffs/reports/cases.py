@@ -18,10 +18,10 @@ from writeoffs.models import CLOSED_CASE_STATUSES, Case, CaseCategory, CaseStatu
 
 # Days-to-resolve buckets: (label, first day, last day or None).
 DAY_BUCKETS = (
-    ("0–7 days", 0, 7),
-    ("8–14 days", 8, 14),
-    ("15–30 days", 15, 30),
-    ("31–60 days", 31, 60),
+    ("0-7 days", 0, 7),
+    ("8-14 days", 8, 14),
+    ("15-30 days", 15, 30),
+    ("31-60 days", 31, 60),
     ("Over 60 days", 61, None),
 )
 

@@ -52,10 +52,10 @@ def test_report_counts_by_category_root_cause_and_days_to_resolve(cases):
     assert (by_name["Quality"].rejected, by_name["Quality"].still_open) == (1, 1)
     assert [(row.name, row.resolved) for row in report.root_causes] == [("Pricing error", 2)]
     assert dict(report.buckets) == {
-        "0–7 days": 2,  # the quick one and the rejected one (same day)
-        "8–14 days": 0,
-        "15–30 days": 0,
-        "31–60 days": 1,
+        "0-7 days": 2,  # the quick one and the rejected one (same day)
+        "8-14 days": 0,
+        "15-30 days": 0,
+        "31-60 days": 1,
         "Over 60 days": 0,
     }
 
