@@ -74,6 +74,8 @@ def _filled(case, body: dict, *, positive: bool) -> dict:
 def map_case(context, case):
     if not isinstance(case.body, dict):
         return case
+    if case.operation.path.startswith("/api/v1/"):
+        return _v1_case(case)
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     if case.media_type == "application/x-www-form-urlencoded":
         # A form cannot carry null (it would be sent as the text "null"); a form
@@ -87,6 +89,29 @@ def map_case(context, case):
     case.body = filled
     if not negative and case.headers and "Idempotency-Key" in case.headers:
         # Generated keys repeat ("0", "a"), so most valid examples would be clashes (409).
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    return case
+
+
+def _v1_case(case):
+    """The /api/v1/ calls take the key as a Bearer token (schemathesis.toml), not in
+    the body. Half the valid examples of opening a case name a real account and
+    invoice and hold one cent, so that successes are checked too."""
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if negative:
+        return case
+    if (
+        case.operation.path == "/api/v1/cases"
+        and hash(repr(sorted(case.body.items(), key=str))) % 2
+    ):
+        acct_no, invoice_no = REAL_INPUTS["acct_no"], REAL_INPUTS["invoice_no"]
+        if acct_no and invoice_no:
+            case.body = {
+                "acct_no": int(acct_no),
+                "category": "other",
+                "holds": [{"invoice_no": int(invoice_no), "amount": "0.01"}],
+            }
+    if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     return case
 

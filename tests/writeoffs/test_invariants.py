@@ -413,6 +413,19 @@ class LedgerMachine(RuleBasedStateMachine):
         self.payments.append(entry)
         if key:
             self.used_keys[("payment", key)] = (content, entry)
+        balance_due = invoice.total - invoice.paid - invoice.written_off
+        if invoice.held and balance_due <= invoice.held:
+            # SPEC Part 3, auto-resolve: nothing undisputed is left to collect, so the
+            # holds are released (a conversion pending approval stays).
+            for hold in self.holds:
+                if (
+                    hold.invoice is invoice
+                    and hold.status == "open"
+                    and not hold.conversion_pending
+                ):
+                    hold.status = "released"
+                    hold.conversion_refused = False
+                    invoice.held -= hold.amount
 
     def recoverable(self, invoice: ModelInvoice) -> list[ModelEntry]:
         return [

@@ -28,21 +28,20 @@ from billing.errors import (
     BillingError,
 )
 from billing.ops.uploads import upload_exceeded
+from billing.parsing import whole_number
 from writeoffs.api.attachment_answers import AttachmentResponse, attachment_row
 from writeoffs.api.feed import bearer_api_key
 from writeoffs.api.transport import error_response
 from writeoffs.cases.attachments import VIEW_CASE_PERMISSION, attachment_add
 from writeoffs.cases.files import content_disposition, too_large
+from writeoffs.cases.rules import case_id_for
 from writeoffs.models import Case, CaseAttachment
 
 log = logging.getLogger(__name__)
 
 
-def _case(number: int) -> Case:
-    case = Case.objects.filter(number=number).first()
-    if case is None:
-        raise BillingError(CASE_NOT_FOUND, f"There is no case {number}.")
-    return case
+def _case(number: str) -> Case:
+    return Case.objects.get(pk=case_id_for(number))
 
 
 def _answer(request: HttpRequest, handle) -> HttpResponse:
@@ -68,7 +67,7 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
 
 
 @csrf_exempt  # The caller authenticates with its key, not a session cookie.
-def case_attachment_upload(request: HttpRequest, number: int) -> HttpResponse:
+def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed("POST")
 
@@ -89,7 +88,7 @@ def case_attachment_upload(request: HttpRequest, number: int) -> HttpResponse:
 
 
 @csrf_exempt
-def case_attachment_file(request: HttpRequest, number: int, attachment_id: int) -> HttpResponse:
+def case_attachment_file(request: HttpRequest, number: str, attachment_id: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _method_not_allowed("GET, HEAD")
 
@@ -97,7 +96,8 @@ def case_attachment_file(request: HttpRequest, number: int, attachment_id: int) 
         if not actor.has_perm(VIEW_CASE_PERMISSION):
             raise BillingError(PERMISSION_DENIED, "This key may not read cases.")
         case = _case(number)
-        attachment = CaseAttachment.objects.filter(case=case, pk=attachment_id).first()
+        wanted = whole_number(attachment_id)
+        attachment = CaseAttachment.objects.filter(case=case, pk=wanted).first() if wanted else None
         if attachment is None:
             raise BillingError(CASE_NOT_FOUND, f"Case {number} has no attachment {attachment_id}.")
         response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)

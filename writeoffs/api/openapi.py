@@ -31,6 +31,7 @@ from writeoffs.api.attachment_answers import (
     UPLOAD_ERROR_CODES,
     AttachmentResponse,
 )
+from writeoffs.api.case_openapi import CASE_MODELS, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 from writeoffs.cases.files import ACCEPTED_LABELS, ATTACHMENT_TYPES
 
@@ -329,6 +330,10 @@ def _schemas() -> dict:
     models.append((EventsResponse, "serialization"))
     models.append((AttachmentResponse, "serialization"))
     models.append((ApiError, "serialization"))
+    models += [
+        (model, "validation" if "Request" in model.__name__ else "serialization")
+        for model in CASE_MODELS
+    ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
     all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes})
@@ -364,6 +369,7 @@ def openapi_document() -> dict:
             EVENTS_PATH: {"get": _events_operation()},
             ATTACHMENTS_PATH: {"post": _attachment_upload_operation()},
             ATTACHMENT_FILE_PATH: {"get": _attachment_file_operation()},
+            **case_paths(),
         },
         "components": {
             "schemas": _schemas(),
@@ -371,9 +377,7 @@ def openapi_document() -> dict:
                 "bearerApiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": (
-                        "An API key (manage.py create_api_key); the /api/v1/ calls only."
-                    ),
+                    "description": "An API key (manage.py create_api_key): the /api/v1/ calls.",
                 }
             },
         },

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, case_files, feed, transport
+from writeoffs.api import calls, case_files, cases, feed, transport
 
 urlpatterns = [
     path(
@@ -18,13 +18,17 @@ urlpatterns = [
     path("settle_dispute_hold_m", calls.settle_dispute_hold_m, name="api_settle_dispute_hold_m"),
     path("get_journal_lines_m", calls.get_journal_lines_m, name="api_get_journal_lines_m"),
     path("v1/events", feed.events_feed, name="api_events"),
+    path("v1/cases", cases.cases_collection, name="api_cases"),
+    path("v1/cases/<str:number>", cases.case_detail, name="api_case"),
+    path("v1/cases/<str:number>/notes", cases.case_notes, name="api_case_notes"),
+    path("v1/cases/<str:number>/settle", cases.case_settlement, name="api_case_settle"),
     path(
-        "v1/cases/<int:number>/attachments",
+        "v1/cases/<str:number>/attachments",
         case_files.case_attachment_upload,
         name="api_case_attachment_upload",
     ),
     path(
-        "v1/cases/<int:number>/attachments/<int:attachment_id>",
+        "v1/cases/<str:number>/attachments/<str:attachment_id>",
         case_files.case_attachment_file,
         name="api_case_attachment_file",
     ),

@@ -15,14 +15,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.formats import date_format
 
 from billing.rules import today
-from writeoffs.models import OPEN_CASE_STATUSES, Case
+from writeoffs.models import OPEN_CASE_STATUSES, Case, OverdueDigestRun
 
 
 def case_url(case: Case) -> str:
     """The case's page, absolute, for an email. The page is the screens' (another part
     of the product); until its URL exists the link is the Cases list's root."""
     try:
-        path = reverse("writeoffs:case_detail", args=[case.number])
+        path = reverse("case_detail", args=[case.number])
     except NoReverseMatch:
         path = "/"
     return settings.SITE_URL.rstrip("/") + path
@@ -46,10 +46,26 @@ def notify_assignee_on_commit(case: Case) -> None:
     )
 
 
-def overdue_digest(on: datetime.date | None = None) -> int:
+def overdue_digest(on: datetime.date | None = None) -> int | None:
     """Mail each assignee the list of their open cases past their due date on ``on``
-    (today); return how many emails went out."""
+    (today); return how many emails went out, or ``None`` when that day's digest was
+    sent already (the daily run may be repeated; the digest goes once)."""
     day = on or today()
+    with transaction.atomic():
+        # The day's row is taken first, under its unique constraint: two daily runs
+        # at once cannot both send.
+        run, created = OverdueDigestRun.objects.select_for_update().get_or_create(
+            day=day, defaults={"emails_sent": 0}
+        )
+        if not created:
+            return None
+        sent = _send_digest(day)
+        run.emails_sent = sent
+        run.save(update_fields=["emails_sent"])
+    return sent
+
+
+def _send_digest(day: datetime.date) -> int:
     cases = (
         Case.objects.filter(status__in=OPEN_CASE_STATUSES, due_date__lt=day, assignee__isnull=False)
         .exclude(assignee__email="")

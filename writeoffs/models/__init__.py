@@ -27,6 +27,7 @@ from writeoffs.models.cases import (
     CaseNumber,
     CaseStatus,
     CaseStatusChange,
+    OverdueDigestRun,
     RootCause,
 )
 from writeoffs.models.choices import (
@@ -71,6 +72,7 @@ __all__ = [
     "CaseStatusChange",
     "DisputeHold",
     "LedgerEntry",
+    "OverdueDigestRun",
     "ProvisionBucket",
     "ProvisionRate",
     "ProvisionRun",

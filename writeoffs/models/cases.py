@@ -232,3 +232,19 @@ class CaseAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class OverdueDigestRun(models.Model):
+    """The daily digest of overdue cases went out for ``day``: the run_daily step sends
+    it once per day, however often the daily run is repeated."""
+
+    day = models.DateField(unique=True)
+    emails_sent = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "overdue cases digest"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"Overdue cases digest of {self.day}"

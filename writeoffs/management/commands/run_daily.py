@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.ops.maintenance import purge_expired_records
 from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import tasks as bulk_tasks
+from writeoffs.cases.notify import overdue_digest
 from writeoffs.management.commands.expire_dispute_holds import (
     expire_holds,
     parse_run_date,
@@ -74,11 +75,21 @@ def purge(day: datetime.date, report: Report) -> str:
     return "Purged " + ", ".join(f"{p.count:,} {p.what}" for p in results) + "."
 
 
+def mail_overdue_cases(day: datetime.date, report: Report) -> str:
+    """Step 5: each assignee's open dispute cases past their due date, one email each,
+    once per day."""
+    sent = overdue_digest(day)
+    if sent is None:
+        return f"The overdue cases digest of {day} was sent already."
+    return f"{sent} overdue cases digest(s) sent."
+
+
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
     DailyStep("approval lapse", lapse_pending_approvals),
     DailyStep("bulk run resume", resume_stalled_bulk_runs),
     DailyStep("purge", purge),
+    DailyStep("overdue cases digest", mail_overdue_cases),
 ]
 
 
