@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from pydantic import BaseModel, Field
 
 from writeoffs.api.answers import Ok
@@ -31,7 +32,9 @@ class AttachmentResponse(Ok):
 
 
 def attachment_url(attachment: CaseAttachment) -> str:
-    return f"/api/v1/cases/{attachment.case.number}/attachments/{attachment.pk}"
+    """The same download link the case's own answer gives (writeoffs/api/cases.py)."""
+    path = f"/api/v1/cases/{attachment.case.number}/attachments/{attachment.pk}"
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def attachment_row(attachment: CaseAttachment) -> dict[str, Any]:

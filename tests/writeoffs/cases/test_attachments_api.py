@@ -33,7 +33,9 @@ def test_upload_answers_201_with_the_attachment_and_its_download_url(client, cas
     attachment = CaseAttachment.objects.get()
     assert body["attachment"]["name"] == "usage.csv"
     assert body["attachment"]["content_type"] == "text/csv"
-    assert body["attachment"]["url"] == f"/api/v1/cases/{case.number}/attachments/{attachment.pk}"
+    assert body["attachment"]["url"] == (
+        f"http://localhost:8000/api/v1/cases/{case.number}/attachments/{attachment.pk}"
+    )
     assert attachment.uploaded_by_label == "API key k-clerk"
 
 
@@ -42,7 +44,7 @@ def test_download_with_a_key_is_the_file_as_an_attachment(client, case):
     url = client.post(
         upload_url(case), {"file": samples.upload("scan.png", samples.png())}, **headers
     ).json()["attachment"]["url"]
-    response = client.get(url, **headers)
+    response = client.get(url.removeprefix("http://localhost:8000"), **headers)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == samples.png()
     assert response["Content-Type"] == "image/png"
@@ -95,7 +97,22 @@ def test_another_cases_attachment_is_404(client, case):
     ).json()["attachment"]["url"]
     other = make_case(AccountFactory(acct_no=6102))
     attachment_id = url.rsplit("/", 1)[1]
+    assert url.startswith("http://localhost:8000/api/v1/cases/")
     response = client.get(f"/api/v1/cases/{other.number}/attachments/{attachment_id}", **headers)
+    assert response.status_code == 404 and response.json()["error_code"] == 3160
+
+
+def test_the_case_answer_links_each_attachment_to_the_api_download(client, case):
+    headers = bearer()
+    url = client.post(
+        upload_url(case), {"file": samples.upload("a.pdf", samples.PDF)}, **headers
+    ).json()["attachment"]["url"]
+    answer = client.get(f"/api/v1/cases/{case.number}", **headers).json()
+    assert [row["url"] for row in answer["attachments"]] == [url]
+
+
+def test_a_case_number_that_is_not_a_number_is_404_3160(client, db):
+    response = client.post("/api/v1/cases/abc/attachments", {}, **bearer())
     assert response.status_code == 404 and response.json()["error_code"] == 3160
 
 
