@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from billing.actors import Actor
+from billing.errors import CASE_NOT_FOUND, BillingError
 from billing.rules import require_perm
 from writeoffs.cases.files import check_upload, storage_name
 from writeoffs.models import Case, CaseAttachment
@@ -27,7 +28,9 @@ def attachment_add(*, case_id: int, upload: UploadedFile, actor: Actor) -> CaseA
     # The checks read the whole file: do it before the transaction, not under a lock.
     checked = check_upload(upload)
     with transaction.atomic():
-        case = Case.objects.get(pk=case_id)
+        case = Case.objects.filter(pk=case_id).first()
+        if case is None:
+            raise BillingError(CASE_NOT_FOUND, "The case does not exist.")
         attachment = CaseAttachment(
             case=case,
             original_name=checked.original_name,

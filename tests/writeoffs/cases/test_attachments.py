@@ -71,3 +71,14 @@ def test_a_failed_insert_deletes_the_file_just_stored(case, clerk, monkeypatch, 
         )
     assert Path(default_storage.location) == Path(settings.MEDIA_ROOT)
     assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_attaching_to_a_case_that_does_not_exist_is_refused_and_stores_nothing(clerk, settings):
+    with pytest.raises(BillingError) as caught:
+        attachment_add(
+            case_id=987654,
+            upload=samples.upload("a.pdf", samples.PDF),
+            actor=Actor.for_user(clerk),
+        )
+    assert caught.value.code == 3160
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
