@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from writeoffs.api.answers import Ok
 from writeoffs.models import CaseAttachment
 
-UPLOAD_ERROR_CODES = (1001, 1003, 1004, 1008, 1010, 1014, 3160, 3190, 3191)
+UPLOAD_ERROR_CODES = (1001, 1003, 1004, 1007, 1008, 1010, 1014, 3160, 3190, 3191)
 DOWNLOAD_ERROR_CODES = (1001, 1003, 1004, 1008, 1014, 3160)
 
 

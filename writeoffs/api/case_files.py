@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.actors import Actor
 from billing.errors import (
     AUTHENTICATION_FAILED,
     CASE_NOT_FOUND,
+    MALFORMED_BODY,
     METHOD_NOT_ALLOWED,
     MISSING_INPUT,
     PERMISSION_DENIED,
@@ -75,7 +77,12 @@ def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
         case = _case(number)
         if upload_exceeded(request):
             raise too_large()
-        upload = request.FILES.get("file")
+        try:
+            upload = request.FILES.get("file")
+        except MultiPartParserError:
+            raise BillingError(
+                MALFORMED_BODY, "The body is not multipart/form-data with a boundary."
+            ) from None
         if upload is None:
             raise BillingError(
                 MISSING_INPUT, "Send the file as multipart/form-data, field file.", field="file"

@@ -336,7 +336,11 @@ def _schemas() -> dict:
     ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
-    all_codes = sorted({c for op in OPERATIONS for c in op.all_error_codes})
+    all_codes = sorted(
+        {c for op in OPERATIONS for c in op.all_error_codes}
+        | set(UPLOAD_ERROR_CODES)
+        | set(DOWNLOAD_ERROR_CODES)
+    )
     schemas["ApiError"]["properties"]["error_code"]["enum"] = [
         *all_codes,
         *UNKNOWN_CALL_ERROR_CODES,

@@ -123,3 +123,18 @@ def test_the_openapi_document_names_both_calls_and_their_codes(client):
     assert {3190, 3191} <= set(upload["x-error-codes"])
     assert "201" in upload["responses"] and "413" in upload["responses"]
     assert "get" in paths["/api/v1/cases/{number}/attachments/{attachment_id}"]
+
+
+def test_multipart_without_a_boundary_is_400_1007(client, case):
+    response = client.post(
+        upload_url(case), b"file=abc", content_type="multipart/form-data", **bearer()
+    )
+    assert response.status_code == 400 and response.json()["error_code"] == 1007
+
+
+def test_the_screen_upload_without_a_boundary_is_a_clean_answer(client, clerk, case):
+    client.force_login(clerk)
+    response = client.post(
+        f"/cases/{case.number}/attachments/new/", b"file=abc", content_type="multipart/form-data"
+    )
+    assert response.status_code < 500
