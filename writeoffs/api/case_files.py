@@ -16,6 +16,7 @@ import logging
 
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.actors import Actor
@@ -46,7 +47,7 @@ def _case(number: str) -> Case:
     return Case.objects.get(pk=case_id_for(number))
 
 
-def _answer(request: HttpRequest, handle) -> HttpResponse:
+def _answer(request: HttpRequest, handle) -> HttpResponseBase:
     """Authenticate, run, and answer every refusal in JSON with its code."""
     try:
         return handle(Actor.for_api_key(bearer_api_key(request)))
@@ -69,7 +70,7 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
 
 
 @csrf_exempt  # The caller authenticates with its key, not a session cookie.
-def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
+def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed("POST")
 
@@ -95,11 +96,11 @@ def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @csrf_exempt
-def case_attachment_file(request: HttpRequest, number: str, attachment_id: str) -> HttpResponse:
+def case_attachment_file(request: HttpRequest, number: str, attachment_id: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
         return _method_not_allowed("GET, HEAD")
 
-    def handle(actor: Actor) -> HttpResponse:
+    def handle(actor: Actor) -> HttpResponseBase:
         if not actor.has_perm(VIEW_CASE_PERMISSION):
             raise BillingError(PERMISSION_DENIED, "This key may not read cases.")
         case = _case(number)

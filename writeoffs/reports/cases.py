@@ -115,7 +115,7 @@ def cases_report(start: datetime.date, end: datetime.date) -> CasesReport:
             row.rejected += 1
             continue
         row.resolved += 1
-        if case.root_cause is not None:
+        if case.root_cause is not None and case.root_cause_id is not None:
             cause = causes.setdefault(case.root_cause_id, RootCauseRow(case.root_cause.name))
             cause.resolved += 1
             cause.days.append(days)

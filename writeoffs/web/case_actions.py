@@ -174,7 +174,7 @@ def case_bulk_assign_view(request: HtmxHttpRequest) -> HttpResponse:
                 next_url=next_url,
             )
     else:
-        message = " ".join(error for errors in form.errors.values() for error in errors)
+        message = " ".join(str(error) for errors in form.errors.values() for error in errors)
     return _refused(request, message, next_url)
 
 

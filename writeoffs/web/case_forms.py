@@ -5,7 +5,7 @@ services' (writeoffs/cases/), whose refusals land next to the field they name.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -35,7 +35,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = assignee_choices()
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = assignee_choices()
 
 
 class BulkAssignForm(AssignForm):
@@ -45,7 +45,7 @@ class BulkAssignForm(AssignForm):
 
     def __init__(self, *args: Any, case_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cases"].choices = [(pk, pk) for pk in case_ids]
+        cast(forms.ChoiceField, self.fields["cases"]).choices = [(pk, pk) for pk in case_ids]
 
 
 class StatusForm(forms.Form):
@@ -53,7 +53,9 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(s.value, s.label) for s in next_statuses(case)]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (s.value, s.label) for s in next_statuses(case)
+        ]
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,9 @@ class CaseSettleForm(forms.Form):
                 required=False,
                 help_text="Convert only. Empty: all of the hold. A part: the rest is released.",
             )
-        self.fields["root_cause"].choices = [("", "Choose a root cause")] + [
-            (cause.code, cause.name) for cause in RootCause.objects.filter(active=True)
-        ]
+        cast(forms.ChoiceField, self.fields["root_cause"]).choices = [
+            ("", "Choose a root cause")
+        ] + [(cause.code, cause.name) for cause in RootCause.objects.filter(active=True)]
 
     @property
     def hold_rows(self) -> list[HoldRow]:
@@ -123,7 +125,7 @@ class CaseSettleForm(forms.Form):
         return [self[name] for name in names]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not any(data.get(f"hold_{hold.pk}_action") for hold in self.holds):
             raise forms.ValidationError("Choose what to do with at least one hold.")
         for hold in self.holds:

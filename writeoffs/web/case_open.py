@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -54,7 +54,7 @@ class CaseOpenForm(forms.Form):
     def __init__(self, *args: Any, invoices: list[Invoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.invoices = invoices
-        self.fields["category"].choices = [("", "Choose a category")] + [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [("", "Choose a category")] + [
             (c.code, f"{c.name} ({c.target_days} days)")
             for c in CaseCategory.objects.filter(active=True)
         ]
