@@ -168,7 +168,7 @@ EXPECTED: dict[str, Expect] = {
     "api_openapi": Expect(get=(200, 200, 200, 200, 200), scoped=False, api=True),
     # The events feed is a GET with a Bearer key: a session is no key.
     "api_events": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
-    # /api/v1/cases (the cases branch's calls; rows added here so the sweep covers them)
+    # /api/v1/cases: Bearer keys only, so a session without one is unknown (401).
     "api_cases": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_case": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
     "api_case_notes": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),

@@ -25,6 +25,8 @@ from billing.admin.base import (
 from billing.models import AccountingCode
 from billing.money import minor_money_text
 from writeoffs.approvals.limits import missing_limit_message, missing_limit_rows
+from writeoffs.cases.resolution import case_reject
+from writeoffs.cases.work import case_change_status
 from writeoffs.lifecycle.corrections import (
     dispute_hold_correct,
     dispute_hold_correction_plan,
@@ -37,9 +39,15 @@ from writeoffs.models import (
     ApprovalLimit,
     BulkRun,
     BulkRunItem,
+    Case,
+    CaseCategory,
+    CaseNote,
+    CaseStatus,
+    CaseStatusChange,
     DisputeHold,
     ProvisionRate,
     ProvisionRun,
+    RootCause,
     Settlement,
     Source,
     WriteOff,
@@ -245,7 +253,8 @@ class ApprovalLimitAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Bulk runs and their items are written only by ``writeoffs.bulk``: admin reads them."""
+    """Rows that only their services write (bulk runs and their items, cases, notes):
+    admin reads them."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -329,3 +338,134 @@ class ProvisionRunAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["currency", "status"]
+
+
+# --- Dispute cases ----------------------------------------------------------------
+
+
+class CaseListAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
+    """Categories and root causes: edited here, with history. Never deleted (a case
+    points at them): set one inactive to stop offering it. Its code is fixed once made,
+    because the API and the services name it."""
+
+    list_display = ["code", "name", "active"]
+    list_filter = ["active"]
+    search_fields = ["code", "name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(CaseCategory)
+class CaseCategoryAdmin(CaseListAdmin):
+    list_display = ["code", "name", "target_days", "active"]
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(CaseListAdmin):
+    pass
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class CaseHoldInline(ReadOnlyInline):
+    model = DisputeHold
+    fields = ["id", "invoice", "amount_minor", "status", "expires_on"]
+    readonly_fields = fields
+
+
+class CaseStatusChangeInline(ReadOnlyInline):
+    model = CaseStatusChange
+    fields = ["changed_at", "from_status", "to_status", "changed_by_label"]
+    readonly_fields = fields
+
+
+class CaseNoteInline(ReadOnlyInline):
+    model = CaseNote
+    fields = ["created_at", "author_label", "text"]
+    readonly_fields = fields
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    """Cases are opened, worked and settled through the case services (the screens,
+    the API): here they are read, and moved on or rejected by actions that call those
+    services row by row, never by a raw save."""
+
+    list_display = ["number", "account", "category", "status", "assignee", "due_date"]
+    list_filter = ["status", "category"]
+    search_fields = ["=number", "account__name", "=account__acct_no"]
+    list_select_related = ["account", "category", "assignee"]
+    inlines = [CaseHoldInline, CaseStatusChangeInline, CaseNoteInline]
+    actions = ["move_to_in_review", "move_to_waiting_on_customer", "reject_selected"]
+
+    def has_change_case_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("writeoffs.change_case")
+
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("writeoffs.settle_disputehold")
+
+    def _move(self, request: HttpRequest, queryset, status: CaseStatus):
+        return confirm_ledger_action(
+            self,
+            request,
+            queryset,
+            action=f"move_to_{status}",
+            title=f"Move cases to {status.label.lower()}",
+            label="Comments (not kept; add a note on the case page)",
+            required=False,
+            apply=lambda case, actor, _: case_change_status(
+                case_id=case.pk, status=status, actor=actor
+            ),
+            done=f"Moved {{count}} case(s) to {status.label.lower()}.",
+        )
+
+    @admin.action(description="Move selected cases to in review", permissions=["change_case"])
+    def move_to_in_review(self, request: HttpRequest, queryset):
+        return self._move(request, queryset, CaseStatus.IN_REVIEW)
+
+    @admin.action(
+        description="Move selected cases to waiting on customer", permissions=["change_case"]
+    )
+    def move_to_waiting_on_customer(self, request: HttpRequest, queryset):
+        return self._move(request, queryset, CaseStatus.WAITING_ON_CUSTOMER)
+
+    @admin.action(
+        description="Reject selected cases (releases their holds)", permissions=["settle"]
+    )
+    def reject_selected(self, request: HttpRequest, queryset):
+        return confirm_ledger_action(
+            self,
+            request,
+            queryset,
+            action="reject_selected",
+            title="Reject dispute cases",
+            label="Reason",
+            required=True,
+            apply=lambda case, actor, reason: case_reject(
+                case_id=case.pk, reason=reason, actor=actor, source=Source.ADMIN
+            ),
+            done="Rejected {count} case(s); their holds are released.",
+        )
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(ReadOnlyAdmin):
+    """Notes are append-only: admin reads them."""
+
+    list_display = ["case", "author_label", "created_at"]
+    search_fields = ["=case__number", "text"]
+    list_select_related = ["case"]

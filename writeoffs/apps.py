@@ -35,6 +35,7 @@ def _register_with_billing() -> None:
     from billing import extensions
     from writeoffs import roles, selectors
     from writeoffs.allowance.close import close_figures, provision_checklist
+    from writeoffs.cases.checks import verify_cases
     from writeoffs.cases.open import case_for_lone_hold
     from writeoffs.cases.paid import release_paid_holds
     from writeoffs.cases.resolution import case_after_hold_settled
@@ -66,6 +67,7 @@ def _register_with_billing() -> None:
     extensions.register_close_checklist(provision_checklist)
     extensions.register_ledger_check(verify_ledger)
     extensions.register_ledger_check(verify_books)
+    extensions.register_ledger_check(verify_cases)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)

@@ -57,6 +57,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
     for name in (
         "revenue_code_moved",
         "payment_voided",
+        "payment_recorded",
         "close_blockers",
         "close_figures",
         "reservations",
@@ -65,10 +66,12 @@ def test_writeoffs_registers_each_of_its_hooks_once():
         "invoice_page_context",
     ):
         assert len(getattr(hooks, name)) == 1, name
-    # The checks of the rows and the journal, and those that read the reports.
+    # The checks of the rows and the journal, those that read the reports, and the
+    # dispute cases'.
     assert [check.__module__ for check in hooks.ledger_checks] == [
         "writeoffs.verification",
         "writeoffs.ledger_checks",
+        "writeoffs.cases.checks",
     ]
     assert set(hooks.invoice_filters) == {"recovered"}
     assert "writeoffs.approve_writeoff" in role_permissions(CONTROLLER)

@@ -75,16 +75,18 @@ def test_the_steps_run_in_order_with_a_summary_each():
         "approval lapse",
         "bulk run resume",
         "purge",
+        "settled cases",
         "overdue cases digest",
     ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/5 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/5 approval lapse] 0 pending write-off(s) lapsed")
-    assert lines[2].startswith("[2026-03-01 3/5 bulk run resume] 0 stalled bulk run(s) resumed")
-    assert lines[3].startswith("[2026-03-01 4/5 purge] Purged 0 expired API idempotency records")
-    assert lines[4] == "[2026-03-01 5/5 overdue cases digest] 0 overdue cases digest(s) sent."
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 5 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/6 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/6 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/6 bulk run resume] 0 stalled bulk run(s) resumed")
+    assert lines[3].startswith("[2026-03-01 4/6 purge] Purged 0 expired API idempotency records")
+    assert lines[4] == "[2026-03-01 5/6 settled cases] 0 settled dispute case(s) resolved."
+    assert lines[5] == "[2026-03-01 6/6 overdue cases digest] 0 overdue cases digest(s) sent."
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 6 steps ran."
     assert err == ""
 
 
@@ -246,7 +248,7 @@ def test_a_run_with_nothing_to_do_says_so_and_exits_0():
     assert "0 dispute hold(s)" in lines[0]
     assert "0 pending write-off(s) lapsed" in lines[1]
     assert "0 stalled bulk run(s) resumed" in lines[2]
-    assert lines[-1] == f"The daily run for {today()} finished: all 5 steps ran."
+    assert lines[-1] == f"The daily run for {today()} finished: all 6 steps ran."
     assert err == ""
 
 

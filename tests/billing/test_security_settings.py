@@ -26,6 +26,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "example.com",
+        # Production mails through SMTP (check --deploy refuses the console default).
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         **extra,
     }
     # Overrides a developer or the test run may have set, which production does not:

@@ -146,8 +146,21 @@ def test_invoices_with_open_holds_are_left_out_by_default(clerk_actor, usd):
     default = bulk_run_create(actor=clerk_actor, **criteria())
     with_held = bulk_run_create(actor=clerk_actor, **criteria(exclude_held=False))
     assert figures(default) == {"USD": (1, 100)}
-    # Included, the held invoice counts only its available part.
-    assert figures(with_held) == {"USD": (2, 400)}
+    # SPEC Part 3: every open hold is worked in a case, and an invoice with an open case
+    # is in dispute, left out of bulk runs whatever the criteria.
+    assert figures(with_held) == {"USD": (1, 100)}
+
+
+def test_an_invoice_whose_case_closed_comes_back_into_bulk_runs(clerk_actor, supervisor_actor, usd):
+    from writeoffs.cases.resolution import case_reject
+
+    held = small_invoice(usd, 400)
+    hold = dispute_hold_create(
+        invoice_id=held.pk, amount="1.00", comments="Disputed", actor=clerk_actor
+    )
+    hold.refresh_from_db()
+    case_reject(case_id=hold.case_id, reason="Not a dispute.", actor=supervisor_actor)
+    assert figures(bulk_run_create(actor=clerk_actor, **criteria())) == {"USD": (1, 400)}
 
 
 def test_a_largest_balance_above_the_creators_limit_is_refused(clerk_actor):

@@ -31,7 +31,7 @@ from writeoffs.api.attachment_answers import (
     UPLOAD_ERROR_CODES,
     AttachmentResponse,
 )
-from writeoffs.api.case_openapi import CASE_MODELS, case_paths
+from writeoffs.api.case_openapi import CASE_MODELS, case_error_codes, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 from writeoffs.cases.files import ACCEPTED_LABELS, ATTACHMENT_TYPES
 
@@ -336,15 +336,15 @@ def _schemas() -> dict:
     ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     schemas = definitions["$defs"]
-    all_codes = sorted(
+    all_codes = (
         {c for op in OPERATIONS for c in op.all_error_codes}
+        | case_error_codes()
         | set(UPLOAD_ERROR_CODES)
         | set(DOWNLOAD_ERROR_CODES)
     )
-    schemas["ApiError"]["properties"]["error_code"]["enum"] = [
-        *all_codes,
-        *UNKNOWN_CALL_ERROR_CODES,
-    ]
+    schemas["ApiError"]["properties"]["error_code"]["enum"] = sorted(
+        all_codes | set(UNKNOWN_CALL_ERROR_CODES)
+    )
     return schemas
 
 

@@ -1,7 +1,7 @@
 """Auto-resolve on payment (SPEC Part 3): when a payment brings an invoice's balance
 due down to its held amount, nothing undisputed is left to collect, so its holds are
 released, each case they belong to notes "paid", and a case with nothing left open
-is resolved with root cause "paid".
+is resolved with root cause "paid" (once the payment commits).
 
 Registered with billing's ``payment_recorded`` hook (billing never imports this
 app), so it runs inside ``payment_record``'s transaction, under its invoice lock,
@@ -14,9 +14,9 @@ from billing.actors import Actor
 from billing.models import Invoice, Payment
 from billing.money import money_text
 from writeoffs.cases.notes import system_note
-from writeoffs.cases.resolution import close_if_settled, settling
+from writeoffs.cases.resolution import close_when_settled, settling
 from writeoffs.lifecycle.holds import dispute_hold_settle
-from writeoffs.models import Case, DisputeHold, RootCause, Settlement, Source
+from writeoffs.models import OPEN_CASE_STATUSES, Case, DisputeHold, RootCause, Settlement, Source
 
 
 def release_paid_holds(payment: Payment, invoice: Invoice, actor: Actor) -> None:
@@ -32,18 +32,11 @@ def release_paid_holds(payment: Payment, invoice: Invoice, actor: Actor) -> None
         return
     system = Actor.for_system()
     case_ids = sorted({hold.case_id for hold in holds if hold.case_id is not None})
-    # The invoice is locked already; its cases next, in id order (cases.rules).
-    cases = list(
-        Case.objects.select_for_update(of=("self",))
-        .select_related("category")
-        .filter(pk__in=case_ids)
-        .order_by("pk")
-    )
     reason = (
         f"Payment {payment.pk} of {money_text(payment.amount, invoice.currency)} brought "
         f"invoice {invoice.invoice_no}'s balance due down to its held amount."
     )
-    with settling(*cases):
+    with settling(*case_ids):
         for hold in holds:
             dispute_hold_settle(
                 dispute_hold_id=hold.pk,
@@ -52,11 +45,8 @@ def release_paid_holds(payment: Payment, invoice: Invoice, actor: Actor) -> None
                 comments=f"Released: {reason}",
                 source=Source.SYSTEM,
             )
-        paid = RootCause.objects.filter(code=RootCause.PAID).first()
-        for case in cases:
-            if not case.is_open:
-                continue
-            system_note(case, f"Paid. {reason} Its holds on that invoice were released.", system)
-            if paid is not None and not case.holds.filter(status=DisputeHold.Status.OPEN).exists():
-                case.root_cause = paid
-                close_if_settled(case, system)
+    # The notes only take a share lock on their case; closing the case waits for the
+    # commit (resolution.close_when_settled says why).
+    for case in Case.objects.filter(pk__in=case_ids, status__in=OPEN_CASE_STATUSES):
+        system_note(case, f"Paid. {reason} Its holds on that invoice were released.", system)
+        close_when_settled(case.pk, system, root_cause_code=RootCause.PAID, force_root_cause=True)

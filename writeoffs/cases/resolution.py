@@ -38,6 +38,7 @@ from writeoffs.cases.pause import collections_resumed
 from writeoffs.cases.rules import lock_case_and_invoices, log_status, require_open
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.models import (
+    OPEN_CASE_STATUSES,
     Case,
     CaseStatus,
     DisputeHold,
@@ -58,8 +59,8 @@ _settling: ContextVar[frozenset[int]] = ContextVar("cases_settling", default=fro
 
 
 @contextmanager
-def settling(*cases: Case) -> Iterator[None]:
-    token = _settling.set(_settling.get() | {case.pk for case in cases})
+def settling(*case_ids: int) -> Iterator[None]:
+    token = _settling.set(_settling.get() | set(case_ids))
     try:
         yield
     finally:
@@ -139,7 +140,7 @@ def case_settle(
         if root_cause_code not in (None, "") or not left.exists():
             case.root_cause = root_cause(root_cause_code)
             case.save(update_fields=["root_cause"])
-        with settling(case):
+        with settling(case.pk):
             for index, (hold, settlement) in enumerate(zip(holds, settlements, strict=True)):
                 try:
                     _settle_one(case, hold, settlement, invoices[hold.invoice_id], actor, source)
@@ -258,7 +259,7 @@ def case_reject(*, case_id: int, reason: str, actor: Actor, source: str = Source
         case, _ = lock_case_and_invoices(case_id)
         require_open(case)
         system_note(case, f"Rejected: {text}", actor)
-        with settling(case):
+        with settling(case.pk):
             for hold in DisputeHold.objects.filter(case=case, status=DisputeHold.Status.OPEN):
                 dispute_hold_settle(
                     dispute_hold_id=hold.pk,
@@ -273,21 +274,61 @@ def case_reject(*, case_id: int, reason: str, actor: Actor, source: str = Source
 
 def case_after_hold_settled(hold: DisputeHold, actor: Actor) -> None:
     """The ``hold_settled`` listener: a hold of a case was settled outside a case
-    service (expiry, an approval, the Disputes tab). Resolve the case if that was its
-    last open hold, with the root cause it was given, or one that says what happened."""
+    service (expiry, an approval, the Disputes tab, a payment). The case is resolved
+    if that was its last open hold, once this transaction commits (see
+    ``close_when_settled``), with the root cause it was given, or one that says what
+    happened: ``expired`` when the system settled it, ``other`` otherwise."""
     if hold.case_id is None or hold.case_id in _settling.get():
         return
-    case = (
-        Case.objects.select_for_update(of=("self",)).select_related("category").get(pk=hold.case_id)
-    )
-    if not case.is_open:
-        return
-    if case.root_cause_id is None:
-        code = EXPIRED_ROOT_CAUSE if actor.system else FALLBACK_ROOT_CAUSE
-        case.root_cause = (
-            RootCause.objects.filter(code=code).first()
-            or RootCause.objects.filter(code=FALLBACK_ROOT_CAUSE).first()
+    fallback = EXPIRED_ROOT_CAUSE if actor.system else FALLBACK_ROOT_CAUSE
+    close_when_settled(hold.case_id, actor, root_cause_code=fallback)
+
+
+def close_when_settled(
+    case_id: int, actor: Actor, *, root_cause_code: str, force_root_cause: bool = False
+) -> None:
+    """After commit, resolve the case if none of its holds is open.
+
+    Why not in the settling transaction: that one came to the case through one
+    invoice, which it holds locked. Resolving writes the collections.resumed event of
+    each of the case's invoices, which must wait for any of them another transaction
+    holds; and that one, a case service, holds its invoices in id order and then
+    waits for this case: a deadlock (tests/writeoffs/cases/test_concurrency.py found
+    it). So the case is closed in a transaction of its own that locks the invoices
+    in order, then the case. Were the process to stop in between, the case would stay
+    open with nothing open; the next settlement or ``close_settled_cases`` closes it.
+    """
+    transaction.on_commit(
+        lambda: close_settled_case(
+            case_id, actor, root_cause_code=root_cause_code, force_root_cause=force_root_cause
         )
-        if case.root_cause is None:
-            return
-    close_if_settled(case, actor)
+    )
+
+
+def close_settled_case(
+    case_id: int, actor: Actor, *, root_cause_code: str, force_root_cause: bool = False
+) -> bool:
+    """Resolve the case if it is open and none of its holds is; say whether it closed.
+    ``force_root_cause`` replaces a root cause given earlier (the auto-resolve's "paid")."""
+    with transaction.atomic(), acting_as(actor):
+        case, _ = lock_case_and_invoices(case_id)
+        if not case.is_open:
+            return False
+        if case.root_cause_id is None or force_root_cause:
+            found = RootCause.objects.filter(code=root_cause_code).first()
+            case.root_cause = found or RootCause.objects.filter(code=FALLBACK_ROOT_CAUSE).first()
+            if case.root_cause is None:
+                return False
+        return close_if_settled(case, actor)
+
+
+def close_settled_cases(actor: Actor) -> int:
+    """Resolve every open case with no open hold left (a closing interrupted after its
+    settlement committed); return how many."""
+    lone = Case.objects.filter(status__in=OPEN_CASE_STATUSES).exclude(
+        holds__status=DisputeHold.Status.OPEN
+    )
+    return sum(
+        close_settled_case(case_id, actor, root_cause_code=FALLBACK_ROOT_CAUSE)
+        for case_id in lone.values_list("pk", flat=True)
+    )

@@ -24,9 +24,10 @@ def one_invoice_case(account, invoice, clerk_actor):
 
 
 def test_paying_all_but_the_held_amount_releases_it_and_resolves_as_paid(
-    one_invoice_case, invoice, clerk_actor
+    one_invoice_case, invoice, clerk_actor, django_capture_on_commit_callbacks
 ):
-    payment_record(invoice_id=invoice.pk, amount="90.00", actor=clerk_actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(invoice_id=invoice.pk, amount="90.00", actor=clerk_actor)
 
     case = one_invoice_case
     case.refresh_from_db()
@@ -49,10 +50,11 @@ def test_a_smaller_payment_leaves_the_case_alone(one_invoice_case, invoice, cler
 
 
 def test_a_case_with_holds_on_other_invoices_notes_paid_and_stays_open(
-    open_case, invoice, clerk_actor
+    open_case, invoice, clerk_actor, django_capture_on_commit_callbacks
 ):
     case = open_case()  # 50.00 of the 120.00 invoice, and all of the 80.00 one
-    payment_record(invoice_id=invoice.pk, amount="70.00", actor=clerk_actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(invoice_id=invoice.pk, amount="70.00", actor=clerk_actor)
     case.refresh_from_db()
     assert case.status == CaseStatus.OPEN
     assert case.root_cause is None
@@ -87,3 +89,30 @@ def test_a_conversion_pending_approval_is_left_to_its_approver(
     case.refresh_from_db()
     assert case.status == CaseStatus.OPEN
     assert_ledger_consistent(big.pk)
+
+
+def test_the_case_closes_only_once_the_payment_commits(
+    one_invoice_case, invoice, clerk_actor, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        payment_record(invoice_id=invoice.pk, amount="90.00", actor=clerk_actor)
+    one_invoice_case.refresh_from_db()
+    assert one_invoice_case.status == CaseStatus.OPEN
+    assert one_invoice_case.holds.get().status == DisputeHold.Status.RELEASED
+    assert len(pending) == 1
+    pending[0]()
+    one_invoice_case.refresh_from_db()
+    assert (one_invoice_case.status, one_invoice_case.root_cause.code) == ("resolved", "paid")
+
+
+def test_the_daily_sweep_closes_a_case_whose_closing_was_interrupted(
+    one_invoice_case, invoice, clerk_actor
+):
+    from billing.actors import Actor
+    from writeoffs.cases.resolution import close_settled_cases
+
+    payment_record(invoice_id=invoice.pk, amount="90.00", actor=clerk_actor)
+    assert close_settled_cases(Actor.for_system()) == 1
+    one_invoice_case.refresh_from_db()
+    assert one_invoice_case.status == CaseStatus.RESOLVED
+    assert close_settled_cases(Actor.for_system()) == 0

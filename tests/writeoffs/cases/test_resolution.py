@@ -212,7 +212,7 @@ def test_a_failure_on_the_second_hold_undoes_the_first(open_case, supervisor_act
 
 
 def test_a_conversion_over_the_limit_waits_and_its_approval_resolves_the_case(
-    account, supervisor_actor, controller_actor, clerk_actor
+    account, supervisor_actor, controller_actor, clerk_actor, django_capture_on_commit_callbacks
 ):
     big = InvoiceFactory(account=account, invoice_no=10050, total_minor=7000_00)
     case = case_open(
@@ -234,7 +234,8 @@ def test_a_conversion_over_the_limit_waits_and_its_approval_resolves_the_case(
     writeoff = WriteOff.objects.get(origin_dispute=hold)
     assert writeoff.status == WriteOff.Status.PENDING
 
-    writeoff_approve(writeoff_id=writeoff.pk, actor=controller_actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        writeoff_approve(writeoff_id=writeoff.pk, actor=controller_actor)
 
     case.refresh_from_db()
     assert case.status == CaseStatus.RESOLVED
@@ -243,7 +244,7 @@ def test_a_conversion_over_the_limit_waits_and_its_approval_resolves_the_case(
 
 
 def test_settling_the_last_hold_on_the_disputes_tab_resolves_the_case(
-    account, supervisor_actor, clerk_actor, invoice
+    account, supervisor_actor, clerk_actor, invoice, django_capture_on_commit_callbacks
 ):
     case = case_open(
         account_id=account.pk,
@@ -251,15 +252,18 @@ def test_settling_the_last_hold_on_the_disputes_tab_resolves_the_case(
         holds=[CaseHold(invoice.invoice_no)],
         actor=clerk_actor,
     )
-    dispute_hold_settle(
-        dispute_hold_id=case.holds.get().pk, action="release", actor=supervisor_actor
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute_hold_settle(
+            dispute_hold_id=case.holds.get().pk, action="release", actor=supervisor_actor
+        )
     case.refresh_from_db()
     assert (case.status, case.root_cause.code) == (CaseStatus.RESOLVED, "other")
 
 
 @override_settings(DISPUTE_HOLD_EXPIRATION_ACTION="release")
-def test_expiry_of_the_last_hold_resolves_the_case_as_expired(account, clerk_actor, invoice):
+def test_expiry_of_the_last_hold_resolves_the_case_as_expired(
+    account, clerk_actor, invoice, django_capture_on_commit_callbacks
+):
     case = case_open(
         account_id=account.pk,
         category="other",
@@ -267,7 +271,8 @@ def test_expiry_of_the_last_hold_resolves_the_case_as_expired(account, clerk_act
         actor=clerk_actor,
     )
     expired_days_ago(case.holds.get(), 1)
-    dispute_holds_expire()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute_holds_expire()
     case.refresh_from_db()
     assert (case.status, case.root_cause.code) == (CaseStatus.RESOLVED, "expired")
     assert Event.objects.filter(type=EventType.COLLECTIONS_RESUMED).count() == 1

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.actors import Actor
 from billing.ops.maintenance import purge_expired_records
 from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import tasks as bulk_tasks
 from writeoffs.cases.notify import overdue_digest
+from writeoffs.cases.resolution import close_settled_cases
 from writeoffs.management.commands.expire_dispute_holds import (
     expire_holds,
     parse_run_date,
@@ -75,8 +77,15 @@ def purge(day: datetime.date, report: Report) -> str:
     return "Purged " + ", ".join(f"{p.count:,} {p.what}" for p in results) + "."
 
 
+def close_settled_dispute_cases(day: datetime.date, report: Report) -> str:
+    """Step 5: dispute cases left open with no open hold (their closing, which follows
+    the settlement's commit, was interrupted), resolved."""
+    closed = close_settled_cases(Actor.for_system())
+    return f"{closed} settled dispute case(s) resolved."
+
+
 def mail_overdue_cases(day: datetime.date, report: Report) -> str:
-    """Step 5: each assignee's open dispute cases past their due date, one email each,
+    """Step 6: each assignee's open dispute cases past their due date, one email each,
     once per day."""
     sent = overdue_digest(day)
     if sent is None:
@@ -89,6 +98,7 @@ STEPS: list[DailyStep] = [
     DailyStep("approval lapse", lapse_pending_approvals),
     DailyStep("bulk run resume", resume_stalled_bulk_runs),
     DailyStep("purge", purge),
+    DailyStep("settled cases", close_settled_dispute_cases),
     DailyStep("overdue cases digest", mail_overdue_cases),
 ]
 

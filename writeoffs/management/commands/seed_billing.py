@@ -61,7 +61,16 @@ from billing.models import (
     JournalLine,
     Payment,
 )
-from writeoffs.models import DisputeHold, WriteOff
+from writeoffs.cases.backfill import cases_for_lone_holds
+from writeoffs.models import (
+    Case,
+    CaseAttachment,
+    CaseNote,
+    CaseNumber,
+    CaseStatusChange,
+    DisputeHold,
+    WriteOff,
+)
 from writeoffs.seeding import SEED_LABEL
 from writeoffs.seeding.indexes import journal_indexes_built_after
 from writeoffs.seeding.ledger import ACCOUNTING_CODES, BUSY_WRITEOFFS_PER_INVOICE, LedgerBuilder
@@ -271,17 +280,25 @@ class Command(BaseCommand):
         # response could name someone else's new entry: idempotency records go too.
         # The feed's events name the deleted rows and go; its counter stays, so event
         # ids go on rising and a reader's cursor from before the reset skips nothing.
+        # Dispute cases go with their holds (an attachment's file stays in storage), and
+        # case numbers start again.
         tables = [
             Event,
             JournalLine,
             JournalEntry,
             ApiIdempotencyRecord,
+            CaseAttachment,
+            CaseNote,
+            CaseStatusChange,
+            Case.history.model,
+            CaseNumber,
             WriteOff.history.model,
             DisputeHold.history.model,
             Payment.history.model,
             Invoice.history.model,
             WriteOff,
             DisputeHold,
+            Case,
             Payment,
             InvoiceLine,
             Invoice,
@@ -362,6 +379,9 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for sql in sequence_sql:
                 cursor.execute(sql)
+        # Every open hold is worked as a case (verify_ledger checks it).
+        cases = cases_for_lone_holds(label=SEED_LABEL)
+        self._progress(f"  {cases:,} one-hold dispute cases for the open holds")
         with transaction.atomic():
             written = sum(
                 record_creation_history(
