@@ -62,6 +62,12 @@ ERROR_CODES: dict[int, tuple[str, int]] = {
     3151: ("Bulk run total is above the approval limit", HTTPStatus.FORBIDDEN),
     3152: ("Bulk run has no invoices to write off", HTTPStatus.BAD_REQUEST),
     3153: ("Bulk run is not in a state that allows this", HTTPStatus.BAD_REQUEST),
+    # Dispute case attachments
+    3190: ("Attachment is larger than ATTACHMENT_MAX_BYTES", HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    3191: (
+        "Attachment type not accepted, or its content does not match its name",
+        HTTPStatus.BAD_REQUEST,
+    ),
     # Dispute cases
     3160: ("Case does not exist", HTTPStatus.NOT_FOUND),
     3161: ("Case status change not allowed", HTTPStatus.BAD_REQUEST),
@@ -137,6 +143,10 @@ BULK_RUN_INVALID_CRITERIA = 3150
 BULK_RUN_OVER_LIMIT = 3151
 BULK_RUN_EMPTY = 3152
 BULK_RUN_INVALID_STATE = 3153
+ATTACHMENT_TOO_LARGE = 3190
+# Not one of the accepted types, read from the content; or the content is not what the
+# name's extension says (HTML named .pdf), or a spreadsheet that is not a sound package.
+ATTACHMENT_REFUSED = 3191
 CASE_NOT_FOUND = 3160
 CASE_STATUS_CHANGE_REFUSED = 3161
 CASE_CLOSED = 3162

@@ -72,6 +72,9 @@ type AccountPageContext = Callable[[HttpRequest, Account], dict[str, Any]]
 type InvoicePageContext = Callable[[HttpRequest, Invoice], dict[str, Any]]
 # The Invoices list's filter of this name: the account's invoices it keeps.
 type InvoiceFilter = Callable[[Account], Q]
+# Which of these invoice ids carry a flag, and its words ("In dispute"): one query
+# for a whole table.
+type InvoiceFlags = Callable[[list[int]], dict[int, list[str]]]
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Hooks:
     account_overview_context: list[AccountPageContext] = field(default_factory=list)
     invoice_page_context: list[InvoicePageContext] = field(default_factory=list)
     invoice_filters: dict[str, InvoiceFilter] = field(default_factory=dict)
+    invoice_flags: list[InvoiceFlags] = field(default_factory=list)
     # Staff group name (billing.roles) -> permissions, "app_label.codename".
     role_permissions: dict[str, set[str]] = field(default_factory=dict)
     # API key role (ApiKey.Role's values) -> permissions.
@@ -165,6 +169,22 @@ def register_invoice_filter(name: str, hook: InvoiceFilter) -> InvoiceFilter:
     """The filter the Invoices list applies when its form's field ``name`` is set."""
     hooks.invoice_filters[name] = hook
     return hook
+
+
+def register_invoice_flags(hook: InvoiceFlags) -> InvoiceFlags:
+    """Flags shown beside an invoice wherever invoices are listed (``flag_invoices``)."""
+    return _append(hooks.invoice_flags, hook)
+
+
+def flag_invoices(invoices: Iterable[Invoice]) -> None:
+    """Set ``flags`` (a list of words) on each invoice, from every registered hook."""
+    rows = list(invoices)
+    found: dict[int, list[str]] = {}
+    for hook in hooks.invoice_flags:
+        for invoice_id, words in hook([row.pk for row in rows]).items():
+            found.setdefault(invoice_id, []).extend(words)
+    for row in rows:
+        row.flags = found.get(row.pk, [])  # type: ignore[attr-defined]
 
 
 def register_role_permissions(role: str, permissions: Iterable[str]) -> None:

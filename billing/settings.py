@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Bounds a file upload before anything reads the body (RefuseNul does, next).
+    "billing.ops.uploads.UploadLimitMiddleware",
     # Before any view or admin page reads a parameter: see the class.
     "billing.ops.middleware.RefuseNulMiddleware",
     "billing.ops.middleware.HtmxAuthMiddleware",
@@ -248,8 +250,36 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic writes here; nginx serves it (/srv/ar/staticfiles in billing/deploy/nginx.conf).
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Uploaded files (a dispute case's attachments). They are never served from a URL of
+# their own: only the permission-checked download view reads them, so MEDIA_ROOT sits
+# outside every directory the proxy serves and MEDIA_URL is not routed.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# STORAGE_BACKEND=s3 keeps them in an S3-compatible bucket through django-storages (the
+# optional `s3` extra: pip install ".[s3]"); boto3 reads AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY itself. docs/operations.md, "Attachments".
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem").strip().lower()
+if STORAGE_BACKEND == "filesystem":
+    _default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            # Private objects; keys are generated, so nothing is ever overwritten.
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+    if not _default_storage["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE_BACKEND is s3; set AWS_STORAGE_BUCKET_NAME.")
+else:
+    raise ImproperlyConfigured(
+        f"STORAGE_BACKEND is {STORAGE_BACKEND!r}; it must be filesystem or s3."
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -360,6 +390,9 @@ if CLIENT_ADDRESS_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", CLIENT_ADDRESS_H
     )
 # Entries within this many days of expiry are flagged in the Disputes table.
 DISPUTE_HOLD_WARNING_DAYS = 7
+# The largest file a dispute case accepts as an attachment, in bytes (10 MB). A larger
+# upload is refused before it is stored (writeoffs/cases/attachments.py).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 # --- Journal ----------------------------------------------------------------
 # The chart-of-accounts codes the journal posts to besides revenue and expense codes.

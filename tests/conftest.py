@@ -35,9 +35,10 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Uploaded files (imports) go to the test's own directory, never the checkout's."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_in_a_temporary_folder(settings, tmp_path_factory):
+    """Uploaded files (imports, case attachments) go to a folder of the test's own,
+    never the repository's media/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture(autouse=True)

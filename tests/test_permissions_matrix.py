@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -27,6 +28,7 @@ from billing.models import ImportRun
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
 from writeoffs.bulk.runs import bulk_run_create
+from writeoffs.cases.attachments import attachment_add
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
 
@@ -138,6 +140,22 @@ EXPECTED: dict[str, Expect] = {
     "report_writeoffs": Expect(get=READ, scoped=False),
     "report_writeoffs_csv": Expect(get=READ, scoped=False),
     "worklist_disputes": Expect(get=READ, scoped=False),
+    "report_cases": Expect(get=READ, scoped=False),
+    # dispute cases: addressed by their own number across accounts (another case's
+    # attachment is a 404: tests/writeoffs/cases/test_file_views.py)
+    "case_list": Expect(get=READ, scoped=False),
+    # opening a case from an account
+    "case_open_picker": Expect(get=CLERK_FORM),
+    "case_open_entry": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "case_open_confirm": Expect(get=CLERK_POST_ONLY, post=CLERK_POST),
+    "case_bulk_assign": Expect(get=CLERK_POST_ONLY, post=CLERK_POST, scoped=False),
+    "case_detail": Expect(get=READ, scoped=False),
+    "case_note_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_assign": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_status": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_settle": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    "case_attachment_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
+    "case_attachment_download": Expect(get=READ, scoped=False),
     # API
     "api_create_writeoff_or_dispute_m": Expect(
         get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
@@ -167,6 +185,12 @@ EXPECTED: dict[str, Expect] = {
     "api_case": Expect(get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True),
     "api_case_notes": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
     "api_case_settle": Expect(get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True),
+    "api_case_attachment_upload": Expect(
+        get=API_GET_ON_POST, post=API_NO_KEY, scoped=False, api=True
+    ),
+    "api_case_attachment_file": Expect(
+        get=API_NO_KEY, post=API_GET_ON_POST, scoped=False, api=True
+    ),
     "api_unknown_call": Expect(
         get=(404, 404, 404, 404, 404), post=(404, 404, 404, 404, 404), scoped=False, api=True
     ),
@@ -228,6 +252,8 @@ class Ledger:
     payment_id: int
     writeoff_id: int
     dispute_hold_id: int
+    case_number: int = 0
+    attachment_id: int = 0
     run_id: int = 0
     import_id: int = 0
 
@@ -247,8 +273,8 @@ class Ledger:
             "external_id": "ext-1",
             "run_id": self.run_id,
             "import_id": self.import_id,
-            # A case number: the API routes answer 401 before they look it up.
-            "number": 1,
+            "number": self.case_number,
+            "attachment_id": self.attachment_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -266,7 +292,15 @@ def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
     hold = dispute_hold_create(
         invoice_id=invoice.pk, amount="10.00", comments="Matrix", actor=actor
     )
-    return Ledger(acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk)
+    hold.refresh_from_db()
+    attachment = attachment_add(
+        case_id=hold.case_id,
+        upload=SimpleUploadedFile("matrix.csv", b"invoice,amount\n1,2\n"),
+        actor=actor,
+    )
+    return Ledger(
+        acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk, hold.case.number, attachment.pk
+    )
 
 
 def make_users() -> dict:

@@ -55,6 +55,7 @@ def _register_with_billing() -> None:
     extensions.register_revenue_code_moved(move_revenue_impacting_writeoffs)
     extensions.register_payment_voided(void_recoveries)
     extensions.register_void_blocker(selectors.void_blockers)
+    extensions.register_invoice_flags(selectors.dispute_flags)
     extensions.register_reservations(reservations)
     extensions.register_payment_recorded(release_paid_holds)
     # Within writeoffs: the hold services tell the dispute cases above them.

@@ -114,7 +114,7 @@ def disputes_for(account: Account, sort: tuple[str, bool] | None = None) -> Quer
     # A converted hold links to its write-off: the id comes in the same query (a LEFT JOIN).
     rows = (
         DisputeHold.objects.filter(account=account)
-        .select_related("invoice")
+        .select_related("invoice", "case")
         .annotate(conversion_writeoff_id=_conversion_writeoff_id())
     )
     return _ordered(rows, sort, DISPUTE_SORTS)
@@ -409,6 +409,14 @@ def invoices_in_dispute(invoice_ids: list[int] | set[int]) -> set[int]:
             invoice_id__in=invoice_ids, case__status__in=OPEN_CASE_STATUSES
         ).values_list("invoice_id", flat=True)
     )
+
+
+IN_DISPUTE = "In dispute"
+
+
+def dispute_flags(invoice_ids: list[int]) -> dict[int, list[str]]:
+    """The "In dispute" flag for billing's invoice tables (billing.extensions)."""
+    return {invoice_id: [IN_DISPUTE] for invoice_id in invoices_in_dispute(invoice_ids)}
 
 
 def invoice_in_dispute(invoice: Invoice) -> bool:

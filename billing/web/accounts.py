@@ -106,6 +106,7 @@ def invoice_list(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     # cleaned_data holds only the values that parsed: a malformed filter is ignored.
     chosen = {name: value for name, value in filters.cleaned_data.items() if value}
     invoices = keyset_window(invoices_filtered(account, chosen), request.GET, INVOICES_PER_PAGE)
+    extensions.flag_invoices(invoices.items)
     return render_page(
         request,
         "billing/invoice_list.html",
@@ -125,6 +126,7 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
     other rows against it add (``billing.extensions.register_invoice_page_context``:
     write-offs, disputes and the timeline)."""
     user = request.user
+    extensions.flag_invoices([invoice])
     context: dict[str, Any] = {
         "account": account,
         "section": "invoices",

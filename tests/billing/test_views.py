@@ -331,11 +331,12 @@ def test_invoice_list_query_count_is_the_same_for_1_and_50_rows(
 ):
     client.force_login(viewer)
     InvoiceFactory(account=account)
-    with django_assert_num_queries(6):
+    # Seven: the page's six and one for the whole page's "In dispute" flags.
+    with django_assert_num_queries(7):
         client.get(list_url(account), {"status": "sent"}, **HTMX)
     for _ in range(49):
         InvoiceFactory(account=account)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(list_url(account), {"status": "sent"}, **HTMX)
     assert len(response.context["invoices"]) == 25
 
@@ -490,11 +491,12 @@ def test_invoice_detail_query_count_is_the_same_for_1_and_50_entries(
     # Two of them read the journal entries and their lines for the timeline, one is
     # the top bar's count of write-offs (and bulk runs) waiting for a supervisor's
     # approval, three ask what stops a supervisor voiding the invoice (payments,
-    # write-offs, holds), one reads the recoveries' history.
-    with django_assert_num_queries(21):
+    # write-offs, holds), one reads the recoveries' history, one asks whether the
+    # invoice is in dispute (its flag).
+    with django_assert_num_queries(22):
         client.get(detail_url(account, invoice))
     add_entries(49)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         response = client.get(detail_url(account, invoice))
     assert len(response.context["payments"]) == 50
 

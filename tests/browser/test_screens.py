@@ -56,6 +56,9 @@ NOT_SCREENS = {
     "bulk_run_progress": "the polled progress fragment of bulk_run_detail",
     "bulk_run_request_approval": "POST only",
     "report_allowance_rollforward_csv": "a CSV file",
+    "case_bulk_assign": "POST only (the Cases page's bulk assign)",
+    "case_open_confirm": "POST only (the review step of case_open_entry)",
+    "case_attachment_download": "a file",
 }
 
 
@@ -76,6 +79,10 @@ def _acct(walk: Walk) -> dict:
 
 def _inv(walk: Walk) -> dict:
     return {"acct_no": walk.account.acct_no, "invoice_no": walk.invoice.invoice_no}
+
+
+def _case(name: str, query: str = "") -> Callable[[Walk], str]:
+    return lambda w: reverse(name, kwargs={"number": w.hold.case.number}) + query
 
 
 def _settle(action: str) -> Callable[[Walk], str]:
@@ -160,6 +167,23 @@ SCREENS: dict[str, list[Screen]] = {
         ),
         Screen("report_writeoffs", lambda w: reverse("report_writeoffs")),
         Screen("worklist_disputes", lambda w: reverse("worklist_disputes")),
+        Screen("case_list", lambda w: reverse("case_list")),
+        Screen("report_cases", lambda w: reverse("report_cases")),
+        Screen("case_detail", _case("case_detail")),
+        Screen("case_detail", _case("case_detail", "?tab=timeline"), "case_detail timeline"),
+        Screen("case_note_new", _case("case_note_new")),
+        Screen("case_assign", _case("case_assign")),
+        Screen("case_status", _case("case_status")),
+        Screen("case_settle", _case("case_settle")),
+        Screen("case_attachment_new", _case("case_attachment_new")),
+        Screen("case_open_picker", lambda w: reverse("case_open_picker", kwargs=_acct(w))),
+        Screen(
+            "case_open_entry",
+            lambda w: (
+                reverse("case_open_entry", kwargs=_acct(w))
+                + f"?invoice={w.invoice.invoice_no + 15}&invoice={w.invoice.invoice_no + 14}"
+            ),
+        ),
         Screen("trial_balance", lambda w: reverse("trial_balance")),
         Screen("journal_export_page", lambda w: reverse("journal_export_page")),
     ],

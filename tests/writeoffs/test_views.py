@@ -301,8 +301,9 @@ def test_picker_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         InvoiceFactory(account=account)
     signed_in(client, clerk)
-    # session, user, user perms, group perms, account, one page of invoices
-    with django_assert_num_queries(6):
+    # session, user, user perms, group perms, account, one page of invoices, and the
+    # page's "In dispute" flags
+    with django_assert_num_queries(7):
         client.get(step_url("writeoff", "picker"), **HTMX_DRAWER)
 
 

@@ -112,7 +112,8 @@ class CaseAttachmentRow(BaseModel):
     size: int
     sha256: str
     url: str = Field(
-        description="Download link (a signed-in person's; Content-Disposition: attachment)."
+        description="Download link: GET it with the same Bearer key (Content-Disposition: "
+        "attachment)."
     )
 
 

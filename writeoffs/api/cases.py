@@ -16,7 +16,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
@@ -219,11 +219,12 @@ def case_answer(case: Case) -> CaseResponse:
 
 
 def attachment_url(case: Case, attachment_id: int) -> str:
-    """The download view's absolute URL (the screens' ``case_attachment``)."""
-    try:
-        path = reverse("case_attachment", args=[case.number, attachment_id])
-    except NoReverseMatch:
-        path = f"/cases/{case.number}/attachments/{attachment_id}/"
+    """Where an API caller downloads the file, with the same Bearer key:
+    ``GET /api/v1/cases/{number}/attachments/{id}`` (writeoffs/api/case_files.py)."""
+    path = reverse(
+        "api_case_attachment_file",
+        kwargs={"number": str(case.number), "attachment_id": str(attachment_id)},
+    )
     return settings.SITE_URL.rstrip("/") + path
 
 

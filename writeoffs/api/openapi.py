@@ -26,9 +26,15 @@ from writeoffs.api.answers import (
     ListResponse,
     SettleResponse,
 )
+from writeoffs.api.attachment_answers import (
+    DOWNLOAD_ERROR_CODES,
+    UPLOAD_ERROR_CODES,
+    AttachmentResponse,
+)
 from writeoffs.api.case_openapi import CASE_MODELS, case_error_codes, case_paths
 from writeoffs.api.inputs import CreateRequest, JournalLinesRequest, ListRequest, SettleRequest
 from writeoffs.api.sync_schemas import PUT_CALLS, PutError
+from writeoffs.cases.files import ACCEPTED_LABELS, ATTACHMENT_TYPES
 
 # Codes any call can answer with, before it looks at its own inputs.
 COMMON_ERROR_CODES = (1001, 1004, 1006, 1007, 1010, 1011, 1014, 1015, 25020)
@@ -281,6 +287,88 @@ def _events_operation() -> dict:
     }
 
 
+# A dispute case's files (SPEC Part 3): multipart in, the stored file out.
+ATTACHMENTS_PATH = "/api/v1/cases/{number}/attachments"
+ATTACHMENT_FILE_PATH = "/api/v1/cases/{number}/attachments/{attachment_id}"
+_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "The case's number.",
+}
+
+
+def _attachment_upload_operation() -> dict:
+    codes = UPLOAD_ERROR_CODES
+    responses = _answers(AttachmentResponse, codes)
+    created = responses.pop("200")
+    created["description"] = "Created: error_code 0, the attachment with its download url."
+    return {
+        "operationId": "add_case_attachment",
+        "summary": "Attach a file to a dispute case",
+        "description": (
+            f"multipart/form-data with the file in field `file`: {ACCEPTED_LABELS}, up to "
+            "ATTACHMENT_MAX_BYTES (10 MB by default). The type is read from the content and "
+            "must agree with the name's extension. A clerk or supervisor key, as "
+            "`Authorization: Bearer <key>`."
+            f"\n\nError codes:\n\n{_error_table(codes)}"
+        ),
+        "x-error-codes": list(codes),
+        "security": [{"bearerApiKey": []}],
+        "parameters": [_NUMBER],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        },
+        "responses": {"201": created, **responses},
+    }
+
+
+def _attachment_file_operation() -> dict:
+    codes = DOWNLOAD_ERROR_CODES
+    responses = _answers(AttachmentResponse, codes)
+    responses["200"] = {
+        "description": (
+            "The file, as an attachment (Content-Disposition with filename*), with the type "
+            "checked when it was uploaded and X-Content-Type-Options: nosniff."
+        ),
+        "content": {
+            kind.content_type: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ATTACHMENT_TYPES
+        },
+    }
+    return {
+        "operationId": "get_case_attachment",
+        "summary": "Download a dispute case's file",
+        "description": (
+            "Any active key, as `Authorization: Bearer <key>`."
+            f"\n\nError codes:\n\n{_error_table(codes)}"
+        ),
+        "x-error-codes": list(codes),
+        "security": [{"bearerApiKey": []}],
+        "parameters": [
+            _NUMBER,
+            {
+                "name": "attachment_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+                "description": "The attachment's id (its `id` in the upload's answer).",
+            },
+        ],
+        "responses": responses,
+    }
+
+
 def _schemas() -> dict:
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]]
     models = [(op.request, "validation") for op in OPERATIONS]
@@ -289,6 +377,7 @@ def _schemas() -> dict:
     for *_, body, answer in PUT_CALLS:
         models += [(body, "validation"), (answer, "serialization")]
     models.append((PutError, "serialization"))
+    models.append((AttachmentResponse, "serialization"))
     models.append((ApiError, "serialization"))
     models += [
         (model, "validation" if "Request" in model.__name__ else "serialization")
@@ -300,6 +389,8 @@ def _schemas() -> dict:
         {c for op in OPERATIONS for c in op.all_error_codes}
         | {*PUT_ERROR_CODES}
         | case_error_codes()
+        | set(UPLOAD_ERROR_CODES)
+        | set(DOWNLOAD_ERROR_CODES)
     )
     schemas["ApiError"]["properties"]["error_code"]["enum"] = sorted(
         all_codes | set(UNKNOWN_CALL_ERROR_CODES)
@@ -336,6 +427,8 @@ def openapi_document() -> dict:
                 }
                 for kind, name, summary, body, answer in PUT_CALLS
             },
+            ATTACHMENTS_PATH: {"post": _attachment_upload_operation()},
+            ATTACHMENT_FILE_PATH: {"get": _attachment_file_operation()},
             **case_paths(),
         },
         "components": {

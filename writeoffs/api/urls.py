@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from writeoffs.api import calls, cases, feed, sync, transport
+from writeoffs.api import calls, case_files, cases, feed, sync, transport
 
 urlpatterns = [
     path(
@@ -25,6 +25,16 @@ urlpatterns = [
     path("v1/cases/<str:number>", cases.case_detail, name="api_case"),
     path("v1/cases/<str:number>/notes", cases.case_notes, name="api_case_notes"),
     path("v1/cases/<str:number>/settle", cases.case_settlement, name="api_case_settle"),
+    path(
+        "v1/cases/<str:number>/attachments",
+        case_files.case_attachment_upload,
+        name="api_case_attachment_upload",
+    ),
+    path(
+        "v1/cases/<str:number>/attachments/<str:attachment_id>",
+        case_files.case_attachment_file,
+        name="api_case_attachment_file",
+    ),
     path("openapi.json", transport.openapi_json, name="api_openapi"),
     # Anything else under /api/ answers in JSON too, never with an HTML 404 page.
     re_path(r"^(?P<path>.*)$", transport.unknown_call, name="api_unknown_call"),

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from billing import extensions
 from billing.actors import Actor
 from billing.csv_export import csv_response
 from billing.errors import BillingError
@@ -172,6 +173,7 @@ def _picker(request: HtmxHttpRequest, acct_no: int, kind: EntryKind) -> HttpResp
     invoices = page_window(
         pickable_invoices(account, query), request.GET.get("page"), INVOICES_PER_PAGE
     )
+    extensions.flag_invoices(invoices.items)
     context = {
         **_page_context(account, kind),
         "step": "picker",

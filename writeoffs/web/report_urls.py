@@ -24,5 +24,6 @@ urlpatterns = [
     ),
     path("reports/write-offs/", views.writeoff_analysis, name="report_writeoffs"),
     path("reports/write-offs/export.csv", views.writeoff_analysis_csv, name="report_writeoffs_csv"),
+    path("reports/cases/", views.case_report, name="report_cases"),
     path("worklists/disputes/", views.dispute_worklist, name="worklist_disputes"),
 ]

@@ -26,11 +26,14 @@ from billing.web.fields import DateField, WholeNumberField
 from billing.web.htmx import HtmxHttpRequest, render_page
 from billing.web.pagination import page_window
 from writeoffs import reports
+from writeoffs.cases.worklist import case_counts
 from writeoffs.models import ReasonCode
+from writeoffs.reports.cases import CasesReport, cases_report
 
 AGING_TEMPLATE = "writeoffs/aging.html"
 ANALYSIS_TEMPLATE = "writeoffs/writeoff_analysis.html"
 WORKLIST_TEMPLATE = "writeoffs/dispute_worklist.html"
+CASES_TEMPLATE = "writeoffs/case_report.html"
 HOME_TEMPLATE = "writeoffs/home.html"
 ACCOUNTS_PER_PAGE = 50
 INVOICES_PER_PAGE = 50
@@ -333,6 +336,35 @@ def writeoff_analysis_csv(request: HttpRequest) -> StreamingHttpResponse:
     return csv_response(f"writeoff-analysis-{start}-{end}.csv", header, rows())
 
 
+# --- dispute cases ------------------------------------------------------------------------
+
+
+def cases_chart(report: CasesReport) -> dict:
+    """Cases closed in the range by how many days they took (counts, no currency)."""
+    return {
+        "type": "bar",
+        "stacked": False,
+        "labels": [label for label, _ in report.buckets],
+        "datasets": [{"label": "Cases closed", "data": [str(n) for _, n in report.buckets]}],
+    }
+
+
+@login_required
+@permission_required("writeoffs.view_case", raise_exception=True)
+@require_http_methods(["GET"])
+def case_report(request: HtmxHttpRequest) -> HttpResponse:
+    form, start, end = _range_input(request)
+    report = cases_report(start, end)
+    context = {
+        "section": "cases",
+        "form": form,
+        "report": report,
+        "chart": cases_chart(report),
+        "range_fields": [(form["start"], start), (form["end"], end)],
+    }
+    return render_page(request, CASES_TEMPLATE, context, partial="report")
+
+
 # --- disputes worklist ------------------------------------------------------------------
 
 
@@ -352,6 +384,7 @@ def dispute_worklist(request: HtmxHttpRequest) -> HttpResponse:
         "holds": holds,
         "today": on_date,
         "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
+        "case_counts": case_counts(request.user, on_date),
     }
     return render_page(request, WORKLIST_TEMPLATE, context, partial="table")
 
@@ -372,6 +405,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "section": "home",
         "figures": figures,
+        "case_counts": case_counts(request.user, on_date),
         "aging": aging_report,
         "aging_charts": aging_charts(aging_report),
         "buckets": reports.BUCKETS,

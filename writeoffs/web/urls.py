@@ -6,7 +6,16 @@ full pages without JavaScript.
 
 from django.urls import path
 
-from writeoffs.web import actions, approvals, bulk, page
+from writeoffs.web import (
+    actions,
+    approvals,
+    bulk,
+    case_actions,
+    case_files,
+    case_open,
+    cases,
+    page,
+)
 
 urlpatterns = [
     path("accounts/<int:acct_no>/write-offs/", page.writeoff_page, name="writeoff_page"),
@@ -50,6 +59,36 @@ urlpatterns = [
         "accounts/<int:acct_no>/write-offs/<int:writeoff_id>/withdraw/",
         actions.writeoff_withdraw,
         name="writeoff_withdraw",
+    ),
+    # Opening a dispute case from an account: picker, entry, confirm.
+    path("accounts/<int:acct_no>/cases/new/", case_open.case_open_picker, name="case_open_picker"),
+    path(
+        "accounts/<int:acct_no>/cases/new/entry/",
+        case_open.case_open_entry,
+        name="case_open_entry",
+    ),
+    path(
+        "accounts/<int:acct_no>/cases/new/confirm/",
+        case_open.case_open_confirm,
+        name="case_open_confirm",
+    ),
+    # Dispute cases (across accounts; a case's number is its address).
+    path("cases/", cases.case_list, name="case_list"),
+    path("cases/assign/", case_actions.case_bulk_assign_view, name="case_bulk_assign"),
+    path("cases/<int:number>/", cases.case_detail, name="case_detail"),
+    path("cases/<int:number>/notes/new/", case_actions.case_note_new, name="case_note_new"),
+    path("cases/<int:number>/assign/", case_actions.case_assign_view, name="case_assign"),
+    path("cases/<int:number>/status/", case_actions.case_status_view, name="case_status"),
+    path("cases/<int:number>/settle/", case_actions.case_settle_view, name="case_settle"),
+    path(
+        "cases/<int:number>/attachments/new/",
+        case_files.case_attachment_new,
+        name="case_attachment_new",
+    ),
+    path(
+        "cases/<int:number>/attachments/<int:attachment_id>/",
+        case_files.case_attachment_download,
+        name="case_attachment_download",
     ),
     path("accounts/<int:acct_no>/write-offs/export.csv", page.writeoff_csv, name="writeoff_csv"),
     path("accounts/<int:acct_no>/disputes/export.csv", page.dispute_csv, name="dispute_csv"),
