@@ -35,6 +35,9 @@ from billing.models.journal import (
 from billing.models.payments import (
     Payment,
 )
+from billing.models.tax import (
+    TaxRate,
+)
 
 __all__ = [
     "AVAILABLE_MINOR",
@@ -54,4 +57,5 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "TaxRate",
 ]

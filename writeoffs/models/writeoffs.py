@@ -135,6 +135,12 @@ class WriteOff(LedgerEntry):
     # Bad-debt recovery: how much of this write-off a later payment reinstated (kept in
     # step with its active WriteOffRecovery rows; the invoice's written_off is net of it).
     recovered_minor = models.BigIntegerField(default=0)
+    # Tax (SPEC Part 3), for a write-off that is not revenue-impacting on a taxed
+    # invoice: the day its tax may be reclaimed (bad-debt relief), and whether its tax
+    # still waits on the "tax relief pending" code for that day (the daily run moves it
+    # to tax payable and clears this). Set when it becomes active.
+    tax_relief_due_on = models.DateField(null=True, blank=True)
+    tax_relief_pending = models.BooleanField(default=False)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -204,6 +210,10 @@ class WriteOff(LedgerEntry):
                     approved_by__isnull=False,
                 ),
                 name="writeoff_approved_has_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_relief_pending=False) | Q(tax_relief_due_on__isnull=False),
+                name="writeoff_relief_pending_has_day",
             ),
             models.CheckConstraint(
                 condition=Q(recovered_minor__gte=0, recovered_minor__lte=F("amount_minor")),
