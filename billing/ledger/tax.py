@@ -56,7 +56,10 @@ def invoice_parts(invoice_id: int) -> list[LinePart]:
         InvoiceLine.objects.filter(invoice_id=invoice_id)
         .order_by("id")
         .values_list(
-            "amount_minor", "tax_minor", "tax_rate__payable_code_id", "tax_rate__relief_after_months"
+            "amount_minor",
+            "tax_minor",
+            "tax_rate__payable_code_id",
+            "tax_rate__relief_after_months",
         )
     )
     return [LinePart(net, tax, code, months or 0) for net, tax, code, months in rows]
@@ -114,7 +117,9 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     """``day`` ``months`` later; the 31st of a shorter month is its last day."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def relief_due_on(due_date: datetime.date, parts: Sequence[LinePart]) -> datetime.date | None:

@@ -101,9 +101,7 @@ def _line_tax(
     code = (tax_code or "").strip()
     if not code:
         if tax_amount not in (None, ""):
-            raise BillingError(
-                MISSING_INPUT, "A tax amount needs its tax code.", field="tax_code"
-            )
+            raise BillingError(MISSING_INPUT, "A tax amount needs its tax code.", field="tax_code")
         return None, 0
     rate = TaxRate.objects.select_related("payable_code").filter(code=code, active=True).first()
     if rate is None:
@@ -113,7 +111,9 @@ def _line_tax(
     if tax_amount in (None, ""):
         tax = rate.tax_on_minor(net_minor)
     else:
-        tax = to_minor(parse_amount(tax_amount, invoice.currency, field="tax_amount"), invoice.currency)
+        tax = to_minor(
+            parse_amount(tax_amount, invoice.currency, field="tax_amount"), invoice.currency
+        )
     if tax >= net_minor:
         raise BillingError(
             INVALID_AMOUNT,

@@ -1,5 +1,4 @@
-"""The disputes worklist and the staff home page's figures.
-"""
+"""The disputes worklist and the staff home page's figures."""
 
 from __future__ import annotations
 
