@@ -16,9 +16,8 @@ from django.db.models import Sum
 
 from billing.actors import Actor
 from billing.errors import INVALID_STATE, BillingError
-from billing.ledger.codes import ControlCodes, control_codes, posting_code
-from billing.ledger.tax import TaxPart
 from billing.ledger import tax as tax_split
+from billing.ledger.codes import ControlCodes, control_codes, posting_code
 from billing.ledger.periods import require_open
 from billing.ledger.rules import (
     RULES,
@@ -31,6 +30,7 @@ from billing.ledger.rules import (
     posts,
     reverses,
 )
+from billing.ledger.tax import TaxPart
 from billing.models import (
     Invoice,
     JournalEntry,
