@@ -10,6 +10,7 @@ from billing.models import AccountingCode, JournalEvent, JournalLine
 from billing.verification import verify_ledger
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import WriteOff
+from writeoffs.tax.checks import TAX_RELIEF_STATE, WRITEOFF_TAX_SPLIT, verify_tax_split
 from writeoffs.tax.expected import TaxedLine, expected_tax
 from writeoffs.verification import WRONG_POSTINGS
 
@@ -64,3 +65,30 @@ def test_a_writeoff_marked_pending_whose_tax_sits_on_tax_payable_is_reported(
     )
 
     assert verify_ledger(limit=10).failed.get(WRONG_POSTINGS) == 1
+
+
+def test_the_split_check_names_the_writeoff_whose_tax_drifted(revenue_writeoff):
+    JournalLine.objects.filter(
+        entry__source_id=revenue_writeoff.pk,
+        entry__event=JournalEvent.WRITEOFF,
+        accounting_code__code=settings.TAX_PAYABLE_CODE,
+    ).update(accounting_code=AccountingCode.objects.get(code=settings.TAX_RELIEF_PENDING_CODE))
+
+    result = verify_tax_split(limit=10)
+
+    assert result.failed == {WRITEOFF_TAX_SPLIT: 1}
+    assert result.failures[0].message.startswith(f"Write-off {revenue_writeoff.pk} has ")
+
+
+def test_a_revenue_impacting_writeoff_waiting_for_relief_is_reported(revenue_writeoff):
+    WriteOff.objects.filter(pk=revenue_writeoff.pk).update(
+        tax_relief_pending=True, tax_relief_due_on=revenue_writeoff.writeoff_date
+    )
+
+    assert verify_tax_split(limit=10).failed.get(TAX_RELIEF_STATE) == 1
+
+
+def test_the_split_check_counts_the_writeoffs_on_taxed_invoices(revenue_writeoff, invoice):
+    result = verify_tax_split(limit=10)
+    assert result.ok
+    assert result.checked["writeoff_tax_splits"] == 1
