@@ -81,20 +81,25 @@ def shares(amount_minor: int, weights: Sequence[int]) -> list[int]:
     return floors
 
 
+def split_per_line(amount_minor: int, parts: Sequence[LinePart]) -> list[tuple[int, int]]:
+    """``amount_minor`` as (net, tax) per line, in line order: the same shares as
+    ``split`` (a credit note prints them)."""
+    weights = [w for part in parts for w in (part.net_minor, part.tax_minor)]
+    amounts = shares(amount_minor, weights)
+    return [(amounts[2 * i], amounts[2 * i + 1]) for i in range(len(parts))]
+
+
 def split(amount_minor: int, parts: Sequence[LinePart], *, relief_pending: bool) -> Split:
     """``amount_minor`` split between ``parts``' nets and taxes; tax parts on their
     rate's payable code, or on the pending code when ``relief_pending``. An untaxed
     invoice's amount is all net."""
     if not is_taxed(parts):
         return Split(amount_minor, ())
-    weights = [w for part in parts for w in (part.net_minor, part.tax_minor)]
-    amounts = shares(amount_minor, weights)
     pending = control_codes().tax_relief_pending_id
     net = 0
     by_code: dict[int, int] = {}
-    for i, part in enumerate(parts):
-        net += amounts[2 * i]
-        tax = amounts[2 * i + 1]
+    for part, (line_net, tax) in zip(parts, split_per_line(amount_minor, parts), strict=True):
+        net += line_net
         if tax and part.payable_code_id is not None:
             code = pending if relief_pending else part.payable_code_id
             by_code[code] = by_code.get(code, 0) + tax

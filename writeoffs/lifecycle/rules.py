@@ -40,6 +40,7 @@ from writeoffs.models import (
     BulkRun,
     WriteOff,
 )
+from writeoffs.tax.credit_notes import credit_note_issue
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ def _writeoff_becomes_active(
     invoice.save(update_fields=["written_off_minor", *also_save])
     _settle_tax_relief(invoice, writeoff, entry_date)
     post_writeoff(writeoff, entry_date=entry_date, actor=actor, invoice=invoice)
+    if writeoff.revenue_impacting:
+        # Every revenue-impacting write-off, a conversion's too, credits the customer
+        # by a numbered document, dated the day it posts.
+        credit_note_issue(writeoff, invoice=invoice, issued_on=entry_date)
 
 
 def _settle_tax_relief(invoice: Invoice, writeoff: WriteOff, entry_date: datetime.date) -> None:

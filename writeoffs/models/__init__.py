@@ -26,6 +26,11 @@ from writeoffs.models.choices import (
     Settlement,
     Source,
 )
+from writeoffs.models.credit_notes import (
+    CreditNote,
+    CreditNoteCounter,
+    CreditNoteLine,
+)
 from writeoffs.models.holds import (
     SETTLEMENT_FOR_STATUS,
     DisputeHold,
@@ -48,6 +53,9 @@ __all__ = [
     "ApprovalLimit",
     "BulkRun",
     "BulkRunItem",
+    "CreditNote",
+    "CreditNoteCounter",
+    "CreditNoteLine",
     "DisputeHold",
     "LedgerEntry",
     "ProvisionBucket",
