@@ -22,6 +22,9 @@ class CreditNoteCounter(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"Credit notes {self.year}: {self.last_number} issued"
+
 
 class CreditNoteStatus(models.TextChoices):
     ISSUED = "issued", "Issued"
