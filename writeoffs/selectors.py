@@ -56,6 +56,7 @@ WRITEOFF_TABLE_FIELDS = (
     "lapsed_at",
     "recovered_minor",
     "bulk_run",
+    "credit_note__number",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -91,7 +92,7 @@ def _ordered(queryset: QuerySet, sort: tuple[str, bool] | None, allowed: dict[st
 
 
 def writeoffs_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[WriteOff]:
-    rows = WriteOff.objects.filter(account=account).select_related("invoice")
+    rows = WriteOff.objects.filter(account=account).select_related("invoice", "credit_note")
     return _ordered(rows, sort, WRITEOFF_SORTS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -254,6 +255,15 @@ class WriteOff(LedgerEntry):
         if self.limit_applied_minor is None:
             return None
         return from_minor(self.limit_applied_minor, self.invoice.currency)
+
+    @property
+    def credit_note_no(self) -> str | None:
+        """The number of the credit note it issued (a revenue-impacting write-off that
+        became active), cancelled or not; None otherwise."""
+        try:
+            return self.credit_note.number  # type: ignore[attr-defined]  # reverse one-to-one
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def recovered(self) -> Decimal:
