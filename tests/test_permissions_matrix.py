@@ -107,6 +107,7 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_csv": Expect(get=READ),
     "dispute_csv": Expect(get=READ),
     "recovery_new": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "credit_note_detail": Expect(get=READ),
     "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
     # the Approvals queue (across accounts): the approve permission
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
@@ -211,6 +212,7 @@ class Ledger:
     payment_id: int
     writeoff_id: int
     dispute_hold_id: int
+    credit_note_no: str = ""
     run_id: int = 0
 
     def value(self, param: str) -> object:
@@ -227,6 +229,7 @@ class Ledger:
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
             "run_id": self.run_id,
+            "number": self.credit_note_no,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -244,7 +247,10 @@ def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
     hold = dispute_hold_create(
         invoice_id=invoice.pk, amount="10.00", comments="Matrix", actor=actor
     )
-    return Ledger(acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk)
+    # Revenue-impacting (the default): its credit note fills a credit note's URL.
+    return Ledger(
+        acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk, str(writeoff.credit_note_no)
+    )
 
 
 def make_users() -> dict:

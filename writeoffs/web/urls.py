@@ -6,7 +6,7 @@ full pages without JavaScript.
 
 from django.urls import path
 
-from writeoffs.web import actions, approvals, bulk, page
+from writeoffs.web import actions, approvals, bulk, credit_notes, page
 
 urlpatterns = [
     path("accounts/<int:acct_no>/write-offs/", page.writeoff_page, name="writeoff_page"),
@@ -57,6 +57,11 @@ urlpatterns = [
         "accounts/<int:acct_no>/invoices/<int:invoice_no>/recovery/",
         actions.recovery_new,
         name="recovery_new",
+    ),
+    path(
+        "accounts/<int:acct_no>/credit-notes/<str:number>/",
+        credit_notes.credit_note_detail,
+        name="credit_note_detail",
     ),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
     path("my-requests/", approvals.my_requests, name="my_requests"),
