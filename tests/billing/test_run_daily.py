@@ -73,16 +73,18 @@ def test_the_steps_run_in_order_with_a_summary_each():
     assert [step.name for step in run_daily.STEPS] == [
         "dispute expiry",
         "approval lapse",
+        "tax relief",
         "bulk run resume",
         "purge",
     ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/4 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/4 approval lapse] 0 pending write-off(s) lapsed")
-    assert lines[2].startswith("[2026-03-01 3/4 bulk run resume] 0 stalled bulk run(s) resumed")
-    assert lines[3].startswith("[2026-03-01 4/4 purge] Purged 0 expired API idempotency records")
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 4 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/5 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/5 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/5 tax relief] No bad-debt tax relief due")
+    assert lines[3].startswith("[2026-03-01 4/5 bulk run resume] 0 stalled bulk run(s) resumed")
+    assert lines[4].startswith("[2026-03-01 5/5 purge] Purged 0 expired API idempotency records")
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 5 steps ran."
     assert err == ""
 
 
@@ -243,8 +245,9 @@ def test_a_run_with_nothing_to_do_says_so_and_exits_0():
     lines = out.splitlines()
     assert "0 dispute hold(s)" in lines[0]
     assert "0 pending write-off(s) lapsed" in lines[1]
-    assert "0 stalled bulk run(s) resumed" in lines[2]
-    assert lines[-1] == f"The daily run for {today()} finished: all 4 steps ran."
+    assert "nothing to move" in lines[2]
+    assert "0 stalled bulk run(s) resumed" in lines[3]
+    assert lines[-1] == f"The daily run for {today()} finished: all 5 steps ran."
     assert err == ""
 
 
