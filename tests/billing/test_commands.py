@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.db.models import F
 
 from billing.models import Account, Invoice, InvoiceLine, JournalLine, Payment
-from billing.verification import verify_ledger
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
+from billing.verification import verify_ledger
 from writeoffs.models import CreditNote, DisputeHold, WriteOff
 
 AS_OF = "2026-06-30"
