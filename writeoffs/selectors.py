@@ -297,7 +297,7 @@ def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
 def invoice_credit_notes(writeoffs: list[WriteOff]) -> list[CreditNote]:
     """The credit notes of an invoice's write-offs (``invoice_writeoffs``, which loads
     them with the write-offs), newest first, cancelled ones too."""
-    notes = [w.credit_note for w in writeoffs if w.credit_note_no is not None]  # type: ignore[attr-defined]
+    notes = [w.credit_note for w in writeoffs if w.credit_note_no is not None]
     return sorted(notes, key=lambda note: (note.year, note.sequence), reverse=True)
 
 

@@ -75,7 +75,7 @@ class TaxRateAdminForm(forms.ModelForm):
             kind=AccountingCode.Kind.LIABILITY, active=True
         )
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         # Posted tax stays on the code it was posted to, and verify_ledger reads a
         # line's rate for it: a rate in use keeps its code (make a new rate instead).

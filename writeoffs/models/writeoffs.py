@@ -261,7 +261,7 @@ class WriteOff(LedgerEntry):
         """The number of the credit note it issued (a revenue-impacting write-off that
         became active), cancelled or not; None otherwise."""
         try:
-            return self.credit_note.number  # type: ignore[attr-defined]  # reverse one-to-one
+            return self.credit_note.number
         except ObjectDoesNotExist:
             return None
 

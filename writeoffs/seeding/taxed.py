@@ -137,7 +137,7 @@ def issue_credit_notes(*, writeoff_from: int) -> int:
     CreditNoteCounter.objects.bulk_update(counters.values(), ["last_number"])
     created = CreditNote.objects.bulk_create(notes)
     for note, its_lines in zip(created, note_lines, strict=True):
-        for line in its_lines:
-            line.credit_note = note
+        for note_line in its_lines:
+            note_line.credit_note = note
     CreditNoteLine.objects.bulk_create([line for group in note_lines for line in group])
     return len(created)

@@ -1,9 +1,10 @@
 """Issuing and cancelling credit notes: called by the lifecycle steps inside the
 write-off's own transaction, under the invoice's row lock.
 
-Numbers are gap-free per year: the year's counter row is locked (``select_for_update``)
-and held until the write-off commits, so two writers take consecutive numbers one
-after the other, and a write-off that rolls back gives its number back. The call
+Numbers are gap-free per year: the year's counter row is locked (by the UPDATE that
+takes the next number) and held until the write-off commits, so two writers take
+consecutive numbers one after the other, and a write-off that rolls back gives its
+number back. The call
 comes late in the step (after the postings), as the events feed's does, so writers
 queue on the counter for as short a time as possible.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from billing.ledger.tax import LinePart, split_per_line
@@ -20,18 +22,31 @@ from writeoffs.models import CreditNote, CreditNoteCounter, CreditNoteLine, Writ
 
 
 def next_number(year: int) -> tuple[int, str]:
-    """The year's next sequence and number; the counter row stays locked until commit."""
-    counter = CreditNoteCounter.objects.select_for_update().filter(year=year).first()
-    if counter is None:
+    """The year's next sequence and number. The UPDATE takes the counter row's lock
+    (as ``select_for_update`` would) and holds it until commit: one statement, as the
+    events feed's counter takes its next id, since bulk runs pay it per item."""
+    sequence = _take_next(year)
+    if sequence is None:
         # The year's first note: make its row (a concurrent first writer's insert is
-        # ignored), then lock it like any other writer.
+        # ignored, and it waits for that row's lock instead), then take from it.
         CreditNoteCounter.objects.bulk_create(
             [CreditNoteCounter(year=year, last_number=0)], ignore_conflicts=True
         )
-        counter = CreditNoteCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number, CreditNote.number_for(year, counter.last_number)
+        sequence = _take_next(year)
+        assert sequence is not None
+    return sequence, CreditNote.number_for(year, sequence)
+
+
+def _take_next(year: int) -> int | None:
+    table = connection.ops.quote_name(CreditNoteCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE year = %s "  # noqa: S608
+            "RETURNING last_number",
+            [year],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def credit_note_issue(
