@@ -69,6 +69,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
     assert [check.__module__ for check in hooks.ledger_checks] == [
         "writeoffs.verification",
         "writeoffs.ledger_checks",
+        "writeoffs.tax.checks",
     ]
     assert set(hooks.invoice_filters) == {"recovered"}
     assert "writeoffs.approve_writeoff" in role_permissions(CONTROLLER)

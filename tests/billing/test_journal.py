@@ -613,6 +613,7 @@ def test_the_close_snapshot_stores_the_ledger_checks_result_not_its_printout(
         "writeoff_codes": 0,
         "recovery_currencies": 0,
         "aging_dates": 0,
+        "writeoff_tax_splits": 0,
     }
 
 

@@ -12,20 +12,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db.models import Max
 from django.utils import timezone
 
 from billing.actors import Actor
 from billing.ledger.posting import SourceRef, post_invoice_sent, post_reversal, post_writeoff
 from billing.ledger.tax import LinePart, split_per_line
-from billing.models import Invoice, InvoiceLine, JournalEvent
+from billing.models import Invoice, InvoiceLine, JournalEntry, JournalEvent
 from writeoffs.models import CreditNote, CreditNoteCounter, CreditNoteLine, WriteOff
+from writeoffs.seeding import SEED_LABEL
+from writeoffs.seeding.rows import MomentOf
 
 POSTED = (WriteOff.Status.ACTIVE, WriteOff.Status.REVERSED)
 
 
 def post_taxed_rows(*, invoice_from: int, writeoff_from: int) -> int:
-    """The journal entries of this batch's taxed invoices and their write-offs."""
+    """The journal entries of this batch's taxed invoices and their write-offs, signed
+    and timed as the bulk path signs and times the others (the seed's label, 15:00 UTC
+    on the entry date)."""
     actor = Actor.for_system()
+    first = (JournalEntry.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
+    written = _post_taxed(actor, invoice_from, writeoff_from)
+    JournalEntry.objects.filter(pk__gte=first).update(
+        created_by_label=SEED_LABEL, posted_at=MomentOf("entry_date")
+    )
+    return written
+
+
+def _post_taxed(actor: Actor, invoice_from: int, writeoff_from: int) -> int:
     written = 0
     invoices = Invoice.objects.filter(
         pk__gte=invoice_from, tax_minor__gt=0, status__in=[Invoice.Status.SENT, Invoice.Status.VOID]
