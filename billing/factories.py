@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 
 from billing.actors import Actor
-from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
+from billing.ledger.codes import STARTING_TAX_RATE
+from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment, TaxRate
 from billing.receivables.invoices import invoice_send, invoice_void
 
 
@@ -52,10 +53,12 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
 
 
 class InvoiceFactory(factory.django.DjangoModelFactory[Invoice]):
-    """A sent invoice with one line; ``total_minor`` is the line's amount.
+    """A sent invoice with one line; ``total_minor`` is the line's amount, net plus
+    ``tax_minor`` (taxed at the starting rate, STD20, when ``tax_minor`` is given:
+    ``InvoiceFactory(total_minor=12000, tax_minor=2000)`` is 100.00 + 20.00).
 
-    It is made as a draft and sent through ``invoice_send``, the only way an
-    invoice becomes sent, so its journal entry is posted as in production.
+    It is made as a draft with its line and sent through ``invoice_send``, the only
+    way an invoice becomes sent, so its journal entry is posted as in production.
     """
 
     class Meta:
@@ -70,6 +73,17 @@ class InvoiceFactory(factory.django.DjangoModelFactory[Invoice]):
         if send:
             kwargs["status"] = Invoice.Status.DRAFT
         invoice = super()._create(model_class, *args, **kwargs)
+        if invoice.total_minor > 0:
+            tax = invoice.tax_minor
+            InvoiceLine.objects.create(
+                invoice=invoice,
+                description="Subscription",
+                service_start=invoice.bill_date,
+                service_end=invoice.due_date,
+                amount_minor=invoice.total_minor - tax,
+                tax_rate=TaxRate.objects.get(code=STARTING_TAX_RATE) if tax else None,
+                tax_minor=tax,
+            )
         if send:
             done = invoice_send(invoice_id=invoice.pk, actor=Actor.for_system())
             if wanted == Invoice.Status.VOID:
@@ -91,18 +105,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory[Invoice]):
         AccountingCodeFactory, code="4000", name="Subscription revenue"
     )
     total_minor = 12000
-
-    @factory.post_generation
-    def lines(invoice: Invoice, create: bool, extracted: object, **kwargs: object) -> None:
-        # factory_boy passes the built invoice, not the factory.
-        if create and invoice.total_minor > 0:
-            InvoiceLine.objects.create(
-                invoice=invoice,
-                description="Subscription",
-                service_start=invoice.bill_date,
-                service_end=invoice.due_date,
-                amount_minor=invoice.total_minor,
-            )
+    tax_minor = 0
 
 
 # The factories below make single ledger rows. They do not touch the invoice's

@@ -30,6 +30,7 @@ _VIEW = [
     "billing.view_journalentry",
     "billing.view_journalline",
     "billing.view_accountingperiodlock",
+    "billing.view_taxrate",
 ]
 _CREATE = ["billing.add_payment"]
 # Bringing the billing system's accounts, invoices and payments in (SPEC Part 3).
@@ -42,6 +43,8 @@ _BOOKS = ["billing.export_journal"]
 # Segregation of duties: the controller closes periods and reads everything, and
 # creates, settles and reverses nothing.
 _CLOSE = ["billing.move_lock_date"]
+# Tax rates are the books' too: the controller keeps them (admin, with history).
+_TAX = ["billing.add_taxrate", "billing.change_taxrate"]
 
 ROLES = (VIEWER, CLERK, SUPERVISOR, CONTROLLER)
 # Billing's own permissions per role; the apps built on billing add theirs
@@ -50,7 +53,7 @@ _OWN_ROLE_PERMISSIONS = {
     VIEWER: _VIEW,
     CLERK: _VIEW + _CREATE + _IMPORT,
     SUPERVISOR: _VIEW + _CREATE + _IMPORT + _SUPERVISE + _BOOKS + _VOID,
-    CONTROLLER: _VIEW + _BOOKS + _CLOSE + _VOID,
+    CONTROLLER: _VIEW + _BOOKS + _CLOSE + _VOID + _TAX,
 }
 
 # An API key writes like a clerk or a supervisor (it reads nothing the API does not

@@ -405,6 +405,11 @@ DISPUTE_CONVERSION_CODE = env_str("DISPUTE_CONVERSION_CODE", "6100")
 # credit) and the expense a provision for it is charged to (SPEC Part 3).
 ALLOWANCE_CODE = env_str("ALLOWANCE_CODE", "1290")
 BAD_DEBT_EXPENSE_CODE = env_str("BAD_DEBT_EXPENSE_CODE", "6100")
+# Tax (SPEC Part 3): the output tax the starting rate (STD20) is payable to, and where
+# a bad debt's tax waits until its relief is due (the daily run moves it to the rate's
+# payable code on that day).
+TAX_PAYABLE_CODE = env_str("TAX_PAYABLE_CODE", "2200")
+TAX_RELIEF_PENDING_CODE = env_str("TAX_RELIEF_PENDING_CODE", "2210")
 # The allowance method: a write-off that is not revenue-impacting debits the allowance
 # instead of an expense code (and a recovery credits it back). Off: the direct method.
 ALLOWANCE_METHOD = env_bool("ALLOWANCE_METHOD", False)

@@ -111,6 +111,7 @@ EXPECTED: dict[str, Expect] = {
     "writeoff_csv": Expect(get=READ),
     "dispute_csv": Expect(get=READ),
     "recovery_new": Expect(get=CLERK_FORM, post=CLERK_POST),
+    "credit_note_detail": Expect(get=READ),
     "writeoff_withdraw": Expect(get=CLERK_FORM, post=CLERK_POST),
     # the Approvals queue (across accounts): the approve permission
     "approval_queue": Expect(get=SUPERVISOR_FORM, scoped=False),
@@ -254,6 +255,7 @@ class Ledger:
     dispute_hold_id: int
     case_number: int = 0
     attachment_id: int = 0
+    credit_note_no: str = ""
     run_id: int = 0
     import_id: int = 0
 
@@ -275,6 +277,7 @@ class Ledger:
             "import_id": self.import_id,
             "number": self.case_number,
             "attachment_id": self.attachment_id,
+            "credit_note_no": self.credit_note_no,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -298,8 +301,17 @@ def _ledger(acct_no: int, invoice_no: int, actor: Actor) -> Ledger:
         upload=SimpleUploadedFile("matrix.csv", b"invoice,amount\n1,2\n"),
         actor=actor,
     )
+    # The write-off is revenue-impacting (the default): its credit note fills a credit
+    # note's URL.
     return Ledger(
-        acct_no, invoice_no, payment.pk, writeoff.pk, hold.pk, hold.case.number, attachment.pk
+        acct_no,
+        invoice_no,
+        payment.pk,
+        writeoff.pk,
+        hold.pk,
+        hold.case.number,
+        attachment.pk,
+        credit_note_no=str(writeoff.credit_note_no),
     )
 
 

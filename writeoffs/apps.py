@@ -44,6 +44,7 @@ def _register_with_billing() -> None:
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
     from writeoffs.reports.aging import reservations
+    from writeoffs.tax.checks import verify_tax_split
     from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
@@ -68,6 +69,7 @@ def _register_with_billing() -> None:
     extensions.register_ledger_check(verify_ledger)
     extensions.register_ledger_check(verify_books)
     extensions.register_ledger_check(verify_cases)
+    extensions.register_ledger_check(verify_tax_split)
     # Billing's pages.
     extensions.register_account_overview_context(account_overview_context)
     extensions.register_invoice_page_context(invoice_page_context)

@@ -31,6 +31,7 @@ from billing.rules import today
 from billing.verification import Verification
 from writeoffs import reports
 from writeoffs.models import DisputeHold, WriteOff, WriteOffRecovery
+from writeoffs.tax.expected import expected_tax, tax_code_ids, taxed_invoice_lines
 
 WRITEOFF_CODE = "writeoff_code"
 REPORTED_RECOVERIES = "reported_recoveries"
@@ -63,10 +64,12 @@ def _report(result: Verification, kind: str, message: str, limit: int) -> None:
 
 def _nets(source_type: str) -> Iterator[tuple[int, dict[int, int]]]:
     """Per source row of ``source_type``, in id order: its net per code (debits minus
-    credits, zeros left out) on every code but AR control and cash."""
+    credits, zeros left out) on every code but AR control, cash and the tax codes
+    (the split's tax parts: ``writeoffs.tax.checks`` checks those)."""
     rows = (
         JournalLine.objects.filter(entry__source_type=source_type)
         .exclude(accounting_code__code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE])
+        .exclude(accounting_code_id__in=tax_code_ids())
         .values_list("entry__source_id", "accounting_code_id")
         .annotate(net=Sum(F("debit_minor") - F("credit_minor")))
         .order_by("entry__source_id", "accounting_code_id")
@@ -111,10 +114,15 @@ def _writeoff_codes(result: Verification, limit: int) -> None:
     # voided, its whole entry is reversed. Per payment, per code: what its active
     # recoveries reinstated of write-offs on that code, now.
     want: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for payment_id, code_id, amount in WriteOffRecovery.objects.filter(
+    taxed_lines = taxed_invoice_lines()
+    for payment_id, code_id, amount, invoice_id in WriteOffRecovery.objects.filter(
         status=WriteOffRecovery.Status.ACTIVE
-    ).values_list("payment_id", "writeoff__accounting_code_id", "amount_minor"):
-        want[payment_id][code_id] -= amount
+    ).values_list(
+        "payment_id", "writeoff__accounting_code_id", "amount_minor", "writeoff__invoice_id"
+    ):
+        lines = taxed_lines.get(invoice_id)
+        tax = sum(expected_tax(amount, lines, pending_code_id=None).values()) if lines else 0
+        want[payment_id][code_id] -= amount - tax
     for payment_id, nets in _nets(PAYMENT_SOURCE):
         checked += 1
         expected = {code: net for code, net in want.pop(payment_id, {}).items() if net}

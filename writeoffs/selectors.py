@@ -22,7 +22,7 @@ from billing.money import from_minor
 from billing.parsing import is_ascii_digits
 from billing.receivables.selectors import sent_invoice_sums
 from billing.rules import today
-from writeoffs.models import OPEN_CASE_STATUSES, BulkRun, DisputeHold, WriteOff
+from writeoffs.models import OPEN_CASE_STATUSES, BulkRun, CreditNote, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
 # primary key, so pages are stable when dates or amounts tie.
@@ -56,6 +56,7 @@ WRITEOFF_TABLE_FIELDS = (
     "lapsed_at",
     "recovered_minor",
     "bulk_run",
+    "credit_note__number",
 )
 
 # Invoice numbers fit a signed 64-bit column (PositiveBigIntegerField).
@@ -91,7 +92,7 @@ def _ordered(queryset: QuerySet, sort: tuple[str, bool] | None, allowed: dict[st
 
 
 def writeoffs_for(account: Account, sort: tuple[str, bool] | None = None) -> QuerySet[WriteOff]:
-    rows = WriteOff.objects.filter(account=account).select_related("invoice")
+    rows = WriteOff.objects.filter(account=account).select_related("invoice", "credit_note")
     return _ordered(rows, sort, WRITEOFF_SORTS)
 
 
@@ -287,8 +288,17 @@ def recovered_invoices(account: Account) -> Q:
 # Through the invoice's related managers, so each row already carries its invoice.
 def invoice_writeoffs(invoice: Invoice) -> list[WriteOff]:
     return list(
-        invoice.writeoffs.select_related("accounting_code", "origin_dispute").order_by("-id")
+        invoice.writeoffs.select_related(
+            "accounting_code", "origin_dispute", "credit_note"
+        ).order_by("-id")
     )
+
+
+def invoice_credit_notes(writeoffs: list[WriteOff]) -> list[CreditNote]:
+    """The credit notes of an invoice's write-offs (``invoice_writeoffs``, which loads
+    them with the write-offs), newest first, cancelled ones too."""
+    notes = [w.credit_note for w in writeoffs if w.credit_note_no is not None]
+    return sorted(notes, key=lambda note: (note.year, note.sequence), reverse=True)
 
 
 def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:

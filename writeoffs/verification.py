@@ -31,8 +31,8 @@ journal's are listed up to the limit each, and all of them are counted.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, F, Sum
@@ -58,6 +58,7 @@ from billing.models import (
 )
 from billing.verification import Verification
 from writeoffs.models import DisputeHold, ProvisionRun, WriteOff, WriteOffRecovery
+from writeoffs.tax.expected import expected_tax, relief_pending_code_id, taxed_invoice_lines
 
 # The kinds of failure. An invoice's stored totals disagree with its rows:
 INVOICE_TOTALS = "invoice_totals"
@@ -265,11 +266,41 @@ class JournalCheck:
         self.bad_debt_expense = codes.get(settings.BAD_DEBT_EXPENSE_CODE, 0)
         # Recoveries are few (a payment after a write-off): per payment, what it
         # reinstated of each write-off, voided ones included (their entry posted).
+        # Taxed invoices' lines (tax is the exception), for the split of their rows.
+        self.taxed_lines = taxed_invoice_lines()
+        self.pending_code = relief_pending_code_id()
         self.recovered: dict[int, list[Reinstated]] = {}
-        for payment_id, code_id, part in WriteOffRecovery.objects.values_list(
-            "payment_id", "writeoff__accounting_code_id", "amount_minor"
+        for payment_id, code_id, part, invoice_id, pending in WriteOffRecovery.objects.values_list(
+            "payment_id",
+            "writeoff__accounting_code_id",
+            "amount_minor",
+            "writeoff__invoice_id",
+            "writeoff__tax_relief_pending",
         ).iterator(chunk_size=CHUNK):
-            self.recovered.setdefault(payment_id, []).append(Reinstated(code_id, part))
+            # Split like its write-off: the tax parts on the tax codes, the rest on
+            # the write-off's code.
+            taxes = self._tax(invoice_id, part, pending=pending)
+            reinstated = self.recovered.setdefault(payment_id, [])
+            reinstated.append(Reinstated(code_id, part - sum(taxes.values())))
+            reinstated.extend(Reinstated(code, amount) for code, amount in taxes.items())
+
+    def _tax(self, invoice_id: int, amount_minor: int, *, pending: bool) -> dict[int | None, int]:
+        lines = self.taxed_lines.get(invoice_id)
+        if not lines:
+            return {}
+        return expected_tax(
+            amount_minor, lines, pending_code_id=self.pending_code if pending else None
+        )
+
+    def _invoice_tax(self, row) -> dict[int | None, int]:
+        charged: dict[int | None, int] = defaultdict(int)
+        for line in self.taxed_lines.get(row.id, []):
+            if line.tax_minor:
+                charged[line.payable_code_id] += line.tax_minor
+        return charged
+
+    def _writeoff_tax(self, row) -> dict[int | None, int]:
+        return self._tax(row.invoice_id, row.amount_minor, pending=row.tax_relief_pending)
 
     def add(self, kind: str, message: str) -> None:
         """Count a journal problem; the first ``limit`` are listed."""
@@ -288,6 +319,9 @@ class JournalCheck:
             dispute_conversion_id=0,
             allowance_id=self.allowance,
             bad_debt_expense_id=self.bad_debt_expense,
+            # Tax lines name their codes through the rows' tax parts.
+            tax_payable_id=0,
+            tax_relief_pending_id=0,
         )
         self._balanced()
         self._sources()
@@ -297,6 +331,7 @@ class JournalCheck:
                 "id", "status", "total_minor", "revenue_code_id", named=True
             ),
             (JournalEvent.INVOICE_SENT,),
+            taxes=self._invoice_tax,
         )
         self._rows(
             "billing.payment",
@@ -312,9 +347,12 @@ class JournalCheck:
                 "amount_minor",
                 "accounting_code_id",
                 "origin_dispute_id",
+                "invoice_id",
+                "tax_relief_pending",
                 named=True,
             ),
             (JournalEvent.WRITEOFF, JournalEvent.DISPUTE_CONVERSION),
+            taxes=self._writeoff_tax,
         )
         self._rows(
             "writeoffs.provisionrun",
@@ -350,7 +388,11 @@ class JournalCheck:
             )
 
     def _expected(
-        self, alternatives: tuple[JournalEvent, ...], row, parts: list[Reinstated]
+        self,
+        alternatives: tuple[JournalEvent, ...],
+        row,
+        parts: list[Reinstated],
+        tax: dict[int | None, int],
     ) -> Expected:
         """What the table gives ``row``: its entry's event when its state carries one,
         the reversal's when its state carries that too (everything undone: no net),
@@ -363,13 +405,13 @@ class JournalCheck:
             return {}, event.value, undo.value
         nets: dict[int | None, int] = {}
         for line in posts(event).lines:
-            for code_id, amount in self._amounts(line, row, parts):
+            for code_id, amount in self._amounts(line, row, parts, tax):
                 sign = 1 if line.side is Side.DEBIT else -1
                 nets[code_id] = nets.get(code_id, 0) + sign * amount
         return nets, event.value, None
 
     def _amounts(
-        self, line: LineRule, row, parts: list[Reinstated]
+        self, line: LineRule, row, parts: list[Reinstated], tax: dict[int | None, int]
     ) -> list[tuple[int | None, int]]:
         def code(of) -> int | None:
             if isinstance(line.code, Control):
@@ -378,6 +420,10 @@ class JournalCheck:
 
         if line.per is Per.ROW:
             return [(code(row), getattr(row, line.amount))]
+        if line.per is Per.NET:
+            return [(code(row), getattr(row, line.amount) - sum(tax.values()))]
+        if line.per is Per.EACH_TAX:
+            return list(tax.items())
         if line.per is Per.ALL_PARTS:
             return [(code(None), sum(getattr(part, line.amount) for part in parts))]
         return [(code(part), getattr(part, line.amount)) for part in parts]
@@ -388,6 +434,7 @@ class JournalCheck:
         rows,
         alternatives: tuple[JournalEvent, ...],
         parts: dict[int, list[Reinstated]] | None = None,
+        taxes: Callable[[Any], dict[int | None, int]] | None = None,
     ) -> None:
         """Each row of ``rows`` (named, in id order) against its postings; the row's
         entry is the first of ``alternatives`` whose rule applies to it."""
@@ -407,7 +454,8 @@ class JournalCheck:
                 _, nets, events = head
                 head = next(postings, None)
             row_parts = (parts or {}).get(row_id, [])
-            want_nets, posted, undone = self._expected(alternatives, row, row_parts)
+            tax = taxes(row) if taxes is not None else {}
+            want_nets, posted, undone = self._expected(alternatives, row, row_parts, tax)
             want_events = {e: 1 for e in (posted, undone) if e}
             got_events = {e: n for e, n in events.items() if e != "reclassification"}
             if got_events != want_events:

@@ -10,12 +10,14 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from billing.admin.base import (
     CappedCountPaginator,
     CorrectionForm,
     ExactNumberSearchMixin,
     LedgerAdmin,
+    ReadableHistoryMixin,
     ReadOnlyAdmin,
     confirm_ledger_action,
 )
@@ -30,6 +32,7 @@ from billing.models import (
     JournalEntry,
     JournalLine,
     Payment,
+    TaxRate,
 )
 from billing.money import minor_money_text
 from billing.receivables.invoices import (
@@ -60,9 +63,59 @@ class AccountingCodeAdmin(admin.ModelAdmin):
     search_fields = ["=code"]
 
 
+class TaxRateAdminForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ["code", "name", "rate", "payable_code", "relief_after_months", "active"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        codes = cast(forms.ModelChoiceField, self.fields["payable_code"])  # a ForeignKey's
+        codes.queryset = AccountingCode.objects.filter(
+            kind=AccountingCode.Kind.LIABILITY, active=True
+        )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        # Posted tax stays on the code it was posted to, and verify_ledger reads a
+        # line's rate for it: a rate in use keeps its code (make a new rate instead).
+        if (
+            self.instance.pk is not None
+            and "payable_code" in self.changed_data
+            and InvoiceLine.objects.filter(tax_rate=self.instance).exists()
+        ):
+            self.add_error(
+                "payable_code",
+                "Invoice lines are taxed at this rate, and their tax is posted to its code: "
+                "make a new rate for the new code and deactivate this one.",
+            )
+        return cleaned
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
+    """Kept by the finance controller (and superusers), with history. A rate is never
+    deleted (invoice lines protect it): deactivate it."""
+
+    form = TaxRateAdminForm
+    list_display = ["code", "name", "rate", "payable_code", "relief_after_months", "active"]
+    list_filter = ["active"]
+    history_list_display = ["history_actor", "rate", "payable_code", "relief_after_months"]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
-    fields = readonly_fields = ("description", "service_start", "service_end", "amount_display")
+    fields = readonly_fields = (
+        "description",
+        "service_start",
+        "service_end",
+        "amount_display",
+        "tax_rate",
+        "tax_display",
+    )
     extra = 0
     can_delete = False
 
@@ -75,6 +128,10 @@ class InvoiceLineInline(admin.TabularInline):
     @admin.display(description="amount")
     def amount_display(self, line: InvoiceLine) -> str:
         return minor_money_text(line.amount_minor, line.invoice.currency)
+
+    @admin.display(description="tax")
+    def tax_display(self, line: InvoiceLine) -> str:
+        return minor_money_text(line.tax_minor, line.invoice.currency)
 
 
 class InvoiceAdminForm(CorrectionForm):

@@ -9,7 +9,10 @@ compares the two, entry by entry.
 
 What it cannot see, it refuses or leaves to its caller: a rule whose lines read a
 row's parts (a recovery) is refused; the rows of a payment rule must have
-reinstated nothing; and it writes no balance check or lock-date check: the caller
+reinstated nothing; a rule that splits tax (an invoice sent, a write-off) posts only
+the rows of untaxed invoices, whose net is their whole amount, and leaves the taxed
+ones to the caller, who posts them one by one through ``posting`` (the split reads
+each invoice's lines); and it writes no balance check or lock-date check: the caller
 (``seed_billing``) refuses to run once a lock date is set, and every rule's lines
 balance by construction (each amount is debited and credited once).
 """
@@ -116,6 +119,8 @@ def _posted(rows: QuerySet, rule: Posts) -> QuerySet:
     if rule.parts is not None:
         raise ValueError("lines over a row's parts are not posted in bulk")
     rows = rows.filter(status__in=rule.states)
+    if any(line.per in (Per.NET, Per.EACH_TAX) for line in rule.lines):
+        rows = rows.filter(**{"tax_minor" if rows.model is Invoice else "invoice__tax_minor": 0})
     if rule.when is not None:
         rows = rows.filter(**{f"{rule.when.field}__isnull": not rule.when.is_set})
     return rows
@@ -165,7 +170,9 @@ def _insert(
     line_columns = {**shared, "entry_id": Subquery(entry.order_by().values("pk"))}
     zero = Value(0)
     for line in lines:
-        if line.per is not Per.ROW:
+        if line.per is Per.EACH_TAX:
+            continue  # untaxed rows only (``_posted``): no tax parts
+        if line.per not in (Per.ROW, Per.NET):
             raise ValueError("lines over a row's parts are not posted in bulk")
         code = Value(getattr(codes, line.code.name)) if isinstance(line.code, Control) else None
         amount = F(line.amount)

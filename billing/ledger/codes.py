@@ -11,6 +11,7 @@ from django.conf import settings
 from billing.errors import INVALID_ACCOUNTING_CODE, BillingError
 from billing.models import (
     AccountingCode,
+    TaxRate,
 )
 
 # setting name -> (name, kind) of the code the data migration creates for it.
@@ -20,7 +21,13 @@ CONTROL_CODES = {
     "DISPUTE_CONVERSION_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
     "ALLOWANCE_CODE": ("Allowance for doubtful accounts", AccountingCode.Kind.ASSET),
     "BAD_DEBT_EXPENSE_CODE": ("Bad debt expense", AccountingCode.Kind.EXPENSE),
+    "TAX_PAYABLE_CODE": ("Output tax payable", AccountingCode.Kind.LIABILITY),
+    "TAX_RELIEF_PENDING_CODE": ("Tax relief pending", AccountingCode.Kind.LIABILITY),
 }
+
+
+# The rate the data migration creates (billing 0013).
+STARTING_TAX_RATE = "STD20"
 
 
 def posting_code(accounting_code_id: int | None, what: str) -> int:
@@ -37,6 +44,8 @@ class ControlCodes(NamedTuple):
     dispute_conversion_id: int
     allowance_id: int
     bad_debt_expense_id: int
+    tax_payable_id: int
+    tax_relief_pending_id: int
 
 
 _control_codes: dict[tuple[str, ...], ControlCodes] = {}
@@ -71,4 +80,14 @@ def ensure_control_codes(**kwargs) -> None:
     for setting_name, (name, kind) in CONTROL_CODES.items():
         AccountingCode.objects.get_or_create(
             code=getattr(settings, setting_name), defaults={"name": name, "kind": kind}
+        )
+    # The rate the data migration starts from, back after a flush (tests) when no
+    # rate is left; never re-made beside rates an admin set up.
+    if not TaxRate.objects.exists():
+        TaxRate.objects.create(
+            code=STARTING_TAX_RATE,
+            name="Standard rate 20%",
+            rate=20,
+            payable_code=AccountingCode.objects.get(code=settings.TAX_PAYABLE_CODE),
+            relief_after_months=6,
         )

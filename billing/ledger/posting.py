@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from billing.actors import Actor
 from billing.errors import INVALID_STATE, BillingError
+from billing.ledger import tax as tax_split
 from billing.ledger.codes import ControlCodes, control_codes, posting_code
 from billing.ledger.periods import require_open
 from billing.ledger.rules import (
@@ -29,6 +30,7 @@ from billing.ledger.rules import (
     posts,
     reverses,
 )
+from billing.ledger.tax import TaxPart
 from billing.models import (
     Invoice,
     JournalEntry,
@@ -68,6 +70,8 @@ class PostedWriteOff(Protocol):
     @property
     def invoice(self) -> Invoice: ...
     @property
+    def invoice_id(self) -> int: ...
+    @property
     def status(self) -> str: ...
     @property
     def accounting_code_id(self) -> int | None: ...
@@ -79,6 +83,8 @@ class PostedWriteOff(Protocol):
     def origin_dispute_id(self) -> int | None: ...
     @property
     def approved_by_label(self) -> str: ...
+    @property
+    def tax_relief_pending(self) -> bool: ...
 
 
 class SourceRef(NamedTuple):
@@ -180,23 +186,33 @@ def _code(code: Control | Field, row: Any, codes: ControlCodes, what: str) -> in
     return posting_code(getattr(row, code.name), what)
 
 
-def lines_for(rule: Posts, row: Any, *, parts: Sequence[Part] = (), what: str) -> list[Line]:
-    """``rule``'s lines for ``row`` (and its parts), in the rule's order; ``what`` names
-    the row in the refusal of a line whose code is unset."""
+def lines_for(
+    rule: Posts,
+    row: Any,
+    *,
+    parts: Sequence[Part] = (),
+    tax: Sequence[TaxPart] = (),
+    what: str,
+) -> list[Line]:
+    """``rule``'s lines for ``row`` (its parts, its tax parts), in the rule's order;
+    ``what`` names the row in the refusal of a line whose code is unset."""
     codes = control_codes()
     lines: list[Line] = []
     for line in rule.lines:
         if line.per is Per.ROW:
             legs = [(_code(line.code, row, codes, what), getattr(row, line.amount))]
+        elif line.per is Per.NET:
+            net = getattr(row, line.amount) - sum(part.amount_minor for part in tax)
+            legs = [(_code(line.code, row, codes, what), net)] if net else []
         elif line.per is Per.ALL_PARTS:
             total = sum(getattr(part, line.amount) for part in parts)
             legs = [(_code(line.code, None, codes, what), total)]
         else:
             by_code: dict[int, int] = {}
-            for part in parts:
+            for part in parts if line.per is Per.EACH_PART else tax:
                 code_id = _code(line.code, part, codes, what)
                 by_code[code_id] = by_code.get(code_id, 0) + getattr(part, line.amount)
-            legs = sorted(by_code.items())
+            legs = sorted((code, amount) for code, amount in by_code.items() if amount)
         make = debit if line.side is Side.DEBIT else credit
         lines.extend(make(code_id, amount) for code_id, amount in legs)
     return lines
@@ -211,10 +227,12 @@ def post_row(
     source: models.Model | SourceRef | None = None,
     entry_date: datetime.date | None = None,
     parts: Sequence[Part] = (),
+    tax: Sequence[TaxPart] = (),
 ) -> JournalEntry:
     """Post ``event``'s rule (``billing.ledger.rules``) for ``row``: its lines, on its
     date field unless ``entry_date`` is given, with its memo. ``source`` names a row
-    of an app billing does not import (``row`` itself otherwise)."""
+    of an app billing does not import (``row`` itself otherwise); ``tax`` is the tax
+    parts of the row's amount (``billing.ledger.tax``), none when untaxed."""
     rule = posts(event)
     if not rule.applies(row, has_parts=bool(parts)) or row.status not in rule.states:
         raise ValueError(f"{event} does not post {row!r} (status {row.status!r})")
@@ -224,7 +242,7 @@ def post_row(
         source=row if source is None else source,
         entry_date=entry_date or getattr(row, rule.date),
         invoice=invoice,
-        lines=lines_for(rule, row, parts=parts, what=memo),
+        lines=lines_for(rule, row, parts=parts, tax=tax, what=memo),
         actor=actor,
         memo=memo,
         date_field=rule.date,
@@ -233,7 +251,10 @@ def post_row(
 
 
 def post_invoice_sent(invoice: Invoice, *, actor: Actor) -> JournalEntry:
-    return post_row(JournalEvent.INVOICE_SENT, invoice, invoice=invoice, actor=actor)
+    """AR control for the total, the revenue code for the net and each payable code
+    for the tax its lines charged."""
+    tax = tax_split.charged(tax_split.invoice_parts(invoice.pk)).tax if invoice.tax_minor else ()
+    return post_row(JournalEvent.INVOICE_SENT, invoice, invoice=invoice, actor=actor, tax=tax)
 
 
 def post_payment(payment: Payment, *, invoice: Invoice, actor: Actor) -> JournalEntry:
@@ -274,14 +295,28 @@ def post_writeoff(
     event = event_for((JournalEvent.WRITEOFF, JournalEvent.DISPUTE_CONVERSION), writeoff)
     if event is None:
         raise ValueError(f"no rule posts write-off {writeoff.pk}")
+    invoice = invoice or writeoff.invoice
     return post_row(
         event,
         writeoff,
         source=SourceRef(writeoff._meta.label_lower, writeoff.pk),
         entry_date=entry_date,
-        invoice=invoice or writeoff.invoice,
+        invoice=invoice,
         actor=actor,
+        tax=writeoff_split(writeoff, writeoff.amount_minor, invoice=invoice).tax,
     )
+
+
+def writeoff_split(
+    writeoff: PostedWriteOff, amount_minor: int, *, invoice: Invoice | None = None
+) -> tax_split.Split:
+    """``amount_minor`` of ``writeoff`` (all of it, or a part a recovery reinstates)
+    split over its invoice's lines, its tax on the code the write-off's tax sits on.
+    An untaxed invoice's is all net, without reading its lines."""
+    if not (invoice or writeoff.invoice).tax_minor:
+        return tax_split.Split(amount_minor, ())
+    parts = tax_split.invoice_parts(writeoff.invoice_id)
+    return tax_split.split(amount_minor, parts, relief_pending=writeoff.tax_relief_pending)
 
 
 def post_provision(run: Any, *, actor: Actor) -> JournalEntry:

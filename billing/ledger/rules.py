@@ -65,6 +65,12 @@ class Per(StrEnum):
     ALL_PARTS = "all parts"
     # One line per code the parts name, for the sum of that code's parts, by code id.
     EACH_PART = "each part"
+    # The row's amount less its tax parts: the net of a taxed invoice or write-off
+    # (all of it when untaxed). No line when it is 0.
+    NET = "net"
+    # One line per tax code the row's tax parts name (``billing.ledger.tax``: the
+    # split), for that code's sum; none on an untaxed row.
+    EACH_TAX = "each tax"
 
 
 class LineRule(NamedTuple):
@@ -164,13 +170,24 @@ VOID = Invoice.Status.VOID
 REVERSED = "reversed"
 POSTED = "posted"
 
-WRITEOFF_LINES = (dr(Field("accounting_code_id"), "amount_minor"), cr(AR_CONTROL, "amount_minor"))
+# The write-off's code for the net, each tax code for the tax (the split of its amount
+# over the invoice's lines) / AR control for the whole amount.
+WRITEOFF_LINES = (
+    dr(Field("accounting_code_id"), "amount_minor", Per.NET),
+    dr(Field("accounting_code_id"), "amount_minor", Per.EACH_TAX),
+    cr(AR_CONTROL, "amount_minor"),
+)
 
 RULES: dict[JournalEvent, Rule] = {
-    # AR control / the invoice's revenue code, on the bill date.
+    # AR control (gross) / the invoice's revenue code (net) / each tax payable code
+    # (its lines' tax), on the bill date.
     JournalEvent.INVOICE_SENT: Posts(
         date="bill_date",
-        lines=(dr(AR_CONTROL, "total_minor"), cr(Field("revenue_code_id"), "total_minor")),
+        lines=(
+            dr(AR_CONTROL, "total_minor"),
+            cr(Field("revenue_code_id"), "total_minor", Per.NET),
+            cr(Field("accounting_code_id"), "amount_minor", Per.EACH_TAX),
+        ),
         memo="Invoice {invoice.invoice_no} sent",
         # Only a sent invoice is voided (invoice_void): a void one carries its sent
         # entry, and the reversal below.
@@ -192,8 +209,10 @@ RULES: dict[JournalEvent, Rule] = {
         states=(ACTIVE, REMOVED),
     ),
     # A payment that reinstates written-off money, as one entry on the paid-on date:
-    # AR control / the code each write-off debited, for the part reinstated, then
-    # cash / AR control for the whole payment (one more credit per further code).
+    # AR control / the code each write-off debited, for the part reinstated (split like
+    # the write-off: its net on the write-off's code, its tax on the tax code the
+    # write-off's tax sits on), then cash / AR control for the whole payment (one more
+    # credit per further code).
     JournalEvent.RECOVERY: Posts(
         date="paid_on",
         lines=(

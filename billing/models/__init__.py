@@ -41,6 +41,9 @@ from billing.models.journal import (
 from billing.models.payments import (
     Payment,
 )
+from billing.models.tax import (
+    TaxRate,
+)
 from billing.models.webhooks import (
     WEBHOOK_LOG_RETENTION,
     DeliveryOutcome,
@@ -71,6 +74,7 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "TaxRate",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

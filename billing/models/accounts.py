@@ -63,6 +63,7 @@ class AccountingCode(models.Model):
         REVENUE = "revenue", "Revenue"
         EXPENSE = "expense", "Expense"
         ASSET = "asset", "Asset"
+        LIABILITY = "liability", "Liability"
 
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200)

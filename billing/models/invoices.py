@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from billing.history import ActorHistoryModel
 from billing.models.accounts import Account, AccountingCode
+from billing.models.tax import TaxRate
 from billing.money import from_minor
 
 # An invoice's available amount in SQL, as ``Invoice.available_minor`` computes it in
@@ -58,7 +59,10 @@ class Invoice(models.Model):
     revenue_code = models.ForeignKey(
         AccountingCode, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Net plus tax: what the customer owes. ``tax_minor`` is its lines' tax (0 on an
+    # untaxed invoice), so the net the revenue code is credited is total minus tax.
     total_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
     paid_minor = models.BigIntegerField(default=0)
     written_off_minor = models.BigIntegerField(default=0)
     held_minor = models.BigIntegerField(default=0)
@@ -108,6 +112,10 @@ class Invoice(models.Model):
                 name="invoice_external_id_unique",
             ),
             models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_gte_0"),
+            models.CheckConstraint(
+                condition=Q(tax_minor__gte=0, tax_minor__lte=F("total_minor")),
+                name="invoice_tax_within_total",
+            ),
             models.CheckConstraint(condition=Q(paid_minor__gte=0), name="invoice_paid_gte_0"),
             models.CheckConstraint(
                 condition=Q(written_off_minor__gte=0), name="invoice_written_off_gte_0"
@@ -152,6 +160,18 @@ class Invoice(models.Model):
     @property
     def total(self) -> Decimal:
         return self._money(self.total_minor)
+
+    @property
+    def tax(self) -> Decimal:
+        return self._money(self.tax_minor)
+
+    @property
+    def net_minor(self) -> int:
+        return self.total_minor - self.tax_minor
+
+    @property
+    def net(self) -> Decimal:
+        return self._money(self.net_minor)
 
     @property
     def paid(self) -> Decimal:
@@ -204,13 +224,27 @@ class InvoiceLine(models.Model):
     description = models.CharField(max_length=300)
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)
+    # The line's net; its tax, at ``tax_rate``, is ``tax_minor`` (as the billing system
+    # computed it: never recomputed here).
     amount_minor = models.BigIntegerField()
+    tax_rate = models.ForeignKey(
+        TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    tax_minor = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_minor__gt=0), name="invoice_line_amount_gt_0"
+            ),
+            # Tax only with a rate, and less than the net: a write-off's split then
+            # puts its rounding remainder on a net part, so its tax parts never add up
+            # to more than the tax the invoice charged.
+            models.CheckConstraint(
+                condition=Q(tax_rate__isnull=True, tax_minor=0)
+                | Q(tax_rate__isnull=False, tax_minor__gte=0, tax_minor__lt=F("amount_minor")),
+                name="invoice_line_tax_below_net",
             ),
         ]
 
@@ -220,3 +254,11 @@ class InvoiceLine(models.Model):
     @property
     def amount(self) -> Decimal:
         return from_minor(self.amount_minor, self.invoice.currency)
+
+    @property
+    def tax(self) -> Decimal:
+        return from_minor(self.tax_minor, self.invoice.currency)
+
+    @property
+    def gross(self) -> Decimal:
+        return from_minor(self.amount_minor + self.tax_minor, self.invoice.currency)

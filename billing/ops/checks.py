@@ -59,6 +59,8 @@ def check_journal_codes(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         "DISPUTE_CONVERSION_CODE": AccountingCode.Kind.EXPENSE,
         "ALLOWANCE_CODE": AccountingCode.Kind.ASSET,
         "BAD_DEBT_EXPENSE_CODE": AccountingCode.Kind.EXPENSE,
+        "TAX_PAYABLE_CODE": AccountingCode.Kind.LIABILITY,
+        "TAX_RELIEF_PENDING_CODE": AccountingCode.Kind.LIABILITY,
     }
     try:
         found = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -20,22 +21,107 @@ from billing.errors import (
     INVALID_STATE,
     INVOICE_NOT_VOIDABLE,
     INVOICE_VOID,
+    MISSING_INPUT,
     BillingError,
 )
 from billing.events import record_event
 from billing.history import acting_as
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_invoice_sent, post_reclassification, post_reversal
-from billing.models import AccountingCode, EventType, Invoice, JournalEvent, Payment
-from billing.money import from_minor
+from billing.models import (
+    AccountingCode,
+    EventType,
+    Invoice,
+    InvoiceLine,
+    JournalEvent,
+    Payment,
+    TaxRate,
+)
+from billing.money import from_minor, minor_money_text, parse_amount, to_minor
 from billing.rules import (
     active_code,
+    check_text,
     clean_comments,
     clean_correction_reason,
     lock_invoice,
     require_perm,
     today,
 )
+
+
+def invoice_line_add(
+    *,
+    invoice_id: int,
+    description: str,
+    amount: object,
+    tax_code: str | None = None,
+    tax_amount: object | None = None,
+    service_start: datetime.date | None = None,
+    service_end: datetime.date | None = None,
+    actor: Actor,
+) -> InvoiceLine:
+    """Add a line to a draft invoice: its net ``amount`` and, with ``tax_code`` (a tax
+    rate's code), its tax: ``tax_amount`` as the billing system computed it, or the
+    rate's tax on the net (half-up) when none is given. The invoice's total becomes
+    net plus tax. Amounts are plain ``1234.56`` text (or Decimal), read by the one
+    strict parser. An import of a taxed line calls this per line, then
+    ``invoice_send``."""
+    require_perm(actor, "billing.send_invoice")
+    with transaction.atomic(), acting_as(actor):
+        invoice = lock_invoice(invoice_id)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise BillingError(
+                INVALID_STATE,
+                f"Invoice {invoice.invoice_no} is {invoice.get_status_display().lower()}; "
+                "lines are added to a draft only (a sent invoice is voided and re-issued).",
+            )
+        text = check_text(description, field="description").strip()
+        if not text:
+            raise BillingError(MISSING_INPUT, "A line needs a description.", field="description")
+        net = to_minor(parse_amount(amount, invoice.currency), invoice.currency)
+        rate, tax = _line_tax(invoice, net, tax_code, tax_amount)
+        line = InvoiceLine.objects.create(
+            invoice=invoice,
+            description=text[:300],
+            service_start=service_start,
+            service_end=service_end,
+            amount_minor=net,
+            tax_rate=rate,
+            tax_minor=tax,
+        )
+        invoice.total_minor += net + tax
+        invoice.tax_minor += tax
+        invoice.save(update_fields=["total_minor", "tax_minor"])
+    return line
+
+
+def _line_tax(
+    invoice: Invoice, net_minor: int, tax_code: str | None, tax_amount: object | None
+) -> tuple[TaxRate | None, int]:
+    code = (tax_code or "").strip()
+    if not code:
+        if tax_amount not in (None, ""):
+            raise BillingError(MISSING_INPUT, "A tax amount needs its tax code.", field="tax_code")
+        return None, 0
+    rate = TaxRate.objects.select_related("payable_code").filter(code=code, active=True).first()
+    if rate is None:
+        raise BillingError(
+            INVALID_INPUT, f"There is no active tax rate {code!r}.", field="tax_code"
+        )
+    if tax_amount in (None, ""):
+        tax = rate.tax_on_minor(net_minor)
+    else:
+        tax = to_minor(
+            parse_amount(tax_amount, invoice.currency, field="tax_amount"), invoice.currency
+        )
+    if tax >= net_minor:
+        raise BillingError(
+            INVALID_AMOUNT,
+            f"The tax, {minor_money_text(tax, invoice.currency)}, must be less than the "
+            f"line's net amount, {minor_money_text(net_minor, invoice.currency)}.",
+            field="tax_amount",
+        )
+    return rate, tax
 
 
 def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:
@@ -65,6 +151,16 @@ def send_locked(invoice: Invoice, *, actor: Actor) -> None:
         raise BillingError(
             INVALID_AMOUNT,
             f"Invoice {invoice.invoice_no} has nothing to bill; add a line first.",
+        )
+    lines = InvoiceLine.objects.filter(invoice=invoice).aggregate(
+        net=Sum("amount_minor", default=0), tax=Sum("tax_minor", default=0)
+    )
+    if (lines["net"] + lines["tax"], lines["tax"]) != (invoice.total_minor, invoice.tax_minor):
+        # What posts is read from the lines (the tax per rate) and from the totals
+        # (AR control): they must tell the same story.
+        raise BillingError(
+            INVALID_AMOUNT,
+            f"Invoice {invoice.invoice_no}'s total and tax do not match its lines.",
         )
     invoice.status = Invoice.Status.SENT
     invoice.save(update_fields=["status"])

@@ -131,7 +131,7 @@ def _invoice_context(request: HtmxHttpRequest, account: Account, invoice: Invoic
         "account": account,
         "section": "invoices",
         "invoice": invoice,
-        "lines": list(invoice.lines.all()),
+        "lines": list(invoice.lines.select_related("tax_rate")),
         "payments": list(invoice.payments.order_by("-paid_on", "-id")),
         "can_record_payment": user.has_perm("billing.add_payment")
         and invoice.status == Invoice.Status.SENT

@@ -15,6 +15,7 @@
  * - [data-expiry-preview] shows the date a dispute hold will expire.
  * - [data-hides] checkboxes hide another element while checked.
  * - [data-focus-field] links (an error summary's) focus the field they name.
+ * - [data-print] buttons print the page (a credit note).
  */
 (function () {
   "use strict";
@@ -295,6 +296,10 @@
         event.preventDefault();
         field.focus();
       }
+      return;
+    }
+    if (event.target.closest("[data-print]")) {
+      window.print();
       return;
     }
     const filler = event.target.closest("[data-fill-target]");

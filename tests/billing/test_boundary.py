@@ -72,6 +72,7 @@ def test_writeoffs_registers_each_of_its_hooks_once():
         "writeoffs.verification",
         "writeoffs.ledger_checks",
         "writeoffs.cases.checks",
+        "writeoffs.tax.checks",
     ]
     assert set(hooks.invoice_filters) == {"recovered"}
     assert "writeoffs.approve_writeoff" in role_permissions(CONTROLLER)

@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 
-from billing.models import Account, Invoice, InvoiceLine, Payment
+from billing.models import Account, Invoice, InvoiceLine, JournalLine, Payment
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR, VIEWER
-from writeoffs.models import DisputeHold, WriteOff
+from billing.verification import verify_ledger
+from writeoffs.models import CreditNote, DisputeHold, WriteOff
 
 AS_OF = "2026-06-30"
 SMALL = ["--accounts", "6", "--invoices-per-account", "40", "--as-of", AS_OF]
@@ -118,11 +119,31 @@ def test_seed_makes_a_mix_of_invoices_payments_writeoffs_and_holds():
 @pytest.mark.django_db
 def test_invoice_totals_are_the_sum_of_their_lines_after_seeding():
     run("seed_billing", *SMALL)
-    line_sums: dict[int, int] = {}
-    for invoice_id, amount in InvoiceLine.objects.values_list("invoice_id", "amount_minor"):
-        line_sums[invoice_id] = line_sums.get(invoice_id, 0) + amount
-    for invoice_id, total in Invoice.objects.values_list("id", "total_minor"):
-        assert line_sums[invoice_id] == total
+    line_sums: dict[int, tuple[int, int]] = {}
+    for invoice_id, amount, tax in InvoiceLine.objects.values_list(
+        "invoice_id", "amount_minor", "tax_minor"
+    ):
+        gross, taxes = line_sums.get(invoice_id, (0, 0))
+        line_sums[invoice_id] = (gross + amount + tax, taxes + tax)
+    for invoice_id, total, tax in Invoice.objects.values_list("id", "total_minor", "tax_minor"):
+        assert line_sums[invoice_id] == (total, tax)
+
+
+@pytest.mark.django_db
+def test_part_of_the_seeded_invoices_are_taxed_and_their_writeoffs_split_and_credited():
+    run("seed_billing", *SMALL)
+
+    taxed = Invoice.objects.filter(tax_minor__gt=0)
+    assert 0 < taxed.count() < Invoice.objects.count()
+    # Each revenue-impacting write-off that took effect has its credit note, numbered
+    # without a gap each year.
+    credited = WriteOff.objects.filter(revenue_impacting=True, status__in=["active", "reversed"])
+    assert CreditNote.objects.count() == credited.count() > 0
+    for year in set(CreditNote.objects.values_list("year", flat=True)):
+        sequences = sorted(CreditNote.objects.filter(year=year).values_list("sequence", flat=True))
+        assert sequences == list(range(1, len(sequences) + 1))
+    assert JournalLine.objects.filter(accounting_code__code="2200").exists()
+    assert verify_ledger(limit=10).ok
 
 
 @pytest.mark.django_db

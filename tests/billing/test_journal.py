@@ -615,6 +615,7 @@ def test_the_close_snapshot_stores_the_ledger_checks_result_not_its_printout(
         "aging_dates": 0,
         "open_holds": 0,
         "cases": 0,
+        "writeoff_tax_splits": 0,
     }
 
 

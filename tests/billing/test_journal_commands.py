@@ -20,6 +20,7 @@ from billing.models import (
     Payment,
 )
 from writeoffs.models import WriteOff
+from writeoffs.tax.expected import expected_tax, relief_pending_code_id, taxed_invoice_lines
 
 
 @pytest.fixture(autouse=True)
@@ -123,9 +124,31 @@ def test_every_seeded_event_posts_its_rule_on_its_own_date():
     codes = dict(AccountingCode.objects.values_list("id", "code"))
     expected = {}
 
-    def posts(source, event, day, invoice, debit_code, credit_code, amount):
+    taxed_lines = taxed_invoice_lines()
+    pending = relief_pending_code_id()
+
+    def tax_parts(invoice, amount, pending_relief=False) -> dict[str, int]:
+        """The tax side of ``amount`` on a taxed invoice (its split, worked out by
+        verify_ledger's own reading of the SPEC), by code; nothing when untaxed."""
+        if invoice.pk not in taxed_lines:
+            return {}
+        parts = expected_tax(
+            amount, taxed_lines[invoice.pk], pending_code_id=pending if pending_relief else None
+        )
+        return {codes[code]: part for code, part in parts.items()}
+
+    def posts(source, event, day, invoice, debit_code, credit_code, amount, tax=None):
+        """``amount`` debited and credited; ``tax`` (by code) splits off the side that
+        is not AR control, on that side (a reversal's tax is credited back)."""
         moment = datetime.datetime.combine(day, datetime.time(15), tzinfo=datetime.UTC)
-        lines = [(debit_code, amount, 0), (credit_code, 0, amount)]
+        tax = tax or {}
+        net = amount - sum(tax.values())
+        if credit_code == ar:
+            lines = [(debit_code, net, 0), (credit_code, 0, amount)]
+            lines += [(code, part, 0) for code, part in tax.items()]
+        else:
+            lines = [(debit_code, amount, 0), (credit_code, 0, net)]
+            lines += [(code, 0, part) for code, part in tax.items()]
         expected[(source._meta.label_lower, source.pk, event)] = (
             day,
             moment,
@@ -138,10 +161,30 @@ def test_every_seeded_event_posts_its_rule_on_its_own_date():
 
     for invoice in Invoice.objects.exclude(status=Invoice.Status.DRAFT):
         revenue = codes[invoice.revenue_code_id]
-        posts(invoice, "invoice_sent", invoice.bill_date, invoice, ar, revenue, invoice.total_minor)
+        # The whole invoice: exactly its lines' tax, at STD20.
+        charged = {"2200": invoice.tax_minor} if invoice.tax_minor else {}
+        posts(
+            invoice,
+            "invoice_sent",
+            invoice.bill_date,
+            invoice,
+            ar,
+            revenue,
+            invoice.total_minor,
+            charged,
+        )
         if invoice.status == Invoice.Status.VOID:
             voided_on = timezone.localdate(invoice.voided_at)
-            posts(invoice, "invoice_void", voided_on, invoice, revenue, ar, invoice.total_minor)
+            posts(
+                invoice,
+                "invoice_void",
+                voided_on,
+                invoice,
+                revenue,
+                ar,
+                invoice.total_minor,
+                charged,
+            )
     for payment in Payment.objects.select_related("invoice"):
         args = (payment.invoice, cash, ar, payment.amount_minor)
         posts(payment, "payment", payment.paid_on, *args)
@@ -161,13 +204,13 @@ def test_every_seeded_event_posts_its_rule_on_its_own_date():
             kinds.add("revenue" if writeoff.revenue_impacting else "expense")
             event = "writeoff"
         assert (code == codes[invoice.revenue_code_id]) == writeoff.revenue_impacting
-        posts(writeoff, event, writeoff.writeoff_date, invoice, code, ar, writeoff.amount_minor)
+        tax = tax_parts(invoice, writeoff.amount_minor, writeoff.tax_relief_pending)
+        amount = writeoff.amount_minor
+        posts(writeoff, event, writeoff.writeoff_date, invoice, code, ar, amount, tax)
         if writeoff.status == WriteOff.Status.REVERSED:
             kinds.add("reversal")
             reversed_on = timezone.localdate(writeoff.reversed_at)
-            posts(
-                writeoff, "writeoff_reversal", reversed_on, invoice, ar, code, writeoff.amount_minor
-            )
+            posts(writeoff, "writeoff_reversal", reversed_on, invoice, ar, code, amount, tax)
 
     events = {event for _, _, event in expected}
     assert events == {

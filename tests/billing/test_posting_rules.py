@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing.actors import Actor
 from billing.ledger.posting import post_invoice_sent, post_payment, post_reversal, post_writeoff
-from billing.ledger.rules import RULES, Field, Posts, Reverses
+from billing.ledger.rules import RULES, Field, Per, Posts, Reverses
 from billing.models import Invoice, JournalEntry, JournalEvent, JournalLine, Payment
 from writeoffs.management.commands.seed_billing import SEEDED_EVENTS
 from writeoffs.models import WriteOff
@@ -149,7 +149,8 @@ def test_a_rule_names_only_fields_and_states_its_rows_have(event):
     fields = {f.attname for f in model._meta.concrete_fields}
     named = {rule.date} | {rule.approver or "pk"} | {rule.when.field if rule.when else "pk"}
     for line in rule.lines:
-        if rule.parts is None:
+        # A line over parts (a recovery's, a split's tax parts) names the parts' fields.
+        if line.per in (Per.ROW, Per.NET):
             named.add(line.amount)
             if isinstance(line.code, Field):
                 named.add(line.code.name)

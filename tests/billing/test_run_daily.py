@@ -73,6 +73,7 @@ def test_the_steps_run_in_order_with_a_summary_each():
     assert [step.name for step in run_daily.STEPS] == [
         "dispute expiry",
         "approval lapse",
+        "tax relief",
         "bulk run resume",
         "purge",
         "settled cases",
@@ -80,13 +81,14 @@ def test_the_steps_run_in_order_with_a_summary_each():
     ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/6 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/6 approval lapse] 0 pending write-off(s) lapsed")
-    assert lines[2].startswith("[2026-03-01 3/6 bulk run resume] 0 stalled bulk run(s) resumed")
-    assert lines[3].startswith("[2026-03-01 4/6 purge] Purged 0 expired API idempotency records")
-    assert lines[4] == "[2026-03-01 5/6 settled cases] 0 settled dispute case(s) resolved."
-    assert lines[5] == "[2026-03-01 6/6 overdue cases digest] 0 overdue cases digest(s) sent."
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 6 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/7 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/7 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/7 tax relief] No bad-debt tax relief due")
+    assert lines[3].startswith("[2026-03-01 4/7 bulk run resume] 0 stalled bulk run(s) resumed")
+    assert lines[4].startswith("[2026-03-01 5/7 purge] Purged 0 expired API idempotency records")
+    assert lines[5] == "[2026-03-01 6/7 settled cases] 0 settled dispute case(s) resolved."
+    assert lines[6] == "[2026-03-01 7/7 overdue cases digest] 0 overdue cases digest(s) sent."
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 7 steps ran."
     assert err == ""
 
 
@@ -268,8 +270,9 @@ def test_a_run_with_nothing_to_do_says_so_and_exits_0():
     lines = out.splitlines()
     assert "0 dispute hold(s)" in lines[0]
     assert "0 pending write-off(s) lapsed" in lines[1]
-    assert "0 stalled bulk run(s) resumed" in lines[2]
-    assert lines[-1] == f"The daily run for {today()} finished: all 6 steps ran."
+    assert "nothing to move" in lines[2]
+    assert "0 stalled bulk run(s) resumed" in lines[3]
+    assert lines[-1] == f"The daily run for {today()} finished: all 7 steps ran."
     assert err == ""
 
 

@@ -20,6 +20,7 @@ from billing.factories import AccountFactory, InvoiceFactory
 from billing.models import AccountingPeriodLock, ApiIdempotencyRecord, ApiKey, Invoice
 from billing.receivables.invoices import invoice_void
 from writeoffs.api.openapi import CALL_ERROR_CODES, UNKNOWN_CALL_ERROR_CODES
+from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.models import ApprovalLimit, DisputeHold, Source, WriteOff
 
 CREATE = "/api/create_writeoff_or_dispute_m"
@@ -137,6 +138,8 @@ def test_partial_writeoff_returns_its_number_and_amount(api, create_input, invoi
         "can_unsettle": False,
         "writeoff_date": timezone.localdate().isoformat(),
         "status": "active",
+        # Revenue-impacting (the API's default): it credited the customer by a note.
+        "credit_note_no": f"CN-{timezone.localdate().year}-000001",
     }
     invoice.refresh_from_db()
     assert invoice.written_off_minor == 2050
@@ -1199,3 +1202,23 @@ def test_the_list_call_shows_each_writeoffs_status(api, create_input, clerk_key)
     assert body["error_code"] == 0
     statuses = {row["amount"]: row["status"] for row in body["writeoffs"]}
     assert statuses == {"10.00": "active", "5.00": "pending_approval"}
+
+
+def test_list_rows_carry_the_credit_note_no_of_revenue_impacting_writeoffs(
+    api, create_input, clerk_key, supervisor_actor, expense_code, invoice
+):
+    api.post(CREATE, {**create_input, "writeoff_dispute_amount": "20.00"})
+    writeoff_create(
+        invoice_id=invoice.pk,
+        amount="10.00",
+        reason_code=0,
+        comments="Bad debt.",
+        revenue_impacting=False,
+        accounting_code_id=expense_code.pk,
+        actor=supervisor_actor,
+    )
+
+    rows = api.post(LIST, list_input(clerk_key, dispute_or_writeoff_flag=1)).json()["writeoffs"]
+
+    year = timezone.localdate().year
+    assert [row["credit_note_no"] for row in rows] == [None, f"CN-{year}-000001"]

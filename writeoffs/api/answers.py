@@ -58,6 +58,11 @@ class CreateResponse(Ok):
         "caller's write-offs on the invoice in the last 30 days) is over the API key's "
         "approval limit; a person then approves or rejects it.",
     )
+    credit_note_no: str | None = Field(
+        None,
+        description="Write-offs that are revenue-impacting and active: the credit note it "
+        'issued, e.g. "CN-2026-000123". Not sent otherwise.',
+    )
 
 
 class WriteOffRow(BaseModel):
@@ -77,6 +82,11 @@ class WriteOffRow(BaseModel):
     can_unsettle: Literal[False]
     origin_dispute_no: int | None = Field(description="Converted from this dispute hold.")
     reversed_date: datetime.date | None
+    credit_note_no: str | None = Field(
+        description="The credit note a revenue-impacting write-off issued when it became "
+        'active, e.g. "CN-2026-000123" (cancelled if the write-off was reversed; its '
+        "number is never reused); null for any other write-off."
+    )
 
 
 class DisputeRow(BaseModel):
@@ -138,6 +148,11 @@ class SettleResponse(Ok):
         None,
         description="Action 1: the conversion is over the key's limit and waits for "
         "approval; the hold stays open.",
+    )
+    credit_note_no: str | None = Field(
+        None,
+        description="Action 1, revenue-impacting and not pending: the credit note the "
+        "conversion issued.",
     )
 
 

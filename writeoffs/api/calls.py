@@ -91,6 +91,7 @@ def create_writeoff_or_dispute_m(call: ApiCall) -> CreateResponse:
         can_unsettle=False,
         writeoff_date=writeoff.writeoff_date,
         status=api_writeoff_status(writeoff),
+        credit_note_no=writeoff.credit_note_no,
     )
 
 
@@ -169,10 +170,11 @@ def settle_dispute_hold_m(call: ApiCall) -> SettleResponse:
         accounting_code_id=accounting_code_id,
         source=Source.API,
     )
-    rec_no = conversion_pending = None
+    rec_no = conversion_pending = credit_note_no = None
     if given.action == Settlement.CONVERT:
         conversion = hold.conversion_writeoff
         rec_no = conversion.pk if conversion else None
+        credit_note_no = conversion.credit_note_no if conversion else None
         # Over the caller's limit the hold stays open until a person approves.
         conversion_pending = hold.conversion_pending
     return SettleResponse.ok(
@@ -185,6 +187,7 @@ def settle_dispute_hold_m(call: ApiCall) -> SettleResponse:
         can_unsettle=hold.can_unsettle,
         rec_no=rec_no,
         conversion_pending=conversion_pending,
+        credit_note_no=credit_note_no,
     )
 
 
@@ -291,6 +294,7 @@ def _writeoff_row(writeoff: WriteOff) -> WriteOffRow:
             "can_unsettle": False,
             "origin_dispute_no": writeoff.origin_dispute_id,
             "reversed_date": _local_date(writeoff.reversed_at),
+            "credit_note_no": writeoff.credit_note_no,
         }
     )
 

@@ -56,6 +56,7 @@ from writeoffs.models import (
     Source,
     WriteOff,
 )
+from writeoffs.tax.parts import AmountParts, amount_parts
 
 ADD_PERM = "writeoffs.add_writeoff"
 
@@ -82,6 +83,16 @@ class WriteOffPlan:
     @property
     def goes_pending(self) -> bool:
         return self.approval is not None and not self.approval.within
+
+    @property
+    def parts(self) -> AmountParts | None:
+        """Its net and tax parts, as it will post (None on an untaxed invoice)."""
+        return amount_parts(
+            self.invoice,
+            self.amount_minor,
+            revenue_impacting=self.revenue_impacting,
+            on=self.writeoff_date,
+        )
 
     @property
     def limit(self) -> Decimal | None:

@@ -19,7 +19,7 @@ from billing.history import acting_as
 from billing.idempotency import create_once, find_replay, fingerprint, idempotency_fields
 from billing.ledger.availability import require_available_since
 from billing.ledger.codes import posting_code
-from billing.ledger.posting import post_payment, post_recovery
+from billing.ledger.posting import post_payment, post_recovery, writeoff_split
 from billing.models import Invoice, Payment
 from billing.money import minor_money_text, parse_amount, to_minor
 from billing.parsing import whole_number
@@ -159,10 +159,7 @@ def recovery_record(
                 post_recovery(
                     payment,
                     invoice=invoice,
-                    reinstated=[
-                        (posting_code(w.accounting_code_id, f"Write-off {w.pk}"), part)
-                        for w, part in allocation
-                    ],
+                    reinstated=_reinstated_parts(invoice, allocation),
                     actor=actor,
                 )
             else:
@@ -177,6 +174,21 @@ def recovery_record(
         return payment
 
     return create_once(Payment, actor, idempotency_key, content, create)
+
+
+def _reinstated_parts(
+    invoice: Invoice, allocation: list[tuple[WriteOff, int]]
+) -> list[tuple[int, int]]:
+    """What each part reinstates, per code: split like its write-off, the net on the
+    write-off's code and the tax on the code its tax sits on (tax payable, repaying
+    the relief in proportion, or the pending code while the relief is not yet due)."""
+    reinstated: list[tuple[int, int]] = []
+    for writeoff, part in allocation:
+        split = writeoff_split(writeoff, part, invoice=invoice)
+        code = posting_code(writeoff.accounting_code_id, f"Write-off {writeoff.pk}")
+        reinstated.append((code, split.net_minor))
+        reinstated.extend((tax.accounting_code_id, tax.amount_minor) for tax in split.tax)
+    return reinstated
 
 
 def _recovery_allocation(

@@ -26,6 +26,7 @@ from writeoffs.lifecycle.events import writeoff_event
 from writeoffs.models import (
     WriteOff,
 )
+from writeoffs.tax.credit_notes import credit_note_cancel
 
 
 def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff:
@@ -75,5 +76,6 @@ def writeoff_reverse(*, writeoff_id: int, reason: str, actor: Actor) -> WriteOff
             invoice=invoice,
             actor=actor,
         )
+        credit_note_cancel(writeoff)
         writeoff_event(EventType.WRITEOFF_REVERSED, writeoff, invoice=invoice, actor=actor)
     return writeoff

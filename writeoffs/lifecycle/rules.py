@@ -23,6 +23,7 @@ from billing.errors import (
     INVALID_WRITEOFF_DATE,
     BillingError,
 )
+from billing.ledger import tax
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import require_open
 from billing.ledger.posting import post_writeoff
@@ -39,6 +40,7 @@ from writeoffs.models import (
     BulkRun,
     WriteOff,
 )
+from writeoffs.tax.credit_notes import credit_note_issue
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,27 @@ def _writeoff_becomes_active(
     """
     invoice.written_off_minor += writeoff.amount_minor
     invoice.save(update_fields=["written_off_minor", *also_save])
+    _settle_tax_relief(invoice, writeoff, entry_date)
     post_writeoff(writeoff, entry_date=entry_date, actor=actor, invoice=invoice)
+    if writeoff.revenue_impacting:
+        # Every revenue-impacting write-off, a conversion's too, credits the customer
+        # by a numbered document, dated the day it posts.
+        credit_note_issue(writeoff, invoice=invoice, issued_on=entry_date)
+
+
+def _settle_tax_relief(invoice: Invoice, writeoff: WriteOff, entry_date: datetime.date) -> None:
+    """A bad debt's tax is reclaimed (debits tax payable) only once the invoice's due
+    date is ``relief_after_months`` before the day it posts; until then it waits on
+    the pending code, for the daily run. A revenue-impacting write-off credits the
+    tax at once, as the credit note it issues says."""
+    if writeoff.revenue_impacting or not invoice.tax_minor:
+        return
+    due_on = tax.relief_due_on(invoice.due_date, tax.invoice_parts(invoice.pk))
+    if due_on is None:
+        return
+    writeoff.tax_relief_due_on = due_on
+    writeoff.tax_relief_pending = entry_date < due_on
+    writeoff.save(update_fields=["tax_relief_due_on", "tax_relief_pending"])
 
 
 def _insert_writeoff(

@@ -39,6 +39,11 @@ from writeoffs.models.choices import (
     Settlement,
     Source,
 )
+from writeoffs.models.credit_notes import (
+    CreditNote,
+    CreditNoteCounter,
+    CreditNoteLine,
+)
 from writeoffs.models.holds import (
     SETTLEMENT_FOR_STATUS,
     DisputeHold,
@@ -70,6 +75,9 @@ __all__ = [
     "CaseNumber",
     "CaseStatus",
     "CaseStatusChange",
+    "CreditNote",
+    "CreditNoteCounter",
+    "CreditNoteLine",
     "DisputeHold",
     "LedgerEntry",
     "OverdueDigestRun",

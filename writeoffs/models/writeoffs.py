@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -134,6 +135,12 @@ class WriteOff(LedgerEntry):
     # Bad-debt recovery: how much of this write-off a later payment reinstated (kept in
     # step with its active WriteOffRecovery rows; the invoice's written_off is net of it).
     recovered_minor = models.BigIntegerField(default=0)
+    # Tax (SPEC Part 3), for a write-off that is not revenue-impacting on a taxed
+    # invoice: the day its tax may be reclaimed (bad-debt relief), and whether its tax
+    # still waits on the "tax relief pending" code for that day (the daily run moves it
+    # to tax payable and clears this). Set when it becomes active.
+    tax_relief_due_on = models.DateField(null=True, blank=True)
+    tax_relief_pending = models.BooleanField(default=False)
 
     history = HistoricalRecords(bases=[ActorHistoryModel])
 
@@ -205,6 +212,10 @@ class WriteOff(LedgerEntry):
                 name="writeoff_approved_has_person",
             ),
             models.CheckConstraint(
+                condition=Q(tax_relief_pending=False) | Q(tax_relief_due_on__isnull=False),
+                name="writeoff_relief_pending_has_day",
+            ),
+            models.CheckConstraint(
                 condition=Q(recovered_minor__gte=0, recovered_minor__lte=F("amount_minor")),
                 name="writeoff_recovered_within_amount",
             ),
@@ -244,6 +255,15 @@ class WriteOff(LedgerEntry):
         if self.limit_applied_minor is None:
             return None
         return from_minor(self.limit_applied_minor, self.invoice.currency)
+
+    @property
+    def credit_note_no(self) -> str | None:
+        """The number of the credit note it issued (a revenue-impacting write-off that
+        became active), cancelled or not; None otherwise."""
+        try:
+            return self.credit_note.number
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def recovered(self) -> Decimal:

@@ -18,6 +18,7 @@ from django.db.models.functions import TruncMonth
 
 from billing.models import JournalEvent, JournalLine
 from writeoffs.models import ReasonCode, WriteOff
+from writeoffs.tax.expected import tax_code_ids
 
 WRITEOFF_SOURCE = WriteOff._meta.label_lower
 
@@ -63,10 +64,17 @@ class MonthRow:
     revenue_minor: int = 0
     expense_minor: int = 0
     recovered_minor: int = 0
+    # Of the net written off, the tax part (taxed invoices' write-offs, net of
+    # reversals): tax payable given up, or relief claimed or pending.
+    tax_minor: int = 0
 
     @property
     def net_minor(self) -> int:
         return self.written_off_minor - self.reversed_minor
+
+    @property
+    def net_of_tax_minor(self) -> int:
+        return self.net_minor - self.tax_minor
 
 
 @dataclass
@@ -107,7 +115,8 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
     impacting or expense, and by the user who wrote it off, from ``start`` through
     ``end``. A reversal counts, negatively, in the month it posts, against its
     write-off's reason and user. Recoveries come from the journal's recovery entries,
-    net of their voids in the month each void posts. Two queries."""
+    net of their voids in the month each void posts. The tax part comes from the same
+    entries' lines on the tax codes. Three queries."""
     lines = JournalLine.objects.filter(
         accounting_code__code=settings.AR_CONTROL_CODE,
         entry_date__gte=start,
@@ -157,6 +166,21 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         .annotate(total=Sum(F("credit_minor") - F("debit_minor")))
         .order_by()
     )
+    # The split's tax part: the write-offs' and reversals' lines on the tax codes (a
+    # relief's reclassification moves tax between them, another event).
+    taxed = (
+        JournalLine.objects.filter(
+            entry__event__in=WRITTEN_OFF_EVENTS,
+            entry__source_type=WRITEOFF_SOURCE,
+            entry_date__gte=start,
+            entry_date__lte=end,
+            accounting_code_id__in=tax_code_ids(),
+        )
+        .annotate(month=TruncMonth("entry_date"))
+        .values_list("month", "currency")
+        .annotate(total=Sum(F("debit_minor") - F("credit_minor")))
+        .order_by()
+    )
     months: dict[tuple[datetime.date, str], MonthRow] = {}
     users: dict[tuple[str, str], UserRow] = {}
     for row in rows:
@@ -174,6 +198,9 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
     for month_value, currency, total in recovered:
         key = (_month(month_value), currency)
         months.setdefault(key, MonthRow(*key)).recovered_minor += total or 0
+    for month_value, currency, total in taxed:
+        key = (_month(month_value), currency)
+        months.setdefault(key, MonthRow(*key)).tax_minor += total or 0
     rows.sort(key=lambda r: (r.month, r.currency, r.reason_code, not r.revenue_impacting, r.user))
     return WriteoffAnalysis(
         start=start,

@@ -25,7 +25,8 @@ from billing.factories import (
     InvoiceLineFactory,
     PaymentFactory,
 )
-from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment
+from billing.ledger.tax import add_months
+from billing.models import Account, AccountingCode, Invoice, InvoiceLine, Payment, TaxRate
 from writeoffs.factories import DisputeHoldFactory, WriteOffFactory
 from writeoffs.models import WRITEOFF_REASON_CODES, DisputeHold, Source, WriteOff
 from writeoffs.seeding import SEED_LABEL
@@ -33,6 +34,9 @@ from writeoffs.seeding.rows import RowWriter, moment
 
 # Write-offs per invoice of the busy account (--busy-account-writeoffs).
 BUSY_WRITEOFFS_PER_INVOICE = 100
+# Every TAXED_EVERY-th invoice number charges tax on its lines at the starting rate
+# (STD20); chosen by number, not drawn, so the random stream is the same as before.
+TAXED_EVERY = 4
 # Chances that an invoice with something left to collect gets a write-off, then a hold.
 WRITEOFF_SHARE = 0.26
 HOLD_SHARE = 0.11
@@ -92,6 +96,7 @@ class InvoiceDraft:
     bill_date: datetime.date
     revenue_code_id: int
     total: int = 0
+    tax: int = 0
     paid: int = 0
     written_off: int = 0
     held: int = 0
@@ -119,8 +124,10 @@ class LedgerBuilder:
         as_of: datetime.date,
         codes: dict[str, AccountingCode],
         next_invoice_no: int,
+        tax_rate: TaxRate | None = None,
     ) -> None:
         self.rng = rng
+        self.tax_rate = tax_rate
         self.as_of = as_of
         self.next_invoice_no = next_invoice_no
         self.revenue_code_ids = [c.pk for c in codes.values() if c.kind == "revenue"]
@@ -168,15 +175,25 @@ class LedgerBuilder:
         self.next_invoice_no += 1
         return draft
 
-    def _add_line(self, draft: InvoiceDraft, description: str, amount: int) -> None:
+    def _taxed(self, draft: InvoiceDraft) -> bool:
+        return self.tax_rate is not None and draft.invoice_no % TAXED_EVERY == 0
+
+    def _add_line(
+        self, draft: InvoiceDraft, description: str, amount: int, *, taxable: bool = True
+    ) -> None:
+        rate = self.tax_rate if taxable and self._taxed(draft) else None
+        tax = rate.tax_on_minor(amount) if rate is not None else 0
         self.lines.add(
             invoice_id=draft.id,
             description=description,
             service_start=draft.bill_date,
             service_end=draft.bill_date + datetime.timedelta(days=30),
             amount_minor=amount,
+            tax_rate_id=rate.pk if rate is not None else None,
+            tax_minor=tax,
         )
-        draft.total += amount
+        draft.total += amount + tax
+        draft.tax += tax
 
     def _write_invoice(self, draft: InvoiceDraft) -> None:
         due_date = draft.bill_date + datetime.timedelta(days=30)
@@ -198,6 +215,7 @@ class LedgerBuilder:
             status=draft.status,
             revenue_code_id=draft.revenue_code_id,
             total_minor=draft.total,
+            tax_minor=draft.tax,
             paid_minor=draft.paid,
             written_off_minor=draft.written_off,
             held_minor=draft.held,
@@ -300,7 +318,7 @@ class LedgerBuilder:
         rng = self.rng
         bill_date = self.as_of - datetime.timedelta(days=rng.randint(60, 720))
         draft = self._new_invoice(account, Invoice.Status.SENT.value, bill_date)
-        self._add_line(draft, "Usage charges", BUSY_WRITEOFFS_PER_INVOICE * 1000)
+        self._add_line(draft, "Usage charges", BUSY_WRITEOFFS_PER_INVOICE * 1000, taxable=False)
         for _ in range(writeoffs):
             self._writeoff(draft, rng.randint(100, 900), reversed_=rng.random() < 0.05)
         self._write_invoice(draft)
@@ -360,6 +378,12 @@ class LedgerBuilder:
             ),
             "origin_dispute_id": origin_id,
         }
+        if not revenue_impacting and self.tax_rate is not None and self._taxed(draft):
+            # A bad debt's tax waits for relief until the due date is far enough back.
+            due_on = add_months(
+                draft.bill_date + datetime.timedelta(days=30), self.tax_rate.relief_after_months
+            )
+            values.update(tax_relief_due_on=due_on, tax_relief_pending=writeoff_date < due_on)
         reversed_on = _between(rng, writeoff_date, self.as_of) if reversed_ else None
         if reversed_on is not None:
             values.update(

@@ -16,6 +16,7 @@ from billing.models import Account, Invoice
 from writeoffs.models import WriteOff
 from writeoffs.selectors import (
     account_totals,
+    invoice_credit_notes,
     invoice_disputes,
     invoice_writeoffs,
     latest_disputes,
@@ -46,6 +47,7 @@ def invoice_page_context(request: HttpRequest, invoice: Invoice) -> dict[str, An
         "writeoffs": writeoffs,
         "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
         "disputes": invoice_disputes(invoice),
+        "credit_notes": invoice_credit_notes(writeoffs),
         "timeline": invoice_timeline(invoice),
         # Seed 003's "Write Off Invoice", worded as everywhere else ("Create a Write-off"):
         # the Write-Offs page's own entry drawer, for this invoice.

@@ -14,6 +14,7 @@ from writeoffs.web import (
     case_files,
     case_open,
     cases,
+    credit_notes,
     page,
 )
 
@@ -96,6 +97,11 @@ urlpatterns = [
         "accounts/<int:acct_no>/invoices/<int:invoice_no>/recovery/",
         actions.recovery_new,
         name="recovery_new",
+    ),
+    path(
+        "accounts/<int:acct_no>/credit-notes/<str:credit_note_no>/",
+        credit_notes.credit_note_detail,
+        name="credit_note_detail",
     ),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
     path("my-requests/", approvals.my_requests, name="my_requests"),

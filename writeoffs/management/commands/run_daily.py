@@ -25,6 +25,7 @@ from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import tasks as bulk_tasks
 from writeoffs.cases.notify import overdue_digest
 from writeoffs.cases.resolution import close_settled_cases
+from writeoffs.lifecycle.tax_relief import tax_relief_due
 from writeoffs.management.commands.expire_dispute_holds import (
     expire_holds,
     parse_run_date,
@@ -55,8 +56,17 @@ def lapse_pending_approvals(day: datetime.date, report: Report) -> str:
     return result.summary()
 
 
+def move_due_tax_relief(day: datetime.date, report: Report) -> str:
+    """Step 3: bad debts whose tax relief is due: their tax moves from "tax relief
+    pending" to tax payable (dated today, never in a closed period)."""
+    result = tax_relief_due(run_date=day)
+    for line in result.moved:
+        report(line)
+    return result.summary()
+
+
 def resume_stalled_bulk_runs(day: datetime.date, report: Report) -> str:
-    """Step 3: bulk runs whose heartbeat is over 5 minutes old, enqueued again."""
+    """Step 4: bulk runs whose heartbeat is over 5 minutes old, enqueued again."""
     resumed = bulk_tasks.resume_stalled_bulk_runs()
     for run_id in resumed:
         report(f"Bulk run {run_id} was stalled: enqueued again.")
@@ -64,7 +74,7 @@ def resume_stalled_bulk_runs(day: datetime.date, report: Report) -> str:
 
 
 def purge(day: datetime.date, report: Report) -> str:
-    """Step 4: records that only matter for a while (billing/maintenance.py).
+    """Step 5: records that only matter for a while (billing/maintenance.py).
     The cut-offs count back from now, not from ``day``: catching up a missed day
     must not purge more than a run on that day would have."""
     results = purge_expired_records()
@@ -96,6 +106,7 @@ def mail_overdue_cases(day: datetime.date, report: Report) -> str:
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
     DailyStep("approval lapse", lapse_pending_approvals),
+    DailyStep("tax relief", move_due_tax_relief),
     DailyStep("bulk run resume", resume_stalled_bulk_runs),
     DailyStep("purge", purge),
     DailyStep("settled cases", close_settled_dispute_cases),

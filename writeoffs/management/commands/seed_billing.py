@@ -48,7 +48,7 @@ from django.utils import timezone
 from billing.factories import AccountingCodeFactory
 from billing.history import record_creation_history
 from billing.ledger.bulk import post_rows
-from billing.ledger.codes import control_codes
+from billing.ledger.codes import STARTING_TAX_RATE, control_codes
 from billing.ledger.periods import lock_date
 from billing.models import (
     Account,
@@ -60,6 +60,7 @@ from billing.models import (
     JournalEvent,
     JournalLine,
     Payment,
+    TaxRate,
 )
 from writeoffs.cases.backfill import cases_for_lone_holds
 from writeoffs.models import (
@@ -68,6 +69,8 @@ from writeoffs.models import (
     CaseNote,
     CaseNumber,
     CaseStatusChange,
+    CreditNote,
+    CreditNoteLine,
     DisputeHold,
     WriteOff,
 )
@@ -75,6 +78,7 @@ from writeoffs.seeding import SEED_LABEL
 from writeoffs.seeding.indexes import journal_indexes_built_after
 from writeoffs.seeding.ledger import ACCOUNTING_CODES, BUSY_WRITEOFFS_PER_INVOICE, LedgerBuilder
 from writeoffs.seeding.rows import MomentOf
+from writeoffs.seeding.taxed import issue_credit_notes, post_taxed_rows
 from writeoffs.seeding.users import demo_users
 
 # Seeded numbers start above what the test factories hand out, and a re-run
@@ -284,6 +288,8 @@ class Command(BaseCommand):
         # case numbers start again.
         tables = [
             Event,
+            CreditNoteLine,
+            CreditNote,
             JournalLine,
             JournalEntry,
             ApiIdempotencyRecord,
@@ -333,6 +339,7 @@ class Command(BaseCommand):
             as_of=self.as_of,
             codes=codes,
             next_invoice_no=next_invoice_no,
+            tax_rate=TaxRate.objects.filter(code=STARTING_TAX_RATE, active=True).first(),
         )
         self.journal_entries = 0
 
@@ -406,6 +413,11 @@ class Command(BaseCommand):
                 created_by_label=SEED_LABEL,
                 posted_at=MomentOf,
             )
+        # Taxed invoices and their write-offs split by their lines: one by one.
+        self.journal_entries += post_taxed_rows(
+            invoice_from=batch_from[Invoice], writeoff_from=batch_from[WriteOff]
+        )
+        issue_credit_notes(writeoff_from=batch_from[WriteOff])
 
     def _demo_users(self, options: dict) -> None:
         if options["demo_users"]:
