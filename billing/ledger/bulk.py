@@ -26,6 +26,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
+from billing.ledger.aggregates import refresh_ar_balances
 from billing.ledger.codes import ControlCodes
 from billing.ledger.rules import RULES, Control, DayOf, LineRule, Per, Posts, Reverses, Side
 from billing.models import Invoice, JournalEntry, JournalEvent, JournalLine
@@ -108,6 +109,9 @@ def post_rows(
     written = 0
     for this, lines, selected in plans:
         written += _insert(event, this, lines, selected, codes, created_by_label, posted_at)
+        # The invoices' AR-control balances, as post_entry keeps them one at a time.
+        invoice_id = "pk" if selected.model is Invoice else "invoice_id"
+        refresh_ar_balances(Invoice.objects.filter(pk__in=selected.values(invoice_id)))
     return written
 
 

@@ -8,6 +8,9 @@ from billing.models.accounts import (
     Account,
     AccountingCode,
 )
+from billing.models.aggregates import (
+    PeriodBalance,
+)
 from billing.models.api_keys import (
     IDEMPOTENCY_WINDOW,
     ApiIdempotencyRecord,
@@ -54,4 +57,5 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "PeriodBalance",
 ]

@@ -1,0 +1,249 @@
+"""The journal's aggregates: kept at posting time, written when a month closes,
+recomputed by ``verify_ledger`` and rebuilt by ``rebuild_aggregates``.
+
+- **An invoice's AR-control balance** (``Invoice.ar_balance_minor``): ``post_entry``
+  adds each entry's AR-control lines to it in the entry's transaction, and the bulk
+  posting of the seed recomputes it for the rows it posted. Every service posts for
+  an invoice under that invoice's row lock, so the UPDATE adds no wait of its own:
+  no two writers share a row that they did not share already.
+- **Period balances** (``PeriodBalance``): per code, currency and closed month,
+  written by the move of the lock date that closes the month. Open months are not
+  stored: the trial balance reads their lines, so a posting writes nothing shared.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+
+from billing.ledger.codes import control_codes
+from billing.models import AccountingPeriodLock, Invoice, JournalLine, PeriodBalance
+
+
+class PostedLine(Protocol):
+    @property
+    def accounting_code_id(self) -> int: ...
+    @property
+    def debit_minor(self) -> int: ...
+    @property
+    def credit_minor(self) -> int: ...
+
+
+# --- an invoice's AR-control balance -------------------------------------------------
+
+
+def add_ar_lines(invoice: Invoice, lines: Sequence[PostedLine]) -> None:
+    """Add the AR-control lines among ``lines`` (one entry's, for ``invoice``) to the
+    invoice's ``ar_balance_minor``, in the database (an UPDATE of a delta, so that a
+    stale instance cannot write an old figure) and on the instance."""
+    ar_id = control_codes().ar_control_id
+    delta = sum(
+        line.debit_minor - line.credit_minor for line in lines if line.accounting_code_id == ar_id
+    )
+    if delta:
+        Invoice.objects.filter(pk=invoice.pk).update(ar_balance_minor=F("ar_balance_minor") + delta)
+        invoice.ar_balance_minor += delta
+
+
+def ar_lines_sum() -> Subquery:
+    """Σ an invoice's AR-control lines, as a subquery on ``OuterRef("pk")`` (the
+    lines' (invoice, code) index serves it)."""
+    return Subquery(
+        JournalLine.objects.filter(
+            invoice=OuterRef("pk"), accounting_code_id=control_codes().ar_control_id
+        )
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum(F("debit_minor") - F("credit_minor")))
+        .values("total")
+    )
+
+
+def refresh_ar_balances(invoices: QuerySet[Invoice]) -> int:
+    """Set ``ar_balance_minor`` of ``invoices`` from their lines, where it differs;
+    returns how many changed. The bulk posting calls it for the invoices it posted;
+    the rebuild for invoices it holds locked."""
+    recomputed = Coalesce(ar_lines_sum(), Value(0))
+    return (
+        invoices.annotate(recomputed=recomputed)
+        .exclude(ar_balance_minor=F("recomputed"))
+        .update(ar_balance_minor=recomputed)
+    )
+
+
+def ar_balance_drift(limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """Invoices whose ``ar_balance_minor`` differs from their lines: how many, and the
+    first ``limit`` as (invoice number, stored, recomputed)."""
+    drifted = (
+        Invoice.objects.annotate(recomputed=Coalesce(ar_lines_sum(), Value(0)))
+        .exclude(ar_balance_minor=F("recomputed"))
+        .order_by("invoice_no")
+    )
+    listed = list(drifted.values_list("invoice_no", "ar_balance_minor", "recomputed")[:limit])
+    return (drifted.count() if len(listed) == limit else len(listed)), listed
+
+
+# --- period balances -----------------------------------------------------------------
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(month: datetime.date) -> datetime.date:
+    return (month.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+
+
+def closed_months_end(locked_through: datetime.date | None) -> datetime.date | None:
+    """The first day after the last whole month on or before ``locked_through``
+    (None: no month is closed). Period balances cover every month before it."""
+    if locked_through is None:
+        return None
+    after = locked_through + datetime.timedelta(days=1)
+    return after if after.day == 1 else month_start(locked_through)
+
+
+def stored_months_end() -> datetime.date | None:
+    """The day before which the period balances are stored, as recorded on the lock
+    date in force (None: none are, as after a lock date written by hand)."""
+    current = AccountingPeriodLock.objects.order_by("-id").values_list("balances_before", flat=True)
+    return current.first()
+
+
+def _month_sums(lines: QuerySet[JournalLine]) -> QuerySet:
+    return (
+        lines.annotate(month=TruncMonth("entry_date"))
+        .values_list("month", "accounting_code_id", "currency")
+        .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+        .order_by()
+    )
+
+
+def write_closed_months(
+    stored_before: datetime.date | None, locked_through: datetime.date
+) -> datetime.date | None:
+    """Bring the period balances in line with a new lock date ``locked_through``:
+    those stored before ``stored_before`` stay (nothing posts into a closed month),
+    any stored since are stale and go, and the months the new lock date closes that
+    are not stored yet are written from their lines. Returns the day the stored
+    months now end before (for the new lock row's ``balances_before``).
+
+    Called by ``lock_date_move`` under the exclusive period lock (no posting in
+    flight) and by the rebuild under the lock row's lock."""
+    new_end = closed_months_end(locked_through)
+    keep_before = (
+        stored_before if new_end is None or stored_before is None else min(stored_before, new_end)
+    )
+    stale = PeriodBalance.objects.all()
+    if keep_before is not None:
+        stale = stale.filter(month__gte=keep_before)
+    stale.delete()
+    if new_end is None:
+        return None
+    lines = JournalLine.objects.filter(entry_date__lt=new_end)
+    if keep_before is not None:
+        lines = lines.filter(entry_date__gte=keep_before)
+    PeriodBalance.objects.bulk_create(
+        (
+            PeriodBalance(
+                month=_as_date(month),
+                accounting_code_id=code_id,
+                currency=currency,
+                debit_minor=debits,
+                credit_minor=credits,
+            )
+            for month, code_id, currency, debits, credits in _month_sums(lines)
+        ),
+        batch_size=1000,
+    )
+    return new_end
+
+
+def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+@dataclass(frozen=True)
+class BalanceDrift:
+    month: datetime.date
+    accounting_code_id: int
+    currency: str
+    stored: tuple[int, int]
+    recomputed: tuple[int, int]
+
+
+def period_balance_drift() -> list[BalanceDrift]:
+    """Every stored period balance (of the months the lock date in force says are
+    stored) that differs from its month's lines, and every such month with lines but
+    no stored row."""
+    end = stored_months_end()
+    stored = {
+        (row.month, row.accounting_code_id, row.currency): (row.debit_minor, row.credit_minor)
+        for row in PeriodBalance.objects.filter(month__lt=end or datetime.date.min)
+    }
+    recomputed: dict[tuple, tuple[int, int]] = {}
+    if end is not None:
+        for month, code_id, currency, debits, credits in _month_sums(
+            JournalLine.objects.filter(entry_date__lt=end)
+        ):
+            recomputed[(_as_date(month), code_id, currency)] = (debits, credits)
+    return [
+        BalanceDrift(*key, stored.get(key, (0, 0)), recomputed.get(key, (0, 0)))
+        for key in sorted(set(stored) | set(recomputed))
+        if stored.get(key, (0, 0)) != recomputed.get(key, (0, 0))
+    ]
+
+
+def sums_between(
+    first: datetime.date | None, last: datetime.date, *, codes: Iterable[str] | None = None
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Σ debits and credits per (code id, currency) of the lines dated from ``first``
+    (the beginning when None) through ``last``: the stored balances of the closed
+    months wholly inside the range, and the lines of the rest (the open months, and
+    the part-months at either end)."""
+    end = stored_months_end()
+    # The whole months [from_month, to_month) read from the stored rows.
+    from_month = None if first is None else (first if first.day == 1 else next_month(first))
+    after_last = last + datetime.timedelta(days=1)
+    to_month = after_last if after_last.day == 1 else month_start(last)
+    if end is not None and to_month > end:
+        to_month = end
+    totals: dict[tuple[int, str], tuple[int, int]] = {}
+
+    def add(key: tuple[int, str], debits: int, credits: int) -> None:
+        old = totals.get(key, (0, 0))
+        totals[key] = (old[0] + debits, old[1] + credits)
+
+    code_filter = {} if codes is None else {"accounting_code__code__in": list(codes)}
+    ranges: list[tuple[datetime.date | None, datetime.date]] = [(first, last)]
+    if end is not None and (from_month is None or from_month < to_month):
+        stored = PeriodBalance.objects.filter(month__lt=to_month, **code_filter)
+        if from_month is not None:
+            stored = stored.filter(month__gte=from_month)
+        for code_id, currency, debits, credits in (
+            stored.values_list("accounting_code_id", "currency")
+            .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+            .order_by()
+        ):
+            add((code_id, currency), debits, credits)
+        ranges = [(to_month, last)]
+        if from_month is not None and first is not None and first < from_month:
+            ranges.append((first, from_month - datetime.timedelta(days=1)))
+    for since, through in ranges:
+        if since is not None and since > through:
+            continue
+        lines = JournalLine.objects.filter(entry_date__lte=through, **code_filter)
+        if since is not None:
+            lines = lines.filter(entry_date__gte=since)
+        for code_id, currency, debits, credits in (
+            lines.values_list("accounting_code_id", "currency")
+            .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+            .order_by()
+        ):
+            add((code_id, currency), debits, credits)
+    return totals
