@@ -24,9 +24,11 @@ from billing.api.keys import api_key_create, api_key_revoke
 from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.rules import today
 from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.reports.jobs import report_job_request, report_job_run
 
 ROLES = ("anonymous", "viewer", "clerk", "supervisor", "superuser")
 
@@ -128,6 +130,13 @@ EXPECTED: dict[str, Expect] = {
     "bulk_run_cancel": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_resume": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_log": Expect(get=READ, scoped=False),
+    # report jobs: every reader asks for their own; a job is its requester's alone
+    # (the matrix's job is the superuser's, so the others get 404) and an empty
+    # request is refused beside its fields (tests/writeoffs/reports/test_jobs.py).
+    "report_jobs": Expect(get=READ, scoped=False),
+    "report_job_new": Expect(get=VIEW_POST_ONLY, post=(LOGIN, 400, 400, 400, 400), scoped=False),
+    "report_job": Expect(get=(LOGIN, 404, 404, 404, 200), scoped=False),
+    "report_job_download": Expect(get=(LOGIN, 404, 404, 404, 200), scoped=False),
     # reports and worklists: every billing role reads them
     "report_aging": Expect(get=READ, scoped=False),
     "report_aging_csv": Expect(get=READ, scoped=False),
@@ -212,6 +221,7 @@ class Ledger:
     writeoff_id: int
     dispute_hold_id: int
     run_id: int = 0
+    job_id: int = 0
 
     def value(self, param: str) -> object:
         values = {
@@ -227,6 +237,7 @@ class Ledger:
             "hold_id": self.dispute_hold_id,
             "path": "no_such_call",
             "run_id": self.run_id,
+            "job_id": self.job_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -269,6 +280,9 @@ def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
         reason_code=0,
         comments="Matrix",
     ).pk
+    # A finished report job of the superuser's.
+    job = report_job_request(kind="aging", as_of=today(), actor=Actor.for_user(users[SU]))
+    own.job_id = other.job_id = report_job_run(job.pk).pk
     return own, other
 
 

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.ledger.codes import control_codes
@@ -338,3 +339,51 @@ def _stored_rows() -> dict[tuple, tuple[int, int]]:
             "month", "accounting_code_id", "currency", "debit_minor", "credit_minor"
         )
     }
+
+
+# --- how long a read of the lines would take -------------------------------------------
+
+
+def lines_to_read(
+    first: datetime.date | None, last: datetime.date, *, stored_months: bool = True
+) -> int:
+    """An estimate, from two index lookups, of how many journal lines a report from
+    ``first`` through ``last`` reads: every line, times the share of the journal's
+    days that the stored months do not cover (all of them when ``stored_months`` is
+    False, as for aging, which reads each invoice's lines). Lines are assumed spread
+    evenly over the days; a report job's threshold needs no more."""
+    bounds = JournalLine.objects.aggregate(
+        lines=Max("pk"), oldest=Min("entry_date"), newest=Max("entry_date")
+    )
+    if not bounds["lines"]:
+        return 0
+    oldest, newest = bounds["oldest"], max(bounds["newest"], last)
+    span = (newest - oldest).days + 1
+    since = max(first or oldest, oldest)
+    read_days = max(0, (last - since).days + 1)
+    end = stored_months_end() if stored_months else None
+    if end is not None and read_days:
+        from_month = since if since.day == 1 else next_month(since)
+        covered = (min(end, last + datetime.timedelta(days=1)) - from_month).days
+        read_days -= max(0, covered)
+    return bounds["lines"] * min(read_days, span) // span
+
+
+def seconds_to_read(lines: int) -> float:
+    """How long reading ``lines`` journal lines takes, at ``REPORT_LINES_PER_SECOND``."""
+    return lines / settings.REPORT_LINES_PER_SECOND
+
+
+def too_slow_for_a_request(lines: int) -> bool:
+    """Whether a report reading ``lines`` lines runs as a report job: more than
+    ``REPORT_JOB_THRESHOLD_SECONDS`` (about two seconds)."""
+    return seconds_to_read(lines) > settings.REPORT_JOB_THRESHOLD_SECONDS
+
+
+def trial_balance_runs_as_job(start: datetime.date | None, end: datetime.date) -> bool:
+    """Whether the trial balance from ``start`` through ``end`` is left to a report
+    job: it reads the lines the stored months do not cover (the open months, the
+    part-months at either end; everything when no month is stored), for the opening
+    balance too."""
+    opening = 0 if start is None else lines_to_read(None, start - datetime.timedelta(days=1))
+    return too_slow_for_a_request(opening + lines_to_read(start, end))

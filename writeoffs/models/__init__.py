@@ -33,6 +33,9 @@ from writeoffs.models.holds import (
 from writeoffs.models.recovery import (
     WriteOffRecovery,
 )
+from writeoffs.models.report_jobs import (
+    ReportJob,
+)
 from writeoffs.models.writeoffs import (
     LedgerEntry,
     WriteOff,
@@ -54,6 +57,7 @@ __all__ = [
     "ProvisionRate",
     "ProvisionRun",
     "ReasonCode",
+    "ReportJob",
     "Settlement",
     "Source",
     "WriteOff",
