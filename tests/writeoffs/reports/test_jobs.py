@@ -86,7 +86,7 @@ def test_the_job_writes_the_same_aging_file_the_page_would_have(ledger, client, 
     assert f'download="{job.filename}"' in done.content.decode()
     download = client.get(reverse("report_job_download", args=[job.pk]))
     assert download["Content-Disposition"] == f'attachment; filename="{job.filename}"'
-    assert download.content.decode() == job.content
+    assert b"".join(download.streaming_content).decode() == job.content
     listed = client.get(reverse("report_jobs")).content.decode()
     assert job.filename in listed
     # Run again (a second worker, say): nothing changes.
