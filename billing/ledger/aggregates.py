@@ -190,14 +190,14 @@ def period_balance_drift() -> list[BalanceDrift]:
         (row.month, row.accounting_code_id, row.currency): (row.debit_minor, row.credit_minor)
         for row in PeriodBalance.objects.filter(month__lt=end or datetime.date.min)
     }
-    recomputed: dict[tuple, tuple[int, int]] = {}
+    recomputed: dict[tuple[datetime.date, int, str], tuple[int, int]] = {}
     if end is not None:
         for month, code_id, currency, debits, credits in _month_sums(
             JournalLine.objects.filter(entry_date__lt=end)
         ):
             recomputed[(_as_date(month), code_id, currency)] = (debits, credits)
     return [
-        BalanceDrift(*key, stored.get(key, (0, 0)), recomputed.get(key, (0, 0)))
+        BalanceDrift(key[0], key[1], key[2], stored.get(key, (0, 0)), recomputed.get(key, (0, 0)))
         for key in sorted(set(stored) | set(recomputed))
         if stored.get(key, (0, 0)) != recomputed.get(key, (0, 0))
     ]

@@ -418,8 +418,8 @@ def _open_item_sums(as_of: datetime.date, currency: str | None) -> list[tuple]:
         .values_list("account__acct_no", "account__name", "currency", "bucket")
         .annotate(
             due=Sum("ar_balance_minor"),
-            held=Sum("held_minor"),
-            pending=Sum("pending_minor"),
+            held_sum=Sum("held_minor"),
+            pending_sum=Sum("pending_minor"),
         )
         .order_by()
     )

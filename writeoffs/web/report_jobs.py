@@ -36,7 +36,7 @@ class ReportJobForm(forms.Form):
 
 def _job(request: HttpRequest, job_id: int) -> ReportJob:
     try:
-        return ReportJob.objects.get(pk=job_id, requested_by=request.user)
+        return ReportJob.objects.get(pk=job_id, requested_by_id=request.user.pk)
     except ReportJob.DoesNotExist:
         raise Http404("No such report job.") from None
 
@@ -45,7 +45,7 @@ def _job(request: HttpRequest, job_id: int) -> ReportJob:
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET"])
 def report_job_list(request: HtmxHttpRequest) -> HttpResponse:
-    jobs = ReportJob.objects.filter(requested_by=request.user).defer("content")
+    jobs = ReportJob.objects.filter(requested_by_id=request.user.pk).defer("content")
     context = {
         "section": "jobs",
         "step": "list",
@@ -76,7 +76,7 @@ def report_job_new(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             return redirect("report_job", job_id=job.pk)
-    jobs = ReportJob.objects.filter(requested_by=request.user).defer("content")
+    jobs = ReportJob.objects.filter(requested_by_id=request.user.pk).defer("content")
     context = {
         "section": "jobs",
         "step": "list",

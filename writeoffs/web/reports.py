@@ -165,7 +165,7 @@ def aging(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def aging_csv(request: HttpRequest) -> HttpResponse:
+def aging_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     _form, as_of, currency = _aging_input(request)
     if aging_runs_as_job(as_of):
         # The page offers the report job that writes this file.
