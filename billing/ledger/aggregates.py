@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -52,6 +52,24 @@ def add_ar_lines(invoice: Invoice, lines: Sequence[PostedLine]) -> None:
     if delta:
         Invoice.objects.filter(pk=invoice.pk).update(ar_balance_minor=F("ar_balance_minor") + delta)
         invoice.ar_balance_minor += delta
+
+
+def add_ar_lines_after(after_line: int, ar_control_id: int) -> None:
+    """Add the AR-control lines written after line ``after_line`` to their invoices'
+    balances, in one UPDATE ... FROM of their sums per invoice: the bulk posting's
+    counterpart of ``add_ar_lines``. It reads the new lines by key, so it needs none
+    of the journal's indexes (a bulk load builds them at its end). For the bulk load
+    only, which runs alone: a service's line posted meanwhile would count twice."""
+    quote = connection.ops.quote_name
+    invoice, line = quote(Invoice._meta.db_table), quote(JournalLine._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {invoice} SET ar_balance_minor = {invoice}.ar_balance_minor + added.total "  # noqa: S608
+            f"FROM (SELECT invoice_id, SUM(debit_minor - credit_minor) AS total FROM {line} "
+            f"WHERE id > %s AND accounting_code_id = %s AND invoice_id IS NOT NULL "
+            f"GROUP BY invoice_id) AS added WHERE {invoice}.id = added.invoice_id",
+            [after_line, ar_control_id],
+        )
 
 
 def ar_lines_sum() -> Subquery:
