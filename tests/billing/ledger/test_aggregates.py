@@ -178,3 +178,29 @@ def test_the_command_says_when_there_is_nothing_to_rebuild(invoice):
     call_command("rebuild_aggregates", stdout=out)
     assert "Rebuilt 1 invoices' AR-control balances" in out.getvalue()
     assert ar_of(invoice) == 12000
+
+
+def test_the_migration_builds_the_aggregates_of_an_existing_database(
+    account, clerk_actor, controller_actor
+):
+    """billing 0013 on a database that has a journal and a lock date but no aggregates."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("billing.migrations.0013_journal_aggregates")
+    history(account, clerk_actor)
+    month_end = today().replace(day=1) - DAY
+    lock_date_move(locked_through=month_end, reason="Closed", actor=controller_actor)
+    expected = from_trial_balance(None, today())
+    Invoice.objects.update(ar_balance_minor=0)
+    PeriodBalance.objects.all().delete()
+    AccountingPeriodLock.objects.update(balances_before=None)
+    assert not verify_aggregates(10).ok
+
+    migration.build_aggregates(apps, None)
+
+    assert verify_aggregates(10).ok
+    assert AccountingPeriodLock.objects.get().balances_before == month_end + DAY
+    assert PeriodBalance.objects.exists()
+    assert from_trial_balance(None, today()) == expected
