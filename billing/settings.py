@@ -189,6 +189,12 @@ BULK_RUN_PAUSE_SECONDS = float(os.environ.get("BULK_RUN_PAUSE_SECONDS", "0") or 
 # Tasks each bulk run is enqueued as: that many workers share it, each claiming the
 # next invoice with SKIP LOCKED. More than 1 only helps on PostgreSQL.
 BULK_RUN_PARALLEL_TASKS = env_int("BULK_RUN_PARALLEL_TASKS", 1)
+# Aging and the trial balance as of a past date read the journal's lines; a report
+# estimated (lines to read / REPORT_LINES_PER_SECOND) to take longer than the
+# threshold runs as a report job on the task worker, never in a request. Tests set
+# the threshold to 0 (always a job) or a large number (never).
+REPORT_JOB_THRESHOLD_SECONDS = env_int("REPORT_JOB_THRESHOLD_SECONDS", 2)
+REPORT_LINES_PER_SECOND = env_int("REPORT_LINES_PER_SECOND", 1_000_000)
 
 # Webhooks (billing/sync/webhooks): the longest wait for a receiver's network answer
 # (connect, and each read), and whether an endpoint may be an address inside the

@@ -29,6 +29,7 @@ from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import BulkRunItem, ProvisionRate
+from writeoffs.reports.jobs import report_job_request, report_job_run
 from writeoffs.web.exports import DISPUTE_HEADER, WRITEOFF_HEADER
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ CSV_ROUTES = {
     "dispute_csv",
     "bulk_run_log",
     "import_refused_csv",
+    "report_job_download",
 }
 
 
@@ -131,6 +133,20 @@ def test_aging_export_guards_the_account_name(client, viewer):
     assert account_row["Account"] == "'" + HYPERLINK
     assert account_row["Total"] == "123.45"
     assert rows[-1]["Account"] == "Total"
+
+
+def test_a_report_jobs_file_guards_the_account_name(client, viewer):
+    hostile = AccountFactory(acct_no=5002, name=HYPERLINK, currency="USD")
+    InvoiceFactory(account=hostile, invoice_no=40001, total_minor=12345)
+    job = report_job_request(kind="aging", as_of=today(), actor=Actor.for_user(viewer))
+    report_job_run(job.pk)
+
+    client.force_login(viewer)
+    rows = download(client, reverse("report_job_download", args=[job.pk]))
+
+    account_row = next(row for row in rows if row["Account No."] == "5002")
+    assert account_row["Account"] == "'" + HYPERLINK
+    assert account_row["Total"] == "123.45"
 
 
 def test_allowance_rollforward_export_keeps_a_release_a_negative_number(

@@ -27,10 +27,12 @@ from billing.factories import AccountFactory, InvoiceFactory, UserFactory
 from billing.models import ImportRun
 from billing.receivables.payments import payment_record
 from billing.roles import CLERK, SUPERVISOR, VIEWER
+from billing.rules import today
 from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.cases.attachments import attachment_add
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
+from writeoffs.reports.jobs import report_job_request, report_job_run
 
 ROLES = ("anonymous", "viewer", "clerk", "supervisor", "superuser")
 
@@ -133,6 +135,13 @@ EXPECTED: dict[str, Expect] = {
     "bulk_run_cancel": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_resume": Expect(get=VIEW_POST_ONLY, post=CLERK_POST, scoped=False),
     "bulk_run_log": Expect(get=READ, scoped=False),
+    # report jobs: every reader asks for their own; a job is its requester's alone
+    # (the matrix's job is the superuser's, so the others get 404) and an empty
+    # request is refused beside its fields (tests/writeoffs/reports/test_jobs.py).
+    "report_jobs": Expect(get=READ, scoped=False),
+    "report_job_new": Expect(get=VIEW_POST_ONLY, post=(LOGIN, 400, 400, 400, 400), scoped=False),
+    "report_job": Expect(get=(LOGIN, 404, 404, 404, 200), scoped=False),
+    "report_job_download": Expect(get=(LOGIN, 404, 404, 404, 200), scoped=False),
     # reports and worklists: every billing role reads them
     "report_aging": Expect(get=READ, scoped=False),
     "report_aging_csv": Expect(get=READ, scoped=False),
@@ -258,6 +267,7 @@ class Ledger:
     credit_note_no: str = ""
     run_id: int = 0
     import_id: int = 0
+    job_id: int = 0
 
     def value(self, param: str) -> object:
         values = {
@@ -278,6 +288,7 @@ class Ledger:
             "number": self.case_number,
             "attachment_id": self.attachment_id,
             "credit_note_no": self.credit_note_no,
+            "job_id": self.job_id,
         }
         if param not in values:
             pytest.fail(f"the matrix does not know how to fill URL parameter {param!r}")
@@ -343,6 +354,9 @@ def make_ledgers(users: dict) -> tuple[Ledger, Ledger]:
         original_name="matrix.csv",
         created_by=clerk,
     ).pk
+    # A finished report job of the superuser's.
+    job = report_job_request(kind="aging", as_of=today(), actor=Actor.for_user(users[SU]))
+    own.job_id = other.job_id = report_job_run(job.pk).pk
     return own, other
 
 

@@ -11,7 +11,9 @@ Registered with billing (``billing.extensions.register_ledger_check``) beside
 - ``negative_aging``: aging as of each month end since the first invoice, and as of
   today, has no negative cell;
 - ``future_date``: no journal entry is dated after today, and no re-age moved an
-  aging date past today.
+  aging date past today;
+- ``ar_balance_drift``, ``period_balance_drift``: the journal's aggregates that
+  today's reports read (``billing.ledger.aggregates``) equal their lines.
 
 The first two recompute from the rows what the journal or the report should say;
 the aging one runs the report itself, one month end at a time.
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import F, Min, Q, Sum
 
+from billing.ledger.aggregates import verify_aggregates
 from billing.models import Invoice, JournalEntry, JournalLine
 from billing.rules import today
 from billing.verification import Verification
@@ -55,6 +58,7 @@ def verify_books(limit: int, *, aging_since: datetime.date | None = None) -> Ver
     _reported_recoveries(result, limit)
     _negative_aging(result, limit, aging_since)
     _future_dates(result, limit)
+    result.merge(verify_aggregates(limit))
     return result
 
 

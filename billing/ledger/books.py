@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import QuerySet
 
+from billing.ledger.aggregates import sums_between
 from billing.models import AccountingCode, JournalLine
 
 
@@ -60,39 +61,40 @@ def trial_balance(
     debits and credits from ``start`` through ``end``, and the closing balance.
     Per currency, debits equal credits (and the opening balances net to 0).
     ``codes`` narrows it to those accounting codes (the aging report's AR-control
-    check); the totals are then those codes' only and need not balance."""
-    lines = JournalLine.objects.filter(entry_date__lte=end)
-    if codes is not None:
-        lines = lines.filter(accounting_code__code__in=codes)
-    in_range = Q(entry_date__gte=start) if start else Q()
-    grouped = (
-        lines.values_list("accounting_code_id", "currency")
-        .annotate(
-            debits=Sum("debit_minor", filter=in_range, default=0),
-            credits=Sum("credit_minor", filter=in_range, default=0),
-            opening=Sum(F("debit_minor") - F("credit_minor"), filter=~in_range, default=0)
-            if start
-            else Sum(0, default=0),
-        )
-        .order_by()
+    check); the totals are then those codes' only and need not balance.
+
+    The closed months come from their stored period balances and only the lines of
+    the open months (and of a part-month at either end of the range) are read
+    (``billing.ledger.aggregates.sums_between``)."""
+    in_range = sums_between(start, end, codes=codes)
+    opening = (
+        {} if start is None else sums_between(None, start - datetime.timedelta(days=1), codes=codes)
     )
-    rows = list(grouped)
+    rows = [
+        (code_id, currency, *in_range.get(key, (0, 0)), _net(opening.get(key, (0, 0))))
+        for key in set(in_range) | set(opening)
+        for code_id, currency in [key]
+    ]
     code_by_pk = {
         code.pk: code for code in AccountingCode.objects.filter(pk__in={row[0] for row in rows})
     }
     result = TrialBalance(start=start, end=end)
-    for code_id, currency, debits, credits, opening in rows:
+    for code_id, currency, debits, credits, opened in rows:
         code = code_by_pk[code_id]
         result.rows.append(
-            TrialBalanceRow(code.code, code.name, code.kind, currency, opening, debits, credits)
+            TrialBalanceRow(code.code, code.name, code.kind, currency, opened, debits, credits)
         )
         totals = result.totals.setdefault(currency, CurrencyTotals(currency))
-        totals.opening_minor += opening
+        totals.opening_minor += opened
         totals.debit_minor += debits
         totals.credit_minor += credits
     result.rows.sort(key=lambda row: (row.currency, row.code))
     result.totals = dict(sorted(result.totals.items()))
     return result
+
+
+def _net(sides: tuple[int, int]) -> int:
+    return sides[0] - sides[1]
 
 
 def journal_lines(

@@ -24,11 +24,12 @@ from collections.abc import Callable
 from typing import cast
 
 from django.db import connection, models
-from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, F, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
+from billing.ledger.aggregates import add_ar_lines_after
 from billing.ledger.codes import ControlCodes
 from billing.ledger.rules import RULES, Control, DayOf, LineRule, Per, Posts, Reverses, Side
 from billing.models import Invoice, JournalEntry, JournalEvent, JournalLine
@@ -110,7 +111,10 @@ def post_rows(
         raise ValueError(f"{event} is not posted in bulk")
     written = 0
     for this, lines, selected in plans:
+        after_line = JournalLine.objects.aggregate(last=Max("pk"))["last"] or 0
         written += _insert(event, this, lines, selected, codes, created_by_label, posted_at)
+        # The invoices' AR-control balances, as post_entry keeps them one at a time.
+        add_ar_lines_after(after_line, codes.ar_control_id)
     return written
 
 

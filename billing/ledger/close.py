@@ -14,6 +14,7 @@ from billing.errors import (
     PERMISSION_DENIED,
     BillingError,
 )
+from billing.ledger.aggregates import write_closed_months
 from billing.ledger.periods import hold_period_lock
 from billing.models import AccountingPeriodLock
 from billing.rules import (
@@ -51,7 +52,7 @@ def lock_date_move(
         current = AccountingPeriodLock.objects.select_for_update().order_by("-id").first()
         previous = current.locked_through if current else None
         _check_against_current(locked_through, previous, actor)
-        return AccountingPeriodLock.objects.create(
+        moved = AccountingPeriodLock.objects.create(
             locked_through=locked_through,
             previous=previous,
             reason=reason,
@@ -59,6 +60,14 @@ def lock_date_move(
             moved_by_label=actor.label,
             snapshot=close_snapshot(locked_through),
         )
+        # The months this move closes (or reopens): their stored balances, while the
+        # exclusive period lock keeps every posting out. After the snapshot, which
+        # reads the books as they stood (the months stored with the old lock date).
+        moved.balances_before = write_closed_months(
+            current.balances_before if current else None, locked_through
+        )
+        moved.save(update_fields=["balances_before"])
+        return moved
 
 
 def _check_input(locked_through: datetime.date | None, reason: str, actor: Actor) -> str:

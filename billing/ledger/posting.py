@@ -17,6 +17,7 @@ from django.db.models import Sum
 from billing.actors import Actor
 from billing.errors import INVALID_STATE, BillingError
 from billing.ledger import tax as tax_split
+from billing.ledger.aggregates import add_ar_lines
 from billing.ledger.codes import ControlCodes, control_codes, posting_code
 from billing.ledger.periods import require_open
 from billing.ledger.rules import (
@@ -169,6 +170,10 @@ def post_entry(
         )
         for line in lines
     )
+    if invoice is not None:
+        # The invoice's AR-control balance, in this transaction (the aggregate today's
+        # aging reads): here, where every line is written, so no service can forget.
+        add_ar_lines(invoice, lines)
     return entry
 
 

@@ -9,6 +9,9 @@ from billing.models.accounts import (
     Account,
     AccountingCode,
 )
+from billing.models.aggregates import (
+    PeriodBalance,
+)
 from billing.models.api_keys import (
     IDEMPOTENCY_WINDOW,
     ApiIdempotencyRecord,
@@ -74,6 +77,7 @@ __all__ = [
     "JournalEvent",
     "JournalLine",
     "Payment",
+    "PeriodBalance",
     "TaxRate",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -27,6 +27,18 @@ AVAILABLE_MINOR = (
     - F("pending_minor")
 )
 
+# What an invoice is still due (``Invoice.balance_due_minor``), and the condition of
+# an open item: a sent invoice with something due, or one whose AR-control lines do
+# not net to zero (the two agree unless something drifted, which then shows). Today's
+# aging, the home page's figures and the stored-balance check read only the open
+# items, through ``invoice_open_items_idx`` (built on this very condition, which a
+# query must repeat for the index to serve it), so they do not grow with the
+# invoices long settled.
+BALANCE_DUE_MINOR = F("total_minor") - F("paid_minor") - F("written_off_minor")
+OPEN_ITEM = Q(status="sent", total_minor__gt=F("paid_minor") + F("written_off_minor")) | ~Q(
+    ar_balance_minor=0
+)
+
 
 class InvoiceStatus(models.TextChoices):
     """Invoice.Status; module level so that the model's Meta constraints can name it."""
@@ -67,13 +79,19 @@ class Invoice(models.Model):
     written_off_minor = models.BigIntegerField(default=0)
     held_minor = models.BigIntegerField(default=0)
     pending_minor = models.BigIntegerField(default=0)
+    # Σ the invoice's AR-control journal lines (debits - credits): an aggregate of the
+    # journal kept by posting alone (``billing.ledger.aggregates``), in the entry's
+    # transaction under the invoice's row lock, so that today's aging reads it
+    # instead of the lines. ``verify_ledger`` recomputes it; ``rebuild_aggregates``
+    # repairs it. Apart from the running totals above, which the services keep.
+    ar_balance_minor = models.BigIntegerField(default=0)
     # Set by invoice_void (the only way a sent invoice becomes void), with its reason.
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
     # The billing system's own id (SPEC Part 3); unique only when set.
     external_id = models.CharField("External ID", max_length=64, null=True, blank=True)
 
-    history = HistoricalRecords(bases=[ActorHistoryModel])
+    history = HistoricalRecords(bases=[ActorHistoryModel], excluded_fields=["ar_balance_minor"])
 
     class Meta:
         ordering = ["-bill_date", "-invoice_no"]
@@ -102,6 +120,24 @@ class Invoice(models.Model):
                 F("aging_date"),
                 name="invoice_small_balance_idx",
                 condition=Q(status=InvoiceStatus.SENT),
+            ),
+            # Open items by currency and aging date, with the running totals the aging
+            # sums as trailing key columns (rather than INCLUDE, which SQLite lacks) so
+            # that the database answers from the index alone.
+            models.Index(
+                fields=[
+                    "currency",
+                    "aging_date",
+                    "account",
+                    "ar_balance_minor",
+                    "total_minor",
+                    "paid_minor",
+                    "written_off_minor",
+                    "held_minor",
+                    "pending_minor",
+                ],
+                name="invoice_open_items_idx",
+                condition=OPEN_ITEM,
             ),
         ]
         constraints = [

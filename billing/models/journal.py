@@ -172,6 +172,9 @@ class AccountingPeriodLock(models.Model):
     moved_by_label = models.CharField(max_length=150, blank=True)
     moved_at = models.DateTimeField(default=timezone.now)
     snapshot = models.JSONField(default=dict)
+    # The period balances (``PeriodBalance``) stored with this lock date cover every
+    # month before this day; None: none is stored, and the trial balance reads lines.
+    balances_before = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

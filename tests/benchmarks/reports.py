@@ -124,3 +124,76 @@ def run_all(statements: list[tuple[str, list]]):
                 cursor.fetchall()
 
     return run
+
+
+# --- the floors of S's reports of today (the aggregates) --------------------------------
+
+# The open-item condition of ``invoice_open_items_idx`` (billing.models.invoices.OPEN_ITEM),
+# written out so that the bare query, like the report, reads that index alone.
+OPEN_ITEM_SQL = (
+    "((i.status = 'sent' AND i.total_minor > (i.paid_minor + i.written_off_minor)) "
+    "OR NOT (i.ar_balance_minor = 0))"
+)
+
+
+def aging_today_bare(as_of: datetime.date) -> list[tuple[str, list]]:
+    """Today's aging from the aggregates: the open items per account, currency and
+    bucket of their aging date; the stored balance due per currency; AR control per
+    currency from the stored months and the open months' lines."""
+    invoice, account = Invoice._meta.db_table, Account._meta.db_table
+    bucket = _bucket_sql("i.aging_date")
+    cells = (
+        f"SELECT a.acct_no, a.name, i.currency, {bucket} AS bucket, SUM(i.ar_balance_minor), "
+        f"SUM(i.held_minor), SUM(i.pending_minor) FROM {invoice} i "
+        f"JOIN {account} a ON a.id = i.account_id WHERE {OPEN_ITEM_SQL} "
+        f"GROUP BY a.acct_no, a.name, i.currency, bucket"
+    )
+    stored = (
+        f"SELECT i.currency, SUM(i.total_minor - i.paid_minor - i.written_off_minor) "
+        f"FROM {invoice} i WHERE {OPEN_ITEM_SQL} GROUP BY i.currency"
+    )
+    return [
+        (cells, _bucket_params(as_of)),
+        (stored, []),
+        *trial_balance_bare(None, as_of, code_id=_ar_code_id()),
+    ]
+
+
+def trial_balance_bare(
+    start: datetime.date | None, end: datetime.date, *, code_id: int | None = None
+) -> list[tuple[str, list]]:
+    """The trial balance's sums from the stored months and the lines after them (the
+    opening balance from the stored months before ``start``): what the report reads
+    when ``start`` is a month's first day and the lock date closed the months before
+    the open ones."""
+    from billing.ledger.aggregates import stored_months_end
+    from billing.models import PeriodBalance
+
+    balance, line = PeriodBalance._meta.db_table, JournalLine._meta.db_table
+    stored_end = stored_months_end() or datetime.date.min
+    code = "" if code_id is None else " AND accounting_code_id = %s"
+    codes = [] if code_id is None else [code_id]
+    statements = [
+        (
+            f"SELECT accounting_code_id, currency, SUM(debit_minor), SUM(credit_minor) "
+            f"FROM {balance} WHERE month < %s{code} "
+            + ("AND month >= %s " if start else "")
+            + "GROUP BY accounting_code_id, currency",
+            [_date(stored_end), *codes, *([_date(start)] if start else [])],
+        ),
+        (
+            f"SELECT accounting_code_id, currency, SUM(debit_minor), SUM(credit_minor) "
+            f"FROM {line} WHERE entry_date >= %s AND entry_date <= %s{code} "
+            f"GROUP BY accounting_code_id, currency",
+            [_date(stored_end), _date(end), *codes],
+        ),
+    ]
+    if start:
+        statements.append(
+            (
+                f"SELECT accounting_code_id, currency, SUM(debit_minor - credit_minor) "
+                f"FROM {balance} WHERE month < %s{code} GROUP BY accounting_code_id, currency",
+                [_date(start), *codes],
+            )
+        )
+    return statements

@@ -51,6 +51,9 @@ from writeoffs.models.holds import (
 from writeoffs.models.recovery import (
     WriteOffRecovery,
 )
+from writeoffs.models.report_jobs import (
+    ReportJob,
+)
 from writeoffs.models.writeoffs import (
     LedgerEntry,
     WriteOff,
@@ -85,6 +88,7 @@ __all__ = [
     "ProvisionRate",
     "ProvisionRun",
     "ReasonCode",
+    "ReportJob",
     "RootCause",
     "Settlement",
     "Source",

@@ -29,6 +29,7 @@ from billing.extensions import Reserved
 from billing.ledger.books import trial_balance
 from billing.ledger.codes import control_codes
 from billing.models import Invoice, JournalLine
+from billing.models.invoices import BALANCE_DUE_MINOR, OPEN_ITEM
 from billing.rules import today
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -303,13 +304,21 @@ class AgingReport:
         return all(check.agrees for check in self.checks)
 
 
-def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingReport:
+def aging_report(
+    as_of: datetime.date, *, currency: str | None = None, from_journal: bool = False
+) -> AgingReport:
     """Aging as of ``as_of`` (SPEC, "Reports and worklists"), per account and per
     currency. An invoice's balance at the date is the sum of its AR-control lines
     dated on or before it; what is held (and pending) at the date goes to its own
     column and comes out of the invoice's bucket. A fixed number of queries whatever
     the size: two for the balances, two for each outside column, one for the trial
-    balance (account names ride along in the GROUP BY)."""
+    balance (account names ride along in the GROUP BY).
+
+    As of today (unless ``from_journal``) the cells come from the aggregates kept
+    at write time, one grouped read of the open items (``_fill_from_open_items``);
+    as of a past date, from the journal's lines and the holds and requests
+    (``_fill_from_journal``), which grows with history: the report-job threshold
+    is for that."""
     # By the invoice's currency, while the trial balance goes by the line's: a line
     # posted in the wrong currency shows as a disagreement.
     rows: dict[tuple[int, str], AgingRow] = {}
@@ -320,22 +329,10 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
             rows[key] = AgingRow(currency=row_currency, acct_no=acct_no, name=name)
         return rows[key]
 
-    sources = [(None, invoice_balances, "")] + [
-        (key, open_at, "invoice__") for key, _label, open_at in OUTSIDE_BUCKETS
-    ]
-    for key, rows_at, prefix in sources:
-        found = rows_at(as_of)
-        if currency:
-            found = found.filter(**{f"{prefix}currency": currency})
-        for acct_no, name, row_currency, bucket, total in _by_bucket(found, as_of, prefix):
-            if total is None:  # an invoice with no AR lines by then (a draft, say)
-                continue
-            row = row_for(acct_no, name, row_currency)
-            if key is None:
-                row.buckets[BUCKET_KEYS[bucket]] += total
-                continue
-            row.outside[key] += total
-            row.buckets[BUCKET_KEYS[bucket]] -= total
+    if as_of >= today() and not from_journal:
+        _fill_from_open_items(row_for, as_of, currency)
+    else:
+        _fill_from_journal(row_for, as_of, currency)
 
     accounts = sorted(
         (row for row in rows.values() if not row.is_zero), key=lambda r: (r.currency, r.acct_no)
@@ -369,17 +366,103 @@ def aging_report(as_of: datetime.date, *, currency: str | None = None) -> AgingR
     )
 
 
+RowFor = Callable[[int, str, str], AgingRow]
+
+
+def _fill_from_journal(row_for: RowFor, as_of: datetime.date, currency: str | None) -> None:
+    """The cells at a past date, from the AR-control lines dated on or before it and
+    the holds and pending requests open at its end: reads grow with history."""
+    sources = [(None, invoice_balances, "")] + [
+        (key, open_at, "invoice__") for key, _label, open_at in OUTSIDE_BUCKETS
+    ]
+    for key, rows_at, prefix in sources:
+        found = rows_at(as_of)
+        if currency:
+            found = found.filter(**{f"{prefix}currency": currency})
+        for acct_no, name, row_currency, bucket, total in _by_bucket(found, as_of, prefix):
+            if total is None:  # an invoice with no AR lines by then (a draft, say)
+                continue
+            row = row_for(acct_no, name, row_currency)
+            if key is None:
+                row.buckets[BUCKET_KEYS[bucket]] += total
+                continue
+            row.outside[key] += total
+            row.buckets[BUCKET_KEYS[bucket]] -= total
+
+
+def _fill_from_open_items(row_for: RowFor, as_of: datetime.date, currency: str | None) -> None:
+    """The cells today, from what each open item carries: its AR-control balance
+    (``ar_balance_minor``, the journal's aggregate that posting keeps), and the held
+    and pending amounts and aging date the services keep under its row lock; read
+    through ``invoice_open_items_idx``, so only the invoices with something due,
+    however long the history. The journal's own figures at today: ``verify_ledger``
+    recomputes the balances from the lines and reports drift."""
+    for acct_no, name, row_currency, bucket, due, held, pending in _open_item_sums(as_of, currency):
+        row = row_for(acct_no, name, row_currency)
+        row.buckets[BUCKET_KEYS[bucket]] += due - held - pending
+        row.outside["held"] += held
+        row.outside["pending"] += pending
+
+
+def aging_totals_today(as_of: datetime.date) -> AgingReport:
+    """Today's aging per currency only (what the home page's charts draw), without the
+    accounts or the check: one GROUP BY currency and bucket of the open items, which
+    the database answers from ``invoice_open_items_idx`` alone (no account join)."""
+    if as_of < today():
+        raise ValueError("aging totals come from the aggregates of today")
+    totals: dict[str, AgingRow] = {}
+    for currency, bucket, due, held, pending in (
+        open_items()
+        .annotate(bucket=_bucket_of("aging_date", as_of))
+        .values_list("currency", "bucket")
+        .annotate(
+            due=Sum("ar_balance_minor"),
+            held_sum=Sum("held_minor"),
+            pending_sum=Sum("pending_minor"),
+        )
+        .order_by()
+    ):
+        row = totals.setdefault(currency, AgingRow(currency=currency))
+        row.buckets[BUCKET_KEYS[bucket]] += due - held - pending
+        row.outside["held"] += held
+        row.outside["pending"] += pending
+    return AgingReport(
+        as_of=as_of,
+        accounts=[],
+        totals={code: totals[code] for code in sorted(totals) if not totals[code].is_zero},
+        checks=[],
+    )
+
+
+def open_items(currency: str | None = None) -> QuerySet[Invoice]:
+    """The sent invoices with a balance due, on the very condition of
+    ``invoice_open_items_idx`` so that the database reads that index alone."""
+    invoices = Invoice.objects.filter(OPEN_ITEM)
+    return invoices.filter(currency=currency) if currency else invoices
+
+
+def _open_item_sums(as_of: datetime.date, currency: str | None) -> list[tuple]:
+    return list(
+        open_items(currency)
+        .annotate(bucket=_bucket_of("aging_date", as_of))
+        .values_list("account__acct_no", "account__name", "currency", "bucket")
+        .annotate(
+            due=Sum("ar_balance_minor"),
+            held_sum=Sum("held_minor"),
+            pending_sum=Sum("pending_minor"),
+        )
+        .order_by()
+    )
+
+
 def stored_balance_due(currency: str | None = None) -> dict[str, int]:
     """Σ balance due (total - paid - written off) the sent invoices store, per
-    currency: one grouped query over the invoices, no journal line read."""
-    invoices = Invoice.objects.filter(status=Invoice.Status.SENT)
+    currency: one grouped query over the open items (the others are due nothing),
+    no journal line read."""
+    invoices = open_items()
     if currency:
         invoices = invoices.filter(currency=currency)
-    sums = (
-        invoices.order_by()
-        .values("currency")
-        .annotate(due=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")))
-    )
+    sums = invoices.order_by().values("currency").annotate(due=Sum(BALANCE_DUE_MINOR))
     return {row["currency"]: row["due"] or 0 for row in sums}
 
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from django.db.models import (
     Count,
-    F,
     QuerySet,
     Sum,
 )
 
-from billing.models import Invoice
+from billing.models.invoices import BALANCE_DUE_MINOR
 from writeoffs.models import DisputeHold
+from writeoffs.reports.aging import open_items
 from writeoffs.reports.analysis import WriteoffAnalysis
 from writeoffs.selectors import pending_writeoff_count
 
@@ -55,13 +55,14 @@ class HomeFigures:
 
 
 def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
-    """Open receivables and on hold from the invoices' running totals (sent
-    invoices), this month's written off and recovered from ``month``."""
+    """Open receivables and on hold from the invoices' running totals (the open
+    items: a settled invoice is due nothing and holds nothing), this month's written
+    off and recovered from ``month``."""
     grouped = (
-        Invoice.objects.filter(status=Invoice.Status.SENT)
+        open_items()
         .values_list("currency")
         .annotate(
-            receivable=Sum(F("total_minor") - F("paid_minor") - F("written_off_minor")),
+            receivable=Sum(BALANCE_DUE_MINOR),
             held_total=Sum("held_minor"),
         )
         .order_by("currency")

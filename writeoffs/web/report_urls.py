@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from writeoffs.web import allowance
+from writeoffs.web import allowance, report_jobs
 from writeoffs.web import reports as views
 
 urlpatterns = [
@@ -21,6 +21,14 @@ urlpatterns = [
         "reports/allowance/roll-forward.csv",
         allowance.rollforward_csv,
         name="report_allowance_rollforward_csv",
+    ),
+    path("reports/jobs/", report_jobs.report_job_list, name="report_jobs"),
+    path("reports/jobs/new/", report_jobs.report_job_new, name="report_job_new"),
+    path("reports/jobs/<int:job_id>/", report_jobs.report_job_detail, name="report_job"),
+    path(
+        "reports/jobs/<int:job_id>/download.csv",
+        report_jobs.report_job_download,
+        name="report_job_download",
     ),
     path("reports/write-offs/", views.writeoff_analysis, name="report_writeoffs"),
     path("reports/write-offs/export.csv", views.writeoff_analysis_csv, name="report_writeoffs_csv"),

@@ -8,12 +8,13 @@ pop-outs and URLs, with their own permission.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
@@ -29,6 +30,7 @@ from writeoffs import reports
 from writeoffs.cases.worklist import case_counts
 from writeoffs.models import ReasonCode
 from writeoffs.reports.cases import CasesReport, cases_report
+from writeoffs.reports.jobs import AGING_HEADER, aging_csv_rows, aging_runs_as_job
 
 AGING_TEMPLATE = "writeoffs/aging.html"
 ANALYSIS_TEMPLATE = "writeoffs/writeoff_analysis.html"
@@ -133,11 +135,23 @@ def aging_charts(report: reports.AgingReport) -> list[dict]:
 @require_http_methods(["GET"])
 def aging(request: HtmxHttpRequest) -> HttpResponse:
     form, as_of, currency = _aging_input(request)
+    if aging_runs_as_job(as_of):
+        # Never computed in a request: the page offers a report job instead.
+        context = {
+            "section": "aging",
+            "form": form,
+            "as_of": as_of,
+            "currency": currency,
+            "job_offer": True,
+            "currencies": currencies_in_use(),
+        }
+        return render_page(request, AGING_TEMPLATE, context, partial="report")
     report = reports.aging_report(as_of, currency=currency)
     accounts = page_window(report.accounts, request.GET.get("page"), ACCOUNTS_PER_PAGE)
     context = {
         "section": "aging",
         "form": form,
+        "as_of": as_of,
         "report": report,
         "accounts": accounts,
         "buckets": reports.BUCKETS,
@@ -154,27 +168,13 @@ def aging(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @permission_required("billing.view_invoice", raise_exception=True)
 @require_http_methods(["GET"])
-def aging_csv(request: HttpRequest) -> StreamingHttpResponse:
+def aging_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     _form, as_of, currency = _aging_input(request)
+    if aging_runs_as_job(as_of):
+        # The page offers the report job that writes this file.
+        return redirect(f"{reverse('report_aging')}?{request.GET.urlencode()}")
     report = reports.aging_report(as_of, currency=currency)
-    outside = reports.outside_columns()
-    header = (
-        ["As of", "Account No.", "Account", "Currency"]
-        + [label for _, label, *_ in reports.BUCKETS]
-        + [label for _, label in outside]
-        + ["Total"]
-    )
-
-    def rows() -> Iterator[Sequence[object]]:
-        for row in [*report.accounts, *report.totals.values()]:
-            yield (
-                [as_of, row.acct_no, row.name or "Total", row.currency]
-                + [_money(row.buckets[key], row.currency) for key in reports.BUCKET_KEYS]
-                + [_money(row.outside[key], row.currency) for key, _ in outside]
-                + [_money(row.total_minor, row.currency)]
-            )
-
-    return csv_response(f"aging-{as_of.isoformat()}.csv", header, rows())
+    return csv_response(f"aging-{as_of.isoformat()}.csv", AGING_HEADER, aging_csv_rows(report))
 
 
 @login_required
@@ -400,7 +400,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     month = reports.writeoff_analysis(on_date.replace(day=1), on_date)
     year_start = (on_date.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
     year = reports.writeoff_analysis(year_start, on_date)
-    aging_report = reports.aging_report(on_date)
+    # The charts draw each currency's totals: no account rows, no check.
+    aging_report = reports.aging_totals_today(on_date)
     figures = reports.home_figures(on_date, month)
     context = {
         "section": "home",

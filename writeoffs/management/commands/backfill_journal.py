@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from billing.actors import Actor
+from billing.ledger.aggregates import rebuild_aggregates
 from billing.ledger.periods import lock_date
 from billing.ledger.posting import post_invoice_sent, post_payment, post_reversal, post_writeoff
 from billing.ledger.rules import reverses
@@ -141,5 +142,9 @@ class Command(BaseCommand):
                 )
             )
             return
+        # Each posting kept its invoice's aggregate; a journal that lost lines behind
+        # the services' back left the aggregates counting them, so recompute them
+        # from the lines now complete (idempotent: nothing changes when none drifted).
+        rebuild_aggregates()
         summary = ", ".join(f"{n:,} {label}" for label, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Posted {summary}."))

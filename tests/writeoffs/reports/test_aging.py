@@ -1,0 +1,55 @@
+"""Today's aging from the aggregates (writeoffs/reports/aging.py) against the
+journal's aging as of today, on the hand-worked ledger of reports_fixture.py."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F
+
+from billing.ledger.aggregates import AR_BALANCE_DRIFT, verify_aggregates
+from billing.models import Invoice
+from tests.writeoffs.reports_fixture import DAY, build_report_ledger
+from writeoffs import reports
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger(clerk, supervisor, settings):
+    return build_report_ledger(clerk, supervisor, settings)
+
+
+def test_today_from_the_aggregates_equals_today_from_the_journal(ledger):
+    ours = reports.aging_report(ledger.today)
+    journal = reports.aging_report(ledger.today, from_journal=True)
+    assert ours.accounts == journal.accounts
+    assert ours.totals == journal.totals
+    assert ours.checks == journal.checks and ours.agrees
+    usd = ours.totals["USD"]
+    assert (usd.buckets["current"], usd.buckets["d1_30"], usd.buckets["d61_90"]) == (
+        9000,
+        5000,
+        7000,
+    )
+    assert usd.outside["held"] == 2000
+
+
+def test_the_home_pages_totals_are_the_reports_totals(ledger):
+    assert reports.aging_totals_today(ledger.today).totals == reports.aging_report(
+        ledger.today
+    ).totals
+    with pytest.raises(ValueError):
+        reports.aging_totals_today(ledger.today - DAY)
+
+
+def test_a_drifted_aggregate_shows_in_the_check_against_the_journal(ledger):
+    """An AR balance changed behind posting's back: today's aging (from it) and the
+    trial balance's AR control (from the lines) disagree, and verify names it."""
+    Invoice.objects.filter(pk=ledger.invoices["I1"].pk).update(
+        ar_balance_minor=F("ar_balance_minor") + 100
+    )
+    report = reports.aging_report(ledger.today)
+    usd = next(check for check in report.checks if check.currency == "USD")
+    assert (usd.aging_minor, usd.ar_control_minor) == (23100, 23000)
+    assert not report.agrees
+    assert verify_aggregates(10).failed == {AR_BALANCE_DRIFT: 1}
