@@ -56,6 +56,8 @@ NOT_SCREENS = {
     "bulk_run_progress": "the polled progress fragment of bulk_run_detail",
     "bulk_run_request_approval": "POST only",
     "report_allowance_rollforward_csv": "a CSV file",
+    "import_refused_csv": "a CSV file",
+    "import_start": "POST only (the Import button of import_detail)",
 }
 
 
@@ -164,6 +166,9 @@ SCREENS: dict[str, list[Screen]] = {
         Screen("journal_export_page", lambda w: reverse("journal_export_page")),
     ],
     "clerk": [
+        Screen("import_upload", lambda w: reverse("import_upload")),
+        Screen("import_detail", lambda w: reverse("import_detail", args=[w.import_run.pk])),
+        Screen("import_mapping", lambda w: reverse("import_mapping", args=[w.import_run.pk])),
         Screen(
             "writeoff_withdraw",
             lambda w: reverse(

@@ -107,7 +107,7 @@ def test_a_file_with_unknown_columns_offers_the_mapping_and_the_mapping_imports_
     assert reverse("import_mapping", args=[run.pk]) in page
 
     form = client.get(reverse("import_mapping", args=[run.pk])).content.decode()
-    assert "<code>Company</code>" in form
+    assert '<span class="font-monospace">Company</span>' in form
     response = client.post(
         reverse("import_mapping", args=[run.pk]),
         {
