@@ -144,7 +144,9 @@ def django_db_setup(
         setup_args["keepdb"] = True
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
     verbosity = request.config.option.verbose
-    copy_template = restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
+    copy_template = (
+        restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
+    )
     with django_db_blocker.unblock(), copy_template:
         db_cfg = setup_databases(
             verbosity=verbosity,

@@ -1,4 +1,5 @@
-"""Customer accounts and the chart of accounting codes."""
+"""Customer accounts and the chart of accounting codes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""API keys (stored hashed) and the API's idempotency records."""
+"""API keys (stored hashed) and the API's idempotency records.
+"""
 
 from __future__ import annotations
 

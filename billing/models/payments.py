@@ -1,4 +1,5 @@
-"""Payments: immutable rows, removed only by voiding."""
+"""Payments: immutable rows, removed only by voiding.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The account pages: the account list, overview, invoices and payments."""
+"""The account pages: the account list, overview, invoices and payments.
+"""
 
 from __future__ import annotations
 

@@ -31,6 +31,14 @@ class MappingForm(forms.Form):
     """Per field of the layout: the file's column it is read from, or a fixed value."""
 
     name = forms.CharField(label="Save the mapping as", max_length=100)
+    dates_from_timestamps = forms.BooleanField(
+        label="Dates are written with a time (2026-03-31 14:05): read the date",
+        required=False,
+    )
+    currency_in_capitals = forms.BooleanField(
+        label="Currencies are written in lower case (usd): read them in capitals",
+        required=False,
+    )
 
     def __init__(self, *args, kind: str, header: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)

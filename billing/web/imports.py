@@ -107,7 +107,12 @@ def import_mapping(request: HtmxHttpRequest, import_id: int) -> HttpResponse:
         columns, fixed = form.mapping()
         try:
             mapping = mapping_save(
-                name=form.cleaned_data["name"], kind=run.kind, columns=columns, fixed=fixed
+                name=form.cleaned_data["name"],
+                kind=run.kind,
+                columns=columns,
+                fixed=fixed,
+                dates_from_timestamps=form.cleaned_data["dates_from_timestamps"],
+                currency_in_capitals=form.cleaned_data["currency_in_capitals"],
             )
             remap_import_run(run_id=run.pk, mapping=mapping, actor=Actor.for_request(request))
         except BillingError as error:

@@ -12,14 +12,16 @@ import datetime
 import io
 from dataclasses import dataclass
 
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 
 from billing.actors import Actor
 from billing.factories import AccountFactory, InvoiceFactory
-from billing.models import Account, Invoice, Payment
+from billing.models import Account, ImportRun, Invoice, Payment
 from billing.receivables.payments import payment_record
 from billing.rules import today
+from billing.sync.imports.runs import import_run_check
 from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
@@ -41,6 +43,7 @@ class Walk:
     active: WriteOff  # the supervisor's, within their limit
     hold: DisputeHold
     payment: Payment
+    import_run: ImportRun  # a checked accounts file with one refused row
 
 
 def build_walk_ledger(clerk, supervisor) -> Walk:
@@ -103,7 +106,18 @@ def build_walk_ledger(clerk, supervisor) -> Walk:
         reason_code=0,
         comments="Month-end small balances",
     )
+    import_run = ImportRun.objects.create(
+        kind="accounts",
+        file=ContentFile(
+            b"external_id,name,currency\nwalk-1,Walk Traders,USD\nwalk-2,Walk Two,dollars\n",
+            name="walk.csv",
+        ),
+        original_name="walk.csv",
+        created_by=clerk,
+    )
+    import_run_check(import_run.pk)
     return Walk(
+        import_run=import_run,
         account=big,
         invoice=invoices[0],
         run=run,

@@ -59,6 +59,8 @@ NOT_SCREENS = {
     "case_bulk_assign": "POST only (the Cases page's bulk assign)",
     "case_open_confirm": "POST only (the review step of case_open_entry)",
     "case_attachment_download": "a file",
+    "import_refused_csv": "a CSV file",
+    "import_start": "POST only (the Import button of import_detail)",
 }
 
 
@@ -188,6 +190,9 @@ SCREENS: dict[str, list[Screen]] = {
         Screen("journal_export_page", lambda w: reverse("journal_export_page")),
     ],
     "clerk": [
+        Screen("import_upload", lambda w: reverse("import_upload")),
+        Screen("import_detail", lambda w: reverse("import_detail", args=[w.import_run.pk])),
+        Screen("import_mapping", lambda w: reverse("import_mapping", args=[w.import_run.pk])),
         Screen(
             "writeoff_withdraw",
             lambda w: reverse(

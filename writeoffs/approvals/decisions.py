@@ -1,4 +1,5 @@
-"""Approving, rejecting, withdrawing and lapsing pending write-offs (four eyes)."""
+"""Approving, rejecting, withdrawing and lapsing pending write-offs (four eyes).
+"""
 
 from __future__ import annotations
 

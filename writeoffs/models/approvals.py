@@ -1,4 +1,5 @@
-"""Approval limits per role and currency."""
+"""Approval limits per role and currency.
+"""
 
 from __future__ import annotations
 

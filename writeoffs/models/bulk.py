@@ -1,4 +1,5 @@
-"""Bulk small-balance write-off runs and their items (the run's own state and log)."""
+"""Bulk small-balance write-off runs and their items (the run's own state and log).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Dispute holds: an amount set aside from collection until it is settled or expires."""
+"""Dispute holds: an amount set aside from collection until it is settled or expires.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Recoveries: written-off money that a later payment reinstated."""
+"""Recoveries: written-off money that a later payment reinstated.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Write-offs: immutable ledger rows. A write-off is corrected by reversing it."""
+"""Write-offs: immutable ledger rows. A write-off is corrected by reversing it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The disputes worklist and the staff home page's figures."""
+"""The disputes worklist and the staff home page's figures.
+"""
 
 from __future__ import annotations
 

@@ -38,7 +38,13 @@ def column_mapping(mapping: ImportMapping) -> ColumnMapping:
 
 
 def mapping_save(
-    *, name: str, kind: str, columns: dict[str, str], fixed: dict[str, str]
+    *,
+    name: str,
+    kind: str,
+    columns: dict[str, str],
+    fixed: dict[str, str],
+    dates_from_timestamps: bool = False,
+    currency_in_capitals: bool = False,
 ) -> ImportMapping:
     """Save (or replace) the mapping ``name``; a shipped mapping is never overwritten."""
     name = name.strip()
@@ -62,6 +68,13 @@ def mapping_save(
             field="name",
         )
     mapping, _ = ImportMapping.objects.update_or_create(
-        name=name, defaults={"kind": kind, "columns": columns, "fixed": fixed}
+        name=name,
+        defaults={
+            "kind": kind,
+            "columns": columns,
+            "fixed": fixed,
+            "dates_from_timestamps": dates_from_timestamps,
+            "currency_in_capitals": currency_in_capitals,
+        },
     )
     return mapping

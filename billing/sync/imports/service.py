@@ -43,6 +43,9 @@ CHUNK_ROWS = 1000
 PROBLEMS_KEPT = 10_000
 
 WRITES = (Outcome.CREATE, Outcome.UPDATE)
+# A write that a unique constraint refused: another row of the file, or another
+# request, took the number or id first.
+CLASH = "Another row or record already has one of this row's numbers or ids."
 
 type Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 type Progress = Callable[[int, int], None]
@@ -194,11 +197,7 @@ def _write(verdict: Verdict, actor: Actor) -> Verdict:
         problem = RowProblem(verdict.rows[0], error.field or "(row)", error.message, error.code)
         return Verdict.refused(verdict.rows, [problem])
     except IntegrityError:
-        problem = RowProblem(
-            verdict.rows[0],
-            "(row)",
-            "Another row or record already has one of this row's numbers or ids.",
-        )
+        problem = RowProblem(verdict.rows[0], "(row)", CLASH)
         return Verdict.refused(verdict.rows, [problem])
     return verdict
 
@@ -321,8 +320,14 @@ def import_record(
         for number, values in enumerate(rows, start=1)
     ]
     groups = [source] if kind == ImportKind.INVOICES else [[row] for row in source]
-    with transaction.atomic():
-        [verdict] = _judge(kind, groups, actor)
-        if verdict.outcome in (Outcome.CREATE, Outcome.UPDATE):
-            verdict = _write(verdict, actor)
+    # Judged again once when a concurrent request created the same record between the
+    # judgement and the write (PostgreSQL): the retry then finds it, and answers as a
+    # repeated PUT does.
+    for _attempt in range(2):
+        with transaction.atomic():
+            [verdict] = _judge(kind, groups, actor)
+            if verdict.outcome in WRITES:
+                verdict = _write(verdict, actor)
+        if not (verdict.outcome is Outcome.REFUSE and verdict.problems[0].message == CLASH):
+            break
     return RecordResult(outcome=verdict.outcome, problems=verdict.problems)

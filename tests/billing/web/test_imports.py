@@ -107,25 +107,31 @@ def test_a_file_with_unknown_columns_offers_the_mapping_and_the_mapping_imports_
     assert reverse("import_mapping", args=[run.pk]) in page
 
     form = client.get(reverse("import_mapping", args=[run.pk])).content.decode()
-    assert "<code>Company</code>" in form
+    assert '<span class="font-monospace">Company</span>' in form
     response = client.post(
         reverse("import_mapping", args=[run.pk]),
         {
             "name": "CRM",
             "column_external_id": "Id",
             "column_name": "Company",
-            "fixed_currency": "GBP",
+            "fixed_currency": "gbp",
+            "currency_in_capitals": "on",
         },
     )
     assert response.status_code == 302
     mapping = ImportMapping.objects.get(name="CRM")
-    assert (mapping.columns, mapping.fixed) == (
+    assert (mapping.columns, mapping.fixed, mapping.currency_in_capitals) == (
         {"external_id": "Id", "name": "Company"},
-        {"currency": "GBP"},
+        {"currency": "gbp"},
+        True,
     )
     run_worker()
     run.refresh_from_db()
     assert (run.status, run.created, run.mapping) == ("checked", 1, mapping)
+    assert Account.objects.count() == 0
+    client.post(reverse("import_start", args=[run.pk]))
+    run_worker()
+    assert Account.objects.get(external_id="c1").currency == "GBP"
 
 
 def test_the_upload_page_and_its_htmx_partial(client, clerk):

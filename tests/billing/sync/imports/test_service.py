@@ -278,3 +278,26 @@ def test_an_account_id_twice_in_a_file_refuses_the_second_row(clerk_actor):
     )
     assert problems_of(result) == [(3, "external_id")]
     assert Account.objects.get(external_id="cus_1").name == "A"
+
+
+def test_a_put_that_loses_a_race_for_its_record_is_judged_again(clerk_actor, monkeypatch):
+    """A concurrent request creates the account between this one's judgement and its
+    write (a stale CREATE): the write's unique constraint refuses it, and the second
+    judgement finds the account unchanged."""
+    from billing.sync.imports import service
+    from billing.sync.imports.service import import_record
+
+    judge = service._judge
+    calls = []
+
+    def stale_then_fresh(kind, groups, actor, payments=None):
+        calls.append(kind)
+        verdicts = judge(kind, groups, actor, payments)
+        if len(calls) == 1:
+            Account.objects.create(acct_no=77, name="Acme", currency="USD", external_id="cus_r")
+        return verdicts
+
+    monkeypatch.setattr(service, "_judge", stale_then_fresh)
+    row = {"name": "Acme", "currency": "USD"}
+    result = import_record(kind="accounts", external_id="cus_r", rows=[row], actor=clerk_actor)
+    assert (result.outcome, len(calls)) == ("unchanged", 2)
