@@ -17,6 +17,7 @@ from writeoffs.models import WriteOff
 from writeoffs.selectors import (
     account_totals,
     invoice_disputes,
+    invoice_in_dispute,
     invoice_writeoffs,
     latest_disputes,
     latest_writeoffs,
@@ -46,6 +47,8 @@ def invoice_page_context(request: HttpRequest, invoice: Invoice) -> dict[str, An
         "writeoffs": writeoffs,
         "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
         "disputes": invoice_disputes(invoice),
+        # In an open dispute case: collections are paused (the page flags it).
+        "in_dispute": invoice_in_dispute(invoice),
         "timeline": invoice_timeline(invoice),
         # Seed 003's "Write Off Invoice", worded as everywhere else ("Create a Write-off"):
         # the Write-Offs page's own entry drawer, for this invoice.
