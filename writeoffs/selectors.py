@@ -304,7 +304,11 @@ def invoice_credit_notes(writeoffs: list[WriteOff]) -> list[CreditNote]:
 def invoice_disputes(invoice: Invoice) -> list[DisputeHold]:
     # A converted hold links to its write-off on the same page: the id comes in the
     # same query (a LEFT JOIN).
-    rows = invoice.dispute_holds.annotate(conversion_writeoff_id=_conversion_writeoff_id())
+    # Each hold's case too (its number and status), in the same query: the page shows it
+    # and flags the invoice while one is open (``in_open_case``).
+    rows = invoice.dispute_holds.select_related("case").annotate(
+        conversion_writeoff_id=_conversion_writeoff_id()
+    )
     return list(rows.order_by("-id"))
 
 

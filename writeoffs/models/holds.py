@@ -121,6 +121,12 @@ class DisputeHold(LedgerEntry):
         return self.status == self.Status.OPEN
 
     @property
+    def in_open_case(self) -> bool:
+        """Its dispute case is still worked: its invoice is in dispute (collections
+        paused). Load the case with the hold (``select_related("case")``)."""
+        return self.case is not None and self.case.is_open
+
+    @property
     def can_unsettle(self) -> bool:
         """Seed 001's flag: an open dispute can still be settled."""
         return self.is_open

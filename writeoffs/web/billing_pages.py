@@ -42,11 +42,14 @@ def invoice_page_context(request: HttpRequest, invoice: Invoice) -> dict[str, An
     and holds included), and which of the write-off actions the user may start."""
     user = request.user
     writeoffs = invoice_writeoffs(invoice)
+    disputes = invoice_disputes(invoice)
     open_to_entries = invoice.status == Invoice.Status.SENT and invoice.available_minor > 0
     return {
         "writeoffs": writeoffs,
         "active_writeoffs": [w for w in writeoffs if w.status == WriteOff.Status.ACTIVE],
-        "disputes": invoice_disputes(invoice),
+        "disputes": disputes,
+        # In an open dispute case: collections are paused (the page flags it).
+        "in_dispute": any(hold.in_open_case for hold in disputes),
         "credit_notes": invoice_credit_notes(writeoffs),
         "timeline": invoice_timeline(invoice),
         # Seed 003's "Write Off Invoice", worded as everywhere else ("Create a Write-off"):

@@ -30,3 +30,13 @@ def test_the_pause_event_names_the_case_and_invoice(open_case, invoice):
     assert event.payload["object"] == {"kind": "case", "number": case.number}
     assert event.payload["details"]["case_no"] == case.number
     assert event.payload["invoice"]["invoice_no"] == invoice.invoice_no
+
+
+def test_the_invoice_page_is_told_the_invoice_is_in_dispute(open_case, invoice, rf, clerk):
+    from writeoffs.web.billing_pages import invoice_page_context
+
+    request = rf.get("/")
+    request.user = clerk
+    assert invoice_page_context(request, invoice)["in_dispute"] is False
+    open_case()
+    assert invoice_page_context(request, invoice)["in_dispute"] is True
