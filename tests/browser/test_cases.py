@@ -22,8 +22,13 @@ def drawer(page: Page, name: str):
     return page.get_by_role("dialog", name=re.compile(name))
 
 
-def saw(page: Page, text: str) -> None:
+def saw(page: Page, text: str, closed=None) -> None:
+    """The success message, once the drawer that asked for it has closed (a person
+    opens the next drawer after this one has slid away)."""
     expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
+    if closed is not None:
+        expect(closed).to_be_hidden()
+    htmx_settled(page)
 
 
 def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
@@ -68,8 +73,7 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
     note = drawer(page, "Add note")
     note.get_by_label("Note").fill("Customer sent last year's contract.")
     note.get_by_role("button", name="Add note").click()
-    saw(page, "Note added")
-    htmx_settled(page)
+    saw(page, "Note added", closed=note)
 
     # A file.
     page.get_by_role("link", name="Upload file").click()
@@ -78,8 +82,7 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
         files=[{"name": "contract.pdf", "mimeType": "application/pdf", "buffer": samples.PDF}]
     )
     upload.get_by_role("button", name="Upload").click()
-    saw(page, "contract.pdf attached")
-    htmx_settled(page)
+    saw(page, "contract.pdf attached", closed=upload)
     page.get_by_role("tab", name=re.compile("Attachments")).click()
     expect(page.get_by_role("link", name="contract.pdf")).to_be_visible()
     shot(page, "attachments")
@@ -89,8 +92,7 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
     assign = drawer(page, "Assign")
     assign.get_by_label("Assignee").select_option(label="anna")
     assign.get_by_role("button", name="Assign").click()
-    saw(page, "assigned to anna")
-    htmx_settled(page)
+    saw(page, "assigned to anna", closed=assign)
 
     # Settle: write off 20.00 of the first hold (the rest released), release the second.
     first, second = DisputeHold.objects.filter(case=case).order_by("id")
@@ -103,8 +105,7 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
     settle.get_by_label("Root cause").select_option("pricing_error")
     shot(page, "settle")
     settle.get_by_role("button", name="Settle").click()
-    saw(page, "the case is resolved")
-    htmx_settled(page)
+    saw(page, "the case is resolved", closed=settle)
     expect(page.get_by_role("heading", name=re.compile(r"^Case \d+"))).to_contain_text("Resolved")
     page.get_by_role("tab", name=re.compile("Timeline")).click()
     expect(page.get_by_text("Assigned to anna.")).to_be_visible()

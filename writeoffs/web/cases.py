@@ -78,7 +78,8 @@ def case_context(request: HtmxHttpRequest, case: Case, tab: str = "holds") -> di
         "notes": list(case.notes.order_by("-id")) if tab == "notes" else [],
         "attachments": list(case.attachments.order_by("-id")) if tab == "attachments" else [],
         "timeline": case_timeline(case) if tab == "timeline" else [],
-        "can_attach": user.has_perm(ADD_ATTACHMENT_PERMISSION) and case.is_open,
+        # A closed case still takes notes and files: what is learnt later belongs with it.
+        "can_attach": user.has_perm(ADD_ATTACHMENT_PERMISSION),
         "can_note": user.has_perm("writeoffs.add_casenote"),
         "can_work": user.has_perm("writeoffs.change_case") and case.is_open,
         "can_settle": user.has_perm("writeoffs.settle_disputehold") and case.is_open,

@@ -163,3 +163,16 @@ def test_download_needs_the_view_permission(client, attachment):
 
     client.force_login(UserFactory(username="nobody"))
     assert client.get(download_url(attachment)).status_code == 403
+
+
+def test_a_file_name_with_markup_is_shown_escaped(client, clerk, case):
+    attachment_add(
+        case_id=case.pk,
+        upload=samples.upload("<img src=x onerror=alert(1)>.pdf", samples.PDF),
+        actor=Actor.for_user(clerk),
+    )
+    client.force_login(clerk)
+    content = client.get(reverse("case_detail", args=[case.number]) + "?tab=attachments")
+    html = content.content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in html
+    assert "<img src=x" not in html

@@ -2,6 +2,8 @@
 before anything is stored."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.errors import ATTACHMENT_REFUSED, ATTACHMENT_TOO_LARGE, BillingError
 from tests.writeoffs.cases import samples
@@ -158,3 +160,14 @@ def test_storage_name_is_generated_and_never_the_users_name():
     first, second = storage_name(), storage_name()
     assert first != second
     assert first.isalnum() and len(first) == 32
+
+
+@given(st.text(max_size=600))
+def test_any_name_cleans_to_a_short_single_part_without_control_characters(raw):
+    import unicodedata
+
+    name = clean_file_name(raw)
+    assert 0 < len(name) <= MAX_NAME_LENGTH
+    assert "/" not in name and "\\" not in name
+    assert not name.startswith(".")
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") for ch in name)
