@@ -4,6 +4,7 @@ payable, once."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -11,7 +12,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from billing.factories import InvoiceFactory
-from billing.models import JournalEntry, JournalEvent, JournalLine
+from billing.models import AccountingPeriodLock, JournalEntry, JournalEvent, JournalLine
 from billing.receivables.payments import payment_remove
 from billing.rules import today
 from billing.verification import verify_ledger
@@ -125,3 +126,19 @@ def test_the_daily_run_reports_each_move(pending_bad_debt):
 
     assert f"3/5 tax relief] Write-off {pending_bad_debt.pk} on invoice 50001" in out.getvalue()
     assert "1 write-off(s)' tax relief moved to tax payable." in out.getvalue()
+
+
+def test_relief_due_inside_a_closed_period_moves_on_today_not_into_it(pending_bad_debt):
+    # Relief came due a week ago, and the books are closed through yesterday since.
+    WriteOff.objects.filter(pk=pending_bad_debt.pk).update(
+        tax_relief_due_on=today() - datetime.timedelta(days=7)
+    )
+    AccountingPeriodLock.objects.create(
+        locked_through=today() - datetime.timedelta(days=1), reason="Closed."
+    )
+
+    assert len(tax_relief_due().moved) == 1
+
+    entry = JournalEntry.objects.get(event=JournalEvent.RECLASSIFICATION)
+    assert entry.entry_date == today()
+    assert balance("2210") == 0

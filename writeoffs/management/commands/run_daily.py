@@ -88,14 +88,14 @@ def purge(day: datetime.date, report: Report) -> str:
 
 
 def close_settled_dispute_cases(day: datetime.date, report: Report) -> str:
-    """Step 5: dispute cases left open with no open hold (their closing, which follows
+    """Step 6: dispute cases left open with no open hold (their closing, which follows
     the settlement's commit, was interrupted), resolved."""
     closed = close_settled_cases(Actor.for_system())
     return f"{closed} settled dispute case(s) resolved."
 
 
 def mail_overdue_cases(day: datetime.date, report: Report) -> str:
-    """Step 6: each assignee's open dispute cases past their due date, one email each,
+    """Step 7: each assignee's open dispute cases past their due date, one email each,
     once per day."""
     sent = overdue_digest(day)
     if sent is None:
