@@ -52,7 +52,6 @@ from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Pa
 from billing.receivables.invoices import invoice_revenue_code_correct, invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
-from writeoffs import reports
 from writeoffs.approvals.decisions import (
     writeoff_approve,
     writeoff_reject,
@@ -1011,15 +1010,11 @@ class LedgerMachine(RuleBasedStateMachine):
             sums[1] += due
         for posted, due in by_currency.values():
             assert posted == due
-        # The aggregates kept at write time equal what they aggregate: each invoice's
-        # AR-control balance its lines, and today's aging (read from them) the
-        # journal's aging as of today.
+        # The aggregate kept at write time equals what it aggregates: each invoice's
+        # AR-control balance its lines (one query; today's aging reads these, with
+        # the running totals checked above, and verify_books runs it each step).
         stored = dict(Invoice.objects.filter(pk__in=pks).values_list("pk", "ar_balance_minor"))
         assert stored == {pk: ar.get(pk, ("", 0))[1] for pk in pks}
-        from_aggregates = reports.aging_report(self.today)
-        assert from_aggregates.accounts == reports.aging_report(
-            self.today, from_journal=True
-        ).accounts
 
 
 @pytest.mark.slow
