@@ -32,7 +32,7 @@ class MappingForm(forms.Form):
 
     name = forms.CharField(label="Save the mapping as", max_length=100)
     dates_from_timestamps = forms.BooleanField(
-        label="Dates are written with a time (2026-03-31 14:05): read the date",
+        label="Dates are written with a time after them: read only the date",
         required=False,
     )
     currency_in_capitals = forms.BooleanField(
