@@ -109,6 +109,10 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
     expect(page.get_by_role("heading", name=re.compile(r"^Case \d+"))).to_contain_text("Resolved")
     page.get_by_role("tab", name=re.compile("Timeline")).click()
     expect(page.get_by_text("Assigned to anna.")).to_be_visible()
+    expect(page.get_by_role("tab", name=re.compile("Timeline"))).to_have_attribute(
+        "aria-selected", "true"
+    )
+    htmx_settled(page)
     shot(page, "resolved")
 
     case.refresh_from_db()
