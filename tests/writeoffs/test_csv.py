@@ -64,6 +64,8 @@ def test_writeoff_csv_shows_a_reversal(invoice, clerk_actor, supervisor_actor):
     assert row["Status"] == "reversed"
     assert row["Reversed by"] == "supervisor"
     assert row["Reversal reason"] == "Entered twice"
+    # Its credit note was cancelled; the number stays with it.
+    assert row["Credit note"] == writeoff.credit_note_no != ""
 
 
 def test_csv_follows_the_order_and_filter_of_the_queryset_it_is_given(invoice, clerk_actor):

@@ -38,6 +38,7 @@ WRITEOFF_HEADER = [
     "Recovered",
     "Requested by",
     "Approved by",
+    "Credit note",
 ]
 
 DISPUTE_HEADER = [
@@ -69,7 +70,9 @@ def _iso(value: datetime.date | datetime.datetime | None) -> str:
 
 
 def writeoff_rows(writeoffs: QuerySet[WriteOff]) -> Iterator[list[object]]:
-    rows = writeoffs.select_related("invoice", "accounting_code").iterator(chunk_size=_CHUNK_SIZE)
+    rows = writeoffs.select_related("invoice", "accounting_code", "credit_note").iterator(
+        chunk_size=_CHUNK_SIZE
+    )
     for writeoff in rows:
         code = writeoff.accounting_code
         yield [
@@ -94,6 +97,7 @@ def writeoff_rows(writeoffs: QuerySet[WriteOff]) -> Iterator[list[object]]:
             writeoff.recovered,
             writeoff.requested_by_label,
             writeoff.approved_by_label,
+            writeoff.credit_note_no,
         ]
 
 

@@ -1,7 +1,8 @@
 """Property: for any taxed invoice and any sequence of partial write-offs (revenue-
-impacting or bad debt), recoveries, reversals and recovery voids, every entry's
-parts add up exactly, tax payable never goes below what was charged minus what was
-relieved (nor above what was charged), and undoing everything restores every code.
+impacting or bad debt), recoveries, reversals, recovery voids and the day relief
+comes due, every entry's parts add up exactly, tax payable never goes below what was
+charged minus what was relieved (nor above what was charged), and undoing everything
+restores every code.
 
 Each example runs in a savepoint that is rolled back, so the examples share one
 test database and stay fast; the ``ci`` profile runs more of them.
@@ -29,6 +30,7 @@ from billing.verification import verify_ledger
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.recovery import recoverable_minor, recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse
+from writeoffs.lifecycle.tax_relief import tax_relief_due
 from writeoffs.models import WriteOff
 from writeoffs.tax.expected import TaxedLine, expected_tax
 
@@ -48,6 +50,8 @@ step = st.one_of(
     st.tuples(st.just("recover"), st.floats(0.01, 1.0), st.just(False)),
     st.tuples(st.just("reverse"), st.integers(0, 5), st.just(False)),
     st.tuples(st.just("void_recovery"), st.integers(0, 5), st.just(False)),
+    # The day bad-debt relief comes due: the daily run's step.
+    st.tuples(st.just("relief"), st.just(0), st.just(False)),
 )
 
 
@@ -150,6 +154,12 @@ def run_sequence(lines, relief_due, steps, account, actor, expense_code) -> None
             writeoff = WriteOff.objects.get(pk=writeoffs[value % len(writeoffs)])
             if writeoff.status == WriteOff.Status.ACTIVE and not writeoff.recovered_minor:
                 writeoff_reverse(writeoff_id=writeoff.pk, reason="Undo", actor=actor)
+        elif kind == "relief":
+            # The step takes no future run date: the relief day comes to today instead.
+            WriteOff.objects.filter(invoice=invoice, tax_relief_pending=True).update(
+                tax_relief_due_on=today()
+            )
+            tax_relief_due()
         elif kind == "void_recovery" and recoveries:
             payment_id = recoveries.pop(value % len(recoveries))
             payment_remove(payment_id=payment_id, reason="Bounced", actor=actor)
