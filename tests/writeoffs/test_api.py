@@ -998,8 +998,6 @@ def test_openapi_document_describes_the_four_calls_the_events_feed_and_the_puts(
         "/api/v1/cases/{number}/settle",
         "/api/v1/cases/{number}/attachments",
         "/api/v1/cases/{number}/attachments/{attachment_id}",
-        "/api/v1/cases/{number}/attachments",
-        "/api/v1/cases/{number}/attachments/{attachment_id}",
     }
 
 
