@@ -7,7 +7,8 @@ invoices), writes an invoices file of N rows (K lines per invoice) and imports i
 in a child process (``measured.py import_billing``), which reports the seconds
 and its peak resident memory. ``run.py``'s ``measure_import`` step runs the same
 on the benchmark's seeded database. Goals (SPEC Part 3): at least 2,000 rows/s on
-SQLite for invoices, and under 200 MB for a one-million-row file.
+SQLite for invoices, and under 200 MB for a one-million-row file. It ends by running
+``verify_ledger`` on the imported database and fails unless the books check out.
 """
 
 from __future__ import annotations
@@ -129,6 +130,22 @@ def main() -> None:
             f"{figures['rss_before_bytes'] / 2**20:.0f} MB before)"
         )
         print(json.dumps(figures))
+        # The books after a large import: every invoice's totals and the journal
+        # agree (exit status 0), as after any other posting.
+        verified = subprocess.run(
+            [sys.executable, "manage.py", "verify_ledger"],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(
+            f"verify_ledger after the import: exit {verified.returncode}; "
+            + (verified.stdout.strip().splitlines() or [""])[-1]
+        )
+        if verified.returncode != 0:
+            raise SystemExit(verified.stdout[-3000:] + verified.stderr[-3000:])
     finally:
         for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), csv_path):
             path.unlink(missing_ok=True)
