@@ -6,7 +6,13 @@ import datetime
 
 import pytest
 
-from billing.errors import INVALID_AMOUNT, INVALID_INPUT, MISSING_INPUT, BillingError
+from billing.errors import (
+    INVALID_AMOUNT,
+    INVALID_INPUT,
+    MALFORMED_AMOUNT,
+    MISSING_INPUT,
+    BillingError,
+)
 from billing.factories import AccountFactory, AccountingCodeFactory
 from billing.models import Invoice, JournalEntry, TaxRate
 from billing.receivables.invoices import line_tax
@@ -98,7 +104,7 @@ def test_a_given_tax_amount_is_kept_as_given_and_a_rerun_is_unchanged(clerk_acto
         ("VAT99", "", "tax_code", INVALID_INPUT),
         ("", "2.00", "tax_code", MISSING_INPUT),
         ("STD20", "10.00", "line_tax_amount", INVALID_AMOUNT),
-        ("STD20", "1,00", "line_tax_amount", 1016),
+        ("STD20", "1,00", "line_tax_amount", MALFORMED_AMOUNT),
     ],
 )
 def test_bad_tax_is_refused_in_its_column_with_the_services_message_and_code(
