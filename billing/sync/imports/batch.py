@@ -8,8 +8,9 @@ as INSERT … SELECT (tests/billing/test_posting_rules.py holds the two to the s
 entries). The rules ``invoice_send`` checks were checked for each invoice by the
 check (``sendable_check``); the lock date and today are checked again here, under
 the batch's transaction. Taxed invoices are inserted with the others and posted
-one by one through ``posting.post_invoice_sent`` (see below). Anything the batch cannot take (a number another row of
-the file also claims) makes the caller write the batch one invoice at a time.
+one by one through ``posting.post_invoice_sent`` (see below). Anything the batch
+cannot take (a number another row of the file also claims) makes the caller write
+the batch one invoice at a time.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -153,5 +153,7 @@ def line_tax_of(
             currency, net_minor, reader.raw("tax_code"), reader.raw("line_tax_amount"), rates=rates
         )
     except BillingError as error:
-        reader.refuse(_TAX_COLUMNS.get(error.field or "", "line_tax_amount"), error.message, error.code)
+        reader.refuse(
+            _TAX_COLUMNS.get(error.field or "", "line_tax_amount"), error.message, error.code
+        )
         return None

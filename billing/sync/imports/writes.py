@@ -1,8 +1,9 @@
 """Writing what the check planned, one row (or invoice) at a time, through the
 services: a new sent invoice (its lines taxed as ``line_tax`` decided in the check,
 its total net plus tax, as ``invoice_line_add`` totals it) is sent by ``send_locked``
-(``invoice_send``'s rules, its check that lines and totals agree, and its posting), a payment is recorded by ``payment_record``, a void by ``invoice_void``.
-Each runs inside the import's batch transaction, in its own savepoint.
+(``invoice_send``'s rules, its check that lines and totals agree, and its posting),
+a payment is recorded by ``payment_record``, a void by ``invoice_void``. Each runs
+inside the import's batch transaction, in its own savepoint.
 """
 
 from __future__ import annotations

@@ -55,9 +55,7 @@ def entry_lines(external_id: str) -> list[tuple[str, int, int]]:
     )
 
 
-def test_a_taxed_file_posts_ar_gross_revenue_net_and_the_rates_payable_code(
-    clerk_actor, customer
-):
+def test_a_taxed_file_posts_ar_gross_revenue_net_and_the_rates_payable_code(clerk_actor, customer):
     result = run_import("invoices", taxed_csv(row("in_1", "Seats,100.00,STD20,")), clerk_actor)
     assert (result.created, result.refused) == (1, 0)
     invoice = Invoice.objects.get(external_id="in_1")
