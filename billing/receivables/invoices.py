@@ -108,9 +108,9 @@ def line_tax(
     the one rule of a line's tax, for ``invoice_line_add`` and the import's check.
     ``tax_code`` must be an active rate's; ``tax_amount`` (plain ``1234.56``) is the
     tax as given, or, left empty, the rate's tax on the net, half-up; the tax is less
-    than the net; a tax amount without a code is refused. ``rates`` (the active
-    rates by code) spares a caller checking many lines a query per line. Refusals
-    name ``tax_code`` or ``tax_amount``."""
+    than the net; a tax amount without a code is refused. ``rates`` (the rates it
+    accepts, by code: the active ones, ``active_tax_rates``) spares a caller checking
+    many lines a query per line. Refusals name ``tax_code`` or ``tax_amount``."""
     code = (tax_code or "").strip()
     if not code:
         if tax_amount not in (None, ""):
@@ -120,7 +120,7 @@ def line_tax(
         rate = TaxRate.objects.select_related("payable_code").filter(code=code, active=True).first()
     else:
         rate = rates.get(code)
-    if rate is None or not rate.active:
+    if rate is None:
         raise BillingError(
             INVALID_INPUT, f"There is no active tax rate {code!r}.", field="tax_code"
         )

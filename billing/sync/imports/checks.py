@@ -136,7 +136,7 @@ def check_invoices(groups: Sequence[Sequence[SourceRow]]) -> list[Verdict]:
         invoice.external_id: invoice
         for invoice in Invoice.objects.filter(
             external_id__in=[g[0].values.get("external_id", "") for g in groups]
-        ).prefetch_related("lines")
+        ).prefetch_related("lines__tax_rate")
     }
     numbers = [
         int(n) for g in groups if (n := g[0].values.get("invoice_no", "")).isdigit() and len(n) < 19
@@ -180,6 +180,14 @@ def _invoice_verdict(
         first.refuse("account_external_id", f"No account has the external id {account_ref!r}.")
     if bill_date and due_date and bill_date > due_date:
         first.refuse("due_date", "The due date is before the bill date.")
+    invoice = known.get(external_id)
+    if invoice is not None:
+        # A known invoice's own rates read as they did when it was imported, active or
+        # not since: a rerun of the same file is unchanged, not refused.
+        rates = {
+            **rates,
+            **{ln.tax_rate.code: ln.tax_rate for ln in invoice.lines.all() if ln.tax_rate},
+        }
     lines: list[PlannedLine] = []
     for reader in readers:
         description = reader.text("line_description", max_length=300, required=True)
@@ -191,7 +199,6 @@ def _invoice_verdict(
         if taxed is not None:
             rate, tax = taxed
             lines.append(PlannedLine(description, net, rate.pk if rate else None, tax))
-    invoice = known.get(external_id)
     rows = [reader.number for reader in readers]
     problems = [p for reader in readers for p in reader.problems]
     if problems or account is None or bill_date is None or due_date is None:

@@ -128,6 +128,17 @@ def test_an_inactive_rate_is_refused_like_an_unknown_one(clerk_actor, customer):
     assert problems_of(result) == [(2, "tax_code")]
 
 
+def test_a_rerun_after_its_rate_was_deactivated_is_unchanged_but_a_new_invoice_is_refused(
+    clerk_actor, customer
+):
+    run_import("invoices", taxed_csv(row("in_1", "Seats,100.00,STD20,")), clerk_actor)
+    TaxRate.objects.filter(code="STD20").update(active=False)
+    content = taxed_csv(row("in_1", "Seats,100.00,STD20,"), row("in_2", "Seats,100.00,STD20,"))
+    again = run_import("invoices", content, clerk_actor)
+    assert (again.unchanged, again.refused) == (1, 1)
+    assert problems_of(again) == [(3, "tax_code")]
+
+
 def test_a_changed_tax_on_a_sent_invoice_is_refused_in_the_tax_columns(clerk_actor, customer):
     payable = TaxRate.objects.get(code="STD20").payable_code
     TaxRate.objects.create(code="ALT20", name="Another 20 %", rate=20, payable_code=payable)
