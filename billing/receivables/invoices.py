@@ -6,6 +6,7 @@ correcting the revenue code it posts to.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import Sum
@@ -79,7 +80,7 @@ def invoice_line_add(
         if not text:
             raise BillingError(MISSING_INPUT, "A line needs a description.", field="description")
         net = to_minor(parse_amount(amount, invoice.currency), invoice.currency)
-        rate, tax = _line_tax(invoice, net, tax_code, tax_amount)
+        rate, tax = line_tax(invoice.currency, net, tax_code, tax_amount)
         line = InvoiceLine.objects.create(
             invoice=invoice,
             description=text[:300],
@@ -95,15 +96,30 @@ def invoice_line_add(
     return line
 
 
-def _line_tax(
-    invoice: Invoice, net_minor: int, tax_code: str | None, tax_amount: object | None
+def line_tax(
+    currency: str,
+    net_minor: int,
+    tax_code: str | None,
+    tax_amount: object | None,
+    *,
+    rates: Mapping[str, TaxRate] | None = None,
 ) -> tuple[TaxRate | None, int]:
+    """A line's tax rate and tax (minor units) on its net, or ``(None, 0)`` untaxed:
+    the one rule of a line's tax, for ``invoice_line_add`` and the import's check.
+    ``tax_code`` must be an active rate's; ``tax_amount`` (plain ``1234.56``) is the
+    tax as given, or, left empty, the rate's tax on the net, half-up; the tax is less
+    than the net; a tax amount without a code is refused. ``rates`` (the rates it
+    accepts, by code: the active ones, ``active_tax_rates``) spares a caller checking
+    many lines a query per line. Refusals name ``tax_code`` or ``tax_amount``."""
     code = (tax_code or "").strip()
     if not code:
         if tax_amount not in (None, ""):
             raise BillingError(MISSING_INPUT, "A tax amount needs its tax code.", field="tax_code")
         return None, 0
-    rate = TaxRate.objects.select_related("payable_code").filter(code=code, active=True).first()
+    if rates is None:
+        rate = TaxRate.objects.select_related("payable_code").filter(code=code, active=True).first()
+    else:
+        rate = rates.get(code)
     if rate is None:
         raise BillingError(
             INVALID_INPUT, f"There is no active tax rate {code!r}.", field="tax_code"
@@ -111,17 +127,20 @@ def _line_tax(
     if tax_amount in (None, ""):
         tax = rate.tax_on_minor(net_minor)
     else:
-        tax = to_minor(
-            parse_amount(tax_amount, invoice.currency, field="tax_amount"), invoice.currency
-        )
+        tax = to_minor(parse_amount(tax_amount, currency, field="tax_amount"), currency)
     if tax >= net_minor:
         raise BillingError(
             INVALID_AMOUNT,
-            f"The tax, {minor_money_text(tax, invoice.currency)}, must be less than the "
-            f"line's net amount, {minor_money_text(net_minor, invoice.currency)}.",
+            f"The tax, {minor_money_text(tax, currency)}, must be less than the "
+            f"line's net amount, {minor_money_text(net_minor, currency)}.",
             field="tax_amount",
         )
     return rate, tax
+
+
+def active_tax_rates() -> dict[str, TaxRate]:
+    """The active tax rates by code, for ``line_tax``'s ``rates``."""
+    return {rate.code: rate for rate in TaxRate.objects.filter(active=True)}
 
 
 def invoice_send(*, invoice_id: int, actor: Actor) -> Invoice:

@@ -1,6 +1,6 @@
 """The import's benchmark: rows per second and peak memory of ``import_billing``.
 
-    python tests/benchmarks/imports.py [--rows N] [--lines-per-invoice K]
+    python tests/benchmarks/imports.py [--rows N] [--lines-per-invoice K] [--taxed-every T]
 
 On its own it makes a throwaway SQLite database (migrated, one account per 1,000
 invoices), writes an invoices file of N rows (K lines per invoice) and imports it
@@ -31,17 +31,27 @@ INVOICES_PER_ACCOUNT = 1000
 
 
 def write_invoices_file(
-    path: Path, *, rows: int, lines_per_invoice: int, account_ids: list[str], tag: str
+    path: Path,
+    *,
+    rows: int,
+    lines_per_invoice: int,
+    account_ids: list[str],
+    tag: str,
+    taxed_every: int = 0,
 ) -> None:
     """``rows`` rows, ``lines_per_invoice`` per invoice, spread over ``account_ids``;
-    bill dates in the last year (after any lock date the seed sets is not assumed)."""
+    bill dates in the last year (after any lock date the seed sets is not assumed).
+    With ``taxed_every`` T, the first line of one invoice in T is taxed at STD20 (the
+    tax computed on import): taxed invoices are posted one by one, the rest in bulk."""
     today = datetime.date.today()
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(HEADER)
+        writer.writerow(HEADER + (["tax_code"] if taxed_every else []))
         for row in range(rows):
             number = row // lines_per_invoice
             bill = today - datetime.timedelta(days=1 + number % 300)
+            taxed = taxed_every > 0 and number % taxed_every == 0 and row % lines_per_invoice == 0
+            tax = (["STD20" if taxed else ""]) if taxed_every else []
             writer.writerow(
                 [
                     f"{tag}-{number}",
@@ -50,6 +60,7 @@ def write_invoices_file(
                     (bill + datetime.timedelta(days=30)).isoformat(),
                     f"Line {row % lines_per_invoice + 1}",
                     f"{10 + row % 990}.{row % 100:02d}",
+                    *tax,
                 ]
             )
 
@@ -78,6 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--lines-per-invoice", type=int, default=2)
+    parser.add_argument(
+        "--taxed-every", type=int, default=0, help="tax one invoice in T (default: none)"
+    )
     args = parser.parse_args()
     tag = f"import_bench_{os.getpid()}"
     database = Path(f"/tmp/{tag}.sqlite3")
@@ -116,14 +130,16 @@ def main() -> None:
             lines_per_invoice=args.lines_per_invoice,
             account_ids=ids,
             tag=tag,
+            taxed_every=args.taxed_every,
         )
         started = time.perf_counter()
         figures = run_import_child(csv_path)
         figures["wall_seconds"] = time.perf_counter() - started
         figures["rows_per_second"] = figures["rows"] / figures["seconds"]
         figures["file_bytes"] = csv_path.stat().st_size
+        taxed = f", one in {args.taxed_every} taxed" if args.taxed_every else ""
         print(
-            f"{figures['rows']:,} invoice rows ({args.lines_per_invoice} per invoice, "
+            f"{figures['rows']:,} invoice rows ({args.lines_per_invoice} per invoice{taxed}, "
             f"{figures['file_bytes'] / 2**20:.0f} MB): {figures['seconds']:.1f} s, "
             f"{figures['rows_per_second']:,.0f} rows/s (goal >= 2,000); peak memory "
             f"{figures['peak_rss_bytes'] / 2**20:.0f} MB (goal < 200 MB; "

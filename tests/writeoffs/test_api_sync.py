@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.api.keys import api_key_create
+from billing.errors import INVALID_INPUT, MALFORMED_AMOUNT, MISSING_INPUT
 from billing.factories import AccountFactory, AccountingCodeFactory
 from billing.models import Account, Invoice, Payment
 from writeoffs.api.openapi import openapi_document
@@ -148,3 +149,59 @@ def test_a_body_over_the_limit_is_413(key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     response = put("accounts/cus_1", {"name": "x" * 200, "currency": "USD"}, key=key)
     assert response.status_code == 413
+
+
+def taxed_body(*lines: dict) -> dict:
+    return {"account_external_id": "cus_1", "bill_date": BILL, "due_date": DUE, "lines": lines}
+
+
+def test_a_taxed_invoice_put_answers_each_lines_tax_as_stored_and_a_rerun_is_unchanged(
+    key, revenue
+):
+    AccountFactory(external_id="cus_1", currency="USD")
+    body = taxed_body(
+        {"description": "Seats", "amount": "100.00", "tax_code": "STD20"},
+        {"description": "Support", "amount": "50.00", "tax_code": "STD20", "tax_amount": "9.99"},
+        {"description": "Setup", "amount": "5.00"},
+    )
+    response = put("invoices/in_1", body, key=key)
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert (answer["total"], answer["tax"]) == ("184.99", "29.99")
+    assert [(line["amount"], line["tax_code"], line["tax_amount"]) for line in answer["lines"]] == [
+        ("100.00", "STD20", "20.00"),
+        ("50.00", "STD20", "9.99"),
+        ("5.00", None, "0.00"),
+    ]
+    matches_schema("/api/v1/invoices/{external_id}", response)
+    again = put("invoices/in_1", body, key=key)
+    assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")
+
+
+def test_bad_tax_in_a_put_is_refused_by_line_and_field_and_nothing_is_written(key, revenue):
+    AccountFactory(external_id="cus_1", currency="USD")
+    body = taxed_body(
+        {"description": "Seats", "amount": "100.00", "tax_code": "STD20", "tax_amount": "1,00"},
+        {"description": "Setup", "amount": "5.00", "tax_code": "VAT99"},
+        {"description": "Fee", "amount": "5.00", "tax_amount": "1.00"},
+    )
+    response = put("invoices/in_1", body, key=key)
+    assert response.status_code == 400
+    fields = {(e["field"], e["error_code"]) for e in response.json()["errors"]}
+    assert {
+        ("lines[0].tax_amount", MALFORMED_AMOUNT),
+        ("lines[1].tax_code", INVALID_INPUT),
+        ("lines[2].tax_code", MISSING_INPUT),
+    } <= fields
+    assert not Invoice.objects.exists()
+    matches_schema("/api/v1/invoices/{external_id}", response)
+
+
+def test_a_put_that_changes_a_sent_invoices_tax_is_refused(key, revenue):
+    AccountFactory(external_id="cus_1", currency="USD")
+    line = {"description": "Seats", "amount": "100.00", "tax_code": "STD20"}
+    assert put("invoices/in_1", taxed_body(line), key=key).status_code == 201
+    changed = put("invoices/in_1", taxed_body({**line, "tax_amount": "19.00"}), key=key)
+    assert changed.status_code == 400
+    assert changed.json()["field"] == "lines[0].tax_amount"
+    assert Invoice.objects.get(external_id="in_1").tax_minor == 2000

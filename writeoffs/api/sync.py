@@ -204,8 +204,10 @@ def _stored(
             status=account.status,
         )
     if kind == ImportKind.INVOICES:
-        invoice = Invoice.objects.select_related("account", "revenue_code").get(
-            external_id=external_id
+        invoice = (
+            Invoice.objects.select_related("account", "revenue_code")
+            .prefetch_related("lines__tax_rate")
+            .get(external_id=external_id)
         )
         return InvoiceStored(
             **ok,
@@ -218,10 +220,13 @@ def _stored(
             revenue_code=invoice.revenue_code.code if invoice.revenue_code else None,
             currency=invoice.currency,
             total=_money(invoice.total_minor, invoice.currency),
+            tax=_money(invoice.tax_minor, invoice.currency),
             lines=[
                 InvoiceLineStored(
                     description=line.description,
                     amount=_money(line.amount_minor, invoice.currency),
+                    tax_code=line.tax_rate.code if line.tax_rate else None,
+                    tax_amount=_money(line.tax_minor, invoice.currency),
                 )
                 for line in invoice.lines.all()
             ],

@@ -76,8 +76,12 @@ class InvoiceLinePut(BaseModel):
 
     description: _text("The line's description.", 300)
     amount: AmountText
-    tax_code: _text("Not set up yet: a non-empty value is refused.", 30) | None = None
-    tax_amount: AmountText | None = None
+    tax_code: _text("An active tax rate's code (e.g. STD20); none: untaxed.", 30) | None = None
+    tax_amount: AmountText | None = Field(
+        None,
+        description="The line's tax as the billing system computed it (needs tax_code, "
+        "below the net amount); none: the rate's tax on the amount, half-up.",
+    )
 
 
 class InvoicePut(_Body):
@@ -117,7 +121,9 @@ class AccountStored(_Stored):
 
 class InvoiceLineStored(BaseModel):
     description: str
-    amount: Money
+    amount: Money = Field(description="The line's net amount.")
+    tax_code: str | None = Field(None, description="Its tax rate's code; none: untaxed.")
+    tax_amount: Money = Field(description="Its tax as stored (0.00 untaxed).")
 
 
 class InvoiceStored(_Stored):
@@ -129,7 +135,8 @@ class InvoiceStored(_Stored):
     status: str
     revenue_code: str | None = None
     currency: Currency
-    total: Money
+    total: Money = Field(description="Net plus tax.")
+    tax: Money = Field(description="The lines' tax.")
     lines: list[InvoiceLineStored]
 
 

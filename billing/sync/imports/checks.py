@@ -18,18 +18,19 @@ from django.conf import settings
 
 from billing.actors import Actor
 from billing.errors import BillingError
-from billing.models import Account, AccountingCode, Invoice, Payment
+from billing.models import Account, AccountingCode, Invoice, Payment, TaxRate
 from billing.money import to_minor
-from billing.receivables.invoices import sendable_check
+from billing.receivables.invoices import active_tax_rates, sendable_check
 from billing.receivables.payments import payment_plan
 from billing.rules import REFERENCE_MAX_LENGTH
-from billing.sync.imports.fields import RowProblem, RowReader, tax_problem
+from billing.sync.imports.fields import RowProblem, RowReader, line_tax_of
 from billing.sync.imports.reading import SourceRow
 from billing.sync.imports.verdicts import (
     AccountPlan,
     InvoicePlan,
     Outcome,
     PaymentPlan,
+    PlannedLine,
     Verdict,
 )
 
@@ -135,7 +136,7 @@ def check_invoices(groups: Sequence[Sequence[SourceRow]]) -> list[Verdict]:
         invoice.external_id: invoice
         for invoice in Invoice.objects.filter(
             external_id__in=[g[0].values.get("external_id", "") for g in groups]
-        ).prefetch_related("lines")
+        ).prefetch_related("lines__tax_rate")
     }
     numbers = [
         int(n) for g in groups if (n := g[0].values.get("invoice_no", "")).isdigit() and len(n) < 19
@@ -146,7 +147,10 @@ def check_invoices(groups: Sequence[Sequence[SourceRow]]) -> list[Verdict]:
     wanted_codes = {g[0].values.get("revenue_code") or settings.IMPORT_DEFAULT_REVENUE_CODE
                     for g in groups}  # fmt: skip
     codes = {code.code: code for code in AccountingCode.objects.filter(code__in=wanted_codes)}
-    return [_invoice_verdict(group, accounts, known, taken_numbers, codes) for group in groups]
+    rates = active_tax_rates()
+    return [
+        _invoice_verdict(group, accounts, known, taken_numbers, codes, rates) for group in groups
+    ]
 
 
 def _invoice_verdict(
@@ -155,6 +159,7 @@ def _invoice_verdict(
     known: dict[str | None, Invoice],
     taken_numbers: dict[int, str | None],
     codes: dict[str, AccountingCode],
+    rates: dict[str, TaxRate],
 ) -> Verdict:
     readers = [RowReader(row) for row in group]
     first = readers[0]
@@ -175,14 +180,25 @@ def _invoice_verdict(
         first.refuse("account_external_id", f"No account has the external id {account_ref!r}.")
     if bill_date and due_date and bill_date > due_date:
         first.refuse("due_date", "The due date is before the bill date.")
-    lines: list[tuple[str, int]] = []
+    invoice = known.get(external_id)
+    if invoice is not None:
+        # A known invoice's own rates read as they did when it was imported, active or
+        # not since: a rerun of the same file is unchanged, not refused.
+        rates = {
+            **rates,
+            **{ln.tax_rate.code: ln.tax_rate for ln in invoice.lines.all() if ln.tax_rate},
+        }
+    lines: list[PlannedLine] = []
     for reader in readers:
         description = reader.text("line_description", max_length=300, required=True)
         amount = reader.amount("line_amount", account[1]) if account else None
-        tax_problem(reader)
-        if amount is not None and account:
-            lines.append((description, to_minor(amount, account[1])))
-    invoice = known.get(external_id)
+        if amount is None or not account:
+            continue
+        net = to_minor(amount, account[1])
+        taxed = line_tax_of(reader, account[1], net, rates)
+        if taxed is not None:
+            rate, tax = taxed
+            lines.append(PlannedLine(description, net, rate.pk if rate else None, tax))
     rows = [reader.number for reader in readers]
     problems = [p for reader in readers for p in reader.problems]
     if problems or account is None or bill_date is None or due_date is None:
@@ -215,7 +231,7 @@ def _new_invoice(
     due_date: datetime.date,
     invoice_no: int | None,
     status: str | None,
-    lines: tuple[tuple[str, int], ...],
+    lines: tuple[PlannedLine, ...],
     taken_numbers: dict[int, str | None],
     code: AccountingCode | None,
 ) -> Verdict:
@@ -253,9 +269,12 @@ def _known_invoice(
     due_date: datetime.date,
     invoice_no: int | None,
     status: str | None,
-    lines: tuple[tuple[str, int], ...],
+    lines: tuple[PlannedLine, ...],
 ) -> Verdict:
-    stored_lines = tuple((line.description, line.amount_minor) for line in invoice.lines.all())
+    stored_lines = tuple(
+        PlannedLine(line.description, line.amount_minor, line.tax_rate_id, line.tax_minor)
+        for line in invoice.lines.all()
+    )
     never = "never changes: void the invoice and issue a new one"
     if invoice.account_id != account[0]:
         first.refuse("account_external_id", f"An invoice's account {never}.")
@@ -267,8 +286,14 @@ def _known_invoice(
         invoice.revenue_code is None or invoice.revenue_code.code != first.raw("revenue_code")
     ):
         first.refuse("revenue_code", "The revenue code is corrected on the invoice's page.")
-    if stored_lines != lines:
+    if [line[:2] for line in stored_lines] != [line[:2] for line in lines]:
         first.refuse("line_amount", f"A sent invoice's lines and amounts {never}.")
+    elif stored_lines != lines:
+        # The same nets, another tax: refused like another amount, in the tax's column.
+        rates_differ = [ln.tax_rate_id for ln in stored_lines] != [ln.tax_rate_id for ln in lines]
+        first.refuse(
+            "tax_code" if rates_differ else "line_tax_amount", f"A sent invoice's tax {never}."
+        )
     void = status == "void" and not invoice.is_void
     if invoice.is_void and status != "void":
         first.refuse("status", "The invoice is void here; a void invoice is never re-opened.")

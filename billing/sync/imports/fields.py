@@ -2,13 +2,15 @@
 refusal recorded as the row's problem in the column it came from.
 
 Amounts go through the one strict parser (``billing.money.parse_amount``) in its
-plain form, as the API reads them: ``1234.56``, nothing else.
+plain form, as the API reads them: ``1234.56``, nothing else. A line's tax goes
+through the one rule of a line's tax, ``billing.receivables.invoices.line_tax``.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +18,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from billing.errors import INVALID_DATE_FORMAT, INVALID_INPUT, BillingError
+from billing.models import TaxRate
 from billing.money import parse_amount
+from billing.receivables.invoices import line_tax
 from billing.rules import check_text
 from billing.sync.imports.reading import SourceRow
 
@@ -133,12 +137,23 @@ class RowReader:
             return None
 
 
-def tax_problem(reader: RowReader) -> None:
-    """Invoices' ``tax_code`` and ``line_tax_amount`` columns are accepted, but tax is not
-    set up yet: a row that fills either is refused. The tax work replaces this
-    function with the rules of tax codes."""
-    for name in ("tax_code", "line_tax_amount"):
-        if reader.raw(name):
-            reader.refuse(
-                name, "Tax codes are not set up yet: leave tax_code and line_tax_amount empty."
-            )
+# The service's name for each tax field, and the file's column it came from.
+_TAX_COLUMNS = {"tax_code": "tax_code", "tax_amount": "line_tax_amount"}
+
+
+def line_tax_of(
+    reader: RowReader, currency: str, net_minor: int, rates: Mapping[str, TaxRate]
+) -> tuple[TaxRate | None, int] | None:
+    """The row's ``tax_code`` and ``line_tax_amount`` read by the one rule of a line's
+    tax (``line_tax``, which ``invoice_line_add`` applies too): the line's rate and
+    tax, or ``None`` with the refusal kept in the column it names, with the
+    service's message and error code."""
+    try:
+        return line_tax(
+            currency, net_minor, reader.raw("tax_code"), reader.raw("line_tax_amount"), rates=rates
+        )
+    except BillingError as error:
+        reader.refuse(
+            _TAX_COLUMNS.get(error.field or "", "line_tax_amount"), error.message, error.code
+        )
+        return None

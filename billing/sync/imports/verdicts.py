@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from billing.sync.imports.fields import RowProblem
 
@@ -32,6 +33,16 @@ class AccountPlan:
     changes: tuple[str, ...] = ()
 
 
+class PlannedLine(NamedTuple):
+    """An invoice line as the file gives it: its net and, when taxed, its rate and tax
+    (as ``line_tax`` decided them)."""
+
+    description: str
+    amount_minor: int
+    tax_rate_id: int | None = None
+    tax_minor: int = 0
+
+
 @dataclass(frozen=True)
 class InvoicePlan:
     external_id: str
@@ -41,12 +52,21 @@ class InvoicePlan:
     due_date: datetime.date
     revenue_code_id: int | None
     invoice_no: int | None
-    lines: tuple[tuple[str, int], ...]
+    lines: tuple[PlannedLine, ...]
     # An update of a known invoice: its id, and a new due date or a void.
     invoice_id: int | None = None
     new_due_date: datetime.date | None = None
     void: bool = False
     first_row: int = 0
+
+    @property
+    def tax_minor(self) -> int:
+        return sum(line.tax_minor for line in self.lines)
+
+    @property
+    def total_minor(self) -> int:
+        """Net plus tax, as ``invoice_line_add`` totals an invoice."""
+        return sum(line.amount_minor + line.tax_minor for line in self.lines)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Writing what the check planned, one row (or invoice) at a time, through the
-services: a new sent invoice is sent by ``send_locked`` (``invoice_send``'s rules
-and posting), a payment is recorded by ``payment_record``, a void by ``invoice_void``.
-Each runs inside the import's batch transaction, in its own savepoint.
+services: a new sent invoice (its lines taxed as ``line_tax`` decided in the check,
+its total net plus tax, as ``invoice_line_add`` totals it) is sent by ``send_locked``
+(``invoice_send``'s rules, its check that lines and totals agree, and its posting),
+a payment is recorded by ``payment_record``, a void by ``invoice_void``. Each runs
+inside the import's batch transaction, in its own savepoint.
 """
 
 from __future__ import annotations
@@ -65,12 +67,19 @@ def _invoice(plan: InvoicePlan, actor: Actor) -> None:
             due_date=plan.due_date,
             aging_date=plan.due_date,
             revenue_code_id=plan.revenue_code_id,
-            total_minor=sum(amount for _, amount in plan.lines),
+            total_minor=plan.total_minor,
+            tax_minor=plan.tax_minor,
             external_id=plan.external_id,
         )
         InvoiceLine.objects.bulk_create(
-            InvoiceLine(invoice=invoice, description=description, amount_minor=amount)
-            for description, amount in plan.lines
+            InvoiceLine(
+                invoice=invoice,
+                description=line.description,
+                amount_minor=line.amount_minor,
+                tax_rate_id=line.tax_rate_id,
+                tax_minor=line.tax_minor,
+            )
+            for line in plan.lines
         )
         invoice = lock_invoice(invoice.pk)
         send_locked(invoice, actor=actor)

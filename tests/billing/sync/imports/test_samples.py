@@ -25,6 +25,9 @@ def test_the_samples_import_cleanly_and_a_rerun_changes_nothing():
     assert Account.objects.filter(external_id__startswith="cus_sample_").count() == 3
     assert Invoice.objects.filter(external_id__startswith="in_sample_", status="sent").count() == 4
     assert Payment.objects.filter(external_id__startswith="py_sample_").count() == 3
+    # Its one taxed line: 200.00 at STD20, the tax computed on import.
+    taxed = Invoice.objects.get(external_id="in_sample_1002")
+    assert (taxed.total_minor, taxed.tax_minor) == (144000, 4000)
     assert verify_ledger(limit=20).ok
     for kind in ("accounts", "invoices", "payments"):
         out = StringIO()

@@ -139,20 +139,6 @@ def test_one_bad_line_refuses_its_whole_invoice(clerk_actor, revenue):
     assert not Invoice.objects.exists()
 
 
-def test_a_tax_code_is_refused_until_tax_is_set_up(clerk_actor, revenue):
-    AccountFactory(external_id="cus_1")
-    content = (
-        "external_id,account_external_id,bill_date,due_date,line_description,line_amount,"
-        "tax_code,line_tax_amount\n"
-        f"in_1,cus_1,{BILL},{DUE},Subscription,10.00,,\n"
-        f"in_2,cus_1,{BILL},{DUE},Subscription,10.00,VAT20,2.00\n"
-    )
-    result = run_import("invoices", content, clerk_actor)
-    assert problems_of(result) == [(3, "tax_code"), (3, "line_tax_amount")]
-    assert result.problems[0].message.startswith("Tax codes are not set up yet")
-    assert result.created == 1
-
-
 def test_payments_go_through_the_payment_rules(clerk_actor, revenue, invoice):
     invoice.external_id = "in_1"
     invoice.save(update_fields=["external_id"])
