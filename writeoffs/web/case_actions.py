@@ -154,7 +154,9 @@ def case_reject_view(request: HtmxHttpRequest, number: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             case = case_reject(
-                case_id=case.pk, reason=form.cleaned_data["reason"], actor=Actor.for_request(request)
+                case_id=case.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_request(request),
             )
         except BillingError as error:
             attach_billing_error(form, error)

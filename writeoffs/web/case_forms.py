@@ -1,6 +1,7 @@
 """The forms of a case's drawers: add a note, assign, change status, move the due
-date, settle, reject, and the Cases page's bulk assign. They read what a person typed; every rule is the cases
-services' (writeoffs/cases/), whose refusals land next to the field they name."""
+date, settle, reject, and the Cases page's bulk assign. They read what a person
+typed; every rule is the cases services' (writeoffs/cases/), whose refusals land
+next to the field they name."""
 
 from __future__ import annotations
 
