@@ -389,3 +389,22 @@ def test_a_closed_case_shows_no_reject_or_due_date_control(client, supervisor, c
     content = client.get(case_url(case)).content.decode()
     assert reverse("case_reject", args=[case.number]) not in content
     assert reverse("case_due_date", args=[case.number]) not in content
+
+
+def test_reject_refused_by_a_hold_awaiting_approval_says_why_and_changes_nothing(
+    client, supervisor, case
+):
+    first = case.holds.order_by("id").first()
+    DisputeHold.objects.filter(pk=first.pk).update(conversion_pending=True)
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("case_reject", args=[case.number]), {"reason": "Refused."}, **HTMX
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Nothing was saved" in content
+    assert f"Dispute hold {first.number} has a conversion pending approval" in content
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert DisputeHold.objects.filter(case=case, status="open").count() == 2
+    assert not case.notes.filter(text__contains="Refused.").exists()
