@@ -164,6 +164,8 @@ EXPECTED: dict[str, Expect] = {
     "case_assign": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
     "case_status": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
     "case_settle": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    "case_due_date": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
+    "case_reject": Expect(get=SUPERVISOR_FORM, post=SUPERVISOR_POST, scoped=False),
     "case_attachment_new": Expect(get=CLERK_FORM, post=CLERK_POST, scoped=False),
     "case_attachment_download": Expect(get=READ, scoped=False),
     # API

@@ -1,9 +1,11 @@
 """A dispute case in Chromium, as a supervisor works one: opened from the account on
 two invoices, a note, a file, an owner, and a partial settlement (part written off,
-the rest released) that resolves it."""
+the rest released) that resolves it; and another whose due date is moved before it
+is rejected from the confirm pop-out."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -11,8 +13,10 @@ from playwright.sync_api import Page, expect
 
 from billing.factories import InvoiceFactory, UserFactory
 from billing.roles import CLERK
+from billing.rules import today
 from tests.browser.support import htmx_settled
 from tests.writeoffs.cases import samples
+from writeoffs.cases.open import CaseHold, case_open
 from writeoffs.models import Case, CaseStatus, DisputeHold, WriteOff
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,3 +126,36 @@ def test_case_opened_on_two_invoices_is_worked_and_settled_partly(
     assert WriteOff.objects.get().amount_minor == 2000
     assert not DisputeHold.objects.filter(case=case, status="open").exists()
     assert csp_violations == []
+
+
+def test_supervisor_moves_a_case_due_date_then_rejects_it_from_the_pop_out(
+    page: Page, live_server, sign_in, supervisor, supervisor_actor, account, invoice, shot
+):
+    case = case_open(
+        account_id=account.pk,
+        category="pricing",
+        holds=[CaseHold(invoice_no=invoice.invoice_no, amount="50.00")],
+        actor=supervisor_actor,
+    )
+    sign_in(page, "supervisor")
+    page.goto(f"{live_server.url}/cases/{case.number}/")
+
+    day = today() + datetime.timedelta(days=20)
+    page.get_by_role("link", name="Change due date").click()
+    due = drawer(page, "Change due date")
+    due.get_by_label("Due date").fill(day.isoformat())
+    due.get_by_role("button", name="Change due date").click()
+    saw(page, f"Case {case.number} is now due", closed=due)
+
+    page.get_by_role("link", name="Reject case").click()
+    popout = page.get_by_role("dialog", name=f"Reject case {case.number}?")
+    expect(popout).to_contain_text("releases every hold: 1 hold, total 50.00 USD.")
+    popout.get_by_label("Reason").fill("Price was as contracted.")
+    shot(page, "reject")
+    popout.get_by_role("button", name="Reject case").click()
+    saw(page, f"Case {case.number} rejected", closed=popout)
+    expect(page.get_by_role("heading", name=re.compile(r"^Case \d+"))).to_contain_text("Rejected")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REJECTED and case.due_date == day
+    assert not DisputeHold.objects.filter(case=case, status="open").exists()

@@ -177,6 +177,8 @@ SCREENS: dict[str, list[Screen]] = {
         Screen("case_assign", _case("case_assign")),
         Screen("case_status", _case("case_status")),
         Screen("case_settle", _case("case_settle")),
+        Screen("case_due_date", _case("case_due_date")),
+        Screen("case_reject", _case("case_reject")),
         Screen("case_attachment_new", _case("case_attachment_new")),
         Screen("case_open_picker", lambda w: reverse("case_open_picker", kwargs=_acct(w))),
         Screen(

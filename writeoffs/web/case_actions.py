@@ -1,5 +1,6 @@
-"""The drawers that work a case (add a note, assign, change status, settle its holds)
-and the Cases page's bulk assign. Each posts back to its own URL; a refusal is shown
+"""The drawers that work a case (add a note, assign, change status, move the due
+date, settle its holds), the pop-out that rejects it, and the Cases page's bulk
+assign. Each posts back to its own URL; a refusal is shown
 next to its field in the drawer, a success closes it and refreshes the page."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
@@ -21,18 +23,25 @@ from billing.errors import BillingError
 from billing.web.forms import attach_billing_error
 from billing.web.htmx import SHOW_MESSAGE, HtmxHttpRequest, htmx_done, render_page
 from writeoffs.cases.notes import case_add_note
-from writeoffs.cases.resolution import case_settle
-from writeoffs.cases.work import case_assign, case_bulk_assign, case_change_status
+from writeoffs.cases.resolution import case_reject, case_settle
+from writeoffs.cases.work import (
+    case_assign,
+    case_bulk_assign,
+    case_change_status,
+    case_set_due_date,
+)
 from writeoffs.cases.worklist import case_for
 from writeoffs.models import Case
 from writeoffs.web.case_forms import (
     AssignForm,
     BulkAssignForm,
     CaseSettleForm,
+    DueDateForm,
     NoteForm,
+    RejectForm,
     StatusForm,
 )
-from writeoffs.web.cases import CASE_TEMPLATE, case_context
+from writeoffs.web.cases import CASE_TEMPLATE, case_context, open_hold_totals
 
 
 def _drawer(
@@ -110,6 +119,56 @@ def case_status_view(request: HtmxHttpRequest, number: int) -> HttpResponse:
                 request, case, f"Case {case.number} is now {case.get_status_display().lower()}."
             )
     return _drawer(request, case, "status", form)
+
+
+@login_required
+@permission_required("writeoffs.edit_case_due_date", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def case_due_date_view(request: HtmxHttpRequest, number: int) -> HttpResponse:
+    """A supervisor moves the due date; the service says which dates it takes."""
+    case = case_for(number)
+    form = DueDateForm(_posted(request), initial={"due_date": case.due_date})
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = case_set_due_date(
+                case_id=case.pk,
+                due_date=form.cleaned_data["due_date"],
+                actor=Actor.for_request(request),
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            return _done(
+                request, case, f"Case {case.number} is now due {date_format(case.due_date)}."
+            )
+    return _drawer(request, case, "due_date", form)
+
+
+@login_required
+@permission_required("writeoffs.settle_disputehold", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def case_reject_view(request: HtmxHttpRequest, number: int) -> HttpResponse:
+    """Reject the case: the pop-out names the holds it releases before anyone confirms."""
+    case = case_for(number)
+    form = RejectForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = case_reject(
+                case_id=case.pk,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.for_request(request),
+            )
+        except BillingError as error:
+            attach_billing_error(form, error)
+        else:
+            return _done(request, case, f"Case {case.number} rejected; its holds are released.")
+    context: dict[str, Any] = {
+        **case_context(request, case),
+        "step": "reject",
+        "form": form,
+        "hold_totals": open_hold_totals(case),
+    }
+    return render_page(request, CASE_TEMPLATE, context, partial="reject")
 
 
 @login_required

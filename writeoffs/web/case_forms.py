@@ -1,6 +1,7 @@
-"""The forms of a case's drawers: add a note, assign, change status, settle, and the
-Cases page's bulk assign. They read what a person typed; every rule is the cases
-services' (writeoffs/cases/), whose refusals land next to the field they name."""
+"""The forms of a case's drawers: add a note, assign, change status, move the due
+date, settle, reject, and the Cases page's bulk assign. They read what a person
+typed; every rule is the cases services' (writeoffs/cases/), whose refusals land
+next to the field they name."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ class StatusForm(forms.Form):
         cast(forms.ChoiceField, self.fields["status"]).choices = [
             (s.value, s.label) for s in next_statuses(case)
         ]
+
+
+class DueDateForm(forms.Form):
+    # The range (not before the case opened, at most a year ahead) is the service's.
+    due_date = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RejectForm(forms.Form):
+    # Not required here: an empty reason is refused by the service (clean_comments),
+    # with the same message the API gives.
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Kept as the case's note.",
+    )
 
 
 @dataclass(frozen=True)

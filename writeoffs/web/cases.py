@@ -18,7 +18,7 @@ from billing.web.pagination import page_window
 from writeoffs.cases.attachments import ADD_ATTACHMENT_PERMISSION, VIEW_CASE_PERMISSION
 from writeoffs.cases.timeline import case_timeline
 from writeoffs.cases.worklist import CASE_VIEWS, CaseFilters, case_for, case_rows
-from writeoffs.models import Case, CaseCategory, CaseStatus
+from writeoffs.models import Case, CaseCategory, CaseStatus, DisputeHold
 from writeoffs.web.case_forms import assignee_choices
 
 CASES_TEMPLATE = "writeoffs/cases.html"
@@ -83,8 +83,21 @@ def case_context(request: HtmxHttpRequest, case: Case, tab: str = "holds") -> di
         "can_note": user.has_perm("writeoffs.add_casenote"),
         "can_work": user.has_perm("writeoffs.change_case") and case.is_open,
         "can_settle": user.has_perm("writeoffs.settle_disputehold") and case.is_open,
+        # Rejecting releases the holds: the service asks for the settling permission.
+        "can_reject": user.has_perm("writeoffs.settle_disputehold") and case.is_open,
+        "can_move_due_date": user.has_perm("writeoffs.edit_case_due_date") and case.is_open,
         "today": today(),
     }
+
+
+def open_hold_totals(case: Case) -> list[tuple[int, str, int]]:
+    """What rejecting ``case`` releases: per currency, how many open holds and their
+    total in minor units (the confirm pop-out names them before anyone confirms)."""
+    totals: dict[str, tuple[int, int]] = {}
+    for hold in case.holds.filter(status=DisputeHold.Status.OPEN).select_related("invoice"):
+        count, minor = totals.get(hold.invoice.currency, (0, 0))
+        totals[hold.invoice.currency] = (count + 1, minor + hold.amount_minor)
+    return [(count, currency, minor) for currency, (count, minor) in sorted(totals.items())]
 
 
 @login_required

@@ -81,6 +81,8 @@ urlpatterns = [
     path("cases/<int:number>/assign/", case_actions.case_assign_view, name="case_assign"),
     path("cases/<int:number>/status/", case_actions.case_status_view, name="case_status"),
     path("cases/<int:number>/settle/", case_actions.case_settle_view, name="case_settle"),
+    path("cases/<int:number>/due-date/", case_actions.case_due_date_view, name="case_due_date"),
+    path("cases/<int:number>/reject/", case_actions.case_reject_view, name="case_reject"),
     path(
         "cases/<int:number>/attachments/new/",
         case_files.case_attachment_new,

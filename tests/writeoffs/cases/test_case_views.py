@@ -254,3 +254,157 @@ def test_home_and_worklist_count_open_overdue_unassigned_and_my_cases(
     assert (home.open, home.overdue, home.unassigned, home.mine) == (2, 1, 1, 1)
     worklist = client.get(reverse("worklist_disputes")).content.decode()
     assert "2 open</a>" in worklist and "1 overdue</a>" in worklist
+
+
+# --- the due date drawer ----------------------------------------------------------
+
+
+def test_due_date_drawer_is_a_partial_for_htmx_and_a_page_without(client, supervisor, case):
+    client.force_login(supervisor)
+    url = reverse("case_due_date", args=[case.number])
+    full, partial = client.get(url), client.get(url, **HTMX)
+    assert full.status_code == partial.status_code == 200
+    assert b"<html" in full.content and b"<html" not in partial.content
+    assert b'name="due_date"' in partial.content
+    assert "HX-Request" in partial["Vary"]
+
+
+def test_due_date_drawer_moves_the_due_date(client, supervisor, case):
+    client.force_login(supervisor)
+    day = today() + datetime.timedelta(days=30)
+    response = client.post(
+        reverse("case_due_date", args=[case.number]), {"due_date": day.isoformat()}, **HTMX
+    )
+    assert response.status_code == 204
+    assert "ledgerChanged" in response["HX-Trigger"]
+    case.refresh_from_db()
+    assert case.due_date == day
+
+
+def test_due_date_without_htmx_redirects_to_the_case(client, supervisor, case):
+    client.force_login(supervisor)
+    day = today() + datetime.timedelta(days=5)
+    response = client.post(
+        reverse("case_due_date", args=[case.number]), {"due_date": day.isoformat()}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(case_url(case))
+
+
+def test_a_due_date_past_a_year_is_refused_next_to_the_field(client, supervisor, case):
+    client.force_login(supervisor)
+    before = case.due_date
+    day = today() + datetime.timedelta(days=400)
+    response = client.post(
+        reverse("case_due_date", args=[case.number]), {"due_date": day.isoformat()}, **HTMX
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'href="#id_due_date"' in content
+    assert "Choose a due date from" in content
+    case.refresh_from_db()
+    assert case.due_date == before
+
+
+def test_a_clerk_may_not_move_the_due_date_nor_see_the_control(client, clerk, case):
+    client.force_login(clerk)
+    url = reverse("case_due_date", args=[case.number])
+    assert url not in client.get(case_url(case)).content.decode()
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"due_date": today().isoformat()}).status_code == 403
+
+
+def test_a_supervisor_sees_the_due_date_and_reject_controls(client, supervisor, case):
+    client.force_login(supervisor)
+    content = client.get(case_url(case)).content.decode()
+    assert reverse("case_due_date", args=[case.number]) in content
+    assert reverse("case_reject", args=[case.number]) in content
+
+
+def test_due_date_and_reject_need_sign_in_get_or_post_and_a_real_case(client, supervisor, case):
+    for name in ("case_due_date", "case_reject"):
+        url = reverse(name, args=[case.number])
+        client.logout()
+        assert client.get(url)["Location"].startswith("/login/")
+        client.force_login(supervisor)
+        assert client.put(url).status_code == 405
+        assert client.get(reverse(name, args=[987654])).status_code == 404
+
+
+# --- the reject pop-out -----------------------------------------------------------
+
+
+def test_reject_pop_out_names_the_holds_it_releases(client, supervisor, case):
+    client.force_login(supervisor)
+    url = reverse("case_reject", args=[case.number])
+    full, partial = client.get(url), client.get(url, **HTMX)
+    assert full.status_code == partial.status_code == 200
+    assert b"<html" in full.content and b"<html" not in partial.content
+    assert "HX-Request" in partial["Vary"]
+    content = partial.content.decode()
+    assert "releases every hold: 2 holds, total 130.00 USD." in content
+    assert 'name="reason"' in content
+
+
+def test_reject_releases_every_hold_and_rejects_the_case(
+    client, supervisor, case, invoice, second_invoice
+):
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("case_reject", args=[case.number]), {"reason": "Prices were as agreed."}, **HTMX
+    )
+    assert response.status_code == 204, response.content.decode()
+    assert "ledgerChanged" in response["HX-Trigger"]
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REJECTED
+    assert not DisputeHold.objects.filter(case=case, status="open").exists()
+    assert case.notes.filter(text__contains="Prices were as agreed.").exists()
+    assert_ledger_consistent(invoice.pk)
+    assert_ledger_consistent(second_invoice.pk)
+
+
+def test_reject_without_a_reason_is_refused_next_to_the_field(client, supervisor, case):
+    client.force_login(supervisor)
+    response = client.post(reverse("case_reject", args=[case.number]), {"reason": ""}, **HTMX)
+    assert response.status_code == 200
+    assert 'href="#id_reason"' in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert DisputeHold.objects.filter(case=case, status="open").count() == 2
+
+
+def test_a_clerk_may_not_reject_nor_see_the_control(client, clerk, case):
+    client.force_login(clerk)
+    url = reverse("case_reject", args=[case.number])
+    assert url not in client.get(case_url(case)).content.decode()
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"reason": "No."}).status_code == 403
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+
+
+def test_a_closed_case_shows_no_reject_or_due_date_control(client, supervisor, case):
+    client.force_login(supervisor)
+    client.post(reverse("case_reject", args=[case.number]), {"reason": "Refused."}, **HTMX)
+    content = client.get(case_url(case)).content.decode()
+    assert reverse("case_reject", args=[case.number]) not in content
+    assert reverse("case_due_date", args=[case.number]) not in content
+
+
+def test_reject_refused_by_a_hold_awaiting_approval_says_why_and_changes_nothing(
+    client, supervisor, case
+):
+    first = case.holds.order_by("id").first()
+    DisputeHold.objects.filter(pk=first.pk).update(conversion_pending=True)
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("case_reject", args=[case.number]), {"reason": "Refused."}, **HTMX
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Nothing was saved" in content
+    assert f"Dispute hold {first.number} has a conversion pending approval" in content
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert DisputeHold.objects.filter(case=case, status="open").count() == 2
+    assert not case.notes.filter(text__contains="Refused.").exists()
