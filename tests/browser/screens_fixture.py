@@ -25,7 +25,8 @@ from billing.sync.imports.runs import import_run_check
 from writeoffs.bulk.runs import bulk_run_create
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create
-from writeoffs.models import BulkRun, DisputeHold, WriteOff
+from writeoffs.models import BulkRun, DisputeHold, ReportJob, WriteOff
+from writeoffs.reports.jobs import report_job_request, report_job_run
 
 LONG_NAME = "Consolidated International Widget Manufacturing & Professional Services Holdings GmbH"
 LONG_COMMENT = (
@@ -44,6 +45,7 @@ class Walk:
     hold: DisputeHold
     payment: Payment
     import_run: ImportRun  # a checked accounts file with one refused row
+    job: ReportJob  # the supervisor's finished aging job
 
 
 def build_walk_ledger(clerk, supervisor) -> Walk:
@@ -116,8 +118,10 @@ def build_walk_ledger(clerk, supervisor) -> Walk:
         created_by=clerk,
     )
     import_run_check(import_run.pk)
+    job = report_job_request(kind="aging", as_of=t, actor=supervisor_actor)
     return Walk(
         import_run=import_run,
+        job=report_job_run(job.pk),
         account=big,
         invoice=invoices[0],
         run=run,

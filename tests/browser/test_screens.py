@@ -61,6 +61,8 @@ NOT_SCREENS = {
     "case_attachment_download": "a file",
     "import_refused_csv": "a CSV file",
     "import_start": "POST only (the Import button of import_detail)",
+    "report_job_new": "POST only (the job offer on the aging and trial balance pages)",
+    "report_job_download": "a CSV file",
 }
 
 
@@ -186,6 +188,15 @@ SCREENS: dict[str, list[Screen]] = {
             lambda w: (
                 reverse("case_open_entry", kwargs=_acct(w))
                 + f"?invoice={w.invoice.invoice_no + 15}&invoice={w.invoice.invoice_no + 14}"
+            ),
+        ),
+        Screen("report_jobs", lambda w: reverse("report_jobs")),
+        Screen("report_job", lambda w: reverse("report_job", kwargs={"job_id": w.job.pk})),
+        Screen(
+            "credit_note_detail",
+            lambda w: reverse(
+                "credit_note_detail",
+                kwargs={"acct_no": w.account.acct_no, "credit_note_no": w.active.credit_note_no},
             ),
         ),
         Screen("trial_balance", lambda w: reverse("trial_balance")),
