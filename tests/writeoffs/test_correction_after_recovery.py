@@ -172,3 +172,36 @@ def test_a_correction_after_the_recovery_was_voided_moves_nothing_of_the_payment
     assert "4000" not in net
     assert net["4100"] == -600_00
     assert verify_ledger(10).ok
+
+
+def test_on_a_taxed_invoice_a_code_correction_moves_only_the_net_part_of_a_recovery(
+    account, supervisor_actor, admin_actor, expense_code
+):
+    # 1,000.00 net + 200.00 tax; 480.00 bad debt (400.00 net + 80.00 pending tax);
+    # 720.00 paid, then 360.00 that reinstates 360.00 (300.00 net + 60.00 tax).
+    invoice = InvoiceFactory(account=account, total_minor=1200_00, tax_minor=200_00)
+    writeoff = writeoff_create(
+        invoice_id=invoice.pk,
+        amount="480.00",
+        reason_code=0,
+        comments="Bad debt",
+        revenue_impacting=False,
+        accounting_code_id=expense_code.pk,
+        actor=supervisor_actor,
+    )
+    payment_record(invoice_id=invoice.pk, amount="720.00", actor=supervisor_actor)
+    recovery_record(invoice_id=invoice.pk, amount="360.00", actor=supervisor_actor)
+    other = AccountingCodeFactory(
+        code="6200", name="Doubtful debts", kind=AccountingCode.Kind.EXPENSE
+    )
+
+    writeoff_correct(
+        writeoff_id=writeoff.pk, actor=admin_actor, accounting_code_id=other.pk, reason="Misposted"
+    )
+
+    net = net_by_code(invoice)
+    assert expense_code.code not in net
+    assert net["6200"] == 100_00  # 400.00 net expensed, 300.00 of it recovered
+    assert net["2210"] == 20_00  # 80.00 tax pending relief, 60.00 of it repaid
+    assert verify_ledger(10).ok
+    assert_ledger_consistent(invoice.pk)

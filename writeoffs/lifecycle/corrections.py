@@ -12,7 +12,7 @@ from billing.errors import (
     INVALID_ACCOUNTING_CODE,
     BillingError,
 )
-from billing.ledger.posting import post_reclassification
+from billing.ledger.posting import post_reclassification, writeoff_split
 from billing.models import AccountingCode, Invoice
 from billing.parsing import whole_number
 from billing.rules import (
@@ -174,6 +174,9 @@ def _reclassify(
             new_code_id=code.pk,
             actor=actor,
             memo=memo,
-            # The payment's entry credited the write-off's code with this part.
-            amount_minor=-recovery.amount_minor,
+            # The payment's entry credited the write-off's code with this part's net
+            # (its tax went to a tax code, which no code correction moves).
+            amount_minor=-writeoff_split(
+                writeoff, recovery.amount_minor, invoice=invoice
+            ).net_minor,
         )

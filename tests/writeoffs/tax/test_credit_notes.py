@@ -8,6 +8,7 @@ import pytest
 
 from billing.factories import InvoiceFactory
 from billing.rules import today
+from writeoffs.approvals.decisions import writeoff_approve
 from writeoffs.lifecycle.create import writeoff_create
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.reverse import writeoff_reverse
@@ -66,12 +67,19 @@ def test_a_bad_debt_writeoff_issues_no_note(taxed_invoice, supervisor_actor, exp
     assert not CreditNote.objects.filter(writeoff=writeoff).exists()
 
 
-def test_a_pending_writeoff_issues_no_note_until_it_is_approved(account, clerk_actor):
+def test_a_pending_writeoff_issues_no_note_until_it_is_approved(
+    account, clerk_actor, supervisor_actor
+):
     invoice = InvoiceFactory(account=account, invoice_no=40002, total_minor=100000)
     # Over the clerk's 500.00 limit: pending, nothing posted, no note.
     writeoff = goodwill(invoice, clerk_actor, amount="900.00")
     assert writeoff.status == "pending"
     assert not CreditNote.objects.exists()
+
+    writeoff_approve(writeoff_id=writeoff.pk, actor=supervisor_actor)
+
+    note = CreditNote.objects.get(writeoff=writeoff)
+    assert (note.gross_minor, note.issued_on) == (90000, writeoff.writeoff_date)
 
 
 def test_reversing_cancels_the_note_and_its_number_is_never_reused(taxed_invoice, supervisor_actor):
