@@ -145,13 +145,6 @@ SCREENS: dict[str, list[Screen]] = {
             ),
         ),
         Screen("recovery_new", lambda w: reverse("recovery_new", kwargs=_inv(w))),
-        Screen(
-            "credit_note_detail",
-            lambda w: reverse(
-                "credit_note_detail",
-                kwargs={"acct_no": w.account.acct_no, "number": w.active.credit_note_no},
-            ),
-        ),
         Screen("invoice_void", lambda w: reverse("invoice_void", kwargs=_inv(w))),
         Screen("my_requests", lambda w: reverse("my_requests")),
         Screen("approval_queue", lambda w: reverse("approval_queue")),
