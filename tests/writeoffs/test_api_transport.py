@@ -372,3 +372,52 @@ def test_the_throttle_counts_in_redis_when_configured(client, clerk_key, account
 
     assert answers == [401] * limit + [429]
     assert good == 200
+
+
+# --- the Bearer calls answer refusals alike ------------------------------------
+
+# Each /api/v1/ call, with the module whose view reads its Bearer key.
+BEARER_CALLS = [
+    ("get", "/api/v1/events", "feed"),
+    ("put", "/api/v1/accounts/cus_1", "sync"),
+    ("post", "/api/v1/cases", "cases"),
+    ("get", "/api/v1/cases/1", "cases"),
+    ("post", "/api/v1/cases/1/notes", "cases"),
+    ("post", "/api/v1/cases/1/settle", "cases"),
+    ("post", "/api/v1/cases/1/attachments", "case_files"),
+    ("get", "/api/v1/cases/1/attachments/1", "case_files"),
+]
+
+
+def bearer_call(method, path, key):
+    headers = {"Authorization": f"Bearer {key}"}
+    if method == "get":
+        return Client().get(path, headers=headers)
+    return getattr(Client(), method)(path, "{}", content_type="application/json", headers=headers)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "module"), BEARER_CALLS)
+def test_every_bearer_call_answers_a_wrong_key_401_with_the_challenge(method, path, module):
+    response = bearer_call(method, path, "not-a-key")
+
+    assert (response.status_code, response.json()["error_code"]) == (401, 1004)
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "module"), BEARER_CALLS)
+def test_every_bearer_call_answers_an_unexpected_failure_500_without_details(
+    method, path, module, clerk_key, monkeypatch, caplog
+):
+    def broken(request):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(f"writeoffs.api.{module}.bearer_api_key", broken)
+
+    response = bearer_call(method, path, clerk_key)
+
+    assert (response.status_code, response.json()["error_code"]) == (500, 1001)
+    assert "secret internal detail" not in response.content.decode()
+    assert "WWW-Authenticate" not in response
+    assert "secret internal detail" in caplog.text
