@@ -148,7 +148,8 @@ def test_a_viewer_cannot_exist_as_a_key_but_a_get_is_405(key):
 def test_a_body_over_the_limit_is_413(key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     response = put("accounts/cus_1", {"name": "x" * 200, "currency": "USD"}, key=key)
-    assert response.status_code == 413
+    assert (response.status_code, response.json()["error_code"]) == (413, 1006)
+    assert "100 bytes" in response.json()["error_msg"]
 
 
 def taxed_body(*lines: dict) -> dict:

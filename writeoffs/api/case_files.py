@@ -12,107 +12,70 @@ conventions: ``Authorization: Bearer <key>``, JSON answers):
 
 from __future__ import annotations
 
-import logging
-
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
-from django.views.decorators.csrf import csrf_exempt
 
 from billing.actors import Actor
 from billing.errors import (
-    AUTHENTICATION_FAILED,
     CASE_NOT_FOUND,
     MALFORMED_BODY,
-    METHOD_NOT_ALLOWED,
     MISSING_INPUT,
     PERMISSION_DENIED,
-    UNEXPECTED_ERROR,
     BillingError,
 )
 from billing.ops.uploads import upload_exceeded
 from billing.parsing import whole_number
 from writeoffs.api.attachment_answers import AttachmentResponse, attachment_row
-from writeoffs.api.feed import bearer_api_key
-from writeoffs.api.transport import error_response
+from writeoffs.api.transport import bearer_api_key, bearer_endpoint, method_not_allowed
 from writeoffs.cases.attachments import VIEW_CASE_PERMISSION, attachment_add
 from writeoffs.cases.files import content_disposition, too_large
 from writeoffs.cases.rules import case_id_for
 from writeoffs.models import Case, CaseAttachment
-
-log = logging.getLogger(__name__)
 
 
 def _case(number: str) -> Case:
     return Case.objects.get(pk=case_id_for(number))
 
 
-def _answer(request: HttpRequest, handle) -> HttpResponseBase:
-    """Authenticate, run, and answer every refusal in JSON with its code."""
-    try:
-        return handle(Actor.for_api_key(bearer_api_key(request)))
-    except BillingError as error:
-        response = error_response(error)
-        if error.code == AUTHENTICATION_FAILED:
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
-    except Exception:
-        log.exception("API call %s failed unexpectedly", request.path)
-        return error_response(
-            BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
-        )
-
-
-def _method_not_allowed(allowed: str) -> JsonResponse:
-    response = error_response(BillingError(METHOD_NOT_ALLOWED, f"Use {allowed}."))
-    response["Allow"] = allowed
-    return response
-
-
-@csrf_exempt  # The caller authenticates with its key, not a session cookie.
+@bearer_endpoint()
 def case_attachment_upload(request: HttpRequest, number: str) -> HttpResponseBase:
     if request.method != "POST":
-        return _method_not_allowed("POST")
-
-    def handle(actor: Actor) -> HttpResponse:
-        case = _case(number)
-        if upload_exceeded(request):
-            raise too_large()
-        try:
-            upload = request.FILES.get("file")
-        except MultiPartParserError:
-            raise BillingError(
-                MALFORMED_BODY, "The body is not multipart/form-data with a boundary."
-            ) from None
-        if upload is None:
-            raise BillingError(
-                MISSING_INPUT, "Send the file as multipart/form-data, field file.", field="file"
-            )
-        attachment = attachment_add(case_id=case.pk, upload=upload, actor=actor)
-        answer = AttachmentResponse.ok(attachment=attachment_row(attachment))
-        return JsonResponse(answer.body(), status=201)
-
-    return _answer(request, handle)
+        return method_not_allowed("POST")
+    actor = Actor.for_api_key(bearer_api_key(request))
+    case = _case(number)
+    if upload_exceeded(request):
+        raise too_large()
+    try:
+        upload = request.FILES.get("file")
+    except MultiPartParserError:
+        raise BillingError(
+            MALFORMED_BODY, "The body is not multipart/form-data with a boundary."
+        ) from None
+    if upload is None:
+        raise BillingError(
+            MISSING_INPUT, "Send the file as multipart/form-data, field file.", field="file"
+        )
+    attachment = attachment_add(case_id=case.pk, upload=upload, actor=actor)
+    answer = AttachmentResponse.ok(attachment=attachment_row(attachment))
+    return JsonResponse(answer.body(), status=201)
 
 
-@csrf_exempt
+@bearer_endpoint()
 def case_attachment_file(request: HttpRequest, number: str, attachment_id: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed("GET, HEAD")
-
-    def handle(actor: Actor) -> HttpResponseBase:
-        if not actor.has_perm(VIEW_CASE_PERMISSION):
-            raise BillingError(PERMISSION_DENIED, "This key may not read cases.")
-        case = _case(number)
-        wanted = whole_number(attachment_id)
-        attachment = CaseAttachment.objects.filter(case=case, pk=wanted).first() if wanted else None
-        if attachment is None:
-            raise BillingError(CASE_NOT_FOUND, f"Case {number} has no attachment {attachment_id}.")
-        response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
-        response["Content-Disposition"] = content_disposition(attachment.original_name)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Length"] = str(attachment.size)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return _answer(request, handle)
+        return method_not_allowed("GET, HEAD")
+    actor = Actor.for_api_key(bearer_api_key(request))
+    if not actor.has_perm(VIEW_CASE_PERMISSION):
+        raise BillingError(PERMISSION_DENIED, "This key may not read cases.")
+    case = _case(number)
+    wanted = whole_number(attachment_id)
+    attachment = CaseAttachment.objects.filter(case=case, pk=wanted).first() if wanted else None
+    if attachment is None:
+        raise BillingError(CASE_NOT_FOUND, f"Case {number} has no attachment {attachment_id}.")
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Content-Disposition"] = content_disposition(attachment.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Length"] = str(attachment.size)
+    response["Cache-Control"] = "no-store"
+    return response

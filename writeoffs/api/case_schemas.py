@@ -4,10 +4,12 @@ views validate with them and the OpenAPI document is generated from them."""
 from __future__ import annotations
 
 import datetime
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.errors import BillingError
 from billing.rules import COMMENTS_MAX_LENGTH
 from writeoffs.api.answers import ApiError, Ok
 from writeoffs.api.fields import BIGINT_MAX, Currency, Money
@@ -154,6 +156,20 @@ class CaseApiError(ApiError):
     errors: list[FieldProblem] | None = Field(
         None, description="400: every field's problem (the first is also error_code/field)."
     )
+
+    @classmethod
+    def of(cls, error: BillingError) -> dict[str, Any]:
+        """A refusal's body; a 400 about a field lists every field's problem (the
+        validation error carries them all as ``problems``, a service's names one)."""
+        problems = getattr(error, "problems", None)
+        if problems is None and error.field and error.http_status == HTTPStatus.BAD_REQUEST:
+            problems = [
+                FieldProblem(field=error.field, error_code=error.code, error_msg=error.message)
+            ]
+        body = cls(
+            error_code=error.code, error_msg=error.message, field=error.field, errors=problems
+        )
+        return body.model_dump(mode="json", exclude_none=True)
 
 
 # For the settle call's answer: the case after the settlement.

@@ -9,32 +9,22 @@ nothing here checks a rule of its own.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
 from billing.actors import Actor
 from billing.errors import (
     ACCOUNT_NOT_FOUND,
-    AUTHENTICATION_FAILED,
-    BODY_TOO_LARGE,
     INVALID_ACCOUNTING_CODE,
     INVALID_INPUT,
-    LENGTH_REQUIRED,
-    MALFORMED_BODY,
-    METHOD_NOT_ALLOWED,
     MISSING_INPUT,
-    UNEXPECTED_ERROR,
     BillingError,
 )
-from billing.idempotency import replay_or_run, request_sha256
 from billing.models import Account, AccountingCode, ApiKey
 from billing.money import from_minor
 from billing.rules import REQUIRED_MESSAGE, require_perm
@@ -50,37 +40,45 @@ from writeoffs.api.case_schemas import (
     CaseSettleRequest,
     FieldProblem,
 )
-from writeoffs.api.feed import bearer_api_key
-from writeoffs.api.transport import _idempotency_key, _parse_json
+from writeoffs.api.transport import (
+    bearer_api_key,
+    bearer_endpoint,
+    idempotency_key,
+    json_body,
+    method_not_allowed,
+    run_idempotent,
+)
 from writeoffs.cases.notes import case_add_note
 from writeoffs.cases.open import CaseHold, case_open
 from writeoffs.cases.resolution import HoldSettlement, case_settle
 from writeoffs.cases.rules import case_id_for
 from writeoffs.models import Case, ReasonCode, Source, WriteOff
 
-log = logging.getLogger(__name__)
-
 type Answer = tuple[int, dict]
 
 
-@csrf_exempt  # The caller authenticates with its key, not a session cookie.
+# Every refusal in the case calls' shape: a 400 lists each field's problem.
+_case_endpoint = bearer_endpoint(describe=CaseApiError.of)
+
+
+@_case_endpoint
 def cases_collection(request: HttpRequest) -> JsonResponse:
     return _v1_call(request, "POST", CaseCreateRequest, _create)
 
 
-@csrf_exempt
+@_case_endpoint
 def case_detail(request: HttpRequest, number: str) -> JsonResponse:
     return _v1_call(request, "GET", None, lambda api_key, _: _read(api_key, number))
 
 
-@csrf_exempt
+@_case_endpoint
 def case_notes(request: HttpRequest, number: str) -> JsonResponse:
     return _v1_call(
         request, "POST", CaseNoteRequest, lambda api_key, given: _add_note(api_key, number, given)
     )
 
 
-@csrf_exempt
+@_case_endpoint
 def case_settlement(request: HttpRequest, number: str) -> JsonResponse:
     return _v1_call(
         request, "POST", CaseSettleRequest, lambda api_key, given: _settle(api_key, number, given)
@@ -241,64 +239,28 @@ def _v1_call(
     model: type[BaseModel] | None,
     handler: Callable[..., Answer],
 ) -> JsonResponse:
-    try:
-        if request.method not in (method, "HEAD" if method == "GET" else method):
-            response = _error_response(BillingError(METHOD_NOT_ALLOWED, f"Use {method}."))
-            response["Allow"] = "GET, HEAD" if method == "GET" else method
-            return response
-        api_key = bearer_api_key(request)
-        if model is None:
-            status, body = _run(lambda: handler(api_key, None))
-            return JsonResponse(body, status=status)
-        params = _json_body(request)
-        given = _validate(model, params)
-        key = _idempotency_key(request)
-        if model is CaseCreateRequest:
-            run = lambda: _run(lambda: handler(api_key, given, key))  # noqa: E731
-        else:
-            run = lambda: _run(lambda: handler(api_key, given))  # noqa: E731
-        if key is None:
-            status, body = run()
-            return JsonResponse(body, status=status)
-        digest = request_sha256(request.path, params)
-        status, body, replayed = replay_or_run(api_key, key, digest, run)
-        response = JsonResponse(body, status=status)
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
-    except BillingError as error:
-        response = _error_response(error)
-        if error.code == AUTHENTICATION_FAILED:
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
-    except Exception:
-        log.exception("API call %s failed unexpectedly", request.path)
-        return _error_response(
-            BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
-        )
+    """The shared steps of a case call; refusals are answered by ``_case_endpoint``."""
+    if request.method not in (method, "HEAD" if method == "GET" else method):
+        return method_not_allowed("GET, HEAD" if method == "GET" else method, f"Use {method}.")
+    api_key = bearer_api_key(request)
+    if model is None:
+        status, body = _run(lambda: handler(api_key, None))
+        return JsonResponse(body, status=status)
+    params = json_body(request)
+    given = _validate(model, params)
+    key = idempotency_key(request)
+    if model is CaseCreateRequest:
+        run = lambda: _run(lambda: handler(api_key, given, key))  # noqa: E731
+    else:
+        run = lambda: _run(lambda: handler(api_key, given))  # noqa: E731
+    return run_idempotent(request, api_key, key, params, run)
 
 
 def _run(call: Callable[[], Answer]) -> Answer:
     try:
         return call()
     except BillingError as error:
-        return error.http_status, _error_body(error)
-
-
-def _json_body(request: HttpRequest) -> dict[str, object]:
-    if "CONTENT_LENGTH" not in request.META:
-        raise BillingError(
-            LENGTH_REQUIRED, "Send the body with a Content-Length header (not chunked)."
-        )
-    if request.content_type not in ("application/json", "text/json"):
-        raise BillingError(MALFORMED_BODY, "Send the body as JSON (application/json).")
-    try:
-        return _parse_json(request.body)
-    except RequestDataTooBig:
-        raise BillingError(
-            BODY_TOO_LARGE,
-            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-        ) from None
+        return error.http_status, CaseApiError.of(error)
 
 
 def _validate[Model: BaseModel](model: type[Model], params: dict[str, object]) -> Model:
@@ -329,20 +291,3 @@ class _FieldErrors(BillingError):
     def __init__(self, code: int, message: str, field: str, problems: list[FieldProblem]) -> None:
         super().__init__(code, message, field=field)
         self.problems = problems
-
-
-def _error_body(error: BillingError) -> dict:
-    problems = getattr(error, "problems", None)
-    if problems is None and error.field and error.http_status == HTTPStatus.BAD_REQUEST:
-        problems = [FieldProblem(field=error.field, error_code=error.code, error_msg=error.message)]
-    body = CaseApiError(
-        error_code=error.code, error_msg=error.message, field=error.field, errors=problems
-    )
-    return body.model_dump(mode="json", exclude_none=True)
-
-
-def _error_response(error: BillingError) -> JsonResponse:
-    response = JsonResponse(_error_body(error), status=error.http_status)
-    if error.retry_after is not None:
-        response["Retry-After"] = str(error.retry_after)
-    return response

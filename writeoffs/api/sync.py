@@ -9,37 +9,21 @@ stored), 400 with each problem by field.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
 from billing.actors import Actor
-from billing.errors import (
-    AUTHENTICATION_FAILED,
-    BODY_TOO_LARGE,
-    ERROR_CODES,
-    INVALID_INPUT,
-    LENGTH_REQUIRED,
-    MALFORMED_BODY,
-    METHOD_NOT_ALLOWED,
-    MISSING_INPUT,
-    UNEXPECTED_ERROR,
-    BillingError,
-)
-from billing.idempotency import replay_or_run, request_sha256
+from billing.errors import ERROR_CODES, INVALID_INPUT, MISSING_INPUT, BillingError
 from billing.models import Account, ImportKind, Invoice, Payment
 from billing.money import from_minor
 from billing.sync.imports.fields import RowProblem
 from billing.sync.imports.service import import_record
 from billing.sync.imports.verdicts import Outcome
 from writeoffs.api.answers import ApiError
-from writeoffs.api.feed import bearer_api_key
 from writeoffs.api.sync_schemas import (
     AccountPut,
     AccountStored,
@@ -51,9 +35,14 @@ from writeoffs.api.sync_schemas import (
     PaymentStored,
     PutError,
 )
-from writeoffs.api.transport import _idempotency_key, _parse_json, error_response
-
-log = logging.getLogger(__name__)
+from writeoffs.api.transport import (
+    bearer_api_key,
+    bearer_endpoint,
+    idempotency_key,
+    json_body,
+    method_not_allowed,
+    run_idempotent,
+)
 
 # The body's name for each invoice-line column of the CSV layout.
 _LINE_FIELDS = {
@@ -65,55 +54,19 @@ _LINE_FIELDS = {
 
 
 def _put_view(kind: str, body_model: type[BaseModel]):
-    @csrf_exempt  # The caller authenticates with its key, not a session cookie.
+    @bearer_endpoint()
     def view(request: HttpRequest, external_id: str) -> JsonResponse:
-        try:
-            if request.method != "PUT":
-                response = error_response(BillingError(METHOD_NOT_ALLOWED, "Use PUT."))
-                response["Allow"] = "PUT"
-                return response
-            api_key = bearer_api_key(request)
-            body = _body(request)
-            key = _idempotency_key(request)
-            actor = Actor.for_api_key(api_key)
-
-            def run() -> tuple[int, dict]:
-                return _put(kind, body_model, external_id, body, actor)
-
-            if key is None:
-                status, answer = run()
-                return JsonResponse(answer, status=status)
-            digest = request_sha256(request.path, body)
-            status, answer, replayed = replay_or_run(api_key, key, digest, run)
-            response = JsonResponse(answer, status=status)
-            if replayed:
-                response["Idempotent-Replayed"] = "true"
-            return response
-        except BillingError as error:
-            response = error_response(error)
-            if error.code == AUTHENTICATION_FAILED:
-                response["WWW-Authenticate"] = 'Bearer realm="api"'
-            return response
-        except Exception:
-            log.exception("API call %s failed unexpectedly", request.path)
-            return error_response(
-                BillingError(UNEXPECTED_ERROR, "Unexpected error; it has been logged.")
-            )
+        if request.method != "PUT":
+            return method_not_allowed("PUT")
+        api_key = bearer_api_key(request)
+        body = json_body(request, noun="record")
+        key = idempotency_key(request)
+        actor = Actor.for_api_key(api_key)
+        return run_idempotent(
+            request, api_key, key, body, lambda: _put(kind, body_model, external_id, body, actor)
+        )
 
     return view
-
-
-def _body(request: HttpRequest) -> dict[str, object]:
-    if "CONTENT_LENGTH" not in request.META:
-        raise BillingError(
-            LENGTH_REQUIRED, "Send the body with a Content-Length header (not chunked)."
-        )
-    if request.content_type not in ("application/json", "text/json"):
-        raise BillingError(MALFORMED_BODY, "Send the record as JSON (application/json).")
-    try:
-        return _parse_json(request.body)
-    except RequestDataTooBig:
-        raise BillingError(BODY_TOO_LARGE, "The request body is too large.") from None
 
 
 def _put(
