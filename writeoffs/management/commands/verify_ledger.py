@@ -1,4 +1,4 @@
-"""Print the ledger check (writeoffs/verification.py): every invoice whose stored
+"""Print the ledger check (writeoffs/verification/): every invoice whose stored
 totals drifted from its rows, every journal problem, and a summary; exit non-zero
 when anything drifted.
 

@@ -1,41 +1,16 @@
-"""The ledger check: recompute every invoice's running totals from its rows, check
-the journal against the rows, and return what drifted (``Verification``).
-
-Registered with billing (``billing.extensions.register_ledger_check``): the
-``verify_ledger`` command prints its result, and a move of the lock date stores it in
-the close snapshot.
-
-This deliberately shares no code with the services or the posting code: it adds
-up the integer minor units of the active payments, the active write-offs and the
-open dispute holds itself. A check that reused the code it checks could not fail.
-The postings each row must have are the SPEC's table, which is data
-(``billing.ledger.rules``, the table the services and the seed post by): this reads
-it, and works out each row's net per code from it on its own.
-
-Each kind of row is read as one stream ordered by invoice (or by row), and the
-streams are merged in id order, so memory stays flat on a million invoices. The
-journal's per-row and per-invoice sums are grouped in SQL: a SUM over integer
-columns is exact on both SQLite and PostgreSQL.
-
-The journal checks:
-- every entry balances (debits = credits);
-- every invoice, payment and write-off has exactly the postings its state gives,
-  and nothing else is posted;
-- each invoice's AR-control lines sum to its balance due;
-- per currency, AR control equals the sum of balance due over sent invoices.
-
-Each failure has a kind (the constants below). The stored-totals failures and the
-journal's are listed up to the limit each, and all of them are counted.
-"""
+"""The journal against the rows: every entry balances, every invoice, payment,
+write-off and provision run has exactly the postings its state gives (the SPEC's
+table, ``billing.ledger.rules``, read here on its own), and AR control matches the
+balance due per invoice and per currency."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, F, Sum
+from django.db.models import F, Sum
 
 from billing.ledger.codes import ControlCodes
 from billing.ledger.rules import (
@@ -57,175 +32,23 @@ from billing.models import (
     Payment,
 )
 from billing.verification import Verification
-from writeoffs.models import DisputeHold, ProvisionRun, WriteOff, WriteOffRecovery
+from writeoffs.models import ProvisionRun, WriteOff, WriteOffRecovery
 from writeoffs.tax.expected import expected_tax, relief_pending_code_id, taxed_invoice_lines
+from writeoffs.verification.kinds import (
+    CONTROL_CODES,
+    CURRENCY_AR_CONTROL,
+    INVOICE_AR_CONTROL,
+    POSTING_WITHOUT_ROW,
+    UNBALANCED_ENTRY,
+    UNKNOWN_SOURCE,
+    WRONG_ENTRIES,
+    WRONG_POSTINGS,
+)
+from writeoffs.verification.streams import CHUNK, Stream, postings
 
-# The kinds of failure. An invoice's stored totals disagree with its rows:
-INVOICE_TOTALS = "invoice_totals"
-# The journal's:
-CONTROL_CODES = "control_codes"  # AR_CONTROL_CODE or CASH_CODE names no code
-UNBALANCED_ENTRY = "unbalanced_entry"
-UNKNOWN_SOURCE = "unknown_source"  # entries post a kind of row that posts nothing
-POSTING_WITHOUT_ROW = "posting_without_row"
-WRONG_ENTRIES = "wrong_entries"  # a row has other entries than its state gives
-WRONG_POSTINGS = "wrong_postings"  # its net per code is not what it should be
-INVOICE_AR_CONTROL = "invoice_ar_control"
-CURRENCY_AR_CONTROL = "currency_ar_control"
-
-CHUNK = 10000
 # What a source row should have posted: the net per code (a row whose code is unset
 # expects it under None, which no posting matches), its event and its undoing event.
 Expected = tuple[dict[int | None, int], str | None, str | None]
-
-
-def sums_by_invoice(rows: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """``(invoice_id, amount)`` rows ordered by invoice -> ``(invoice_id, sum)``."""
-    current, total = None, 0
-    for invoice_id, amount in rows:
-        if invoice_id != current:
-            if current is not None:
-                yield current, total
-            current, total = invoice_id, 0
-        total += amount
-    if current is not None:
-        yield current, total
-
-
-class Stream:
-    """A cursor over one kind of row's per-invoice sums, advanced in step with the invoices."""
-
-    def __init__(self, rows: Iterable[tuple[int, int]]) -> None:
-        self._sums = sums_by_invoice(rows)
-        self._head = next(self._sums, None)
-
-    def take(self, invoice_id: int) -> int:
-        """The sum for ``invoice_id``: 0 when it has no rows. Rows of invoices that do
-        not exist cannot happen (foreign keys), so anything smaller is skipped."""
-        while self._head is not None and self._head[0] < invoice_id:
-            self._head = next(self._sums, None)
-        if self._head is not None and self._head[0] == invoice_id:
-            return self._head[1]
-        return 0
-
-
-def _amounts(queryset) -> Iterable[tuple[int, int]]:
-    return (
-        queryset.order_by("invoice_id")
-        .values_list("invoice_id", "amount_minor")
-        .iterator(chunk_size=CHUNK)
-    )
-
-
-def verify_ledger(limit: int = 1000) -> Verification:
-    """Check every invoice's stored totals and the whole journal against the rows.
-
-    At most ``limit`` drifting invoices and ``limit`` journal problems are listed;
-    all are counted. ``checked`` counts the invoices and the journal entries.
-    """
-    result = Verification()
-    _check_stored_totals(result, limit)
-    JournalCheck(result, limit).run()
-    return result
-
-
-def _check_stored_totals(result: Verification, limit: int) -> None:
-    paid = Stream(_amounts(Payment.objects.filter(status=Payment.Status.ACTIVE)))
-    # Net of bad-debt recoveries, as the invoice keeps it.
-    written_off = Stream(
-        WriteOff.objects.filter(status=WriteOff.Status.ACTIVE)
-        .order_by("invoice_id")
-        .values_list("invoice_id", F("amount_minor") - F("recovered_minor"))
-        .iterator(chunk_size=CHUNK)
-    )
-    held = Stream(_amounts(DisputeHold.objects.filter(status=DisputeHold.Status.OPEN)))
-    # Approvals: a pending write-off reserves its amount, except a pending conversion,
-    # whose amount stays in its open hold.
-    pending = Stream(
-        _amounts(
-            WriteOff.objects.filter(status=WriteOff.Status.PENDING, origin_dispute__isnull=True)
-        )
-    )
-    invoices = (
-        Invoice.objects.order_by("id")
-        .values_list(
-            "id",
-            "invoice_no",
-            "total_minor",
-            "paid_minor",
-            "written_off_minor",
-            "held_minor",
-            "pending_minor",
-        )
-        .iterator(chunk_size=CHUNK)
-    )
-
-    checked = drifting = 0
-    for row in invoices:
-        invoice_id, invoice_no, total, stored_paid, stored_wo, stored_held, stored_pending = row
-        checked += 1
-        problems = []
-        for name, stored, actual in (
-            ("paid", stored_paid, paid.take(invoice_id)),
-            ("written off", stored_wo, written_off.take(invoice_id)),
-            ("held", stored_held, held.take(invoice_id)),
-            ("pending", stored_pending, pending.take(invoice_id)),
-        ):
-            if stored != actual:
-                problems.append(f"{name} stored {stored} but rows add up to {actual}")
-        if not 0 <= stored_held <= total - stored_paid - stored_wo:
-            problems.append("held is outside 0..balance due")
-        if not 0 <= stored_pending <= total - stored_paid - stored_wo - stored_held:
-            problems.append("held + pending is more than the balance due")
-        if problems:
-            drifting += 1
-            result.count(
-                INVOICE_TOTALS,
-                f"Invoice {invoice_no} (id {invoice_id}): "
-                + "; ".join(problems)
-                + " (minor units)",
-                listed=drifting <= limit,
-            )
-    result.checked["invoices"] = checked
-
-
-def _postings(source_type: str) -> Iterator[tuple[int, dict[int, int], dict[str, int]]]:
-    """Per source row of ``source_type``, in id order: its net per code (debits minus
-    credits, zeros left out) and how many entries of each event it has."""
-    nets = (
-        JournalLine.objects.filter(entry__source_type=source_type)
-        .values_list("entry__source_id", "accounting_code_id")
-        .annotate(net=Sum("debit_minor") - Sum("credit_minor"))
-        .order_by("entry__source_id", "accounting_code_id")
-        .iterator(chunk_size=CHUNK)
-    )
-    events = (
-        JournalEntry.objects.filter(source_type=source_type)
-        .values_list("source_id", "event")
-        .annotate(n=Count("id"))
-        .order_by("source_id", "event")
-        .iterator(chunk_size=CHUNK)
-    )
-    net_head = next(nets, None)
-    for source_id, counts in _grouped_events(events):
-        by_code: dict[int, int] = {}
-        while net_head is not None and net_head[0] <= source_id:
-            if net_head[0] == source_id and net_head[2]:
-                by_code[net_head[1]] = net_head[2]
-            net_head = next(nets, None)
-        yield source_id, by_code, counts
-
-
-def _grouped_events(rows) -> Iterator[tuple[int, dict[str, int]]]:
-    current: int | None = None
-    counts: dict[str, int] = {}
-    for source_id, event, n in rows:
-        if source_id != current:
-            if current is not None:
-                yield current, counts
-            current, counts = source_id, {}
-        counts[event] = n
-    if current is not None:
-        yield current, counts
 
 
 class Reinstated(NamedTuple):
@@ -438,8 +261,8 @@ class JournalCheck:
     ) -> None:
         """Each row of ``rows`` (named, in id order) against its postings; the row's
         entry is the first of ``alternatives`` whose rule applies to it."""
-        postings = _postings(source_type)
-        head = next(postings, None)
+        source_postings = postings(source_type)
+        head = next(source_postings, None)
         for row in rows.order_by("id").iterator(chunk_size=CHUNK):
             row_id = row[0]
             while head is not None and head[0] < row_id:
@@ -447,12 +270,12 @@ class JournalCheck:
                     POSTING_WITHOUT_ROW,
                     f"Journal entries post {source_type} {head[0]}, which does not exist.",
                 )
-                head = next(postings, None)
+                head = next(source_postings, None)
             nets: dict[int, int] = {}
             events: dict[str, int] = {}
             if head is not None and head[0] == row_id:
                 _, nets, events = head
-                head = next(postings, None)
+                head = next(source_postings, None)
             row_parts = (parts or {}).get(row_id, [])
             tax = taxes(row) if taxes is not None else {}
             want_nets, posted, undone = self._expected(alternatives, row, row_parts, tax)
