@@ -10,11 +10,21 @@
 - ``drift`` compares a tally with its source recomputed from the rows;
 - ``rebuild`` replaces a tally by its source, in one statement (one snapshot) on
   PostgreSQL, so it is safe while the app writes.
+
+``compact`` and ``rebuild`` of one tally take the same transaction-level advisory
+lock on PostgreSQL, so they never overlap: a rebuild's DELETE would not see the rows
+a compaction in flight inserts, and would leave them beside its own. Writers never
+take it.
+
+Each tally registers its source (``register``), so that ``verify_ledger``,
+``rebuild_aggregates`` and the daily compaction find every tally, billing's and
+write-offs' alike, without billing importing write-offs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import connections, router, transaction
@@ -24,6 +34,32 @@ from billing.models.tallies import Tally
 
 Key = tuple[object, ...]
 Sums = tuple[int, ...]
+Source = Callable[[], QuerySet]
+
+_SOURCES: dict[type[Tally], Source] = {}
+
+
+def register(model: type[Tally], source: Source) -> None:
+    """Name ``model``'s source: a function returning the grouped queryset of its
+    figures recomputed from the rows (as ``drift`` and ``rebuild`` take it)."""
+    _SOURCES[model] = source
+
+
+def registered() -> list[tuple[type[Tally], Source]]:
+    """Every registered tally and its source, by table name (a stable order)."""
+    return sorted(_SOURCES.items(), key=lambda item: item[0]._meta.db_table)
+
+
+def compact_all() -> dict[type[Tally], tuple[int, int]]:
+    """``compact`` every registered tally: the daily run's step, and the end of a
+    bulk load."""
+    return {model: compact(model) for model, _source in registered()}
+
+
+def _serialise(model: type[Tally], cursor) -> None:
+    """On PostgreSQL, the tally's advisory lock until the transaction ends (see the
+    module's docstring)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(model._meta.db_table.encode())])
 
 
 def add(model: type[Tally], deltas: Iterable[Mapping[str, object]]) -> int:
@@ -66,6 +102,7 @@ def compact(model: type[Tally]) -> tuple[int, int]:
     )
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            _serialise(model, cursor)
             cursor.execute(
                 f"WITH gone AS (DELETE FROM {table} RETURNING {keys}, {sums}), "  # noqa: S608
                 f"counted AS (SELECT COUNT(*) AS n FROM gone), "
@@ -138,6 +175,7 @@ def rebuild(model: type[Tally], source: QuerySet) -> int:
     select, params = source.query.sql_with_params()
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            _serialise(model, cursor)
             cursor.execute(
                 f"WITH gone AS (DELETE FROM {table}) "  # noqa: S608
                 f"INSERT INTO {table} ({keys}, {sums}) {select}",
