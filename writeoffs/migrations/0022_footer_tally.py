@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "abstract": False,
+                "verbose_name": "write-off footer tally",
             },
         ),
         migrations.RunPython(install_feeds, uninstall_feeds),

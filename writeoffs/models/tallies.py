@@ -29,5 +29,8 @@ class AccountWriteoffTally(Tally):
     KEYS = ("account",)
     SUMS = ("active_gross_minor", "active_recovered_minor", "open_held_minor")
 
+    class Meta:
+        verbose_name = "write-off footer tally"
+
     def __str__(self) -> str:
         return f"{self.account_id}"
