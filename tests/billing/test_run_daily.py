@@ -278,7 +278,6 @@ def test_a_run_with_nothing_to_do_says_so_and_exits_0():
     assert err == ""
 
 
-
 def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(
     settings, invoice, clerk_actor
 ):
