@@ -8,7 +8,7 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from billing import roles
+        from billing import roles, tallies
         from billing.history import cache_history_managers, connect_history_actor
         from billing.ledger import codes
         from billing.ops import checks  # noqa: F401  (registers the system checks)
@@ -20,5 +20,8 @@ class BillingConfig(AppConfig):
             codes.ensure_control_codes, sender=self, dispatch_uid="billing_control_codes"
         )
         register_receivable_tallies()
+        post_migrate.connect(
+            tallies.rebuild_after_flush, sender=self, dispatch_uid="billing_tallies_after_flush"
+        )
         connect_history_actor()
         cache_history_managers()
