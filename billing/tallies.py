@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import connections, router, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Field, QuerySet, Sum
 
 from billing.models.tallies import Tally
 
@@ -76,14 +76,14 @@ def _serialise(model: type[Tally], cursor) -> None:
 def add(model: type[Tally], deltas: Iterable[Mapping[str, object]]) -> int:
     """Write one row per delta whose sums are not all zero; returns how many."""
     rows = [model(**delta) for delta in deltas if any(delta.get(name, 0) for name in model.SUMS)]
-    model.objects.bulk_create(rows, batch_size=1000)
+    model._default_manager.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
 def figures(model: type[Tally], **filters: object) -> dict[Key, Sums]:
     """Each key's sums (the rows of ``filters``), zero figures left out."""
     grouped = (
-        model.objects.filter(**filters)
+        model._default_manager.filter(**filters)
         .values_list(*model.KEYS)
         .annotate(**{f"total_{name}": Sum(name) for name in model.SUMS})
         .order_by()
@@ -93,10 +93,17 @@ def figures(model: type[Tally], **filters: object) -> dict[Key, Sums]:
     return {key: sums for key, sums in found.items() if any(sums)}
 
 
+def _column(model: type[Tally], name: str) -> str:
+    """The quoted column of field ``name`` (a foreign key's ``..._id``)."""
+    field = model._meta.get_field(name)
+    # KEYS and SUMS name concrete fields, which have a column.
+    assert isinstance(field, Field) and field.column is not None
+    return connections[router.db_for_write(model)].ops.quote_name(field.column)
+
+
 def _columns(model: type[Tally]) -> tuple[str, str, str]:
-    quote = connections[router.db_for_write(model)].ops.quote_name
-    keys = ", ".join(quote(model._meta.get_field(name).column) for name in model.KEYS)
-    sums = [quote(model._meta.get_field(name).column) for name in model.SUMS]
+    keys = ", ".join(_column(model, name) for name in model.KEYS)
+    sums = [_column(model, name) for name in model.SUMS]
     return keys, ", ".join(sums), ", ".join(f"SUM({column})" for column in sums)
 
 
@@ -107,10 +114,7 @@ def compact(model: type[Tally]) -> tuple[int, int]:
     connection = connections[alias]
     table = connection.ops.quote_name(model._meta.db_table)
     keys, sums, summed = _columns(model)
-    nonzero = " OR ".join(
-        f"SUM({connection.ops.quote_name(model._meta.get_field(n).column)}) <> 0"
-        for n in model.SUMS
-    )
+    nonzero = " OR ".join(f"SUM({_column(model, name)}) <> 0" for name in model.SUMS)
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _serialise(model, cursor)

@@ -308,16 +308,16 @@ def verify_aggregates(limit: int) -> Verification:
             listed=n < limit,
         )
     for model, source in tallies.registered():
-        count, listed = tallies.drift(model, source(), limit)
-        for drift in listed:
+        differing, drifted = tallies.drift(model, source(), limit)
+        for key_drift in drifted:
             result.count(
                 TALLY_DRIFT,
-                f"The {model._meta.verbose_name} of {drift.key} stores "
-                f"{dict(zip(model.SUMS, drift.stored, strict=True))}; its rows add up to "
-                f"{dict(zip(model.SUMS, drift.recomputed, strict=True))}.",
+                f"The {model._meta.verbose_name} of {key_drift.key} stores "
+                f"{dict(zip(model.SUMS, key_drift.stored, strict=True))}; its rows add up to "
+                f"{dict(zip(model.SUMS, key_drift.recomputed, strict=True))}.",
                 listed=True,
             )
-        for _ in range(count - len(listed)):
+        for _ in range(differing - len(drifted)):
             result.count(TALLY_DRIFT, "", listed=False)
     return result
 
