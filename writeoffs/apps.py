@@ -39,6 +39,7 @@ def _register_with_billing() -> None:
     from writeoffs.cases.open import case_for_lone_hold
     from writeoffs.cases.paid import release_paid_holds
     from writeoffs.cases.resolution import case_after_hold_settled
+    from writeoffs.footers import register_footer_tally
     from writeoffs.ledger_checks import verify_books
     from writeoffs.lifecycle import listeners
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
@@ -48,6 +49,7 @@ def _register_with_billing() -> None:
     from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
 
+    register_footer_tally()
     for role, permissions in roles.ROLE_PERMISSIONS.items():
         extensions.register_role_permissions(role, permissions)
     for role, permissions in roles.API_ROLE_PERMISSIONS.items():

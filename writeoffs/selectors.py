@@ -22,6 +22,7 @@ from billing.money import from_minor
 from billing.parsing import is_ascii_digits
 from billing.receivables.selectors import sent_invoice_sums
 from billing.rules import today
+from writeoffs.footers import footer_figures
 from writeoffs.models import OPEN_CASE_STATUSES, BulkRun, CreditNote, DisputeHold, WriteOff
 
 # Sort parameter -> column; "-" in front means descending. Every order ends on the
@@ -133,32 +134,20 @@ class WriteOffTotals:
 
 
 def active_writeoffs_totals(account: Account) -> WriteOffTotals:
-    """One aggregate of integer columns in SQL, read from ``writeoff_account_total_idx``
-    alone (it carries both amounts)."""
-    sums = (
-        WriteOff.objects.filter(account=account, status=WriteOff.Status.ACTIVE)
-        .order_by()
-        .aggregate(
-            gross=Sum("amount_minor", default=0),
-            recovered=Sum("recovered_minor", default=0),
-            net=Sum(F("amount_minor") - F("recovered_minor"), default=0),
-        )
-    )
+    """From the account's footer tally (``writeoffs.footers``): a handful of rows by
+    index, however many write-offs the account has."""
+    figures = footer_figures(account)
+    gross, recovered = figures.active_gross_minor, figures.active_recovered_minor
     return WriteOffTotals(
-        written_off=from_minor(sums["gross"], account.currency),
-        recovered=from_minor(sums["recovered"], account.currency),
-        net=from_minor(sums["net"], account.currency),
+        written_off=from_minor(gross, account.currency),
+        recovered=from_minor(recovered, account.currency),
+        net=from_minor(gross - recovered, account.currency),
     )
 
 
 def open_holds_total(account: Account) -> Decimal:
-    rows = DisputeHold.objects.filter(account=account, status=DisputeHold.Status.OPEN)
-    return _total(rows, account)
-
-
-def _total(rows: QuerySet, account: Account) -> Decimal:
-    minor = rows.order_by().aggregate(total=Sum("amount_minor"))["total"] or 0
-    return from_minor(minor, account.currency)
+    """Σ the account's open holds, from its footer tally."""
+    return from_minor(footer_figures(account).open_held_minor, account.currency)
 
 
 def invoice_number_match(query: str) -> Q | None:

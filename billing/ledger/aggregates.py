@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
+from billing import tallies
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import hold_period_lock
 from billing.models import AccountingPeriodLock, Invoice, JournalLine, PeriodBalance
@@ -275,14 +276,17 @@ def sums_between(
 
 AR_BALANCE_DRIFT = "ar_balance_drift"
 PERIOD_BALANCE_DRIFT = "period_balance_drift"
+TALLY_DRIFT = "tally_drift"
 
 
 def verify_aggregates(limit: int) -> Verification:
     """Every aggregate recomputed from the journal's lines: each invoice's AR-control
     balance (kind ``ar_balance_drift``) and each stored period balance
-    (``period_balance_drift``). The app that registers the ledger checks merges it into
-    its own, so ``verify_ledger`` and each close snapshot run it. (It adds no ``checked`` count:
-    it reads the same invoices and lines the other checks count.)"""
+    (``period_balance_drift``); and each registered tally recomputed from its rows,
+    one grouped query each (``tally_drift``, per key that differs). The app that
+    registers the ledger checks merges it into its own, so ``verify_ledger`` and each
+    close snapshot run it. (It adds no ``checked`` count: it reads the same invoices
+    and lines the other checks count.)"""
     result = Verification()
     count, listed = ar_balance_drift(limit)
     for invoice_no, stored, recomputed in listed:
@@ -303,6 +307,18 @@ def verify_aggregates(limit: int) -> Verification:
             f"{drift.recomputed}.",
             listed=n < limit,
         )
+    for model, source in tallies.registered():
+        differing, drifted = tallies.drift(model, source(), limit)
+        for key_drift in drifted:
+            result.count(
+                TALLY_DRIFT,
+                f"The {model._meta.verbose_name} of {key_drift.key} stores "
+                f"{dict(zip(model.SUMS, key_drift.stored, strict=True))}; its rows add up to "
+                f"{dict(zip(model.SUMS, key_drift.recomputed, strict=True))}.",
+                listed=True,
+            )
+        for _ in range(differing - len(drifted)):
+            result.count(TALLY_DRIFT, "", listed=False)
     return result
 
 
@@ -310,6 +326,7 @@ def verify_aggregates(limit: int) -> Verification:
 class Rebuilt:
     ar_balances: int  # invoices whose balance changed
     period_balances: int  # stored rows that changed, appeared or went
+    tally_keys: int = 0  # keys of the tallies whose figures differed from their rows
 
 
 def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
@@ -321,7 +338,9 @@ def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
       holds that lock, so no entry can land between the recomputation and the write;
     - the period balances in one transaction that locks the lock date in force (as a
       move of the lock date does), so the stored months cannot change meanwhile;
-      their months are closed, so no posting can touch their lines.
+      their months are closed, so no posting can touch their lines;
+    - each tally, after the invoices' balances it sums: rebuilt in one statement when
+      it drifted (``billing.tallies.rebuild``, one snapshot), compacted otherwise.
     """
     changed = 0
     after = 0
@@ -347,7 +366,15 @@ def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
             current.balances_before = write_closed_months(None, current.locked_through)
             current.save(update_fields=["balances_before"])
         rewritten = len(set(before.items()) ^ set(_stored_rows().items()))
-    return Rebuilt(ar_balances=changed, period_balances=rewritten)
+    drifted = 0
+    for model, source in tallies.registered():
+        count, _listed = tallies.drift(model, source(), limit=0)
+        if count:
+            tallies.rebuild(model, source())
+        else:
+            tallies.compact(model)
+        drifted += count
+    return Rebuilt(ar_balances=changed, period_balances=rewritten, tally_keys=drifted)
 
 
 def _stored_rows() -> dict[tuple, tuple[int, int]]:

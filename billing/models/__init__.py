@@ -44,6 +44,10 @@ from billing.models.journal import (
 from billing.models.payments import (
     Payment,
 )
+from billing.models.receivable_tallies import (
+    AccountTally,
+    AgingTally,
+)
 from billing.models.tax import (
     TaxRate,
 )
@@ -59,8 +63,10 @@ __all__ = [
     "IDEMPOTENCY_WINDOW",
     "WEBHOOK_LOG_RETENTION",
     "Account",
+    "AccountTally",
     "AccountingCode",
     "AccountingPeriodLock",
+    "AgingTally",
     "ApiIdempotencyRecord",
     "ApiKey",
     "DeliveryOutcome",

@@ -139,6 +139,20 @@ class Invoice(models.Model):
                 name="invoice_open_items_idx",
                 condition=OPEN_ITEM,
             ),
+            # An account's open items: today's aging splits a page of accounts (paged
+            # from AccountTally) into buckets from these alone.
+            models.Index(
+                fields=[
+                    "account",
+                    "currency",
+                    "aging_date",
+                    "ar_balance_minor",
+                    "held_minor",
+                    "pending_minor",
+                ],
+                name="invoice_account_open_idx",
+                condition=OPEN_ITEM,
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(invoice_no__gt=0), name="invoice_no_positive"),

@@ -17,7 +17,10 @@ After every step it checks four things:
   which error code a refused call must raise;
 - 0 <= held + pending <= balance_due and paid + written_off <= total;
 - the journal: every entry balances, and AR control equals the balance due, per
-  invoice and per currency (grouped integer SUMs over the lines, plain SQL).
+  invoice and per currency (grouped integer SUMs over the lines, plain SQL);
+- each tally the triggers keep (today's aging per currency and aging date, per
+  account, and the Write-offs footers) equals the model's figures; a rule compacts
+  them between steps.
 
 Each example runs inside a savepoint that is rolled back afterwards, so the
 invoices start fresh every time. HYPOTHESIS_PROFILE=ci runs 100 examples of 30 steps.
@@ -46,10 +49,19 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from billing import tallies
 from billing.actors import Actor
 from billing.errors import BillingError
 from billing.factories import AccountFactory, AccountingCodeFactory, UserFactory
-from billing.models import AccountingCode, Invoice, InvoiceLine, JournalLine, Payment
+from billing.models import (
+    AccountingCode,
+    AccountTally,
+    AgingTally,
+    Invoice,
+    InvoiceLine,
+    JournalLine,
+    Payment,
+)
 from billing.receivables.invoices import invoice_revenue_code_correct, invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
@@ -69,7 +81,13 @@ from writeoffs.lifecycle.expiry import dispute_holds_expire
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
 from writeoffs.lifecycle.recovery import recovery_record
 from writeoffs.lifecycle.reverse import writeoff_reverse
-from writeoffs.models import ApprovalLimit, DisputeHold, WriteOff, WriteOffRecovery
+from writeoffs.models import (
+    AccountWriteoffTally,
+    ApprovalLimit,
+    DisputeHold,
+    WriteOff,
+    WriteOffRecovery,
+)
 from writeoffs.verification import verify_ledger as verify_rows_and_journal
 
 # Error codes, spelled out here rather than imported, so the test states them itself.
@@ -929,7 +947,60 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
             )
 
+    @rule()
+    def compact_tallies(self):
+        """The daily run's compaction, between any two steps: the figures stay."""
+        before = {model: tallies.figures(model) for model, _source in tallies.registered()}
+        tallies.compact_all()
+        assert {model: tallies.figures(model) for model, _source in tallies.registered()} == before
+
     # --- invariants -----------------------------------------------------------
+
+    @invariant()
+    def each_tally_equals_the_model(self):
+        # The tallies the triggers keep (today's aging, its account rows, the Write-offs
+        # footers), against the model's own figures: plain Python, no source query.
+        accounts = self.world["invoice_accounts"]
+        aging: dict[tuple, list[int]] = {}
+        by_account: dict[tuple, list[int]] = {}
+        footers: dict[tuple, list[int]] = {}
+        for invoice in self.invoices:
+            due = (
+                invoice.total - invoice.paid - invoice.written_off
+                if invoice.status == "sent"
+                else 0
+            )
+            for sums, key, figures in (
+                (
+                    aging,
+                    (invoice.currency, invoice.aging_date),
+                    (due, invoice.held, invoice.pending, due),
+                ),
+                (
+                    by_account,
+                    (accounts[invoice.pk], invoice.currency),
+                    (due, invoice.held, invoice.pending),
+                ),
+            ):
+                row = sums.setdefault(key, [0] * len(figures))
+                for n, value in enumerate(figures):
+                    row[n] += value
+        for entry in self.writeoffs:
+            row = footers.setdefault((accounts[entry.invoice.pk],), [0, 0, 0])
+            if entry.status == "active":
+                row[0] += entry.amount
+                row[1] += entry.recovered
+        for entry in self.holds:
+            row = footers.setdefault((accounts[entry.invoice.pk],), [0, 0, 0])
+            if entry.status == "open":
+                row[2] += entry.amount
+        for model, wanted in (
+            (AgingTally, aging),
+            (AccountTally, by_account),
+            (AccountWriteoffTally, footers),
+        ):
+            expected = {key: tuple(sums) for key, sums in wanted.items() if any(sums)}
+            assert tallies.figures(model) == expected, model
 
     @invariant()
     def stored_totals_match_the_rows_and_the_model(self):
@@ -1085,6 +1156,9 @@ def run_ledger_machine(**strength) -> None:
         "revenue_code_ids": [revenue.pk, services.pk],
         "admin": Actor.for_user(UserFactory(username="sm-admin", is_superuser=True)),
         "ar_id": AccountingCode.objects.get(code=django_settings.AR_CONTROL_CODE).pk,
+        "invoice_accounts": dict(
+            Invoice.objects.filter(pk__in=invoice_pks).values_list("pk", "account_id")
+        ),
     }
     run_state_machine_as_test(
         LedgerMachine,

@@ -54,6 +54,9 @@ from writeoffs.models.recovery import (
 from writeoffs.models.report_jobs import (
     ReportJob,
 )
+from writeoffs.models.tallies import (
+    AccountWriteoffTally,
+)
 from writeoffs.models.writeoffs import (
     LedgerEntry,
     WriteOff,
@@ -68,6 +71,7 @@ __all__ = [
     "SETTLEMENT_OUTCOMES",
     "STORED_WRITEOFF_REASON_CODES",
     "WRITEOFF_REASON_CODES",
+    "AccountWriteoffTally",
     "ApprovalLimit",
     "BulkRun",
     "BulkRunItem",

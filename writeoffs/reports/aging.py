@@ -6,8 +6,9 @@ check against AR control.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from django.conf import settings
 from django.db.models import (
@@ -29,7 +30,8 @@ from billing.extensions import Reserved
 from billing.ledger.books import trial_balance
 from billing.ledger.codes import control_codes
 from billing.models import Invoice, JournalLine
-from billing.models.invoices import BALANCE_DUE_MINOR, OPEN_ITEM
+from billing.models.invoices import OPEN_ITEM
+from billing.receivables.tallies import accounts_with_receivables, aging_date_figures
 from billing.rules import today
 from writeoffs.models import DisputeHold, WriteOff
 
@@ -295,7 +297,8 @@ class ControlCheck:
 @dataclass
 class AgingReport:
     as_of: datetime.date
-    accounts: list[AgingRow]
+    # A list, or as of today ``TodayAccounts``: rows read a page at a time.
+    accounts: Sequence[AgingRow]
     totals: dict[str, AgingRow]
     checks: list[ControlCheck]
 
@@ -314,36 +317,26 @@ def aging_report(
     the size: two for the balances, two for each outside column, one for the trial
     balance (account names ride along in the GROUP BY).
 
-    As of today (unless ``from_journal``) the cells come from the aggregates kept
-    at write time, one grouped read of the open items (``_fill_from_open_items``);
-    as of a past date, from the journal's lines and the holds and requests
+    As of today (unless ``from_journal``) the figures come from the tallies kept
+    at write time: the totals from AgingTally (``_totals_today``), the account rows
+    paged from AccountTally, each page's accounts split into buckets from their own
+    open items (``TodayAccounts``), so nothing reads every open item. As of a past
+    date, from the journal's lines and the holds and requests
     (``_fill_from_journal``), which grows with history: the report-job threshold
     is for that."""
-    # By the invoice's currency, while the trial balance goes by the line's: a line
-    # posted in the wrong currency shows as a disagreement.
-    rows: dict[tuple[int, str], AgingRow] = {}
-
-    def row_for(acct_no: int, name: str, row_currency: str) -> AgingRow:
-        key = (acct_no, row_currency)
-        if key not in rows:
-            rows[key] = AgingRow(currency=row_currency, acct_no=acct_no, name=name)
-        return rows[key]
-
-    if as_of >= today() and not from_journal:
-        _fill_from_open_items(row_for, as_of, currency)
-    else:
-        _fill_from_journal(row_for, as_of, currency)
-
-    accounts = sorted(
-        (row for row in rows.values() if not row.is_zero), key=lambda r: (r.currency, r.acct_no)
-    )
+    accounts: Sequence[AgingRow]
     totals: dict[str, AgingRow] = {}
-    for row in accounts:
-        total = totals.setdefault(row.currency, AgingRow(currency=row.currency))
-        for key, amount in row.buckets.items():
-            total.buckets[key] += amount
-        for key, amount in row.outside.items():
-            total.outside[key] += amount
+    if as_of >= today() and not from_journal:
+        accounts = TodayAccounts(as_of, currency)
+        totals = _totals_today(as_of, currency)
+    else:
+        accounts = _accounts_from_journal(as_of, currency)
+        for row in accounts:
+            total = totals.setdefault(row.currency, AgingRow(currency=row.currency))
+            for key, amount in row.buckets.items():
+                total.buckets[key] += amount
+            for key, amount in row.outside.items():
+                total.outside[key] += amount
     control = ar_control_at(as_of)
     # The invoices' stored balances are today's: a later date has posted nothing more.
     stored = stored_balance_due(currency) if as_of >= today() else None
@@ -369,6 +362,23 @@ def aging_report(
 RowFor = Callable[[int, str, str], AgingRow]
 
 
+def _accounts_from_journal(as_of: datetime.date, currency: str | None) -> list[AgingRow]:
+    # By the invoice's currency, while the trial balance goes by the line's: a line
+    # posted in the wrong currency shows as a disagreement.
+    rows: dict[tuple[int, str], AgingRow] = {}
+
+    def row_for(acct_no: int, name: str, row_currency: str) -> AgingRow:
+        key = (acct_no, row_currency)
+        if key not in rows:
+            rows[key] = AgingRow(currency=row_currency, acct_no=acct_no, name=name)
+        return rows[key]
+
+    _fill_from_journal(row_for, as_of, currency)
+    return sorted(
+        (row for row in rows.values() if not row.is_zero), key=lambda r: (r.currency, r.acct_no)
+    )
+
+
 def _fill_from_journal(row_for: RowFor, as_of: datetime.date, currency: str | None) -> None:
     """The cells at a past date, from the AR-control lines dated on or before it and
     the holds and pending requests open at its end: reads grow with history."""
@@ -390,48 +400,104 @@ def _fill_from_journal(row_for: RowFor, as_of: datetime.date, currency: str | No
             row.buckets[BUCKET_KEYS[bucket]] -= total
 
 
-def _fill_from_open_items(row_for: RowFor, as_of: datetime.date, currency: str | None) -> None:
-    """The cells today, from what each open item carries: its AR-control balance
-    (``ar_balance_minor``, the journal's aggregate that posting keeps), and the held
-    and pending amounts and aging date the services keep under its row lock; read
-    through ``invoice_open_items_idx``, so only the invoices with something due,
-    however long the history. The journal's own figures at today: ``verify_ledger``
-    recomputes the balances from the lines and reports drift."""
-    for acct_no, name, row_currency, bucket, due, held, pending in _open_item_sums(as_of, currency):
-        row = row_for(acct_no, name, row_currency)
-        row.buckets[BUCKET_KEYS[bucket]] += due - held - pending
+def bucket_index(as_of: datetime.date, aging_date: datetime.date) -> int:
+    """The index in BUCKETS of an aging date at ``as_of``, as ``_bucket_of`` says it
+    in SQL."""
+    days = (as_of - aging_date).days
+    for index, (_key, _label, _first, last) in enumerate(BUCKETS):
+        if last is not None and days <= last:
+            return index
+    return len(BUCKETS) - 1
+
+
+def _totals_today(as_of: datetime.date, currency: str | None) -> dict[str, AgingRow]:
+    """Today's aging per currency from AgingTally: each aging date's due less what is
+    held and pending in its bucket, those two in their own columns (a few thousand
+    rows, however many invoices)."""
+    totals: dict[str, AgingRow] = {}
+    for (code, aging_date), (due, held, pending, _stored) in aging_date_figures(currency).items():
+        row = totals.setdefault(code, AgingRow(currency=code))
+        row.buckets[BUCKET_KEYS[bucket_index(as_of, aging_date)]] += due - held - pending
         row.outside["held"] += held
         row.outside["pending"] += pending
+    return {code: totals[code] for code in sorted(totals) if not totals[code].is_zero}
 
 
 def aging_totals_today(as_of: datetime.date) -> AgingReport:
     """Today's aging per currency only (what the home page's charts draw), without the
-    accounts or the check: one GROUP BY currency and bucket of the open items, which
-    the database answers from ``invoice_open_items_idx`` alone (no account join)."""
+    accounts or the check, from AgingTally."""
     if as_of < today():
         raise ValueError("aging totals come from the aggregates of today")
-    totals: dict[str, AgingRow] = {}
-    for currency, bucket, due, held, pending in (
-        open_items()
-        .annotate(bucket=_bucket_of("aging_date", as_of))
-        .values_list("currency", "bucket")
-        .annotate(
-            due=Sum("ar_balance_minor"),
-            held_sum=Sum("held_minor"),
-            pending_sum=Sum("pending_minor"),
+    return AgingReport(as_of=as_of, accounts=[], totals=_totals_today(as_of, None), checks=[])
+
+
+class TodayAccounts(Sequence[AgingRow]):
+    """Today's account rows, read a slice at a time: the accounts with something due,
+    held or pending come from AccountTally, ordered by currency and account number
+    (``accounts_with_receivables``); only the slice's accounts are split into buckets,
+    from their own open items (``invoice_account_open_idx``). The page reads one page;
+    the CSV streams every account, a chunk at a time."""
+
+    CHUNK = 500
+
+    def __init__(self, as_of: datetime.date, currency: str | None) -> None:
+        self.as_of = as_of
+        self.currency = currency
+        self.rows = accounts_with_receivables(currency)
+
+    def __len__(self) -> int:
+        return self.rows.count()
+
+    @overload
+    def __getitem__(self, index: int) -> AgingRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AgingRow]: ...
+    def __getitem__(self, index: int | slice) -> AgingRow | list[AgingRow]:
+        if isinstance(index, slice):
+            return self._split(list(self.rows[index]))
+        found = self._split(list(self.rows[index : index + 1]))
+        if not found:
+            raise IndexError(index)
+        return found[0]
+
+    def __iter__(self) -> Iterator[AgingRow]:
+        start = 0
+        while chunk := self[start : start + self.CHUNK]:
+            yield from chunk
+            start += self.CHUNK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _split(self, rows: list[tuple]) -> list[AgingRow]:
+        found = {
+            (account_id, row_currency): AgingRow(currency=row_currency, acct_no=acct_no, name=name)
+            for account_id, acct_no, name, row_currency, *_sums in rows
+        }
+        if not found:
+            return []
+        items = open_items(self.currency).filter(
+            account_id__in={account_id for account_id, _ in found}
         )
-        .order_by()
-    ):
-        row = totals.setdefault(currency, AgingRow(currency=currency))
-        row.buckets[BUCKET_KEYS[bucket]] += due - held - pending
-        row.outside["held"] += held
-        row.outside["pending"] += pending
-    return AgingReport(
-        as_of=as_of,
-        accounts=[],
-        totals={code: totals[code] for code in sorted(totals) if not totals[code].is_zero},
-        checks=[],
-    )
+        for account_id, row_currency, bucket, due, held, pending in (
+            items.annotate(bucket=_bucket_of("aging_date", self.as_of))
+            .values_list("account_id", "currency", "bucket")
+            .annotate(
+                due=Sum("ar_balance_minor"),
+                held_sum=Sum("held_minor"),
+                pending_sum=Sum("pending_minor"),
+            )
+            .order_by()
+        ):
+            row = found.get((account_id, row_currency))
+            if row is None:
+                continue
+            row.buckets[BUCKET_KEYS[bucket]] += due - held - pending
+            row.outside["held"] += held
+            row.outside["pending"] += pending
+        return list(found.values())
 
 
 def open_items(currency: str | None = None) -> QuerySet[Invoice]:
@@ -441,29 +507,13 @@ def open_items(currency: str | None = None) -> QuerySet[Invoice]:
     return invoices.filter(currency=currency) if currency else invoices
 
 
-def _open_item_sums(as_of: datetime.date, currency: str | None) -> list[tuple]:
-    return list(
-        open_items(currency)
-        .annotate(bucket=_bucket_of("aging_date", as_of))
-        .values_list("account__acct_no", "account__name", "currency", "bucket")
-        .annotate(
-            due=Sum("ar_balance_minor"),
-            held_sum=Sum("held_minor"),
-            pending_sum=Sum("pending_minor"),
-        )
-        .order_by()
-    )
-
-
 def stored_balance_due(currency: str | None = None) -> dict[str, int]:
     """Σ balance due (total - paid - written off) the sent invoices store, per
-    currency: one grouped query over the open items (the others are due nothing),
-    no journal line read."""
-    invoices = open_items()
-    if currency:
-        invoices = invoices.filter(currency=currency)
-    sums = invoices.order_by().values("currency").annotate(due=Sum(BALANCE_DUE_MINOR))
-    return {row["currency"]: row["due"] or 0 for row in sums}
+    currency, from AgingTally (kept from those very columns): no invoice read."""
+    stored: dict[str, int] = {}
+    for (code, _aging_date), (*_cells, balance_due) in aging_date_figures(currency).items():
+        stored[code] = stored.get(code, 0) + balance_due
+    return stored
 
 
 def ar_control_at(as_of: datetime.date) -> dict[str, int]:

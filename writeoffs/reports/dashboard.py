@@ -1,5 +1,4 @@
-"""The disputes worklist and the staff home page's figures.
-"""
+"""The disputes worklist and the staff home page's figures."""
 
 from __future__ import annotations
 
@@ -9,12 +8,10 @@ from dataclasses import dataclass
 from django.db.models import (
     Count,
     QuerySet,
-    Sum,
 )
 
-from billing.models.invoices import BALANCE_DUE_MINOR
+from billing.receivables.tallies import receivable_totals
 from writeoffs.models import DisputeHold
-from writeoffs.reports.aging import open_items
 from writeoffs.reports.analysis import WriteoffAnalysis
 from writeoffs.selectors import pending_writeoff_count
 
@@ -56,21 +53,12 @@ class HomeFigures:
 
 
 def home_figures(today: datetime.date, month: WriteoffAnalysis) -> HomeFigures:
-    """Open receivables and on hold from the invoices' running totals (the open
-    items: a settled invoice is due nothing and holds nothing), this month's written
-    off and recovered from ``month``."""
-    grouped = (
-        open_items()
-        .values_list("currency")
-        .annotate(
-            receivable=Sum(BALANCE_DUE_MINOR),
-            held_total=Sum("held_minor"),
-        )
-        .order_by("currency")
-    )
+    """Open receivables (the balance due the sent invoices store) and on hold, per
+    currency, from AgingTally (a few thousand rows, however many invoices); this
+    month's written off and recovered from ``month``."""
     figures = {
-        currency: CurrencyFigures(currency, receivable or 0, held or 0)
-        for currency, receivable, held in grouped
+        currency: CurrencyFigures(currency, balance_due, held)
+        for currency, (_due, held, _pending, balance_due) in receivable_totals().items()
     }
     for row in month.months:
         entry = figures.setdefault(row.currency, CurrencyFigures(row.currency))

@@ -15,6 +15,7 @@ kept on the row for the requester to download.
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections.abc import Iterator, Sequence
 
 from django.db import transaction
@@ -54,13 +55,9 @@ def report_job_request(
     if kind not in ReportJob.Kind.values:
         raise BillingError(INVALID_INPUT, "Choose aging or the trial balance.", field="kind")
     if as_of > today():
-        raise BillingError(
-            INVALID_INPUT, "The as-of date cannot be in the future.", field="as_of"
-        )
+        raise BillingError(INVALID_INPUT, "The as-of date cannot be in the future.", field="as_of")
     if start is not None and start > as_of:
-        raise BillingError(
-            INVALID_INPUT, "The start must be on or before the end.", field="start"
-        )
+        raise BillingError(INVALID_INPUT, "The start must be on or before the end.", field="start")
     return ReportJob.objects.create(
         kind=kind,
         as_of=as_of,
@@ -115,9 +112,9 @@ AGING_HEADER = (
 
 def aging_csv_rows(report: AgingReport) -> Iterator[Sequence[object]]:
     """The aging's CSV rows, per account then per currency's total: the report page's
-    download and a report job's file."""
+    download and a report job's file. Today's accounts stream a chunk at a time."""
     outside = outside_columns()
-    for row in [*report.accounts, *report.totals.values()]:
+    for row in itertools.chain(report.accounts, report.totals.values()):
         yield (
             [report.as_of, row.acct_no, row.name or "Total", row.currency]
             + [from_minor(row.buckets[key], row.currency) for key in BUCKET_KEYS]

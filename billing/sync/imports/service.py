@@ -21,6 +21,7 @@ from typing import IO, cast
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from billing import tallies
 from billing.actors import Actor
 from billing.errors import BODY_TOO_LARGE, BillingError
 from billing.ledger.periods import lock_date_read_once
@@ -164,6 +165,10 @@ def _apply(
                     result.count(verdict)
             if progress is not None:
                 progress(result.rows, checked.rows)
+    if kind != ImportKind.ACCOUNTS:
+        # Each batch's invoices and payments left rows of deltas in the tallies
+        # (billing.tallies); fold them now rather than at the next daily run.
+        tallies.compact_all()
     return result
 
 

@@ -35,9 +35,9 @@ def test_today_from_the_aggregates_equals_today_from_the_journal(ledger):
 
 
 def test_the_home_pages_totals_are_the_reports_totals(ledger):
-    assert reports.aging_totals_today(ledger.today).totals == reports.aging_report(
-        ledger.today
-    ).totals
+    assert (
+        reports.aging_totals_today(ledger.today).totals == reports.aging_report(ledger.today).totals
+    )
     with pytest.raises(ValueError):
         reports.aging_totals_today(ledger.today - DAY)
 
@@ -53,3 +53,29 @@ def test_a_drifted_aggregate_shows_in_the_check_against_the_journal(ledger):
     assert (usd.aging_minor, usd.ar_control_minor) == (23100, 23000)
     assert not report.agrees
     assert verify_aggregates(10).failed == {AR_BALANCE_DRIFT: 1}
+
+
+def test_a_page_of_todays_accounts_reads_the_tally_and_that_pages_open_items_only(
+    ledger, django_assert_num_queries
+):
+    """The account rows are paged from AccountTally; a slice splits only its own
+    accounts into buckets: two queries, whatever the slice, each slice the journal's."""
+    journal = reports.aging_report(ledger.today, from_journal=True).accounts
+    ours = reports.aging_report(ledger.today).accounts
+    assert len(journal) >= 2
+    assert len(ours) == len(journal)
+    for start in range(len(journal)):
+        with django_assert_num_queries(2):
+            page = ours[start : start + 1]
+        assert page == journal[start : start + 1]
+    assert ours[len(journal) :] == []
+    assert list(ours) == journal
+
+
+def test_a_currency_filter_pages_that_currencys_accounts_only(ledger):
+    for currency in ("USD", "EUR"):
+        ours = reports.aging_report(ledger.today, currency=currency)
+        journal = reports.aging_report(ledger.today, currency=currency, from_journal=True)
+        assert list(ours.accounts) == journal.accounts
+        assert {row.currency for row in ours.accounts} == {currency}
+        assert ours.totals == journal.totals

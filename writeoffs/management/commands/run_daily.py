@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing import tallies
 from billing.actors import Actor
 from billing.ops.maintenance import purge_expired_records
 from writeoffs.approvals.decisions import writeoffs_lapse
@@ -103,6 +104,18 @@ def mail_overdue_cases(day: datetime.date, report: Report) -> str:
     return f"{sent} overdue cases digest(s) sent."
 
 
+def compact_tallies(day: datetime.date, report: Report) -> str:
+    """Step 8: every tally's rows of deltas folded into one row per key
+    (``billing.tallies.compact``), so a day's writes leave a day's rows at most."""
+    folded = tallies.compact_all()
+    for model, (before, written) in folded.items():
+        if before != written:
+            report(f"{model._meta.verbose_name}: {before:,} rows folded into {written:,}.")
+    before = sum(rows for rows, _ in folded.values())
+    after = sum(rows for _, rows in folded.values())
+    return f"{len(folded)} tallies compacted: {before:,} rows into {after:,}."
+
+
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
     DailyStep("approval lapse", lapse_pending_approvals),
@@ -111,6 +124,7 @@ STEPS: list[DailyStep] = [
     DailyStep("purge", purge),
     DailyStep("settled cases", close_settled_dispute_cases),
     DailyStep("overdue cases digest", mail_overdue_cases),
+    DailyStep("tally compaction", compact_tallies),
 ]
 
 

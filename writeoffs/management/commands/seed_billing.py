@@ -45,6 +45,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing import tallies
 from billing.factories import AccountingCodeFactory
 from billing.history import record_creation_history
 from billing.ledger.bulk import post_rows
@@ -52,6 +53,8 @@ from billing.ledger.codes import STARTING_TAX_RATE, control_codes
 from billing.ledger.periods import lock_date
 from billing.models import (
     Account,
+    AccountTally,
+    AgingTally,
     ApiIdempotencyRecord,
     Event,
     Invoice,
@@ -64,6 +67,7 @@ from billing.models import (
 )
 from writeoffs.cases.backfill import cases_for_lone_holds
 from writeoffs.models import (
+    AccountWriteoffTally,
     Case,
     CaseAttachment,
     CaseNote,
@@ -309,6 +313,10 @@ class Command(BaseCommand):
             InvoiceLine,
             Invoice,
             Account,
+            # Last: the DELETEs above moved them (through their triggers) to zero.
+            AgingTally,
+            AccountTally,
+            AccountWriteoffTally,
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             for model in tables:
@@ -397,6 +405,12 @@ class Command(BaseCommand):
                 for model, after in seeded_after.items()
             )
         self._progress(f"  {written:,} creation records in history")
+        # The triggers left a row of deltas per key and statement: fold them.
+        folded = tallies.compact_all()
+        self._progress(
+            f"  tallies compacted: {sum(before for before, _ in folded.values()):,} rows into "
+            f"{sum(after for _, after in folded.values()):,}"
+        )
         return n_accounts
 
     # --- the journal -------------------------------------------------------------
