@@ -46,6 +46,13 @@ EV  the events feed (``events.py``): --events events appended by bulk SQL, then
     and at the middle, vs a raw cursor SELECT of the same page, with its query
     plan; the goal is the whole response in 50 ms or less (SPEC: at 5M events on
     PostgreSQL). ``--only measure_events --invoices 1000`` measures it alone.
+CS  the dispute case pages (``cases.py``): a busy case's page, its timeline, notes and
+    attachments tabs, and the cases list, vs the bare page (``/bare/``);
+PR  the allowance's provision run for last month's end (``provision.py``): the dry
+    run's median and the posting run, each also per invoice;
+CN  credit-note numbers under 20 concurrent writers (``credit_notes.py``, PostgreSQL):
+    write-offs/s with their credit notes vs one writer, then every number of the year
+    checked unique and consecutive.
 
 --scale SMALL,LARGE (PostgreSQL) measures S instead: cost against data size. It
 seeds SMALL invoices (seed_billing in a child process, for its peak memory),
@@ -60,6 +67,11 @@ for each, and each of today's figures at LARGE beside its floor (a bare page
 behind the same middleware, or bare SQL of the same figures); then F over the
 larger database (both seed runs against a raw insert of all their rows) and the
 seed's peak memory. --skip measure_f leaves out the raw copy, the slow part.
+
+--scale-reuse SMALL_DB,LARGE_DB (PostgreSQL) measures S on two databases seeded
+before on the server of --database-url, never created or dropped here: migrated,
+analysed, closed through last month (once), the benchmark users made or found in
+each, then the same round-robin.
 
 Absolute times on a shared machine are noise, so variants that are compared
 run round-robin, request by request, and every figure is a median. The output
@@ -134,6 +146,14 @@ def parse_args() -> argparse.Namespace:
         "again and compare (PostgreSQL, needs --database-url), e.g. 1000000,5000000",
     )
     parser.add_argument(
+        "--scale-reuse",
+        type=database_names,
+        metavar="SMALL_DB,LARGE_DB",
+        help="S on two databases already seeded on the server of --database-url, instead "
+        "of seeding: migrated, analysed, closed through last month and measured (never "
+        "dropped), e.g. s_small,s_large",
+    )
+    parser.add_argument(
         "--no-http", action="store_true", help="leave out H (HTTP), gunicorn under wrk"
     )
     parser.add_argument(
@@ -150,6 +170,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="EV: events appended for the feed's page"
+    )
+    parser.add_argument(
+        "--credit-note-writes",
+        type=int,
+        default=25,
+        help="CN: write-offs per writer (20 writers, and one writer as many in all)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -169,6 +195,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     args = parser.parse_args()
+    if args.scale and args.scale_reuse:
+        parser.error("--scale seeds its databases, --scale-reuse reuses seeded ones: one of them")
+    if args.scale_reuse and not args.database_url:
+        parser.error("--scale-reuse runs on PostgreSQL: give --database-url too")
     if args.scale:
         if not args.database_url:
             parser.error("--scale runs on PostgreSQL: give --database-url too")
@@ -188,6 +218,15 @@ def sizes(text: str) -> tuple[int, int]:
     return small, large
 
 
+def database_names(text: str) -> tuple[str, str]:
+    names = tuple(part.strip() for part in text.split(","))
+    if len(names) != 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names):
+        raise argparse.ArgumentTypeError("two database names, e.g. s_small,s_large")
+    if names[0] == names[1]:
+        raise argparse.ArgumentTypeError("two different databases")
+    return names[0], names[1]
+
+
 # --- The throwaway databases -------------------------------------------------
 
 
@@ -205,13 +244,18 @@ def prepare_databases(args: argparse.Namespace) -> Callable[[], None]:
         import psycopg
 
         parts = urlsplit(args.database_url)
-        names = [tag, f"{tag}_copy"]
+        # S reusing seeded databases (--scale-reuse) measures them as they are: only
+        # the copy F's floor fills is the benchmark's own, made and dropped here.
+        names = [f"{tag}_copy"] if args.scale_reuse else [tag, f"{tag}_copy"]
         with psycopg.connect(args.database_url, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{tag}"))
-        os.environ["BENCHMARK_COPY_NAME"] = names[1]
-        if args.scale:
+        default = args.scale_reuse[0] if args.scale_reuse else tag
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{default}"))
+        os.environ["BENCHMARK_COPY_NAME"] = f"{tag}_copy"
+        if args.scale_reuse:
+            os.environ["BENCHMARK_LARGE_NAME"] = args.scale_reuse[1]
+        elif args.scale:
             # S: made later, from the seeded database as its template (measure_scale).
             names.append(f"{tag}_large")
             os.environ["BENCHMARK_LARGE_NAME"] = names[2]
@@ -480,7 +524,6 @@ class Benchmark:
     # Setup --------------------------------------------------------------------
 
     def setup(self) -> None:
-        from django.contrib.auth.models import Group
         from django.core.management import call_command
         from django.db import connection
 
@@ -489,18 +532,29 @@ class Benchmark:
         per_account = max(args.invoices // accounts, 1)
         busy = args.busy_account_writeoffs or max(round(50_000 * args.invoices / 1_000_000), 2_500)
         self.per_account = per_account
-        self.figures.update(
-            vendor=connection.vendor,
-            invoices_requested=args.invoices,
-            accounts=accounts,
-            busy_account_writeoffs_requested=busy,
-        )
+        self.figures["vendor"] = connection.vendor
+        if not args.scale_reuse:  # a reused database's sizes are whatever it holds
+            self.figures.update(
+                invoices_requested=args.invoices,
+                accounts=accounts,
+                busy_account_writeoffs_requested=busy,
+            )
         start = time.perf_counter()
         call_command("migrate", verbosity=0)
-        call_command("migrate", database="copy", verbosity=0)
+        # Each other database is migrated as the default one: a data migration that
+        # does not name its database (0017's build of the aggregates does not) would
+        # otherwise read and write the default database instead.
+        others = ("copy", "large") if args.scale_reuse else ("copy",)
+        for alias in others:
+            # Reused, "large" takes new migrations (an aggregate's build) on its rows.
+            with on_database(alias):
+                call_command("migrate", verbosity=0)
         self.figures["migrate_s"] = round(time.perf_counter() - start, 1)
 
-        if args.scale:
+        if args.scale_reuse:
+            self.figures["S_reused"] = list(args.scale_reuse)
+            self.note(f"S: reusing the seeded databases {' and '.join(args.scale_reuse)}")
+        elif args.scale:
             self.seed_child(accounts=accounts, per_account=per_account, busy=busy)
         else:
             if self.measures("measure_j") and not args.profile:
@@ -537,15 +591,24 @@ class Benchmark:
             load = self.figures["seed_load"] = load_average()
             self.note(f"seeded in {self.seed_seconds:.1f} s (load average {load})")
         self.after_seed()
+        self.users()
 
+    def users(self) -> None:
+        """The benchmark's superuser and clerk, made on the default database, or found
+        there when a reused database has them from an earlier run."""
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
 
         user_model = get_user_model()
-        self.admin_user = user_model.objects.create_superuser("bench-admin", "a@example.com", None)
+        self.admin_user = user_model.objects.filter(username="bench-admin").first()
+        if self.admin_user is None:
+            self.admin_user = user_model.objects.create_superuser(
+                "bench-admin", "a@example.com", None
+            )
         # Staff too, so that the same clerk can open the stock changelist for A (staff
         # status opens admin; what it shows still follows the clerk's permissions).
-        self.clerk = user_model.objects.create_user(
-            "bench-clerk", "c@example.com", None, is_staff=True
+        self.clerk, _ = user_model.objects.get_or_create(
+            username="bench-clerk", defaults={"email": "c@example.com", "is_staff": True}
         )
         self.clerk.groups.add(Group.objects.get(name="Billing clerk"))
 
@@ -827,6 +890,77 @@ class Benchmark:
         self.figures["EV_plan"] = plan
         self.figures["EV_index_used"] = uses
         self.rows.append(("EV", "index range used by the page", str(uses), "", "yes"))
+
+    def measure_cases(self) -> None:
+        """CS: a busy dispute case's page, its tabs and the cases list vs ``/bare/``."""
+        from billing.actors import Actor
+        from tests.benchmarks import cases
+
+        with cases.media_directory() as media:
+            case = cases.busy_case(Actor.for_user(self.clerk), media)
+            t = round_robin(cases.variants(self.clerk_client, case), self.args.requests)
+        self.figures["CS_case_number"] = case.number
+        labels = {
+            "case_page": f"case {case.number}'s page ({cases.NOTES} notes added)",
+            **{f"case_{tab}": f"the case's {tab} tab, whole page" for tab in cases.TABS},
+            "case_list": "the cases list",
+        }
+        for name, label in labels.items():
+            self.record(
+                f"CS_{name}", f"{label} / bare page", t[name].wall, t["bare"].wall, "report"
+            )
+            self.figures[f"CS_{name}_queries"] = t[name].queries
+        self.sql_listing("case page", t["case_page"])
+        self.sql_listing("cases list", t["case_list"])
+
+    def measure_provision(self) -> None:
+        """PR: the allowance's provision run for last month's end, timed and per invoice."""
+        from tests.benchmarks import provision
+
+        figures = provision.measure(self.admin_user, self.heavy_rounds)
+        self.figures["PR_provision"] = figures
+        invoices = self.counts["invoices"]
+        for key, label in (
+            ("dry_run_ms", "dry run (the plan), median"),
+            ("run_ms", "run, posting"),
+        ):
+            ms = figures[key]
+            per = ms * 1000 / invoices
+            self.figures[f"PR_{key}_per_invoice_us"] = round(per, 3)
+            self.rows.append(
+                (
+                    "PR",
+                    f"provision {label}, {figures['month_end']}, {invoices:,} invoices",
+                    f"{ms:.1f} ms ({per:.2f} us/invoice)",
+                    "",
+                    "(reported)",
+                )
+            )
+
+    def measure_credit_notes(self) -> None:
+        """CN: write-offs/s with credit notes, 20 writers at once / one; numbers checked."""
+        from tests.benchmarks import credit_notes
+
+        figures = credit_notes.measure(self, self.args.credit_note_writes)
+        self.figures["CN_credit_notes"] = figures
+        self.record(
+            "CN",
+            f"write-offs with credit notes/s, {figures['writers']} writers / one, "
+            f"{figures['writeoffs']:,} each",
+            figures["many_writers_per_s"],
+            figures["one_writer_per_s"],
+            "report",
+            "per_s",
+        )
+        self.rows.append(
+            (
+                "CN",
+                "credit-note numbers of the year unique and consecutive, counter at the last",
+                f"{figures['notes']:,} notes, 1..{figures['last_sequence']:,}",
+                "",
+                "yes",
+            )
+        )
 
     def deep_page(self) -> int:
         """D's page: 2,000 (50,000 write-offs), or the last one of a smaller busy account."""
@@ -1499,27 +1633,11 @@ class Benchmark:
     def measure_scale(self) -> None:
         """S: the measures that must stay flat in data size, on the seeded database and
         on a copy of it that seed_billing grew to the larger size, in one round-robin."""
-        import psycopg
-        from django.db import connections
-
-        large = self.args.scale[1]
         small_counts = self.counts
-        # A file copy of the seeded database, statistics, users and sessions included;
-        # PostgreSQL copies only a database nobody is connected to.
-        small_name = connections["default"].settings_dict["NAME"]
-        large_name = connections["large"].settings_dict["NAME"]
-        connections.close_all()
-        start = time.perf_counter()
-        with psycopg.connect(self.args.database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{large_name}" TEMPLATE "{small_name}"')
-        self.figures["S_template_copy_s"] = round(time.perf_counter() - start, 1)
-        self.seed_child(
-            accounts=max((large - small_counts["invoices"]) // self.per_account, 1),
-            per_account=self.per_account,
-            busy=0,
-            alias="large",
-        )
-        self.after_seed("large")
+        if self.args.scale_reuse:
+            self.after_seed("large")
+        else:
+            self.grow_copy()
         large_counts = self.counts
         # Close the books through last month on both (after the growth: seed_billing
         # refuses a database with a lock date), so the trial balance reads stored
@@ -1529,9 +1647,10 @@ class Benchmark:
             with on_database(alias):
                 self.figures[f"S_close_months_{alias}_s"] = close_last_month()
         self.figures["S_counts"] = {"small": small_counts, "large": large_counts}
+        grown = "seeded before" if self.args.scale_reuse else "its copy, grown"
         self.note(
             f"S: {small_counts['invoices']:,} invoices (the seeded database) and "
-            f"{large_counts['invoices']:,} (its copy, grown), measured alternately"
+            f"{large_counts['invoices']:,} ({grown}), measured alternately"
         )
 
         n = self.args.requests
@@ -1539,6 +1658,11 @@ class Benchmark:
         reports_variants: dict[str, Callable[[], object]] = {}
         for alias in ("default", "large"):
             with on_database(alias):
+                # Each database's own users, sessions and busy account: reused
+                # databases were seeded apart, so their ids need not agree.
+                self.users()
+                self.clients()
+                self.busy_account()
                 pages_of, reports_of = self.scale_variants()
             variants.update({f"{name}@{alias}": on(alias, c) for name, c in pages_of.items()})
             reports_variants.update(
@@ -1598,6 +1722,8 @@ class Benchmark:
                 "small": round(base.sql, 3),
                 "large": round(ours.sql, 3),
             }
+        if not self.seed_runs:
+            return  # reused databases: no seed ran here
         peak = max(run["peak_rss_bytes"] for run in self.seed_runs) / 2**20
         self.figures["S_seed_peak_memory_mb"] = round(peak)
         self.rows.append(
@@ -1609,6 +1735,29 @@ class Benchmark:
                 "<=1024 MB " + ("met" if peak <= 1024 else "NOT met"),
             )
         )
+
+    def grow_copy(self) -> None:
+        """S's larger database: a copy of the seeded one, grown by seed_billing."""
+        import psycopg
+        from django.db import connections
+
+        large = self.args.scale[1]
+        # A file copy of the seeded database, statistics, users and sessions included;
+        # PostgreSQL copies only a database nobody is connected to.
+        small_name = connections["default"].settings_dict["NAME"]
+        large_name = connections["large"].settings_dict["NAME"]
+        connections.close_all()
+        start = time.perf_counter()
+        with psycopg.connect(self.args.database_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{large_name}" TEMPLATE "{small_name}"')
+        self.figures["S_template_copy_s"] = round(time.perf_counter() - start, 1)
+        self.seed_child(
+            accounts=max((large - self.counts["invoices"]) // self.per_account, 1),
+            per_account=self.per_account,
+            busy=0,
+            alias="large",
+        )
+        self.after_seed("large")
 
     def scale_variants(self) -> tuple[dict, dict]:
         """S's calls on the current default database: the same as A's partial, C, D, E's
@@ -1684,10 +1833,15 @@ def close_last_month() -> float:
     started = time.perf_counter()
     month_end = today().replace(day=1) - datetime.timedelta(days=1)
     with transaction.atomic():
+        previous = AccountingPeriodLock.objects.order_by("-id").first()
+        if previous is not None and previous.locked_through >= month_end:
+            return 0.0  # a reused database an earlier run closed (--scale-reuse)
         AccountingPeriodLock.objects.create(
             locked_through=month_end,
             reason="Benchmark: the months before this one closed",
-            balances_before=write_closed_months(None, month_end),
+            balances_before=write_closed_months(
+                previous.balances_before if previous else None, month_end
+            ),
         )
     return round(time.perf_counter() - started, 1)
 
@@ -1764,8 +1918,11 @@ def main() -> None:
         if args.profile:
             pages.profile(bench, args.profile, args.requests)
             return
-        if args.scale:
-            steps: tuple[Callable[[], None], ...] = (bench.measure_scale, bench.measure_f)
+        if args.scale_reuse:
+            # No seed ran, so F (the seed's rate) has nothing to measure.
+            steps: tuple[Callable[[], None], ...] = (bench.measure_scale,)
+        elif args.scale:
+            steps = (bench.measure_scale, bench.measure_f)
         else:
             steps = (
                 bench.measure_a_b,
@@ -1781,6 +1938,9 @@ def main() -> None:
                 bench.measure_reports,
                 bench.measure_memory,
                 bench.measure_events,
+                bench.measure_cases,
+                bench.measure_provision,
+                bench.measure_credit_notes,
                 bench.measure_import,
             )
         for step in steps:

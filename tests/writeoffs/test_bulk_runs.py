@@ -60,6 +60,7 @@ from writeoffs.lifecycle.create import (
     writeoff_create_in_run,
 )
 from writeoffs.lifecycle.holds import dispute_hold_create, dispute_hold_settle
+from writeoffs.lifecycle.reverse import writeoff_reverse
 from writeoffs.models import BulkRun, BulkRunItem, Source, WriteOff
 
 pytestmark = pytest.mark.django_db
@@ -425,15 +426,17 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
 
 
 # One written item, statement by statement (SQLite; PostgreSQL adds the shared period
-# lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the idempotency
-# key's lookup; the lock date; the split rule's sum of the creator's write-offs on the
-# invoice in the window (not read for a run approved by an unlimited approver); the
-# write-off and its history row; the invoice and its history row; the journal entry
-# and its lines; the invoice's AR-control balance (the aggregate posting keeps, one
-# UPDATE of a delta); the feed's next event id (one UPDATE ... RETURNING) and the
-# event; the item. The rest are savepoints.
+# lock, pg_advisory_xact_lock_shared, before the lock date): the claim; the lock date;
+# the split rule's sum of the creator's write-offs on the invoice in the window (not
+# read for a run approved by an unlimited approver); the write-off and its history row;
+# the invoice and its history row; the journal entry and its lines; the invoice's
+# AR-control balance (the aggregate posting keeps, one UPDATE of a delta); the feed's
+# next event id (one UPDATE ... RETURNING) and the event; the item. The other two are
+# the test's own savepoint around the item's transaction. No lookup of the idempotency
+# key and no savepoint of the write's own: the first try leaves both to the key's
+# unique constraint and to a redo (see write_next_item).
 # (A worker's first item also loads its creator's permissions, once per worker.)
-STATEMENTS_PER_WRITTEN_ITEM = 18
+STATEMENTS_PER_WRITTEN_ITEM = 15
 
 
 @pytest.mark.parametrize("revenue_impacting", [True, False])
@@ -806,3 +809,27 @@ def test_a_started_run_blocks_closing_through_its_writeoff_date_until_it_finishe
         )
         bulk_run_execute(run.pk)
         lock_date_move(locked_through=run.writeoff_date, reason="x", actor=controller_actor)
+
+
+def test_a_first_try_that_meets_the_runs_key_is_redone_and_replays_that_writeoff(
+    clerk_actor, supervisor_actor, usd
+):
+    """The first try at an item neither looks for its key nor takes a savepoint: the
+    key's unique constraint finds the write-off made under it (here reversed, so the
+    balance is back and no skip rule fires), and the item, done again as every
+    write-off is, replays it instead of writing another."""
+    invoice = small_invoice(usd, 100)
+    run = started(clerk_actor)
+    with transaction.atomic():
+        first = writeoff_create_in_run(
+            run=run, invoice=lock_invoice(invoice.pk), amount_minor=100, actor=clerk_actor
+        )
+    writeoff_reverse(writeoff_id=first.pk, reason="Posted in error", actor=supervisor_actor)
+    assert Invoice.objects.get(pk=invoice.pk).available_minor == 100
+
+    bulk_run_execute(run.pk)
+
+    assert list(WriteOff.objects.values_list("pk", flat=True)) == [first.pk]
+    item = run.items.get()
+    assert (item.state, item.writeoff_id) == (BulkRunItem.State.WRITTEN, first.pk)
+    assert_ledger_consistent(invoice.pk)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -176,13 +176,33 @@ _CLAIM_FIELDS = (
 )
 
 
+class _Redo(Exception):
+    """An item's first try met a refusal or a constraint: its transaction rolls back
+    whole (claim included) and the item is claimed and written again."""
+
+
 def write_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunItem | None:
     """Claim, check and write one item, all in one transaction.
 
     The claim reads the run's status in the same statement: a cancelled run
     claims nothing, so cancelling stops the run before its next invoice. Nothing
     else reads the run: the write takes its frozen values from ``run``.
+
+    Almost every item is written: its first try writes without a savepoint or a
+    look for an earlier write-off under its key (the key's unique constraint is the
+    look). Anything else, a refusal or a constraint, rolls that try back whole and
+    the item is done again the way every write-off is, so what is recorded for it
+    never depends on the shortcut.
     """
+    try:
+        return _claim_and_write(run, creator, processed_by, first_try=True)
+    except _Redo:
+        return _claim_and_write(run, creator, processed_by, first_try=False)
+
+
+def _claim_and_write(
+    run: BulkRun, creator: Actor, processed_by: str, *, first_try: bool
+) -> BulkRunItem | None:
     with transaction.atomic():
         # One statement claims the item and locks its invoice, the lock the write-off
         # is made under, with the account's status for the rules. An item whose invoice
@@ -211,12 +231,13 @@ def write_next_item(run: BulkRun, creator: Actor, processed_by: str) -> BulkRunI
             # committed without its item, which one transaction should never allow):
             # replaying through the idempotency key records it instead of skipping it.
             rule = None
+            first_try = False
         if rule is not None:
             item.state = BulkRunItem.State.SKIPPED
             item.skip_rule = rule
             item.message = BulkRunItem.SkipRule(rule).label
         else:
-            _write(run, creator, item)
+            _write(run, creator, item, first_try=first_try)
         # A plain UPDATE: the item has no history or signals to feed, and the worker's
         # hot path is cheaper without save()'s machinery.
         BulkRunItem.objects.filter(pk=item.pk).update(
@@ -248,14 +269,25 @@ def _waiting_on_an_invoice_lock(run: BulkRun) -> bool:
         return bool(list(free))
 
 
-def _write(run: BulkRun, creator: Actor, item: BulkRunItem) -> None:
+def _write(run: BulkRun, creator: Actor, item: BulkRunItem, *, first_try: bool) -> None:
     assert item.amount_minor is not None  # only excluded items lack one (bulkrunitem_amount_gt_0)
     try:
         # The frozen minor units and the invoice the claim locked, straight to the core.
         writeoff = writeoff_create_in_run(
-            run=run, invoice=item.invoice, amount_minor=item.amount_minor, actor=creator
+            run=run,
+            invoice=item.invoice,
+            amount_minor=item.amount_minor,
+            actor=creator,
+            first_try=first_try,
         )
+    except IntegrityError as error:
+        if first_try:
+            raise _Redo from error
+        raise
     except BillingError as error:
+        if first_try:
+            # Whatever it wrote before refusing goes with the whole transaction.
+            raise _Redo from error
         if error.code == BULK_RUN_OVER_LIMIT:
             # The split rule, which only the create core can check (it counts the
             # creator's write-offs under the invoice lock): skipped with its rule.

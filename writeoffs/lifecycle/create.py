@@ -221,7 +221,7 @@ def writeoff_create(
 
 
 def writeoff_create_in_run(
-    *, run: BulkRun, invoice: Invoice, amount_minor: int, actor: Actor
+    *, run: BulkRun, invoice: Invoice, amount_minor: int, actor: Actor, first_try: bool = False
 ) -> WriteOff:
     """Write off one item of a running bulk run: its frozen amount in minor units, with
     the reason, comments, write-off date and posting code the run froze when it was
@@ -238,6 +238,13 @@ def writeoff_create_in_run(
     refused with ``BULK_RUN_OVER_LIMIT`` (the worker skips the item with that rule).
     A run started by a second person names them as each write-off's approver.
     Cancelling the run stops its worker at its next claim, which reads the status.
+
+    ``first_try`` is the worker's first attempt at its item, for a caller that rolls
+    its whole transaction back on any ``BillingError`` or ``IntegrityError`` and then
+    calls again without it. It leaves out the savepoint and the look for a write-off
+    already made under the key: the key's unique constraint finds one at the insert,
+    and the call again (with both) replays it, as every other refusal is redone
+    through the path every write-off takes. Two statements fewer for each invoice.
     """
     _require_running_bulk_run(run, actor)
     require_perm(actor, ADD_PERM)
@@ -292,8 +299,11 @@ def writeoff_create_in_run(
             idempotency_key=key,
             content=content,
             bulk_run=run,
+            look_for_replay=not first_try,
         )
 
+    if first_try:
+        return create()
     return create_once(WriteOff, actor, key, content, create)
 
 
@@ -342,6 +352,7 @@ def _create(
     idempotency_key: str | None,
     content: str,
     bulk_run: BulkRun | None = None,
+    look_for_replay: bool = True,
 ) -> WriteOff:
     """The create core, in ``create_once``'s transaction, on ``invoice`` read under its
     row lock: replay an earlier request with this idempotency key, or check the
@@ -350,10 +361,12 @@ def _create(
 
     ``plan`` turns the caller's values into checked ones; it runs only for a new key.
     ``bulk_run``: the write-off belongs to that run, approved as a whole: it never pends.
+    ``look_for_replay=False`` (a run's first try): the key's unique constraint is the look.
     """
-    replay = find_replay(WriteOff, actor, idempotency_key, content)
-    if replay is not None:
-        return replay
+    if look_for_replay:
+        replay = find_replay(WriteOff, actor, idempotency_key, content)
+        if replay is not None:
+            return replay
     with lock_date_read_once():
         planned = plan()
         if bulk_run is None:
