@@ -7,8 +7,18 @@ recomputed by ``verify_ledger`` and rebuilt by ``rebuild_aggregates``.
   an invoice under that invoice's row lock, so the UPDATE adds no wait of its own:
   no two writers share a row that they did not share already.
 - **Period balances** (``PeriodBalance``): per code, currency and closed month,
-  written by the move of the lock date that closes the month. Open months are not
-  stored: the trial balance reads their lines, so a posting writes nothing shared.
+  written by the move of the lock date that closes the month.
+- **The month tally** (``MonthTally``, ``billing.ledger.journal_tallies``): every
+  posting adds its lines to their month, as insert-only deltas, so a posting shares
+  no row with another. The trial balance reads the period balances for the closed
+  months and the tally for the open ones; a part-month at either end of its range
+  comes from the tally when none of that month's lines lies outside the range (this
+  month, through today), from its lines otherwise.
+
+Why the tally covers every month rather than the open ones only: a posting then
+need not know where the lock date is, and a close need not move anything. The
+period balances stay what a close writes once and the snapshot of a closed month;
+both are checked against the lines, and for a closed month they agree.
 """
 
 from __future__ import annotations
@@ -23,9 +33,16 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
+from billing.ledger import journal_tallies
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import hold_period_lock
-from billing.models import AccountingPeriodLock, Invoice, JournalLine, PeriodBalance
+from billing.models import (
+    AccountingPeriodLock,
+    Invoice,
+    JournalLine,
+    MonthTally,
+    PeriodBalance,
+)
 from billing.verification import Verification
 
 
@@ -226,8 +243,7 @@ def sums_between(
 ) -> dict[tuple[int, str], tuple[int, int]]:
     """Σ debits and credits per (code id, currency) of the lines dated from ``first``
     (the beginning when None) through ``last``: the stored balances of the closed
-    months wholly inside the range, and the lines of the rest (the open months, and
-    the part-months at either end)."""
+    months wholly inside the range, and the month tally of the rest (``_unstored``)."""
     end = stored_months_end()
     # The whole months [from_month, to_month) read from the stored rows.
     from_month = None if first is None else (first if first.day == 1 else next_month(first))
@@ -259,16 +275,65 @@ def sums_between(
     for since, through in ranges:
         if since is not None and since > through:
             continue
-        lines = JournalLine.objects.filter(entry_date__lte=through, **code_filter)
-        if since is not None:
-            lines = lines.filter(entry_date__gte=since)
+        for key, (debits, credits) in _unstored(since, through, code_filter).items():
+            add(key, debits, credits)
+    return totals
+
+
+def _no_lines(since: datetime.date, before: datetime.date) -> bool:
+    """Whether no line is dated from ``since`` to the day before ``before`` (one probe
+    of the lines' date index)."""
+    return not JournalLine.objects.filter(entry_date__gte=since, entry_date__lt=before).exists()
+
+
+def _unstored(
+    since: datetime.date | None, through: datetime.date, code_filter: dict[str, object]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Σ per (code id, currency) of the lines from ``since`` through ``through``: the
+    month tally (``MonthTally``) of every month in the range, and of a month at either
+    end that the range takes only part of when none of that month's lines lies outside
+    the range (this month, through today); the lines of such a part-month otherwise.
+    Two probes of the date index decide it, so the figures are the lines' exactly."""
+    after = through + datetime.timedelta(days=1)
+    if after.day == 1 or _no_lines(after, next_month(through)):
+        tally_to = next_month(through)
+    else:
+        tally_to = month_start(through)
+    tally_from = since
+    if since is not None and since.day != 1:
+        tally_from = (
+            month_start(since) if _no_lines(month_start(since), since) else next_month(since)
+        )
+    sums: dict[tuple[int, str], tuple[int, int]] = {}
+    line_ranges: list[tuple[datetime.date | None, datetime.date]] = []
+    if tally_from is not None and tally_from >= tally_to:
+        line_ranges.append((since, through))
+    else:
+        tallied = MonthTally.objects.filter(month__lt=tally_to, **code_filter)
+        if tally_from is not None:
+            tallied = tallied.filter(month__gte=tally_from)
+        for code_id, currency, debits, credits in (
+            tallied.values_list("accounting_code_id", "currency")
+            .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+            .order_by()
+        ):
+            sums[(code_id, currency)] = (debits, credits)
+        if since is not None and tally_from is not None and since < tally_from:
+            line_ranges.append((since, tally_from - datetime.timedelta(days=1)))
+        if tally_to <= through:
+            line_ranges.append((tally_to, through))
+    for line_from, line_through in line_ranges:
+        lines = JournalLine.objects.filter(entry_date__lte=line_through, **code_filter)
+        if line_from is not None:
+            lines = lines.filter(entry_date__gte=line_from)
         for code_id, currency, debits, credits in (
             lines.values_list("accounting_code_id", "currency")
             .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
             .order_by()
         ):
-            add((code_id, currency), debits, credits)
-    return totals
+            old = sums.get((code_id, currency), (0, 0))
+            sums[(code_id, currency)] = (old[0] + debits, old[1] + credits)
+    return sums
 
 
 # --- verification and rebuild ---------------------------------------------------------
@@ -280,7 +345,8 @@ PERIOD_BALANCE_DRIFT = "period_balance_drift"
 def verify_aggregates(limit: int) -> Verification:
     """Every aggregate recomputed from the journal's lines: each invoice's AR-control
     balance (kind ``ar_balance_drift``) and each stored period balance
-    (``period_balance_drift``). The app that registers the ledger checks merges it into
+    (``period_balance_drift``), and each journal tally (``tally_drift``,
+    ``billing.ledger.journal_tallies``). The app that registers the ledger checks merges it into
     its own, so ``verify_ledger`` and each close snapshot run it. (It adds no ``checked`` count:
     it reads the same invoices and lines the other checks count.)"""
     result = Verification()
@@ -303,6 +369,7 @@ def verify_aggregates(limit: int) -> Verification:
             f"{drift.recomputed}.",
             listed=n < limit,
         )
+    result.merge(journal_tallies.verify(limit))
     return result
 
 
@@ -310,6 +377,7 @@ def verify_aggregates(limit: int) -> Verification:
 class Rebuilt:
     ar_balances: int  # invoices whose balance changed
     period_balances: int  # stored rows that changed, appeared or went
+    tally_keys: int = 0  # journal tallies' keys whose figures were wrong
 
 
 def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
@@ -321,7 +389,9 @@ def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
       holds that lock, so no entry can land between the recomputation and the write;
     - the period balances in one transaction that locks the lock date in force (as a
       move of the lock date does), so the stored months cannot change meanwhile;
-      their months are closed, so no posting can touch their lines.
+      their months are closed, so no posting can touch their lines;
+    - each journal tally that drifted replaced by its recomputation in one statement,
+      and every one compacted (``billing.ledger.journal_tallies``).
     """
     changed = 0
     after = 0
@@ -347,7 +417,9 @@ def rebuild_aggregates(*, batch: int = 1000) -> Rebuilt:
             current.balances_before = write_closed_months(None, current.locked_through)
             current.save(update_fields=["balances_before"])
         rewritten = len(set(before.items()) ^ set(_stored_rows().items()))
-    return Rebuilt(ar_balances=changed, period_balances=rewritten)
+    tally_keys = journal_tallies.rebuild_drifted()
+    journal_tallies.compact()
+    return Rebuilt(ar_balances=changed, period_balances=rewritten, tally_keys=tally_keys)
 
 
 def _stored_rows() -> dict[tuple, tuple[int, int]]:

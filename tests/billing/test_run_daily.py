@@ -78,17 +78,22 @@ def test_the_steps_run_in_order_with_a_summary_each():
         "purge",
         "settled cases",
         "overdue cases digest",
+        "compact tallies",
     ]
     out, err = run("--date", "2026-03-01")
     lines = out.splitlines()
-    assert lines[0].startswith("[2026-03-01 1/7 dispute expiry] ")
-    assert lines[1].startswith("[2026-03-01 2/7 approval lapse] 0 pending write-off(s) lapsed")
-    assert lines[2].startswith("[2026-03-01 3/7 tax relief] No bad-debt tax relief due")
-    assert lines[3].startswith("[2026-03-01 4/7 bulk run resume] 0 stalled bulk run(s) resumed")
-    assert lines[4].startswith("[2026-03-01 5/7 purge] Purged 0 expired API idempotency records")
-    assert lines[5] == "[2026-03-01 6/7 settled cases] 0 settled dispute case(s) resolved."
-    assert lines[6] == "[2026-03-01 7/7 overdue cases digest] 0 overdue cases digest(s) sent."
-    assert lines[-1] == "The daily run for 2026-03-01 finished: all 7 steps ran."
+    assert lines[0].startswith("[2026-03-01 1/8 dispute expiry] ")
+    assert lines[1].startswith("[2026-03-01 2/8 approval lapse] 0 pending write-off(s) lapsed")
+    assert lines[2].startswith("[2026-03-01 3/8 tax relief] No bad-debt tax relief due")
+    assert lines[3].startswith("[2026-03-01 4/8 bulk run resume] 0 stalled bulk run(s) resumed")
+    assert lines[4].startswith("[2026-03-01 5/8 purge] Purged 0 expired API idempotency records")
+    assert lines[5] == "[2026-03-01 6/8 settled cases] 0 settled dispute case(s) resolved."
+    assert lines[6] == "[2026-03-01 7/8 overdue cases digest] 0 overdue cases digest(s) sent."
+    assert lines[7] == (
+        "[2026-03-01 8/8 compact tallies] Compacted MonthTally (0 rows), "
+        "AnalysisTally (0 rows), AnalysisMonthTally (0 rows)."
+    )
+    assert lines[-1] == "The daily run for 2026-03-01 finished: all 8 steps ran."
     assert err == ""
 
 
@@ -272,9 +277,8 @@ def test_a_run_with_nothing_to_do_says_so_and_exits_0():
     assert "0 pending write-off(s) lapsed" in lines[1]
     assert "nothing to move" in lines[2]
     assert "0 stalled bulk run(s) resumed" in lines[3]
-    assert lines[-1] == f"The daily run for {today()} finished: all 7 steps ran."
+    assert lines[-1] == f"The daily run for {today()} finished: all 8 steps ran."
     assert err == ""
-
 
 
 def test_a_write_off_pending_past_the_approval_window_lapses_in_the_daily_run(

@@ -10,6 +10,10 @@ from writeoffs.models.allowance import (
     ProvisionRate,
     ProvisionRun,
 )
+from writeoffs.models.analysis import (
+    AnalysisMonthTally,
+    AnalysisTally,
+)
 from writeoffs.models.approvals import (
     ApprovalLimit,
 )
@@ -68,6 +72,8 @@ __all__ = [
     "SETTLEMENT_OUTCOMES",
     "STORED_WRITEOFF_REASON_CODES",
     "WRITEOFF_REASON_CODES",
+    "AnalysisMonthTally",
+    "AnalysisTally",
     "ApprovalLimit",
     "BulkRun",
     "BulkRunItem",

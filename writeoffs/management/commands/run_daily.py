@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.actors import Actor
+from billing.ledger import journal_tallies
 from billing.ops.maintenance import purge_expired_records
 from writeoffs.approvals.decisions import writeoffs_lapse
 from writeoffs.bulk import tasks as bulk_tasks
@@ -103,6 +104,21 @@ def mail_overdue_cases(day: datetime.date, report: Report) -> str:
     return f"{sent} overdue cases digest(s) sent."
 
 
+def compact_tallies(day: datetime.date, report: Report) -> str:
+    """Step 8: the journal's tallies (the month tally, the write-off analysis's), each
+    key's day of deltas folded into one row, so that a tally stays about one row per
+    key however long the history (``billing.ledger.journal_tallies``)."""
+    folded = journal_tallies.compact()
+    for name, (before, written) in folded.items():
+        if before != written:
+            report(f"{name}: {before:,} rows folded into {written:,}.")
+    return (
+        "Compacted "
+        + ", ".join(f"{name} ({written:,} rows)" for name, (_before, written) in folded.items())
+        + "."
+    )
+
+
 STEPS: list[DailyStep] = [
     DailyStep("dispute expiry", expire_dispute_holds),
     DailyStep("approval lapse", lapse_pending_approvals),
@@ -111,6 +127,7 @@ STEPS: list[DailyStep] = [
     DailyStep("purge", purge),
     DailyStep("settled cases", close_settled_dispute_cases),
     DailyStep("overdue cases digest", mail_overdue_cases),
+    DailyStep("compact tallies", compact_tallies),
 ]
 
 
@@ -126,8 +143,7 @@ class Command(BaseCommand):
             "--date",
             type=parse_run_date,
             default=None,
-            help="Run as of this date (YYYY-MM-DD, not in the future); default today in "
-            "TIME_ZONE.",
+            help="Run as of this date (YYYY-MM-DD, not in the future); default today in TIME_ZONE.",
         )
 
     def handle(self, *args, date: datetime.date | None = None, **options) -> None:

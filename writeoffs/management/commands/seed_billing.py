@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from billing.factories import AccountingCodeFactory
 from billing.history import record_creation_history
+from billing.ledger import journal_tallies
 from billing.ledger.bulk import post_rows
 from billing.ledger.codes import STARTING_TAX_RATE, control_codes
 from billing.ledger.periods import lock_date
@@ -287,6 +288,7 @@ class Command(BaseCommand):
         # Dispute cases go with their holds (an attachment's file stays in storage), and
         # case numbers start again.
         tables = [
+            *(tally.model for tally in journal_tallies.journal_tallies()),
             Event,
             CreditNoteLine,
             CreditNote,
@@ -397,6 +399,14 @@ class Command(BaseCommand):
                 for model, after in seeded_after.items()
             )
         self._progress(f"  {written:,} creation records in history")
+        # Each batch added its deltas to the journal's tallies: fold them, one row a key.
+        folded = journal_tallies.compact()
+        self._progress(
+            "  journal tallies compacted: "
+            + ", ".join(
+                f"{name} {before:,} -> {after:,} rows" for name, (before, after) in folded.items()
+            )
+        )
         return n_accounts
 
     # --- the journal -------------------------------------------------------------

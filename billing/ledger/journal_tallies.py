@@ -1,0 +1,120 @@
+"""Tallies kept from the journal's lines: the month tally of every code (billing's
+own, ``MonthTally``) and whatever the apps on billing register
+(``billing.extensions.register_journal_tally``: the write-off analysis).
+
+Each is fed from the one posting path, in the posting's transaction: ``post_entry``
+adds its entry's lines (``add_entry``), the bulk posting the lines of its INSERT …
+SELECT (``add_lines_after``). Each addition is one INSERT … SELECT of the tally's
+own recomputation (``JournalTally.source``) over just those lines, so the figure a
+posting adds and the one the check recomputes are the same SQL: they cannot
+disagree on what counts. The rows are insert-only deltas (``billing.tallies``): two
+postings share no row. ``compact`` folds them (the daily run, the seed's end,
+``rebuild_aggregates``); ``verify`` compares each with its recomputation from every
+line; ``rebuild`` replaces each by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from billing import extensions, tallies
+from billing.extensions import JournalTally
+from billing.models import JournalEntry, JournalLine, MonthTally
+from billing.verification import Verification
+
+TALLY_DRIFT = "tally_drift"
+
+
+def month_sums(lines: QuerySet[JournalLine]) -> QuerySet:
+    """Σ debits and credits of ``lines`` per month (its first day), code and currency:
+    ``MonthTally``'s figures."""
+    return (
+        lines.annotate(tally_month=TruncMonth("entry_date"))
+        .values_list("tally_month", "accounting_code", "currency")
+        .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+        .order_by()
+    )
+
+
+MONTH_TALLY = JournalTally(MonthTally, month_sums)
+
+
+def journal_tallies() -> list[JournalTally]:
+    return [MONTH_TALLY, *extensions.hooks.journal_tallies]
+
+
+def add_entry(entry: JournalEntry, line_ids: Sequence[int]) -> None:
+    """Add the lines ``line_ids`` of ``entry``, just written, to every tally its event
+    feeds. The lines are found by key, not by entry (the seed drops the journal's
+    other indexes while it loads)."""
+    for tally in journal_tallies():
+        if tally.events is None or entry.event in tally.events:
+            tallies.add_select(
+                tally.model, tally.source(JournalLine.objects.filter(pk__in=line_ids))
+            )
+
+
+def add_lines_after(after_line: int) -> None:
+    """Add the lines written after line ``after_line`` to every tally: the bulk
+    posting's counterpart of ``add_entry``. For the bulk load only, which runs alone:
+    a service's line posted meanwhile would count twice."""
+    for tally in journal_tallies():
+        lines = JournalLine.objects.filter(pk__gt=after_line)
+        if tally.events is not None:
+            lines = lines.filter(entry__event__in=tally.events)
+        tallies.add_select(tally.model, tally.source(lines))
+
+
+def compact() -> dict[str, tuple[int, int]]:
+    """Fold every journal tally's rows: per tally, (rows before, rows written)."""
+    return {tally.model.__name__: tallies.compact(tally.model) for tally in journal_tallies()}
+
+
+def _every_line(tally: JournalTally) -> QuerySet[JournalLine]:
+    lines = JournalLine.objects.all()
+    if tally.events is not None:
+        lines = lines.filter(entry__event__in=tally.events)
+    return lines
+
+
+def verify(limit: int) -> Verification:
+    """Each journal tally against its recomputation from every line (kind
+    ``tally_drift``, one failure per key that differs)."""
+    result = Verification()
+    for tally in journal_tallies():
+        count, listed = tallies.drift(tally.model, tally.source(_every_line(tally)), limit)
+        for drift in listed:
+            result.count(
+                TALLY_DRIFT,
+                f"{tally.model.__name__} {drift.key} stores {drift.stored}; the journal's "
+                f"lines add up to {drift.recomputed}.",
+                listed=True,
+            )
+        for _ in range(count - len(listed)):
+            result.count(TALLY_DRIFT, "", listed=False)
+    return result
+
+
+def rebuild_drifted() -> int:
+    """Rebuild each journal tally that differs from its recomputation; returns how many
+    keys differed (0: nothing was rewritten, so a second run changes nothing)."""
+    drifted = 0
+    for tally in journal_tallies():
+        count, _listed = tallies.drift(tally.model, tally.source(_every_line(tally)), limit=0)
+        if count:
+            tallies.rebuild(tally.model, tally.source(_every_line(tally)))
+            drifted += count
+    return drifted
+
+
+def rebuild() -> dict[str, int]:
+    """Replace every journal tally by its recomputation (one statement each, safe
+    while the app posts on PostgreSQL; ``billing.tallies.rebuild``): per tally, the
+    rows written."""
+    return {
+        tally.model.__name__: tallies.rebuild(tally.model, tally.source(_every_line(tally)))
+        for tally in journal_tallies()
+    }
