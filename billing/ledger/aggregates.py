@@ -24,7 +24,7 @@ both are checked against the lines, and for a closed month they agree.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -287,7 +287,7 @@ def _no_lines(since: datetime.date, before: datetime.date) -> bool:
 
 
 def _unstored(
-    since: datetime.date | None, through: datetime.date, code_filter: dict[str, object]
+    since: datetime.date | None, through: datetime.date, code_filter: Mapping[str, object]
 ) -> dict[tuple[int, str], tuple[int, int]]:
     """Σ per (code id, currency) of the lines from ``since`` through ``through``: the
     month tally (``MonthTally``) of every month in the range, and of a month at either
