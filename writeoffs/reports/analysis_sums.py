@@ -12,9 +12,8 @@ from django.db.models import F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.extensions import JournalTally
-from billing.models import JournalEvent, JournalLine
+from billing.models import JournalEvent, JournalLine, TaxRate
 from writeoffs.models import AnalysisMonthTally, AnalysisTally, WriteOff
-from writeoffs.tax.expected import tax_code_ids
 
 WRITEOFF_SOURCE = WriteOff._meta.label_lower
 
@@ -82,11 +81,13 @@ def tax_and_recovered(lines: QuerySet[JournalLine]) -> QuerySet:
     debiting those codes again, so the void nets the recovery in the month the void
     posts; a plain payment's entry and its void touch nothing but AR control and cash.
     ``AnalysisMonthTally``'s figures."""
-    taxed = Q(
-        entry__event__in=WRITTEN_OFF_EVENTS,
-        entry__source_type=WRITEOFF_SOURCE,
-        accounting_code_id__in=tax_code_ids(),
+    # The tax codes (``writeoffs.tax.expected.tax_code_ids``: every rate's payable
+    # code and the pending code) as a subquery: a posting feeds the tally in one
+    # statement.
+    tax_code = Q(accounting_code_id__in=TaxRate.objects.values("payable_code_id")) | Q(
+        accounting_code__code=settings.TAX_RELIEF_PENDING_CODE
     )
+    taxed = Q(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE) & tax_code
     recovered = Q(entry__event__in=RECOVERY_EVENTS) & ~Q(
         accounting_code__code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE]
     )
