@@ -124,7 +124,7 @@ def test_the_daily_run_reports_each_move(pending_bad_debt):
 
     call_command("run_daily", stdout=out, stderr=io.StringIO())
 
-    assert f"3/7 tax relief] Write-off {pending_bad_debt.pk} on invoice 50001" in out.getvalue()
+    assert f"3/8 tax relief] Write-off {pending_bad_debt.pk} on invoice 50001" in out.getvalue()
     assert "1 write-off(s)' tax relief moved to tax payable." in out.getvalue()
 
 
