@@ -10,7 +10,7 @@ class BillingConfig(AppConfig):
 
         from billing import roles, tallies
         from billing.history import cache_history_managers, connect_history_actor
-        from billing.ledger import codes
+        from billing.ledger import codes, journal_tallies
         from billing.ops import checks  # noqa: F401  (registers the system checks)
         from billing.receivables.tallies import register_receivable_tallies
 
@@ -20,6 +20,7 @@ class BillingConfig(AppConfig):
             codes.ensure_control_codes, sender=self, dispatch_uid="billing_control_codes"
         )
         register_receivable_tallies()
+        journal_tallies.register_month_tally()
         post_migrate.connect(
             tallies.rebuild_after_flush, sender=self, dispatch_uid="billing_tallies_after_flush"
         )

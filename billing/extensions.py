@@ -19,14 +19,16 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from django.db.models import Q
+    from django.db.models import Q, QuerySet
     from django.http import HttpRequest
 
     from billing.actors import Actor
-    from billing.models import Account, AccountingCode, Invoice, Payment
+    from billing.models import Account, AccountingCode, Invoice, JournalLine, Payment
+    from billing.models.tallies import Tally
     from billing.verification import Verification
 
 # An invoice's revenue code was corrected to ``code``; ``reason`` is the correction's.
@@ -77,6 +79,19 @@ type InvoiceFilter = Callable[[Account], Q]
 type InvoiceFlags = Callable[[list[int]], dict[int, list[str]]]
 
 
+@dataclass(frozen=True)
+class JournalTally:
+    """A tally kept from the journal's lines (``billing.ledger.journal_tallies``):
+    ``source(lines)`` is its figures recomputed from ``lines`` (a queryset of
+    journal lines), grouped by the tally's KEYS with its SUMS in order. Every entry
+    of ``events`` (every entry, when None) adds ``source`` of its own lines, in its
+    transaction; the check compares the tally with ``source`` of every line."""
+
+    model: type[Tally]
+    source: Callable[[QuerySet[JournalLine]], QuerySet]
+    events: frozenset[str] | None = None
+
+
 @dataclass
 class Hooks:
     """Everything registered, per hook. Billing reads it as ``extensions.hooks``."""
@@ -89,6 +104,7 @@ class Hooks:
     close_figures: list[CloseFigures] = field(default_factory=list)
     close_checklist: list[CloseChecklist] = field(default_factory=list)
     ledger_checks: list[LedgerCheck] = field(default_factory=list)
+    journal_tallies: list[JournalTally] = field(default_factory=list)
     reservations: list[Reservations] = field(default_factory=list)
     account_overview_context: list[AccountPageContext] = field(default_factory=list)
     invoice_page_context: list[InvoicePageContext] = field(default_factory=list)
@@ -148,6 +164,19 @@ def register_close_checklist(hook: CloseChecklist) -> CloseChecklist:
 def register_ledger_check(hook: LedgerCheck) -> LedgerCheck:
     """Run by ``billing.verification.verify_ledger`` (the close snapshot's check)."""
     return _append(hooks.ledger_checks, hook)
+
+
+def register_journal_tally(tally: JournalTally) -> JournalTally:
+    """Kept by every posting (``post_entry`` and the bulk posting); its source over
+    every line joins the other tallies (``billing.tallies.register``), so the daily
+    run compacts it, ``verify_ledger`` checks it and ``rebuild_aggregates`` rebuilds
+    it as it does every tally."""
+    # Imported here: the ledger imports this module to read the hooks.
+    from billing import tallies
+    from billing.ledger.journal_tallies import every_line
+
+    tallies.register(tally.model, partial(every_line, tally))
+    return _append(hooks.journal_tallies, tally)
 
 
 def register_reservations(hook: Reservations) -> Reservations:

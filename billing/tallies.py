@@ -2,6 +2,8 @@
 (``billing.models.tallies.Tally``): the one implementation every tally uses.
 
 - ``add`` writes rows of deltas (never an UPDATE: no shared row, no lock wait);
+- ``add_select`` writes the rows of a grouped queryset of deltas, in one
+  INSERT ... SELECT (a tally kept from other rows: the journal's lines);
 - ``figures`` reads each key's sums in one grouped statement;
 - ``compact`` folds each key's rows into one row, in one statement on PostgreSQL
   (``DELETE ... RETURNING`` feeding the ``INSERT``), so a delta committed meanwhile
@@ -63,8 +65,12 @@ def rebuild_after_flush(*, plan: object = None, **kwargs: object) -> None:
     plan, unlike a migration's) rebuilds every tally from its source, empty by then."""
     if plan is not None:
         return
-    for model, source in registered():
-        rebuild(model, source())
+    rebuild_all()
+
+
+def rebuild_all() -> dict[type[Tally], int]:
+    """``rebuild`` every registered tally from its source: the rows each wrote."""
+    return {model: rebuild(model, source()) for model, source in registered()}
 
 
 def _serialise(model: type[Tally], cursor) -> None:
@@ -78,6 +84,20 @@ def add(model: type[Tally], deltas: Iterable[Mapping[str, object]]) -> int:
     rows = [model(**delta) for delta in deltas if any(delta.get(name, 0) for name in model.SUMS)]
     model._default_manager.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def add_select(model: type[Tally], source: QuerySet) -> int:
+    """Write ``source``'s rows as deltas, in one INSERT ... SELECT; ``source`` is a
+    grouped queryset as for ``drift`` (the rows it adds up having just been written,
+    in this transaction). Returns how many rows it wrote."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    table = connection.ops.quote_name(model._meta.db_table)
+    keys, sums, _summed = _columns(model)
+    select, params = source.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({keys}, {sums}) {select}", params)
+        return cursor.rowcount
 
 
 def figures(model: type[Tally], **filters: object) -> dict[Key, Sums]:

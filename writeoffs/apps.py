@@ -45,6 +45,7 @@ def _register_with_billing() -> None:
     from writeoffs.lifecycle.corrections import move_revenue_impacting_writeoffs
     from writeoffs.lifecycle.recovery import void_recoveries
     from writeoffs.reports.aging import reservations
+    from writeoffs.reports.analysis_sums import TAX_AND_RECOVERED_TALLY, WRITTEN_OFF_TALLY
     from writeoffs.tax.checks import verify_tax_split
     from writeoffs.verification import verify_ledger
     from writeoffs.web.billing_pages import account_overview_context, invoice_page_context
@@ -61,6 +62,9 @@ def _register_with_billing() -> None:
     extensions.register_invoice_flags(selectors.dispute_flags)
     extensions.register_reservations(reservations)
     extensions.register_payment_recorded(release_paid_holds)
+    # The write-off analysis's tallies, fed by every posting of their events.
+    extensions.register_journal_tally(WRITTEN_OFF_TALLY)
+    extensions.register_journal_tally(TAX_AND_RECOVERED_TALLY)
     # Within writeoffs: the hold services tell the dispute cases above them.
     listeners.register(listeners.hold_opened, case_for_lone_hold)
     listeners.register(listeners.hold_settled, case_after_hold_settled)

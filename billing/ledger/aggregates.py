@@ -7,14 +7,24 @@ recomputed by ``verify_ledger`` and rebuilt by ``rebuild_aggregates``.
   an invoice under that invoice's row lock, so the UPDATE adds no wait of its own:
   no two writers share a row that they did not share already.
 - **Period balances** (``PeriodBalance``): per code, currency and closed month,
-  written by the move of the lock date that closes the month. Open months are not
-  stored: the trial balance reads their lines, so a posting writes nothing shared.
+  written by the move of the lock date that closes the month.
+- **The month tally** (``MonthTally``, ``billing.ledger.journal_tallies``): every
+  posting adds its lines to their month, as insert-only deltas, so a posting shares
+  no row with another. The trial balance reads the period balances for the closed
+  months and the tally for the open ones; a part-month at either end of its range
+  comes from the tally when none of that month's lines lies outside the range (this
+  month, through today), from its lines otherwise.
+
+Why the tally covers every month rather than the open ones only: a posting then
+need not know where the lock date is, and a close need not move anything. The
+period balances stay what a close writes once and the snapshot of a closed month;
+both are checked against the lines, and for a closed month they agree.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,7 +36,13 @@ from django.db.models.functions import Coalesce, TruncMonth
 from billing import tallies
 from billing.ledger.codes import control_codes
 from billing.ledger.periods import hold_period_lock
-from billing.models import AccountingPeriodLock, Invoice, JournalLine, PeriodBalance
+from billing.models import (
+    AccountingPeriodLock,
+    Invoice,
+    JournalLine,
+    MonthTally,
+    PeriodBalance,
+)
 from billing.verification import Verification
 
 
@@ -227,8 +243,7 @@ def sums_between(
 ) -> dict[tuple[int, str], tuple[int, int]]:
     """Σ debits and credits per (code id, currency) of the lines dated from ``first``
     (the beginning when None) through ``last``: the stored balances of the closed
-    months wholly inside the range, and the lines of the rest (the open months, and
-    the part-months at either end)."""
+    months wholly inside the range, and the month tally of the rest (``_unstored``)."""
     end = stored_months_end()
     # The whole months [from_month, to_month) read from the stored rows.
     from_month = None if first is None else (first if first.day == 1 else next_month(first))
@@ -260,16 +275,65 @@ def sums_between(
     for since, through in ranges:
         if since is not None and since > through:
             continue
-        lines = JournalLine.objects.filter(entry_date__lte=through, **code_filter)
-        if since is not None:
-            lines = lines.filter(entry_date__gte=since)
+        for key, (debits, credits) in _unstored(since, through, code_filter).items():
+            add(key, debits, credits)
+    return totals
+
+
+def _no_lines(since: datetime.date, before: datetime.date) -> bool:
+    """Whether no line is dated from ``since`` to the day before ``before`` (one probe
+    of the lines' date index)."""
+    return not JournalLine.objects.filter(entry_date__gte=since, entry_date__lt=before).exists()
+
+
+def _unstored(
+    since: datetime.date | None, through: datetime.date, code_filter: Mapping[str, object]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Σ per (code id, currency) of the lines from ``since`` through ``through``: the
+    month tally (``MonthTally``) of every month in the range, and of a month at either
+    end that the range takes only part of when none of that month's lines lies outside
+    the range (this month, through today); the lines of such a part-month otherwise.
+    Two probes of the date index decide it, so the figures are the lines' exactly."""
+    after = through + datetime.timedelta(days=1)
+    if after.day == 1 or _no_lines(after, next_month(through)):
+        tally_to = next_month(through)
+    else:
+        tally_to = month_start(through)
+    tally_from = since
+    if since is not None and since.day != 1:
+        tally_from = (
+            month_start(since) if _no_lines(month_start(since), since) else next_month(since)
+        )
+    sums: dict[tuple[int, str], tuple[int, int]] = {}
+    line_ranges: list[tuple[datetime.date | None, datetime.date]] = []
+    if tally_from is not None and tally_from >= tally_to:
+        line_ranges.append((since, through))
+    else:
+        tallied = MonthTally.objects.filter(month__lt=tally_to, **code_filter)
+        if tally_from is not None:
+            tallied = tallied.filter(month__gte=tally_from)
+        for code_id, currency, debits, credits in (
+            tallied.values_list("accounting_code_id", "currency")
+            .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+            .order_by()
+        ):
+            sums[(code_id, currency)] = (debits, credits)
+        if since is not None and tally_from is not None and since < tally_from:
+            line_ranges.append((since, tally_from - datetime.timedelta(days=1)))
+        if tally_to <= through:
+            line_ranges.append((tally_to, through))
+    for line_from, line_through in line_ranges:
+        lines = JournalLine.objects.filter(entry_date__lte=line_through, **code_filter)
+        if line_from is not None:
+            lines = lines.filter(entry_date__gte=line_from)
         for code_id, currency, debits, credits in (
             lines.values_list("accounting_code_id", "currency")
             .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
             .order_by()
         ):
-            add((code_id, currency), debits, credits)
-    return totals
+            old = sums.get((code_id, currency), (0, 0))
+            sums[(code_id, currency)] = (old[0] + debits, old[1] + credits)
+    return sums
 
 
 # --- verification and rebuild ---------------------------------------------------------

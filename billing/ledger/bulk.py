@@ -29,6 +29,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
+from billing.ledger import journal_tallies
 from billing.ledger.aggregates import add_ar_lines_after
 from billing.ledger.codes import ControlCodes
 from billing.ledger.rules import RULES, Control, DayOf, LineRule, Per, Posts, Reverses, Side
@@ -113,8 +114,10 @@ def post_rows(
     for this, lines, selected in plans:
         after_line = JournalLine.objects.aggregate(last=Max("pk"))["last"] or 0
         written += _insert(event, this, lines, selected, codes, created_by_label, posted_at)
-        # The invoices' AR-control balances, as post_entry keeps them one at a time.
+        # The invoices' AR-control balances and the journal's tallies, as post_entry
+        # keeps them one entry at a time.
         add_ar_lines_after(after_line, codes.ar_control_id)
+        journal_tallies.add_lines_after(after_line)
     return written
 
 

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from billing.actors import Actor
 from billing.errors import INVALID_STATE, BillingError
+from billing.ledger import journal_tallies
 from billing.ledger import tax as tax_split
 from billing.ledger.aggregates import add_ar_lines
 from billing.ledger.codes import ControlCodes, control_codes, posting_code
@@ -158,7 +159,7 @@ def post_entry(
         created_by_label=actor.label,
         approved_by_label=approved_by_label,
     )
-    JournalLine.objects.bulk_create(
+    written = JournalLine.objects.bulk_create(
         JournalLine(
             entry=entry,
             accounting_code_id=line.accounting_code_id,
@@ -174,6 +175,8 @@ def post_entry(
         # The invoice's AR-control balance, in this transaction (the aggregate today's
         # aging reads): here, where every line is written, so no service can forget.
         add_ar_lines(invoice, lines)
+    # The journal's tallies (the month tally, the write-off analysis), likewise.
+    journal_tallies.add_entry(entry, [line.pk for line in written])
     return entry
 
 

@@ -10,6 +10,7 @@ from billing.models.accounts import (
     AccountingCode,
 )
 from billing.models.aggregates import (
+    MonthTally,
     PeriodBalance,
 )
 from billing.models.api_keys import (
@@ -82,6 +83,7 @@ __all__ = [
     "JournalEntry",
     "JournalEvent",
     "JournalLine",
+    "MonthTally",
     "Payment",
     "PeriodBalance",
     "TaxRate",

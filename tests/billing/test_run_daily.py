@@ -89,7 +89,7 @@ def test_the_steps_run_in_order_with_a_summary_each():
     assert lines[4].startswith("[2026-03-01 5/8 purge] Purged 0 expired API idempotency records")
     assert lines[5] == "[2026-03-01 6/8 settled cases] 0 settled dispute case(s) resolved."
     assert lines[6] == "[2026-03-01 7/8 overdue cases digest] 0 overdue cases digest(s) sent."
-    assert lines[7] == "[2026-03-01 8/8 tally compaction] 3 tallies compacted: 0 rows into 0."
+    assert lines[7] == "[2026-03-01 8/8 tally compaction] 6 tallies compacted: 0 rows into 0."
     assert lines[-1] == "The daily run for 2026-03-01 finished: all 8 steps ran."
     assert err == ""
 

@@ -430,13 +430,14 @@ def test_execution_writes_each_invoice_with_the_frozen_values_as_the_creator(
 # the split rule's sum of the creator's write-offs on the invoice in the window (not
 # read for a run approved by an unlimited approver); the write-off and its history row;
 # the invoice and its history row; the journal entry and its lines; the invoice's
-# AR-control balance (the aggregate posting keeps, one UPDATE of a delta); the feed's
-# next event id (one UPDATE ... RETURNING) and the event; the item. The other two are
-# the test's own savepoint around the item's transaction. No lookup of the idempotency
-# key and no savepoint of the write's own: the first try leaves both to the key's
-# unique constraint and to a redo (see write_next_item).
+# AR-control balance (the aggregate posting keeps, one UPDATE of a delta); the journal's
+# tallies (the month tally and the write-off analysis's two, one INSERT ... SELECT
+# each); the feed's next event id (one UPDATE ... RETURNING) and the event; the item.
+# The other two are the test's own savepoint around the item's transaction. No lookup
+# of the idempotency key and no savepoint of the write's own: the first try leaves both
+# to the key's unique constraint and to a redo (see write_next_item).
 # (A worker's first item also loads its creator's permissions, once per worker.)
-STATEMENTS_PER_WRITTEN_ITEM = 15
+STATEMENTS_PER_WRITTEN_ITEM = 18
 
 
 @pytest.mark.parametrize("revenue_impacting", [True, False])

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from unittest import mock
 
@@ -65,6 +65,7 @@ from billing.models import (
 from billing.receivables.invoices import invoice_revenue_code_correct, invoice_send
 from billing.receivables.payments import payment_record, payment_remove
 from billing.roles import CLERK, CONTROLLER, SUPERVISOR
+from tests.billing.ledger.test_aggregates import from_trial_balance, lines_only
 from writeoffs.approvals.decisions import (
     writeoff_approve,
     writeoff_reject,
@@ -88,6 +89,7 @@ from writeoffs.models import (
     WriteOff,
     WriteOffRecovery,
 )
+from writeoffs.reports.analysis import writeoff_analysis
 from writeoffs.verification import verify_ledger as verify_rows_and_journal
 
 # Error codes, spelled out here rather than imported, so the test states them itself.
@@ -1065,6 +1067,20 @@ class LedgerMachine(RuleBasedStateMachine):
         result = verify_rows_and_journal(5)
         result.merge(verify_books(5, aging_since=since))
         assert result.ok, result.failures
+
+    @invariant()
+    def the_reports_read_from_the_tallies_equal_the_journals(self):
+        # The journal's tallies (the month tally, the write-off analysis's) are checked
+        # against their recomputation by verify_books above (``tally_drift``); here the
+        # reports that read them are compared with the same reports read from the
+        # lines: the home page's twelve months of write-offs, recoveries and tax, and
+        # the trial balance of the year, as of the machine's today.
+        end = self.today
+        start = (end.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+        tallied = writeoff_analysis(start, end)
+        assert asdict(tallied) == asdict(writeoff_analysis(start, end, from_journal=True))
+        year = end.replace(month=1, day=1)
+        assert from_trial_balance(year, end) == lines_only(year, end)
 
     @invariant()
     def every_entry_balances_and_ar_control_equals_the_balance_due(self):

@@ -10,6 +10,10 @@ from writeoffs.models.allowance import (
     ProvisionRate,
     ProvisionRun,
 )
+from writeoffs.models.analysis import (
+    AnalysisMonthTally,
+    AnalysisTally,
+)
 from writeoffs.models.approvals import (
     ApprovalLimit,
 )
@@ -72,6 +76,8 @@ __all__ = [
     "STORED_WRITEOFF_REASON_CODES",
     "WRITEOFF_REASON_CODES",
     "AccountWriteoffTally",
+    "AnalysisMonthTally",
+    "AnalysisTally",
     "ApprovalLimit",
     "BulkRun",
     "BulkRunItem",

@@ -1,5 +1,6 @@
 """The write-off analysis: written off per month by reason, revenue-impacting against
-expense, reversals and recoveries, and by user, from the journal.
+expense, reversals and recoveries, and by user: from the tallies kept at posting
+time for whole months, from the journal's lines for a part-month.
 """
 
 from __future__ import annotations
@@ -7,32 +8,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db.models import (
-    F,
-    FilteredRelation,
-    Q,
-    Sum,
-)
-from django.db.models.functions import TruncMonth
-
-from billing.models import JournalEvent, JournalLine
-from writeoffs.models import ReasonCode, WriteOff
-from writeoffs.tax.expected import tax_code_ids
-
-WRITEOFF_SOURCE = WriteOff._meta.label_lower
-
-
-# AR-control lines of these events move written-off money: a write-off or a
-# conversion credits AR control, its reversal debits it back, in the month each posts.
-WRITTEN_OFF_EVENTS = (
-    JournalEvent.WRITEOFF,
-    JournalEvent.DISPUTE_CONVERSION,
-    JournalEvent.WRITEOFF_REVERSAL,
-)
-# Entries that reinstate written-off money, or undo that: a recovery payment's entry
-# and its void (any reclassification of a recovery only moves it between codes).
-RECOVERY_EVENTS = (JournalEvent.RECOVERY, JournalEvent.PAYMENT_VOID)
+from billing.ledger.aggregates import next_month
+from billing.models import JournalLine
+from billing.tallies import figures
+from writeoffs.models import AnalysisMonthTally, AnalysisTally, ReasonCode
+from writeoffs.reports.analysis_sums import tax_and_recovered, written_off
 
 
 @dataclass
@@ -101,6 +81,26 @@ class WriteoffAnalysis:
     def currencies(self) -> list[str]:
         return sorted({month.currency for month in self.months})
 
+    def month_of(self, month: datetime.date) -> WriteoffAnalysis:
+        """The analysis of ``month`` (a first day) through ``end``, cut from this one
+        (which must cover it): the home page's month, from its twelve months."""
+        if not self.start <= month <= self.end:
+            raise ValueError(f"{month} is outside the analysis of {self.start} to {self.end}")
+        rows = [row for row in self.rows if row.month == month]
+        users: dict[tuple[str, str], UserRow] = {}
+        for row in rows:
+            user = users.setdefault((row.user, row.currency), UserRow(row.user, row.currency))
+            user.written_off_minor += row.written_off_minor
+            user.reversed_minor += row.reversed_minor
+        return WriteoffAnalysis(
+            start=month,
+            end=self.end,
+            rows=rows,
+            months=[row for row in self.months if row.month == month],
+            users=[users[key] for key in sorted(users, key=lambda k: (k[1], k[0]))],
+            reasons=sorted({row.reason_code for row in rows}),
+        )
+
 
 def month_starts(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     months, month = [], start.replace(day=1)
@@ -110,77 +110,75 @@ def month_starts(start: datetime.date, end: datetime.date) -> list[datetime.date
     return months
 
 
-def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnalysis:
+def writeoff_analysis(
+    start: datetime.date, end: datetime.date, *, from_journal: bool = False
+) -> WriteoffAnalysis:
     """Written off per month (of the journal's entry date), by reason, revenue-
     impacting or expense, and by the user who wrote it off, from ``start`` through
     ``end``. A reversal counts, negatively, in the month it posts, against its
     write-off's reason and user. Recoveries come from the journal's recovery entries,
     net of their voids in the month each void posts. The tax part comes from the same
-    entries' lines on the tax codes. Three queries."""
-    lines = JournalLine.objects.filter(
-        accounting_code__code=settings.AR_CONTROL_CODE,
-        entry_date__gte=start,
-        entry_date__lte=end,
-    )
-    grouped = (
-        lines.filter(entry__event__in=WRITTEN_OFF_EVENTS, entry__source_type=WRITEOFF_SOURCE)
-        .annotate(
-            month=TruncMonth("entry_date"),
-            # The entry names its write-off by id (source_id), not by a relation; the
-            # write-off is found along the entry's invoice, whose write-offs it is one
-            # of, so the database joins it instead of probing it once per line.
-            writeoff=FilteredRelation(
-                "entry__invoice__writeoffs",
-                condition=Q(entry__invoice__writeoffs__pk=F("entry__source_id")),
-            ),
-        )
-        .values_list(
-            "month",
-            "currency",
-            "writeoff__reason_code",
-            "writeoff__revenue_impacting",
-            "writeoff__created_by_label",
-        )
-        .annotate(
-            written=Sum("credit_minor", filter=~Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
-            reversed=Sum("debit_minor", filter=Q(entry__event=JournalEvent.WRITEOFF_REVERSAL)),
-        )
-        .order_by()
-    )
+    entries' lines on the tax codes (``analysis_sums`` defines each figure).
+
+    The months the range covers come from the tallies kept at posting time; so does
+    a month it takes only part of when none of that month's lines lies outside the
+    range (this month, through today); such a part-month's lines are read otherwise.
+    Either way the figures are the journal's. ``from_journal`` reads every line of
+    the range instead (the ledger check and the tests compare the two)."""
+    if from_journal:
+        tally_from, tally_to, line_ranges = start, start, [(start, end)]
+    else:
+        tally_from, tally_to, line_ranges = _split(start, end)
+    grouped: list[tuple] = []
+    by_month: list[tuple] = []
+    if tally_from < tally_to:
+        for key, sums in figures(AnalysisTally, month__gte=tally_from, month__lt=tally_to).items():
+            grouped.append((*key, *sums))
+        for key, sums in figures(
+            AnalysisMonthTally, month__gte=tally_from, month__lt=tally_to
+        ).items():
+            by_month.append((*key, *sums))
+    for since, through in line_ranges:
+        lines = JournalLine.objects.filter(entry_date__gte=since, entry_date__lte=through)
+        grouped.extend(written_off(lines))
+        by_month.extend(tax_and_recovered(lines))
     rows = [
-        AnalysisRow(_month(month), currency, reason, bool(revenue), user, written or 0, rev or 0)
+        AnalysisRow(_month(month), currency, reason, bool(revenue), user, written, rev)
         for month, currency, reason, revenue, user, written, rev in grouped
     ]
-    # Recovered: what a recovery entry credits back to the codes its write-offs
-    # debited (its lines on neither AR control nor cash). Voiding the payment
-    # reverses its whole entry, debiting those codes again, so the void nets the
-    # recovery in the month the void posts; a plain payment's entry and its void
-    # touch nothing but AR control and cash.
-    recovered = (
-        JournalLine.objects.filter(
-            entry__event__in=RECOVERY_EVENTS, entry_date__gte=start, entry_date__lte=end
-        )
-        .exclude(accounting_code__code__in=[settings.AR_CONTROL_CODE, settings.CASH_CODE])
-        .annotate(month=TruncMonth("entry_date"))
-        .values_list("month", "currency")
-        .annotate(total=Sum(F("credit_minor") - F("debit_minor")))
-        .order_by()
-    )
-    # The split's tax part: the write-offs' and reversals' lines on the tax codes (a
-    # relief's reclassification moves tax between them, another event).
-    taxed = (
-        JournalLine.objects.filter(
-            entry__event__in=WRITTEN_OFF_EVENTS,
-            entry__source_type=WRITEOFF_SOURCE,
-            entry_date__gte=start,
-            entry_date__lte=end,
-            accounting_code_id__in=tax_code_ids(),
-        )
-        .annotate(month=TruncMonth("entry_date"))
-        .values_list("month", "currency")
-        .annotate(total=Sum(F("debit_minor") - F("credit_minor")))
-        .order_by()
-    )
+    return _assemble(start, end, rows, by_month)
+
+
+def _no_lines(since: datetime.date, before: datetime.date) -> bool:
+    return not JournalLine.objects.filter(entry_date__gte=since, entry_date__lt=before).exists()
+
+
+def _split(
+    start: datetime.date, end: datetime.date
+) -> tuple[datetime.date, datetime.date, list[tuple[datetime.date, datetime.date]]]:
+    """The months [from, to) the tallies give, and the date ranges read from the
+    lines: a part-month at either end that has lines outside the range (two probes
+    of the lines' date index decide it)."""
+    month = start.replace(day=1)
+    tally_from = month if start.day == 1 or _no_lines(month, start) else next_month(start)
+    after = end + datetime.timedelta(days=1)
+    if after.day == 1 or _no_lines(after, next_month(end)):
+        tally_to = next_month(end)
+    else:
+        tally_to = end.replace(day=1)
+    if tally_from >= tally_to:
+        return tally_from, tally_from, [(start, end)]
+    line_ranges = []
+    if start < tally_from:
+        line_ranges.append((start, tally_from - datetime.timedelta(days=1)))
+    if tally_to <= end:
+        line_ranges.append((tally_to, end))
+    return tally_from, tally_to, line_ranges
+
+
+def _assemble(
+    start: datetime.date, end: datetime.date, rows: list[AnalysisRow], by_month: list[tuple]
+) -> WriteoffAnalysis:
     months: dict[tuple[datetime.date, str], MonthRow] = {}
     users: dict[tuple[str, str], UserRow] = {}
     for row in rows:
@@ -195,12 +193,15 @@ def writeoff_analysis(start: datetime.date, end: datetime.date) -> WriteoffAnaly
         user = users.setdefault((row.user, row.currency), UserRow(row.user, row.currency))
         user.written_off_minor += row.written_off_minor
         user.reversed_minor += row.reversed_minor
-    for month_value, currency, total in recovered:
+    for month_value, currency, tax, recovered in by_month:
+        if not tax and not recovered:
+            # A recovery voided in its own month: nothing to show (the tallies keep
+            # no key whose figures are all zero).
+            continue
         key = (_month(month_value), currency)
-        months.setdefault(key, MonthRow(*key)).recovered_minor += total or 0
-    for month_value, currency, total in taxed:
-        key = (_month(month_value), currency)
-        months.setdefault(key, MonthRow(*key)).tax_minor += total or 0
+        month = months.setdefault(key, MonthRow(*key))
+        month.tax_minor += tax
+        month.recovered_minor += recovered
     rows.sort(key=lambda r: (r.month, r.currency, r.reason_code, not r.revenue_impacting, r.user))
     return WriteoffAnalysis(
         start=start,

@@ -397,9 +397,10 @@ def dispute_worklist(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def home(request: HtmxHttpRequest) -> HttpResponse:
     on_date = today()
-    month = reports.writeoff_analysis(on_date.replace(day=1), on_date)
     year_start = (on_date.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
     year = reports.writeoff_analysis(year_start, on_date)
+    # This month's figures are the last month of the twelve: one analysis, not two.
+    month = year.month_of(on_date.replace(day=1))
     # The charts draw each currency's totals: no account rows, no check.
     aging_report = reports.aging_totals_today(on_date)
     figures = reports.home_figures(on_date, month)

@@ -53,8 +53,6 @@ from billing.ledger.codes import STARTING_TAX_RATE, control_codes
 from billing.ledger.periods import lock_date
 from billing.models import (
     Account,
-    AccountTally,
-    AgingTally,
     ApiIdempotencyRecord,
     Event,
     Invoice,
@@ -67,7 +65,6 @@ from billing.models import (
 )
 from writeoffs.cases.backfill import cases_for_lone_holds
 from writeoffs.models import (
-    AccountWriteoffTally,
     Case,
     CaseAttachment,
     CaseNote,
@@ -313,10 +310,8 @@ class Command(BaseCommand):
             InvoiceLine,
             Invoice,
             Account,
-            # Last: the DELETEs above moved them (through their triggers) to zero.
-            AgingTally,
-            AccountTally,
-            AccountWriteoffTally,
+            # Last: the DELETEs above moved the trigger-fed ones to zero.
+            *(model for model, _source in tallies.registered()),
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             for model in tables:

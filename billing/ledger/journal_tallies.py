@@ -1,0 +1,82 @@
+"""Tallies kept from the journal's lines: the month tally of every code (billing's
+own, ``MonthTally``) and whatever the apps on billing register
+(``billing.extensions.register_journal_tally``: the write-off analysis).
+
+Each is fed from the one posting path, in the posting's transaction: ``post_entry``
+adds its entry's lines (``add_entry``), the bulk posting the lines of its INSERT …
+SELECT (``add_lines_after``). Each addition is one INSERT … SELECT of the tally's
+own recomputation (``JournalTally.source``) over just those lines, so the figure a
+posting adds and the one the check recomputes are the same SQL: they cannot
+disagree on what counts. The rows are insert-only deltas (``billing.tallies``): two
+postings share no row. Each tally's recomputation from every line (``every_line``)
+is registered with the other tallies (``billing.tallies.register``): the daily run
+and the seed's end compact it, ``verify_ledger`` compares it with that
+recomputation, and ``rebuild_aggregates`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from billing import extensions, tallies
+from billing.extensions import JournalTally
+from billing.models import JournalEntry, JournalLine, MonthTally
+
+
+def month_sums(lines: QuerySet[JournalLine]) -> QuerySet:
+    """Σ debits and credits of ``lines`` per month (its first day), code and currency:
+    ``MonthTally``'s figures."""
+    return (
+        lines.annotate(tally_month=TruncMonth("entry_date"))
+        .values_list("tally_month", "accounting_code", "currency")
+        .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
+        .order_by()
+    )
+
+
+MONTH_TALLY = JournalTally(MonthTally, month_sums)
+
+
+def journal_tallies() -> list[JournalTally]:
+    return [MONTH_TALLY, *extensions.hooks.journal_tallies]
+
+
+def add_entry(entry: JournalEntry, line_ids: Sequence[int]) -> None:
+    """Add the lines ``line_ids`` of ``entry``, just written, to every tally its event
+    feeds. The lines are found by key, not by entry (the seed drops the journal's
+    other indexes while it loads)."""
+    for tally in journal_tallies():
+        if tally.events is None or entry.event in tally.events:
+            tallies.add_select(
+                tally.model, tally.source(JournalLine.objects.filter(pk__in=line_ids))
+            )
+
+
+def add_lines_after(after_line: int) -> None:
+    """Add the lines written after line ``after_line`` to every tally: the bulk
+    posting's counterpart of ``add_entry``. For the bulk load only, which runs alone:
+    a service's line posted meanwhile would count twice."""
+    for tally in journal_tallies():
+        lines = JournalLine.objects.filter(pk__gt=after_line)
+        if tally.events is not None:
+            lines = lines.filter(entry__event__in=tally.events)
+        tallies.add_select(tally.model, tally.source(lines))
+
+
+def every_line(tally: JournalTally) -> QuerySet:
+    """``tally``'s figures recomputed from every line of its events: the source the
+    check, the rebuild and the compaction know it by (``billing.tallies``)."""
+    lines = JournalLine.objects.all()
+    if tally.events is not None:
+        lines = lines.filter(entry__event__in=tally.events)
+    return tally.source(lines)
+
+
+def register_month_tally() -> None:
+    """Called by billing's AppConfig.ready(); the apps' journal tallies register
+    their sources through ``billing.extensions.register_journal_tally``."""
+    tallies.register(MonthTally, partial(every_line, MONTH_TALLY))
