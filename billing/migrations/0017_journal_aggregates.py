@@ -20,29 +20,30 @@ def build_aggregates(apps, schema_editor):
     AccountingCode = apps.get_model("billing", "AccountingCode")
     PeriodBalance = apps.get_model("billing", "PeriodBalance")
     AccountingPeriodLock = apps.get_model("billing", "AccountingPeriodLock")
-    ar = AccountingCode.objects.filter(code=settings.AR_CONTROL_CODE).first()
+    db = schema_editor.connection.alias  # the database being migrated
+    ar = AccountingCode.objects.using(db).filter(code=settings.AR_CONTROL_CODE).first()
     if ar is not None:
         balance = (
-            JournalLine.objects.filter(invoice=OuterRef("pk"), accounting_code=ar)
+            JournalLine.objects.using(db).filter(invoice=OuterRef("pk"), accounting_code=ar)
             .order_by()
             .values("invoice")
             .annotate(total=Sum(F("debit_minor") - F("credit_minor")))
             .values("total")
         )
-        Invoice.objects.update(ar_balance_minor=Coalesce(Subquery(balance), Value(0)))
-    lock = AccountingPeriodLock.objects.order_by("-id").first()
+        Invoice.objects.using(db).update(ar_balance_minor=Coalesce(Subquery(balance), Value(0)))
+    lock = AccountingPeriodLock.objects.using(db).order_by("-id").first()
     if lock is None:
         return
     after = lock.locked_through + datetime.timedelta(days=1)
     end = after if after.day == 1 else lock.locked_through.replace(day=1)
     months = (
-        JournalLine.objects.filter(entry_date__lt=end)
+        JournalLine.objects.using(db).filter(entry_date__lt=end)
         .annotate(month=TruncMonth("entry_date"))
         .values_list("month", "accounting_code_id", "currency")
         .annotate(debits=Sum("debit_minor"), credits=Sum("credit_minor"))
         .order_by()
     )
-    PeriodBalance.objects.bulk_create(
+    PeriodBalance.objects.using(db).bulk_create(
         (
             PeriodBalance(
                 month=month.date() if isinstance(month, datetime.datetime) else month,
@@ -55,7 +56,7 @@ def build_aggregates(apps, schema_editor):
         ),
         batch_size=1000,
     )
-    AccountingPeriodLock.objects.filter(pk=lock.pk).update(balances_before=end)
+    AccountingPeriodLock.objects.using(db).filter(pk=lock.pk).update(balances_before=end)
 
 
 class Migration(migrations.Migration):
