@@ -183,10 +183,13 @@ def test_the_command_says_when_there_is_nothing_to_rebuild(invoice):
 def test_the_migration_builds_the_aggregates_of_an_existing_database(
     account, clerk_actor, controller_actor
 ):
-    """billing 0013 on a database that has a journal and a lock date but no aggregates."""
+    """billing 0017 on a database that has a journal and a lock date but no aggregates."""
     import importlib
 
+    from types import SimpleNamespace
+
     from django.apps import apps
+    from django.db import connection
 
     migration = importlib.import_module("billing.migrations.0017_journal_aggregates")
     history(account, clerk_actor)
@@ -198,7 +201,8 @@ def test_the_migration_builds_the_aggregates_of_an_existing_database(
     AccountingPeriodLock.objects.update(balances_before=None)
     assert not verify_aggregates(10).ok
 
-    migration.build_aggregates(apps, None)
+    # The data step reads only the schema editor's connection (the database migrated).
+    migration.build_aggregates(apps, SimpleNamespace(connection=connection))
 
     assert verify_aggregates(10).ok
     assert AccountingPeriodLock.objects.get().balances_before == month_end + DAY
