@@ -287,3 +287,23 @@ def test_a_put_that_loses_a_race_for_its_record_is_judged_again(clerk_actor, mon
     row = {"name": "Acme", "currency": "USD"}
     result = import_record(kind="accounts", external_id="cus_r", rows=[row], actor=clerk_actor)
     assert (result.outcome, len(calls)) == ("unchanged", 2)
+
+
+def test_an_import_leaves_each_tally_compacted_and_agreeing_with_the_invoices(clerk_actor, revenue):
+    from billing import tallies
+    from billing.models import AccountTally, AgingTally
+
+    AccountFactory(external_id="cus_1", currency="USD")
+    content = invoices_csv(
+        f"in_1,cus_1,{BILL},{DUE},Subscription,100.00",
+        f"in_2,cus_1,{BILL},{DUE},Subscription,30.00",
+        f"in_3,cus_1,{BILL},{TODAY.isoformat()},Setup,20.50",
+    )
+    result = run_import("invoices", content, clerk_actor)
+    assert result.created == 3, result.problems
+    for model, source in tallies.registered():
+        assert tallies.drift(model, source()) == (0, [])
+    # One row per key: each invoice's send wrote its own deltas, folded at the end.
+    assert AgingTally.objects.count() == 2
+    assert AccountTally.objects.count() == 1
+    assert tallies.figures(AgingTally)[("USD", datetime.date.fromisoformat(DUE))][0] == 13000
