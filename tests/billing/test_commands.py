@@ -1,5 +1,6 @@
-"""seed_billing makes the same data for the same seed and a ledger that
-verify_ledger accepts; verify_ledger lists every invoice whose totals drift."""
+"""seed_billing makes the same data for the same seed, seeds a busy account, demo
+users and holds spread over time. What it makes and what verify_ledger says of it
+are checked on one shared seed in test_commands_on_one_seed.py."""
 
 import datetime
 import hashlib
