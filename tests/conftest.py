@@ -142,6 +142,10 @@ def pytest_addoption(parser) -> None:
     )
 
 
+# Words that make --database-tests-only keep a whole module (see below).
+KEEP_WHOLE_MODULE = ("subprocess", "Popen", "getfixturevalue", "django_db_blocker")
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """With --database-tests-only, deselect what runs the same on any database.
 
@@ -149,20 +153,22 @@ def pytest_collection_modifyitems(config, items) -> None:
     ``django_db`` mark, no ``db``/``transactional_db``/``live_server`` fixture,
     directly or through another fixture), so such a test cannot behave differently
     on PostgreSQL. A module that starts a process (``subprocess``) keeps all its
-    tests: the process reads DATABASE_URL and the settings that follow from it."""
+    tests: the process reads DATABASE_URL and the settings that follow from it. So
+    does one that reaches the database in a way collection cannot see: a fixture
+    asked for at run time (``request.getfixturevalue``) or ``django_db_blocker``."""
     if not config.getoption("--database-tests-only"):
         return
     from pytest_django.fixtures import _get_databases_for_test
 
     keep, drop = [], []
-    starts_processes: dict[str, bool] = {}
+    keeps_all: dict[str, bool] = {}
     for item in items:
         path = str(item.path)
-        if path not in starts_processes:
+        if path not in keeps_all:
             source = item.path.read_text() if item.path.suffix == ".py" else ""
-            starts_processes[path] = "subprocess" in source or "Popen" in source
+            keeps_all[path] = any(word in source for word in KEEP_WHOLE_MODULE)
         databases, _ = _get_databases_for_test(item)
-        (keep if tuple(databases) or starts_processes[path] else drop).append(item)
+        (keep if tuple(databases) or keeps_all[path] else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
