@@ -1,7 +1,10 @@
+import itertools
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -34,11 +37,21 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _media_folders(tmp_path_factory) -> Iterator[Path]:
+    """One numbered folder per test under a session folder; each is made only when
+    a test stores a file (the storage creates it). ``tmp_path_factory.mktemp`` per
+    test listed every earlier test's folder to pick a number, a cost that grew with
+    every test a worker ran."""
+    base = tmp_path_factory.mktemp("media")
+    return (base / str(number) for number in itertools.count())
+
+
 @pytest.fixture(autouse=True)
-def _media_in_a_temporary_folder(settings, tmp_path_factory):
+def _media_in_a_temporary_folder(settings, _media_folders):
     """Uploaded files (imports, case attachments) go to a folder of the test's own,
     never the repository's media/."""
-    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = next(_media_folders)
 
 
 @pytest.fixture(autouse=True)
@@ -118,6 +131,49 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"{endpoint}: {count}")
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help=(
+            "Leave out the tests that cannot reach a database: .ci/run's PostgreSQL pass, "
+            "after the SQLite pass ran them (docs/development.md)."
+        ),
+    )
+
+
+# Words that make --database-tests-only keep a whole module (see below).
+KEEP_WHOLE_MODULE = ("subprocess", "Popen", "getfixturevalue", "django_db_blocker")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """With --database-tests-only, deselect what runs the same on any database.
+
+    pytest-django refuses database access to a test that asks for none (no
+    ``django_db`` mark, no ``db``/``transactional_db``/``live_server`` fixture,
+    directly or through another fixture), so such a test cannot behave differently
+    on PostgreSQL. A module that starts a process (``subprocess``) keeps all its
+    tests: the process reads DATABASE_URL and the settings that follow from it. So
+    does one that reaches the database in a way collection cannot see: a fixture
+    asked for at run time (``request.getfixturevalue``) or ``django_db_blocker``."""
+    if not config.getoption("--database-tests-only"):
+        return
+    from pytest_django.fixtures import _get_databases_for_test
+
+    keep, drop = [], []
+    keeps_all: dict[str, bool] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in keeps_all:
+            source = item.path.read_text() if item.path.suffix == ".py" else ""
+            keeps_all[path] = any(word in source for word in KEEP_WHOLE_MODULE)
+        databases, _ = _get_databases_for_test(item)
+        (keep if tuple(databases) or keeps_all[path] else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request,
@@ -144,9 +200,7 @@ def django_db_setup(
         setup_args["keepdb"] = True
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
     verbosity = request.config.option.verbose
-    copy_template = (
-        restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
-    )
+    copy_template = restored_sqlite_test_databases() if django_db_use_migrations else nullcontext()
     with django_db_blocker.unblock(), copy_template:
         db_cfg = setup_databases(
             verbosity=verbosity,

@@ -88,7 +88,7 @@ def restored_sqlite_test_databases() -> Iterator[None]:
         def create_test_db(
             verbosity: int = 1,
             autoclobber: bool = False,
-            serialize: bool = True,
+            serialize: bool | None = None,
             keepdb: bool = False,
             *,
             connection=connection,
@@ -108,7 +108,7 @@ def restored_sqlite_test_databases() -> Iterator[None]:
                             os.remove(leftover)
                     _copy(str(template), name)
                 else:
-                    original(verbosity, autoclobber, serialize=False, keepdb=False)
+                    original(verbosity, autoclobber, keepdb=False)
                     connection.close()
                     partial = template.with_suffix(".partial")
                     _copy(name, str(partial))
@@ -118,6 +118,10 @@ def restored_sqlite_test_databases() -> Iterator[None]:
             if copied:
                 _seed(connection.alias)
             call_command("createcachetable", database=connection.alias)
+            # Django's setup_databases serializes the databases a test asks to roll back
+            # to (serialized_rollback) itself, after creating them all; serializing here
+            # too, for every worker, only cost time. An explicit serialize=True (the
+            # deprecated argument) is still honoured.
             if serialize:
                 connection._test_serialized_contents = creation.serialize_db_to_string()
             connection.ensure_connection()

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from django.test.utils import override_settings
 
 from tests.test_csp_markup import rendered_pages
 from tests.test_permissions_matrix import SU, make_ledgers, make_users
@@ -46,12 +50,32 @@ def test_no_template_has_a_multi_line_hash_comment(path):
     assert multi_line_comments(path.read_text()) == []
 
 
+@pytest.fixture(scope="module")
+def superuser_pages(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, str]:
+    """Every page and fragment as the superuser sees it, rendered once for both checks
+    of the HTML below (a walk of every page takes seconds); the rows made for it are
+    rolled back as soon as it is done."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+        ),
+        transaction.atomic(),
+    ):
+        users = make_users()
+        own, _ = make_ledgers(users)
+        client = Client()
+        client.force_login(users[SU])
+        pages = rendered_pages(client, own)
+        transaction.set_rollback(True)
+    cache.clear()
+    return pages
+
+
 @pytest.mark.django_db
-def test_no_page_or_fragment_shows_template_syntax(client):
-    users = make_users()
-    own, _ = make_ledgers(users)
-    client.force_login(users[SU])
-    pages = rendered_pages(client, own)
+def test_no_page_or_fragment_shows_template_syntax(superuser_pages):
+    pages = superuser_pages
     leaks = {
         name: [html[max(m.start() - 60, 0) : m.end() + 60] for m in TEMPLATE_SYNTAX.finditer(html)]
         for name, html in pages.items()
@@ -75,12 +99,9 @@ def visible_dates_in_iso(html: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_every_page_shows_dates_in_the_one_display_format(client):
+def test_every_page_shows_dates_in_the_one_display_format(superuser_pages):
     """Dates read "Dec 1, 2026" everywhere on screen (issue 25 found ISO dates in the
     timeline and the refusals beside screens in that format)."""
-    users = make_users()
-    own, _ = make_ledgers(users)
-    client.force_login(users[SU])
-    pages = rendered_pages(client, own)
+    pages = superuser_pages
     found = {name: visible_dates_in_iso(html) for name, html in pages.items()}
     assert {name: dates for name, dates in found.items() if dates} == {}

@@ -1,5 +1,6 @@
 """The journal's commands: seed_billing posts what it makes and refuses once the books
-are closed; backfill_journal posts an existing database on its own dates, once."""
+are closed; backfill_journal posts an existing database on its own dates, once.
+The tests that can share one small seed are in test_journal_commands_on_one_seed.py."""
 
 import datetime
 import io
@@ -8,7 +9,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import (
@@ -60,26 +60,6 @@ def journal_digest() -> list:
             "entry_date",
         )
     )
-
-
-def test_seeding_posts_an_entry_for_every_money_event_and_verify_ledger_agrees():
-    run("seed_billing", *SMALL)
-    # A void invoice was sent, then voided: it carries both entries.
-    sent = Invoice.objects.exclude(status=Invoice.Status.DRAFT).count()
-    void = Invoice.objects.filter(status=Invoice.Status.VOID).count()
-    assert void > 0
-    assert JournalEntry.objects.filter(event="invoice_sent").count() == sent
-    assert JournalEntry.objects.filter(event="invoice_void").count() == void
-    assert JournalEntry.objects.filter(event="payment").count() == Payment.objects.count()
-    assert JournalEntry.objects.filter(event="payment_void").count() == (
-        Payment.objects.filter(status=Payment.Status.REMOVED).count()
-    )
-    assert JournalEntry.objects.filter(event__in=["writeoff", "dispute_conversion"]).count() == (
-        WriteOff.objects.count()
-    )
-    totals = JournalLine.objects.aggregate(d=Sum("debit_minor"), c=Sum("credit_minor"))
-    assert totals["d"] == totals["c"] > 0
-    assert "the journal agrees" in run("verify_ledger")
 
 
 def _seeded_journal() -> dict:
@@ -235,38 +215,6 @@ def test_seed_billing_refuses_once_a_lock_date_is_set():
     assert not Invoice.objects.exists()
 
 
-def test_seed_reset_also_deletes_the_journal():
-    run("seed_billing", *SMALL)
-    first = JournalEntry.objects.count()
-    run("seed_billing", "--reset", "--noinput", *SMALL)
-    assert JournalEntry.objects.count() == first
-    assert "the journal agrees" in run("verify_ledger")
-
-
-def test_backfill_posts_every_row_on_its_own_dates_as_seeding_does():
-    run("seed_billing", *SMALL)
-    seeded = journal_digest()
-    JournalLine.objects.all().delete()
-    JournalEntry.objects.all().delete()
-    with pytest.raises(CommandError):
-        run("verify_ledger")
-    out = run("backfill_journal")
-    assert "Posted" in out
-    assert journal_digest() == seeded
-    assert "the journal agrees" in run("verify_ledger")
-
-
-def test_backfill_run_again_posts_nothing():
-    run("seed_billing", *SMALL)
-    JournalLine.objects.filter(entry__event="payment_void").delete()
-    JournalEntry.objects.filter(event="payment_void").delete()
-    run("backfill_journal")
-    count = JournalEntry.objects.count()
-    again = run("backfill_journal")  # nothing to do: exit 0, and says so
-    assert "Nothing to backfill: every invoice, payment and write-off already has" in again
-    assert JournalEntry.objects.count() == count
-
-
 def test_backfill_refuses_once_a_lock_date_is_set():
     AccountingPeriodLock.objects.create(locked_through=datetime.date(2026, 5, 31), reason="May")
     with pytest.raises(CommandError, match="closed through 2026-05-31"):
@@ -338,17 +286,6 @@ def test_a_bulk_seed_drops_the_journal_indexes_and_builds_the_same_ones_again():
         )
 
 
-def test_a_small_seed_into_a_larger_database_keeps_the_indexes():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    run("seed_billing", *SMALL)
-    with CaptureQueriesContext(connection) as queries:
-        run("seed_billing", "--accounts", "1", "--invoices-per-account", "5", "--as-of", AS_OF)
-    assert ddl_of(queries) == []
-    assert "the journal agrees" in run("verify_ledger")
-
-
 def test_a_seed_that_fails_still_builds_the_indexes_it_dropped(monkeypatch):
     from writeoffs.management.commands import seed_billing
 
@@ -362,21 +299,3 @@ def test_a_seed_that_fails_still_builds_the_indexes_it_dropped(monkeypatch):
         run("seed_billing", *SMALL)
     assert journal_index_columns() == before
     assert not Invoice.objects.exists()
-
-
-def test_the_next_seed_builds_an_index_a_killed_run_left_missing():
-    from django.db import connection
-
-    run("seed_billing", *SMALL)
-    with connection.cursor() as cursor:
-        cursor.execute('DROP INDEX "journal_line_date_amounts_idx"')
-    assert "journal_line_date_amounts_idx" not in journal_index_columns()
-    # A small seed into the larger database: it drops nothing, but builds what is missing.
-    run("seed_billing", "--accounts", "1", "--invoices-per-account", "5", "--as-of", AS_OF)
-    assert journal_index_columns()["journal_line_date_amounts_idx"] == [
-        "entry_date",
-        "accounting_code_id",
-        "currency",
-        "debit_minor",
-        "credit_minor",
-    ]
