@@ -185,7 +185,6 @@ def test_the_migration_builds_the_aggregates_of_an_existing_database(
 ):
     """billing 0017 on a database that has a journal and a lock date but no aggregates."""
     import importlib
-
     from types import SimpleNamespace
 
     from django.apps import apps
