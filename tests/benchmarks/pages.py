@@ -156,6 +156,11 @@ def profile_calls(name: str, call: Callable[[], object], requests: int) -> None:
     profiler.stop()
     print(f"{connection.vendor}: {name} x {requests}")
     print(profiler.output_text(unicode=True, color=False, show_all=True))
+    # The same samples by function, self time as a share of the whole: the top frames.
+    from pyinstrument.renderers import ConsoleRenderer
+
+    flat = ConsoleRenderer(unicode=True, flat=True, time="percent_of_total", show_all=True)
+    print("\n".join(profiler.output(flat).splitlines()[:40]))
 
 
 def invoices_with_room(busy: Account, count: int) -> list[tuple[int, int]]:
