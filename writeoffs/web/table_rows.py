@@ -27,7 +27,7 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # stubs lack it
 
 from billing.models import Account
 from billing.money import format_money
@@ -300,7 +300,7 @@ def dispute_rows(
                 ("reage_url", Settlement.RELEASE_REAGE),
             ):
                 extra[key] = reverse("dispute_settle", args=[acct_no, hold.pk, settlement])
-        case_number = hold.case.number if hold.case_id else None
+        case_number = hold.case.number if hold.case is not None else None
         rows.append(
             DisputeRow(
                 pk=hold.pk,
