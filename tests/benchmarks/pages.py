@@ -6,6 +6,7 @@ each floor fetches the same rows as the page, on the same index.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.db import connection
@@ -140,7 +141,91 @@ def profile(bench, name: str, requests: int) -> None:
         "admin-writeoffs": lambda: lambda: bench.admin_client.get("/admin/writeoffs/writeoff/"),
     }
     calls["create"] = lambda: service_create(bench)
+    calls["case"] = lambda: case_page(bench)
+    calls["import-preview"] = lambda: import_preview(bench)
+    calls["approvals"] = lambda: approvals_queue(bench)
     profile_calls(name, calls[name](), requests)
+
+
+def case_page(bench, holds: int = 10) -> Callable:
+    """A case's page (its holds tab) for a case on ``holds`` of the busy account's
+    invoices, opened through the service (the seed opens no cases)."""
+    from billing.actors import Actor
+    from writeoffs.cases.open import CaseHold, case_open
+    from writeoffs.models import CaseCategory
+    from writeoffs.selectors import pickable_invoices
+
+    invoices = pickable_invoices(bench.account).order_by("invoice_no")[:holds]
+    case = case_open(
+        account_id=bench.account.pk,
+        category=CaseCategory.objects.order_by("pk").values_list("code", flat=True).first(),
+        holds=[CaseHold(invoice_no=invoice.invoice_no, amount="0.01") for invoice in invoices],
+        actor=Actor.for_user(bench.admin_user),
+        comments="Benchmark case",
+    )
+    url = _url("case_detail", number=case.number)
+    return lambda: bench.admin_client.get(url, headers=GZIP)
+
+
+def import_preview(bench, rows: int = 1000) -> Callable:
+    """The import screen's preview of a checked accounts file of ``rows`` rows, a tenth
+    of them refused (a currency that is not a code), checked as the worker checks it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from billing.actors import Actor
+    from billing.sync.imports.runs import import_run_check
+    from billing.sync.tasks import create_import_run
+
+    lines = ["external_id,name,currency"]
+    for n in range(rows):
+        lines.append(f"bench_{n},Benchmark customer {n},{'dollars' if n % 10 == 0 else 'USD'}")
+    upload = SimpleUploadedFile("accounts.csv", "\n".join(lines).encode())
+    run = create_import_run(
+        kind="accounts", upload=upload, mapping=None, actor=Actor.for_user(bench.admin_user)
+    )
+    import_run_check(run.pk)
+    url = _url("import_detail", import_id=run.pk)
+    return lambda: bench.admin_client.get(url, headers=GZIP)
+
+
+def approvals_queue(bench, count: int = 60) -> Callable:
+    """The approvals queue after the clerk asked, through the service, for ``count``
+    write-offs of one cent over their approval limit, so each waits for approval."""
+    from django.db.models import F
+
+    from billing.actors import Actor
+    from billing.money import from_minor
+    from writeoffs.approvals.limits import approval_limit_minor
+    from writeoffs.lifecycle.create import writeoff_create
+
+    actor = Actor.for_user(bench.clerk)
+    currency = bench.account.currency
+    limit = approval_limit_minor(actor, currency)
+    if limit is None:
+        raise SystemExit("approvals: the clerk has no approval limit, so nothing would wait")
+    invoices = (
+        Invoice.objects.filter(status=Invoice.Status.SENT, currency=currency)
+        .exclude(account=bench.account)
+        .alias(
+            available=F("total_minor") - F("paid_minor") - F("written_off_minor") - F("held_minor")
+        )
+        .filter(available__gt=limit)
+        .order_by("id")
+        .values_list("id", flat=True)[:count]
+    )
+    for invoice_id in invoices:
+        writeoff_create(
+            invoice_id=invoice_id,
+            amount=str(from_minor(limit + 1, currency)),
+            reason_code=1,
+            comments="Benchmark request over the limit",
+            actor=actor,
+            idempotency_key=uuid.uuid4().hex,
+        )
+    pending = WriteOff.objects.filter(status=WriteOff.Status.PENDING).count()
+    print(f"approvals: {pending:,} write-offs pending")
+    url = _url("approval_queue")
+    return lambda: bench.admin_client.get(url, headers=GZIP)
 
 
 def profile_calls(name: str, call: Callable[[], object], requests: int) -> None:
@@ -156,6 +241,11 @@ def profile_calls(name: str, call: Callable[[], object], requests: int) -> None:
     profiler.stop()
     print(f"{connection.vendor}: {name} x {requests}")
     print(profiler.output_text(unicode=True, color=False, show_all=True))
+    # The same samples by function, self time as a share of the whole: the top frames.
+    from pyinstrument.renderers import ConsoleRenderer
+
+    flat = ConsoleRenderer(unicode=True, flat=True, time="percent_of_total", show_all=True)
+    print("\n".join(profiler.output(flat).splitlines()[:40]))
 
 
 def invoices_with_room(busy: Account, count: int) -> list[tuple[int, int]]:

@@ -190,6 +190,9 @@ def parse_args() -> argparse.Namespace:
             "create",
             "bulk-step",
             "bulk-loop",
+            "case",
+            "import-preview",
+            "approvals",
         ],
         help="profile that request with pyinstrument instead of measuring",
     )

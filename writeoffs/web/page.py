@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,6 +53,7 @@ from writeoffs.selectors import (
 from writeoffs.web import exports
 from writeoffs.web.context_processors import announce_approvals_count
 from writeoffs.web.forms import DisputeHoldForm, EntryForm, WriteOffForm
+from writeoffs.web.table_rows import TableAccess, dispute_rows, writeoff_rows
 
 ROWS_PER_PAGE = 25
 
@@ -77,6 +78,8 @@ class EntryKind:
     form_class: type[EntryForm]
     sorts: dict[str, str]
     table: Callable[[Account, tuple[str, bool] | None], QuerySet]
+    # A page of the table's model rows as the template prints them.
+    present: Callable[[list[Any], Account, TableAccess], list[Any]]
     # The table's footer: the total of its active rows (for write-offs, gross,
     # recovered and net: ``WriteOffTotals``).
     active_total: Callable[[Account], object]
@@ -98,6 +101,7 @@ WRITEOFF = EntryKind(
     form_class=WriteOffForm,
     sorts=WRITEOFF_SORTS,
     table=writeoff_table,
+    present=writeoff_rows,
     active_total=active_writeoffs_totals,
     plan=writeoff_plan,
     create=writeoff_create,
@@ -114,6 +118,7 @@ DISPUTE = EntryKind(
     form_class=DisputeHoldForm,
     sorts=DISPUTE_SORTS,
     table=disputes_for,
+    present=dispute_rows,
     active_total=open_holds_total,
     plan=dispute_hold_plan,
     create=dispute_hold_create,
@@ -132,21 +137,28 @@ def writeoff_page(request: HtmxHttpRequest, acct_no: int) -> HttpResponse:
     account = account_for(acct_no)
     kind = KIND_FOR_TAB.get(request.GET.get("tab", ""), WRITEOFF)
     sort = parse_sort(request.GET.get("sort", ""), kind.sorts)
-    rows = kind.table(account, sort)
+    # Keyset pages: page 2,000 of a busy account costs what page 1 does.
+    window = keyset_window(kind.table(account, sort), request.GET, ROWS_PER_PAGE)
     active_total = kind.active_total(account)
+    access = TableAccess(
+        user_id=request.user.pk,
+        highlight=request.GET.get("highlight", ""),
+        can_reverse=request.user.has_perm("writeoffs.reverse_writeoff"),
+        can_approve=request.user.has_perm("writeoffs.approve_writeoff"),
+        can_settle=request.user.has_perm("writeoffs.settle_disputehold"),
+    )
     context = {
         **_page_context(account, kind),
         "step": "tabs",
-        # Keyset pages: page 2,000 of a busy account costs what page 1 does.
-        "rows": keyset_window(rows, request.GET, ROWS_PER_PAGE),
+        "rows": replace(window, items=kind.present(window.items, account, access)),
         "sort": request.GET.get("sort", "") if sort else "",
-        "highlight": request.GET.get("highlight", ""),
+        "highlight": access.highlight,
         "active_total": active_total,
         "today": today(),
         "can_create": request.user.has_perm(kind.perm),
-        "can_settle": request.user.has_perm("writeoffs.settle_disputehold"),
-        "can_reverse": request.user.has_perm("writeoffs.reverse_writeoff"),
-        "can_approve": request.user.has_perm("writeoffs.approve_writeoff"),
+        "can_settle": access.can_settle,
+        "can_reverse": access.can_reverse,
+        "can_approve": access.can_approve,
         "csv_url": reverse(f"{kind.key}_csv", args=[account.acct_no])
         + (f"?{urlencode({'sort': request.GET['sort']})}" if sort else ""),
     }
