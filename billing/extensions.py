@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -90,6 +89,16 @@ class JournalTally:
     model: type[Tally]
     source: Callable[[QuerySet[JournalLine]], QuerySet]
     events: frozenset[str] | None = None
+
+    def every_line(self) -> QuerySet:
+        """Its figures recomputed from every line of its events: the source the check,
+        the rebuild and the compaction know it by (``billing.tallies``)."""
+        from billing.models import JournalLine  # the models import this module
+
+        lines = JournalLine.objects.all()
+        if self.events is not None:
+            lines = lines.filter(entry__event__in=self.events)
+        return self.source(lines)
 
 
 @dataclass
@@ -171,11 +180,9 @@ def register_journal_tally(tally: JournalTally) -> JournalTally:
     every line joins the other tallies (``billing.tallies.register``), so the daily
     run compacts it, ``verify_ledger`` checks it and ``rebuild_aggregates`` rebuilds
     it as it does every tally."""
-    # Imported here: the ledger imports this module to read the hooks.
-    from billing import tallies
-    from billing.ledger.journal_tallies import every_line
+    from billing import tallies  # its models import this module
 
-    tallies.register(tally.model, partial(every_line, tally))
+    tallies.register(tally.model, tally.every_line)
     return _append(hooks.journal_tallies, tally)
 
 

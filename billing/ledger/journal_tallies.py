@@ -8,7 +8,7 @@ SELECT (``add_lines_after``). Each addition is one INSERT … SELECT of the tall
 own recomputation (``JournalTally.source``) over just those lines, so the figure a
 posting adds and the one the check recomputes are the same SQL: they cannot
 disagree on what counts. The rows are insert-only deltas (``billing.tallies``): two
-postings share no row. Each tally's recomputation from every line (``every_line``)
+postings share no row. Each tally's recomputation from every line (``JournalTally.every_line``)
 is registered with the other tallies (``billing.tallies.register``): the daily run
 and the seed's end compact it, ``verify_ledger`` compares it with that
 recomputation, and ``rebuild_aggregates`` rebuilds it.
@@ -17,7 +17,6 @@ recomputation, and ``rebuild_aggregates`` rebuilds it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
@@ -67,16 +66,7 @@ def add_lines_after(after_line: int) -> None:
         tallies.add_select(tally.model, tally.source(lines))
 
 
-def every_line(tally: JournalTally) -> QuerySet:
-    """``tally``'s figures recomputed from every line of its events: the source the
-    check, the rebuild and the compaction know it by (``billing.tallies``)."""
-    lines = JournalLine.objects.all()
-    if tally.events is not None:
-        lines = lines.filter(entry__event__in=tally.events)
-    return tally.source(lines)
-
-
 def register_month_tally() -> None:
     """Called by billing's AppConfig.ready(); the apps' journal tallies register
     their sources through ``billing.extensions.register_journal_tally``."""
-    tallies.register(MonthTally, partial(every_line, MONTH_TALLY))
+    tallies.register(MonthTally, MONTH_TALLY.every_line)
