@@ -16,9 +16,7 @@ LATEST_DATE = datetime.date(2999, 12, 31)
 # The largest value of a BIGINT (PostgreSQL) or INTEGER (SQLite) column.
 BIGINT_MAX = 2**63 - 1
 
-DATE_RANGE_MESSAGE = (
-    f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}."
-)
+DATE_RANGE_MESSAGE = f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}."
 
 
 def date_in_range(day: datetime.date) -> bool:

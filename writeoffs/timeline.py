@@ -67,8 +67,7 @@ def _hold_event(row, before, money: Callable[[int], str], code_name: CodeNames) 
     settlement = SETTLEMENT_FOR_STATUS.get(row.status)
     if row.history_type == "+":
         return (
-            f"Put {money(row.amount_minor)} on dispute hold, expiring "
-            f"{shown_date(row.expires_on)}."
+            f"Put {money(row.amount_minor)} on dispute hold, expiring {shown_date(row.expires_on)}."
         )
     if settlement is not None and became(row, before, row.status):
         description = f"Dispute hold of {money(row.amount_minor)} {settlement.outcome}."

@@ -1,5 +1,4 @@
-"""Moving the lock date (closing the books), with a reason and a close snapshot.
-"""
+"""Moving the lock date (closing the books), with a reason and a close snapshot."""
 
 from __future__ import annotations
 

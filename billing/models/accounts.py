@@ -1,5 +1,4 @@
-"""Customer accounts and the chart of accounting codes.
-"""
+"""Customer accounts and the chart of accounting codes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""API keys (stored hashed) and the API's idempotency records.
-"""
+"""API keys (stored hashed) and the API's idempotency records."""
 
 from __future__ import annotations
 

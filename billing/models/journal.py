@@ -1,5 +1,4 @@
-"""The double-entry journal and the lock date.
-"""
+"""The double-entry journal and the lock date."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Payments: immutable rows, removed only by voiding.
-"""
+"""Payments: immutable rows, removed only by voiding."""
 
 from __future__ import annotations
 

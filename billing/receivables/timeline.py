@@ -155,7 +155,7 @@ def changed_fields(
     money: Callable[[int], str],
     code_name: CodeNames,
 ) -> list[str]:
-    """"Due date changed from Dec 1, 2026 to Dec 8, 2026", per field of ``names`` that
+    """ "Due date changed from Dec 1, 2026 to Dec 8, 2026", per field of ``names`` that
     changed between ``before`` and ``row``."""
     changes = []
     for name in names:

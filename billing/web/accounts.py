@@ -1,5 +1,4 @@
-"""The account pages: the account list, overview, invoices and payments.
-"""
+"""The account pages: the account list, overview, invoices and payments."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The books: the lock-date screen, the trial balance and the journal export.
-"""
+"""The books: the lock-date screen, the trial balance and the journal export."""
 
 from __future__ import annotations
 

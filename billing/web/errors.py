@@ -1,5 +1,4 @@
-"""The error pages every view shares, the outage page and the load balancer's probe.
-"""
+"""The error pages every view shares, the outage page and the load balancer's probe."""
 
 from __future__ import annotations
 

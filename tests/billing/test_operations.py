@@ -44,9 +44,7 @@ def assert_readable_503(response):
 # --- database outage -------------------------------------------------------------
 
 
-def test_a_page_during_a_database_outage_is_a_readable_503_with_retry_after(
-    browser_client, clerk
-):
+def test_a_page_during_a_database_outage_is_a_readable_503_with_retry_after(browser_client, clerk):
     browser_client.force_login(clerk)
     down = DatabaseDown()
     with connection.execute_wrapper(down):

@@ -267,9 +267,7 @@ def test_an_htmx_rejection_sends_the_new_count_for_the_top_bar_badge(client, sup
     assert json.loads(response["HX-Trigger"])["approvalsChanged"] == {"count": 0}
 
 
-def test_a_write_off_that_goes_pending_sends_the_count_to_an_approver(
-    client, supervisor, pending
-):
+def test_a_write_off_that_goes_pending_sends_the_count_to_an_approver(client, supervisor, pending):
     """A supervisor's own write-off over their limit: their badge counts it too."""
     invoice = InvoiceFactory(account=pending.account, invoice_no=40002, total_minor=900_000)
     client.force_login(supervisor)

@@ -100,9 +100,7 @@ def test_preview_counts_and_totals_each_currency_up_to_its_largest_balance(clerk
     small_invoice(usd, 501)  # above 5.00
     small_invoice(eur, 300)
     small_invoice(eur, 301)  # above EUR's 3.00
-    run = bulk_run_create(
-        actor=clerk_actor, **criteria(max_balance={"USD": "5.00", "EUR": "3.00"})
-    )
+    run = bulk_run_create(actor=clerk_actor, **criteria(max_balance={"USD": "5.00", "EUR": "3.00"}))
     assert figures(run) == {"USD": (2, 600), "EUR": (1, 300)}
 
 
@@ -135,12 +133,8 @@ def test_account_status_is_a_criterion_and_defaults_to_active(clerk_actor, usd):
     suspended = AccountFactory(acct_no=7003, status=Account.Status.SUSPENDED)
     small_invoice(suspended, 200)
     default = bulk_run_create(actor=clerk_actor, **criteria())
-    both = bulk_run_create(
-        actor=clerk_actor, **criteria(account_statuses=["active", "suspended"])
-    )
-    only_suspended = bulk_run_create(
-        actor=clerk_actor, **criteria(account_statuses=["suspended"])
-    )
+    both = bulk_run_create(actor=clerk_actor, **criteria(account_statuses=["active", "suspended"]))
+    only_suspended = bulk_run_create(actor=clerk_actor, **criteria(account_statuses=["suspended"]))
     assert figures(default) == {"USD": (1, 100)}
     assert figures(both) == {"USD": (2, 300)}
     assert figures(only_suspended) == {"USD": (1, 200)}
@@ -385,9 +379,7 @@ def test_a_started_run_is_frozen_against_exclusions(clerk_actor, usd):
     invoice = small_invoice(usd, 100)
     run = started(clerk_actor)
     with pytest.raises(BillingError) as refused:
-        bulk_run_exclude(
-            run_id=run.pk, invoice_id=invoice.pk, excluded=True, actor=clerk_actor
-        )
+        bulk_run_exclude(run_id=run.pk, invoice_id=invoice.pk, excluded=True, actor=clerk_actor)
     assert refused.value.code == BULK_RUN_INVALID_STATE
 
 

@@ -91,9 +91,7 @@ def test_a_bulk_item_counts_the_creators_pending_writeoffs_and_earlier_runs(cler
     assert run.items.get(invoice=pending_on).skip_rule == BulkRunItem.SkipRule.OVER_LIMIT
 
 
-def test_an_item_within_the_creators_limit_with_their_manual_writeoff_is_written(
-    clerk_actor, usd
-):
+def test_an_item_within_the_creators_limit_with_their_manual_writeoff_is_written(clerk_actor, usd):
     """400.00 by hand plus 100.00 by the run is 500.00: exactly the clerk's limit."""
     invoice = small_invoice(usd, 500_00)
     writeoff_create(
@@ -192,9 +190,7 @@ def test_each_writeoff_of_a_run_started_by_a_second_person_names_them(
     assert {row[approver] for row in journal_export_rows(lines)} == {"supervisor"}
 
 
-def test_a_run_its_creator_started_within_their_limit_names_no_second_approver(
-    clerk_actor, usd
-):
+def test_a_run_its_creator_started_within_their_limit_names_no_second_approver(clerk_actor, usd):
     """As a write-off within its requester's limit: four eyes never name the requester."""
     small_invoice(usd, 100_00)
     run = start_bulk_run(run_id=run_of(clerk_actor).pk, actor=clerk_actor)

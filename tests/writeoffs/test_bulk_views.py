@@ -121,9 +121,7 @@ def test_another_clerk_cannot_exclude_rows_of_a_clerks_draft(client, clerk, usd)
 def _over_clerk_limit(clerk, usd) -> BulkRun:
     for _ in range(3):
         small_invoice(usd, 20000)
-    return bulk_run_create(
-        actor=Actor.for_user(clerk), **criteria(max_balance={"USD": "200.00"})
-    )
+    return bulk_run_create(actor=Actor.for_user(clerk), **criteria(max_balance={"USD": "200.00"}))
 
 
 def test_starting_over_the_limit_needs_an_approver_and_the_request_writes_nothing(
@@ -275,9 +273,7 @@ def test_the_list_shows_runs_and_offers_new_runs_to_clerks_only(client, clerk, v
 
 
 @pytest.mark.parametrize("typed", ["5,00", "2,5", "5.000,00"])
-def test_a_decimal_comma_in_the_criteria_is_refused_not_read_as_hundreds(
-    client, clerk, usd, typed
-):
+def test_a_decimal_comma_in_the_criteria_is_refused_not_read_as_hundreds(client, clerk, usd, typed):
     small_invoice(usd, 150)
     client.force_login(clerk)
     response = client.post(reverse("bulk_run_new"), form_data(max_balance_usd=typed))

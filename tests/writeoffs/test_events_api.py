@@ -82,9 +82,7 @@ def test_the_default_limit_is_100_and_1000_is_the_most(key, invoice, clerk_actor
     assert len(get({"limit": 1000}, key=key).json()["events"]) == 101
 
 
-@pytest.mark.parametrize(
-    "limit", ["", "0", "1001", "-1", "abc", "1.5", "00001500", "99999999999"]
-)
+@pytest.mark.parametrize("limit", ["", "0", "1001", "-1", "abc", "1.5", "00001500", "99999999999"])
 def test_a_limit_out_of_bounds_or_not_a_number_is_400_with_1011(key, limit):
     response = get({"limit": limit}, key=key)
     assert response.status_code == 400

@@ -45,9 +45,7 @@ def test_aging_page_shows_the_totals_the_check_and_the_chart_data(client, viewer
     assert "230.00" in html and "150.00" in html
 
 
-def test_aging_currency_filter_offers_the_currencies_in_use_not_free_text(
-    client, viewer, ledger
-):
+def test_aging_currency_filter_offers_the_currencies_in_use_not_free_text(client, viewer, ledger):
     client.force_login(viewer)
     html = client.get(reverse("report_aging"), {"currency": "EUR"}).content.decode()
     assert 'type="text" name="currency"' not in html

@@ -1,5 +1,4 @@
-"""Each API call's answer, declared once (and so documented in the OpenAPI document).
-"""
+"""Each API call's answer, declared once (and so documented in the OpenAPI document)."""
 
 from __future__ import annotations
 

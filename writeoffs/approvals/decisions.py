@@ -1,5 +1,4 @@
-"""Approving, rejecting, withdrawing and lapsing pending write-offs (four eyes).
-"""
+"""Approving, rejecting, withdrawing and lapsing pending write-offs (four eyes)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Dispute expiry: DISPUTE_HOLD_EXPIRATION_ACTION on the holds past their expiry date.
-"""
+"""Dispute expiry: DISPUTE_HOLD_EXPIRATION_ACTION on the holds past their expiry date."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Bad-debt recovery: a payment that reinstates written-off money.
-"""
+"""Bad-debt recovery: a payment that reinstates written-off money."""
 
 from __future__ import annotations
 

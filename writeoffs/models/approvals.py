@@ -1,5 +1,4 @@
-"""Approval limits per role and currency.
-"""
+"""Approval limits per role and currency."""
 
 from __future__ import annotations
 

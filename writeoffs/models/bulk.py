@@ -1,5 +1,4 @@
-"""Bulk small-balance write-off runs and their items (the run's own state and log).
-"""
+"""Bulk small-balance write-off runs and their items (the run's own state and log)."""
 
 from __future__ import annotations
 

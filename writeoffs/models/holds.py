@@ -1,5 +1,4 @@
-"""Dispute holds: an amount set aside from collection until it is settled or expires.
-"""
+"""Dispute holds: an amount set aside from collection until it is settled or expires."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Recoveries: written-off money that a later payment reinstated.
-"""
+"""Recoveries: written-off money that a later payment reinstated."""
 
 from __future__ import annotations
 

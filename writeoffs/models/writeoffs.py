@@ -1,5 +1,4 @@
-"""Write-offs: immutable ledger rows. A write-off is corrected by reversing it.
-"""
+"""Write-offs: immutable ledger rows. A write-off is corrected by reversing it."""
 
 from __future__ import annotations
 

@@ -162,9 +162,7 @@ class LedgerBuilder:
             currency="EUR" if rng.random() < 0.1 else "USD",
         )
 
-    def _new_invoice(
-        self, account: Account, status: str, bill_date: datetime.date
-    ) -> InvoiceDraft:
+    def _new_invoice(self, account: Account, status: str, bill_date: datetime.date) -> InvoiceDraft:
         rng = self.rng
         draft = InvoiceDraft(
             id=self.invoices.reserve(),

@@ -139,9 +139,7 @@ def writeoff_withdraw(request: HtmxHttpRequest, acct_no: int, writeoff_id: int) 
     error = None
     if request.method == "POST":
         try:
-            writeoff = withdraw_writeoff(
-                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
-            )
+            writeoff = withdraw_writeoff(writeoff_id=writeoff.pk, actor=Actor.for_request(request))
         except BillingError as refused:
             error = refused.message
             writeoff.refresh_from_db()

@@ -1,5 +1,4 @@
-"""The Approvals queue across accounts, with approve and reject pop-outs.
-"""
+"""The Approvals queue across accounts, with approve and reject pop-outs."""
 
 from __future__ import annotations
 
@@ -57,9 +56,7 @@ def approval_approve(request: HtmxHttpRequest, writeoff_id: int) -> HttpResponse
     error = None
     if request.method == "POST":
         try:
-            writeoff = writeoff_approve(
-                writeoff_id=writeoff.pk, actor=Actor.for_request(request)
-            )
+            writeoff = writeoff_approve(writeoff_id=writeoff.pk, actor=Actor.for_request(request))
         except BillingError as refused:
             error = refused.message
             writeoff.refresh_from_db()

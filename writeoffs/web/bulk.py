@@ -61,9 +61,7 @@ def bulk_run_new(request: HtmxHttpRequest) -> HttpResponse:
     form = BulkRunForm(request.POST or None, currencies=currencies)
     if request.method == "POST" and form.is_valid():
         try:
-            run = runs.bulk_run_create(
-                actor=Actor.for_request(request), **form.create_arguments()
-            )
+            run = runs.bulk_run_create(actor=Actor.for_request(request), **form.create_arguments())
         except BillingError as error:
             form.add_billing_error(error)
         else:

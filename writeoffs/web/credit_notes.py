@@ -19,9 +19,7 @@ from writeoffs.models import CreditNote
 @login_required
 @permission_required("writeoffs.view_writeoff", raise_exception=True)
 @require_http_methods(["GET"])
-def credit_note_detail(
-    request: HtmxHttpRequest, acct_no: int, credit_note_no: str
-) -> HttpResponse:
+def credit_note_detail(request: HtmxHttpRequest, acct_no: int, credit_note_no: str) -> HttpResponse:
     account = account_for(acct_no)
     note = (
         CreditNote.objects.select_related("invoice", "account", "writeoff")

@@ -308,9 +308,7 @@ def _plan(request: HtmxHttpRequest, invoice: Invoice, kind: EntryKind, form: Ent
     """
     valid = form.is_valid()
     try:
-        plan = kind.plan(
-            invoice=invoice, actor=Actor.for_request(request), **form.plan_arguments()
-        )
+        plan = kind.plan(invoice=invoice, actor=Actor.for_request(request), **form.plan_arguments())
     except BillingError as error:
         attach_billing_error(form, error, translate=form.in_plain_words)
         return None

@@ -117,9 +117,7 @@ urlpatterns = [
     path("bulk-runs/", bulk.bulk_run_list, name="bulk_run_list"),
     path("bulk-runs/new/", bulk.bulk_run_new, name="bulk_run_new"),
     path("bulk-runs/<int:run_id>/", bulk.bulk_run_detail, name="bulk_run_detail"),
-    path(
-        "bulk-runs/<int:run_id>/progress/", bulk.bulk_run_progress, name="bulk_run_progress"
-    ),
+    path("bulk-runs/<int:run_id>/progress/", bulk.bulk_run_progress, name="bulk_run_progress"),
     path("bulk-runs/<int:run_id>/exclude/", bulk.bulk_run_exclude, name="bulk_run_exclude"),
     path("bulk-runs/<int:run_id>/start/", bulk.bulk_run_start, name="bulk_run_start"),
     path(

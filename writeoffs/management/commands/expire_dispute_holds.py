@@ -96,8 +96,7 @@ class Command(BaseCommand):
             "--date",
             type=parse_run_date,
             default=None,
-            help="Run as of this date (YYYY-MM-DD, not in the future); default today in "
-            "TIME_ZONE.",
+            help="Run as of this date (YYYY-MM-DD, not in the future); default today in TIME_ZONE.",
         )
 
     def handle(self, *args, date: datetime.date | None = None, **options) -> None:

@@ -150,8 +150,7 @@ class Command(BaseCommand):
         figures = bulk_run_preview(run)
         for line in figures:
             self.stdout.write(
-                f"{line.currency}: {line.count} invoice(s), "
-                f"{money_text(line.total, line.currency)}"
+                f"{line.currency}: {line.count} invoice(s), {money_text(line.total, line.currency)}"
             )
         count = sum(line.count for line in figures)
         self.stdout.write(
@@ -179,8 +178,7 @@ class Command(BaseCommand):
             assert item.amount_minor is not None
             written[item.currency] = written.get(item.currency, 0) + item.amount_minor
         amounts = ", ".join(
-            minor_money_text(minor, currency)
-            for currency, minor in sorted(written.items())
+            minor_money_text(minor, currency) for currency, minor in sorted(written.items())
         )
         line = (
             f"Bulk run {run.pk} {run.get_status_display().lower()}: {progress.written} written"
