@@ -116,6 +116,25 @@ def analysis_bare(start: datetime.date, end: datetime.date) -> list[tuple[str, l
     ]
 
 
+def journal_month_raw(start: datetime.date, end: datetime.date) -> list[tuple[str, list]]:
+    """J3's floor: a raw fetch of the journal export's rows (each line with its entry
+    and code) for the dates ``start`` through ``end``, in the export's order."""
+    line, entry, code = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (JournalLine, JournalEntry, AccountingCode)
+    )
+    return [
+        (
+            f"SELECT l.entry_date, l.entry_id, c.code, c.name, l.debit_minor, l.credit_minor, "
+            f"l.currency, e.memo, e.source_type, e.source_id, e.posted_at, e.approved_by_label "
+            f"FROM {line} l JOIN {entry} e ON e.id = l.entry_id "
+            f"JOIN {code} c ON c.id = l.accounting_code_id "
+            f"WHERE l.entry_date BETWEEN %s AND %s ORDER BY l.entry_date, l.id",
+            [_date(start), _date(end)],
+        )
+    ]
+
+
 def run_all(statements: list[tuple[str, list]]):
     def run() -> None:
         with connection.cursor() as cursor:
