@@ -54,14 +54,16 @@ CN  credit-note numbers under 20 concurrent writers (``credit_notes.py``, Postgr
     write-offs/s with their credit notes vs one writer, then every number of the year
     checked unique and consecutive.
 
---scale SMALL,LARGE (PostgreSQL) measures S instead: cost against data size. It
+--scale SMALL,LARGE measures S instead: cost against data size. It
 seeds SMALL invoices (seed_billing in a child process, for its peak memory),
-copies that database (CREATE DATABASE ... TEMPLATE) and grows the copy to LARGE
+copies that database (CREATE DATABASE ... TEMPLATE on PostgreSQL, a file copy on
+SQLite) and grows the copy to LARGE
 with seed_billing's add-after-existing mode, closes both through last month (the
 stored period balances), then times the partial, the picker search, page 2,000 of
 the busy account, one writeoff_create, aging as of today, the trial balance over a
 year and of the current year, the home page, the 12-month write-off analysis, the
-disputes worklist and the approvals queue on both databases in one round-robin
+disputes worklist, the approvals queue and last month's journal export (and its raw
+fetch) on both databases in one round-robin
 (the default connection switched request by request), and reports LARGE / SMALL
 for each, and each of today's figures at LARGE beside its floor (a bare page
 behind the same middleware, or bare SQL of the same figures); then F over the
@@ -90,6 +92,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -143,7 +146,7 @@ def parse_args() -> argparse.Namespace:
         type=sizes,
         metavar="SMALL,LARGE",
         help="S: seed SMALL invoices, measure, grow the same database to LARGE, measure "
-        "again and compare (PostgreSQL, needs --database-url), e.g. 1000000,5000000",
+        "again and compare (SQLite, or PostgreSQL with --database-url), e.g. 1000000,5000000",
     )
     parser.add_argument(
         "--scale-reuse",
@@ -203,8 +206,6 @@ def parse_args() -> argparse.Namespace:
     if args.scale_reuse and not args.database_url:
         parser.error("--scale-reuse runs on PostgreSQL: give --database-url too")
     if args.scale:
-        if not args.database_url:
-            parser.error("--scale runs on PostgreSQL: give --database-url too")
         args.invoices = args.scale[0]
     if args.no_http:
         args.skip.append("measure_http")
@@ -277,6 +278,10 @@ def prepare_databases(args: argparse.Namespace) -> Callable[[], None]:
     paths = [Path(f"/tmp/{tag}.sqlite3"), Path(f"/tmp/{tag}_copy.sqlite3")]
     os.environ["SQLITE_PATH"] = str(paths[0])
     os.environ["BENCHMARK_COPY_NAME"] = str(paths[1])
+    if args.scale:
+        # S: a file copy of the seeded database, made later (measure_scale).
+        paths.append(Path(f"/tmp/{tag}_large.sqlite3"))
+        os.environ["BENCHMARK_LARGE_NAME"] = str(paths[2])
 
     def remove() -> None:
         from django.db import connections
@@ -641,7 +646,9 @@ class Benchmark:
         settings_dict = connections[alias].settings_dict
         self.note(f"seeding {accounts:,} accounts x {per_account} invoices in a child process...")
         env = {}
-        if alias != "default":
+        if alias != "default" and connections[alias].vendor == "sqlite":
+            env["SQLITE_PATH"] = str(settings_dict["NAME"])
+        elif alias != "default":
             url = urlsplit(os.environ["DATABASE_URL"])
             env["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{settings_dict['NAME']}"))
         figures = run_child(
@@ -1753,18 +1760,27 @@ class Benchmark:
 
     def grow_copy(self) -> None:
         """S's larger database: a copy of the seeded one, grown by seed_billing."""
-        import psycopg
         from django.db import connections
 
         large = self.args.scale[1]
         # A file copy of the seeded database, statistics, users and sessions included;
-        # PostgreSQL copies only a database nobody is connected to.
+        # PostgreSQL copies only a database nobody is connected to, and SQLite's file
+        # holds everything once the write-ahead log is checkpointed into it.
         small_name = connections["default"].settings_dict["NAME"]
         large_name = connections["large"].settings_dict["NAME"]
+        vendor = connections["default"].vendor
+        if vendor == "sqlite":
+            with connections["default"].cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connections.close_all()
         start = time.perf_counter()
-        with psycopg.connect(self.args.database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{large_name}" TEMPLATE "{small_name}"')
+        if vendor == "sqlite":
+            shutil.copyfile(small_name, large_name)
+        else:
+            import psycopg
+
+            with psycopg.connect(self.args.database_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{large_name}" TEMPLATE "{small_name}"')
         self.figures["S_template_copy_s"] = round(time.perf_counter() - start, 1)
         self.seed_child(
             accounts=max((large - self.counts["invoices"]) // self.per_account, 1),

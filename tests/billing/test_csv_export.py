@@ -130,3 +130,29 @@ def test_the_response_is_a_streamed_uncached_attachment():
     assert response["Content-Disposition"] == 'attachment; filename="writeoffs-5001.csv"'
     assert response["Cache-Control"] == "no-store"
     assert parse(b"".join(response.streaming_content).decode()) == [["A"], ["'-x"]]
+
+
+def test_subclasses_of_the_common_types_are_written_as_their_parents():
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    class Amount(Decimal):
+        pass
+
+    assert cell(mark_safe("=1+1")) == "'=1+1"  # a SafeString is a str
+    assert cell(gettext_lazy("-lazy")) == "'-lazy"
+    assert cell(Amount("1E+2")) == "100"
+    assert cell(Decimal("NaN")) == "NaN"
+
+
+def test_a_streamed_response_sends_many_lines_per_chunk_and_every_line_once():
+    from billing.csv_export import RESPONSE_LINES
+
+    rows = [[n, f"-{n}"] for n in range(2 * RESPONSE_LINES + 7)]
+    response = csv_response("many.csv", ["n", "text"], iter(rows))
+    chunks = list(response.streaming_content)
+
+    assert len(chunks) == 3  # the header and 2 * RESPONSE_LINES + 7 lines, 500 a chunk
+    assert parse(b"".join(chunks).decode()) == [["n", "text"]] + [
+        [str(n), f"'-{n}"] for n in range(2 * RESPONSE_LINES + 7)
+    ]
