@@ -117,7 +117,7 @@ def post_rows(
         # The invoices' AR-control balances and the journal's tallies, as post_entry
         # keeps them one entry at a time.
         add_ar_lines_after(after_line, codes.ar_control_id)
-        journal_tallies.add_lines_after(after_line)
+        journal_tallies.add_lines_after(after_line, event)
     return written
 
 

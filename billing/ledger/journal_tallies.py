@@ -16,14 +16,17 @@ recomputation, and ``rebuild_aggregates`` rebuilds it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from billing import extensions, tallies
 from billing.extensions import JournalTally
-from billing.models import JournalEntry, JournalLine, MonthTally
+from billing.models import Invoice, JournalEntry, JournalLine, MonthTally
 
 
 def month_sums(lines: QuerySet[JournalLine]) -> QuerySet:
@@ -39,6 +42,9 @@ def month_sums(lines: QuerySet[JournalLine]) -> QuerySet:
 
 MONTH_TALLY = JournalTally(MonthTally, month_sums)
 
+# Set inside ``rebuilt_at_the_end``: the postings leave the tallies to its end.
+_deferred: ContextVar[bool] = ContextVar("journal_tallies_deferred", default=False)
+
 
 def journal_tallies() -> list[JournalTally]:
     return [MONTH_TALLY, *extensions.hooks.journal_tallies]
@@ -48,6 +54,8 @@ def add_entry(entry: JournalEntry, line_ids: Sequence[int]) -> None:
     """Add the lines ``line_ids`` of ``entry``, just written, to every tally its event
     feeds. The lines are found by key, not by entry (the seed drops the journal's
     other indexes while it loads)."""
+    if _deferred.get():
+        return
     for tally in journal_tallies():
         if tally.events is None or entry.event in tally.events:
             tallies.add_select(
@@ -55,15 +63,38 @@ def add_entry(entry: JournalEntry, line_ids: Sequence[int]) -> None:
             )
 
 
-def add_lines_after(after_line: int) -> None:
-    """Add the lines written after line ``after_line`` to every tally: the bulk
-    posting's counterpart of ``add_entry``. For the bulk load only, which runs alone:
-    a service's line posted meanwhile would count twice."""
+def add_lines_after(after_line: int, event: str) -> None:
+    """Add the lines written after line ``after_line``, all of them ``event``'s, to
+    every tally that event feeds: the bulk posting's counterpart of ``add_entry``.
+    For a bulk write that runs alone: a service's line posted meanwhile would count
+    twice."""
+    if _deferred.get():
+        return
     for tally in journal_tallies():
-        lines = JournalLine.objects.filter(pk__gt=after_line)
-        if tally.events is not None:
-            lines = lines.filter(entry__event__in=tally.events)
-        tallies.add_select(tally.model, tally.source(lines))
+        if tally.events is None or event in tally.events:
+            tallies.add_select(
+                tally.model, tally.source(JournalLine.objects.filter(pk__gt=after_line))
+            )
+
+
+@contextmanager
+def rebuilt_at_the_end() -> Iterator[None]:
+    """For a bulk load that runs alone (the seed): its postings feed no journal
+    tally, and when it ends every journal tally is rebuilt from every line, once.
+    Fed batch after batch, a tally's join to the entries would be planned on
+    statistics from before the load, and each taxed entry would pay three INSERTs.
+    On PostgreSQL the journal's statistics are refreshed before the rebuild."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (JournalEntry, JournalLine, Invoice):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    for tally in journal_tallies():
+        tallies.rebuild(tally.model, tally.every_line())
 
 
 def register_month_tally() -> None:

@@ -48,6 +48,7 @@ from django.utils import timezone
 from billing import tallies
 from billing.factories import AccountingCodeFactory
 from billing.history import record_creation_history
+from billing.ledger import journal_tallies
 from billing.ledger.bulk import post_rows
 from billing.ledger.codes import STARTING_TAX_RATE, control_codes
 from billing.ledger.periods import lock_date
@@ -353,7 +354,10 @@ class Command(BaseCommand):
         busy_invoices = math.ceil(busy_writeoffs / BUSY_WRITEOFFS_PER_INVOICE)
         planned = n_accounts * per_account + busy_invoices
         bulk_load = planned >= Invoice.objects.count()
-        with journal_indexes_built_after(enabled=bulk_load, progress=self._progress):
+        with (
+            journal_tallies.rebuilt_at_the_end(),
+            journal_indexes_built_after(enabled=bulk_load, progress=self._progress),
+        ):
             accounts_per_batch = max(1, BATCH_INVOICES // max(1, per_account))
             done = 0
             while done < n_accounts:
