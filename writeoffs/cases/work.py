@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from billing.actors import Actor
@@ -101,7 +102,7 @@ def case_set_due_date(*, case_id: int, due_date: object, actor: Actor) -> Case:
         case = _lock(case_id)
         require_open(case)
         latest = today() + datetime.timedelta(days=DUE_DATE_MAX_DAYS)
-        opened = case.created_at.date()
+        opened = timezone.localdate(case.created_at)
         if day is None or not opened <= day <= latest:
             raise BillingError(
                 INVALID_DUE_DATE,

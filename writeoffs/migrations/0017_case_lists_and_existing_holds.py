@@ -11,6 +11,7 @@ state it must act on.
 import datetime
 
 from django.db import migrations
+from django.utils import timezone
 
 CATEGORIES = [
     ("pricing", "Pricing", 14),
@@ -50,7 +51,7 @@ def seed_lists_and_cases(apps, schema_editor):
             account_id=hold.account_id,
             category=other,
             status="open",
-            due_date=hold.created_at.date() + datetime.timedelta(days=other.target_days),
+            due_date=timezone.localdate(hold.created_at) + datetime.timedelta(days=other.target_days),
             created_by_id=hold.created_by_id,
             created_by_label=hold.created_by_label,
         )

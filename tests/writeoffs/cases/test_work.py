@@ -1,6 +1,8 @@
 """Working a case: the status flow, the assignee, the due date."""
 
 import datetime
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -164,6 +166,17 @@ def test_a_supervisor_moves_the_due_date(open_case, supervisor_actor):
     case_set_due_date(case_id=case.pk, due_date=later.isoformat(), actor=supervisor_actor)
     case.refresh_from_db()
     assert case.due_date == later
+
+
+def test_a_case_opened_in_the_local_evening_may_be_due_that_local_day(open_case, supervisor_actor):
+    """23:30 in New York is the next day in UTC: the day the case opened is the
+    local one, as every date the screens show."""
+    evening = datetime.datetime(2026, 3, 10, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    with mock.patch("django.utils.timezone.now", return_value=evening):
+        case = open_case()
+        case_set_due_date(case_id=case.pk, due_date="2026-03-10", actor=supervisor_actor)
+    case.refresh_from_db()
+    assert case.due_date == datetime.date(2026, 3, 10)
 
 
 def test_a_clerk_may_not_move_the_due_date(open_case, clerk_actor):
