@@ -62,8 +62,8 @@ with seed_billing's add-after-existing mode, closes both through last month (the
 stored period balances), then times the partial, the picker search, page 2,000 of
 the busy account, one writeoff_create, aging as of today, the trial balance over a
 year and of the current year, the home page, the 12-month write-off analysis, the
-disputes worklist, the approvals queue and last month's journal export (and its raw
-fetch) on both databases in one round-robin
+disputes worklist, the approvals queue, the aging page and last month's journal
+export (and its raw fetch) on both databases in one round-robin
 (the default connection switched request by request), and reports LARGE / SMALL
 for each, and each of today's figures at LARGE beside its floor (a bare page
 behind the same middleware, or bare SQL of the same figures); then F over the
@@ -1690,6 +1690,7 @@ class Benchmark:
             "deep": (f"page {self.deep_page():,} of the busy account", "<=1.3"),
             "create": ("one writeoff_create (median)", "<=1.3"),
             "aging": ("aging as of today (from the aggregates)", "<=1.3"),
+            "aging_page": ("the aging page as of today (its first page of accounts)", "<=1.3"),
             "trial_balance": ("the trial balance over a year", "<=6"),
             "home": ("the home page", "<=1.3"),
             "tb_current_year": ("the trial balance of the current year", "<=1.3"),
@@ -1703,6 +1704,7 @@ class Benchmark:
         floors = {
             "home": ("bare_page", 150),
             "aging": ("aging_today_bare", 200),
+            "aging_page": ("bare_page", 200),
             "tb_current_year": ("tb_current_year_bare", 200),
             "analysis_12": ("analysis_12_bare", 200),
             "worklist": ("bare_page", None),
@@ -1816,6 +1818,7 @@ class Benchmark:
                 "create": pages.service_create(self, count=self.args.requests + 10),
                 # Today's figures, from the aggregates (issue 27), each beside its floor.
                 "home": lambda: clerk.get("/"),
+                "aging_page": lambda: clerk.get("/reports/aging/"),
                 "worklist": lambda: clerk.get("/worklists/disputes/"),
                 "approvals": lambda: admin.get("/approvals/"),
                 "bare_page": lambda: clerk.get("/bare/"),
