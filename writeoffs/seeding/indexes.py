@@ -14,6 +14,11 @@ from billing.models import JournalEntry, JournalLine
 
 # The tables a bulk load builds the indexes of afterwards.
 BULK_INDEXED = (JournalEntry, JournalLine)
+# Kept through a bulk load: the seed still posts its taxed rows one entry at a time,
+# and each reads what its source posted so far (``net_by_code``) through the lines'
+# entry. Without it every such posting scanned the whole journal, so a growing seed
+# slowed with every batch (200 invoices/s at 500,000 on PostgreSQL).
+KEPT_DURING_BULK_LOAD = frozenset({"journal_line_entry_idx"})
 
 
 def missing_journal_indexes() -> list[str]:
@@ -60,7 +65,7 @@ def journal_indexes_built_after(
     to_build = set(missing_journal_indexes())
     if enabled:
         for _model, index in indexes:
-            if index.name not in to_build:
+            if index.name not in to_build and index.name not in KEPT_DURING_BULK_LOAD:
                 editor.execute(f"DROP INDEX {editor.quote_name(index.name)}")
                 to_build.add(index.name)
     try:

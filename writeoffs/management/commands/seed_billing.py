@@ -18,7 +18,8 @@ INSERT … SELECT per event, and their lines with one more per line of its rule
 (``Command._post_journal_batch``).
 
 A seed that at least doubles the invoices drops the journal's indexes (all but the
-primary keys and the unique constraint, which keeps guarding every entry) before
+primary keys, the unique constraint, which keeps guarding every entry, and the lines'
+entry index, which the taxed rows' one-by-one postings read through) before
 its first batch and builds them again once the rows are in
 (``writeoffs.seeding.indexes``). A run that was killed before the end leaves them
 missing, and the next seed builds them again.
